@@ -1,0 +1,1 @@
+//! Exercise checker (grows with the lessons issue).

@@ -1,0 +1,1 @@
+//! a2ensite and friends (being written).

@@ -1,0 +1,443 @@
+//! The typed Apache configuration: what the HTTP role serves from. Built by `config::build`
+//! from the syntax tree; immutable once built (a reload builds a new one and swaps it).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::diagnostic::Span;
+
+/// The whole Apache role configuration of one workspace.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Root of the student workspace (the directory holding `lab.toml`).
+    pub workspace: PathBuf,
+    /// `ServerRoot`: the workspace's `etc/apache2`.
+    pub server_root: PathBuf,
+    /// Modules loaded with `LoadModule`, by short name (`alias`, `mpm_event`, `status`...).
+    pub modules: BTreeSet<String>,
+    pub mpm: MpmSettings,
+    /// Every `Listen`, in order, with the socket address the lab binds for it.
+    pub listens: Vec<Listen>,
+    /// The main server: directives outside any `<VirtualHost>`.
+    pub main: HostConfig,
+    /// `<VirtualHost>` blocks in configuration order.
+    pub vhosts: Vec<VirtualHost>,
+    /// `LogFormat "..." nickname`.
+    pub log_formats: HashMap<String, String>,
+    pub limits: RequestLimits,
+    pub keep_alive: KeepAliveSettings,
+    /// `Timeout`: how long to wait for a client (also the header read timeout).
+    pub timeout: Duration,
+    /// `ServerTokens`/`ServerSignature`-like value sent in the `Server` header.
+    pub server_tokens: String,
+}
+
+impl ServerConfig {
+    /// The sections that apply to `vhost`: the main server's first, then the vhost's own
+    /// (Apache merges a vhost's per-directory configuration over the main server's).
+    pub fn sections_for<'a>(&'a self, host: &'a HostConfig) -> impl Iterator<Item = &'a Section> {
+        let own = if std::ptr::eq(host, &self.main) {
+            &[][..]
+        } else {
+            &host.sections[..]
+        };
+        self.main.sections.iter().chain(own.iter())
+    }
+
+    /// True when the module (short name, e.g. `autoindex`) is loaded.
+    pub fn has_module(&self, name: &str) -> bool {
+        self.modules.contains(name)
+    }
+}
+
+/// Which MPM is loaded and its limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MpmSettings {
+    pub kind: MpmKind,
+    pub start_servers: u32,
+    pub min_spare: u32,
+    pub max_spare: u32,
+    pub threads_per_child: u32,
+    /// `MaxRequestWorkers`: requests served at once; the lab enforces it as a concurrency limit.
+    pub max_request_workers: u32,
+    pub max_connections_per_child: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MpmKind {
+    Event,
+    Worker,
+    Prefork,
+}
+
+impl MpmKind {
+    pub fn module(self) -> &'static str {
+        match self {
+            MpmKind::Event => "mpm_event",
+            MpmKind::Worker => "mpm_worker",
+            MpmKind::Prefork => "mpm_prefork",
+        }
+    }
+}
+
+/// A `Listen` directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listen {
+    /// Address as written (`None` for `Listen 80`, which the lab binds on 127.0.0.1).
+    pub addr: Option<IpAddr>,
+    /// Port as written.
+    pub port: u16,
+    /// Where the lab actually listens (privileged ports mapped with the workspace offset).
+    pub bind: SocketAddr,
+    pub span: Span,
+}
+
+impl Listen {
+    /// True when the port was moved because the lab may not bind it.
+    pub fn is_mapped(&self) -> bool {
+        self.bind.port() != self.port
+    }
+}
+
+/// Limits applied while reading a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// `LimitRequestLine` (default 8190): longer request lines get 414.
+    pub request_line: usize,
+    /// `LimitRequestFieldSize` (default 8190): a longer header line gets 431.
+    pub field_size: usize,
+    /// `LimitRequestFields` (default 100): more header fields get 431.
+    pub fields: usize,
+    /// `LimitRequestBody` (0 = unlimited).
+    pub body: u64,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            request_line: 8190,
+            field_size: 8190,
+            fields: 100,
+            body: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeepAliveSettings {
+    pub enabled: bool,
+    pub timeout: Duration,
+    pub max_requests: u32,
+}
+
+/// A path as written in the configuration and the path the lab uses for it (inside the
+/// workspace first, on the host when it does not exist there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedPath {
+    pub written: String,
+    pub path: PathBuf,
+}
+
+/// An address in `<VirtualHost addr:port>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VhostAddr {
+    /// `None` for `*` or `_default_`.
+    pub ip: Option<IpAddr>,
+    /// `None` for `:*` or no port.
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VirtualHost {
+    pub addrs: Vec<VhostAddr>,
+    pub host: HostConfig,
+    pub span: Span,
+}
+
+impl VirtualHost {
+    /// The name Apache would show for this vhost (`ServerName` or its first address).
+    pub fn display_name(&self) -> String {
+        self.host.server_name.clone().unwrap_or_else(|| {
+            "(sin ServerName: se usa el nombre del servidor principal)".to_string()
+        })
+    }
+}
+
+/// What a server (main or virtual) says about itself, plus its per-directory defaults.
+#[derive(Debug, Clone, Default)]
+pub struct HostConfig {
+    pub server_name: Option<String>,
+    pub server_aliases: Vec<String>,
+    pub server_admin: Option<String>,
+    pub document_root: Option<ResolvedPath>,
+    /// `Alias`, `AliasMatch`, `ScriptAlias`, `ScriptAliasMatch` in order (first match wins).
+    pub aliases: Vec<Alias>,
+    /// `Redirect`, `RedirectMatch`, `RedirectPermanent`, `RedirectTemp` (server/vhost level).
+    pub redirects: Vec<Redirect>,
+    /// `<Directory>`, `<Files>`, `<Location>` and their `Match` forms, in configuration order.
+    pub sections: Vec<Section>,
+    /// Per-directory directives written directly at this server's level.
+    pub defaults: DirConfig,
+    pub error_log: Option<ResolvedPath>,
+    pub log_level: Option<String>,
+    pub custom_logs: Vec<CustomLog>,
+    /// Span of the `<VirtualHost>` or of `ServerName` for reports.
+    pub span: Option<Span>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Alias {
+    pub kind: AliasKind,
+    /// URL prefix (for `Alias`) or regex source (for `AliasMatch`).
+    pub url: String,
+    pub regex: Option<regex::Regex>,
+    /// Target path (may contain `$1` for the Match forms).
+    pub target: ResolvedPath,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AliasKind {
+    Alias,
+    /// `ScriptAlias`: marks the target as CGI (`SetHandler cgi-script`).
+    Script,
+}
+
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    pub status: u16,
+    /// URL prefix, or regex for `RedirectMatch`.
+    pub from: String,
+    pub regex: Option<regex::Regex>,
+    /// Target URL; `None` for `gone` (410).
+    pub to: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct CustomLog {
+    pub path: ResolvedPath,
+    /// The format string (a nickname is resolved when the config is built).
+    pub format: String,
+    pub span: Span,
+}
+
+/// A configuration section and what it says.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub kind: SectionKind,
+    pub pattern: SectionPattern,
+    pub config: DirConfig,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SectionKind {
+    Directory,
+    DirectoryMatch,
+    Files,
+    FilesMatch,
+    Location,
+    LocationMatch,
+}
+
+impl SectionKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SectionKind::Directory => "Directory",
+            SectionKind::DirectoryMatch => "DirectoryMatch",
+            SectionKind::Files => "Files",
+            SectionKind::FilesMatch => "FilesMatch",
+            SectionKind::Location => "Location",
+            SectionKind::LocationMatch => "LocationMatch",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum SectionPattern {
+    /// `<Directory />`: every path.
+    Root,
+    /// A literal path or URL prefix (directories resolved like every other path).
+    Path(ResolvedPath),
+    /// A path with shell wildcards (`*`, `?`, `[...]`), Apache's non-regex form.
+    Wildcard(ResolvedPath),
+    /// `~ "regex"` or a `...Match` section.
+    Regex(regex::Regex),
+}
+
+/// Per-directory configuration. Every field is optional so sections can be merged in
+/// Apache's order: a later section overrides what it sets and keeps the rest.
+#[derive(Debug, Clone, Default)]
+pub struct DirConfig {
+    pub options: Option<OptionsDirective>,
+    pub allow_override_none: Option<bool>,
+    /// `Require` lines of this section (several lines = `RequireAny`).
+    pub require: Option<RequireExpr>,
+    pub directory_index: Option<Vec<String>>,
+    pub error_documents: BTreeMap<u16, ErrorDocument>,
+    /// `Header` actions, applied in order.
+    pub headers: Vec<HeaderAction>,
+    pub expires_active: Option<bool>,
+    pub expires_by_type: BTreeMap<String, Duration>,
+    pub expires_default: Option<Duration>,
+    /// `AddType mime .ext` (extension without the dot, lowercase).
+    pub add_types: BTreeMap<String, String>,
+    pub force_type: Option<String>,
+    /// `SetHandler` (`server-status`, `cgi-script`, `None`...).
+    pub set_handler: Option<String>,
+    /// `AddHandler handler .ext`.
+    pub add_handlers: BTreeMap<String, String>,
+    pub index_options: Option<Vec<String>>,
+    /// `SetEnvIf`-style rules: attribute, regex, variables.
+    pub set_env_if: Vec<SetEnvIf>,
+    /// `Redirect` inside a `<Location>`/`<Directory>` (no URL argument form included).
+    pub redirects: Vec<Redirect>,
+}
+
+/// `Options` as written: either an absolute set or `+`/`-` changes to the inherited set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionsDirective {
+    /// `Some` for the unsigned form (`Options Indexes FollowSymLinks`).
+    pub set: Option<OptionSet>,
+    pub add: OptionSet,
+    pub remove: OptionSet,
+}
+
+impl OptionsDirective {
+    /// Applies this directive over the options inherited from the enclosing sections.
+    pub fn apply(&self, inherited: OptionSet) -> OptionSet {
+        let base = self.set.unwrap_or(inherited);
+        OptionSet((base.0 | self.add.0) & !self.remove.0)
+    }
+}
+
+/// A set of `Options` flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OptionSet(pub u8);
+
+impl OptionSet {
+    pub const NONE: OptionSet = OptionSet(0);
+    pub const INDEXES: OptionSet = OptionSet(1);
+    pub const FOLLOW_SYMLINKS: OptionSet = OptionSet(2);
+    pub const SYMLINKS_IF_OWNER_MATCH: OptionSet = OptionSet(4);
+    pub const EXEC_CGI: OptionSet = OptionSet(8);
+    pub const MULTIVIEWS: OptionSet = OptionSet(16);
+    pub const INCLUDES: OptionSet = OptionSet(32);
+    pub const INCLUDES_NOEXEC: OptionSet = OptionSet(64);
+    /// `All`: everything but MultiViews, as in Apache.
+    pub const ALL: OptionSet = OptionSet(1 | 2 | 4 | 8 | 32 | 64);
+    /// Apache 2.4's default when no `Options` applies.
+    pub const DEFAULT: OptionSet = OptionSet::FOLLOW_SYMLINKS;
+
+    pub fn contains(self, other: OptionSet) -> bool {
+        self.0 & other.0 == other.0 && other.0 != 0
+    }
+
+    pub fn union(self, other: OptionSet) -> OptionSet {
+        OptionSet(self.0 | other.0)
+    }
+}
+
+/// An authorization rule of mod_authz_core / mod_authz_host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequireExpr {
+    /// `Require all granted` (true) / `Require all denied` (false).
+    All(bool),
+    /// `Require ip 10.0.0.0/8 192.168.1.5`.
+    Ip(Vec<IpNet>),
+    /// `Require host example.org` (matched on the client's reverse name; the lab only knows
+    /// `localhost` for loopback clients).
+    Host(Vec<String>),
+    /// `Require local`: loopback clients.
+    Local,
+    /// `Require method GET POST`.
+    Method(Vec<String>),
+    /// `Require env VAR`.
+    Env(Vec<String>),
+    /// `Require not ...`.
+    Not(Box<RequireExpr>),
+    /// `<RequireAll>`: every child must grant.
+    AllOf(Vec<RequireExpr>),
+    /// `<RequireAny>` (and several `Require` lines): one child must grant.
+    AnyOf(Vec<RequireExpr>),
+    /// `<RequireNone>`: no child may grant.
+    NoneOf(Vec<RequireExpr>),
+}
+
+/// An IP network for `Require ip`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match (self.addr, ip) {
+            (IpAddr::V4(_), IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => return false,
+            },
+            _ => ip,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorDocument {
+    /// A local URL (`/errores/404.html`), served with an internal redirect.
+    Local(String),
+    /// An external URL: the client is redirected (302).
+    Remote(String),
+    /// A quoted message sent as the body.
+    Text(String),
+    /// `ErrorDocument 404 default`.
+    Default,
+}
+
+/// `Header [always|onsuccess] set|append|add|unset|merge|setifempty|edit Name [value]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderAction {
+    pub always: bool,
+    pub op: HeaderOp,
+    pub name: String,
+    pub value: Option<String>,
+    /// `env=VAR` / `env=!VAR` condition.
+    pub condition: Option<(bool, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderOp {
+    Set,
+    Append,
+    Add,
+    Merge,
+    SetIfEmpty,
+    Unset,
+}
+
+#[derive(Debug, Clone)]
+pub struct SetEnvIf {
+    /// `Remote_Addr`, `Request_URI`, `Request_Method`, or a request header name.
+    pub attribute: String,
+    pub regex: regex::Regex,
+    pub case_insensitive: bool,
+    /// `VAR=value`, `VAR` (=1) or `!VAR` (unset: value `None`).
+    pub vars: Vec<(String, Option<String>)>,
+}

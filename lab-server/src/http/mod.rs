@@ -1,0 +1,1 @@
+//! The Apache role (being written).

@@ -1,0 +1,17 @@
+//! The server stack of the lab. Each role is usable alone (and from tests).
+//!
+//! - [`workspace`]: the student workspace (`lab.toml`, Debian-shaped tree, path and port rules).
+//! - [`config`]: Apache configuration: lexer and parser with spans, includes and conditionals,
+//!   typed model with validation, Spanish diagnostics.
+//! - [`http`]: the Apache role: listeners, virtual host selection, URL mapping, static files,
+//!   autoindex, `mod_status`, access and error logs.
+//! - [`a2`]: Debian's `a2ensite`/`a2enmod`/`a2enconf` and their `dis` forms.
+//! - [`supervisor`]: starts, reloads and stops the roles; the control socket in `run/`.
+//! - [`util`]: small shared helpers.
+
+pub mod a2;
+pub mod config;
+pub mod http;
+pub mod supervisor;
+pub mod util;
+pub mod workspace;

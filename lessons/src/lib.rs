@@ -1,0 +1,1 @@
+//! Lesson engine (grows with the lessons issue).
