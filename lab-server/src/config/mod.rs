@@ -5,7 +5,8 @@
 //!   evaluates `<IfModule>`, `<IfDefine>`, `Define` and `${VAR}`, records `LoadModule`.
 //! - [`directives`]: the registry of directives: module, allowed contexts, arguments.
 //! - [`modules`]: the modules the lab implements and the real Apache ones it does not.
-//! - [`build`]: the expanded tree -> the typed [`model`], with validation.
+//! - [`build`]: the expanded tree -> the typed [`model`], with validation (per-directory
+//!   directives in `perdir`).
 //! - [`diagnostic`]: spans, Spanish messages, hints and the one renderer.
 
 pub mod build;
@@ -14,6 +15,7 @@ pub mod directives;
 pub mod loader;
 pub mod model;
 pub mod modules;
+mod perdir;
 pub mod syntax;
 
 pub use diagnostic::{Diagnostic, Severity, Span};
@@ -32,6 +34,6 @@ pub struct Loaded {
 /// `etc/apache2/apache2.conf`. Returns every diagnostic found (errors and warnings) when
 /// there is at least one error.
 pub fn load(ws: &Workspace) -> Result<Loaded, Vec<Diagnostic>> {
-    let tree = loader::load(ws)?;
+    let tree = loader::load(ws);
     build::build(ws, tree)
 }
