@@ -46,7 +46,9 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
         },
     };
     b.cfg.log_formats.insert("combined".into(), COMBINED.into());
-    b.cfg.log_formats.insert("common".into(), "%h %l %u %t \"%r\" %>s %b".into());
+    b.cfg
+        .log_formats
+        .insert("common".into(), "%h %l %u %t \"%r\" %>s %b".into());
     let mut main = HostConfig::default();
     b.host_level(&tree.nodes, &mut main, false);
     b.cfg.main = main;
@@ -99,7 +101,10 @@ fn server_tokens(value: &str) -> String {
         "minor" => format!("Apache/{a}.{b}"),
         "min" | "minimal" => format!("Apache/{a}.{b}.{c}"),
         "os" => format!("Apache/{a}.{b}.{c} (Debian)"),
-        _ => format!("Apache/{a}.{b}.{c} (Debian) lab/{}", env!("CARGO_PKG_VERSION")),
+        _ => format!(
+            "Apache/{a}.{b}.{c} (Debian) lab/{}",
+            env!("CARGO_PKG_VERSION")
+        ),
     }
 }
 
@@ -155,9 +160,15 @@ impl Builder<'_> {
         };
         if info.section != node.is_section {
             let (shape, hint) = if info.section {
-                ("una sección", format!("escríbela como `<{0} ...>` ... `</{0}>`", info.name))
+                (
+                    "una sección",
+                    format!("escríbela como `<{0} ...>` ... `</{0}>`", info.name),
+                )
             } else {
-                ("una directiva de una línea", format!("escríbela como `{} argumentos`, sin `<` ni `>`", info.name))
+                (
+                    "una directiva de una línea",
+                    format!("escríbela como `{} argumentos`, sin `<` ni `>`", info.name),
+                )
             };
             self.error(&node.span, format!("`{}` es {shape}", info.name), hint);
             return None;
@@ -167,7 +178,11 @@ impl Builder<'_> {
             m => self.modules.contains(m),
         };
         if !loaded {
-            let module = if info.module == "mpm" { "mpm_event" } else { info.module };
+            let module = if info.module == "mpm" {
+                "mpm_event"
+            } else {
+                info.module
+            };
             self.error(
                 &node.span,
                 format!(
@@ -181,8 +196,16 @@ impl Builder<'_> {
         if !info.contexts.allows(at.contexts()) {
             self.error(
                 &node.span,
-                format!("`{}` no está permitida dentro de {}", info.name, at.describe()),
-                format!("`{}` solo puede ir en {}", info.name, info.contexts.describe()),
+                format!(
+                    "`{}` no está permitida dentro de {}",
+                    info.name,
+                    at.describe()
+                ),
+                format!(
+                    "`{}` solo puede ir en {}",
+                    info.name,
+                    info.contexts.describe()
+                ),
             );
             return None;
         }
@@ -200,7 +223,10 @@ impl Builder<'_> {
             };
             self.error(
                 &span,
-                format!("`{}` lleva {expected} argumento(s) y aquí tiene {n}", info.name),
+                format!(
+                    "`{}` lleva {expected} argumento(s) y aquí tiene {n}",
+                    info.name
+                ),
                 "si un argumento contiene espacios, ponlo entre comillas dobles",
             );
             return None;
@@ -238,7 +264,11 @@ impl Builder<'_> {
 
     /// Directives at server level (`in_vhost` false) or inside a `<VirtualHost>`.
     fn host_level(&mut self, nodes: &[Node], host: &mut HostConfig, in_vhost: bool) {
-        let at = if in_vhost { Where::Vhost } else { Where::Server };
+        let at = if in_vhost {
+            Where::Vhost
+        } else {
+            Where::Server
+        };
         for node in nodes {
             let Some(info) = self.check(node, at) else {
                 continue;
@@ -265,10 +295,17 @@ impl Builder<'_> {
         let a = &node.args;
         match node.key().as_str() {
             "servername" => {
-                let name = a[0].text.trim_start_matches("http://").trim_start_matches("https://");
+                let name = a[0]
+                    .text
+                    .trim_start_matches("http://")
+                    .trim_start_matches("https://");
                 let name = name.split(':').next().unwrap_or(name).to_ascii_lowercase();
                 if name.is_empty() || name.contains('/') {
-                    self.error(&a[0].span, format!("`{}` no es un nombre de servidor válido", a[0].text), "por ejemplo `ServerName flask.localhost`");
+                    self.error(
+                        &a[0].span,
+                        format!("`{}` no es un nombre de servidor válido", a[0].text),
+                        "por ejemplo `ServerName flask.localhost`",
+                    );
                     return;
                 }
                 host.server_name = Some(name);
@@ -282,32 +319,67 @@ impl Builder<'_> {
                 let p = self.resolve(&a[0].text);
                 if !p.path.is_dir() {
                     let shown = if p.path.starts_with(&self.ws.root) {
-                        format!("{} (en el laboratorio: {})", p.written, p.path.strip_prefix(&self.ws.root).map(|r| r.display().to_string()).unwrap_or_default())
+                        format!(
+                            "{} (en el laboratorio: {})",
+                            p.written,
+                            p.path
+                                .strip_prefix(&self.ws.root)
+                                .map(|r| r.display().to_string())
+                                .unwrap_or_default()
+                        )
                     } else {
                         p.written.clone()
                     };
-                    self.warn(&a[0].span, format!("el DocumentRoot {shown} no existe o no es un directorio"), format!("créalo con `mkdir -p` dentro del espacio de trabajo ({})", p.path.display()));
+                    self.warn(
+                        &a[0].span,
+                        format!("el DocumentRoot {shown} no existe o no es un directorio"),
+                        format!(
+                            "créalo con `mkdir -p` dentro del espacio de trabajo ({})",
+                            p.path.display()
+                        ),
+                    );
                 }
                 host.document_root = Some(p);
             }
             "alias" | "aliasmatch" | "scriptalias" | "scriptaliasmatch" => {
                 let key = node.key();
-                let kind = if key.starts_with("script") { AliasKind::Script } else { AliasKind::Alias };
+                let kind = if key.starts_with("script") {
+                    AliasKind::Script
+                } else {
+                    AliasKind::Alias
+                };
                 let regex = if key.ends_with("match") {
                     match regex::Regex::new(&a[0].text) {
                         Ok(r) => Some(r),
                         Err(e) => {
-                            self.error(&a[0].span, format!("expresión regular no válida: {e}"), "revisa paréntesis y caracteres especiales");
+                            self.error(
+                                &a[0].span,
+                                format!("expresión regular no válida: {e}"),
+                                "revisa paréntesis y caracteres especiales",
+                            );
                             return;
                         }
                     }
                 } else {
                     if !a[0].text.starts_with('/') {
-                        self.warn(&a[0].span, format!("la URL del alias `{}` no empieza por `/` y nunca coincidirá", a[0].text), format!("escribe `/{}`", a[0].text));
+                        self.warn(
+                            &a[0].span,
+                            format!(
+                                "la URL del alias `{}` no empieza por `/` y nunca coincidirá",
+                                a[0].text
+                            ),
+                            format!("escribe `/{}`", a[0].text),
+                        );
                     }
                     None
                 };
-                host.aliases.push(Alias { kind, url: a[0].text.clone(), regex, target: self.resolve(&a[1].text), span: node.span.clone() });
+                host.aliases.push(Alias {
+                    kind,
+                    url: a[0].text.clone(),
+                    regex,
+                    target: self.resolve(&a[1].text),
+                    span: node.span.clone(),
+                });
             }
             "redirect" | "redirectmatch" | "redirectpermanent" | "redirecttemp" => {
                 if let Some(r) = perdir::parse_redirect(node, false, &mut self.diags) {
@@ -317,7 +389,11 @@ impl Builder<'_> {
             "errorlog" => {
                 let t = &a[0].text;
                 if t.starts_with('|') || t.starts_with("syslog") {
-                    self.error(&a[0].span, "el laboratorio solo escribe el registro de errores en un fichero", "usa una ruta, por ejemplo `ErrorLog ${APACHE_LOG_DIR}/error.log`");
+                    self.error(
+                        &a[0].span,
+                        "el laboratorio solo escribe el registro de errores en un fichero",
+                        "usa una ruta, por ejemplo `ErrorLog ${APACHE_LOG_DIR}/error.log`",
+                    );
                     return;
                 }
                 host.error_log = Some(self.resolve(t));
@@ -325,15 +401,36 @@ impl Builder<'_> {
             "customlog" | "transferlog" => {
                 let t = &a[0].text;
                 if t.starts_with('|') {
-                    self.error(&a[0].span, "el laboratorio no admite registros a través de tuberías (`|programa`)", "usa una ruta de fichero");
+                    self.error(
+                        &a[0].span,
+                        "el laboratorio no admite registros a través de tuberías (`|programa`)",
+                        "usa una ruta de fichero",
+                    );
                     return;
                 }
-                let format = a.get(1).map(|f| f.text.clone()).unwrap_or_else(|| "combined".into());
-                host.custom_logs.push(CustomLog { path: self.resolve(t), format, span: node.span.clone() });
+                let format = a
+                    .get(1)
+                    .map(|f| f.text.clone())
+                    .unwrap_or_else(|| "combined".into());
+                host.custom_logs.push(CustomLog {
+                    path: self.resolve(t),
+                    format,
+                    span: node.span.clone(),
+                });
             }
-            "loglevel" => host.log_level = Some(a.iter().map(|x| x.text.as_str()).collect::<Vec<_>>().join(" ")),
+            "loglevel" => {
+                host.log_level = Some(
+                    a.iter()
+                        .map(|x| x.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
+            }
             "logformat" => {
-                let name = a.get(1).map(|n| n.text.clone()).unwrap_or_else(|| "default".into());
+                let name = a
+                    .get(1)
+                    .map(|n| n.text.clone())
+                    .unwrap_or_else(|| "default".into());
                 self.cfg.log_formats.insert(name, a[0].text.clone());
             }
             _ if in_vhost => self.server_or_vhost_only(node),
@@ -344,9 +441,21 @@ impl Builder<'_> {
     /// Directives allowed in the server and in vhosts that the lab applies globally.
     fn server_or_vhost_only(&mut self, node: &Node) {
         match node.key().as_str() {
-            "timeout" | "keepalive" | "keepalivetimeout" | "maxkeepaliverequests"
-            | "limitrequestline" | "limitrequestfieldsize" | "limitrequestfields" => {
-                self.warn(&node.span, format!("el laboratorio aplica `{}` a todo el servidor, no por VirtualHost", node.name), "muévela a apache2.conf para que quede claro");
+            "timeout"
+            | "keepalive"
+            | "keepalivetimeout"
+            | "maxkeepaliverequests"
+            | "limitrequestline"
+            | "limitrequestfieldsize"
+            | "limitrequestfields" => {
+                self.warn(
+                    &node.span,
+                    format!(
+                        "el laboratorio aplica `{}` a todo el servidor, no por VirtualHost",
+                        node.name
+                    ),
+                    "muévela a apache2.conf para que quede claro",
+                );
                 self.server_only(node);
             }
             _ => {}
@@ -357,7 +466,14 @@ impl Builder<'_> {
         match arg.text.parse::<u64>() {
             Ok(n) if (min..=max).contains(&n) => Some(n),
             _ => {
-                self.error(&arg.span, format!("se esperaba un número entre {min} y {max} y aparece `{}`", arg.text), "escribe solo cifras");
+                self.error(
+                    &arg.span,
+                    format!(
+                        "se esperaba un número entre {min} y {max} y aparece `{}`",
+                        arg.text
+                    ),
+                    "escribe solo cifras",
+                );
                 None
             }
         }
@@ -448,37 +564,64 @@ impl Builder<'_> {
         let arg = &node.args[0];
         let text = arg.text.as_str();
         let parsed: Option<(Option<IpAddr>, &str)> = if let Some(rest) = text.strip_prefix('[') {
-            rest.split_once("]:").and_then(|(ip, port)| Some((Some(ip.parse().ok()?), port)))
+            rest.split_once("]:")
+                .and_then(|(ip, port)| Some((Some(ip.parse().ok()?), port)))
         } else if let Some((ip, port)) = text.rsplit_once(':') {
             ip.parse().ok().map(|ip| (Some(ip), port))
         } else {
             Some((None, text))
         };
         let Some((addr, port_text)) = parsed else {
-            self.error(&arg.span, format!("dirección no válida en Listen: `{text}`"), "formas válidas: `Listen 80`, `Listen 127.0.0.1:8080`, `Listen [::1]:8080`");
+            self.error(
+                &arg.span,
+                format!("dirección no válida en Listen: `{text}`"),
+                "formas válidas: `Listen 80`, `Listen 127.0.0.1:8080`, `Listen [::1]:8080`",
+            );
             return;
         };
         let port = match port_text.parse::<u16>() {
             Ok(p) if p > 0 => p,
             _ => {
-                self.error(&arg.span, format!("puerto no válido en Listen: `{port_text}`"), "un puerto va de 1 a 65535");
+                self.error(
+                    &arg.span,
+                    format!("puerto no válido en Listen: `{port_text}`"),
+                    "un puerto va de 1 a 65535",
+                );
                 return;
             }
         };
         if let Some(proto) = node.args.get(1) {
             if !proto.text.eq_ignore_ascii_case("http") {
-                self.error(&proto.span, format!("el laboratorio solo habla `http`, no `{}`", proto.text), "quita el protocolo o pon `http`");
+                self.error(
+                    &proto.span,
+                    format!("el laboratorio solo habla `http`, no `{}`", proto.text),
+                    "quita el protocolo o pon `http`",
+                );
                 return;
             }
         }
         let bind_ip = addr.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
         let bind = SocketAddr::new(bind_ip, self.ws.map_port(port));
-        if let Some(prev) = self.cfg.listens.iter().find(|l| l.bind == bind || (l.addr == addr && l.port == port)) {
+        if let Some(prev) = self
+            .cfg
+            .listens
+            .iter()
+            .find(|l| l.bind == bind || (l.addr == addr && l.port == port))
+        {
             let loc = prev.span.location(Some(&self.ws.root));
-            self.error(&arg.span, format!("`Listen {text}` repite una dirección que ya se escucha (en {loc})"), "Apache no puede abrir dos veces el mismo puerto: borra una de las dos líneas");
+            self.error(
+                &arg.span,
+                format!("`Listen {text}` repite una dirección que ya se escucha (en {loc})"),
+                "Apache no puede abrir dos veces el mismo puerto: borra una de las dos líneas",
+            );
             return;
         }
-        self.cfg.listens.push(Listen { addr, port, bind, span: node.span.clone() });
+        self.cfg.listens.push(Listen {
+            addr,
+            port,
+            bind,
+            span: node.span.clone(),
+        });
     }
 
     fn virtual_host(&mut self, node: &Node) {
@@ -486,12 +629,23 @@ impl Builder<'_> {
         for arg in &node.args {
             match parse_vhost_addr(&arg.text) {
                 Some(a) => addrs.push(a),
-                None => self.error(&arg.span, format!("dirección no válida en <VirtualHost>: `{}`", arg.text), "formas válidas: `*:80`, `127.0.0.1:8080`, `[::1]:80`, `_default_:80`"),
+                None => self.error(
+                    &arg.span,
+                    format!("dirección no válida en <VirtualHost>: `{}`", arg.text),
+                    "formas válidas: `*:80`, `127.0.0.1:8080`, `[::1]:80`, `_default_:80`",
+                ),
             }
         }
-        let mut host = HostConfig { span: Some(node.span.clone()), ..HostConfig::default() };
+        let mut host = HostConfig {
+            span: Some(node.span.clone()),
+            ..HostConfig::default()
+        };
         self.host_level(&node.children, &mut host, true);
-        self.cfg.vhosts.push(VirtualHost { addrs, host, span: node.span.clone() });
+        self.cfg.vhosts.push(VirtualHost {
+            addrs,
+            host,
+            span: node.span.clone(),
+        });
     }
 
     fn section(&mut self, node: &Node) -> Option<Section> {
@@ -507,7 +661,14 @@ impl Builder<'_> {
             ("files", [_]) => (SectionKind::Files, None),
             ("location", [_]) => (SectionKind::Location, None),
             _ => {
-                self.error(&node.line_span(), format!("`<{}>` tiene argumentos incorrectos", node.name), format!("forma: `<{} ruta>` o `<{} ~ \"expresión\">`", node.name, node.name));
+                self.error(
+                    &node.line_span(),
+                    format!("`<{}>` tiene argumentos incorrectos", node.name),
+                    format!(
+                        "forma: `<{} ruta>` o `<{} ~ \"expresión\">`",
+                        node.name, node.name
+                    ),
+                );
                 return None;
             }
         };
@@ -515,7 +676,11 @@ impl Builder<'_> {
             match regex::Regex::new(&r.text) {
                 Ok(re) => SectionPattern::Regex(re),
                 Err(e) => {
-                    self.error(&r.span, format!("expresión regular no válida: {e}"), "revisa paréntesis, corchetes y barras invertidas");
+                    self.error(
+                        &r.span,
+                        format!("expresión regular no válida: {e}"),
+                        "revisa paréntesis, corchetes y barras invertidas",
+                    );
                     return None;
                 }
             }
@@ -532,7 +697,10 @@ impl Builder<'_> {
                     }
                 }
                 _ => {
-                    let rp = ResolvedPath { written: text.to_string(), path: text.into() };
+                    let rp = ResolvedPath {
+                        written: text.to_string(),
+                        path: text.into(),
+                    };
                     if text.contains(['*', '?', '[']) {
                         SectionPattern::Wildcard(rp)
                     } else {
@@ -555,34 +723,80 @@ impl Builder<'_> {
                     }
                     _ => {
                         if self.check(child, at).is_some() {
-                            self.error(&child.span, format!("el laboratorio no admite `<{}>` dentro de `<{}>`", child.name, node.name), format!("escribe `<{}>` fuera, al nivel del VirtualHost o del servidor", child.name));
+                            self.error(
+                                &child.span,
+                                format!(
+                                    "el laboratorio no admite `<{}>` dentro de `<{}>`",
+                                    child.name, node.name
+                                ),
+                                format!(
+                                    "escribe `<{}>` fuera, al nivel del VirtualHost o del servidor",
+                                    child.name
+                                ),
+                            );
                         }
                     }
                 }
                 continue;
             }
-            let Some(_) = self.check(child, at) else { continue };
+            let Some(_) = self.check(child, at) else {
+                continue;
+            };
             if child.key() == "allowoverride" && kind != SectionKind::Directory {
-                self.error(&child.span, format!("`AllowOverride` solo se permite en `<Directory>`, no en `<{}>`", kind.name()), "muévela a un bloque <Directory>");
+                self.error(
+                    &child.span,
+                    format!(
+                        "`AllowOverride` solo se permite en `<Directory>`, no en `<{}>`",
+                        kind.name()
+                    ),
+                    "muévela a un bloque <Directory>",
+                );
                 continue;
             }
             if !perdir::apply(child, &mut config, &mut self.diags) {
-                self.error(&child.span, format!("`{}` no está permitida dentro de <{}>", child.name, kind.name()), "ponla al nivel del VirtualHost o de la configuración global");
+                self.error(
+                    &child.span,
+                    format!(
+                        "`{}` no está permitida dentro de <{}>",
+                        child.name,
+                        kind.name()
+                    ),
+                    "ponla al nivel del VirtualHost o de la configuración global",
+                );
             }
         }
-        Some(Section { kind, pattern, config, span: node.span.clone() })
+        Some(Section {
+            kind,
+            pattern,
+            config,
+            span: node.span.clone(),
+        })
     }
 
     fn finish(&mut self, tree: &Tree) {
         // Exactly one MPM.
-        let mpms: Vec<(&String, &Option<Span>)> = tree.modules.iter().filter(|(n, _)| n.starts_with("mpm_")).collect();
+        let mpms: Vec<(&String, &Option<Span>)> = tree
+            .modules
+            .iter()
+            .filter(|(n, _)| n.starts_with("mpm_"))
+            .collect();
         match mpms.len() {
-            0 => self.diags.push(Diagnostic::error(None, "no hay ningún MPM cargado: Apache necesita exactamente uno").with_hint("activa el de Debian por defecto con `lab a2enmod mpm_event`")),
+            0 => self.diags.push(
+                Diagnostic::error(
+                    None,
+                    "no hay ningún MPM cargado: Apache necesita exactamente uno",
+                )
+                .with_hint("activa el de Debian por defecto con `lab a2enmod mpm_event`"),
+            ),
             1 => {}
             _ => {
                 let names: Vec<&str> = mpms.iter().map(|(n, _)| n.as_str()).collect();
                 let span = mpms.get(1).and_then(|(_, s)| (*s).clone());
-                let first = mpms[0].1.as_ref().map(|s| s.location(Some(&self.ws.root))).unwrap_or_default();
+                let first = mpms[0]
+                    .1
+                    .as_ref()
+                    .map(|s| s.location(Some(&self.ws.root)))
+                    .unwrap_or_default();
                 self.diags.push(
                     Diagnostic::error(span, format!("hay {} MPM cargados ({}); solo puede haber uno", names.len(), names.join(", ")))
                         .with_hint(format!("el primero se carga en {first}; desactiva los que sobren, por ejemplo `lab a2dismod {}`", names[1])),
@@ -591,7 +805,13 @@ impl Builder<'_> {
         }
         self.cfg.modules = self.modules.clone();
         if self.cfg.listens.is_empty() {
-            self.diags.push(Diagnostic::error(None, "no hay ninguna directiva `Listen`: el servidor no escucharía en ningún puerto").with_hint("añade `Listen 80` en etc/apache2/ports.conf"));
+            self.diags.push(
+                Diagnostic::error(
+                    None,
+                    "no hay ninguna directiva `Listen`: el servidor no escucharía en ningún puerto",
+                )
+                .with_hint("añade `Listen 80` en etc/apache2/ports.conf"),
+            );
         }
         // Defaults Debian compiles in.
         if self.cfg.main.document_root.is_none() {
@@ -603,14 +823,18 @@ impl Builder<'_> {
         // Log format nicknames.
         let formats = self.cfg.log_formats.clone();
         let mut warnings = Vec::new();
-        for host in std::iter::once(&mut self.cfg.main).chain(self.cfg.vhosts.iter_mut().map(|v| &mut v.host)) {
+        for host in std::iter::once(&mut self.cfg.main)
+            .chain(self.cfg.vhosts.iter_mut().map(|v| &mut v.host))
+        {
             for log in &mut host.custom_logs {
                 if let Some(f) = formats.get(&log.format) {
                     log.format = f.clone();
                 } else if !log.format.contains('%') {
                     let hint = match suggest(&log.format, formats.keys().map(String::as_str)) {
                         Some(s) => format!("¿Quisiste decir `{s}`?"),
-                        None => "define el formato antes con `LogFormat \"...\" nombre`".to_string(),
+                        None => {
+                            "define el formato antes con `LogFormat \"...\" nombre`".to_string()
+                        }
                     };
                     warnings.push(Diagnostic::warning(Some(log.span.clone()), format!("no hay ningún LogFormat llamado `{}`: Apache escribiría ese texto tal cual en cada línea del registro", log.format)).with_hint(hint));
                 }
@@ -634,7 +858,10 @@ impl Builder<'_> {
                 if let Some(prev) = seen.get(&(name.clone(), port)) {
                     extra.push(Diagnostic::warning(v.host.span.clone().or(Some(v.span.clone())), format!("el ServerName `{name}` ya lo usa otro VirtualHost del mismo puerto (en {}); este nunca se elegirá", prev.location(Some(&self.ws.root)))).with_hint("cambia el ServerName o desactiva uno de los dos sitios"));
                 } else {
-                    seen.insert((name.clone(), port), v.host.span.clone().unwrap_or(v.span.clone()));
+                    seen.insert(
+                        (name.clone(), port),
+                        v.host.span.clone().unwrap_or(v.span.clone()),
+                    );
                 }
             }
         }

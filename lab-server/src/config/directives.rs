@@ -255,7 +255,9 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
 
 /// Finds a directive by name, case-insensitively.
 pub fn find(name: &str) -> Option<&'static DirectiveInfo> {
-    DIRECTIVES.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+    DIRECTIVES
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
 /// Real Apache directives the lab does not implement, with their module, so the message can

@@ -105,15 +105,21 @@ impl Loader<'_> {
                         if name.text.contains(':') {
                             self.error(Diagnostic::error(
                                 Some(name.span.clone()),
-                                format!("el nombre de variable `{}` no puede contener `:`", name.text),
+                                format!(
+                                    "el nombre de variable `{}` no puede contener `:`",
+                                    name.text
+                                ),
                             ));
                         }
                         self.tree.defines.insert(name.text.clone(), value);
                     } else {
-                        self.error(Diagnostic::error(
-                            Some(node.span.clone()),
-                            "`Define` necesita un nombre de variable",
-                        ).with_hint("por ejemplo: `Define MI_SITIO /var/www/misitio`"));
+                        self.error(
+                            Diagnostic::error(
+                                Some(node.span.clone()),
+                                "`Define` necesita un nombre de variable",
+                            )
+                            .with_hint("por ejemplo: `Define MI_SITIO /var/www/misitio`"),
+                        );
                     }
                 }
                 "undefine" if !node.is_section => {
@@ -230,7 +236,10 @@ impl Loader<'_> {
             if !optional {
                 let wildcard = has_wildcard(&arg.text);
                 let msg = if wildcard {
-                    format!("`Include {}`: ningún fichero coincide con el patrón", arg.text)
+                    format!(
+                        "`Include {}`: ningún fichero coincide con el patrón",
+                        arg.text
+                    )
                 } else {
                     format!(
                         "`Include {}`: el fichero no existe (se buscó en {})",
@@ -255,7 +264,9 @@ impl Loader<'_> {
                             display_path(&file, Some(&self.ws.root))
                         ),
                     )
-                    .with_hint("un fichero no puede incluirse a sí mismo, ni directa ni indirectamente"),
+                    .with_hint(
+                        "un fichero no puede incluirse a sí mismo, ni directa ni indirectamente",
+                    ),
                 );
                 continue;
             }
@@ -292,10 +303,15 @@ impl Loader<'_> {
             return;
         };
         if node.args.len() != 2 {
-            self.error(Diagnostic::error(
-                Some(node.line_span()),
-                "`LoadModule` lleva dos argumentos: identificador y fichero .so",
-            ).with_hint("por ejemplo: `LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so`"));
+            self.error(
+                Diagnostic::error(
+                    Some(node.line_span()),
+                    "`LoadModule` lleva dos argumentos: identificador y fichero .so",
+                )
+                .with_hint(
+                    "por ejemplo: `LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so`",
+                ),
+            );
         }
         let from_mods_enabled = node
             .span
@@ -420,7 +436,10 @@ impl Loader<'_> {
         if parts.is_empty() || parts.len() > 3 || parts.iter().any(Option::is_none) {
             self.error(Diagnostic::error(
                 Some(ver.span.clone()),
-                format!("versión no válida `{}`: se espera algo como `2.4` o `2.4.62`", ver.text),
+                format!(
+                    "versión no válida `{}`: se espera algo como `2.4` o `2.4.62`",
+                    ver.text
+                ),
             ));
             return false;
         }
@@ -436,10 +455,13 @@ impl Loader<'_> {
             "<" => ord == Less,
             "<=" => ord != Greater,
             other => {
-                self.error(Diagnostic::error(
-                    Some(node.args[0].span.clone()),
-                    format!("operador `{other}` no admitido en `<IfVersion>`"),
-                ).with_hint("usa =, !=, <, <=, > o >="));
+                self.error(
+                    Diagnostic::error(
+                        Some(node.args[0].span.clone()),
+                        format!("operador `{other}` no admitido en `<IfVersion>`"),
+                    )
+                    .with_hint("usa =, !=, <, <=, > o >="),
+                );
                 false
             }
         }

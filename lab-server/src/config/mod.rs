@@ -37,3 +37,6 @@ pub fn load(ws: &Workspace) -> Result<Loaded, Vec<Diagnostic>> {
     let tree = loader::load(ws);
     build::build(ws, tree)
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::diagnostic::{suggest, Diagnostic, Span};
 use super::model::{
-    DirConfig, ErrorDocument, HeaderAction, HeaderOp, IpNet, OptionSet, OptionsDirective,
-    Redirect, RequireExpr, SetEnvIf,
+    DirConfig, ErrorDocument, HeaderAction, HeaderOp, IpNet, OptionSet, OptionsDirective, Redirect,
+    RequireExpr, SetEnvIf,
 };
 use super::syntax::{Arg, Node};
 
@@ -49,11 +49,13 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         }
         "directoryindex" => {
             let list: Vec<String> = a.iter().map(|x| x.text.clone()).collect();
-            conf.directory_index = Some(if list.len() == 1 && list[0].eq_ignore_ascii_case("disabled") {
-                Vec::new()
-            } else {
-                list
-            });
+            conf.directory_index = Some(
+                if list.len() == 1 && list[0].eq_ignore_ascii_case("disabled") {
+                    Vec::new()
+                } else {
+                    list
+                },
+            );
         }
         "errordocument" => parse_error_document(a, conf, diags),
         "header" => {
@@ -76,7 +78,8 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         }
         "addhandler" => {
             for ext in &a[1..] {
-                conf.add_handlers.insert(ext_key(&ext.text), a[0].text.clone());
+                conf.add_handlers
+                    .insert(ext_key(&ext.text), a[0].text.clone());
             }
         }
         "forcetype" => conf.force_type = Some(a[0].text.clone()),
@@ -94,7 +97,15 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         "allowoverride" => {
             conf.allow_override_none = Some(a.len() == 1 && a[0].text.eq_ignore_ascii_case("none"));
             for x in a {
-                const KINDS: &[&str] = &["All", "None", "AuthConfig", "FileInfo", "Indexes", "Limit", "Options"];
+                const KINDS: &[&str] = &[
+                    "All",
+                    "None",
+                    "AuthConfig",
+                    "FileInfo",
+                    "Indexes",
+                    "Limit",
+                    "Options",
+                ];
                 let word = x.text.split('=').next().unwrap_or("");
                 if !KINDS.iter().any(|k| k.eq_ignore_ascii_case(word)) {
                     let mut msg = format!("valor no válido para AllowOverride: `{}`", x.text);
@@ -111,16 +122,49 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
             }
         }
         // Accepted and recorded by Apache; they change nothing the lab serves.
-        "acceptpathinfo" | "adddefaultcharset" | "fileetag" | "enablemmap" | "enablesendfile"
-        | "hostnamelookups" | "serversignature" | "usecanonicalname" | "limitrequestbody"
-        | "loglevel" | "directoryslash" | "fallbackresource" | "addcharset" | "addencoding"
-        | "addlanguage" | "addinputfilter" | "addoutputfilter" | "defaultlanguage"
-        | "removetype" | "removehandler" | "multiviewsmatch" | "indexignore"
-        | "indexignorereset" | "indexorderdefault" | "indexstylesheet" | "indexheadinsert"
-        | "addicon" | "addiconbytype" | "addiconbyencoding" | "addalt" | "addaltbytype"
-        | "addaltbyencoding" | "adddescription" | "defaulticon" | "headername"
-        | "readmename" | "setenv" | "unsetenv" | "passenv" | "authmerging"
-        | "authzsendforbiddenonfailure" | "allowoverridelist" | "defaulttype" => {}
+        "acceptpathinfo"
+        | "adddefaultcharset"
+        | "fileetag"
+        | "enablemmap"
+        | "enablesendfile"
+        | "hostnamelookups"
+        | "serversignature"
+        | "usecanonicalname"
+        | "limitrequestbody"
+        | "loglevel"
+        | "directoryslash"
+        | "fallbackresource"
+        | "addcharset"
+        | "addencoding"
+        | "addlanguage"
+        | "addinputfilter"
+        | "addoutputfilter"
+        | "defaultlanguage"
+        | "removetype"
+        | "removehandler"
+        | "multiviewsmatch"
+        | "indexignore"
+        | "indexignorereset"
+        | "indexorderdefault"
+        | "indexstylesheet"
+        | "indexheadinsert"
+        | "addicon"
+        | "addiconbytype"
+        | "addiconbyencoding"
+        | "addalt"
+        | "addaltbytype"
+        | "addaltbyencoding"
+        | "adddescription"
+        | "defaulticon"
+        | "headername"
+        | "readmename"
+        | "setenv"
+        | "unsetenv"
+        | "passenv"
+        | "authmerging"
+        | "authzsendforbiddenonfailure"
+        | "allowoverridelist"
+        | "defaulttype" => {}
         _ => return false,
     }
     true
@@ -184,7 +228,10 @@ fn parse_options(args: &[Arg], diags: &mut Diags) -> Option<OptionsDirective> {
             Some(b'-') => (Some(false), &arg.text[1..]),
             _ => (None, arg.text.as_str()),
         };
-        let Some((_, flag)) = OPTION_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) else {
+        let Some((_, flag)) = OPTION_NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        else {
             let mut d = Diagnostic::error(
                 Some(arg.span.clone()),
                 format!("opción desconocida `{name}` en `Options`"),
@@ -225,7 +272,11 @@ fn parse_options(args: &[Arg], diags: &mut Diags) -> Option<OptionsDirective> {
         }
     }
     if let (Some(s), Some(u)) = (signed, unsigned) {
-        let first = if (s.span.column) < (u.span.column) { u } else { s };
+        let first = if (s.span.column) < (u.span.column) {
+            u
+        } else {
+            s
+        };
         err_hint(
             diags,
             &first.span,
@@ -248,7 +299,12 @@ fn parse_require(node: &Node, diags: &mut Diags) -> Option<RequireExpr> {
 
 fn parse_require_args(args: &[Arg], span: &Span, diags: &mut Diags) -> Option<RequireExpr> {
     let Some(first) = args.first() else {
-        err_hint(diags, span, "`Require` necesita un tipo", "por ejemplo `Require all granted`");
+        err_hint(
+            diags,
+            span,
+            "`Require` necesita un tipo",
+            "por ejemplo `Require all granted`",
+        );
         return None;
     };
     let rest = &args[1..];
@@ -277,7 +333,9 @@ fn parse_require_args(args: &[Arg], span: &Span, diags: &mut Diags) -> Option<Re
                 if let Some(s) = suggest(&v.text, ["granted", "denied"]) {
                     d = d.with_hint(format!("¿Quisiste decir `{s}`?"));
                 } else {
-                    d = d.with_hint("usa `Require all granted` (permitir) o `Require all denied` (denegar)");
+                    d = d.with_hint(
+                        "usa `Require all granted` (permitir) o `Require all denied` (denegar)",
+                    );
                 }
                 diags.push(d);
                 None
@@ -319,12 +377,16 @@ fn parse_require_args(args: &[Arg], span: &Span, diags: &mut Diags) -> Option<Re
             }
             Some(RequireExpr::Local)
         }
-        "method" => need_args(diags, "por ejemplo `Require method GET POST`")
-            .then(|| RequireExpr::Method(rest.iter().map(|v| v.text.to_ascii_uppercase()).collect())),
+        "method" => need_args(diags, "por ejemplo `Require method GET POST`").then(|| {
+            RequireExpr::Method(rest.iter().map(|v| v.text.to_ascii_uppercase()).collect())
+        }),
         "env" => need_args(diags, "por ejemplo `Require env permitido`")
             .then(|| RequireExpr::Env(rest.iter().map(|v| v.text.clone()).collect())),
         "not" => {
-            if rest.first().is_some_and(|a| a.text.eq_ignore_ascii_case("not")) {
+            if rest
+                .first()
+                .is_some_and(|a| a.text.eq_ignore_ascii_case("not"))
+            {
                 err(diags, &rest[0].span, "`Require not not` no está permitido");
                 return None;
             }
@@ -460,7 +522,18 @@ fn parse_error_document(a: &[Arg], conf: &mut DirConfig, diags: &mut Diags) {
     conf.error_documents.insert(code, doc);
 }
 
-const HEADER_OPS: &[&str] = &["set", "append", "add", "merge", "setifempty", "unset", "echo", "edit", "edit*", "note"];
+const HEADER_OPS: &[&str] = &[
+    "set",
+    "append",
+    "add",
+    "merge",
+    "setifempty",
+    "unset",
+    "echo",
+    "edit",
+    "edit*",
+    "note",
+];
 
 fn parse_header(node: &Node, diags: &mut Diags) -> Option<HeaderAction> {
     let mut args = node.args.as_slice();
@@ -476,7 +549,11 @@ fn parse_header(node: &Node, diags: &mut Diags) -> Option<HeaderAction> {
         }
     }
     let Some(op_arg) = args.first() else {
-        err(diags, &node.span, "`Header` necesita una acción y una cabecera");
+        err(
+            diags,
+            &node.span,
+            "`Header` necesita una acción y una cabecera",
+        );
         return None;
     };
     let op = match op_arg.text.to_ascii_lowercase().as_str() {
@@ -490,7 +567,10 @@ fn parse_header(node: &Node, diags: &mut Diags) -> Option<HeaderAction> {
             err_hint(
                 diags,
                 &op_arg.span,
-                format!("la acción `Header {}` existe en Apache, pero el laboratorio no la implementa", op_arg.text),
+                format!(
+                    "la acción `Header {}` existe en Apache, pero el laboratorio no la implementa",
+                    op_arg.text
+                ),
                 "usa set, append, add, merge, setifempty o unset",
             );
             return None;
@@ -526,7 +606,10 @@ fn parse_header(node: &Node, diags: &mut Diags) -> Option<HeaderAction> {
                 diags,
                 &name.span,
                 format!("`Header {}` necesita un valor", op_arg.text),
-                format!("por ejemplo `Header {} {} \"valor\"`", op_arg.text, name.text),
+                format!(
+                    "por ejemplo `Header {} {} \"valor\"`",
+                    op_arg.text, name.text
+                ),
             );
             return None;
         };
@@ -571,7 +654,10 @@ fn parse_expires(arg: &Arg, diags: &mut Diags) -> Option<Duration> {
     {
         return Some(Duration::from_secs(secs));
     }
-    let words: Vec<String> = text.split_whitespace().map(str::to_ascii_lowercase).collect();
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
     let fail = |diags: &mut Diags| {
         err_hint(
             diags,
@@ -632,7 +718,11 @@ fn parse_setenvif(node: &Node, diags: &mut Diags) -> Option<SetEnvIf> {
     let regex = match regex::Regex::new(&source) {
         Ok(r) => r,
         Err(e) => {
-            err(diags, &pattern.span, format!("expresión regular no válida: {e}"));
+            err(
+                diags,
+                &pattern.span,
+                format!("expresión regular no válida: {e}"),
+            );
             return None;
         }
     };
@@ -705,7 +795,10 @@ pub(crate) fn parse_redirect(node: &Node, in_section: bool, diags: &mut Diags) -
         }
     };
     if let Some(to) = to {
-        if !(to.text.starts_with('/') || to.text.contains("://") || is_match && to.text.starts_with('$')) {
+        if !(to.text.starts_with('/')
+            || to.text.contains("://")
+            || is_match && to.text.starts_with('$'))
+        {
             err_hint(
                 diags,
                 &to.span,
@@ -749,7 +842,9 @@ mod tests {
         assert!(!n.contains("10.2.0.1".parse().unwrap()));
         assert_eq!(parse_ip_net("192.168.0.0/255.255.0.0").unwrap().prefix, 16);
         assert!(parse_ip_net("192.168.0.0/255.0.255.0").is_none());
-        assert!(parse_ip_net("::1").unwrap().contains("::1".parse().unwrap()));
+        assert!(parse_ip_net("::1")
+            .unwrap()
+            .contains("::1".parse().unwrap()));
         assert!(parse_ip_net("300.1.1.1").is_none());
         assert!(parse_ip_net("10.0.0.0/33").is_none());
     }

@@ -316,10 +316,7 @@ pub fn parse(text: &str, file: Arc<PathBuf>) -> (Vec<Node>, Vec<Diagnostic>) {
                     Some(open.span.clone()),
                     format!("la sección `<{}>` no se cierra", open.name),
                 )
-                .with_hint(format!(
-                    "añade `</{}>` donde termine la sección",
-                    open.name
-                )),
+                .with_hint(format!("añade `</{}>` donde termine la sección", open.name)),
             );
         }
         close_top(&mut stack);
@@ -363,8 +360,7 @@ mod tests {
 
     #[test]
     fn joins_continuation_lines_and_unescapes_quotes() {
-        let (nodes, errs) =
-            p("LogFormat \"%h \\\"%r\\\" %>s\" \\\n   combined\n");
+        let (nodes, errs) = p("LogFormat \"%h \\\"%r\\\" %>s\" \\\n   combined\n");
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(nodes[0].args[0].text, "%h \"%r\" %>s");
         assert_eq!(nodes[0].args[1].text, "combined");
