@@ -128,8 +128,8 @@ impl Workspace {
 
     /// Opens the workspace rooted at `dir`.
     pub fn open(dir: &Path) -> Result<Workspace, WorkspaceError> {
-        let root = std::path::absolute(dir)
-            .map_err(|e| WorkspaceError::io("resolver la ruta", dir, e))?;
+        let root =
+            std::path::absolute(dir).map_err(|e| WorkspaceError::io("resolver la ruta", dir, e))?;
         let root = normalize(&root);
         let file = root.join(SETTINGS_FILE);
         if !file.is_file() {
