@@ -286,3 +286,85 @@ fn missing_main_file_is_reported_without_panic() {
     let d = load(&ws).unwrap_err();
     assert!(render(&d, None).contains("apache2.conf"));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const WORDS: &[&str] = &[
+        "<VirtualHost",
+        "</VirtualHost>",
+        "<Directory",
+        "</Directory>",
+        "<Location",
+        "</Location>",
+        "<IfModule",
+        "</IfModule>",
+        "<RequireAll>",
+        "</RequireAll>",
+        "Require",
+        "all",
+        "granted",
+        "ip",
+        "not",
+        "Options",
+        "+Indexes",
+        "-FollowSymLinks",
+        "None",
+        "Listen",
+        "80",
+        "*:80",
+        "DocumentRoot",
+        "/var/www/html",
+        "Alias",
+        "/x",
+        "ServerName",
+        "Include",
+        "${A}",
+        "Define",
+        "A",
+        "Header",
+        "set",
+        "ErrorDocument",
+        "404",
+        "Redirect",
+        "gone",
+        "~",
+        "\"^\\.ht\"",
+        "(",
+        ">",
+        "\\",
+        "\"",
+        "LogFormat",
+        "%h",
+        "CustomLog",
+        "ExpiresByType",
+        "\"access plus 1 day\"",
+        "AliasMatch",
+        "^/(.*)$",
+        "$1",
+        "Timeout",
+        "-1",
+        "\n",
+        "\n",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever a student writes in a site file, loading reports and never panics.
+        #[test]
+        fn loading_any_site_file_never_panics(words in proptest::collection::vec(0..WORDS.len(), 0..60)) {
+            let text: String = words.iter().map(|i| WORDS[*i]).collect::<Vec<_>>().join(" ");
+            let (dir, ws) = workspace(&[("sites-enabled/zz.conf", &text)]);
+            match load(&ws) {
+                Ok(_) => {}
+                Err(d) => {
+                    prop_assert!(!d.is_empty());
+                    let shown = render(&d, Some(dir.path()));
+                    prop_assert!(shown.contains("error"));
+                }
+            }
+        }
+    }
+}
