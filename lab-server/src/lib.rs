@@ -6,12 +6,14 @@
 //! - [`http`]: the Apache role: listeners, virtual host selection, URL mapping, static files,
 //!   autoindex, `mod_status`, access and error logs.
 //! - [`a2`]: Debian's `a2ensite`/`a2enmod`/`a2enconf` and their `dis` forms.
+//! - [`report`]: the `apache2ctl -S`-style virtual host table and the port mappings.
 //! - [`supervisor`]: starts, reloads and stops the roles; the control socket in `run/`.
 //! - [`util`]: small shared helpers.
 
 pub mod a2;
 pub mod config;
 pub mod http;
+pub mod report;
 pub mod supervisor;
 pub mod util;
 pub mod workspace;

@@ -324,3 +324,32 @@ mod tests {
         assert!(ws.root.join("lab.toml").is_file());
     }
 }
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_workspace_loads_without_diagnostics() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let ws = init(&tmp.path().join("ws"), None).expect("init");
+        match crate::config::load(&ws) {
+            Ok(loaded) => {
+                // mod_gnutls is a real module the lab does not implement; until the module
+                // table lists it, its `<IfModule>` in ports.conf may draw a warning.
+                let warnings: Vec<_> = loaded
+                    .warnings
+                    .into_iter()
+                    .filter(|w| !w.message.contains("gnutls"))
+                    .collect();
+                let text = crate::config::diagnostic::render(&warnings, Some(&ws.root));
+                assert!(warnings.is_empty(), "{text}");
+                assert_eq!(loaded.config.vhosts.len(), 1);
+            }
+            Err(errs) => panic!(
+                "{}",
+                crate::config::diagnostic::render(&errs, Some(&ws.root))
+            ),
+        }
+    }
+}
