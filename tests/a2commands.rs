@@ -18,7 +18,10 @@ fn lab_with_blog_available() -> TestLab {
 fn a2ensite_creates_the_relative_symlink_and_reload_serves_the_site() {
     let mut lab = lab_with_blog_available();
     lab.start();
-    assert!(lab.get_host("/", "blog.localhost").text().contains("Funciona"));
+    assert!(lab
+        .get_host("/", "blog.localhost")
+        .text()
+        .contains("Funciona"));
 
     let out = lab.lab(&["a2ensite", "blog"]);
     out.assert_code(0);
@@ -36,7 +39,10 @@ fn a2ensite_creates_the_relative_symlink_and_reload_serves_the_site() {
     out.assert_code(0);
     assert!(!link.exists() && std::fs::symlink_metadata(&link).is_err());
     lab.lab(&["reload"]).assert_code(0);
-    assert!(lab.get_host("/", "blog.localhost").text().contains("Funciona"));
+    assert!(lab
+        .get_host("/", "blog.localhost")
+        .text()
+        .contains("Funciona"));
 }
 
 #[test]
@@ -62,7 +68,9 @@ fn a2enmod_mpm_prefork_is_refused_while_mpm_event_is_enabled() {
     let out = lab.lab(&["a2enmod", "mpm_prefork"]);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(out.all().contains("mpm_event"), "{}", out.all());
-    assert!(!lab.path("etc/apache2/mods-enabled/mpm_prefork.load").exists());
+    assert!(!lab
+        .path("etc/apache2/mods-enabled/mpm_prefork.load")
+        .exists());
     lab.configtest().assert_code(0);
 }
 
@@ -73,8 +81,12 @@ fn switching_mpm_with_a2dismod_then_a2enmod_gives_a_valid_configuration() {
     assert!(!lab.path("etc/apache2/mods-enabled/mpm_event.load").exists());
     assert!(!lab.path("etc/apache2/mods-enabled/mpm_event.conf").exists());
     lab.lab(&["a2enmod", "mpm_prefork"]).assert_code(0);
-    assert!(lab.path("etc/apache2/mods-enabled/mpm_prefork.load").is_file());
-    assert!(lab.path("etc/apache2/mods-enabled/mpm_prefork.conf").is_file());
+    assert!(lab
+        .path("etc/apache2/mods-enabled/mpm_prefork.load")
+        .is_file());
+    assert!(lab
+        .path("etc/apache2/mods-enabled/mpm_prefork.conf")
+        .is_file());
     let out = lab.configtest();
     out.assert_code(0);
     assert!(out.all().contains("Sintaxis correcta"));
@@ -87,8 +99,12 @@ fn a2enmod_enables_dependencies() {
         std::fs::remove_file(lab.path(&format!("etc/apache2/mods-enabled/{link}"))).expect("rm");
     }
     lab.lab(&["a2enmod", "authz_host"]).assert_code(0);
-    assert!(lab.path("etc/apache2/mods-enabled/authz_core.load").is_file());
-    assert!(lab.path("etc/apache2/mods-enabled/authz_host.load").is_file());
+    assert!(lab
+        .path("etc/apache2/mods-enabled/authz_core.load")
+        .is_file());
+    assert!(lab
+        .path("etc/apache2/mods-enabled/authz_host.load")
+        .is_file());
 }
 
 #[test]

@@ -22,7 +22,10 @@ fn requests_are_logged_in_combined_format() {
         "GET",
         "/falta",
         "localhost",
-        &[("User-Agent", "agente-de-prueba/1.0"), ("Referer", "http://ref.localhost/")],
+        &[
+            ("User-Agent", "agente-de-prueba/1.0"),
+            ("Referer", "http://ref.localhost/"),
+        ],
     );
     assert_eq!(missing.status, 404);
 

@@ -17,7 +17,10 @@ fn alias_conf(grant: &str) -> String {
 fn lab_with_alias(grant: &str) -> TestLab {
     let lab = TestLab::new();
     lab.write("srv/descargas/manual.txt", "manual del curso\n");
-    lab.write("etc/apache2/conf-available/descargas.conf", alias_conf(grant));
+    lab.write(
+        "etc/apache2/conf-available/descargas.conf",
+        alias_conf(grant),
+    );
     lab.symlink(
         "../conf-available/descargas.conf",
         "etc/apache2/conf-enabled/descargas.conf",

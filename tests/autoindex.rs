@@ -27,10 +27,16 @@ fn directory_without_index_is_listed_in_spanish() {
     let html = resp.text();
     assert!(html.contains("Índice de /archivos"), "{html}");
     for name in ["notas.txt", "programa.py", "subdir/"] {
-        assert!(html.contains(&format!("href=\"{name}\"")), "sin enlace a {name}:\n{html}");
+        assert!(
+            html.contains(&format!("href=\"{name}\"")),
+            "sin enlace a {name}:\n{html}"
+        );
     }
     // Link to the parent directory.
-    assert!(html.contains("href=\"/\""), "sin enlace al directorio padre:\n{html}");
+    assert!(
+        html.contains("href=\"/\""),
+        "sin enlace al directorio padre:\n{html}"
+    );
     // IndexIgnore .??* hides dot files.
     assert!(!html.contains(".oculto"), "{html}");
 }

@@ -60,7 +60,11 @@ fn misspelled_directive_suggests_the_right_one() {
         &["DocumentRot", "DocumentRoot", "ayuda"],
     );
     // The source line and a caret under the directive.
-    assert!(out.all().contains("    DocumentRot /var/www/html"), "{}", report(&out));
+    assert!(
+        out.all().contains("    DocumentRot /var/www/html"),
+        "{}",
+        report(&out)
+    );
     assert!(out.all().contains('^'), "{}", report(&out));
     insta::assert_snapshot!("misspelled_directive", report(&out));
 }
@@ -77,9 +81,8 @@ fn unclosed_section_is_reported_where_it_opens() {
 
 #[test]
 fn listen_inside_virtualhost_is_not_allowed() {
-    let lab = site_x(
-        "<VirtualHost *:80>\n    ServerName x.localhost\n    Listen 8080\n</VirtualHost>\n",
-    );
+    let lab =
+        site_x("<VirtualHost *:80>\n    ServerName x.localhost\n    Listen 8080\n</VirtualHost>\n");
     let out = lab.configtest();
     assert_rejected(&out, "sites-enabled/x.conf:3:5", &["Listen"]);
     insta::assert_snapshot!("listen_in_virtualhost", report(&out));
@@ -91,7 +94,11 @@ fn document_root_inside_directory_is_not_allowed() {
         "<VirtualHost *:80>\n    <Directory /var/www/html>\n        DocumentRoot /var/www/html\n    </Directory>\n</VirtualHost>\n",
     );
     let out = lab.configtest();
-    assert_rejected(&out, "sites-enabled/x.conf:3:9", &["DocumentRoot", "<Directory>"]);
+    assert_rejected(
+        &out,
+        "sites-enabled/x.conf:3:9",
+        &["DocumentRoot", "<Directory>"],
+    );
     insta::assert_snapshot!("document_root_in_directory", report(&out));
 }
 
@@ -100,7 +107,10 @@ fn missing_include_file_is_an_error() {
     let lab = TestLab::new();
     let conf = "etc/apache2/apache2.conf";
     let text = lab.read(conf);
-    lab.write(conf, format!("{text}\nInclude conf-available/no-existe.conf\n"));
+    lab.write(
+        conf,
+        format!("{text}\nInclude conf-available/no-existe.conf\n"),
+    );
     let line = text.lines().count() + 2;
     let out = lab.configtest();
     assert_rejected(
@@ -116,7 +126,10 @@ fn include_optional_of_a_missing_file_is_fine() {
     let lab = TestLab::new();
     let conf = "etc/apache2/apache2.conf";
     let text = lab.read(conf);
-    lab.write(conf, format!("{text}\nIncludeOptional conf-available/no-existe.conf\n"));
+    lab.write(
+        conf,
+        format!("{text}\nIncludeOptional conf-available/no-existe.conf\n"),
+    );
     lab.configtest().assert_code(0);
 }
 
@@ -160,8 +173,14 @@ fn two_mpms_enabled_is_an_error() {
     let out = lab.configtest();
     assert_eq!(out.code, 1, "{}", report(&out));
     let all = out.all();
-    assert!(all.contains("mpm_event") && all.contains("mpm_prefork"), "{all}");
-    assert!(all.contains("a2dismod"), "la ayuda debería proponer a2dismod:\n{all}");
+    assert!(
+        all.contains("mpm_event") && all.contains("mpm_prefork"),
+        "{all}"
+    );
+    assert!(
+        all.contains("a2dismod"),
+        "la ayuda debería proponer a2dismod:\n{all}"
+    );
     insta::assert_snapshot!("two_mpms", report(&out));
 }
 
@@ -177,9 +196,7 @@ fn no_mpm_enabled_is_an_error() {
 
 #[test]
 fn undefined_variable_is_an_error() {
-    let lab = site_x(
-        "<VirtualHost *:80>\n    DocumentRoot ${NO_DEFINIDA}/html\n</VirtualHost>\n",
-    );
+    let lab = site_x("<VirtualHost *:80>\n    DocumentRoot ${NO_DEFINIDA}/html\n</VirtualHost>\n");
     let out = lab.configtest();
     assert_rejected(&out, "sites-enabled/x.conf:2:", &["NO_DEFINIDA"]);
     insta::assert_snapshot!("undefined_variable", report(&out));

@@ -82,8 +82,16 @@ fn fixtures_cover_the_files_debian_enables() {
         let p = Path::new(FIXTURES).join("mods-available").join(m);
         assert!(p.is_file(), "falta el fixture {}", p.display());
     }
-    for f in ["apache2.conf", "ports.conf", "envvars", "sites-available/000-default.conf"] {
-        assert!(Path::new(FIXTURES).join(f).is_file(), "falta el fixture {f}");
+    for f in [
+        "apache2.conf",
+        "ports.conf",
+        "envvars",
+        "sites-available/000-default.conf",
+    ] {
+        assert!(
+            Path::new(FIXTURES).join(f).is_file(),
+            "falta el fixture {f}"
+        );
     }
 }
 

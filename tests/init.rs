@@ -78,7 +78,10 @@ fn enabled_entries_are_relative_symlinks_into_available() {
     assert!(assert_enabled_links(&lab.root, "mods") >= 10);
     assert!(assert_enabled_links(&lab.root, "conf") >= 3);
     let mods = lab.path("etc/apache2/mods-enabled");
-    assert!(mods.join("mpm_event.load").is_file(), "mpm_event activado por defecto");
+    assert!(
+        mods.join("mpm_event.load").is_file(),
+        "mpm_event activado por defecto"
+    );
     assert!(!mods.join("mpm_prefork.load").exists());
     assert!(!mods.join("mpm_worker.load").exists());
     assert!(mods.join("autoindex.load").is_file());
@@ -90,7 +93,10 @@ fn index_page_is_in_spanish() {
     let lab = TestLab::new();
     let index = lab.read("var/www/html/index.html");
     assert!(index.contains("lang=\"es\""), "index.html sin lang=\"es\"");
-    assert!(index.contains("Funciona"), "index.html sin «Funciona»:\n{index}");
+    assert!(
+        index.contains("Funciona"),
+        "index.html sin «Funciona»:\n{index}"
+    );
 }
 
 #[test]

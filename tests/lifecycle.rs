@@ -89,7 +89,11 @@ fn lab_stop_stops_the_running_instance() {
 
     lab.lab(&["stop"]).assert_code(0);
     let exited = lab.wait_exit(Duration::from_secs(10));
-    assert_eq!(exited, Some(Some(0)), "`lab start` no terminó tras `lab stop`");
+    assert_eq!(
+        exited,
+        Some(Some(0)),
+        "`lab start` no terminó tras `lab stop`"
+    );
     assert!(
         wait_until(Duration::from_secs(2), || runtime_files(&lab).is_empty()),
         "quedan ficheros en run/: {:?}",
@@ -104,7 +108,10 @@ fn commands_without_a_running_instance_fail_in_spanish() {
     for cmd in ["stop", "reload"] {
         let out = lab.lab(&[cmd]);
         assert_eq!(out.code, 1, "`lab {cmd}` sin servidor:\n{}", out.all());
-        assert!(!out.stderr.trim().is_empty(), "`lab {cmd}` no explica el error");
+        assert!(
+            !out.stderr.trim().is_empty(),
+            "`lab {cmd}` no explica el error"
+        );
     }
 }
 

@@ -14,9 +14,18 @@ fn rejected_reload_keeps_serving_the_old_configuration() {
     lab.start();
     assert_eq!(lab.get("/").text(), "versión vieja\n");
 
-    lab.replace(SITE, "DocumentRoot /var/www/html", "DocumentRot /var/www/html");
+    lab.replace(
+        SITE,
+        "DocumentRoot /var/www/html",
+        "DocumentRot /var/www/html",
+    );
     let out = lab.lab(&["reload"]);
-    assert_eq!(out.code, 1, "reload inválido debería fallar:\n{}", out.all());
+    assert_eq!(
+        out.code,
+        1,
+        "reload inválido debería fallar:\n{}",
+        out.all()
+    );
     let all = out.all();
     assert!(all.contains("DocumentRot"), "{all}");
     assert!(all.contains("sites-enabled/000-default.conf:"), "{all}");
@@ -35,7 +44,11 @@ fn valid_reload_serves_the_new_document_root() {
     lab.start();
     assert!(lab.get("/").text().contains("Funciona"));
 
-    lab.replace(SITE, "DocumentRoot /var/www/html", "DocumentRoot /var/www/nuevo");
+    lab.replace(
+        SITE,
+        "DocumentRoot /var/www/html",
+        "DocumentRoot /var/www/nuevo",
+    );
     let out = lab.lab(&["reload"]);
     out.assert_code(0);
     let resp = lab.get("/");
@@ -48,7 +61,11 @@ fn reload_after_a_rejected_one_applies_the_fixed_configuration() {
     let mut lab = TestLab::new();
     lab.write("var/www/nuevo/index.html", "arreglado\n");
     lab.start();
-    lab.replace(SITE, "DocumentRoot /var/www/html", "DocumentRot /var/www/nuevo");
+    lab.replace(
+        SITE,
+        "DocumentRoot /var/www/html",
+        "DocumentRot /var/www/nuevo",
+    );
     assert_eq!(lab.lab(&["reload"]).code, 1);
     lab.replace(SITE, "DocumentRot", "DocumentRoot");
     lab.lab(&["reload"]).assert_code(0);
@@ -68,7 +85,9 @@ fn reload_can_add_a_listener() {
     lab.write("var/www/extra/index.html", "extra\n");
     lab.add_site(
         "extra",
-        &format!("<VirtualHost 127.0.0.1:{extra}>\n\tDocumentRoot /var/www/extra\n</VirtualHost>\n"),
+        &format!(
+            "<VirtualHost 127.0.0.1:{extra}>\n\tDocumentRoot /var/www/extra\n</VirtualHost>\n"
+        ),
     );
     lab.lab(&["reload"]).assert_code(0);
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], extra));

@@ -16,10 +16,16 @@ const SECRET: &str = "SECRETO-NO-DEBE-SALIR";
 fn hostile_lab() -> TestLab {
     let mut lab = TestLab::new();
     lab.write("secret.txt", format!("{SECRET} (secret.txt)\n"));
-    lab.write("etc/passwd", format!("root:x:0:0:{SECRET}:/root:/bin/bash\n"));
+    lab.write(
+        "etc/passwd",
+        format!("root:x:0:0:{SECRET}:/root:/bin/bash\n"),
+    );
     lab.write("bin/sh", format!("#!{SECRET}\n"));
     lab.write("var/www/secret.txt", format!("{SECRET} (var/www)\n"));
-    lab.write("var/www/html/.htaccess", format!("# {SECRET} (.htaccess)\n"));
+    lab.write(
+        "var/www/html/.htaccess",
+        format!("# {SECRET} (.htaccess)\n"),
+    );
     lab.write("var/www/html/.htpasswd", format!("usuario:{SECRET}\n"));
     lab.mkdir("var/www/html/cgi-bin");
     lab.write(
@@ -108,7 +114,12 @@ fn traversal_corpus_never_escapes_the_document_root() {
     }
     // The server survived all of it.
     let resp = lab.get("/");
-    assert_eq!(resp.status, 200, "tras el corpus: {resp}\n{}", seen.join("\n"));
+    assert_eq!(
+        resp.status,
+        200,
+        "tras el corpus: {resp}\n{}",
+        seen.join("\n")
+    );
 }
 
 #[test]
@@ -145,14 +156,19 @@ fn symlink_to_a_file_outside_is_refused_without_follow_symlinks() {
 fn nul_byte_in_path_is_rejected() {
     let lab = hostile_lab();
     let status = assert_blocked(&lab, "/index.html%00.txt");
-    assert!(matches!(status, None | Some(400) | Some(403) | Some(404)), "{status:?}");
+    assert!(
+        matches!(status, None | Some(400) | Some(403) | Some(404)),
+        "{status:?}"
+    );
 }
 
 #[test]
 fn oversized_header_value_gives_431() {
     let lab = hostile_lab();
     let big = "a".repeat(9000);
-    let req = format!("GET / HTTP/1.1\r\nHost: localhost\r\nX-Grande: {big}\r\nConnection: close\r\n\r\n");
+    let req = format!(
+        "GET / HTTP/1.1\r\nHost: localhost\r\nX-Grande: {big}\r\nConnection: close\r\n\r\n"
+    );
     let resp = lab.raw(req.as_bytes(), false).expect("respuesta");
     assert_eq!(resp.status, 431, "{resp}");
 }

@@ -30,7 +30,10 @@ fn serves_a_file_with_type_length_and_validators() {
     );
     assert_eq!(resp.header("content-length"), Some("37"), "{resp}");
     assert!(resp.header("etag").is_some(), "sin ETag: {resp}");
-    assert!(resp.header("last-modified").is_some(), "sin Last-Modified: {resp}");
+    assert!(
+        resp.header("last-modified").is_some(),
+        "sin Last-Modified: {resp}"
+    );
     assert!(resp.header("date").is_some(), "sin Date: {resp}");
     assert_eq!(resp.header("accept-ranges"), Some("bytes"), "{resp}");
 }
@@ -50,7 +53,8 @@ fn directory_without_trailing_slash_redirects() {
     let resp = lab.get("/docs");
     assert_eq!(resp.status, 301, "{resp}");
     assert!(
-        resp.header("location").is_some_and(|l| l.ends_with("/docs/")),
+        resp.header("location")
+            .is_some_and(|l| l.ends_with("/docs/")),
         "{resp}"
     );
     let resp = lab.get("/docs/");
@@ -63,7 +67,12 @@ fn if_none_match_with_the_etag_gives_304() {
     let lab = lab_with_file();
     let first = lab.get("/datos.txt");
     let etag = first.header("etag").expect("ETag").to_string();
-    let again = lab.request("GET", "/datos.txt", "localhost", &[("If-None-Match", &etag)]);
+    let again = lab.request(
+        "GET",
+        "/datos.txt",
+        "localhost",
+        &[("If-None-Match", &etag)],
+    );
     assert_eq!(again.status, 304, "{again}");
     assert!(again.body.is_empty());
     assert_eq!(again.header("etag"), Some(etag.as_str()), "{again}");
@@ -82,8 +91,16 @@ fn if_none_match_with_the_etag_gives_304() {
 fn if_modified_since_gives_304_when_unchanged_and_200_when_older() {
     let lab = lab_with_file();
     let first = lab.get("/datos.txt");
-    let lm = first.header("last-modified").expect("Last-Modified").to_string();
-    let same = lab.request("GET", "/datos.txt", "localhost", &[("If-Modified-Since", &lm)]);
+    let lm = first
+        .header("last-modified")
+        .expect("Last-Modified")
+        .to_string();
+    let same = lab.request(
+        "GET",
+        "/datos.txt",
+        "localhost",
+        &[("If-Modified-Since", &lm)],
+    );
     assert_eq!(same.status, 304, "{same}");
     assert!(same.body.is_empty());
 
@@ -136,7 +153,11 @@ fn head_has_the_get_headers_and_no_body() {
     let head = lab.request("HEAD", "/datos.txt", "localhost", &[]);
     assert_eq!(head.status, 200, "{head}");
     for h in ["content-type", "content-length", "etag", "last-modified"] {
-        assert_eq!(head.header(h), get.header(h), "cabecera {h} distinta en HEAD");
+        assert_eq!(
+            head.header(h),
+            get.header(h),
+            "cabecera {h} distinta en HEAD"
+        );
     }
 
     // Nothing may follow the header block on the wire.

@@ -20,7 +20,10 @@ fn site(name: &str, alias: Option<&str>) -> String {
 fn lab_with_two_sites() -> TestLab {
     let lab = TestLab::new();
     for name in ["a", "b"] {
-        lab.write(&format!("var/www/{name}/index.html"), format!("sitio {name}\n"));
+        lab.write(
+            &format!("var/www/{name}/index.html"),
+            format!("sitio {name}\n"),
+        );
     }
     lab.add_site("a", &site("a", Some("www.a.localhost")));
     lab.add_site("b", &site("b", None));

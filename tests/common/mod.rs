@@ -118,7 +118,8 @@ pub fn run_lab_timeout(
     for r in readers {
         let _ = r.join();
     }
-    let text = |b: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&b.lock().expect("lock")).into_owned();
+    let text =
+        |b: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&b.lock().expect("lock")).into_owned();
     let out = Output {
         code: status.and_then(|s| s.code()).unwrap_or(-1),
         stdout: text(&stdout),
@@ -276,7 +277,7 @@ impl TestLab {
     pub fn add_site(&self, name: &str, conf: &str) {
         self.write(&format!("etc/apache2/sites-available/{name}.conf"), conf);
         self.symlink(
-            &format!("../sites-available/{name}.conf"),
+            format!("../sites-available/{name}.conf"),
             &format!("etc/apache2/sites-enabled/{name}.conf"),
         );
     }
@@ -482,7 +483,12 @@ impl TestLab {
         }
         req.push_str("Connection: close\r\n\r\n");
         self.raw(req.as_bytes(), method == "HEAD")
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}\n--- salida del lab ---\n{}", self.output()))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{method} {path}: {e}\n--- salida del lab ---\n{}",
+                    self.output()
+                )
+            })
     }
 
     /// Sends `bytes` as they are and parses the response.
