@@ -1,1 +1,14 @@
-fn main() {}
+//! `lab`: the command-line entry. Parsing lives in [`cli`], the work in [`commands`] and the
+//! `lab-server` crate.
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::parse() {
+        Ok(cli) => commands::run(cli),
+        Err(code) => code,
+    }
+}

@@ -1,1 +1,843 @@
-//! Supervisor (being written).
+//! The supervisor: what `lab start` runs. It loads the configuration, starts the services
+//! the workspace enables, and serves the control socket `run/lab.sock` that `lab stop`,
+//! `lab reload`, `lab status` and `lab service` talk to.
+//!
+//! The control protocol is one JSON line per request and one per response:
+//!
+//! ```text
+//! -> {"cmd":"status"}
+//! <- {"ok":true,"message":"...","status":{...}}
+//! ```
+//!
+//! Services are listed in [`SERVICES`]: adding one (memcached, varnish, php-fpm) is one entry
+//! there with its start function, plus its configuration in [`Stack`].
+
+use std::future::Future;
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::diagnostic::{render, suggest, Diagnostic};
+use crate::config::model::{Listen, ServerConfig};
+use crate::report;
+use crate::workspace::{Settings, Workspace};
+
+/// Errors of the supervisor and of the control client. Messages are in Spanish.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    #[error("la configuración tiene errores; no se arranca nada\n  ayuda: corrígelos (`lab configtest` los muestra) y vuelve a ejecutar `lab start`")]
+    InvalidConfig,
+    #[error("ya hay un laboratorio en marcha en este espacio de trabajo{pid}\n  ayuda: usa ese, o páralo con `lab stop`")]
+    AlreadyRunning { pid: String },
+    #[error(
+        "no hay ningún laboratorio en marcha en este espacio de trabajo; arráncalo con `lab start`"
+    )]
+    NotRunning,
+    #[error("no se pudo arrancar {service}: {message}")]
+    Service { service: String, message: String },
+    #[error("no existe el servicio `{name}`{hint}\n  servicios: {list}")]
+    UnknownService {
+        name: String,
+        hint: String,
+        list: String,
+    },
+    #[error("la ruta del socket de control es demasiado larga ({len} bytes, el máximo es {max}): {path}\n  ayuda: usa un espacio de trabajo con una ruta más corta")]
+    SocketPathTooLong {
+        path: String,
+        len: usize,
+        max: usize,
+    },
+    #[error("no se pudo {action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("el laboratorio en marcha respondió algo inesperado: {0}")]
+    Protocol(String),
+    #[error("{0}")]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+}
+
+impl SupervisorError {
+    fn io(action: &'static str, path: &Path, source: std::io::Error) -> SupervisorError {
+        SupervisorError::Io {
+            action,
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration of every role
+
+/// The loaded configuration of every role of the stack. A reload builds a new one.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub apache: Arc<ServerConfig>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Stack {
+    /// Loads and validates all configuration of the workspace.
+    pub fn load(ws: &Workspace) -> Result<Stack, Vec<Diagnostic>> {
+        let loaded = crate::config::load(ws)?;
+        Ok(Stack {
+            apache: Arc::new(loaded.config),
+            warnings: loaded.warnings,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service registry
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// How a service starts: from the loaded configuration to a running service.
+type StartFn = for<'a> fn(&'a Stack) -> BoxFuture<'a, Result<Box<dyn Running>, String>>;
+
+/// A started service.
+trait Running: Send + Sync {
+    /// Applies a new configuration without dropping connections.
+    fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>>;
+    /// Where it listens: (`Listen 80` as written, address bound).
+    fn bound(&self) -> Vec<(Listen, SocketAddr)>;
+    fn stats(&self) -> Counters;
+    fn stop(self: Box<Self>) -> BoxFuture<'static, ()>;
+}
+
+/// A service the lab can run.
+pub struct ServiceSpec {
+    /// The name `lab service NAME` takes (Debian's unit name).
+    pub name: &'static str,
+    /// One line, in Spanish.
+    pub description: &'static str,
+    /// Whether `lab.toml` enables it.
+    pub enabled: fn(&Settings) -> bool,
+    pub set_enabled: fn(&mut Settings, bool),
+    start: StartFn,
+}
+
+/// Every service, in start order.
+pub const SERVICES: &[ServiceSpec] = &[ServiceSpec {
+    name: "apache2",
+    description: "servidor web Apache 2",
+    enabled: |s| s.services.apache2,
+    set_enabled: |s, on| s.services.apache2 = on,
+    start: start_apache,
+}];
+
+/// Looks a service up by name, with a suggestion when it does not exist.
+pub fn find_service(name: &str) -> Result<&'static ServiceSpec, SupervisorError> {
+    SERVICES.iter().find(|s| s.name == name).ok_or_else(|| {
+        let names = SERVICES.iter().map(|s| s.name);
+        SupervisorError::UnknownService {
+            name: name.to_string(),
+            hint: suggest(name, names)
+                .map(|s| format!(". ¿Quisiste decir `{s}`?"))
+                .unwrap_or_default(),
+            list: SERVICES
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    })
+}
+
+// The HTTP role (`crate::http::HttpRole`) is being written; until it lands, apache2 cannot
+// start and says so.
+fn start_apache(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>> {
+    let _ = stack;
+    Box::pin(async {
+        Err(
+            "el servidor HTTP del laboratorio todavía no está disponible en esta versión"
+                .to_string(),
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control protocol
+
+/// A request on the control socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "lowercase")]
+pub enum Request {
+    Status,
+    Reload,
+    Stop,
+    /// `lab service NAME start|stop|restart|reload`.
+    Service {
+        name: String,
+        action: String,
+    },
+}
+
+/// The answer to a request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Response {
+    pub ok: bool,
+    /// Spanish text for the user.
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusData>,
+}
+
+impl Response {
+    fn ok(message: impl Into<String>) -> Response {
+        Response {
+            ok: true,
+            message: message.into(),
+            status: None,
+        }
+    }
+
+    fn fail(message: impl Into<String>) -> Response {
+        Response {
+            ok: false,
+            message: message.into(),
+            status: None,
+        }
+    }
+}
+
+/// What `lab status` shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusData {
+    pub workspace: String,
+    pub pid: u32,
+    pub uptime_secs: u64,
+    pub services: Vec<ServiceStatus>,
+    /// The `apache2ctl -S` table of the configuration in use.
+    pub vhosts: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    pub name: String,
+    pub enabled: bool,
+    pub running: bool,
+    pub urls: Vec<String>,
+    /// `Listen 80 -> 127.0.0.1:10080`.
+    pub mappings: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counters: Option<Counters>,
+}
+
+/// Activity counters of a running service.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Counters {
+    pub uptime_secs: u64,
+    pub requests: u64,
+    pub bytes: u64,
+    pub busy_workers: u64,
+}
+
+/// The text `lab status` prints.
+pub fn status_text(s: &StatusData) -> String {
+    let mut out = format!(
+        "Laboratorio en marcha en {} (PID {}, desde hace {})\n\nServicios:\n",
+        s.workspace,
+        s.pid,
+        duration_text(s.uptime_secs)
+    );
+    for svc in &s.services {
+        let state = match (svc.running, svc.enabled) {
+            (true, _) => "en marcha",
+            (false, true) => "parado",
+            (false, false) => "parado (desactivado en lab.toml)",
+        };
+        out.push_str(&format!("  {:<9} {state}\n", svc.name));
+        for (url, mapping) in svc.urls.iter().zip(&svc.mappings) {
+            out.push_str(&format!("            {url}  ({mapping})\n"));
+        }
+        if let Some(c) = &svc.counters {
+            out.push_str(&format!(
+                "            {} peticiones atendidas, {} enviados, {} trabajadores ocupados, \
+                 en marcha desde hace {}\n",
+                c.requests,
+                bytes_text(c.bytes),
+                c.busy_workers,
+                duration_text(c.uptime_secs)
+            ));
+        }
+    }
+    out.push('\n');
+    out.push_str(&s.vhosts);
+    out
+}
+
+fn duration_text(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s} s"),
+        (0, _) => format!("{m} min {s} s"),
+        _ => format!("{h} h {m} min"),
+    }
+}
+
+fn bytes_text(b: u64) -> String {
+    match b {
+        0..=1023 => format!("{b} B"),
+        1024..=1_048_575 => format!("{:.1} KiB", b as f64 / 1024.0),
+        _ => format!("{:.1} MiB", b as f64 / 1_048_576.0),
+    }
+}
+
+/// Sends one request to the `lab start` running in `ws` and waits for the answer.
+pub fn request(ws: &Workspace, req: &Request) -> Result<Response, SupervisorError> {
+    let path = ws.control_socket();
+    let stream = match std::os::unix::net::UnixStream::connect(&path) {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Err(SupervisorError::NotRunning)
+        }
+        Err(e) => return Err(SupervisorError::io("conectar con", &path, e)),
+    };
+    let io_err = |e| SupervisorError::io("hablar con el laboratorio por", &path, e);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .map_err(io_err)?;
+    let mut line =
+        serde_json::to_string(req).map_err(|e| SupervisorError::Protocol(e.to_string()))?;
+    line.push('\n');
+    (&stream).write_all(line.as_bytes()).map_err(io_err)?;
+    let mut answer = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut answer)
+        .map_err(io_err)?;
+    if answer.trim().is_empty() {
+        return Err(SupervisorError::Protocol(
+            "la conexión se cerró sin respuesta".to_string(),
+        ));
+    }
+    serde_json::from_str(answer.trim()).map_err(|e| SupervisorError::Protocol(e.to_string()))
+}
+
+/// Asks the running lab to stop and waits until it has (socket gone), up to `timeout`.
+pub fn stop_and_wait(ws: &Workspace, timeout: Duration) -> Result<Response, SupervisorError> {
+    let resp = request(ws, &Request::Stop)?;
+    let deadline = Instant::now() + timeout;
+    let sock = ws.control_socket();
+    while sock.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(resp)
+}
+
+/// `lab service NAME enable|disable`: edits `lab.toml` (a running lab is not touched, as
+/// `systemctl enable` does not start anything). Returns the message to print.
+pub fn set_service_enabled(
+    ws: &mut Workspace,
+    name: &str,
+    enabled: bool,
+) -> Result<String, SupervisorError> {
+    let spec = find_service(name)?;
+    if (spec.enabled)(&ws.settings) == enabled {
+        return Ok(format!(
+            "El servicio {name} ya estaba {} en lab.toml",
+            if enabled { "activado" } else { "desactivado" }
+        ));
+    }
+    (spec.set_enabled)(&mut ws.settings, enabled);
+    ws.save_settings()?;
+    Ok(if enabled {
+        format!("Servicio {name} activado: arrancará con el próximo `lab start` (o ya: `lab service {name} start`)")
+    } else {
+        format!("Servicio {name} desactivado: no arrancará con el próximo `lab start` (para pararlo ya: `lab service {name} stop`)")
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The supervisor
+
+/// Options of `lab start`.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {}
+
+struct Command {
+    request: Request,
+    reply: oneshot::Sender<Response>,
+}
+
+struct Supervisor {
+    ws: Workspace,
+    stack: Stack,
+    started: Instant,
+    services: Vec<(&'static ServiceSpec, Option<Box<dyn Running>>)>,
+}
+
+fn say(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+fn say_err(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{text}");
+    let _ = err.flush();
+}
+
+/// Runs the lab in the foreground until Ctrl-C, SIGTERM or `lab stop`.
+pub async fn run(ws: Workspace, opts: StartOptions) -> Result<(), SupervisorError> {
+    let _ = opts;
+    let stack = match Stack::load(&ws) {
+        Ok(stack) => stack,
+        Err(diags) => {
+            say_err(&render(&diags, Some(&ws.root)));
+            return Err(SupervisorError::InvalidConfig);
+        }
+    };
+
+    let run_dir = ws.run_dir();
+    std::fs::create_dir_all(&run_dir)
+        .map_err(|e| SupervisorError::io("crear el directorio", &run_dir, e))?;
+    let listener = bind_control_socket(&ws)?;
+    let pid_file = run_dir.join("lab.pid");
+    let cleanup = Cleanup {
+        socket: ws.control_socket(),
+        pid_file: pid_file.clone(),
+    };
+    std::fs::write(&pid_file, format!("{}\n", std::process::id()))
+        .map_err(|e| SupervisorError::io("escribir", &pid_file, e))?;
+
+    let mut sup = Supervisor {
+        ws,
+        stack,
+        started: Instant::now(),
+        services: SERVICES.iter().map(|s| (s, None)).collect(),
+    };
+
+    say(&format!("Laboratorio: {}", sup.ws.root.display()));
+    if !sup.stack.warnings.is_empty() {
+        say_err(&render(&sup.stack.warnings, Some(&sup.ws.root)));
+    }
+    for i in 0..sup.services.len() {
+        let spec = sup.services[i].0;
+        if !(spec.enabled)(&sup.ws.settings) {
+            say(&format!(
+                "  {:<9} desactivado en lab.toml (actívalo con `lab service {} enable`)",
+                spec.name, spec.name
+            ));
+            continue;
+        }
+        match (spec.start)(&sup.stack).await {
+            Ok(running) => {
+                for line in endpoint_lines(spec, running.as_ref()) {
+                    say(&line);
+                }
+                sup.services[i].1 = Some(running);
+            }
+            Err(message) => {
+                sup.stop_all().await;
+                drop(cleanup);
+                return Err(SupervisorError::Service {
+                    service: spec.name.to_string(),
+                    message,
+                });
+            }
+        }
+    }
+
+    let (tx, mut rx) = mpsc::channel::<Command>(16);
+    let accept = tokio::spawn(accept_loop(listener, tx));
+    say("Listo. Pulsa Ctrl-C para parar.");
+
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminate = async move {
+        match sigterm.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::pin!(terminate);
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut terminate => break,
+            cmd = rx.recv() => {
+                let Some(cmd) = cmd else { break };
+                let stop = cmd.request == Request::Stop;
+                let resp = if stop {
+                    Response::ok("Parando el laboratorio…")
+                } else {
+                    sup.handle(cmd.request).await
+                };
+                let _ = cmd.reply.send(resp);
+                if stop {
+                    break;
+                }
+            }
+        }
+    }
+
+    say("Parando el laboratorio…");
+    accept.abort();
+    sup.stop_all().await;
+    drop(cleanup);
+    say("Laboratorio parado.");
+    Ok(())
+}
+
+/// Removes the socket and the pid file when the supervisor ends, however it ends.
+struct Cleanup {
+    socket: PathBuf,
+    pid_file: PathBuf,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.pid_file);
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
+/// Binds `run/lab.sock`, removing the socket of a dead instance and refusing when a live one
+/// answers on it.
+fn bind_control_socket(ws: &Workspace) -> Result<tokio::net::UnixListener, SupervisorError> {
+    let path = ws.control_socket();
+    // sun_path holds 108 bytes including the terminating NUL.
+    const MAX: usize = 107;
+    let len = path.as_os_str().len();
+    if len > MAX {
+        return Err(SupervisorError::SocketPathTooLong {
+            path: path.display().to_string(),
+            len,
+            max: MAX,
+        });
+    }
+    let already = || SupervisorError::AlreadyRunning {
+        pid: std::fs::read_to_string(ws.run_dir().join("lab.pid"))
+            .ok()
+            .map(|p| format!(" (PID {})", p.trim()))
+            .unwrap_or_default(),
+    };
+    if path.symlink_metadata().is_ok() {
+        if std::os::unix::net::UnixStream::connect(&path).is_ok() {
+            return Err(already());
+        }
+        // Nobody answers: the socket of an instance that died without cleaning up.
+        std::fs::remove_file(&path)
+            .map_err(|e| SupervisorError::io("borrar el socket antiguo", &path, e))?;
+    }
+    tokio::net::UnixListener::bind(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            already()
+        } else {
+            SupervisorError::io("crear el socket de control", &path, e)
+        }
+    })
+}
+
+async fn accept_loop(listener: tokio::net::UnixListener, tx: mpsc::Sender<Command>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut lines = tokio::io::BufReader::new(read).lines();
+            let Ok(Some(line)) = lines.next_line().await else {
+                return;
+            };
+            let resp = match serde_json::from_str::<Request>(&line) {
+                Ok(request) => {
+                    let (reply, answer) = oneshot::channel();
+                    if tx.send(Command { request, reply }).await.is_err() {
+                        Response::fail("el laboratorio se está parando")
+                    } else {
+                        answer
+                            .await
+                            .unwrap_or_else(|_| Response::fail("el laboratorio se está parando"))
+                    }
+                }
+                Err(e) => Response::fail(format!("petición no válida: {e}")),
+            };
+            if let Ok(mut text) = serde_json::to_string(&resp) {
+                text.push('\n');
+                let _ = write.write_all(text.as_bytes()).await;
+                let _ = write.shutdown().await;
+            }
+        });
+    }
+}
+
+/// `  apache2  http://127.0.0.1:10080/  (Listen 80 -> 127.0.0.1:10080)`, one per listener.
+fn endpoint_lines(spec: &ServiceSpec, running: &dyn Running) -> Vec<String> {
+    let bound = running.bound();
+    if bound.is_empty() {
+        return vec![format!(
+            "  {:<9} en marcha (sin puertos de escucha)",
+            spec.name
+        )];
+    }
+    bound
+        .iter()
+        .map(|(listen, addr)| {
+            format!(
+                "  {:<9}{}  ({})",
+                spec.name,
+                report::url_for(*addr),
+                report::mapping(listen, *addr)
+            )
+        })
+        .collect()
+}
+
+impl Supervisor {
+    async fn handle(&mut self, request: Request) -> Response {
+        match request {
+            Request::Status => {
+                let status = self.status();
+                Response {
+                    ok: true,
+                    message: status_text(&status),
+                    status: Some(status),
+                }
+            }
+            Request::Reload => self.reload(None).await,
+            Request::Stop => Response::ok("Parando el laboratorio…"),
+            Request::Service { name, action } => self.service(&name, &action).await,
+        }
+    }
+
+    fn status(&self) -> StatusData {
+        StatusData {
+            workspace: self.ws.root.display().to_string(),
+            pid: std::process::id(),
+            uptime_secs: self.started.elapsed().as_secs(),
+            services: self
+                .services
+                .iter()
+                .map(|(spec, running)| {
+                    let bound = running.as_ref().map(|r| r.bound()).unwrap_or_default();
+                    ServiceStatus {
+                        name: spec.name.to_string(),
+                        enabled: (spec.enabled)(&self.ws.settings),
+                        running: running.is_some(),
+                        urls: bound.iter().map(|(_, a)| report::url_for(*a)).collect(),
+                        mappings: bound.iter().map(|(l, a)| report::mapping(l, *a)).collect(),
+                        counters: running.as_ref().map(|r| r.stats()),
+                    }
+                })
+                .collect(),
+            vhosts: report::vhost_table(&self.stack.apache),
+        }
+    }
+
+    /// Re-reads all configuration; when valid, every running service (or only `only`) takes
+    /// it. When invalid, nothing changes and the diagnostics are the answer.
+    async fn reload(&mut self, only: Option<usize>) -> Response {
+        let stack = match Stack::load(&self.ws) {
+            Ok(stack) => stack,
+            Err(diags) => {
+                return Response::fail(format!(
+                    "{}La configuración no es válida: se sigue sirviendo la anterior.",
+                    render(&diags, Some(&self.ws.root))
+                ))
+            }
+        };
+        let mut failures = Vec::new();
+        let mut lines = Vec::new();
+        for (i, (spec, running)) in self.services.iter().enumerate() {
+            if only.is_some_and(|o| o != i) {
+                continue;
+            }
+            if let Some(r) = running {
+                match r.reload(&stack).await {
+                    Ok(()) => lines.extend(endpoint_lines(spec, r.as_ref())),
+                    Err(e) => failures.push(format!("{}: {e}", spec.name)),
+                }
+            }
+        }
+        let warnings = render(&stack.warnings, Some(&self.ws.root));
+        self.stack = stack;
+        if failures.is_empty() {
+            let mut msg = warnings;
+            msg.push_str("Configuración recargada.");
+            for l in lines {
+                msg.push('\n');
+                msg.push_str(&l);
+            }
+            Response::ok(msg)
+        } else {
+            Response::fail(format!(
+                "{warnings}No se pudo aplicar la configuración nueva:\n  {}",
+                failures.join("\n  ")
+            ))
+        }
+    }
+
+    async fn service(&mut self, name: &str, action: &str) -> Response {
+        let Some(index) = self.services.iter().position(|(s, _)| s.name == name) else {
+            return match find_service(name) {
+                Err(e) => Response::fail(e.to_string()),
+                Ok(_) => Response::fail(format!("el servicio {name} no está en el laboratorio")),
+            };
+        };
+        let spec = self.services[index].0;
+        let running = self.services[index].1.is_some();
+        match action {
+            "start" if running => Response::ok(format!("{name} ya está en marcha")),
+            "stop" if !running => Response::ok(format!("{name} ya está parado")),
+            "reload" if !running => Response::fail(format!(
+                "{name} está parado; arráncalo con `lab service {name} start`"
+            )),
+            "reload" => self.reload(Some(index)).await,
+            "stop" => {
+                if let Some(r) = self.services[index].1.take() {
+                    r.stop().await;
+                }
+                Response::ok(format!("{name} parado."))
+            }
+            "start" | "restart" => {
+                // Like systemd, starting re-reads the configuration from disk.
+                let stack = match Stack::load(&self.ws) {
+                    Ok(stack) => stack,
+                    Err(diags) => {
+                        return Response::fail(format!(
+                            "{}La configuración no es válida: {name} no se {}.",
+                            render(&diags, Some(&self.ws.root)),
+                            if running { "reinicia" } else { "arranca" }
+                        ))
+                    }
+                };
+                if let Some(r) = self.services[index].1.take() {
+                    r.stop().await;
+                }
+                match (spec.start)(&stack).await {
+                    Ok(r) => {
+                        let mut msg = render(&stack.warnings, Some(&self.ws.root));
+                        msg.push_str(&format!(
+                            "{name} {}.",
+                            if action == "start" {
+                                "arrancado"
+                            } else {
+                                "reiniciado"
+                            }
+                        ));
+                        for l in endpoint_lines(spec, r.as_ref()) {
+                            msg.push('\n');
+                            msg.push_str(&l);
+                        }
+                        self.services[index].1 = Some(r);
+                        self.stack = stack;
+                        Response::ok(msg)
+                    }
+                    Err(e) => Response::fail(format!("no se pudo arrancar {name}: {e}")),
+                }
+            }
+            other => Response::fail(format!(
+                "acción desconocida `{other}`; usa start, stop, restart, reload, enable o disable"
+            )),
+        }
+    }
+
+    async fn stop_all(&mut self) {
+        // Stop in reverse start order (a proxy before its backends).
+        for (_, running) in self.services.iter_mut().rev() {
+            if let Some(r) = running.take() {
+                r.stop().await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_use_the_json_lines_shape() {
+        assert_eq!(
+            serde_json::to_string(&Request::Status).unwrap(),
+            r#"{"cmd":"status"}"#
+        );
+        let req: Request =
+            serde_json::from_str(r#"{"cmd":"service","name":"apache2","action":"restart"}"#)
+                .unwrap();
+        assert_eq!(
+            req,
+            Request::Service {
+                name: "apache2".into(),
+                action: "restart".into()
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_services_get_a_suggestion() {
+        let err = find_service("apache").err().expect("unknown");
+        assert!(err.to_string().contains("¿Quisiste decir `apache2`?"));
+    }
+
+    #[test]
+    fn enable_and_disable_edit_lab_toml() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut ws = crate::workspace::init(&tmp.path().join("ws"), None).unwrap();
+        let msg = set_service_enabled(&mut ws, "apache2", false).unwrap();
+        assert!(msg.starts_with("Servicio apache2 desactivado"));
+        let reopened = Workspace::open(&ws.root).unwrap();
+        assert!(!reopened.settings.services.apache2);
+        let msg = set_service_enabled(&mut ws, "apache2", false).unwrap();
+        assert!(msg.contains("ya estaba desactivado"));
+    }
+
+    #[test]
+    fn status_text_shows_services_and_counters() {
+        let s = StatusData {
+            workspace: "/tmp/ws".into(),
+            pid: 42,
+            uptime_secs: 65,
+            services: vec![ServiceStatus {
+                name: "apache2".into(),
+                enabled: true,
+                running: true,
+                urls: vec!["http://127.0.0.1:10080/".into()],
+                mappings: vec!["Listen 80 -> 127.0.0.1:10080".into()],
+                counters: Some(Counters {
+                    uptime_secs: 65,
+                    requests: 3,
+                    bytes: 2048,
+                    busy_workers: 0,
+                }),
+            }],
+            vhosts: "Configuración de VirtualHost:\n".into(),
+        };
+        let text = status_text(&s);
+        assert!(text.starts_with("Laboratorio en marcha en /tmp/ws (PID 42, desde hace 1 min 5 s)"));
+        assert!(text.contains("  apache2   en marcha\n"));
+        assert!(text.contains("http://127.0.0.1:10080/  (Listen 80 -> 127.0.0.1:10080)"));
+        assert!(text.contains("3 peticiones atendidas, 2.0 KiB enviados"));
+    }
+
+    #[test]
+    fn client_reports_not_running_without_a_socket() {
+        let tmp = tempfile::tempdir().unwrap();
+        let ws = crate::workspace::init(&tmp.path().join("ws"), None).unwrap();
+        assert!(matches!(
+            request(&ws, &Request::Status),
+            Err(SupervisorError::NotRunning)
+        ));
+    }
+}

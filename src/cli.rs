@@ -1,0 +1,301 @@
+//! Command-line arguments (clap derive) with Spanish help and Spanish usage errors.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+
+/// Help layout with Spanish headings (clap's built-in ones are English).
+const HELP_TEMPLATE: &str = "\
+{before-help}{about-with-newline}
+Uso: {usage}
+
+{all-args}{after-help}";
+
+/// Laboratorio de Apache 2 en Debian: sirve aplicaciones web Python como en un servidor real.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lab",
+    version,
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    arg_required_else_help = true,
+    subcommand_help_heading = "Órdenes",
+    subcommand_value_name = "ORDEN",
+    after_help = "Cada orden tiene su ayuda: lab ORDEN --help"
+)]
+pub struct Cli {
+    /// Espacio de trabajo (directorio con lab.toml). Por defecto, la variable LAB_WORKSPACE o
+    /// el primer directorio con lab.toml desde el actual hacia arriba.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+
+    /// Muestra esta ayuda.
+    #[arg(short = 'h', long = "help", global = true, action = ArgAction::Help)]
+    help: Option<bool>,
+
+    /// Muestra la versión.
+    #[arg(short = 'V', long = "version", action = ArgAction::Version)]
+    version: Option<bool>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Crea un espacio de trabajo nuevo con la configuración de Apache de Debian.
+    Init {
+        /// Directorio donde crearlo (no debe existir o debe estar vacío).
+        dir: PathBuf,
+        /// Identificador del estudiante (algunos ejercicios dependen de él).
+        #[arg(long, value_name = "ID")]
+        student: Option<String>,
+    },
+    /// Arranca los servicios del espacio de trabajo, en primer plano (Ctrl-C para parar).
+    Start,
+    /// Para el laboratorio en marcha.
+    Stop,
+    /// Relee la configuración; si tiene errores, se sigue usando la anterior.
+    Reload,
+    /// Muestra los servicios en marcha, sus puertos y los sitios configurados.
+    Status,
+    /// Comprueba la configuración, como `apache2ctl configtest`.
+    Configtest,
+    /// Activa sitios de sites-available (como a2ensite).
+    A2ensite(Names),
+    /// Desactiva sitios (como a2dissite).
+    A2dissite(Names),
+    /// Activa módulos de mods-available con sus dependencias (como a2enmod).
+    A2enmod(Names),
+    /// Desactiva módulos (como a2dismod).
+    A2dismod(Names),
+    /// Activa fragmentos de conf-available (como a2enconf).
+    A2enconf(Names),
+    /// Desactiva fragmentos de configuración (como a2disconf).
+    A2disconf(Names),
+    /// Arranca, para, reinicia, activa o desactiva un servicio (como systemctl/service).
+    Service {
+        /// Nombre del servicio (por ahora: apache2).
+        #[arg(value_name = "NOMBRE", display_order = 1)]
+        name: String,
+        /// Qué hacer con él.
+        #[arg(value_name = "ACCIÓN", display_order = 2)]
+        action: ServiceAction,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Names {
+    /// Nombres (con o sin la extensión .conf/.load).
+    #[arg(required = true, value_name = "NOMBRE")]
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceAction {
+    /// Arranca el servicio en el laboratorio en marcha.
+    Start,
+    /// Para el servicio.
+    Stop,
+    /// Lo para y lo vuelve a arrancar con la configuración del disco.
+    Restart,
+    /// Relee su configuración sin cortar conexiones.
+    Reload,
+    /// Hace que arranque con `lab start` (edita lab.toml).
+    Enable,
+    /// Hace que no arranque con `lab start` (edita lab.toml).
+    Disable,
+}
+
+impl ServiceAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceAction::Start => "start",
+            ServiceAction::Stop => "stop",
+            ServiceAction::Restart => "restart",
+            ServiceAction::Reload => "reload",
+            ServiceAction::Enable => "enable",
+            ServiceAction::Disable => "disable",
+        }
+    }
+}
+
+/// The clap command with the Spanish layout applied to every subcommand.
+fn command() -> clap::Command {
+    fn spanish(cmd: clap::Command) -> clap::Command {
+        cmd.help_template(HELP_TEMPLATE)
+            .disable_help_flag(true)
+            .mut_args(|a| {
+                if a.is_positional() {
+                    a.help_heading("Argumentos")
+                } else {
+                    a.help_heading("Opciones")
+                }
+            })
+    }
+    spanish(Cli::command()).mut_subcommands(spanish)
+}
+
+/// Parses the command line. On `--help`/`--version` prints them; on a usage error prints it
+/// in Spanish. Either way returns the exit code to end with (0 for help, 2 for errors).
+pub fn parse() -> Result<Cli, ExitCode> {
+    let result = command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match result {
+        Ok(cli) => Ok(cli),
+        Err(e) => {
+            match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    // clap's usage placeholder is English; the rest of the help is ours.
+                    let text = e
+                        .render()
+                        .to_string()
+                        .replace("[OPTIONS]", "[OPCIONES]")
+                        .replace("Possible values:", "Valores posibles:")
+                        .replace("[possible values:", "[valores posibles:")
+                        .replace("[default:", "[por defecto:");
+                    if e.use_stderr() {
+                        eprint!("{text}");
+                    } else {
+                        print!("{text}");
+                    }
+                }
+                _ => eprintln!(
+                    "error: {}\n\nPara más información, prueba con `lab --help`.",
+                    usage_error(&e)
+                ),
+            }
+            Err(ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)))
+        }
+    }
+}
+
+fn context(e: &clap::Error, kind: ContextKind) -> Option<String> {
+    match e.get(kind)? {
+        ContextValue::String(s) => Some(s.clone()),
+        ContextValue::Strings(v) => Some(v.join(", ")),
+        ContextValue::StyledStr(s) => Some(s.to_string()),
+        ContextValue::StyledStrs(v) => Some(
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ContextValue::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A usage error in Spanish.
+fn usage_error(e: &clap::Error) -> String {
+    let arg = context(e, ContextKind::InvalidArg).unwrap_or_default();
+    let mut msg = match e.kind() {
+        ErrorKind::InvalidSubcommand => format!(
+            "la orden `{}` no existe",
+            context(e, ContextKind::InvalidSubcommand).unwrap_or_default()
+        ),
+        ErrorKind::UnknownArgument => format!("argumento inesperado `{arg}`"),
+        ErrorKind::InvalidValue => {
+            let value = context(e, ContextKind::InvalidValue).unwrap_or_default();
+            let mut m = format!("el valor `{value}` no es válido para {arg}");
+            if let Some(valid) = context(e, ContextKind::ValidValue) {
+                m.push_str(&format!("; valores posibles: {valid}"));
+            }
+            m
+        }
+        ErrorKind::MissingRequiredArgument => format!("falta un argumento obligatorio: {arg}"),
+        ErrorKind::MissingSubcommand => "falta la orden".to_string(),
+        ErrorKind::TooManyValues | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+            format!("número de valores incorrecto para {arg}")
+        }
+        ErrorKind::ArgumentConflict => format!(
+            "{arg} no se puede usar junto con {}",
+            context(e, ContextKind::PriorArg).unwrap_or_default()
+        ),
+        ErrorKind::NoEquals => format!("{arg} necesita un valor con `=`"),
+        ErrorKind::ValueValidation => format!(
+            "valor no válido para {arg}: {}",
+            context(e, ContextKind::InvalidValue).unwrap_or_default()
+        ),
+        ErrorKind::InvalidUtf8 => "los argumentos deben ser texto UTF-8".to_string(),
+        _ => e.kind().to_string(),
+    };
+    let suggestion = [
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedValue,
+    ]
+    .into_iter()
+    .find_map(|k| match e.get(k) {
+        Some(ContextValue::String(s)) => Some(vec![s.clone()]),
+        Some(ContextValue::Strings(v)) if !v.is_empty() => Some(v.clone()),
+        _ => None,
+    });
+    if let Some(s) = suggestion {
+        msg.push_str(&format!(
+            "\n  ayuda: ¿Quisiste decir `{}`?",
+            s.join("` o `")
+        ));
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_from(args: &[&str]) -> Result<Cli, clap::Error> {
+        command()
+            .try_get_matches_from(args)
+            .and_then(|m| Cli::from_arg_matches(&m))
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn workspace_is_a_global_flag() {
+        let cli = parse_from(&["lab", "--workspace", "/x", "status"]).unwrap();
+        assert_eq!(cli.workspace.as_deref(), Some(std::path::Path::new("/x")));
+        let cli = parse_from(&["lab", "status", "--workspace", "/y"]).unwrap();
+        assert_eq!(cli.workspace.as_deref(), Some(std::path::Path::new("/y")));
+    }
+
+    #[test]
+    fn usage_errors_are_spanish_with_suggestions() {
+        let e = parse_from(&["lab", "stat"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let msg = usage_error(&e);
+        assert!(msg.starts_with("la orden `stat` no existe"), "{msg}");
+        assert!(msg.contains("¿Quisiste decir `status`"), "{msg}");
+
+        let e = parse_from(&["lab", "a2ensite"]).unwrap_err();
+        assert!(usage_error(&e).starts_with("falta un argumento obligatorio"));
+
+        let e = parse_from(&["lab", "service", "apache2", "arrancar"]).unwrap_err();
+        assert!(usage_error(&e).contains("valores posibles"));
+    }
+
+    #[test]
+    fn help_is_spanish() {
+        let help = command().render_help().to_string();
+        assert!(help.contains("Uso: lab"), "{help}");
+        assert!(help.contains("Órdenes:"), "{help}");
+        assert!(help.contains("Opciones:"), "{help}");
+        assert!(!help.contains("Print help"), "{help}");
+        let mut cmd = command();
+        cmd.build();
+        let sub = cmd.find_subcommand_mut("init").unwrap();
+        let help = sub.render_help().to_string();
+        assert!(help.contains("Argumentos:"), "{help}");
+        assert!(help.contains("Muestra esta ayuda"), "{help}");
+    }
+}

@@ -1,0 +1,217 @@
+//! One function per command: find the workspace, call `lab-server`, print in Spanish and
+//! return the exit code (0 ok, 1 failure; usage errors are clap's 2).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use lab_server::a2::{self, Kind};
+use lab_server::config::{self, diagnostic::render};
+use lab_server::supervisor::{self, Request, StartOptions};
+use lab_server::workspace::{self, Workspace, WorkspaceError};
+
+use crate::cli::{Cli, Command, ServiceAction};
+
+/// A failed command: the message printed as `error: ...`.
+type Failure = Box<dyn std::error::Error>;
+
+/// Where `lab start` creates a workspace when it finds none.
+const DEFAULT_WORKSPACE: &str = "laboratorio";
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let explicit = cli.workspace.as_deref();
+    let result = match cli.command {
+        Command::Init { dir, student } => init(&dir, student.as_deref()),
+        Command::Start => start(explicit),
+        Command::Stop => stop(explicit),
+        Command::Reload => reload(explicit),
+        Command::Status => status(explicit),
+        Command::Configtest => configtest(explicit),
+        Command::A2ensite(n) => a2(explicit, Kind::Site, true, &n.names),
+        Command::A2dissite(n) => a2(explicit, Kind::Site, false, &n.names),
+        Command::A2enmod(n) => a2(explicit, Kind::Module, true, &n.names),
+        Command::A2dismod(n) => a2(explicit, Kind::Module, false, &n.names),
+        Command::A2enconf(n) => a2(explicit, Kind::Conf, true, &n.names),
+        Command::A2disconf(n) => a2(explicit, Kind::Conf, false, &n.names),
+        Command::Service { name, action } => service(explicit, &name, action),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = stdout.write_all(b"\n");
+    }
+}
+
+fn err(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = stderr.write_all(b"\n");
+    }
+}
+
+fn open(explicit: Option<&Path>) -> Result<Workspace, WorkspaceError> {
+    Workspace::discover(explicit)
+}
+
+fn init(dir: &Path, student: Option<&str>) -> Result<ExitCode, Failure> {
+    let ws = workspace::init(dir, student)?;
+    out(&format!(
+        "Espacio de trabajo creado en {}\n\
+         Contiene la configuración de Apache de Debian en etc/apache2 y la página de\n\
+         bienvenida en var/www/html/index.html.\n\
+         Siguiente paso: cd {} && lab start",
+        ws.root.display(),
+        dir.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The workspace for `lab start`: the usual discovery, or `./laboratorio` (created when
+/// missing) when nothing was given and nothing was found.
+fn workspace_for_start(explicit: Option<&Path>) -> Result<Workspace, Failure> {
+    match open(explicit) {
+        Ok(ws) => Ok(ws),
+        Err(WorkspaceError::NotFound(_)) => {
+            let dir = PathBuf::from(DEFAULT_WORKSPACE);
+            if dir.join(workspace::SETTINGS_FILE).is_file() {
+                out(&format!(
+                    "Usando el espacio de trabajo ./{DEFAULT_WORKSPACE}"
+                ));
+                return Ok(Workspace::open(&dir)?);
+            }
+            let ws = workspace::init(&dir, None)?;
+            out(&format!(
+                "No se encontró ningún espacio de trabajo: se ha creado uno nuevo en ./{DEFAULT_WORKSPACE}"
+            ));
+            Ok(ws)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn start(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
+    let ws = workspace_for_start(explicit)?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("no se pudo crear el planificador de tareas: {e}"))?;
+    runtime.block_on(supervisor::run(ws, StartOptions::default()))?;
+    // Roles may leave blocking tasks behind (a slow client); do not wait for them forever.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stop(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
+    let ws = open(explicit)?;
+    supervisor::stop_and_wait(&ws, Duration::from_secs(30))?;
+    if ws.control_socket().exists() {
+        err("El laboratorio no ha terminado de pararse en 30 s; revisa la terminal donde se arrancó.");
+        return Ok(ExitCode::FAILURE);
+    }
+    out("Laboratorio parado.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sends a request and prints the answer: stdout and 0 when it went well, stderr and 1 if not.
+fn ask(ws: &Workspace, req: &Request) -> Result<ExitCode, Failure> {
+    let resp = supervisor::request(ws, req)?;
+    if resp.ok {
+        out(&resp.message);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        err(&resp.message);
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn reload(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
+    let ws = open(explicit)?;
+    ask(&ws, &Request::Reload)
+}
+
+fn status(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
+    let ws = open(explicit)?;
+    ask(&ws, &Request::Status)
+}
+
+fn configtest(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
+    let ws = open(explicit)?;
+    match config::load(&ws) {
+        Ok(loaded) => {
+            if !loaded.warnings.is_empty() {
+                err(&render(&loaded.warnings, Some(&ws.root)));
+            }
+            out("Sintaxis correcta");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(diags) => {
+            err(&render(&diags, Some(&ws.root)));
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn a2(
+    explicit: Option<&Path>,
+    kind: Kind,
+    enable: bool,
+    names: &[String],
+) -> Result<ExitCode, Failure> {
+    let ws = open(explicit)?;
+    let outcome = if enable {
+        a2::enable(&ws.apache_dir(), kind, names)
+    } else {
+        a2::disable(&ws.apache_dir(), kind, names)
+    };
+    for line in &outcome.lines {
+        if line.error {
+            err(&line.text);
+        } else {
+            out(&line.text);
+        }
+    }
+    Ok(if outcome.exit_code == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn service(
+    explicit: Option<&Path>,
+    name: &str,
+    action: ServiceAction,
+) -> Result<ExitCode, Failure> {
+    let mut ws = open(explicit)?;
+    supervisor::find_service(name)?;
+    match action {
+        ServiceAction::Enable | ServiceAction::Disable => {
+            let msg =
+                supervisor::set_service_enabled(&mut ws, name, action == ServiceAction::Enable)?;
+            out(&msg);
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => ask(
+            &ws,
+            &Request::Service {
+                name: name.to_string(),
+                action: action.as_str().to_string(),
+            },
+        ),
+    }
+}
