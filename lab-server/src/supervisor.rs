@@ -424,7 +424,7 @@ pub async fn run(ws: Workspace, opts: StartOptions) -> Result<(), SupervisorErro
         services: SERVICES.iter().map(|s| (s, None)).collect(),
     };
 
-    say(&format!("Laboratorio: {}", sup.ws.root.display()));
+    say(&format!("Espacio de trabajo: {}", sup.ws.root.display()));
     if !sup.stack.warnings.is_empty() {
         say_err(&render(&sup.stack.warnings, Some(&sup.ws.root)));
     }
@@ -645,15 +645,29 @@ impl Supervisor {
         }
     }
 
+    /// Re-reads `lab.toml` (ports, services) and then all configuration. Returns the
+    /// stack, or the answer to give when something is invalid.
+    fn load_fresh(&mut self) -> Result<Stack, String> {
+        match Workspace::open(&self.ws.root) {
+            Ok(ws) => self.ws.settings = ws.settings,
+            Err(e) => {
+                return Err(format!(
+                    "error: {e}
+"
+                ))
+            }
+        }
+        Stack::load(&self.ws).map_err(|diags| render(&diags, Some(&self.ws.root)))
+    }
+
     /// Re-reads all configuration; when valid, every running service (or only `only`) takes
     /// it. When invalid, nothing changes and the diagnostics are the answer.
     async fn reload(&mut self, only: Option<usize>) -> Response {
-        let stack = match Stack::load(&self.ws) {
+        let stack = match self.load_fresh() {
             Ok(stack) => stack,
-            Err(diags) => {
+            Err(text) => {
                 return Response::fail(format!(
-                    "{}La configuración no es válida: se sigue sirviendo la anterior.",
-                    render(&diags, Some(&self.ws.root))
+                    "{text}La configuración no es válida: se sigue sirviendo la anterior."
                 ))
             }
         };
@@ -712,12 +726,11 @@ impl Supervisor {
             }
             "start" | "restart" => {
                 // Like systemd, starting re-reads the configuration from disk.
-                let stack = match Stack::load(&self.ws) {
+                let stack = match self.load_fresh() {
                     Ok(stack) => stack,
-                    Err(diags) => {
+                    Err(text) => {
                         return Response::fail(format!(
-                            "{}La configuración no es válida: {name} no se {}.",
-                            render(&diags, Some(&self.ws.root)),
+                            "{text}La configuración no es válida: {name} no se {}.",
                             if running { "reinicia" } else { "arranca" }
                         ))
                     }
