@@ -1,0 +1,326 @@
+//! The exercise format: `exercises/<id>/exercise.toml` plus `starter/` and `solution/`
+//! (trees laid out relative to the workspace root and copied over it).
+//!
+//! ```toml
+//! id = "apache-sitio-nuevo"
+//! chapter = "apache/sitios.md"
+//! title = "Un sitio nuevo"
+//! points = 10
+//! statement = """Crea el sitio `{{param.sitio}}`..."""
+//!
+//! [params]
+//! sitio = { kind = "name", prefix = "", suffix = ".localhost" }
+//!
+//! [[steps]]
+//! title = "El sitio está activado"
+//! hints = ["Usa `lab a2ensite`"]
+//! [[steps.checks]]
+//! kind = "file"
+//! path = "etc/apache2/sites-enabled/{{param.sitio}}.conf"
+//! ```
+//!
+//! Checks are kept as TOML tables with their position here; the checker turns each into a
+//! typed check and reports a bad one at `exercise.toml:line:column`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::params::ParamSpec;
+
+/// A file of a starter or solution tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeFile {
+    /// Path relative to the workspace root.
+    pub path: PathBuf,
+    pub contents: Vec<u8>,
+}
+
+/// A check as written: its TOML table and where it starts.
+#[derive(Debug, Clone)]
+pub struct RawCheck {
+    pub table: toml::Table,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl RawCheck {
+    /// The `kind` field (`file`, `apache`, `http`, ...).
+    pub fn kind(&self) -> Option<&str> {
+        self.table.get("kind").and_then(|v| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub title: String,
+    pub hints: Vec<String>,
+    pub checks: Vec<RawCheck>,
+}
+
+/// One exercise of the course.
+#[derive(Debug, Clone)]
+pub struct Exercise {
+    pub id: String,
+    /// The book page (path under `book/src`) where its marker appears.
+    pub chapter: String,
+    pub title: String,
+    /// Spanish Markdown, may use `{{param.x}}` and `{{student}}`.
+    pub statement: String,
+    pub points: u32,
+    pub params: BTreeMap<String, ParamSpec>,
+    pub steps: Vec<Step>,
+    /// Files copied over the workspace to start.
+    pub starter: Vec<TreeFile>,
+    /// Files that make every step pass.
+    pub solution: Vec<TreeFile>,
+    /// `lab` commands the solution also runs after copying its files (only the `a2*`
+    /// family: `a2ensite {{param.sitio}}`), since a tree cannot carry Debian's symlinks.
+    pub solution_commands: Vec<String>,
+    /// `exercises/<id>/exercise.toml`, for messages.
+    pub source: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExerciseToml {
+    id: String,
+    chapter: String,
+    title: String,
+    statement: String,
+    points: u32,
+    #[serde(default)]
+    params: BTreeMap<String, ParamSpec>,
+    steps: Vec<StepToml>,
+    #[serde(default)]
+    solution_commands: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepToml {
+    title: String,
+    #[serde(default)]
+    hints: Vec<String>,
+    checks: Vec<toml::Spanned<toml::Table>>,
+}
+
+/// A problem in an exercise definition, for the course author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorError {
+    pub file: PathBuf,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+impl std::fmt::Display for AuthorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+/// Line and column (from 1) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() as u32 + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0) as u32
+        + 1;
+    (line, col)
+}
+
+/// Parses `exercise.toml` text. `dir_name` is the exercise's folder name, which must equal
+/// its `id`.
+pub fn parse(
+    text: &str,
+    source: &Path,
+    dir_name: &str,
+    starter: Vec<TreeFile>,
+    solution: Vec<TreeFile>,
+) -> Result<Exercise, Vec<AuthorError>> {
+    let err_at = |offset: usize, message: String| {
+        let (line, column) = line_col(text, offset);
+        AuthorError {
+            file: source.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    };
+    let raw: ExerciseToml = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map(|s| s.start).unwrap_or(0);
+        vec![err_at(offset, e.message().to_string())]
+    })?;
+    let mut errors = Vec::new();
+    if raw.id != dir_name {
+        errors.push(err_at(
+            text.find("id").unwrap_or(0),
+            format!(
+                "el id `{}` no coincide con el nombre de la carpeta `{dir_name}`",
+                raw.id
+            ),
+        ));
+    }
+    if raw.steps.is_empty() {
+        errors.push(err_at(0, "el ejercicio no tiene ningún paso".into()));
+    }
+    let mut steps = Vec::new();
+    for s in raw.steps {
+        if s.checks.is_empty() {
+            errors.push(err_at(
+                text.find(&s.title).unwrap_or(0),
+                format!("el paso «{}» no tiene ninguna comprobación", s.title),
+            ));
+        }
+        let checks = s
+            .checks
+            .into_iter()
+            .map(|c| {
+                let (line, column) = line_col(text, c.span().start);
+                let table = c.into_inner();
+                if !table.get("kind").is_some_and(|k| k.is_str()) {
+                    errors.push(AuthorError {
+                        file: source.to_path_buf(),
+                        line,
+                        column,
+                        message: "a la comprobación le falta `kind`".into(),
+                    });
+                }
+                RawCheck {
+                    table,
+                    line,
+                    column,
+                }
+            })
+            .collect();
+        steps.push(Step {
+            title: s.title,
+            hints: s.hints,
+            checks,
+        });
+    }
+    for (name, spec) in &raw.params {
+        if let Err(msg) = spec.validate() {
+            errors.push(err_at(
+                text.find(name.as_str()).unwrap_or(0),
+                format!("parámetro `{name}`: {msg}"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Exercise {
+        id: raw.id,
+        chapter: raw.chapter,
+        title: raw.title,
+        statement: raw.statement,
+        points: raw.points,
+        params: raw.params,
+        steps,
+        starter,
+        solution,
+        solution_commands: raw.solution_commands,
+        source: source.to_path_buf(),
+    })
+}
+
+/// Which tree of an exercise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tree {
+    Starter,
+    Solution,
+}
+
+impl Exercise {
+    /// Copies the starter or solution tree over the workspace at `root`, with the student's
+    /// parameters applied to paths and to text contents. Returns the paths written.
+    pub fn apply_tree(
+        &self,
+        which: Tree,
+        root: &Path,
+        params: &crate::params::Params,
+    ) -> std::io::Result<Vec<PathBuf>> {
+        let files = match which {
+            Tree::Starter => &self.starter,
+            Tree::Solution => &self.solution,
+        };
+        let mut written = Vec::new();
+        for f in files {
+            let rel = params.apply(&f.path.to_string_lossy());
+            let rel = Path::new(&rel);
+            if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+                return Err(std::io::Error::other(format!("ruta no permitida en el ejercicio: {}", rel.display())));
+            }
+            let dest = root.join(rel);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            let data = match std::str::from_utf8(&f.contents) {
+                Ok(text) => params.apply(text).into_bytes(),
+                Err(_) => f.contents.clone(),
+            };
+            std::fs::write(&dest, data)?;
+            written.push(dest);
+        }
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "demo"
+chapter = "apache/sitios.md"
+title = "Demo"
+points = 5
+statement = "Haz algo en {{param.sitio}}"
+
+[params]
+sitio = { kind = "name", suffix = ".localhost" }
+
+[[steps]]
+title = "Paso uno"
+hints = ["pista"]
+
+[[steps.checks]]
+kind = "file"
+path = "var/www/html/index.html"
+"#;
+
+    #[test]
+    fn parses_a_valid_exercise_with_check_positions() {
+        let e = parse(GOOD, Path::new("demo/exercise.toml"), "demo", vec![], vec![]).unwrap();
+        assert_eq!(e.steps.len(), 1);
+        let c = &e.steps[0].checks[0];
+        assert_eq!(c.kind(), Some("file"));
+        // The span starts at the `[[steps.checks]]` header.
+        assert_eq!(c.line, 15);
+    }
+
+    #[test]
+    fn reports_author_errors_with_line_and_column() {
+        let bad = GOOD.replace("points = 5", "points = \"cinco\"");
+        let errs = parse(&bad, Path::new("demo/exercise.toml"), "demo", vec![], vec![]).unwrap_err();
+        assert_eq!(errs[0].line, 5, "{errs:?}");
+        let bad = GOOD.replace("kind = \"file\"\n", "");
+        let errs = parse(&bad, Path::new("demo/exercise.toml"), "demo", vec![], vec![]).unwrap_err();
+        assert!(errs[0].message.contains("kind"));
+        let errs = parse(GOOD, Path::new("x/exercise.toml"), "x", vec![], vec![]).unwrap_err();
+        assert!(errs[0].message.contains("carpeta"));
+    }
+}
