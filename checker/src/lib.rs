@@ -1,1 +1,1 @@
-//! Exercise checker (grows with the lessons issue).
+//! Exercise checker (being written: waits for the HTTP role).

@@ -19,6 +19,8 @@ pub enum ParamSpec {
     },
     /// A port in `min..=max`.
     Port { min: u16, max: u16 },
+    /// A number in `min..=max` (an octet of a network, a count...).
+    Number { min: u32, max: u32 },
     /// Lowercase hexadecimal characters.
     Token {
         #[serde(default = "default_token_len")]
@@ -37,6 +39,9 @@ impl ParamSpec {
             ParamSpec::Port { min, max } if min > max || *min < 1024 => Err(format!(
                 "el rango de puertos {min}..{max} no es válido (mínimo 1024)"
             )),
+            ParamSpec::Number { min, max } if min > max => {
+                Err(format!("el rango {min}..{max} no es válido"))
+            }
             ParamSpec::Token { len } if *len == 0 || *len > 32 => {
                 Err("la longitud debe estar entre 1 y 32".into())
             }
@@ -58,6 +63,10 @@ impl ParamSpec {
                 format!("{prefix}{word}{n:02}{suffix}")
             }
             ParamSpec::Port { min, max } => {
+                let span = u64::from(*max - *min) + 1;
+                (u64::from(*min) + seed % span).to_string()
+            }
+            ParamSpec::Number { min, max } => {
                 let span = u64::from(*max - *min) + 1;
                 (u64::from(*min) + seed % span).to_string()
             }

@@ -1,0 +1,137 @@
+//! `lab dev check`: validates the whole course like `rustlings dev check`: every exercise
+//! loads and its checks parse, every starter fails (at least one step), every solution
+//! passes (every step). Each runs in a fresh workspace with isolated ports.
+
+use std::path::Path;
+
+use lab_server::a2;
+use lab_server::workspace::{self, Workspace};
+use lessons::exercise::{Exercise, Tree};
+use lessons::Course;
+
+use crate::run::{check_exercise, needs_http, params_for, validate_course, ExerciseReport};
+use crate::target::Target;
+
+/// The verdict on one exercise.
+#[derive(Debug)]
+pub struct DevResult {
+    pub id: String,
+    /// Problems found (empty: the exercise is sound).
+    pub problems: Vec<String>,
+}
+
+/// Student id used for the fresh workspaces.
+pub const DEV_STUDENT: &str = "comprobacion";
+
+/// Runs `lab a2*` style commands of a solution (`a2ensite x`).
+fn run_solution_commands(ws: &Workspace, commands: &[String]) -> Result<(), String> {
+    for cmd in commands {
+        let mut words = cmd.split_whitespace();
+        let verb = words.next().unwrap_or("");
+        let names: Vec<String> = words.map(str::to_string).collect();
+        let (enable, kind) = match verb {
+            "a2ensite" => (true, a2::Kind::Site),
+            "a2dissite" => (false, a2::Kind::Site),
+            "a2enmod" => (true, a2::Kind::Module),
+            "a2dismod" => (false, a2::Kind::Module),
+            "a2enconf" => (true, a2::Kind::Conf),
+            "a2disconf" => (false, a2::Kind::Conf),
+            other => return Err(format!("orden de solución no admitida: `{other}`")),
+        };
+        let out = if enable {
+            a2::enable(&ws.apache_dir(), kind, &names)
+        } else {
+            a2::disable(&ws.apache_dir(), kind, &names)
+        };
+        if out.exit_code != 0 {
+            return Err(format!("`{cmd}` falló: {}", out.text()));
+        }
+    }
+    Ok(())
+}
+
+fn fresh(dir: &Path, exercise: &Exercise, solution: bool) -> Result<ExerciseReport, String> {
+    let ws = workspace::init(dir, Some(DEV_STUDENT)).map_err(|e| e.to_string())?;
+    let params = params_for(&ws, exercise);
+    exercise
+        .apply_tree(Tree::Starter, &ws.root, &params)
+        .map_err(|e| format!("al copiar starter/: {e}"))?;
+    if solution {
+        exercise
+            .apply_tree(Tree::Solution, &ws.root, &params)
+            .map_err(|e| format!("al copiar solution/: {e}"))?;
+        run_solution_commands(&ws, &exercise.solution_commands.iter().map(|c| params.apply(c)).collect::<Vec<_>>())?;
+    }
+    let target = if needs_http(&ws, exercise) {
+        match lab_server::config::load(&ws) {
+            Ok(l) => Target::isolated(l.config),
+            Err(d) => Target::Unavailable(format!(
+                "configuración no válida: {}",
+                d.iter().find(|x| x.is_error()).map(|x| x.message.clone()).unwrap_or_default()
+            )),
+        }
+    } else {
+        Target::None
+    };
+    Ok(check_exercise(&ws, exercise, &target))
+}
+
+/// Checks one exercise.
+pub fn check_one(exercise: &Exercise) -> DevResult {
+    let mut problems = Vec::new();
+    for solution in [false, true] {
+        let dir = match tempfile_dir() {
+            Ok(d) => d,
+            Err(e) => {
+                problems.push(e);
+                continue;
+            }
+        };
+        let which = if solution { "la solución" } else { "el punto de partida" };
+        match fresh(&dir.join("ws"), exercise, solution) {
+            Ok(report) => {
+                if solution && !report.passed() {
+                    for (i, s) in report.steps.iter().enumerate().filter(|(_, s)| !s.passed) {
+                        let why = s
+                            .checks
+                            .iter()
+                            .find(|c| !c.outcome.passed)
+                            .map(|c| format!("{} / {}", c.outcome.expected, c.outcome.found))
+                            .unwrap_or_default();
+                        problems.push(format!("{which} no supera el paso {} «{}»: {why}", i + 1, s.title));
+                    }
+                }
+                if !solution && report.passed() {
+                    problems.push(format!("{which} ya supera todos los pasos: el ejercicio no pide nada"));
+                }
+            }
+            Err(e) => problems.push(format!("{which}: {e}")),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    DevResult {
+        id: exercise.id.clone(),
+        problems,
+    }
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf, String> {
+    let base = std::env::temp_dir().join(format!(
+        "lab-dev-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&base).map_err(|e| format!("no se pudo crear {}: {e}", base.display()))?;
+    Ok(base)
+}
+
+/// Checks the whole course: returns the author errors of the checks and the verdict on each
+/// exercise.
+pub fn check_course(course: &Course) -> (Vec<String>, Vec<DevResult>) {
+    let errors = validate_course(course);
+    let results = course.exercises.values().map(check_one).collect();
+    (errors, results)
+}

@@ -1,0 +1,145 @@
+//! Running an exercise's checks, step by step, with partial credit by step.
+
+use lab_server::workspace::Workspace;
+use lessons::exercise::Exercise;
+use lessons::params::Params;
+
+use crate::checks::{Check, Context, Outcome};
+use crate::target::Target;
+
+/// One check's result.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub description: String,
+    pub outcome: Outcome,
+}
+
+/// One step's result.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    pub title: String,
+    pub passed: bool,
+    /// The checks that ran (a step stops at its first failing check).
+    pub checks: Vec<CheckReport>,
+    /// Hints, with the student's parameters applied.
+    pub hints: Vec<String>,
+}
+
+/// An exercise's result.
+#[derive(Debug, Clone)]
+pub struct ExerciseReport {
+    pub id: String,
+    pub title: String,
+    pub points: u32,
+    pub steps: Vec<StepReport>,
+    /// True when HTTP checks went to the student's running lab.
+    pub against_running_lab: bool,
+}
+
+impl ExerciseReport {
+    pub fn passed_steps(&self) -> usize {
+        self.steps.iter().filter(|s| s.passed).count()
+    }
+
+    pub fn passed(&self) -> bool {
+        self.passed_steps() == self.steps.len()
+    }
+
+    /// Points earned: the exercise's points times the fraction of steps passed.
+    pub fn score(&self) -> f64 {
+        if self.steps.is_empty() {
+            return 0.0;
+        }
+        f64::from(self.points) * self.passed_steps() as f64 / self.steps.len() as f64
+    }
+}
+
+/// The student's parameters for `exercise` in `ws`.
+pub fn params_for(ws: &Workspace, exercise: &Exercise) -> Params {
+    Params::derive(&ws.settings.student, &exercise.id, &exercise.params)
+}
+
+/// Parses every check of `exercise` for this student.
+fn typed_checks(exercise: &Exercise, params: &Params) -> Vec<Vec<Result<Check, String>>> {
+    exercise
+        .steps
+        .iter()
+        .map(|s| s.checks.iter().map(|c| Check::parse(c, params)).collect())
+        .collect()
+}
+
+/// True when some check of `exercise` makes HTTP requests.
+pub fn needs_http(ws: &Workspace, exercise: &Exercise) -> bool {
+    let params = params_for(ws, exercise);
+    typed_checks(exercise, &params)
+        .iter()
+        .flatten()
+        .any(|c| c.as_ref().is_ok_and(Check::needs_http))
+}
+
+/// Runs every step of `exercise` against `ws`.
+pub fn check_exercise(ws: &Workspace, exercise: &Exercise, target: &Target) -> ExerciseReport {
+    let params = params_for(ws, exercise);
+    let cx = Context { ws, target };
+    let steps = exercise
+        .steps
+        .iter()
+        .zip(typed_checks(exercise, &params))
+        .map(|(step, checks)| {
+            let mut reports = Vec::new();
+            let mut passed = true;
+            for check in checks {
+                let report = match check {
+                    Ok(c) => CheckReport {
+                        description: c.describe(),
+                        outcome: c.run(&cx),
+                    },
+                    Err(e) => CheckReport {
+                        description: "comprobación mal definida".into(),
+                        outcome: Outcome::fail("una comprobación válida", e),
+                    },
+                };
+                let ok = report.outcome.passed;
+                reports.push(report);
+                if !ok {
+                    passed = false;
+                    break;
+                }
+            }
+            StepReport {
+                title: params.apply(&step.title),
+                passed,
+                checks: reports,
+                hints: step.hints.iter().map(|h| params.apply(h)).collect(),
+            }
+        })
+        .collect();
+    ExerciseReport {
+        id: exercise.id.clone(),
+        title: params.apply(&exercise.title),
+        points: exercise.points,
+        steps,
+        against_running_lab: target.is_running_lab(),
+    }
+}
+
+/// Validates every check of every exercise (with a sample student), for the course author.
+pub fn validate_course(course: &lessons::Course) -> Vec<String> {
+    let mut errors = Vec::new();
+    for e in course.exercises.values() {
+        let params = Params::derive("validacion", &e.id, &e.params);
+        for step in &e.steps {
+            for c in &step.checks {
+                if let Err(msg) = Check::parse(c, &params) {
+                    errors.push(format!(
+                        "{}:{}:{}: {msg}",
+                        e.source.display(),
+                        c.line,
+                        c.column
+                    ));
+                }
+            }
+        }
+    }
+    errors
+}

@@ -1,0 +1,241 @@
+//! Where HTTP checks send their requests: the student's running lab (what they really see,
+//! so a forgotten `lab reload` shows), or an instance started for the check on free ports.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lab_server::http::HttpRole;
+use lab_server::supervisor::{self, Request};
+use lab_server::workspace::Workspace;
+
+/// A request as a check describes it.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
+    pub host: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A parsed response.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Where the lab answers.
+pub enum Target {
+    /// The student's `lab start`: (written port, address) of each `Listen`.
+    Running(Vec<(u16, SocketAddr)>),
+    /// An instance started for the checks, stopped on drop.
+    Isolated {
+        binds: Vec<(u16, SocketAddr)>,
+        role: Option<HttpRole>,
+        runtime: tokio::runtime::Runtime,
+    },
+    /// HTTP checks cannot run, and why (in Spanish).
+    Unavailable(String),
+    /// No HTTP check needs the lab.
+    None,
+}
+
+impl Target {
+    /// The running lab when there is one, else an isolated instance (only when `need_http`).
+    pub fn for_workspace(ws: &Workspace, need_http: bool) -> Target {
+        if !need_http {
+            return Target::None;
+        }
+        let loaded = match lab_server::config::load(ws) {
+            Ok(l) => l,
+            Err(diags) => {
+                let first = diags
+                    .iter()
+                    .find(|d| d.is_error())
+                    .map(|d| d.message.clone())
+                    .unwrap_or_default();
+                return Target::Unavailable(format!(
+                    "la configuración de Apache tiene errores ({first}); `lab configtest` los muestra"
+                ));
+            }
+        };
+        let running = supervisor::request(ws, &Request::Status).is_ok_and(|r| r.ok);
+        if running {
+            return Target::Running(
+                loaded.config.listens.iter().map(|l| (l.port, l.bind)).collect(),
+            );
+        }
+        Target::isolated(loaded.config)
+    }
+
+    /// Starts the Apache role of `config` on free loopback ports.
+    pub fn isolated(mut config: lab_server::config::ServerConfig) -> Target {
+        for l in &mut config.listens {
+            l.bind = SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), 0);
+        }
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+        {
+            Ok(r) => r,
+            Err(e) => return Target::Unavailable(format!("no se pudo crear el entorno de ejecución: {e}")),
+        };
+        let config = Arc::new(config);
+        match runtime.block_on(HttpRole::start(config)) {
+            Ok(role) => {
+                let binds = role.bound().into_iter().map(|(l, a)| (l.port, a)).collect();
+                Target::Isolated {
+                    binds,
+                    role: Some(role),
+                    runtime,
+                }
+            }
+            Err(e) => Target::Unavailable(format!("no se pudo arrancar una instancia para comprobar: {e}")),
+        }
+    }
+
+    /// True when checks talk to the student's running lab.
+    pub fn is_running_lab(&self) -> bool {
+        matches!(self, Target::Running(_))
+    }
+
+    /// Sends `req` to the listener whose written port is `port`.
+    pub fn send(&self, port: u16, req: &HttpRequest) -> Result<HttpResponse, String> {
+        let binds = match self {
+            Target::Running(b) => b,
+            Target::Isolated { binds, .. } => binds,
+            Target::Unavailable(why) => return Err(why.clone()),
+            Target::None => return Err("no hay laboratorio al que preguntar".into()),
+        };
+        let Some((_, addr)) = binds.iter().find(|(p, _)| *p == port) else {
+            let ports: Vec<String> = binds.iter().map(|(p, _)| p.to_string()).collect();
+            return Err(format!(
+                "ningún `Listen` usa el puerto {port} (se escucha en: {})",
+                ports.join(", ")
+            ));
+        };
+        let addr = if addr.ip().is_unspecified() {
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+        } else {
+            *addr
+        };
+        fetch(addr, req).map_err(|e| {
+            let mut msg = format!("no se pudo conectar con {addr}: {e}");
+            if self.is_running_lab() {
+                msg.push_str(" (se comprobó contra tu `lab start`; ¿sigue en marcha?)");
+            }
+            msg
+        })
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        if let Target::Isolated { role, runtime, .. } = self {
+            if let Some(role) = role.take() {
+                runtime.block_on(role.shutdown());
+            }
+        }
+    }
+}
+
+/// One HTTP/1.1 exchange with `Connection: close`.
+pub fn fetch(addr: SocketAddr, req: &HttpRequest) -> std::io::Result<HttpResponse> {
+    let timeout = Duration::from_secs(10);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: lab-check\r\nConnection: close\r\n",
+        req.method, req.path, req.host
+    );
+    for (n, v) in &req.headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    if !req.body.is_empty() {
+        head.push_str(&format!("Content-Length: {}\r\n", req.body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(&req.body)?;
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.trim_end().splitn(3, ' ');
+    let _version = parts.next();
+    let status: u16 = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("respuesta no HTTP: «{}»", line.trim_end())))?;
+    let reason = parts.next().unwrap_or("").to_string();
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((n, v)) = l.split_once(':') {
+            headers.push((n.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let find = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _): &&(String, String)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let mut body = Vec::new();
+    let no_body = req.method.eq_ignore_ascii_case("HEAD") || status == 304 || status == 204 || status < 200;
+    if !no_body {
+        if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+            loop {
+                line.clear();
+                reader.read_line(&mut line)?;
+                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16)
+                    .map_err(|_| std::io::Error::other("trozo mal formado"))?;
+                if size == 0 {
+                    break;
+                }
+                let mut chunk = vec![0; size];
+                reader.read_exact(&mut chunk)?;
+                body.extend_from_slice(&chunk);
+                line.clear();
+                reader.read_line(&mut line)?;
+            }
+        } else if let Some(len) = find("content-length").and_then(|v| v.parse::<usize>().ok()) {
+            body.resize(len, 0);
+            reader.read_exact(&mut body)?;
+        } else {
+            reader.read_to_end(&mut body)?;
+        }
+    }
+    Ok(HttpResponse {
+        status,
+        reason,
+        headers,
+        body,
+    })
+}
