@@ -115,7 +115,7 @@ fn missing_include_file_is_an_error() {
     let out = lab.configtest();
     assert_rejected(
         &out,
-        &format!("etc/apache2/apache2.conf:{line}:1"),
+        &format!("etc/apache2/apache2.conf:{line}:9"),
         &["no-existe.conf"],
     );
     insta::assert_snapshot!("missing_include", report(&out));

@@ -154,16 +154,39 @@ pub fn find_service(name: &str) -> Result<&'static ServiceSpec, SupervisorError>
     })
 }
 
-// The HTTP role (`crate::http::HttpRole`) is being written; until it lands, apache2 cannot
-// start and says so.
 fn start_apache(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>> {
-    let _ = stack;
-    Box::pin(async {
-        Err(
-            "el servidor HTTP del laboratorio todavía no está disponible en esta versión"
-                .to_string(),
-        )
+    Box::pin(async move {
+        let role = crate::http::HttpRole::start(Arc::clone(&stack.apache)).await?;
+        Ok(Box::new(ApacheService(role)) as Box<dyn Running>)
     })
+}
+
+/// The Apache role as a supervised service.
+struct ApacheService(crate::http::HttpRole);
+
+impl Running for ApacheService {
+    fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(self.0.reload(Arc::clone(&stack.apache)))
+    }
+
+    fn bound(&self) -> Vec<(Listen, SocketAddr)> {
+        self.0.bound()
+    }
+
+    fn stats(&self) -> Counters {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = self.0.stats();
+        Counters {
+            uptime_secs: s.started.elapsed().as_secs(),
+            requests: s.requests.load(Relaxed),
+            bytes: s.bytes.load(Relaxed),
+            busy_workers: s.busy.load(Relaxed),
+        }
+    }
+
+    fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(self.0.stop())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
             },
             timeout: Duration::from_secs(60),
             server_tokens: server_tokens("full"),
+            types_config: None,
         },
     };
     b.cfg.log_formats.insert("combined".into(), COMBINED.into());
@@ -552,6 +553,22 @@ impl Builder<'_> {
                     }
                     "maxconnectionsperchild" | "maxrequestsperchild" => m.max_connections_per_child = n,
                     _ => {}
+                }
+            }
+            "typesconfig" => {
+                let rp = self.resolve(&a[0].text);
+                if !rp.path.is_file() {
+                    self.error(
+                        &a[0].span,
+                        format!(
+                            "TypesConfig `{}` no existe (se buscó en {})",
+                            rp.written,
+                            rp.path.display()
+                        ),
+                        "Debian usa `TypesConfig /etc/mime.types`; `lab init` crea etc/mime.types",
+                    );
+                } else {
+                    self.cfg.types_config = Some(rp);
                 }
             }
             "serverroot" => self.warn(&node.span, "el laboratorio usa siempre etc/apache2 del espacio de trabajo como ServerRoot; esta línea no cambia nada", "puedes borrarla"),

@@ -15,7 +15,7 @@ pub mod directives;
 pub mod loader;
 pub mod model;
 pub mod modules;
-mod perdir;
+pub(crate) mod perdir;
 pub mod syntax;
 
 pub use diagnostic::{Diagnostic, Severity, Span};

@@ -32,6 +32,8 @@ pub struct ServerConfig {
     pub timeout: Duration,
     /// `ServerTokens`/`ServerSignature`-like value sent in the `Server` header.
     pub server_tokens: String,
+    /// `TypesConfig`: the `mime.types` table of mod_mime.
+    pub types_config: Option<ResolvedPath>,
 }
 
 impl ServerConfig {

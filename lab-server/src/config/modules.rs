@@ -292,6 +292,7 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "slotmem_shm",
     "socache_shmcb",
     "speling",
+    "gnutls",
     "ssl",
     "substitute",
     "suexec",

@@ -676,7 +676,7 @@ fn parse_expires(arg: &Arg, diags: &mut Diags) -> Option<Duration> {
     if w.first().map(|s| s.as_str()) == Some("plus") {
         w.remove(0);
     }
-    if w.is_empty() || w.len() % 2 != 0 {
+    if w.is_empty() || !w.len().is_multiple_of(2) {
         return fail(diags);
     }
     let mut total = 0u64;

@@ -179,27 +179,7 @@ impl Workspace {
     /// parent, for files about to be created such as logs); relative paths are relative to
     /// `base` (Apache's ServerRoot for most directives).
     pub fn resolve(&self, written: &str, base: &Path) -> ResolvedPath {
-        let p = Path::new(written);
-        let path = if p.is_absolute() {
-            let inside = self.root.join(p.strip_prefix("/").unwrap_or(p));
-            let inside = normalize(&inside);
-            let host_exists = p.exists();
-            let inside_exists = inside.exists()
-                || inside
-                    .parent()
-                    .is_some_and(|parent| parent.exists() && parent.starts_with(&self.root));
-            if inside_exists || !host_exists || p == Path::new("/") {
-                inside
-            } else {
-                p.to_path_buf()
-            }
-        } else {
-            normalize(&base.join(p))
-        };
-        ResolvedPath {
-            written: written.to_string(),
-            path,
-        }
+        resolve_in(&self.root, written, base)
     }
 
     /// The port the lab binds for a port written in the configuration.
@@ -258,6 +238,31 @@ pub fn settings_text(s: &Settings) -> String {
         console = s.console_port,
         apache2 = s.services.apache2,
     )
+}
+
+/// [`Workspace::resolve`] for a workspace rooted at `root`.
+pub fn resolve_in(root: &Path, written: &str, base: &Path) -> ResolvedPath {
+    let p = Path::new(written);
+    let path = if p.is_absolute() {
+        let inside = root.join(p.strip_prefix("/").unwrap_or(p));
+        let inside = normalize(&inside);
+        let host_exists = p.exists();
+        let inside_exists = inside.exists()
+            || inside
+                .parent()
+                .is_some_and(|parent| parent.exists() && parent.starts_with(root));
+        if inside_exists || !host_exists || p == Path::new("/") {
+            inside
+        } else {
+            p.to_path_buf()
+        }
+    } else {
+        normalize(&base.join(p))
+    };
+    ResolvedPath {
+        written: written.to_string(),
+        path,
+    }
 }
 
 /// Removes `.` and resolves `..` lexically (never above the root).

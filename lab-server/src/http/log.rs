@@ -1,0 +1,548 @@
+//! Logs written like Apache's: access logs in a `LogFormat` (Debian's `combined` by
+//! default) and the error log with Apache 2.4's line shape
+//! (`[Tue Dec 01 07:37:09.123456 2026] [core:info] [pid 12:tid 34] [client 127.0.0.1:5] ...`).
+//!
+//! Lines go to an in-memory buffer per file and reach the disk when the buffer fills or a
+//! flusher task runs (every [`FLUSH_EVERY`]), so a request never waits on a `write(2)`.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+
+/// How often buffered log lines are written out.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
+const FLUSH_AT: usize = 64 * 1024;
+
+/// One log file, opened in append mode, shared by every snapshot that names it.
+#[derive(Debug)]
+pub struct LogFile {
+    path: PathBuf,
+    inner: Mutex<LogInner>,
+}
+
+#[derive(Debug)]
+struct LogInner {
+    file: Option<std::fs::File>,
+    buf: Vec<u8>,
+}
+
+impl LogFile {
+    fn open(path: &Path) -> std::io::Result<LogFile> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(LogFile {
+            path: path.to_path_buf(),
+            inner: Mutex::new(LogInner {
+                file: Some(file),
+                buf: Vec::with_capacity(FLUSH_AT),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one line (a newline is added).
+    pub fn line(&self, text: &str) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.buf.extend_from_slice(text.as_bytes());
+        inner.buf.push(b'\n');
+        if inner.buf.len() >= FLUSH_AT {
+            inner.flush();
+        }
+    }
+
+    pub fn flush(&self) {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).flush();
+    }
+}
+
+impl LogInner {
+    fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        if let Some(f) = self.file.as_mut() {
+            // A failing disk must not take the server down; the lines are dropped.
+            let _ = f.write_all(&self.buf);
+        }
+        self.buf.clear();
+    }
+}
+
+/// Every log file open by the HTTP role, by path, kept across reloads so two snapshots never
+/// write the same file through two handles.
+#[derive(Debug, Default)]
+pub struct LogFiles {
+    files: Mutex<HashMap<PathBuf, Arc<LogFile>>>,
+}
+
+impl LogFiles {
+    /// The log at `path`, opened the first time.
+    pub fn get(&self, path: &Path) -> std::io::Result<Arc<LogFile>> {
+        let mut files = self.files.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = files.get(path) {
+            return Ok(Arc::clone(f));
+        }
+        let f = Arc::new(LogFile::open(path)?);
+        files.insert(path.to_path_buf(), Arc::clone(&f));
+        Ok(f)
+    }
+
+    pub fn flush_all(&self) {
+        let files: Vec<Arc<LogFile>> = self
+            .files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for f in files {
+            f.flush();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access log formats
+
+/// A compiled `LogFormat` string.
+#[derive(Debug, Clone)]
+pub struct AccessFormat {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Text(String),
+    /// `%x` or `%{arg}x`; `final_status` for `%>s`.
+    Field {
+        code: char,
+        arg: Option<String>,
+    },
+}
+
+/// Everything a format can print about a finished request.
+pub struct Entry<'a> {
+    pub client: SocketAddr,
+    pub local: SocketAddr,
+    /// Port as written in `Listen` (`%p`).
+    pub port: u16,
+    pub started: SystemTime,
+    pub duration: Duration,
+    pub method: &'a str,
+    /// The target as received (`/x?y`).
+    pub target: &'a str,
+    pub protocol: &'a str,
+    pub status: u16,
+    pub body_bytes: u64,
+    pub header_bytes: u64,
+    pub request_bytes: u64,
+    pub request_headers: &'a HeaderMap,
+    pub response_headers: &'a HeaderMap,
+    pub server_name: &'a str,
+    pub host_header: Option<&'a str>,
+    pub url_path: &'a str,
+    pub file: Option<&'a Path>,
+    pub env: &'a HashMap<String, String>,
+    pub keepalive_requests: u64,
+}
+
+impl AccessFormat {
+    pub fn compile(format: &str) -> AccessFormat {
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut chars = format.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                text.push(c);
+                continue;
+            }
+            // Modifiers: status conditions (`!200,304`), `<` and `>`.
+            let mut arg = None;
+            while let Some(&m) = chars.peek() {
+                if m == '!' || m == ',' || m == '<' || m == '>' || m.is_ascii_digit() {
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            if chars.peek() == Some(&'{') {
+                chars.next();
+                let mut a = String::new();
+                for ch in chars.by_ref() {
+                    if ch == '}' {
+                        break;
+                    }
+                    a.push(ch);
+                }
+                arg = Some(a);
+            }
+            match chars.next() {
+                Some('%') => text.push('%'),
+                Some(code) => {
+                    if !text.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    pieces.push(Piece::Field { code, arg });
+                }
+                None => text.push('%'),
+            }
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        AccessFormat { pieces }
+    }
+
+    pub fn render(&self, e: &Entry<'_>) -> String {
+        let mut out = String::with_capacity(160);
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Field { code, arg } => field(&mut out, *code, arg.as_deref(), e),
+            }
+        }
+        out
+    }
+}
+
+fn dash_or(out: &mut String, v: Option<&str>) {
+    match v {
+        Some(v) if !v.is_empty() => escape_into(out, v),
+        _ => out.push('-'),
+    }
+}
+
+/// Apache escapes quotes, backslashes and control characters in logged strings.
+fn escape_into(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
+    match code {
+        'h' | 'a' => {
+            let _ = write!(out, "{}", e.client.ip().to_canonical());
+        }
+        'A' => {
+            let _ = write!(out, "{}", e.local.ip().to_canonical());
+        }
+        'l' | 'u' => out.push('-'),
+        't' => {
+            out.push('[');
+            out.push_str(&clf_time(e.started));
+            out.push(']');
+        }
+        'r' => {
+            let line = format!("{} {} {}", e.method, e.target, e.protocol);
+            escape_into(out, &line);
+        }
+        's' => {
+            let _ = write!(out, "{}", e.status);
+        }
+        'b' => {
+            if e.body_bytes == 0 {
+                out.push('-');
+            } else {
+                let _ = write!(out, "{}", e.body_bytes);
+            }
+        }
+        'B' => {
+            let _ = write!(out, "{}", e.body_bytes);
+        }
+        'O' => {
+            let _ = write!(out, "{}", e.body_bytes + e.header_bytes);
+        }
+        'I' => {
+            let _ = write!(out, "{}", e.request_bytes);
+        }
+        'S' => {
+            let _ = write!(out, "{}", e.request_bytes + e.body_bytes + e.header_bytes);
+        }
+        'i' => dash_or(
+            out,
+            arg.and_then(|h| e.request_headers.get(h))
+                .and_then(|v| v.to_str().ok()),
+        ),
+        'o' => dash_or(
+            out,
+            arg.and_then(|h| e.response_headers.get(h))
+                .and_then(|v| v.to_str().ok()),
+        ),
+        'e' => dash_or(out, arg.and_then(|k| e.env.get(k)).map(String::as_str)),
+        'D' => {
+            let _ = write!(out, "{}", e.duration.as_micros());
+        }
+        'T' => {
+            let v = match arg {
+                Some("ms") => e.duration.as_millis(),
+                Some("us") => e.duration.as_micros(),
+                _ => u128::from(e.duration.as_secs()),
+            };
+            let _ = write!(out, "{v}");
+        }
+        'v' => out.push_str(e.server_name),
+        'V' => out.push_str(
+            &e.host_header
+                .map(super::vhost::host_name)
+                .unwrap_or_else(|| e.server_name.to_string()),
+        ),
+        'U' => escape_into(out, e.url_path),
+        'q' => {
+            if let Some((_, q)) = e.target.split_once('?') {
+                out.push('?');
+                escape_into(out, q);
+            }
+        }
+        'm' => out.push_str(e.method),
+        'H' => out.push_str(e.protocol),
+        'p' => {
+            let _ = write!(out, "{}", e.port);
+        }
+        'P' => {
+            let _ = write!(out, "{}", std::process::id());
+        }
+        'f' => dash_or(out, e.file.and_then(|f| f.to_str())),
+        'k' => {
+            let _ = write!(out, "{}", e.keepalive_requests);
+        }
+        'X' => out.push('+'),
+        'L' => out.push('-'),
+        _ => out.push('-'),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time formats (UTC; the lab does not read the system time zone)
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+
+struct Parts {
+    y: i64,
+    mon: &'static str,
+    d: u32,
+    wday: &'static str,
+    h: u64,
+    min: u64,
+    s: u64,
+    micros: u32,
+}
+
+fn parts(t: SystemTime) -> Parts {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let days = (secs / 86_400) as i64;
+    let (y, m, d) = civil(days);
+    Parts {
+        y,
+        mon: MONTHS[(m - 1) as usize],
+        d,
+        wday: DAYS[days.rem_euclid(7) as usize],
+        h: secs / 3600 % 24,
+        min: secs / 60 % 60,
+        s: secs % 60,
+        micros: since.subsec_micros(),
+    }
+}
+
+/// `01/Dec/2026:07:37:09 +0000`, the `%t` of access logs.
+pub fn clf_time(t: SystemTime) -> String {
+    let p = parts(t);
+    format!(
+        "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
+        p.d, p.mon, p.y, p.h, p.min, p.s
+    )
+}
+
+/// `Tue Dec 01 07:37:09.123456 2026`, the time of error log lines.
+pub fn error_time(t: SystemTime) -> String {
+    let p = parts(t);
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02}.{:06} {}",
+        p.wday, p.mon, p.d, p.h, p.min, p.s, p.micros, p.y
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error log
+
+/// Apache's log levels, most severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Emerg,
+    Alert,
+    Crit,
+    Error,
+    Warn,
+    Notice,
+    Info,
+    Debug,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Emerg => "emerg",
+            Level::Alert => "alert",
+            Level::Crit => "crit",
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Notice => "notice",
+            Level::Info => "info",
+            Level::Debug => "debug",
+        }
+    }
+
+    /// The level of a `LogLevel` value (`warn`, `info ssl:warn`, `trace3`...): its first word.
+    pub fn parse(text: &str) -> Level {
+        let first = text.split_whitespace().next().unwrap_or("warn");
+        let first = first.rsplit(':').next().unwrap_or(first);
+        match first.to_ascii_lowercase().as_str() {
+            "emerg" => Level::Emerg,
+            "alert" => Level::Alert,
+            "crit" => Level::Crit,
+            "error" => Level::Error,
+            "notice" => Level::Notice,
+            "info" => Level::Info,
+            l if l == "debug" || l.starts_with("trace") => Level::Debug,
+            _ => Level::Warn,
+        }
+    }
+}
+
+/// An error log with its `LogLevel`.
+#[derive(Debug, Clone)]
+pub struct ErrorLog {
+    pub file: Arc<LogFile>,
+    pub level: Level,
+}
+
+impl ErrorLog {
+    /// Writes `[time] [module:level] [pid N:tid N] [client ip:port] message` when `level` is
+    /// enabled. `notice` is always written, as in Apache.
+    pub fn log(&self, module: &str, level: Level, client: Option<SocketAddr>, message: &str) {
+        if level > self.level && level != Level::Notice {
+            return;
+        }
+        let mut line = format!(
+            "[{}] [{module}:{}] [pid {}:tid {}]",
+            error_time(SystemTime::now()),
+            level.name(),
+            std::process::id(),
+            thread_number()
+        );
+        if let Some(c) = client {
+            let _ = write!(line, " [client {}:{}]", c.ip().to_canonical(), c.port());
+        }
+        line.push(' ');
+        line.push_str(message);
+        self.file.line(&line);
+    }
+}
+
+fn thread_number() -> u64 {
+    // Stable per thread and readable; not the kernel's tid.
+    thread_local!(static ID: u64 = {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    });
+    ID.with(|id| *id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_are_right() {
+        assert_eq!(civil(0), (1970, 1, 1));
+        // 2026-12-01 is day 20788.
+        assert_eq!(civil(20_788), (2026, 12, 1));
+        assert_eq!(civil(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn times_have_apache_shapes() {
+        let t = UNIX_EPOCH + Duration::from_secs(20_788 * 86_400 + 7 * 3600 + 37 * 60 + 9);
+        assert_eq!(clf_time(t), "01/Dec/2026:07:37:09 +0000");
+        assert_eq!(error_time(t), "Tue Dec 01 07:37:09.000000 2026");
+    }
+
+    #[test]
+    fn combined_format_renders_like_apache() {
+        let f = AccessFormat::compile(crate::config::build::COMBINED);
+        let mut req = HeaderMap::new();
+        req.insert("user-agent", "curl/8 \"raro\"".parse().unwrap());
+        let resp = HeaderMap::new();
+        let env = HashMap::new();
+        let e = Entry {
+            client: "127.0.0.1:5000".parse().unwrap(),
+            local: "127.0.0.1:80".parse().unwrap(),
+            port: 80,
+            started: UNIX_EPOCH,
+            duration: Duration::from_millis(3),
+            method: "GET",
+            target: "/a?b=1",
+            protocol: "HTTP/1.1",
+            status: 200,
+            body_bytes: 10,
+            header_bytes: 100,
+            request_bytes: 50,
+            request_headers: &req,
+            response_headers: &resp,
+            server_name: "localhost",
+            host_header: Some("localhost"),
+            url_path: "/a",
+            file: None,
+            env: &env,
+            keepalive_requests: 0,
+        };
+        assert_eq!(
+            f.render(&e),
+            "127.0.0.1 - - [01/Jan/1970:00:00:00 +0000] \"GET /a?b=1 HTTP/1.1\" 200 110 \"-\" \"curl/8 \\\"raro\\\"\""
+        );
+        assert_eq!(
+            AccessFormat::compile("%>s %D %q %%").render(&e),
+            "200 3000 ?b=1 %"
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! From a clean URL path to the file system, as mod_alias and the core do it: `Redirect`
+//! first, then `Alias`/`AliasMatch`/`ScriptAlias` (the vhost's before the main server's),
+//! else `DocumentRoot`. The walk below the mapped root records symbolic links so the
+//! `Options` of the request can allow or refuse them.
+
+use std::fs::Metadata;
+use std::path::{Path, PathBuf};
+
+use super::perdir::prefix_at_boundary;
+use crate::config::model::{Alias, AliasKind, HostConfig, Redirect, ServerConfig};
+use crate::workspace::resolve_in;
+
+/// Where a URL lands.
+#[derive(Debug, Clone)]
+pub struct Mapped<'a> {
+    /// The file system path (may not exist).
+    pub path: PathBuf,
+    /// The directory the URL was mapped into (`DocumentRoot` or the alias target): nothing
+    /// above it is walked for symbolic links.
+    pub root: PathBuf,
+    /// The alias used, if any.
+    pub alias: Option<&'a Alias>,
+}
+
+impl Mapped<'_> {
+    /// `ScriptAlias`: the target runs as CGI.
+    pub fn is_script(&self) -> bool {
+        self.alias.is_some_and(|a| a.kind == AliasKind::Script)
+    }
+}
+
+/// The first `Redirect` that applies: (status, `Location`). `None` as location is `gone`.
+pub fn redirect<'a>(
+    rules: impl Iterator<Item = &'a Redirect>,
+    url: &str,
+    query: Option<&str>,
+) -> Option<(u16, Option<String>)> {
+    for r in rules {
+        let target = match &r.regex {
+            Some(re) => {
+                let Some(caps) = re.captures(url) else {
+                    continue;
+                };
+                r.to.as_ref().map(|to| {
+                    let mut out = String::new();
+                    caps.expand(to, &mut out);
+                    out
+                })
+            }
+            None => {
+                if !prefix_at_boundary(&r.from, url) {
+                    continue;
+                }
+                r.to.as_ref().map(|to| {
+                    // The target is written already encoded; what follows the prefix comes
+                    // decoded from the request and is encoded again.
+                    let rest = &url[r.from.len().min(url.len())..];
+                    let mut out = to.clone();
+                    if out.ends_with('/') && rest.starts_with('/') {
+                        out.pop();
+                    } else if !out.ends_with('/') && !rest.is_empty() && !rest.starts_with('/') {
+                        out.push('/');
+                    }
+                    out.push_str(&super::urlpath::encode(rest));
+                    if let Some(q) = query {
+                        out.push('?');
+                        out.push_str(q);
+                    }
+                    out
+                })
+            }
+        };
+        return Some((r.status, target));
+    }
+    None
+}
+
+/// Maps `url` on `host` to the file system.
+pub fn map<'a>(config: &'a ServerConfig, host: &'a HostConfig, url: &str) -> Mapped<'a> {
+    let is_main = std::ptr::eq(host, &config.main);
+    let aliases = host
+        .aliases
+        .iter()
+        .chain(config.main.aliases.iter().filter(|_| !is_main));
+    for alias in aliases {
+        if let Some(re) = &alias.regex {
+            if let Some(caps) = re.captures(url) {
+                let mut written = String::new();
+                caps.expand(&alias.target.written, &mut written);
+                let path = resolve_in(&config.workspace, &written, &config.server_root).path;
+                let root = path.parent().unwrap_or(&path).to_path_buf();
+                return Mapped {
+                    path,
+                    root,
+                    alias: Some(alias),
+                };
+            }
+            continue;
+        }
+        if prefix_at_boundary(&alias.url, url) {
+            let rest = url[alias.url.len()..].trim_start_matches('/');
+            let root = alias.target.path.clone();
+            let path = if rest.is_empty() {
+                root.clone()
+            } else {
+                root.join(rest)
+            };
+            return Mapped {
+                path,
+                root,
+                alias: Some(alias),
+            };
+        }
+    }
+    let root = host
+        .document_root
+        .as_ref()
+        .or(config.main.document_root.as_ref())
+        .map(|d| d.path.clone())
+        .unwrap_or_else(|| config.workspace.join("var/www/html"));
+    let rest = url.trim_start_matches('/');
+    Mapped {
+        path: if rest.is_empty() {
+            root.clone()
+        } else {
+            root.join(rest)
+        },
+        root,
+        alias: None,
+    }
+}
+
+/// The state of the mapped path on disk.
+#[derive(Debug)]
+pub enum Walk {
+    /// It exists; `links` are the symbolic links crossed below the root, with whether their
+    /// owner matches their target's (for `SymLinksIfOwnerMatch`).
+    Found {
+        meta: Metadata,
+        links: Vec<(PathBuf, bool)>,
+    },
+    /// Something on the way does not exist (or is not a directory); `dir` is the deepest
+    /// directory that does.
+    Missing {
+        dir: PathBuf,
+        links: Vec<(PathBuf, bool)>,
+    },
+}
+
+/// Walks `path` from `root` down, one `lstat` per component below the root.
+pub fn walk(root: &Path, path: &Path) -> Walk {
+    use std::os::unix::fs::MetadataExt;
+    let mut links = Vec::new();
+    let rel = path.strip_prefix(root).unwrap_or(Path::new(""));
+    let mut current = root.to_path_buf();
+    let mut last_dir = root.to_path_buf();
+    for comp in rel.components() {
+        current.push(comp);
+        match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let owner_ok = std::fs::metadata(&current).is_ok_and(|t| t.uid() == m.uid());
+                links.push((current.clone(), owner_ok));
+            }
+            Ok(_) => {}
+            Err(_) => {
+                return Walk::Missing {
+                    dir: last_dir,
+                    links,
+                }
+            }
+        }
+        match std::fs::metadata(&current) {
+            Ok(m) if m.is_dir() => last_dir = current.clone(),
+            Ok(_) => {}
+            Err(_) => {
+                return Walk::Missing {
+                    dir: last_dir,
+                    links,
+                }
+            }
+        }
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) => Walk::Found { meta, links },
+        Err(_) => Walk::Missing {
+            dir: last_dir,
+            links,
+        },
+    }
+}

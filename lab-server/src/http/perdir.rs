@@ -1,0 +1,249 @@
+//! Per-directory configuration for one request, merged in Apache's order:
+//!
+//! 1. the server's and the vhost's own per-directory directives (outside any section);
+//! 2. `<Directory>` sections, shortest path first (config order among equals);
+//! 3. `<DirectoryMatch>` and `<Directory ~>`, in config order;
+//! 4. `<Files>` and `<FilesMatch>`, in config order, against the file name;
+//! 5. `<Location>` and `<LocationMatch>`, in config order, against the URL path.
+//!
+//! The main server's sections come before the vhost's at every step. Later layers win; the
+//! merge keeps references into the configuration snapshot, so it allocates one small vector.
+
+use std::path::Path;
+
+use crate::config::loader::fnmatch;
+use crate::config::model::{
+    DirConfig, ErrorDocument, HeaderAction, HostConfig, OptionSet, Redirect, RequireExpr, Section,
+    SectionKind, SectionPattern, ServerConfig,
+};
+
+/// The sections and defaults that apply to one request, in merge order.
+#[derive(Debug, Clone)]
+pub struct Effective<'a> {
+    layers: Vec<&'a DirConfig>,
+    /// `Options` after every layer applied.
+    pub options: OptionSet,
+}
+
+/// Where a request lands, for matching sections.
+pub struct Target<'a> {
+    /// The directory walked (the file's directory, or the directory itself). `None` when the
+    /// URL maps to no file system path.
+    pub dir: Option<&'a Path>,
+    /// The last path component, for `<Files>`.
+    pub file_name: Option<&'a str>,
+    /// The decoded, normalised URL path, for `<Location>`.
+    pub url: &'a str,
+}
+
+impl<'a> Effective<'a> {
+    /// Merges what applies to `target` on `host` (the main server or a vhost).
+    pub fn merge(config: &'a ServerConfig, host: &'a HostConfig, target: &Target<'_>) -> Self {
+        let is_main = std::ptr::eq(host, &config.main);
+        let mut layers: Vec<&'a DirConfig> = Vec::with_capacity(8);
+        layers.push(&config.main.defaults);
+        if !is_main {
+            layers.push(&host.defaults);
+        }
+        let sections = || config.sections_for(host);
+        if let Some(dir) = target.dir {
+            let virt = virtual_path(config, dir);
+            let mut dirs: Vec<(usize, &Section)> = sections()
+                .filter(|s| s.kind == SectionKind::Directory)
+                .filter_map(|s| directory_depth(s, dir).map(|d| (d, s)))
+                .collect();
+            // Stable: equal depths keep configuration order.
+            dirs.sort_by_key(|(d, _)| *d);
+            layers.extend(dirs.into_iter().map(|(_, s)| &s.config));
+            layers.extend(
+                sections()
+                    .filter(|s| s.kind == SectionKind::DirectoryMatch)
+                    .filter(|s| match &s.pattern {
+                        SectionPattern::Regex(re) => {
+                            re.is_match(&virt) || re.is_match(&format!("{virt}/"))
+                        }
+                        _ => false,
+                    })
+                    .map(|s| &s.config),
+            );
+        }
+        if let Some(name) = target.file_name {
+            layers.extend(
+                sections()
+                    .filter(|s| matches!(s.kind, SectionKind::Files | SectionKind::FilesMatch))
+                    .filter(|s| match &s.pattern {
+                        SectionPattern::Regex(re) => re.is_match(name),
+                        SectionPattern::Path(p) => p.written == name,
+                        SectionPattern::Wildcard(p) => fnmatch(&p.written, name),
+                        SectionPattern::Root => false,
+                    })
+                    .map(|s| &s.config),
+            );
+        }
+        layers.extend(
+            sections()
+                .filter(|s| matches!(s.kind, SectionKind::Location | SectionKind::LocationMatch))
+                .filter(|s| location_matches(&s.pattern, target.url))
+                .map(|s| &s.config),
+        );
+        let options = layers.iter().fold(OptionSet::DEFAULT, |opts, l| {
+            l.options.map_or(opts, |o| o.apply(opts))
+        });
+        Effective { layers, options }
+    }
+
+    /// The value of the last layer that sets it.
+    fn last<T: ?Sized>(&self, get: impl Fn(&'a DirConfig) -> Option<&'a T>) -> Option<&'a T> {
+        self.layers.iter().rev().find_map(|l| get(l))
+    }
+
+    /// `Require` of the last layer that has one (AuthMerging Off, Apache's default).
+    pub fn require(&self) -> Option<&'a RequireExpr> {
+        self.last(|l| l.require.as_ref())
+    }
+
+    pub fn directory_index(&self) -> Option<&'a [String]> {
+        self.last(|l| l.directory_index.as_deref())
+    }
+
+    pub fn error_document(&self, status: u16) -> Option<&'a ErrorDocument> {
+        self.last(|l| l.error_documents.get(&status))
+    }
+
+    /// `Header` actions of every layer, in order.
+    pub fn headers(&self) -> impl Iterator<Item = &'a HeaderAction> + '_ {
+        self.layers.iter().flat_map(|l| l.headers.iter())
+    }
+
+    pub fn redirects(&self) -> impl Iterator<Item = &'a Redirect> + '_ {
+        self.layers.iter().rev().flat_map(|l| l.redirects.iter())
+    }
+
+    pub fn set_handler(&self) -> Option<&'a str> {
+        self.last(|l| l.set_handler.as_deref())
+            .filter(|h| !h.eq_ignore_ascii_case("none"))
+    }
+
+    /// `AddHandler` for a lowercase extension.
+    pub fn handler_for_ext(&self, ext: &str) -> Option<&'a str> {
+        self.last(|l| l.add_handlers.get(ext).map(String::as_str))
+    }
+
+    pub fn force_type(&self) -> Option<&'a str> {
+        self.last(|l| l.force_type.as_deref())
+    }
+
+    /// `AddType` for a lowercase extension.
+    pub fn added_type(&self, ext: &str) -> Option<&'a str> {
+        self.last(|l| l.add_types.get(ext).map(String::as_str))
+    }
+
+    pub fn index_options(&self) -> Option<&'a [String]> {
+        self.last(|l| l.index_options.as_deref())
+    }
+
+    pub fn expires_active(&self) -> bool {
+        self.layers
+            .iter()
+            .rev()
+            .find_map(|l| l.expires_active)
+            .unwrap_or(false)
+    }
+
+    /// `ExpiresByType` for a content type (without parameters), else `ExpiresDefault`.
+    pub fn expires_for(&self, content_type: &str) -> Option<std::time::Duration> {
+        let bare = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        self.layers
+            .iter()
+            .rev()
+            .find_map(|l| l.expires_by_type.get(&bare).copied())
+            .or_else(|| self.layers.iter().rev().find_map(|l| l.expires_default))
+    }
+
+    /// Every `SetEnvIf` rule, in order.
+    pub fn set_env_if(&self) -> impl Iterator<Item = &'a crate::config::model::SetEnvIf> + '_ {
+        self.layers.iter().flat_map(|l| l.set_env_if.iter())
+    }
+}
+
+/// `dir` as the configuration would write it: inside the workspace, relative to its root
+/// with a leading `/` (`<ws>/var/www/html` -> `/var/www/html`). Regexes in `<DirectoryMatch>`
+/// are written for those paths.
+pub fn virtual_path(config: &ServerConfig, dir: &Path) -> String {
+    match dir.strip_prefix(&config.workspace) {
+        Ok(rel) => format!("/{}", rel.display()),
+        Err(_) => dir.display().to_string(),
+    }
+}
+
+/// The depth (number of components) of a `<Directory>` section that covers `dir`.
+fn directory_depth(section: &Section, dir: &Path) -> Option<usize> {
+    match &section.pattern {
+        SectionPattern::Root => Some(0),
+        SectionPattern::Path(p) => dir
+            .starts_with(&p.path)
+            .then(|| p.path.components().count()),
+        SectionPattern::Wildcard(p) => {
+            let n = p.path.components().count();
+            let prefix: std::path::PathBuf = dir.components().take(n).collect();
+            (dir.components().count() >= n
+                && fnmatch(&p.path.to_string_lossy(), &prefix.to_string_lossy()))
+            .then_some(n)
+        }
+        SectionPattern::Regex(_) => None,
+    }
+}
+
+fn location_matches(pattern: &SectionPattern, url: &str) -> bool {
+    match pattern {
+        SectionPattern::Regex(re) => re.is_match(url),
+        SectionPattern::Root => true,
+        SectionPattern::Path(p) => prefix_at_boundary(&p.written, url),
+        SectionPattern::Wildcard(p) => {
+            let n = p.written.matches('/').count();
+            let mut end = url.len();
+            let mut seen = 0;
+            for (i, c) in url.char_indices() {
+                if c == '/' {
+                    seen += 1;
+                    if seen > n {
+                        end = i;
+                        break;
+                    }
+                }
+            }
+            fnmatch(&p.written, &url[..end])
+        }
+    }
+}
+
+/// `/admin` covers `/admin`, `/admin/` and `/admin/x`, not `/administrador`.
+pub fn prefix_at_boundary(prefix: &str, url: &str) -> bool {
+    if prefix == "/" {
+        return true;
+    }
+    match url.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || prefix.ends_with('/') || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_prefixes_stop_at_segment_boundaries() {
+        assert!(prefix_at_boundary("/admin", "/admin"));
+        assert!(prefix_at_boundary("/admin", "/admin/x"));
+        assert!(!prefix_at_boundary("/admin", "/administrador"));
+        assert!(prefix_at_boundary("/admin/", "/admin/x"));
+        assert!(!prefix_at_boundary("/admin/", "/admin"));
+        assert!(prefix_at_boundary("/", "/cualquiera"));
+    }
+}

@@ -1,0 +1,207 @@
+//! The snapshot one request is served from: the configuration plus what is derived from it
+//! (vhost names, MIME table, compiled log formats, open logs, worker limit). Built once per
+//! start or reload; requests hold an `Arc` to it, so a reload never changes a request midway.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use tokio::sync::Semaphore;
+
+use super::files::FileCache;
+use super::log::{AccessFormat, ErrorLog, Level, LogFiles};
+use super::vhost::{Chosen, VhostIndex};
+use crate::config::model::{HostConfig, ServerConfig};
+
+/// Counters of the role, kept across reloads (what `/server-status` and `lab status` show).
+#[derive(Debug)]
+pub struct Stats {
+    pub started: Instant,
+    pub started_at: SystemTime,
+    pub requests: AtomicU64,
+    pub bytes: AtomicU64,
+    pub busy: AtomicU64,
+    pub connections: AtomicU64,
+    /// Incremented by every reload (`ParentServerConfigGeneration`).
+    pub generation: AtomicU64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+            requests: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            busy: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+            generation: AtomicU64::new(1),
+        }
+    }
+}
+
+impl Stats {
+    pub fn get(&self, c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}
+
+/// Logs of one server (main or vhost).
+#[derive(Debug, Clone)]
+pub struct HostLogs {
+    pub access: Vec<(Arc<super::log::LogFile>, AccessFormat)>,
+    pub error: ErrorLog,
+}
+
+/// One configuration snapshot of the HTTP role.
+#[derive(Debug)]
+pub struct Site {
+    pub config: Arc<ServerConfig>,
+    pub vhosts: VhostIndex,
+    /// Extension (lowercase, no dot) -> MIME type, from `TypesConfig`.
+    pub mime: HashMap<String, String>,
+    /// Logs of each vhost, by index, then the main server's last.
+    logs: Vec<HostLogs>,
+    /// `MaxRequestWorkers`: requests served at once.
+    pub workers: Arc<Semaphore>,
+    pub stats: Arc<Stats>,
+    pub files: FileCache,
+    /// Header read timeout: `Timeout`, or mod_reqtimeout's 20 s when that is shorter.
+    pub header_timeout: std::time::Duration,
+}
+
+impl Site {
+    pub fn new(
+        config: Arc<ServerConfig>,
+        log_files: &LogFiles,
+        stats: Arc<Stats>,
+    ) -> Result<Site, String> {
+        let mime = match &config.types_config {
+            Some(p) => read_mime_types(&p.path).map_err(|e| {
+                format!(
+                    "no se pudo leer TypesConfig {} ({}): {e}",
+                    p.written,
+                    p.path.display()
+                )
+            })?,
+            None => HashMap::new(),
+        };
+        let main_logs = host_logs(&config, &config.main, None, log_files)?;
+        let mut logs = Vec::with_capacity(config.vhosts.len() + 1);
+        for v in &config.vhosts {
+            logs.push(host_logs(&config, &v.host, Some(&main_logs), log_files)?);
+        }
+        logs.push(main_logs);
+        let mut header_timeout = config.timeout;
+        if config.has_module("reqtimeout") {
+            header_timeout = header_timeout.min(std::time::Duration::from_secs(20));
+        }
+        Ok(Site {
+            vhosts: VhostIndex::new(&config),
+            mime,
+            logs,
+            workers: Arc::new(Semaphore::new(
+                config.mpm.max_request_workers.max(1) as usize
+            )),
+            stats,
+            files: FileCache::default(),
+            header_timeout,
+            config,
+        })
+    }
+
+    pub fn host(&self, chosen: Chosen) -> &HostConfig {
+        match chosen {
+            Chosen::Vhost(i) => &self.config.vhosts[i].host,
+            Chosen::Main => &self.config.main,
+        }
+    }
+
+    pub fn logs(&self, chosen: Chosen) -> &HostLogs {
+        match chosen {
+            Chosen::Vhost(i) => &self.logs[i],
+            Chosen::Main => &self.logs[self.logs.len() - 1],
+        }
+    }
+
+    /// The main server's error log (start-up and shutdown notices).
+    pub fn main_error_log(&self) -> &ErrorLog {
+        &self.logs[self.logs.len() - 1].error
+    }
+
+    /// The name this server answers with (`ServerName`, else the main server's, else
+    /// `localhost`).
+    pub fn server_name<'a>(&'a self, host: &'a HostConfig) -> &'a str {
+        host.server_name
+            .as_deref()
+            .or(self.config.main.server_name.as_deref())
+            .unwrap_or("localhost")
+    }
+}
+
+fn host_logs(
+    config: &ServerConfig,
+    host: &HostConfig,
+    main: Option<&HostLogs>,
+    files: &LogFiles,
+) -> Result<HostLogs, String> {
+    let open = |p: &crate::config::model::ResolvedPath| {
+        files.get(&p.path).map_err(|e| {
+            format!(
+                "no se pudo abrir el registro {} ({}): {e}",
+                p.written,
+                p.path.display()
+            )
+        })
+    };
+    let error = match (&host.error_log, main) {
+        (Some(p), _) => ErrorLog {
+            file: open(p)?,
+            level: Level::Warn,
+        },
+        (None, Some(m)) => m.error.clone(),
+        (None, None) => {
+            let default = config.workspace.join("var/log/apache2/error.log");
+            ErrorLog {
+                file: files.get(&default).map_err(|e| {
+                    format!("no se pudo abrir el registro {}: {e}", default.display())
+                })?,
+                level: Level::Warn,
+            }
+        }
+    };
+    let level = host
+        .log_level
+        .as_deref()
+        .or(config.main.log_level.as_deref())
+        .map(Level::parse)
+        .unwrap_or(Level::Warn);
+    let error = ErrorLog { level, ..error };
+    // mod_log_config: a vhost with its own CustomLog does not inherit the main server's.
+    let access = if host.custom_logs.is_empty() {
+        main.map(|m| m.access.clone()).unwrap_or_default()
+    } else {
+        host.custom_logs
+            .iter()
+            .map(|c| Ok((open(&c.path)?, AccessFormat::compile(&c.format))))
+            .collect::<Result<Vec<_>, String>>()?
+    };
+    Ok(HostLogs { access, error })
+}
+
+/// Reads a `mime.types` file: `type ext ext...` per line, `#` comments.
+pub fn read_mime_types(path: &Path) -> std::io::Result<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path)?;
+    let mut map = HashMap::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let Some(mime) = words.next() else { continue };
+        for ext in words {
+            map.insert(ext.to_ascii_lowercase(), mime.to_string());
+        }
+    }
+    Ok(map)
+}

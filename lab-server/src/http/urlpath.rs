@@ -1,0 +1,200 @@
+//! The request path, made safe before anything maps it: percent-decoded exactly once, dot
+//! segments resolved, and refused when it would climb above the root, carries a NUL byte, a
+//! backslash, an encoded slash or invalid escapes (the CVE-2021-41773/42013 forms among
+//! them). What comes out is an absolute path of plain segments.
+
+/// Why a request path is refused, with the status Apache would give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathError {
+    /// `%` not followed by two hexadecimal digits (`%%32%65`): 400.
+    BadEscape,
+    /// `..` that would leave the root: 400.
+    AboveRoot,
+    /// `%00` or a raw NUL: 404, like Apache.
+    Nul,
+    /// `%2f` inside a segment (AllowEncodedSlashes Off): 404.
+    EncodedSlash,
+    /// A backslash, literal or `%5c`: 400 (never a path separator here).
+    Backslash,
+    /// Decoded bytes that are not UTF-8 (overlong `%c0%ae` forms included): 400.
+    NotUtf8,
+    /// Not starting with `/` (nor an absolute URL): 400.
+    NotAbsolute,
+}
+
+impl PathError {
+    pub fn status(&self) -> u16 {
+        match self {
+            PathError::Nul | PathError::EncodedSlash => 404,
+            _ => 400,
+        }
+    }
+
+    /// Spanish reason for the error log.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PathError::BadEscape => {
+                "la ruta tiene un «%» que no va seguido de dos cifras hexadecimales"
+            }
+            PathError::AboveRoot => "la ruta intenta subir por encima de la raíz con «..»",
+            PathError::Nul => "la ruta contiene un byte nulo (%00)",
+            PathError::EncodedSlash => {
+                "la ruta contiene una barra codificada (%2F); AllowEncodedSlashes está desactivado"
+            }
+            PathError::Backslash => "la ruta contiene una barra invertida",
+            PathError::NotUtf8 => "la ruta decodificada no es UTF-8 válido",
+            PathError::NotAbsolute => "la ruta no empieza por «/»",
+        }
+    }
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes and normalises the path part of a request target (no query string). The result
+/// starts with `/`, has no empty, `.` or `..` segments, and keeps a trailing slash when the
+/// request had one.
+pub fn clean(raw: &str) -> Result<String, PathError> {
+    if !raw.starts_with('/') {
+        return Err(PathError::NotAbsolute);
+    }
+    let bytes = raw.as_bytes();
+    let mut segments: Vec<Vec<u8>> = Vec::new();
+    let mut current: Vec<u8> = Vec::new();
+    let mut i = 0;
+    // Decoding is done segment by segment so that a decoded `/` can be told from a real one.
+    let finish = |seg: &mut Vec<u8>, segments: &mut Vec<Vec<u8>>| -> Result<(), PathError> {
+        match seg.as_slice() {
+            b"" | b"." => {}
+            b".." => {
+                if segments.pop().is_none() {
+                    return Err(PathError::AboveRoot);
+                }
+            }
+            _ => segments.push(std::mem::take(seg)),
+        }
+        seg.clear();
+        Ok(())
+    };
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'/' => {
+                finish(&mut current, &mut segments)?;
+                i += 1;
+            }
+            b'%' => {
+                let (Some(h), Some(l)) = (
+                    bytes.get(i + 1).copied().and_then(hex),
+                    bytes.get(i + 2).copied().and_then(hex),
+                ) else {
+                    return Err(PathError::BadEscape);
+                };
+                let v = h * 16 + l;
+                match v {
+                    0 => return Err(PathError::Nul),
+                    b'/' => return Err(PathError::EncodedSlash),
+                    b'\\' => return Err(PathError::Backslash),
+                    _ => current.push(v),
+                }
+                i += 3;
+            }
+            0 => return Err(PathError::Nul),
+            b'\\' => return Err(PathError::Backslash),
+            _ => {
+                current.push(b);
+                i += 1;
+            }
+        }
+    }
+    let trailing = raw.ends_with('/') || current == b"." || current == b"..";
+    finish(&mut current, &mut segments)?;
+    let mut out = String::with_capacity(raw.len());
+    for seg in &segments {
+        out.push('/');
+        out.push_str(std::str::from_utf8(seg).map_err(|_| PathError::NotUtf8)?);
+    }
+    if segments.is_empty() || trailing {
+        out.push('/');
+    }
+    Ok(out)
+}
+
+/// Percent-encodes a decoded path for a `Location` header or a link: everything but
+/// unreserved characters and `/`.
+pub fn encode(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_paths_come_out_unchanged() {
+        assert_eq!(clean("/").unwrap(), "/");
+        assert_eq!(clean("/a/b.txt").unwrap(), "/a/b.txt");
+        assert_eq!(clean("/docs/").unwrap(), "/docs/");
+    }
+
+    #[test]
+    fn escapes_are_decoded_once() {
+        assert_eq!(clean("/a%20b").unwrap(), "/a b");
+        // %25 is a literal percent: decoding again would be the CVE-2021-42013 mistake.
+        assert_eq!(clean("/%252e%252e/x").unwrap(), "/%2e%2e/x");
+    }
+
+    #[test]
+    fn dot_segments_resolve_inside_the_root() {
+        assert_eq!(clean("/a/./b/../c").unwrap(), "/a/c");
+        assert_eq!(clean("/a/%2e%2e/c").unwrap(), "/c");
+        assert_eq!(clean("//a//b").unwrap(), "/a/b");
+        assert_eq!(clean("/a/b/..").unwrap(), "/a/");
+    }
+
+    #[test]
+    fn escaping_the_root_is_refused_in_every_spelling() {
+        for p in [
+            "/../etc/passwd",
+            "/%2e%2e/etc/passwd",
+            "/.%2e/x",
+            "/%2E%2E/x",
+            "/a/../../x",
+            "/cgi-bin/.%2e/.%2e/bin/sh",
+        ] {
+            assert_eq!(clean(p), Err(PathError::AboveRoot), "{p}");
+        }
+    }
+
+    #[test]
+    fn bad_bytes_are_refused() {
+        assert_eq!(clean("/%%32%65"), Err(PathError::BadEscape));
+        assert_eq!(clean("/a%2"), Err(PathError::BadEscape));
+        assert_eq!(clean("/a%00b"), Err(PathError::Nul));
+        assert_eq!(clean("/..%2f..%2fetc"), Err(PathError::EncodedSlash));
+        assert_eq!(clean("/a\\b"), Err(PathError::Backslash));
+        assert_eq!(clean("/a%5cb"), Err(PathError::Backslash));
+        assert_eq!(clean("/%c0%ae%c0%ae/x"), Err(PathError::NotUtf8));
+        assert_eq!(clean("x"), Err(PathError::NotAbsolute));
+    }
+
+    #[test]
+    fn encode_round_trips_through_clean() {
+        let p = "/carpeta con espacios/ñ?#%.txt";
+        assert_eq!(clean(&encode(p)).unwrap(), p);
+    }
+}
