@@ -147,44 +147,60 @@ pub enum Walk {
     },
 }
 
-/// Walks `path` from `root` down, one `lstat` per component below the root.
+/// Walks `path` from `root` down: one `lstat` per component below the root, plus a `stat`
+/// for each symbolic link met.
 pub fn walk(root: &Path, path: &Path) -> Walk {
     use std::os::unix::fs::MetadataExt;
     let mut links = Vec::new();
     let rel = path.strip_prefix(root).unwrap_or(Path::new(""));
     let mut current = root.to_path_buf();
     let mut last_dir = root.to_path_buf();
+    let mut meta = None;
     for comp in rel.components() {
         current.push(comp);
-        match std::fs::symlink_metadata(&current) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let owner_ok = std::fs::metadata(&current).is_ok_and(|t| t.uid() == m.uid());
-                links.push((current.clone(), owner_ok));
-            }
-            Ok(_) => {}
+        let m = match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => match std::fs::metadata(&current) {
+                Ok(target) => {
+                    links.push((current.clone(), target.uid() == m.uid()));
+                    target
+                }
+                Err(_) => {
+                    return Walk::Missing {
+                        dir: last_dir,
+                        links,
+                    }
+                }
+            },
+            Ok(m) => m,
             Err(_) => {
                 return Walk::Missing {
                     dir: last_dir,
                     links,
                 }
             }
+        };
+        if m.is_dir() {
+            last_dir.clone_from(&current);
+        } else if current.as_path() != path {
+            // A file in the middle of the path (`/index.html/extra`).
+            return Walk::Missing {
+                dir: last_dir,
+                links,
+            };
         }
-        match std::fs::metadata(&current) {
-            Ok(m) if m.is_dir() => last_dir = current.clone(),
-            Ok(_) => {}
-            Err(_) => {
-                return Walk::Missing {
-                    dir: last_dir,
-                    links,
-                }
-            }
-        }
+        meta = Some(m);
     }
-    match std::fs::metadata(path) {
-        Ok(meta) => Walk::Found { meta, links },
-        Err(_) => Walk::Missing {
-            dir: last_dir,
-            links,
+    let meta = match meta {
+        Some(m) => m,
+        None => match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(_) => {
+                return Walk::Missing {
+                    dir: last_dir,
+                    links,
+                }
+            }
         },
-    }
+    };
+    Walk::Found { meta, links }
 }

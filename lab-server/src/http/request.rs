@@ -148,9 +148,8 @@ pub async fn serve<B>(site: Arc<Site>, conn: Arc<Conn>, req: Request<B>) -> Resp
         resp.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    if let Ok(v) = HeaderValue::from_str(&site.config.server_tokens) {
-        resp.headers_mut().insert(header::SERVER, v);
-    }
+    resp.headers_mut()
+        .insert(header::SERVER, site.server_header.clone());
 
     let body_bytes = if parts.method == Method::HEAD {
         0
@@ -840,8 +839,11 @@ fn set_env_if(
     url: &str,
     env: &mut HashMap<String, String>,
 ) {
+    let mut client = String::new();
     for rule in eff.set_env_if() {
-        let client = conn.client.ip().to_canonical().to_string();
+        if client.is_empty() {
+            client = conn.client.ip().to_canonical().to_string();
+        }
         let value: Option<&str> = match rule.attribute.to_ascii_lowercase().as_str() {
             "remote_addr" => Some(&client),
             "request_uri" => Some(url),

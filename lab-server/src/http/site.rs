@@ -70,6 +70,8 @@ pub struct Site {
     pub files: FileCache,
     /// Header read timeout: `Timeout`, or mod_reqtimeout's 20 s when that is shorter.
     pub header_timeout: std::time::Duration,
+    /// The `Server` header (`ServerTokens`).
+    pub server_header: http::HeaderValue,
 }
 
 impl Site {
@@ -108,6 +110,8 @@ impl Site {
             stats,
             files: FileCache::default(),
             header_timeout,
+            server_header: http::HeaderValue::from_str(&config.server_tokens)
+                .unwrap_or(http::HeaderValue::from_static("Apache")),
             config,
         })
     }
