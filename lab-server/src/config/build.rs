@@ -341,6 +341,7 @@ impl Builder<'_> {
                     );
                 }
                 host.document_root = Some(p);
+                host.document_root_span = Some(node.span.clone());
             }
             "alias" | "aliasmatch" | "scriptalias" | "scriptaliasmatch" => {
                 let key = node.key();

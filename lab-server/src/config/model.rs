@@ -174,6 +174,8 @@ pub struct HostConfig {
     pub server_aliases: Vec<String>,
     pub server_admin: Option<String>,
     pub document_root: Option<ResolvedPath>,
+    /// Where `DocumentRoot` was written.
+    pub document_root_span: Option<Span>,
     /// `Alias`, `AliasMatch`, `ScriptAlias`, `ScriptAliasMatch` in order (first match wins).
     pub aliases: Vec<Alias>,
     /// `Redirect`, `RedirectMatch`, `RedirectPermanent`, `RedirectTemp` (server/vhost level).

@@ -13,10 +13,12 @@
 //! - [`autoindex`], [`status`]: directory listings and `/server-status`.
 //! - [`errors`]: Spanish error pages and `ErrorDocument`.
 //! - [`log`]: access log formats and the error log.
+//! - [`explain`]: `lab explain URL`, the same pipeline told in words.
 
 pub mod authz;
 pub mod autoindex;
 pub mod errors;
+pub mod explain;
 pub mod files;
 pub mod log;
 pub mod mapping;

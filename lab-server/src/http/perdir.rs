@@ -20,7 +20,8 @@ use crate::config::model::{
 /// The sections and defaults that apply to one request, in merge order.
 #[derive(Debug, Clone)]
 pub struct Effective<'a> {
-    layers: Vec<&'a DirConfig>,
+    /// Each layer with the section it comes from (`None`: server or vhost level).
+    layers: Vec<(Option<&'a Section>, &'a DirConfig)>,
     /// `Options` after every layer applied.
     pub options: OptionSet,
 }
@@ -40,10 +41,10 @@ impl<'a> Effective<'a> {
     /// Merges what applies to `target` on `host` (the main server or a vhost).
     pub fn merge(config: &'a ServerConfig, host: &'a HostConfig, target: &Target<'_>) -> Self {
         let is_main = std::ptr::eq(host, &config.main);
-        let mut layers: Vec<&'a DirConfig> = Vec::with_capacity(8);
-        layers.push(&config.main.defaults);
+        let mut layers: Vec<(Option<&'a Section>, &'a DirConfig)> = Vec::with_capacity(8);
+        layers.push((None, &config.main.defaults));
         if !is_main {
-            layers.push(&host.defaults);
+            layers.push((None, &host.defaults));
         }
         let sections = || config.sections_for(host);
         if let Some(dir) = target.dir {
@@ -54,7 +55,7 @@ impl<'a> Effective<'a> {
                 .collect();
             // Stable: equal depths keep configuration order.
             dirs.sort_by_key(|(d, _)| *d);
-            layers.extend(dirs.into_iter().map(|(_, s)| &s.config));
+            layers.extend(dirs.into_iter().map(|(_, s)| (Some(s), &s.config)));
             layers.extend(
                 sections()
                     .filter(|s| s.kind == SectionKind::DirectoryMatch)
@@ -64,7 +65,7 @@ impl<'a> Effective<'a> {
                         }
                         _ => false,
                     })
-                    .map(|s| &s.config),
+                    .map(|s| (Some(s), &s.config)),
             );
         }
         if let Some(name) = target.file_name {
@@ -77,24 +78,38 @@ impl<'a> Effective<'a> {
                         SectionPattern::Wildcard(p) => fnmatch(&p.written, name),
                         SectionPattern::Root => false,
                     })
-                    .map(|s| &s.config),
+                    .map(|s| (Some(s), &s.config)),
             );
         }
         layers.extend(
             sections()
                 .filter(|s| matches!(s.kind, SectionKind::Location | SectionKind::LocationMatch))
                 .filter(|s| location_matches(&s.pattern, target.url))
-                .map(|s| &s.config),
+                .map(|s| (Some(s), &s.config)),
         );
-        let options = layers.iter().fold(OptionSet::DEFAULT, |opts, l| {
+        let options = layers.iter().fold(OptionSet::DEFAULT, |opts, (_, l)| {
             l.options.map_or(opts, |o| o.apply(opts))
         });
         Effective { layers, options }
     }
 
+    /// The sections that applied, in merge order (for `lab explain`).
+    pub fn sections(&self) -> impl Iterator<Item = &'a Section> + '_ {
+        self.layers.iter().filter_map(|(s, _)| *s)
+    }
+
+    /// The section whose `Require` decides (`None`: server level, or no `Require` at all).
+    pub fn require_source(&self) -> Option<&'a Section> {
+        self.layers
+            .iter()
+            .rev()
+            .find(|(_, l)| l.require.is_some())
+            .and_then(|(s, _)| *s)
+    }
+
     /// The value of the last layer that sets it.
     fn last<T: ?Sized>(&self, get: impl Fn(&'a DirConfig) -> Option<&'a T>) -> Option<&'a T> {
-        self.layers.iter().rev().find_map(|l| get(l))
+        self.layers.iter().rev().find_map(|(_, l)| get(l))
     }
 
     /// `Require` of the last layer that has one (AuthMerging Off, Apache's default).
@@ -112,11 +127,14 @@ impl<'a> Effective<'a> {
 
     /// `Header` actions of every layer, in order.
     pub fn headers(&self) -> impl Iterator<Item = &'a HeaderAction> + '_ {
-        self.layers.iter().flat_map(|l| l.headers.iter())
+        self.layers.iter().flat_map(|(_, l)| l.headers.iter())
     }
 
     pub fn redirects(&self) -> impl Iterator<Item = &'a Redirect> + '_ {
-        self.layers.iter().rev().flat_map(|l| l.redirects.iter())
+        self.layers
+            .iter()
+            .rev()
+            .flat_map(|(_, l)| l.redirects.iter())
     }
 
     pub fn set_handler(&self) -> Option<&'a str> {
@@ -146,7 +164,7 @@ impl<'a> Effective<'a> {
         self.layers
             .iter()
             .rev()
-            .find_map(|l| l.expires_active)
+            .find_map(|(_, l)| l.expires_active)
             .unwrap_or(false)
     }
 
@@ -161,13 +179,18 @@ impl<'a> Effective<'a> {
         self.layers
             .iter()
             .rev()
-            .find_map(|l| l.expires_by_type.get(&bare).copied())
-            .or_else(|| self.layers.iter().rev().find_map(|l| l.expires_default))
+            .find_map(|(_, l)| l.expires_by_type.get(&bare).copied())
+            .or_else(|| {
+                self.layers
+                    .iter()
+                    .rev()
+                    .find_map(|(_, l)| l.expires_default)
+            })
     }
 
     /// Every `SetEnvIf` rule, in order.
     pub fn set_env_if(&self) -> impl Iterator<Item = &'a crate::config::model::SetEnvIf> + '_ {
-        self.layers.iter().flat_map(|l| l.set_env_if.iter())
+        self.layers.iter().flat_map(|(_, l)| l.set_env_if.iter())
     }
 }
 

@@ -27,7 +27,7 @@ use super::perdir::{Effective, Target};
 use super::site::Site;
 use super::vhost::{self, Chosen};
 use super::{autoindex, errors, full, status, urlpath, Body};
-use crate::config::model::{ErrorDocument, HeaderOp, HostConfig, OptionSet};
+use crate::config::model::{ErrorDocument, HeaderOp, HostConfig, OptionSet, ServerConfig};
 
 /// The connection a request arrived on.
 #[derive(Debug)]
@@ -429,23 +429,7 @@ async fn route<'a>(site: &'a Site, conn: &Conn, parts: &Parts, ctx: &mut Ctx<'a>
     }
 
     // 4. The handler.
-    let ext = file_name
-        .and_then(|n| n.rsplit_once('.'))
-        .map(|(_, e)| e.to_ascii_lowercase());
-    let named = eff
-        .set_handler()
-        .or_else(|| ext.as_deref().and_then(|e| eff.handler_for_ext(e)));
-    let handler = if mapped.is_script() {
-        Handler::Cgi
-    } else {
-        match named {
-            Some(h) if h.eq_ignore_ascii_case("server-status") && config.has_module("status") => {
-                Handler::ServerStatus
-            }
-            Some(h) if h.eq_ignore_ascii_case("cgi-script") => Handler::Cgi,
-            _ => Handler::Static,
-        }
-    };
+    let handler = handler_for(config, &eff, &mapped, file_name);
     match handler {
         Handler::ServerStatus => {
             let name = site.server_name(ctx.host);
@@ -473,6 +457,32 @@ async fn route<'a>(site: &'a Site, conn: &Conn, parts: &Parts, ctx: &mut Ctx<'a>
         Handler::Static => {
             static_handler(site, conn, parts, ctx, &url, &mapped.path, &walk, eff).await
         }
+    }
+}
+
+/// The handler for a mapped request: `ScriptAlias`, else `SetHandler`, else `AddHandler` for
+/// the file's extension, else the default (static) handler.
+pub fn handler_for(
+    config: &ServerConfig,
+    eff: &Effective<'_>,
+    mapped: &mapping::Mapped<'_>,
+    file_name: Option<&str>,
+) -> Handler {
+    if mapped.is_script() {
+        return Handler::Cgi;
+    }
+    let ext = file_name
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(_, e)| e.to_ascii_lowercase());
+    let named = eff
+        .set_handler()
+        .or_else(|| ext.as_deref().and_then(|e| eff.handler_for_ext(e)));
+    match named {
+        Some(h) if h.eq_ignore_ascii_case("server-status") && config.has_module("status") => {
+            Handler::ServerStatus
+        }
+        Some(h) if h.eq_ignore_ascii_case("cgi-script") => Handler::Cgi,
+        _ => Handler::Static,
     }
 }
 

@@ -1,0 +1,422 @@
+//! `lab explain URL`: which `Listen`, virtual host, mapping, sections, `Require` and handler
+//! would serve a request, with the file and line of every directive involved. It runs the
+//! same functions the server runs, on the configuration as it is on disk, without sending
+//! anything.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::authz::{self, Subject};
+use super::mapping::{self, Walk};
+use super::perdir::{Effective, Target};
+use super::request::{handler_for, Handler};
+use super::urlpath;
+use super::vhost::{host_name, Chosen, VhostIndex};
+use crate::config::model::{OptionSet, Section, SectionPattern, ServerConfig};
+
+/// A request as `lab explain` takes it.
+#[derive(Debug, Clone)]
+pub struct Question {
+    pub method: String,
+    pub host: String,
+    /// Port in the URL (the mapped one the browser uses, or the one in `Listen`).
+    pub port: Option<u16>,
+    pub path: String,
+    pub query: Option<String>,
+}
+
+impl Question {
+    /// Parses `http://host[:port]/path?query` or a bare `/path` (Host `localhost`).
+    pub fn parse(url: &str, method: &str) -> Result<Question, String> {
+        let (host_port, rest) = if let Some(r) = url.strip_prefix("http://") {
+            match r.find('/') {
+                Some(i) => (&r[..i], &r[i..]),
+                None => (r, "/"),
+            }
+        } else if url.starts_with("https://") {
+            return Err("el laboratorio no sirve HTTPS: usa una URL http://".into());
+        } else if url.starts_with('/') {
+            ("localhost", url)
+        } else {
+            return Err(format!(
+                "`{url}` no es una URL: escribe algo como http://localhost:10080/ o /ruta"
+            ));
+        };
+        let (host, port) = match host_port.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => match p.parse::<u16>() {
+                Ok(p) => (h.to_string(), Some(p)),
+                Err(_) => return Err(format!("el puerto `{p}` no es un número")),
+            },
+            _ => (host_port.to_string(), None),
+        };
+        let (path, query) = match rest.split_once('?') {
+            Some((p, q)) => (p.to_string(), Some(q.to_string())),
+            None => (rest.to_string(), None),
+        };
+        Ok(Question {
+            method: method.to_ascii_uppercase(),
+            host,
+            port,
+            path,
+            query,
+        })
+    }
+}
+
+fn options_text(o: OptionSet) -> String {
+    let names = [
+        (OptionSet::INDEXES, "Indexes"),
+        (OptionSet::FOLLOW_SYMLINKS, "FollowSymLinks"),
+        (OptionSet::SYMLINKS_IF_OWNER_MATCH, "SymLinksIfOwnerMatch"),
+        (OptionSet::EXEC_CGI, "ExecCGI"),
+        (OptionSet::MULTIVIEWS, "MultiViews"),
+        (OptionSet::INCLUDES, "Includes"),
+    ];
+    let on: Vec<&str> = names
+        .iter()
+        .filter(|(f, _)| o.contains(*f))
+        .map(|(_, n)| *n)
+        .collect();
+    if on.is_empty() {
+        "None".into()
+    } else {
+        on.join(" ")
+    }
+}
+
+fn section_label(s: &Section) -> String {
+    let arg = match &s.pattern {
+        SectionPattern::Root => "/".to_string(),
+        SectionPattern::Path(p) | SectionPattern::Wildcard(p) => p.written.clone(),
+        SectionPattern::Regex(re) => format!("\"{}\"", re.as_str()),
+    };
+    format!("<{} {arg}>", s.kind.name())
+}
+
+/// The explanation, in Spanish.
+pub fn explain(config: &ServerConfig, q: &Question) -> String {
+    let base = Some(config.workspace.as_path());
+    let at = |span: &crate::config::Span| span.location(base);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Petición: {} {}{}  (Host: {})",
+        q.method,
+        q.path,
+        q.query
+            .as_deref()
+            .map(|x| format!("?{x}"))
+            .unwrap_or_default(),
+        q.host
+    );
+
+    // Listen.
+    let listen = match q.port {
+        Some(p) => config
+            .listens
+            .iter()
+            .find(|l| l.bind.port() == p)
+            .or_else(|| config.listens.iter().find(|l| l.port == p)),
+        None => config.listens.iter().find(|l| l.port == 80),
+    };
+    let Some(listen) = listen.or(config.listens.first()) else {
+        out.push_str("No hay ningún `Listen`: el servidor no escucha en ningún puerto.\n");
+        return out;
+    };
+    if q.port
+        .is_some_and(|p| p != listen.bind.port() && p != listen.port)
+    {
+        let _ = writeln!(
+            out,
+            "Aviso: ningún `Listen` usa el puerto {}; se explica como si llegara por el primero.",
+            q.port.unwrap_or_default()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Entra por: {} ({})",
+        crate::report::mapping(listen, listen.bind),
+        at(&listen.span)
+    );
+
+    // Virtual host.
+    let index = VhostIndex::new(config);
+    let local = match listen.bind.ip() {
+        ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        ip => ip,
+    };
+    let chosen = index.choose(config, local, listen.port, Some(&q.host));
+    let host = match chosen {
+        Chosen::Vhost(i) => &config.vhosts[i].host,
+        Chosen::Main => &config.main,
+    };
+    match chosen {
+        Chosen::Vhost(i) => {
+            let v = &config.vhosts[i];
+            let wanted = host_name(&q.host);
+            let by_name = v
+                .host
+                .server_name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&wanted));
+            let by_alias = v
+                .host
+                .server_aliases
+                .iter()
+                .any(|a| crate::config::loader::fnmatch(&a.to_ascii_lowercase(), &wanted));
+            let why = if by_name {
+                format!("«{wanted}» coincide con su ServerName")
+            } else if by_alias {
+                format!("«{wanted}» coincide con un ServerAlias")
+            } else {
+                format!(
+                    "ningún ServerName ni ServerAlias coincide con «{wanted}»: responde el primer \
+                     <VirtualHost> de esa dirección, el sitio por defecto"
+                )
+            };
+            let _ = writeln!(
+                out,
+                "Sitio virtual: {} ({})\n  motivo: {why}",
+                v.host.server_name.as_deref().unwrap_or("(sin ServerName)"),
+                at(&v.span)
+            );
+        }
+        Chosen::Main => {
+            out.push_str(
+                "Sitio virtual: ninguno; ningún <VirtualHost> corresponde a esta dirección y responde el servidor principal\n",
+            );
+        }
+    }
+
+    // URL -> file.
+    let url = match urlpath::clean(&q.path) {
+        Ok(u) => u,
+        Err(e) => {
+            let _ = writeln!(
+                out,
+                "Ruta: rechazada con {} antes de buscar ningún fichero: {}",
+                e.status(),
+                e.reason()
+            );
+            return out;
+        }
+    };
+    let _ = writeln!(out, "Ruta decodificada y normalizada: {url}");
+    let is_main = std::ptr::eq(host, &config.main);
+    let redirects = host
+        .redirects
+        .iter()
+        .chain(config.main.redirects.iter().filter(|_| !is_main));
+    if let Some((status, to)) = mapping::redirect(redirects, &url, q.query.as_deref()) {
+        let _ = writeln!(
+            out,
+            "Redirect: responde {status} {}",
+            to.map(|t| format!("hacia {t}"))
+                .unwrap_or_else(|| "(gone: ya no existe)".into())
+        );
+        return out;
+    }
+    let mapped = mapping::map(config, host, &url);
+    match mapped.alias {
+        Some(a) => {
+            let _ = writeln!(
+                out,
+                "Correspondencia: {} {} -> {} ({})",
+                if a.kind == crate::config::model::AliasKind::Script {
+                    "ScriptAlias"
+                } else {
+                    "Alias"
+                },
+                a.url,
+                a.target.written,
+                at(&a.span)
+            );
+        }
+        None => {
+            let (dr, span) = if host.document_root.is_some() {
+                (
+                    host.document_root.as_ref(),
+                    host.document_root_span.as_ref(),
+                )
+            } else {
+                (
+                    config.main.document_root.as_ref(),
+                    config.main.document_root_span.as_ref(),
+                )
+            };
+            let _ = writeln!(
+                out,
+                "Correspondencia: DocumentRoot {}{}",
+                dr.map(|d| d.written.as_str())
+                    .unwrap_or("/var/www/html (por defecto)"),
+                span.map(|s| format!(" ({})", at(s))).unwrap_or_default()
+            );
+        }
+    }
+    let shown = crate::config::diagnostic::display_path(&mapped.path, base);
+    let walk = mapping::walk(&mapped.root, &mapped.path);
+    let (dir, file_name) = match &walk {
+        Walk::Found { meta, .. } if meta.is_dir() => {
+            let _ = writeln!(out, "En disco: {shown} (directorio)");
+            (mapped.path.clone(), None)
+        }
+        Walk::Found { meta, .. } => {
+            let _ = writeln!(out, "En disco: {shown} (fichero de {} bytes)", meta.len());
+            (
+                mapped.path.parent().unwrap_or(&mapped.root).to_path_buf(),
+                mapped.path.file_name().and_then(|n| n.to_str()),
+            )
+        }
+        Walk::Missing { dir, .. } => {
+            let _ = writeln!(out, "En disco: {shown} no existe");
+            (
+                dir.clone(),
+                mapped.path.file_name().and_then(|n| n.to_str()),
+            )
+        }
+    };
+
+    // Sections and access.
+    let eff = Effective::merge(
+        config,
+        host,
+        &Target {
+            dir: Some(&dir),
+            file_name,
+            url: &url,
+        },
+    );
+    out.push_str("Secciones que se aplican, en el orden en que Apache las combina:\n");
+    let mut any = false;
+    for (n, s) in eff.sections().enumerate() {
+        any = true;
+        let _ = writeln!(out, "  {}. {:<40} {}", n + 1, section_label(s), at(&s.span));
+    }
+    if !any {
+        out.push_str("  (ninguna)\n");
+    }
+    let _ = writeln!(out, "Options resultantes: {}", options_text(eff.options));
+    let env = std::collections::HashMap::new();
+    let who = Subject {
+        client: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        local,
+        method: &q.method,
+        env: &env,
+    };
+    let granted = authz::granted(eff.require(), &who);
+    let source = match (eff.require(), eff.require_source()) {
+        (None, _) => "ningún Require se aplica (Apache 2.4 concede)".to_string(),
+        (Some(_), Some(s)) => format!("decide {} en {}", section_label(s), at(&s.span)),
+        (Some(_), None) => "decide un Require fuera de las secciones".to_string(),
+    };
+    let hidden = file_name.is_some_and(|n| n.len() >= 3 && n[..3].eq_ignore_ascii_case(".ht"));
+    if hidden {
+        out.push_str("Acceso: denegado (403): los ficheros .ht* no se sirven nunca\n");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "Acceso desde 127.0.0.1: {} ({source})",
+        if granted {
+            "concedido"
+        } else {
+            "denegado, 403"
+        }
+    );
+    if !granted {
+        return out;
+    }
+
+    // Handler.
+    let handler = handler_for(config, &eff, &mapped, file_name);
+    let what = match handler {
+        Handler::ServerStatus => "mod_status (SetHandler server-status)".to_string(),
+        Handler::Cgi => "CGI (ScriptAlias o SetHandler cgi-script): el laboratorio todavía no ejecuta CGI y respondería 501".to_string(),
+        Handler::Static => match &walk {
+            Walk::Missing { .. } => "fichero estático, pero no existe: 404".to_string(),
+            Walk::Found { meta, .. } if meta.is_dir() => {
+                if !url.ends_with('/') {
+                    format!("directorio sin «/» final: 301 hacia {url}/")
+                } else {
+                    let default = ["index.html".to_string()];
+                    let indexes = eff.directory_index().unwrap_or(&default);
+                    match indexes.iter().find(|n| mapped.path.join(n).is_file()) {
+                        Some(n) => format!("DirectoryIndex: sirve {n}"),
+                        None if eff.options.contains(OptionSet::INDEXES) => {
+                            "mod_autoindex: listado del directorio (Options Indexes)".into()
+                        }
+                        None => format!(
+                            "ningún DirectoryIndex ({}) existe y Options no tiene Indexes: 403",
+                            indexes.join(" ")
+                        ),
+                    }
+                }
+            }
+            Walk::Found { .. } => "fichero estático (200, o 304 si el navegador ya lo tiene)".into(),
+        },
+    };
+    let _ = writeln!(out, "Manejador: {what}");
+    out.push_str(
+        "Proxy de caché: esta versión del laboratorio no tiene todavía el proxy tipo Varnish; \
+         la petición llega directa a Apache.\n",
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn default_config() -> (tempfile::TempDir, ServerConfig) {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = crate::workspace::init(&dir.path().join("ws"), Some("prueba")).unwrap();
+        std::fs::create_dir_all(ws.root.join("var/www/html/privado")).unwrap();
+        std::fs::write(
+            ws.apache_dir().join("conf-enabled/privado.conf"),
+            "<Directory /var/www/html/privado>\n\tRequire all denied\n</Directory>\n",
+        )
+        .unwrap();
+        let loaded = crate::config::load(&ws).unwrap();
+        (dir, loaded.config)
+    }
+
+    #[test]
+    fn urls_parse_with_and_without_host() {
+        let q = Question::parse("http://a.localhost:10080/x/y?z=1", "get").unwrap();
+        assert_eq!(
+            (q.method.as_str(), q.host.as_str(), q.port, q.path.as_str()),
+            ("GET", "a.localhost", Some(10080), "/x/y")
+        );
+        assert_eq!(q.query.as_deref(), Some("z=1"));
+        let bare = Question::parse("/solo", "GET").unwrap();
+        assert_eq!((bare.host.as_str(), bare.port), ("localhost", None));
+        assert!(Question::parse("https://x/", "GET").is_err());
+        assert!(Question::parse("ftp:x", "GET").is_err());
+    }
+
+    #[test]
+    fn the_default_page_is_explained_with_its_directives() {
+        let (_dir, config) = default_config();
+        let text = explain(&config, &Question::parse("/", "GET").unwrap());
+        assert!(text.contains("sites-enabled/000-default.conf:"), "{text}");
+        assert!(text.contains("DocumentRoot /var/www/html"), "{text}");
+        assert!(text.contains("<Directory /var/www/>"), "{text}");
+        assert!(text.contains("DirectoryIndex: sirve index.html"), "{text}");
+        assert!(text.contains("Acceso desde 127.0.0.1: concedido"), "{text}");
+    }
+
+    #[test]
+    fn a_denied_directory_names_the_section_that_denies() {
+        let (_dir, config) = default_config();
+        let text = explain(&config, &Question::parse("/privado/x", "GET").unwrap());
+        assert!(text.contains("denegado, 403"), "{text}");
+        assert!(text.contains("decide <Directory /var/www/html/privado> en etc/apache2/conf-enabled/privado.conf:1"), "{text}");
+    }
+
+    #[test]
+    fn traversal_is_refused_before_any_file() {
+        let (_dir, config) = default_config();
+        let text = explain(&config, &Question::parse("/../etc/passwd", "GET").unwrap());
+        assert!(text.contains("rechazada con 400"), "{text}");
+    }
+}
