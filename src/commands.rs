@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use lab_server::a2::{self, Kind};
 use lab_server::config::{self, diagnostic::render};
+use lab_server::memcached;
 use lab_server::supervisor::{self, Request, StartOptions};
 use lab_server::workspace::{self, Workspace, WorkspaceError};
 
@@ -151,19 +152,24 @@ fn status(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
 
 fn configtest(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
     let ws = open(explicit)?;
-    match config::load(&ws) {
-        Ok(loaded) => {
-            if !loaded.warnings.is_empty() {
-                err(&render(&loaded.warnings, Some(&ws.root)));
-            }
-            out("Sintaxis correcta");
-            Ok(ExitCode::SUCCESS)
+    // Apache's configuration and etc/memcached.conf, every problem of both at once.
+    let (warnings, errors) = match (config::load(&ws), memcached::config::load(&ws)) {
+        (Ok(a), Ok(m)) => ([a.warnings, m.warnings].concat(), None),
+        (a, m) => {
+            let mut diags = a.err().unwrap_or_default();
+            diags.extend(m.err().unwrap_or_default());
+            (Vec::new(), Some(diags))
         }
-        Err(diags) => {
-            err(&render(&diags, Some(&ws.root)));
-            Ok(ExitCode::FAILURE)
-        }
+    };
+    if let Some(diags) = errors {
+        err(&render(&diags, Some(&ws.root)));
+        return Ok(ExitCode::FAILURE);
     }
+    if !warnings.is_empty() {
+        err(&render(&warnings, Some(&ws.root)));
+    }
+    out("Sintaxis correcta");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn a2(

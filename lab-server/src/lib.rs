@@ -5,6 +5,8 @@
 //!   typed model with validation, Spanish diagnostics.
 //! - [`http`]: the Apache role: listeners, virtual host selection, URL mapping, static files,
 //!   autoindex, `mod_status`, access and error logs.
+//! - [`memcached`]: the memcached role (text and meta protocols, sharded LRU store),
+//!   configured from `etc/memcached.conf`.
 //! - [`a2`]: Debian's `a2ensite`/`a2enmod`/`a2enconf` and their `dis` forms.
 //! - [`report`]: the `apache2ctl -S`-style virtual host table and the port mappings.
 //! - [`supervisor`]: starts, reloads and stops the roles; the control socket in `run/`.
@@ -13,6 +15,7 @@
 pub mod a2;
 pub mod config;
 pub mod http;
+pub mod memcached;
 pub mod report;
 pub mod supervisor;
 pub mod util;

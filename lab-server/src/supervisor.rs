@@ -83,17 +83,32 @@ impl SupervisorError {
 #[derive(Debug, Clone)]
 pub struct Stack {
     pub apache: Arc<ServerConfig>,
+    /// `etc/memcached.conf`.
+    pub memcached: Arc<crate::memcached::config::MemcachedConfig>,
     pub warnings: Vec<Diagnostic>,
 }
 
 impl Stack {
     /// Loads and validates all configuration of the workspace.
     pub fn load(ws: &Workspace) -> Result<Stack, Vec<Diagnostic>> {
-        let loaded = crate::config::load(ws)?;
-        Ok(Stack {
-            apache: Arc::new(loaded.config),
-            warnings: loaded.warnings,
-        })
+        let apache = crate::config::load(ws);
+        let memcached = crate::memcached::config::load(ws);
+        match (apache, memcached) {
+            (Ok(loaded), Ok(mc)) => {
+                let mut warnings = loaded.warnings;
+                warnings.extend(mc.warnings);
+                Ok(Stack {
+                    apache: Arc::new(loaded.config),
+                    memcached: Arc::new(mc.config),
+                    warnings,
+                })
+            }
+            (apache, memcached) => {
+                let mut diags = apache.err().unwrap_or_default();
+                diags.extend(memcached.err().unwrap_or_default());
+                Err(diags)
+            }
+        }
     }
 }
 
@@ -128,13 +143,22 @@ pub struct ServiceSpec {
 }
 
 /// Every service, in start order.
-pub const SERVICES: &[ServiceSpec] = &[ServiceSpec {
-    name: "apache2",
-    description: "servidor web Apache 2",
-    enabled: |s| s.services.apache2,
-    set_enabled: |s, on| s.services.apache2 = on,
-    start: start_apache,
-}];
+pub const SERVICES: &[ServiceSpec] = &[
+    ServiceSpec {
+        name: "apache2",
+        description: "servidor web Apache 2",
+        enabled: |s| s.services.apache2,
+        set_enabled: |s, on| s.services.apache2 = on,
+        start: start_apache,
+    },
+    ServiceSpec {
+        name: "memcached",
+        description: "caché de objetos en memoria memcached",
+        enabled: |s| s.services.memcached,
+        set_enabled: |s, on| s.services.memcached = on,
+        start: start_memcached,
+    },
+];
 
 /// Looks a service up by name, with a suggestion when it does not exist.
 pub fn find_service(name: &str) -> Result<&'static ServiceSpec, SupervisorError> {
@@ -186,6 +210,74 @@ impl Running for ApacheService {
 
     fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(self.0.stop())
+    }
+}
+
+/// memcached: the role runs on its own runtime with `-t` worker threads.
+fn start_memcached(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>> {
+    Box::pin(async move {
+        let config = Arc::clone(&stack.memcached);
+        let role = crate::memcached::MemcachedRole::start((*config).clone())?;
+        let file = Arc::new(PathBuf::from(crate::memcached::config::CONF_PATH));
+        let listens = config.listens(&file);
+        Ok(Box::new(MemcachedService {
+            role: Some(role),
+            config,
+            listens,
+        }) as Box<dyn Running>)
+    })
+}
+
+struct MemcachedService {
+    role: Option<crate::memcached::MemcachedRole>,
+    config: Arc<crate::memcached::config::MemcachedConfig>,
+    listens: Vec<Listen>,
+}
+
+impl Running for MemcachedService {
+    fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
+        // Like Debian's memcached, the configuration is read at start only.
+        let changed = *stack.memcached != *self.config;
+        Box::pin(async move {
+            if changed {
+                Err("memcached no relee etc/memcached.conf en marcha; aplícalo con `lab service memcached restart`".to_string())
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    fn bound(&self) -> Vec<(Listen, SocketAddr)> {
+        let bound = self
+            .role
+            .as_ref()
+            .map(|r| r.bound().to_vec())
+            .unwrap_or_default();
+        self.listens.iter().cloned().zip(bound).collect()
+    }
+
+    fn stats(&self) -> Counters {
+        let Some(role) = &self.role else {
+            return Counters::default();
+        };
+        let shared = role.shared();
+        let totals = shared.store.totals();
+        let r = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        Counters {
+            uptime_secs: shared.store.clock.uptime(),
+            requests: totals.counters.cmd_get + totals.counters.cmd_set,
+            bytes: r(&shared.bytes_written),
+            busy_workers: r(&shared.curr_connections),
+        }
+    }
+
+    fn stop(mut self: Box<Self>) -> BoxFuture<'static, ()> {
+        let role = self.role.take();
+        Box::pin(async move {
+            if let Some(role) = role {
+                role.shutdown().await;
+            }
+        })
     }
 }
 

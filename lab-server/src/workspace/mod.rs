@@ -87,11 +87,16 @@ pub enum PortMapping {
 #[serde(default)]
 pub struct Services {
     pub apache2: bool,
+    /// Off until the student enables it, as in the course (`lab service memcached enable`).
+    pub memcached: bool,
 }
 
 impl Default for Services {
     fn default() -> Self {
-        Services { apache2: true }
+        Services {
+            apache2: true,
+            memcached: false,
+        }
     }
 }
 
@@ -226,7 +231,8 @@ pub fn settings_text(s: &Settings) -> String {
          # Puerto de la consola web de lecciones.\n\
          console_port = {console}\n\n\
          [services]\n\
-         apache2 = {apache2}\n",
+         apache2 = {apache2}\n\
+         memcached = {memcached}\n",
         student = s.student,
         p80 = 80u32 + u32::from(s.privileged_port_offset),
         offset = s.privileged_port_offset,
@@ -237,6 +243,7 @@ pub fn settings_text(s: &Settings) -> String {
         },
         console = s.console_port,
         apache2 = s.services.apache2,
+        memcached = s.services.memcached,
     )
 }
 

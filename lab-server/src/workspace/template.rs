@@ -64,9 +64,11 @@ const FILES: &[(&str, &str)] = &[
         include_str!("files/000-default.conf"),
     ),
     ("etc/mime.types", include_str!("files/mime.types")),
+    ("etc/memcached.conf", include_str!("files/memcached.conf")),
     ("var/www/html/index.html", include_str!("files/index.html")),
     ("var/log/apache2/access.log", ""),
     ("var/log/apache2/error.log", ""),
+    ("var/log/memcached.log", ""),
 ];
 
 /// Empty directories of the tree.

@@ -1,0 +1,187 @@
+//! Storage commands: `set|add|replace|append|prepend <key> <flags> <exptime> <bytes>
+//! [noreply]` and `cas <key> <flags> <exptime> <bytes> <cas unique> [noreply]`, each
+//! followed by a data block of `<bytes>` bytes and `\r\n`.
+
+use bytes::Bytes;
+
+use super::{key, noreply, parse_i32, parse_u64, Env, ProtoError};
+use crate::memcached::store::{Access, StoreError};
+
+/// Which storage command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Set,
+    Add,
+    Replace,
+    Append,
+    Prepend,
+    Cas,
+}
+
+impl Mode {
+    pub fn from_name(name: &[u8]) -> Option<Mode> {
+        Some(match name {
+            b"set" => Mode::Set,
+            b"add" => Mode::Add,
+            b"replace" => Mode::Replace,
+            b"append" => Mode::Append,
+            b"prepend" => Mode::Prepend,
+            b"cas" => Mode::Cas,
+            _ => return None,
+        })
+    }
+}
+
+/// A parsed storage command line, waiting for its data block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Storage {
+    pub mode: Mode,
+    pub key: Vec<u8>,
+    pub flags: u32,
+    pub exptime: i64,
+    pub bytes: usize,
+    pub cas: u64,
+    pub noreply: bool,
+}
+
+/// A refused command line. `swallow`: the data block that follows (bytes + 2) is read
+/// and dropped, so the next line is a command again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub error: ProtoError,
+    pub swallow: Option<usize>,
+}
+
+/// The result of a storage command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Stored,
+    NotStored,
+    Exists,
+    NotFound,
+    TooLarge,
+    NoMemory,
+}
+
+/// Parses the command line (`tokens[0]` is the command name).
+pub fn parse(mode: Mode, tokens: &[&[u8]]) -> Result<Storage, Refused> {
+    let n = tokens.len();
+    let ok_count = if mode == Mode::Cas {
+        n == 6 || n == 7
+    } else {
+        n == 5 || n == 6
+    };
+    if !ok_count {
+        return Err(Refused {
+            error: ProtoError::Error,
+            swallow: None,
+        });
+    }
+    // When the length is readable, a refused line still swallows its data block.
+    let length = parse_i32(tokens[4]).filter(|&v| v >= 0).map(|v| v as usize);
+    let refuse = |error| Refused {
+        error,
+        swallow: length.map(|l| l + 2),
+    };
+    let key = key(tokens[1]).map_err(refuse)?;
+    // Flags are read as memcached does (64-bit, kept modulo 2^32).
+    let flags = parse_u64(tokens[2]).ok_or_else(|| refuse(ProtoError::bad_format()))? as u32;
+    let exptime = parse_i32(tokens[3]).ok_or_else(|| refuse(ProtoError::bad_format()))?;
+    let bytes = length.ok_or_else(|| refuse(ProtoError::bad_format()))?;
+    let cas = if mode == Mode::Cas {
+        parse_u64(tokens[5]).ok_or_else(|| refuse(ProtoError::bad_format()))?
+    } else {
+        0
+    };
+    Ok(Storage {
+        mode,
+        key: key.to_vec(),
+        flags,
+        exptime,
+        bytes,
+        cas,
+        noreply: noreply(tokens),
+    })
+}
+
+/// Checked before the data arrives: an item over `-I` is refused at once (and, for `set`,
+/// the old value goes, so no stale data survives a failed set).
+pub fn precheck(cmd: &Storage, env: &Env<'_>) -> Option<ProtoError> {
+    let fits = env.store.with(&cmd.key, |g| {
+        if g.fits(&cmd.key, cmd.bytes) {
+            return true;
+        }
+        g.counters().store_too_large += 1;
+        g.counters().cmd_set += 1;
+        if cmd.mode == Mode::Set {
+            g.remove(&cmd.key);
+        }
+        false
+    });
+    (!fits).then_some(ProtoError::Server("object too large for cache"))
+}
+
+/// Stores `data` as the command says.
+pub fn apply(cmd: &Storage, data: &[u8], env: &Env<'_>) -> Outcome {
+    let exptime = env.store.clock.expiry(cmd.exptime);
+    env.store.with(&cmd.key, |g| {
+        g.counters().cmd_set += 1;
+        let key = &cmd.key[..];
+        let existing = g
+            .lookup(key, Access::Other)
+            .map(|it| (it.cas, it.flags, it.exptime, it.value.clone()));
+        let value = match (cmd.mode, &existing) {
+            (Mode::Add, Some(_)) => return Outcome::NotStored,
+            (Mode::Replace | Mode::Append | Mode::Prepend, None) => return Outcome::NotStored,
+            (Mode::Cas, None) => {
+                g.counters().cas_misses += 1;
+                return Outcome::NotFound;
+            }
+            (Mode::Cas, Some((cas, ..))) if *cas != cmd.cas => {
+                g.counters().cas_badval += 1;
+                return Outcome::Exists;
+            }
+            (Mode::Append, Some((_, _, _, old))) => {
+                let mut v = Vec::with_capacity(old.len() + data.len());
+                v.extend_from_slice(old);
+                v.extend_from_slice(data);
+                Bytes::from(v)
+            }
+            (Mode::Prepend, Some((_, _, _, old))) => {
+                let mut v = Vec::with_capacity(old.len() + data.len());
+                v.extend_from_slice(data);
+                v.extend_from_slice(old);
+                Bytes::from(v)
+            }
+            _ => Bytes::copy_from_slice(data),
+        };
+        if cmd.mode == Mode::Cas {
+            g.counters().cas_hits += 1;
+        }
+        // append/prepend keep the item's flags and expiry.
+        let (flags, exptime) = match (cmd.mode, &existing) {
+            (Mode::Append | Mode::Prepend, Some((_, f, e, _))) => (*f, *e),
+            _ => (cmd.flags, exptime),
+        };
+        let item = g.new_item(value, flags, exptime);
+        match g.put(key, item) {
+            Ok(()) => Outcome::Stored,
+            Err(StoreError::TooLarge) => Outcome::TooLarge,
+            Err(StoreError::NoMemory) => Outcome::NoMemory,
+        }
+    })
+}
+
+/// The reply line (nothing with `noreply`, except errors).
+pub fn encode(outcome: Outcome, noreply: bool, out: &mut Vec<u8>) {
+    let line: &[u8] = match outcome {
+        _ if noreply => return,
+        Outcome::TooLarge => return ProtoError::Server("object too large for cache").encode(out),
+        Outcome::NoMemory => return ProtoError::Server("out of memory storing object").encode(out),
+        Outcome::Stored => b"STORED\r\n",
+        Outcome::NotStored => b"NOT_STORED\r\n",
+        Outcome::Exists => b"EXISTS\r\n",
+        Outcome::NotFound => b"NOT_FOUND\r\n",
+    };
+    out.extend_from_slice(line);
+}

@@ -1,0 +1,397 @@
+//! One client connection's protocol state, without any I/O (so it is tested by feeding
+//! bytes): it takes what arrived, answers every complete command into an output buffer
+//! and keeps what is incomplete for later. A connection is never left out of step: a
+//! refused storage line whose length is readable swallows its data block, a bad data
+//! chunk or an over-long line is skipped to the next `\n`.
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Buf, BytesMut};
+
+use super::cmd::{
+    self, admin, arith, keys, meta, retrieval, stats, storage, Env, ProtoError, ServerInfo,
+};
+use super::config::MemcachedConfig;
+use super::store::Store;
+
+/// Longest command line, except retrievals.
+pub const MAX_LINE: usize = 2048;
+/// Longest `get`/`gets`/`gat`/`gats` line (many keys).
+pub const MAX_GET_LINE: usize = 1024 * 1024;
+
+/// State shared by every connection of a server.
+pub struct Shared {
+    pub store: Store,
+    pub config: MemcachedConfig,
+    pub verbosity: AtomicU32,
+    pub log: Option<Mutex<std::fs::File>>,
+    pub curr_connections: AtomicU64,
+    pub total_connections: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub cmd_flush: AtomicU64,
+    pub cmd_meta: AtomicU64,
+    pub bytes_read: AtomicU64,
+    pub bytes_written: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(store: Store, config: MemcachedConfig, log: Option<std::fs::File>) -> Shared {
+        Shared {
+            store,
+            verbosity: AtomicU32::new(config.verbosity),
+            config,
+            log: log.map(Mutex::new),
+            curr_connections: AtomicU64::new(0),
+            total_connections: AtomicU64::new(0),
+            rejected_connections: AtomicU64::new(0),
+            cmd_flush: AtomicU64::new(0),
+            cmd_meta: AtomicU64::new(0),
+            bytes_read: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
+        }
+    }
+
+    /// Writes a line to the log when the verbosity is at least `level`.
+    pub fn log(&self, level: u32, line: impl FnOnce() -> String) {
+        if self.verbosity.load(Ordering::Relaxed) < level {
+            return;
+        }
+        if let Some(file) = &self.log {
+            let mut f = file.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(f, "{}", line());
+        }
+    }
+}
+
+impl ServerInfo for Shared {
+    fn snapshot(&self) -> stats::ServerSnapshot {
+        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        stats::ServerSnapshot {
+            pid: std::process::id(),
+            uptime: self.store.clock.uptime(),
+            time: self.store.clock.unix_now(),
+            max_connections: u64::from(self.config.max_connections),
+            curr_connections: r(&self.curr_connections),
+            total_connections: r(&self.total_connections),
+            rejected_connections: r(&self.rejected_connections),
+            cmd_flush: r(&self.cmd_flush),
+            cmd_meta: r(&self.cmd_meta),
+            bytes_read: r(&self.bytes_read),
+            bytes_written: r(&self.bytes_written),
+            threads: self.config.threads as u64,
+        }
+    }
+
+    fn settings(&self) -> stats::SettingsSnapshot {
+        let c = &self.config;
+        stats::SettingsSnapshot {
+            maxbytes: c.memory_limit,
+            maxconns: u64::from(c.max_connections),
+            tcpport: c.port,
+            inter: c
+                .addrs
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            verbosity: self.verbosity.load(Ordering::Relaxed),
+            evictions: !c.no_evictions,
+            num_threads: c.threads as u64,
+            item_size_max: c.item_size_max,
+        }
+    }
+
+    fn set_verbosity(&self, level: u32) {
+        self.verbosity.store(level, Ordering::Relaxed);
+    }
+
+    fn count_flush(&self) {
+        self.cmd_flush.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether the connection goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Close,
+}
+
+enum State {
+    /// Waiting for a command line.
+    Line,
+    /// Waiting for the data block of a storage command (`bytes + 2`).
+    Data(storage::Storage),
+    MetaData(meta::MetaSet),
+    /// Dropping this many bytes (the data block of a refused command).
+    Swallow(usize),
+    /// Dropping everything up to the next `\n`.
+    SkipLine,
+}
+
+/// The protocol state of one connection.
+pub struct Session {
+    shared: Arc<Shared>,
+    state: State,
+    id: u64,
+}
+
+impl Session {
+    pub fn new(shared: Arc<Shared>, id: u64) -> Session {
+        Session {
+            shared,
+            state: State::Line,
+            id,
+        }
+    }
+
+    /// Consumes every complete command in `input`, appending replies to `out`.
+    pub fn process(&mut self, input: &mut BytesMut, out: &mut Vec<u8>) -> Flow {
+        loop {
+            match std::mem::replace(&mut self.state, State::Line) {
+                State::SkipLine => match input.iter().position(|&b| b == b'\n') {
+                    Some(p) => input.advance(p + 1),
+                    None => {
+                        input.clear();
+                        self.state = State::SkipLine;
+                        return Flow::Continue;
+                    }
+                },
+                State::Swallow(n) => {
+                    let take = n.min(input.len());
+                    input.advance(take);
+                    if take < n {
+                        self.state = State::Swallow(n - take);
+                        return Flow::Continue;
+                    }
+                }
+                State::Data(cmd) => {
+                    let need = cmd.bytes + 2;
+                    if input.len() < need {
+                        input.reserve(need - input.len());
+                        self.state = State::Data(cmd);
+                        return Flow::Continue;
+                    }
+                    let start = out.len();
+                    if &input[cmd.bytes..need] == b"\r\n" {
+                        let env = self.env();
+                        let outcome = storage::apply(&cmd, &input[..cmd.bytes], &env);
+                        storage::encode(outcome, cmd.noreply, out);
+                        input.advance(need);
+                    } else {
+                        self.bad_chunk(input, need, out, cmd.noreply);
+                    }
+                    self.log_reply(start, out);
+                }
+                State::MetaData(ms) => {
+                    let need = ms.bytes + 2;
+                    if input.len() < need {
+                        input.reserve(need - input.len());
+                        self.state = State::MetaData(ms);
+                        return Flow::Continue;
+                    }
+                    let start = out.len();
+                    if &input[ms.bytes..need] == b"\r\n" {
+                        let env = self.env();
+                        meta::set(&ms, &input[..ms.bytes], &env, out);
+                        input.advance(need);
+                    } else {
+                        self.bad_chunk(input, need, out, false);
+                    }
+                    self.log_reply(start, out);
+                }
+                State::Line => {
+                    let Some(pos) = input.iter().position(|&b| b == b'\n') else {
+                        if input.len() > line_limit(input) {
+                            ProtoError::Client("line too long").encode(out);
+                            input.clear();
+                            self.state = State::SkipLine;
+                        }
+                        return Flow::Continue;
+                    };
+                    let line = input.split_to(pos + 1);
+                    let mut text = &line[..pos];
+                    if text.last() == Some(&b'\r') {
+                        text = &text[..text.len() - 1];
+                    }
+                    if text.len() > line_limit(text) {
+                        ProtoError::Client("line too long").encode(out);
+                        continue;
+                    }
+                    self.shared.log(2, || {
+                        format!("<{} {}", self.id, String::from_utf8_lossy(text))
+                    });
+                    let start = out.len();
+                    let flow = self.command(text, out);
+                    self.log_reply(start, out);
+                    if flow == Flow::Close {
+                        return Flow::Close;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The data block did not end in `\r\n`: answer, and resume at the next line.
+    fn bad_chunk(&mut self, input: &mut BytesMut, need: usize, out: &mut Vec<u8>, quiet: bool) {
+        if !quiet {
+            ProtoError::Client("bad data chunk").encode(out);
+        }
+        let ends_line = input[need - 1] == b'\n';
+        input.advance(need);
+        if !ends_line {
+            self.state = State::SkipLine;
+        }
+    }
+
+    fn log_reply(&self, start: usize, out: &[u8]) {
+        if out.len() > start {
+            self.shared.log(2, || {
+                let reply = &out[start..];
+                let first = reply.split(|&b| b == b'\r').next().unwrap_or_default();
+                format!(">{} {}", self.id, String::from_utf8_lossy(first))
+            });
+        }
+    }
+
+    fn env(&self) -> Env<'_> {
+        Env {
+            store: &self.shared.store,
+            server: &*self.shared,
+        }
+    }
+
+    /// Runs one command line.
+    fn command(&mut self, line: &[u8], out: &mut Vec<u8>) -> Flow {
+        let tokens = cmd::tokenize(line);
+        let Some(&name) = tokens.first() else {
+            out.extend_from_slice(cmd::ERROR);
+            return Flow::Continue;
+        };
+        let shared = Arc::clone(&self.shared);
+        let env = Env {
+            store: &shared.store,
+            server: &*shared,
+        };
+        let result: Result<(), ProtoError> = (|| {
+            if let Some(mode) = storage::Mode::from_name(name) {
+                match storage::parse(mode, &tokens) {
+                    Ok(c) => {
+                        if let Some(e) = storage::precheck(&c, &env) {
+                            self.state = State::Swallow(c.bytes + 2);
+                            return Err(e);
+                        }
+                        self.state = State::Data(c);
+                    }
+                    Err(refused) => {
+                        if let Some(n) = refused.swallow {
+                            self.state = State::Swallow(n);
+                        }
+                        return Err(refused.error);
+                    }
+                }
+                return Ok(());
+            }
+            match name {
+                b"get" | b"gets" | b"gat" | b"gats" => {
+                    let g = retrieval::parse(name, &tokens)?;
+                    let hits = retrieval::apply(&g, &env);
+                    retrieval::encode(&hits, g.with_cas, out);
+                }
+                b"delete" => {
+                    let d = keys::parse_delete(&tokens)?;
+                    let done = keys::apply_delete(&d, &env);
+                    keys::encode_delete(done, d.noreply, out);
+                }
+                b"touch" => {
+                    let t = keys::parse_touch(&tokens)?;
+                    let found = keys::apply_touch(&t, &env);
+                    keys::encode_touch(found, t.noreply, out);
+                }
+                b"incr" | b"decr" => {
+                    let a = arith::parse(name == b"incr", &tokens)?;
+                    let outcome = arith::apply(&a, &env);
+                    arith::encode(&outcome, a.noreply, out);
+                }
+                b"stats" => {
+                    let s = stats::parse(&tokens)?;
+                    let pairs = stats::apply(s, &env);
+                    stats::encode(s, &pairs, out);
+                }
+                b"mn" => out.extend_from_slice(b"MN\r\n"),
+                b"mg" | b"md" | b"ma" | b"me" | b"ms" => {
+                    shared.cmd_meta.fetch_add(1, Ordering::Relaxed);
+                    match name {
+                        b"mg" => meta::get(&meta::parse(&tokens, meta::MG_FLAGS)?, &env, out)?,
+                        b"md" => meta::delete(&meta::parse(&tokens, meta::MD_FLAGS)?, &env, out)?,
+                        b"ma" => {
+                            meta::arithmetic(&meta::parse(&tokens, meta::MA_FLAGS)?, &env, out)?
+                        }
+                        b"me" => meta::debug(&meta::parse(&tokens, b"b")?, &env, out),
+                        _ => {
+                            let ms = meta::parse_set(&tokens)?;
+                            self.state = State::MetaData(ms);
+                        }
+                    }
+                }
+                _ => {
+                    let a = admin::parse(name, &tokens)?;
+                    if !admin::apply_and_encode(&a, &env, out) {
+                        return Err(QUIT);
+                    }
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => Flow::Continue,
+            Err(e) if e == QUIT => Flow::Close,
+            // With noreply memcached stays silent even about errors, except a wrong number
+            // of tokens (the line was not understood at all).
+            Err(e) if e != ProtoError::Error && takes_noreply(name) && cmd::noreply(&tokens) => {
+                Flow::Continue
+            }
+            Err(e) => {
+                e.encode(out);
+                Flow::Continue
+            }
+        }
+    }
+}
+
+/// Internal marker for `quit` (never sent).
+const QUIT: ProtoError = ProtoError::Server("\0quit");
+
+fn takes_noreply(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"set"
+            | b"add"
+            | b"replace"
+            | b"append"
+            | b"prepend"
+            | b"cas"
+            | b"delete"
+            | b"touch"
+            | b"incr"
+            | b"decr"
+            | b"flush_all"
+            | b"verbosity"
+    )
+}
+
+fn line_limit(line: &[u8]) -> usize {
+    let start = line.iter().position(|&b| b != b' ').unwrap_or(0);
+    let rest = &line[start..];
+    if rest.starts_with(b"get ")
+        || rest.starts_with(b"gets ")
+        || rest.starts_with(b"gat ")
+        || rest.starts_with(b"gats ")
+    {
+        MAX_GET_LINE
+    } else {
+        MAX_LINE
+    }
+}
