@@ -220,10 +220,12 @@ pub fn parse(ws: &Workspace, text: &str, file: Arc<PathBuf>) -> Result<Loaded, V
             };
             let Some(&(letter, long, takes_value, opt)) = spec else {
                 let names = option_names();
-                let hint = match suggest(
-                    word.trim_start_matches('-'),
-                    names.iter().map(|n| n.trim_start_matches('-')),
-                ) {
+                let bare = word
+                    .trim_start_matches('-')
+                    .split('=')
+                    .next()
+                    .unwrap_or_default();
+                let hint = match suggest(bare, names.iter().map(|n| n.trim_start_matches('-'))) {
                     Some(s) if word.len() > 2 => {
                         let full = names
                             .iter()

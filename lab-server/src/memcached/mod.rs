@@ -24,6 +24,9 @@ pub mod server;
 pub mod session;
 pub mod store;
 
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
