@@ -6,6 +6,7 @@ mod apache;
 mod command;
 mod file;
 mod http;
+mod memcached;
 mod process;
 
 use lab_server::workspace::Workspace;
@@ -69,10 +70,11 @@ pub enum Check {
     Http(http::HttpCheck),
     Command(command::CommandCheck),
     Process(process::ProcessCheck),
+    Memcached(memcached::MemcachedCheck),
 }
 
 /// The kinds, as written in `kind = "..."`.
-pub const KINDS: &[&str] = &["file", "apache", "http", "command", "process"];
+pub const KINDS: &[&str] = &["file", "apache", "http", "command", "process", "memcached"];
 
 impl Check {
     /// Builds the typed check from its TOML table, with the student's parameters applied to
@@ -95,6 +97,7 @@ impl Check {
             "http" => Check::Http(typed(value)?),
             "command" => Check::Command(typed(value)?),
             "process" => Check::Process(typed(value)?),
+            "memcached" => Check::Memcached(typed(value)?),
             other => {
                 return Err(format!(
                     "tipo de comprobación desconocido `{other}`; tipos: {}",
@@ -111,6 +114,7 @@ impl Check {
             Check::Http(c) => c.describe(),
             Check::Command(c) => c.describe(),
             Check::Process(c) => c.describe(),
+            Check::Memcached(c) => c.describe(),
         }
     }
 
@@ -121,6 +125,7 @@ impl Check {
             Check::Http(c) => c.run(cx),
             Check::Command(c) => c.run(cx),
             Check::Process(c) => c.run(cx),
+            Check::Memcached(c) => c.run(cx),
         }
     }
 

@@ -548,7 +548,7 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 /// Standard base64 with padding; `None` when malformed.
 pub fn base64_decode(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 4 != 0 || s.is_empty() {
+    if !s.len().is_multiple_of(4) || s.is_empty() {
         return None;
     }
     let val = |c: u8| B64.iter().position(|&b| b == c).map(|p| p as u32);
