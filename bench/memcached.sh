@@ -4,13 +4,17 @@
 # `libmemcached-tools`) with its default 9:1 get:set mix, 100-byte values, one client
 # thread and 32 concurrent connections, loopback only. Prints both rates and the ratio.
 #
-#   bench/memcached.sh                    # 10 s per server after a 2 s warm-up
+#   bench/memcached.sh                    # 2 rounds of 10 s per server, after a 2 s warm-up
+#
+# Rounds alternate which server goes first, so that load from other processes on the
+# machine falls on both alike; the table shows the mean of the rounds.
 #   DURATION=30s CONCURRENCY=64 bench/memcached.sh
 #
 # Needs: cargo, memcached, memcaslap (apt-get install -y memcached libmemcached-tools).
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-2}
 WARMUP=${WARMUP:-2s}
 CLIENT_THREADS=${CLIENT_THREADS:-1}
 CONCURRENCY=${CONCURRENCY:-32}
@@ -97,12 +101,26 @@ echo "Calentando ($WARMUP cada uno)…"
 load "$lab_port" "$WARMUP" >/dev/null
 load "$mc_port" "$WARMUP" >/dev/null
 
-echo "Midiendo $DURATION cada uno: memcaslap -T $CLIENT_THREADS -c $CONCURRENCY -X $VALUE_SIZE (get:set 9:1)"
-mc_ops=$(load "$mc_port" "$DURATION")
-lab_ops=$(load "$lab_port" "$DURATION")
-[ -n "$mc_ops" ] && [ -n "$lab_ops" ] || die "memcaslap no dio resultados"
+echo "Midiendo $ROUNDS rondas de $DURATION cada uno: memcaslap -T $CLIENT_THREADS -c $CONCURRENCY -X $VALUE_SIZE (get:set 9:1)"
+mc_sum=0
+lab_sum=0
+for round in $(seq 1 "$ROUNDS"); do
+  if [ $((round % 2)) = 1 ]; then
+    mc_ops=$(load "$mc_port" "$DURATION")
+    lab_ops=$(load "$lab_port" "$DURATION")
+  else
+    lab_ops=$(load "$lab_port" "$DURATION")
+    mc_ops=$(load "$mc_port" "$DURATION")
+  fi
+  [ -n "$mc_ops" ] && [ -n "$lab_ops" ] || die "memcaslap no dio resultados"
+  echo "  ronda $round: memcached $mc_ops ops/s, lab $lab_ops ops/s"
+  mc_sum=$((mc_sum + mc_ops))
+  lab_sum=$((lab_sum + lab_ops))
+done
+mc_ops=$((mc_sum / ROUNDS))
+lab_ops=$((lab_sum / ROUNDS))
 
-printf '\n%-28s %12s\n' "servidor" "ops/s"
+printf '\n%-28s %12s\n' "servidor" "ops/s (media)"
 printf '%-28s %12s\n' "memcached $("$MEMCACHED_BIN" -V | awk '{print $2}') (Debian)" "$mc_ops"
 printf '%-28s %12s\n' "lab (memcached role)" "$lab_ops"
 awk -v l="$lab_ops" -v m="$mc_ops" 'BEGIN { printf "\nratio lab/memcached: %.2fx\n", l / m }'

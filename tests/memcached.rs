@@ -297,3 +297,42 @@ print("ok", ca, cb)
     );
     assert!(out.status.success() && text.starts_with("ok "), "{text}");
 }
+
+#[test]
+fn connections_over_the_c_limit_are_refused_with_memcacheds_error() {
+    let (mut lab, port) = memcached_lab("-c 2\n");
+    lab.start();
+    // Two clients that the server has certainly accepted (each got an answer).
+    let open = |_| {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"version\r\n").unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap();
+        assert!(buf[..n].starts_with(b"VERSION "));
+        s
+    };
+    let kept: Vec<TcpStream> = (0..2).map(open).collect();
+    let mut third = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    third.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut reply = String::new();
+    let _ = third.read_to_string(&mut reply);
+    assert_eq!(reply, "ERROR Too many open connections\r\n");
+    drop(kept);
+    assert!(wait_until(Duration::from_secs(5), || stat(port, "rejected_connections") == 1));
+}
+
+#[test]
+fn reload_keeps_memcached_and_asks_for_a_restart_when_its_file_changed() {
+    let (mut lab, port) = memcached_lab("");
+    lab.start();
+    ask(port, b"set k 0 0 1\r\nx\r\n", b"STORED\r\n");
+    lab.lab(&["reload"]).assert_code(0);
+    let conf = lab.read("etc/memcached.conf");
+    lab.write("etc/memcached.conf", format!("{conf}-m 32\n"));
+    let out = lab.lab(&["reload"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.all().contains("lab service memcached restart"), "{}", out.all());
+    // Still serving, with its data.
+    assert!(ask(port, b"get k\r\n", b"END\r\n").starts_with("VALUE k 0 1"));
+}

@@ -270,24 +270,26 @@ impl Session {
             out.extend_from_slice(cmd::ERROR);
             return Flow::Continue;
         };
-        let shared = Arc::clone(&self.shared);
+        let shared = &*self.shared;
         let env = Env {
             store: &shared.store,
-            server: &*shared,
+            server: shared,
         };
+        // The state after this line (waiting for a data block, swallowing one).
+        let mut next: Option<State> = None;
         let result: Result<(), ProtoError> = (|| {
             if let Some(mode) = storage::Mode::from_name(name) {
                 match storage::parse(mode, &tokens) {
                     Ok(c) => {
                         if let Some(e) = storage::precheck(&c, &env) {
-                            self.state = State::Swallow(c.bytes + 2);
+                            next = Some(State::Swallow(c.bytes + 2));
                             return Err(e);
                         }
-                        self.state = State::Data(c);
+                        next = Some(State::Data(c));
                     }
                     Err(refused) => {
                         if let Some(n) = refused.swallow {
-                            self.state = State::Swallow(n);
+                            next = Some(State::Swallow(n));
                         }
                         return Err(refused.error);
                     }
@@ -332,7 +334,7 @@ impl Session {
                         b"me" => meta::debug(&meta::parse(&tokens, b"b")?, &env, out),
                         _ => {
                             let ms = meta::parse_set(&tokens)?;
-                            self.state = State::MetaData(ms);
+                            next = Some(State::MetaData(ms));
                         }
                     }
                 }
@@ -345,6 +347,9 @@ impl Session {
             }
             Ok(())
         })();
+        if let Some(state) = next {
+            self.state = state;
+        }
         match result {
             Ok(()) => Flow::Continue,
             Err(e) if e == QUIT => Flow::Close,
