@@ -314,12 +314,17 @@ fn connections_over_the_c_limit_are_refused_with_memcacheds_error() {
     };
     let kept: Vec<TcpStream> = (0..2).map(open).collect();
     let mut third = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    third.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let mut reply = String::new();
     let _ = third.read_to_string(&mut reply);
     assert_eq!(reply, "ERROR Too many open connections\r\n");
     drop(kept);
-    assert!(wait_until(Duration::from_secs(5), || stat(port, "rejected_connections") == 1));
+    assert!(wait_until(Duration::from_secs(5), || stat(
+        port,
+        "rejected_connections"
+    ) == 1));
 }
 
 #[test]
@@ -332,7 +337,11 @@ fn reload_keeps_memcached_and_asks_for_a_restart_when_its_file_changed() {
     lab.write("etc/memcached.conf", format!("{conf}-m 32\n"));
     let out = lab.lab(&["reload"]);
     assert_eq!(out.code, 1, "{}", out.all());
-    assert!(out.all().contains("lab service memcached restart"), "{}", out.all());
+    assert!(
+        out.all().contains("lab service memcached restart"),
+        "{}",
+        out.all()
+    );
     // Still serving, with its data.
     assert!(ask(port, b"get k\r\n", b"END\r\n").starts_with("VALUE k 0 1"));
 }

@@ -75,7 +75,11 @@ impl Source for Embedded {
         let Some((root, rest)) = split_root(rel) else {
             return Vec::new();
         };
-        let Some(dir) = (if rest.is_empty() { Some(root) } else { root.get_dir(rest) }) else {
+        let Some(dir) = (if rest.is_empty() {
+            Some(root)
+        } else {
+            root.get_dir(rest)
+        }) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -88,7 +92,11 @@ impl Source for Embedded {
         let Some((root, rest)) = split_root(rel) else {
             return Vec::new();
         };
-        let dir = if rest.is_empty() { Some(root) } else { root.get_dir(rest) };
+        let dir = if rest.is_empty() {
+            Some(root)
+        } else {
+            root.get_dir(rest)
+        };
         let mut out: Vec<String> = dir
             .map(|d| {
                 d.dirs()
@@ -270,7 +278,13 @@ fn load_from(src: &dyn Source) -> Result<Course, CourseError> {
                 .collect()
         };
         let text = String::from_utf8_lossy(&data);
-        match exercise::parse(&text, Path::new(&toml_path), &id, tree("starter"), tree("solution")) {
+        match exercise::parse(
+            &text,
+            Path::new(&toml_path),
+            &id,
+            tree("starter"),
+            tree("solution"),
+        ) {
             Ok(e) => {
                 exercises.insert(id, e);
             }

@@ -261,8 +261,15 @@ impl Exercise {
         for f in files {
             let rel = params.apply(&f.path.to_string_lossy());
             let rel = Path::new(&rel);
-            if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-                return Err(std::io::Error::other(format!("ruta no permitida en el ejercicio: {}", rel.display())));
+            if rel.is_absolute()
+                || rel
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                return Err(std::io::Error::other(format!(
+                    "ruta no permitida en el ejercicio: {}",
+                    rel.display()
+                )));
             }
             let dest = root.join(rel);
             if let Some(parent) = dest.parent() {
@@ -304,7 +311,14 @@ path = "var/www/html/index.html"
 
     #[test]
     fn parses_a_valid_exercise_with_check_positions() {
-        let e = parse(GOOD, Path::new("demo/exercise.toml"), "demo", vec![], vec![]).unwrap();
+        let e = parse(
+            GOOD,
+            Path::new("demo/exercise.toml"),
+            "demo",
+            vec![],
+            vec![],
+        )
+        .unwrap();
         assert_eq!(e.steps.len(), 1);
         let c = &e.steps[0].checks[0];
         assert_eq!(c.kind(), Some("file"));
@@ -315,10 +329,24 @@ path = "var/www/html/index.html"
     #[test]
     fn reports_author_errors_with_line_and_column() {
         let bad = GOOD.replace("points = 5", "points = \"cinco\"");
-        let errs = parse(&bad, Path::new("demo/exercise.toml"), "demo", vec![], vec![]).unwrap_err();
+        let errs = parse(
+            &bad,
+            Path::new("demo/exercise.toml"),
+            "demo",
+            vec![],
+            vec![],
+        )
+        .unwrap_err();
         assert_eq!(errs[0].line, 5, "{errs:?}");
         let bad = GOOD.replace("kind = \"file\"\n", "");
-        let errs = parse(&bad, Path::new("demo/exercise.toml"), "demo", vec![], vec![]).unwrap_err();
+        let errs = parse(
+            &bad,
+            Path::new("demo/exercise.toml"),
+            "demo",
+            vec![],
+            vec![],
+        )
+        .unwrap_err();
         assert!(errs[0].message.contains("kind"));
         let errs = parse(GOOD, Path::new("x/exercise.toml"), "x", vec![], vec![]).unwrap_err();
         assert!(errs[0].message.contains("carpeta"));

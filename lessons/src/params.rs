@@ -86,10 +86,10 @@ impl ParamSpec {
 
 /// Tree names: short, easy to type, distinct.
 const WORDS: &[&str] = &[
-    "alamo", "abeto", "acacia", "almendro", "arce", "avellano", "boj", "brezo", "castano",
-    "cedro", "cerezo", "cipres", "encina", "enebro", "fresno", "haya", "higuera", "laurel",
-    "limonero", "madrono", "manzano", "naranjo", "nogal", "olivo", "olmo", "peral", "pino",
-    "roble", "sabina", "sauce", "serbal", "tejo", "tilo", "chopo", "aliso", "majuelo",
+    "alamo", "abeto", "acacia", "almendro", "arce", "avellano", "boj", "brezo", "castano", "cedro",
+    "cerezo", "cipres", "encina", "enebro", "fresno", "haya", "higuera", "laurel", "limonero",
+    "madrono", "manzano", "naranjo", "nogal", "olivo", "olmo", "peral", "pino", "roble", "sabina",
+    "sauce", "serbal", "tejo", "tilo", "chopo", "aliso", "majuelo",
 ];
 
 /// FNV-1a: a small stable hash (the values must never change between versions).
@@ -152,7 +152,13 @@ mod tests {
                 suffix: ".localhost".into(),
             },
         );
-        m.insert("puerto".to_string(), ParamSpec::Port { min: 8000, max: 8999 });
+        m.insert(
+            "puerto".to_string(),
+            ParamSpec::Port {
+                min: 8000,
+                max: 8999,
+            },
+        );
         m
     }
 

@@ -28,8 +28,7 @@ pub enum ProgressError {
 }
 
 /// Migrations, in order; `user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE attempts (
+const MIGRATIONS: &[&str] = &["CREATE TABLE attempts (
         id INTEGER PRIMARY KEY,
         exercise TEXT NOT NULL,
         at INTEGER NOT NULL,
@@ -44,8 +43,7 @@ const MIGRATIONS: &[&str] = &[
         first_passed_at INTEGER,
         last_checked_at INTEGER NOT NULL,
         PRIMARY KEY (exercise, step)
-    );",
-];
+    );"];
 
 /// What is known about one exercise.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -160,7 +158,9 @@ impl Progress {
             .conn
             .prepare("SELECT step, passed FROM steps WHERE exercise = ?1")?;
         let steps = stmt
-            .query_map([exercise], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, bool>(1)?)))?
+            .query_map([exercise], |r| {
+                Ok((r.get::<_, u32>(0)?, r.get::<_, bool>(1)?))
+            })?
             .collect::<rusqlite::Result<BTreeMap<u32, bool>>>()?;
         Ok(ExerciseStatus {
             attempts,
@@ -171,7 +171,9 @@ impl Progress {
 
     /// The status of every exercise with at least one attempt.
     pub fn all(&self) -> Result<BTreeMap<String, ExerciseStatus>, ProgressError> {
-        let mut stmt = self.conn.prepare("SELECT DISTINCT exercise FROM attempts")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT exercise FROM attempts")?;
         let ids = stmt
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
@@ -227,8 +229,15 @@ mod tests {
     fn a_file_that_is_not_a_database_gives_a_spanish_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("progress.db");
-        std::fs::write(&path, b"esto no es sqlite, es texto corriente de un fichero").unwrap();
+        std::fs::write(
+            &path,
+            b"esto no es sqlite, es texto corriente de un fichero",
+        )
+        .unwrap();
         let err = Progress::open(&path).err().expect("must fail");
-        assert!(err.to_string().contains("base de datos de progreso"), "{err}");
+        assert!(
+            err.to_string().contains("base de datos de progreso"),
+            "{err}"
+        );
     }
 }

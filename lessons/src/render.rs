@@ -192,7 +192,11 @@ pub fn markdown_to_terminal(md: &str, style: Style) -> String {
             }
             Event::End(TagEnd::Heading(_)) => {
                 let level = heading.take();
-                let underline = if level == Some(HeadingLevel::H1) { '=' } else { '-' };
+                let underline = if level == Some(HeadingLevel::H1) {
+                    '='
+                } else {
+                    '-'
+                };
                 out.push('\n');
                 out.push_str(&style.bold(&heading_text));
                 out.push('\n');
@@ -294,7 +298,8 @@ mod tests {
 
     #[test]
     fn terminal_rendering_keeps_structure_without_colour() {
-        let md = "# Sitios\n\nUsa `a2ensite`.\n\n```console\n$ lab a2ensite x\n```\n\n- uno\n- dos\n";
+        let md =
+            "# Sitios\n\nUsa `a2ensite`.\n\n```console\n$ lab a2ensite x\n```\n\n- uno\n- dos\n";
         let t = markdown_to_terminal(md, Style { color: false });
         assert!(t.contains("Sitios\n======"));
         assert!(t.contains("    $ lab a2ensite x"));

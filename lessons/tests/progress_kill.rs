@@ -14,7 +14,8 @@ const WRITER_ENV: &str = "LAB_TEST_PROGRESS_WRITER";
 #[test]
 #[ignore = "helper process of progress_database_survives_kill_9_mid_write"]
 fn writer_child() {
-    let dir = std::env::var_os(WRITER_ENV).expect("run by progress_database_survives_kill_9_mid_write");
+    let dir =
+        std::env::var_os(WRITER_ENV).expect("run by progress_database_survives_kill_9_mid_write");
     let mut p = Progress::open_workspace(std::path::Path::new(&dir)).unwrap();
     std::fs::write(std::path::Path::new(&dir).join("ready"), b"1").unwrap();
     let mut i = 0u64;
@@ -30,7 +31,13 @@ fn progress_database_survives_kill_9_mid_write() {
     let dir = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut child = Command::new(exe)
-        .args(["--exact", "writer_child", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "writer_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(WRITER_ENV, dir.path())
         .spawn()
         .unwrap();
@@ -49,7 +56,10 @@ fn progress_database_survives_kill_9_mid_write() {
     assert!(p.is_intact().unwrap(), "integrity_check failed");
     let all = p.all().unwrap();
     let attempts: u32 = all.values().map(|s| s.attempts).sum();
-    assert!(attempts > 0, "the writer recorded nothing before being killed");
+    assert!(
+        attempts > 0,
+        "the writer recorded nothing before being killed"
+    );
     // Every exercise with attempts has all 8 steps: an attempt is never half-written.
     for (id, s) in &all {
         assert_eq!(s.steps.len(), 8, "exercise {id} has a partial attempt");

@@ -13,8 +13,8 @@
 //! - [`server`]: [`server::run`]`(listeners, shared, shutdown)`: accept loops, connections,
 //!   periodic reclaim.
 //!
-//! [`MemcachedRole`] runs a server on its own tokio runtime with `-t` worker threads, as
-//! memcached runs `-t` worker threads.
+//! [`MemcachedRole`] runs the server as memcached does: an accepting thread hands each
+//! connection to one of `-t` worker threads, each with its own event loop.
 
 pub mod clock;
 pub mod cmd;
@@ -36,9 +36,7 @@ use store::{Store, StoreSettings};
 
 /// A running memcached server.
 pub struct MemcachedRole {
-    runtime: Option<tokio::runtime::Runtime>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    done: Option<tokio::sync::oneshot::Receiver<()>>,
+    workers: Option<server::Workers>,
     bound: Vec<SocketAddr>,
     shared: Arc<Shared>,
 }
@@ -66,18 +64,13 @@ impl MemcachedRole {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("no se pudo leer la dirección de escucha: {e}"))?;
         let log = open_log(&config)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(config.threads)
-            .thread_name("memcached")
-            .enable_all()
-            .build()
-            .map_err(|e| format!("no se pudieron crear los hilos de memcached: {e}"))?;
+        let threads = config.threads;
         let store = Store::new(
             StoreSettings {
                 memory_limit: config.memory_limit,
                 item_size_max: config.item_size_max,
                 evictions: !config.no_evictions,
-                shards: StoreSettings::shards_for(config.threads),
+                shards: StoreSettings::shards_for(threads),
             },
             clock::Clock::new(),
         );
@@ -92,27 +85,9 @@ impl MemcachedRole {
                     .join(", ")
             )
         });
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-        let task_shared = Arc::clone(&shared);
-        runtime.spawn(async move {
-            let mut listeners = Vec::new();
-            for l in std_listeners {
-                match tokio::net::TcpListener::from_std(l) {
-                    Ok(l) => listeners.push(l),
-                    Err(_) => continue,
-                }
-            }
-            server::run(listeners, task_shared, async {
-                let _ = rx.await;
-            })
-            .await;
-            let _ = done_tx.send(());
-        });
+        let workers = server::Workers::spawn(std_listeners, Arc::clone(&shared), threads)?;
         Ok(MemcachedRole {
-            runtime: Some(runtime),
-            shutdown: Some(tx),
-            done: Some(done_rx),
+            workers: Some(workers),
             bound,
             shared,
         })
@@ -128,27 +103,10 @@ impl MemcachedRole {
         &self.shared
     }
 
-    /// Stops serving and waits until the listeners are closed.
+    /// Stops serving and waits until the listeners and connections are closed.
     pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(done) = self.done.take() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), done).await;
-        }
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
-impl Drop for MemcachedRole {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
+        if let Some(w) = self.workers.take() {
+            w.stop().await;
         }
     }
 }
