@@ -122,6 +122,8 @@ async fn retrieval_and_touch() {
         b"set a 1 0 1\r\nA\r\nset b 2 0 1\r\nB\r\n",
         b"get a b c\r\n",
         b"gat 100 a c\r\n",
+        b"gats 0 a b\r\n",
+        b"gets a b\r\n",
         b"touch a 10\r\n",
         b"touch c 10\r\n",
         b"touch a 10 noreply\r\n",
