@@ -127,6 +127,11 @@ trait Running: Send + Sync {
     /// Where it listens: (`Listen 80` as written, address bound).
     fn bound(&self) -> Vec<(Listen, SocketAddr)>;
     fn stats(&self) -> Counters;
+    /// How to reach one bound address, and how it relates to the configuration:
+    /// (`http://127.0.0.1:10080/`, `Listen 80 -> 127.0.0.1:10080`).
+    fn endpoint(&self, listen: &Listen, addr: SocketAddr) -> (String, String) {
+        (report::url_for(addr), report::mapping(listen, addr))
+    }
     fn stop(self: Box<Self>) -> BoxFuture<'static, ()>;
 }
 
@@ -235,6 +240,17 @@ struct MemcachedService {
 }
 
 impl Running for MemcachedService {
+    fn endpoint(&self, listen: &Listen, addr: SocketAddr) -> (String, String) {
+        (
+            format!(
+                "{addr} (protocolo memcached: `telnet {} {}`)",
+                addr.ip(),
+                addr.port()
+            ),
+            format!("-p {} en etc/memcached.conf -> {addr}", listen.port),
+        )
+    }
+
     fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
         // Like Debian's memcached, the configuration is read at start only.
         let changed = *stack.memcached != *self.config;
@@ -488,6 +504,8 @@ pub struct StartOptions {}
 struct Command {
     request: Request,
     reply: oneshot::Sender<Response>,
+    /// Fires once the answer is on the wire, so `stop` can answer before the process ends.
+    written: oneshot::Receiver<()>,
 }
 
 struct Supervisor {
@@ -547,7 +565,7 @@ pub async fn run(ws: Workspace, opts: StartOptions) -> Result<(), SupervisorErro
         let spec = sup.services[i].0;
         if !(spec.enabled)(&sup.ws.settings) {
             say(&format!(
-                "  {:<9} desactivado en lab.toml (actívalo con `lab service {} enable`)",
+                "  {:<10} desactivado en lab.toml (actívalo con `lab service {} enable`)",
                 spec.name, spec.name
             ));
             continue;
@@ -599,6 +617,7 @@ pub async fn run(ws: Workspace, opts: StartOptions) -> Result<(), SupervisorErro
                 };
                 let _ = cmd.reply.send(resp);
                 if stop {
+                    let _ = tokio::time::timeout(Duration::from_secs(2), cmd.written).await;
                     break;
                 }
             }
@@ -675,10 +694,16 @@ async fn accept_loop(listener: tokio::net::UnixListener, tx: mpsc::Sender<Comman
             let Ok(Some(line)) = lines.next_line().await else {
                 return;
             };
+            let (written_tx, written) = oneshot::channel();
             let resp = match serde_json::from_str::<Request>(&line) {
                 Ok(request) => {
                     let (reply, answer) = oneshot::channel();
-                    if tx.send(Command { request, reply }).await.is_err() {
+                    let cmd = Command {
+                        request,
+                        reply,
+                        written,
+                    };
+                    if tx.send(cmd).await.is_err() {
                         Response::fail("el laboratorio se está parando")
                     } else {
                         answer
@@ -693,6 +718,7 @@ async fn accept_loop(listener: tokio::net::UnixListener, tx: mpsc::Sender<Comman
                 let _ = write.write_all(text.as_bytes()).await;
                 let _ = write.shutdown().await;
             }
+            let _ = written_tx.send(());
         });
     }
 }
@@ -702,19 +728,15 @@ fn endpoint_lines(spec: &ServiceSpec, running: &dyn Running) -> Vec<String> {
     let bound = running.bound();
     if bound.is_empty() {
         return vec![format!(
-            "  {:<9} en marcha (sin puertos de escucha)",
+            "  {:<10} en marcha (sin puertos de escucha)",
             spec.name
         )];
     }
     bound
         .iter()
         .map(|(listen, addr)| {
-            format!(
-                "  {:<9}{}  ({})",
-                spec.name,
-                report::url_for(*addr),
-                report::mapping(listen, *addr)
-            )
+            let (url, mapping) = running.endpoint(listen, *addr);
+            format!("  {:<10} {url}  ({mapping})", spec.name)
         })
         .collect()
 }
@@ -746,12 +768,16 @@ impl Supervisor {
                 .iter()
                 .map(|(spec, running)| {
                     let bound = running.as_ref().map(|r| r.bound()).unwrap_or_default();
+                    let endpoints: Vec<(String, String)> = match running {
+                        Some(r) => bound.iter().map(|(l, a)| r.endpoint(l, *a)).collect(),
+                        None => Vec::new(),
+                    };
                     ServiceStatus {
                         name: spec.name.to_string(),
                         enabled: (spec.enabled)(&self.ws.settings),
                         running: running.is_some(),
-                        urls: bound.iter().map(|(_, a)| report::url_for(*a)).collect(),
-                        mappings: bound.iter().map(|(l, a)| report::mapping(l, *a)).collect(),
+                        urls: endpoints.iter().map(|(u, _)| u.clone()).collect(),
+                        mappings: endpoints.into_iter().map(|(_, m)| m).collect(),
                         counters: running.as_ref().map(|r| r.stats()),
                     }
                 })
