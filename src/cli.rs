@@ -76,6 +76,41 @@ pub enum Command {
     A2enconf(Names),
     /// Desactiva fragmentos de configuración (como a2disconf).
     A2disconf(Names),
+    /// Muestra una lección en la terminal (sin ID: la lista de lecciones y tu progreso).
+    Lesson {
+        /// Lección (`apache/sitios`) o ejercicio (`apache-sitio`).
+        #[arg(value_name = "ID")]
+        id: Option<String>,
+    },
+    /// Copia al espacio de trabajo los ficheros de partida de un ejercicio.
+    Prepare {
+        /// Ejercicio (`apache-sitio`).
+        #[arg(value_name = "EJERCICIO")]
+        exercise: String,
+        /// Sobrescribe también los ficheros que ya existen.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Comprueba ejercicios en este espacio de trabajo; sale con 1 si falla algún paso.
+    Check {
+        /// Ejercicio (`apache-sitio`); sin él, todos.
+        #[arg(value_name = "EJERCICIO")]
+        exercise: Option<String>,
+    },
+    /// Construye el libro del curso (mdBook) sin conexión, con su buscador.
+    Book {
+        /// Directorio de salida (por defecto, `.lab/libro` del espacio de trabajo, o `./libro`).
+        #[arg(long, value_name = "DIR")]
+        dest: Option<PathBuf>,
+        /// Abre el libro en el navegador al terminar.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Herramientas para quien escribe el curso.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
     /// Arranca, para, reinicia, activa o desactiva un servicio (como systemctl/service).
     Service {
         /// Nombre del servicio (por ahora: apache2).
@@ -84,6 +119,18 @@ pub enum Command {
         /// Qué hacer con él.
         #[arg(value_name = "ACCIÓN", display_order = 2)]
         action: ServiceAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Valida el curso entero: cada ejercicio carga, cada punto de partida falla y cada
+    /// solución supera todos los pasos.
+    Check {
+        /// Directorio del curso (con book/ y exercises/). Por defecto, LAB_COURSE_DIR, el
+        /// directorio actual si lo contiene, o el curso incluido en el programa.
+        #[arg(long, value_name = "DIR")]
+        course: Option<PathBuf>,
     },
 }
 
@@ -127,6 +174,8 @@ impl ServiceAction {
 fn command() -> clap::Command {
     fn spanish(cmd: clap::Command) -> clap::Command {
         cmd.help_template(HELP_TEMPLATE)
+            .subcommand_help_heading("Órdenes")
+            .subcommand_value_name("ORDEN")
             .disable_help_flag(true)
             .mut_args(|a| {
                 if a.is_positional() {
@@ -135,8 +184,9 @@ fn command() -> clap::Command {
                     a.help_heading("Opciones")
                 }
             })
+            .mut_subcommands(spanish)
     }
-    spanish(Cli::command()).mut_subcommands(spanish)
+    spanish(Cli::command())
 }
 
 /// Parses the command line. On `--help`/`--version` prints them; on a usage error prints it

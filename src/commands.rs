@@ -12,10 +12,11 @@ use lab_server::memcached;
 use lab_server::supervisor::{self, Request, StartOptions};
 use lab_server::workspace::{self, Workspace, WorkspaceError};
 
-use crate::cli::{Cli, Command, ServiceAction};
+use crate::cli::{Cli, Command, DevCommand, ServiceAction};
+use crate::teaching;
 
 /// A failed command: the message printed as `error: ...`.
-type Failure = Box<dyn std::error::Error>;
+pub type Failure = Box<dyn std::error::Error>;
 
 /// Where `lab start` creates a workspace when it finds none.
 const DEFAULT_WORKSPACE: &str = "laboratorio";
@@ -37,6 +38,23 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::A2enconf(n) => a2(explicit, Kind::Conf, true, &n.names),
         Command::A2disconf(n) => a2(explicit, Kind::Conf, false, &n.names),
         Command::Service { name, action } => service(explicit, &name, action),
+        Command::Lesson { id } => {
+            let ws = open(explicit).ok();
+            teaching::lesson(ws.as_ref(), id.as_deref())
+        }
+        Command::Prepare { exercise, force } => {
+            open(explicit).map_err(Failure::from).and_then(|ws| teaching::prepare(&ws, &exercise, force))
+        }
+        Command::Check { exercise } => {
+            open(explicit).map_err(Failure::from).and_then(|ws| teaching::check(&ws, exercise.as_deref()))
+        }
+        Command::Book { dest, open: open_it } => {
+            let ws = open(explicit).ok();
+            teaching::book(ws.as_ref(), dest.as_deref(), open_it)
+        }
+        Command::Dev {
+            command: DevCommand::Check { course },
+        } => teaching::dev_check(course.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -47,7 +65,7 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn out(text: &str) {
+pub fn out(text: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     if !text.ends_with('\n') {
@@ -55,7 +73,7 @@ fn out(text: &str) {
     }
 }
 
-fn err(text: &str) {
+pub fn err(text: &str) {
     let mut stderr = std::io::stderr().lock();
     let _ = stderr.write_all(text.as_bytes());
     if !text.ends_with('\n') {
@@ -111,7 +129,17 @@ fn start(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
         .enable_all()
         .build()
         .map_err(|e| format!("no se pudo crear el planificador de tareas: {e}"))?;
-    runtime.block_on(supervisor::run(ws, StartOptions::default()))?;
+    let result = runtime.block_on(async {
+        // The console runs beside the stack, in the same runtime; it stops with it.
+        let console = teaching::start_console(&ws).await;
+        let result = supervisor::run(ws, StartOptions::default()).await;
+        if let Some((task, stop)) = console {
+            let _ = stop.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        result
+    });
+    result?;
     // Roles may leave blocking tasks behind (a slow client); do not wait for them forever.
     runtime.shutdown_timeout(Duration::from_secs(2));
     Ok(ExitCode::SUCCESS)

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod teaching;
 
 use std::process::ExitCode;
 

@@ -4,8 +4,7 @@
 
 use std::path::Path;
 
-use lab_server::a2;
-use lab_server::workspace::{self, Workspace};
+use lab_server::workspace;
 use lessons::exercise::{Exercise, Tree};
 use lessons::Course;
 
@@ -23,44 +22,16 @@ pub struct DevResult {
 /// Student id used for the fresh workspaces.
 pub const DEV_STUDENT: &str = "comprobacion";
 
-/// Runs `lab a2*` style commands of a solution (`a2ensite x`).
-fn run_solution_commands(ws: &Workspace, commands: &[String]) -> Result<(), String> {
-    for cmd in commands {
-        let mut words = cmd.split_whitespace();
-        let verb = words.next().unwrap_or("");
-        let names: Vec<String> = words.map(str::to_string).collect();
-        let (enable, kind) = match verb {
-            "a2ensite" => (true, a2::Kind::Site),
-            "a2dissite" => (false, a2::Kind::Site),
-            "a2enmod" => (true, a2::Kind::Module),
-            "a2dismod" => (false, a2::Kind::Module),
-            "a2enconf" => (true, a2::Kind::Conf),
-            "a2disconf" => (false, a2::Kind::Conf),
-            other => return Err(format!("orden de solución no admitida: `{other}`")),
-        };
-        let out = if enable {
-            a2::enable(&ws.apache_dir(), kind, &names)
-        } else {
-            a2::disable(&ws.apache_dir(), kind, &names)
-        };
-        if out.exit_code != 0 {
-            return Err(format!("`{cmd}` falló: {}", out.text()));
-        }
-    }
-    Ok(())
-}
-
 fn fresh(dir: &Path, exercise: &Exercise, solution: bool) -> Result<ExerciseReport, String> {
     let ws = workspace::init(dir, Some(DEV_STUDENT)).map_err(|e| e.to_string())?;
     let params = params_for(&ws, exercise);
     exercise
-        .apply_tree(Tree::Starter, &ws.root, &params)
-        .map_err(|e| format!("al copiar starter/: {e}"))?;
+        .apply_tree(Tree::Starter, &ws.root, &params, true)
+        .map_err(|e| format!("al preparar starter/: {e}"))?;
     if solution {
         exercise
-            .apply_tree(Tree::Solution, &ws.root, &params)
-            .map_err(|e| format!("al copiar solution/: {e}"))?;
-        run_solution_commands(&ws, &exercise.solution_commands.iter().map(|c| params.apply(c)).collect::<Vec<_>>())?;
+            .apply_tree(Tree::Solution, &ws.root, &params, true)
+            .map_err(|e| format!("al aplicar solution/: {e}"))?;
     }
     let target = if needs_http(&ws, exercise) {
         match lab_server::config::load(&ws) {

@@ -1,1 +1,16 @@
-//! Exercise checker (being written: waits for the HTTP role).
+//! The exercise checker.
+//!
+//! - [`checks`]: the check kinds (`file`, `apache`, `http`, `command`, `process`), one file
+//!   each, typed from the exercise's TOML and validated when the course loads.
+//! - [`target`]: where HTTP checks go: the student's running lab or an isolated instance.
+//! - [`run`]: runs an exercise's steps against a workspace (partial credit by step).
+//! - [`report`]: the `lab check` table.
+//! - [`console`]: the console's «Comprobar» button.
+//! - [`dev`]: `lab dev check`: every starter fails, every solution passes.
+
+pub mod checks;
+pub mod console;
+pub mod dev;
+pub mod report;
+pub mod run;
+pub mod target;

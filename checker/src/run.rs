@@ -123,6 +123,19 @@ pub fn check_exercise(ws: &Workspace, exercise: &Exercise, target: &Target) -> E
     }
 }
 
+/// Checks `exercise` in `ws` (against the running lab when there is one, else an isolated
+/// instance when HTTP checks need it) and records the attempt in `.lab/progress.db`.
+pub fn check_and_record(ws: &Workspace, exercise: &Exercise) -> Result<ExerciseReport, String> {
+    let target = Target::for_workspace(ws, needs_http(ws, exercise));
+    let report = check_exercise(ws, exercise, &target);
+    drop(target);
+    let steps: Vec<bool> = report.steps.iter().map(|s| s.passed).collect();
+    lessons::progress::Progress::open_workspace(&ws.root)
+        .and_then(|mut p| p.record(&exercise.id, &steps))
+        .map_err(|e| e.to_string())?;
+    Ok(report)
+}
+
 /// Validates every check of every exercise (with a sample student), for the course author.
 pub fn validate_course(course: &lessons::Course) -> Vec<String> {
     let mut errors = Vec::new();

@@ -11,6 +11,7 @@ use crate::exercise::{self, AuthorError, Exercise, TreeFile};
 
 static BOOK_SRC: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../book/src");
 static EXERCISES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../exercises");
+static BOOK_TOML: &str = include_str!("../../book/book.toml");
 
 /// Problems loading the course.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +53,10 @@ pub struct Course {
     pub exercises: BTreeMap<String, Exercise>,
     /// Where it was read from (`None`: embedded in the binary).
     pub dir: Option<PathBuf>,
+    /// `book/book.toml`.
+    pub book_toml: String,
+    /// Problems that do not stop the course from loading (a chapter page not written yet).
+    pub warnings: Vec<String>,
 }
 
 /// A source of files: the embedded copy or a directory.
@@ -185,6 +190,7 @@ impl Course {
     pub fn embedded() -> Result<Course, CourseError> {
         let mut c = load_from(&Embedded)?;
         c.dir = None;
+        c.book_toml = BOOK_TOML.to_string();
         Ok(c)
     }
 
@@ -198,6 +204,7 @@ impl Course {
         }
         let mut c = load_from(&OnDisk(dir.to_path_buf()))?;
         c.dir = Some(dir.to_path_buf());
+        c.book_toml = std::fs::read_to_string(dir.join("book/book.toml")).unwrap_or_default();
         Ok(c)
     }
 
@@ -291,18 +298,32 @@ fn load_from(src: &dyn Source) -> Result<Course, CourseError> {
             Err(mut e) => errors.append(&mut e),
         }
     }
-    // Every exercise must appear in its chapter, and every marker must name an exercise.
+    // Every exercise must appear in its chapter, and every marker must name an exercise. A
+    // chapter page that is not written yet is only a warning: the exercise still works with
+    // `lab check`, and the console lists it apart.
+    let mut warnings = Vec::new();
     for e in exercises.values() {
-        let found = pages
-            .get(&e.chapter)
-            .is_some_and(|md| crate::render::markers(md).contains(&e.id));
-        if !found {
+        let Some(md) = pages.get(&e.chapter) else {
+            warnings.push(format!(
+                "{}: la página `{}` todavía no existe; el ejercicio `{}` no aparecerá en el libro",
+                e.source.display(),
+                e.chapter,
+                e.id
+            ));
+            continue;
+        };
+        if !crate::render::markers(md).contains(&e.id) {
+            let elsewhere = pages
+                .iter()
+                .find(|(_, md)| crate::render::markers(md).contains(&e.id))
+                .map(|(p, _)| format!(" (el marcador está en `{p}`: corrige `chapter`)"))
+                .unwrap_or_default();
             errors.push(AuthorError {
                 file: e.source.clone(),
                 line: 1,
                 column: 1,
                 message: format!(
-                    "la página `{}` no contiene el marcador {{{{#exercise {}}}}}",
+                    "la página `{}` no contiene el marcador {{{{#exercise {}}}}}{elsewhere}",
                     e.chapter, e.id
                 ),
             });
@@ -327,11 +348,25 @@ fn load_from(src: &dyn Source) -> Result<Course, CourseError> {
     if !errors.is_empty() {
         return Err(CourseError::Author(errors));
     }
+    let missing: Vec<&str> = chapters
+        .iter()
+        .filter_map(|c| c.path.as_deref())
+        .filter(|p| !pages.contains_key(*p))
+        .collect();
+    if !missing.is_empty() {
+        warnings.push(format!(
+            "book/src/SUMMARY.md: {} páginas todavía no existen: {}",
+            missing.len(),
+            missing.join(", ")
+        ));
+    }
     Ok(Course {
         chapters,
         pages,
         exercises,
         dir: None,
+        book_toml: String::new(),
+        warnings,
     })
 }
 

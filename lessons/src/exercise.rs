@@ -75,8 +75,10 @@ pub struct Exercise {
     pub starter: Vec<TreeFile>,
     /// Files that make every step pass.
     pub solution: Vec<TreeFile>,
-    /// `lab` commands the solution also runs after copying its files (only the `a2*`
-    /// family: `a2ensite {{param.sitio}}`), since a tree cannot carry Debian's symlinks.
+    /// `lab` commands run after copying the starter (only the `a2*` family:
+    /// `a2ensite {{param.sitio}}`), since a tree cannot carry Debian's symlinks.
+    pub starter_commands: Vec<String>,
+    /// The same, after copying the solution.
     pub solution_commands: Vec<String>,
     /// `exercises/<id>/exercise.toml`, for messages.
     pub source: PathBuf,
@@ -93,6 +95,8 @@ struct ExerciseToml {
     #[serde(default)]
     params: BTreeMap<String, ParamSpec>,
     steps: Vec<StepToml>,
+    #[serde(default)]
+    starter_commands: Vec<String>,
     #[serde(default)]
     solution_commands: Vec<String>,
 }
@@ -211,6 +215,11 @@ pub fn parse(
             checks,
         });
     }
+    for cmd in raw.starter_commands.iter().chain(&raw.solution_commands) {
+        if let Err(msg) = parse_command(cmd) {
+            errors.push(err_at(text.find(cmd.as_str()).unwrap_or(0), msg));
+        }
+    }
     for (name, spec) in &raw.params {
         if let Err(msg) = spec.validate() {
             errors.push(err_at(
@@ -232,6 +241,7 @@ pub fn parse(
         steps,
         starter,
         solution,
+        starter_commands: raw.starter_commands,
         solution_commands: raw.solution_commands,
         source: source.to_path_buf(),
     })
@@ -244,20 +254,58 @@ pub enum Tree {
     Solution,
 }
 
+/// What copying a tree did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Files written (absolute paths).
+    pub written: Vec<PathBuf>,
+    /// Files left alone because they existed and `overwrite` was false.
+    pub kept: Vec<PathBuf>,
+    /// Output of the `a2*` commands run.
+    pub messages: Vec<String>,
+}
+
+/// An `a2*` command of a starter or solution, parsed.
+fn parse_command(cmd: &str) -> Result<(bool, lab_server::a2::Kind, Vec<String>), String> {
+    use lab_server::a2::Kind;
+    let mut words = cmd.split_whitespace();
+    let verb = words.next().unwrap_or("");
+    let names: Vec<String> = words.map(str::to_string).collect();
+    let (enable, kind) = match verb {
+        "a2ensite" => (true, Kind::Site),
+        "a2dissite" => (false, Kind::Site),
+        "a2enmod" => (true, Kind::Module),
+        "a2dismod" => (false, Kind::Module),
+        "a2enconf" => (true, Kind::Conf),
+        "a2disconf" => (false, Kind::Conf),
+        other => {
+            return Err(format!(
+                "orden no admitida `{other}`: solo a2ensite, a2dissite, a2enmod, a2dismod, a2enconf y a2disconf"
+            ))
+        }
+    };
+    if names.is_empty() {
+        return Err(format!("a `{cmd}` le falta el nombre"));
+    }
+    Ok((enable, kind, names))
+}
+
 impl Exercise {
     /// Copies the starter or solution tree over the workspace at `root`, with the student's
-    /// parameters applied to paths and to text contents. Returns the paths written.
+    /// parameters applied to paths and to text contents, then runs that tree's `a2*`
+    /// commands. Existing files are kept unless `overwrite`.
     pub fn apply_tree(
         &self,
         which: Tree,
         root: &Path,
         params: &crate::params::Params,
-    ) -> std::io::Result<Vec<PathBuf>> {
-        let files = match which {
-            Tree::Starter => &self.starter,
-            Tree::Solution => &self.solution,
+        overwrite: bool,
+    ) -> Result<Applied, String> {
+        let (files, commands) = match which {
+            Tree::Starter => (&self.starter, &self.starter_commands),
+            Tree::Solution => (&self.solution, &self.solution_commands),
         };
-        let mut written = Vec::new();
+        let mut applied = Applied::default();
         for f in files {
             let rel = params.apply(&f.path.to_string_lossy());
             let rel = Path::new(&rel);
@@ -266,23 +314,40 @@ impl Exercise {
                     .components()
                     .any(|c| matches!(c, std::path::Component::ParentDir))
             {
-                return Err(std::io::Error::other(format!(
-                    "ruta no permitida en el ejercicio: {}",
-                    rel.display()
-                )));
+                return Err(format!("ruta no permitida en el ejercicio: {}", rel.display()));
             }
             let dest = root.join(rel);
+            if !overwrite && dest.symlink_metadata().is_ok() {
+                applied.kept.push(dest);
+                continue;
+            }
             if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent)?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("no se pudo crear {}: {e}", parent.display()))?;
             }
             let data = match std::str::from_utf8(&f.contents) {
                 Ok(text) => params.apply(text).into_bytes(),
                 Err(_) => f.contents.clone(),
             };
-            std::fs::write(&dest, data)?;
-            written.push(dest);
+            std::fs::write(&dest, data)
+                .map_err(|e| format!("no se pudo escribir {}: {e}", dest.display()))?;
+            applied.written.push(dest);
         }
-        Ok(written)
+        let apache = root.join("etc/apache2");
+        for cmd in commands {
+            let cmd = params.apply(cmd);
+            let (enable, kind, names) = parse_command(&cmd)?;
+            let out = if enable {
+                lab_server::a2::enable(&apache, kind, &names)
+            } else {
+                lab_server::a2::disable(&apache, kind, &names)
+            };
+            if out.exit_code != 0 {
+                return Err(format!("`lab {cmd}` falló: {}", out.text()));
+            }
+            applied.messages.push(out.text());
+        }
+        Ok(applied)
     }
 }
 

@@ -6,8 +6,12 @@
 //!   on load with file:line errors for the author.
 //! - [`params`]: per-student values derived from the student id (`{{param.name}}`).
 //! - [`render`]: Markdown -> HTML and terminal text, with `{{#exercise id}}` markers expanded.
+//! - [`book`]: `lab book`: the mdBook built offline, markers expanded by a preprocessor.
+//! - [`console`]: the web console (axum) that `lab start` serves.
 //! - [`progress`]: attempts and passed steps in `.lab/progress.db` (SQLite, WAL, migrations).
 
+pub mod book;
+pub mod console;
 pub mod course;
 pub mod exercise;
 pub mod params;

@@ -43,7 +43,13 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE attempts (
         first_passed_at INTEGER,
         last_checked_at INTEGER NOT NULL,
         PRIMARY KEY (exercise, step)
-    );"];
+    );",
+    // 2: when the starter files of an exercise were copied (`lab prepare`).
+    "CREATE TABLE prepared (
+        exercise TEXT PRIMARY KEY,
+        at INTEGER NOT NULL
+    );",
+];
 
 /// What is known about one exercise.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,6 +153,32 @@ impl Progress {
         Ok(())
     }
 
+    /// Notes that the starter of `exercise` was copied into the workspace.
+    pub fn mark_prepared(&mut self, exercise: &str) -> Result<(), ProgressError> {
+        self.conn.execute(
+            "INSERT INTO prepared (exercise, at) VALUES (?1, ?2)
+             ON CONFLICT (exercise) DO UPDATE SET at = excluded.at",
+            params![exercise, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Whether the starter of `exercise` was copied.
+    pub fn is_prepared(&self, exercise: &str) -> Result<bool, ProgressError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM prepared WHERE exercise = ?1", [exercise], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// The schema version (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64, ProgressError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
     /// The status of one exercise.
     pub fn status(&self, exercise: &str) -> Result<ExerciseStatus, ProgressError> {
         let (attempts, last): (u32, Option<i64>) = self.conn.query_row(
@@ -223,6 +255,30 @@ mod tests {
         let p = Progress::open_workspace(dir.path()).unwrap();
         assert_eq!(p.attempts("ej").unwrap(), 2);
         assert_eq!(p.all().unwrap().len(), 1);
+        assert_eq!(p.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn a_version_1_database_is_migrated_keeping_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("progress.db");
+        {
+            // A database as the first version of the lab left it.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO attempts (exercise, at, passed, total) VALUES ('viejo', 1, 1, 2)",
+                [],
+            )
+            .unwrap();
+        }
+        let mut p = Progress::open(&path).unwrap();
+        assert_eq!(p.schema_version().unwrap(), 2);
+        assert_eq!(p.attempts("viejo").unwrap(), 1);
+        assert!(!p.is_prepared("viejo").unwrap());
+        p.mark_prepared("viejo").unwrap();
+        assert!(p.is_prepared("viejo").unwrap());
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! Where HTTP checks send their requests: the student's running lab (what they really see,
 //! so a forgotten `lab reload` shows), or an instance started for the check on free ports.
 
+mod isolated;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::Duration;
 
-use lab_server::http::HttpRole;
 use lab_server::supervisor::{self, Request};
 use lab_server::workspace::Workspace;
 
@@ -47,11 +47,7 @@ pub enum Target {
     /// The student's `lab start`: (written port, address) of each `Listen`.
     Running(Vec<(u16, SocketAddr)>),
     /// An instance started for the checks, stopped on drop.
-    Isolated {
-        binds: Vec<(u16, SocketAddr)>,
-        role: Option<HttpRole>,
-        runtime: tokio::runtime::Runtime,
-    },
+    Isolated(isolated::Instance),
     /// HTTP checks cannot run, and why (in Spanish).
     Unavailable(String),
     /// No HTTP check needs the lab.
@@ -87,29 +83,10 @@ impl Target {
     }
 
     /// Starts the Apache role of `config` on free loopback ports.
-    pub fn isolated(mut config: lab_server::config::ServerConfig) -> Target {
-        for l in &mut config.listens {
-            l.bind = SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), 0);
-        }
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-        {
-            Ok(r) => r,
-            Err(e) => return Target::Unavailable(format!("no se pudo crear el entorno de ejecución: {e}")),
-        };
-        let config = Arc::new(config);
-        match runtime.block_on(HttpRole::start(config)) {
-            Ok(role) => {
-                let binds = role.bound().into_iter().map(|(l, a)| (l.port, a)).collect();
-                Target::Isolated {
-                    binds,
-                    role: Some(role),
-                    runtime,
-                }
-            }
-            Err(e) => Target::Unavailable(format!("no se pudo arrancar una instancia para comprobar: {e}")),
+    pub fn isolated(config: lab_server::config::ServerConfig) -> Target {
+        match isolated::start(config) {
+            Ok(instance) => Target::Isolated(instance),
+            Err(e) => Target::Unavailable(e),
         }
     }
 
@@ -122,7 +99,7 @@ impl Target {
     pub fn send(&self, port: u16, req: &HttpRequest) -> Result<HttpResponse, String> {
         let binds = match self {
             Target::Running(b) => b,
-            Target::Isolated { binds, .. } => binds,
+            Target::Isolated(i) => &i.binds,
             Target::Unavailable(why) => return Err(why.clone()),
             Target::None => return Err("no hay laboratorio al que preguntar".into()),
         };
@@ -145,16 +122,6 @@ impl Target {
             }
             msg
         })
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        if let Target::Isolated { role, runtime, .. } = self {
-            if let Some(role) = role.take() {
-                runtime.block_on(role.shutdown());
-            }
-        }
     }
 }
 
