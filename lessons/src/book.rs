@@ -173,7 +173,8 @@ pub fn build(course: &Course, dest: &Path, student: Option<&str>) -> Result<Buil
         }
         std::fs::write(&path, data).map_err(io("escribir", &path))?;
     }
-    let css = src.join(CSS_FILE);
+    // `additional-css` paths are relative to the book root.
+    let css = root.join(CSS_FILE);
     std::fs::write(&css, EXERCISE_CSS).map_err(io("escribir", &css))?;
     let book_toml = root.join("book.toml");
     let toml_text = if course.book_toml.trim().is_empty() {

@@ -182,6 +182,10 @@ impl CheckKind for HttpCheck {
         Ok(())
     }
 
+    fn needs_http(&self) -> bool {
+        true
+    }
+
     fn run(&self, cx: &Context<'_>) -> Outcome {
         let expect = self.describe();
         let first = match cx.target.send(self.port, &self.request()) {

@@ -1,13 +1,17 @@
-//! Check kinds. Each kind is one file with a `Deserialize` struct (its TOML fields) that
-//! implements [`CheckKind`]; adding a kind is that file plus one line in [`Check`] and
-//! [`KINDS`].
-
-mod apache;
-mod command;
-mod file;
-mod http;
-mod memcached;
-mod process;
+//! Check kinds. Each kind is one file with a `Deserialize` struct (its TOML fields, with
+//! `#[serde(deny_unknown_fields)]`) that implements [`CheckKind`].
+//!
+//! ## Adding a kind (`memcached`, `php`, `wsgi`...)
+//!
+//! 1. Write `checks/<kind>.rs`: the struct, `describe` (one Spanish line: what is expected),
+//!    `run` (an [`Outcome`] whose `found` says, in Spanish, what was there instead),
+//!    `validate` for anything serde cannot check (regexes, ranges), and `needs_http` when it
+//!    sends requests through the lab's listeners.
+//! 2. Add one line to the `kinds!` list below: `Variant(module::Struct) = "kind"`.
+//!
+//! That line declares the module, the enum variant, the name accepted in `kind = "..."`
+//! and the dispatch; nothing else changes. The course loader then validates every check of
+//! the new kind (with `exercise.toml:line:column`) and `lab dev check` runs it.
 
 use lab_server::workspace::Workspace;
 use lessons::exercise::RawCheck;
@@ -60,21 +64,77 @@ pub trait CheckKind: DeserializeOwned {
     fn validate(&self) -> Result<(), String> {
         Ok(())
     }
+    /// True when the check sends requests through the lab's listeners (so an isolated
+    /// instance is started when no lab is running).
+    fn needs_http(&self) -> bool {
+        false
+    }
 }
 
-/// A typed check.
-#[derive(Debug, Clone)]
-pub enum Check {
-    File(file::FileCheck),
-    Apache(apache::ApacheCheck),
-    Http(http::HttpCheck),
-    Command(command::CommandCheck),
-    Process(process::ProcessCheck),
-    Memcached(memcached::MemcachedCheck),
+/// Declares the check kinds: modules, the [`Check`] enum, [`KINDS`] and the dispatch.
+macro_rules! kinds {
+    ($($variant:ident($module:ident::$ty:ident) = $name:literal,)+) => {
+        $(mod $module;)+
+
+        /// A typed check.
+        #[derive(Debug, Clone)]
+        pub enum Check {
+            $($variant($module::$ty),)+
+        }
+
+        /// The kinds, as written in `kind = "..."`.
+        pub const KINDS: &[&str] = &[$($name),+];
+
+        impl Check {
+            fn typed(kind: &str, value: toml::Value) -> Result<Check, String> {
+                match kind {
+                    $($name => Ok(Check::$variant(typed(value)?)),)+
+                    other => Err(format!(
+                        "tipo de comprobación desconocido `{other}`; tipos: {}",
+                        KINDS.join(", ")
+                    )),
+                }
+            }
+
+            /// One line, in Spanish, saying what is checked.
+            pub fn describe(&self) -> String {
+                match self {
+                    $(Check::$variant(c) => c.describe(),)+
+                }
+            }
+
+            /// Runs the check.
+            pub fn run(&self, cx: &Context<'_>) -> Outcome {
+                match self {
+                    $(Check::$variant(c) => c.run(cx),)+
+                }
+            }
+
+            /// True when the check sends requests through the lab's listeners.
+            pub fn needs_http(&self) -> bool {
+                match self {
+                    $(Check::$variant(c) => c.needs_http(),)+
+                }
+            }
+        }
+    };
 }
 
-/// The kinds, as written in `kind = "..."`.
-pub const KINDS: &[&str] = &["file", "apache", "http", "command", "process", "memcached"];
+kinds! {
+    File(file::FileCheck) = "file",
+    Apache(apache::ApacheCheck) = "apache",
+    Http(http::HttpCheck) = "http",
+    Command(command::CommandCheck) = "command",
+    Process(process::ProcessCheck) = "process",
+}
+
+fn typed<T: CheckKind>(v: toml::Value) -> Result<T, String> {
+    let t: T = v
+        .try_into()
+        .map_err(|e: toml::de::Error| e.message().to_string())?;
+    t.validate()?;
+    Ok(t)
+}
 
 impl Check {
     /// Builds the typed check from its TOML table, with the student's parameters applied to
@@ -85,53 +145,7 @@ impl Check {
             .remove("kind")
             .and_then(|k| k.as_str().map(str::to_string))
             .ok_or("a la comprobación le falta `kind`")?;
-        let value = substitute(toml::Value::Table(table), params);
-        fn typed<T: CheckKind>(v: toml::Value) -> Result<T, String> {
-            let t: T = v.try_into().map_err(|e: toml::de::Error| e.message().to_string())?;
-            t.validate()?;
-            Ok(t)
-        }
-        Ok(match kind.as_str() {
-            "file" => Check::File(typed(value)?),
-            "apache" => Check::Apache(typed(value)?),
-            "http" => Check::Http(typed(value)?),
-            "command" => Check::Command(typed(value)?),
-            "process" => Check::Process(typed(value)?),
-            "memcached" => Check::Memcached(typed(value)?),
-            other => {
-                return Err(format!(
-                    "tipo de comprobación desconocido `{other}`; tipos: {}",
-                    KINDS.join(", ")
-                ))
-            }
-        })
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            Check::File(c) => c.describe(),
-            Check::Apache(c) => c.describe(),
-            Check::Http(c) => c.describe(),
-            Check::Command(c) => c.describe(),
-            Check::Process(c) => c.describe(),
-            Check::Memcached(c) => c.describe(),
-        }
-    }
-
-    pub fn run(&self, cx: &Context<'_>) -> Outcome {
-        match self {
-            Check::File(c) => c.run(cx),
-            Check::Apache(c) => c.run(cx),
-            Check::Http(c) => c.run(cx),
-            Check::Command(c) => c.run(cx),
-            Check::Process(c) => c.run(cx),
-            Check::Memcached(c) => c.run(cx),
-        }
-    }
-
-    /// True when the check needs HTTP access to the lab.
-    pub fn needs_http(&self) -> bool {
-        matches!(self, Check::Http(_))
+        Check::typed(&kind, substitute(toml::Value::Table(table), params))
     }
 }
 
