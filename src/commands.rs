@@ -42,13 +42,16 @@ pub fn run(cli: Cli) -> ExitCode {
             let ws = open(explicit).ok();
             teaching::lesson(ws.as_ref(), id.as_deref())
         }
-        Command::Prepare { exercise, force } => {
-            open(explicit).map_err(Failure::from).and_then(|ws| teaching::prepare(&ws, &exercise, force))
-        }
-        Command::Check { exercise } => {
-            open(explicit).map_err(Failure::from).and_then(|ws| teaching::check(&ws, exercise.as_deref()))
-        }
-        Command::Book { dest, open: open_it } => {
+        Command::Prepare { exercise, force } => open(explicit)
+            .map_err(Failure::from)
+            .and_then(|ws| teaching::prepare(&ws, &exercise, force)),
+        Command::Check { exercise } => open(explicit)
+            .map_err(Failure::from)
+            .and_then(|ws| teaching::check(&ws, exercise.as_deref())),
+        Command::Book {
+            dest,
+            open: open_it,
+        } => {
             let ws = open(explicit).ok();
             teaching::book(ws.as_ref(), dest.as_deref(), open_it)
         }

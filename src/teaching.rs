@@ -140,7 +140,10 @@ fn exercise_text(
         params.apply(&e.title),
         e.points
     );
-    s.push_str(&render::markdown_to_terminal(&params.apply(&e.statement), st));
+    s.push_str(&render::markdown_to_terminal(
+        &params.apply(&e.statement),
+        st,
+    ));
     s.push_str("Pasos:\n");
     for (i, step) in e.steps.iter().enumerate() {
         let mark = match status.and_then(|x| x.steps.get(&(i as u32))) {
@@ -148,7 +151,11 @@ fn exercise_text(
             Some(false) => st.red("✘"),
             None => "·".to_string(),
         };
-        s.push_str(&format!("  {mark} {}. {}\n", i + 1, params.apply(&step.title)));
+        s.push_str(&format!(
+            "  {mark} {}. {}\n",
+            i + 1,
+            params.apply(&step.title)
+        ));
     }
     s.push_str(&format!(
         "\nPrepara sus ficheros con `lab prepare {0}` y compruébalo con `lab check {0}`.\n{1}\n\n",
@@ -164,12 +171,7 @@ pub fn prepare(ws: &Workspace, id: &str, force: bool) -> Result<ExitCode, Failur
     let e = find_exercise(&course, id)?;
     let params = Params::derive(&ws.settings.student, &e.id, &e.params);
     let applied = e.apply_tree(Tree::Starter, &ws.root, &params, force)?;
-    let rel = |p: &Path| {
-        p.strip_prefix(&ws.root)
-            .unwrap_or(p)
-            .display()
-            .to_string()
-    };
+    let rel = |p: &Path| p.strip_prefix(&ws.root).unwrap_or(p).display().to_string();
     let mut text = format!("Ejercicio {}: {}\n", e.id, params.apply(&e.title));
     for p in &applied.written {
         text.push_str(&format!("  escrito    {}\n", rel(p)));
@@ -241,7 +243,10 @@ pub fn book(ws: Option<&Workspace>, dest: Option<&Path>, open: bool) -> Result<E
         built.index.display()
     ));
     if open {
-        match std::process::Command::new("xdg-open").arg(&built.index).spawn() {
+        match std::process::Command::new("xdg-open")
+            .arg(&built.index)
+            .spawn()
+        {
             Ok(_) => {}
             Err(e) => err(&format!(
                 "aviso: no se pudo abrir el navegador ({e}); abre la dirección de arriba a mano"
@@ -256,7 +261,9 @@ pub fn dev_check(dir: Option<&Path>) -> Result<ExitCode, Failure> {
     let from_cwd = Path::new("book/src/SUMMARY.md").is_file() && Path::new("exercises").is_dir();
     let course = match dir {
         Some(d) => Course::from_dir(d)?,
-        None if std::env::var_os("LAB_COURSE_DIR").is_some_and(|v| !v.is_empty()) => Course::load()?,
+        None if std::env::var_os("LAB_COURSE_DIR").is_some_and(|v| !v.is_empty()) => {
+            Course::load()?
+        }
         None if from_cwd => Course::from_dir(Path::new("."))?,
         None => Course::embedded()?,
     };
@@ -308,7 +315,10 @@ pub fn dev_check(dir: Option<&Path>) -> Result<ExitCode, Failure> {
 /// printed) when the port cannot be bound: the lab runs on without it.
 pub async fn start_console(
     ws: &Workspace,
-) -> Option<(tokio::task::JoinHandle<()>, tokio::sync::oneshot::Sender<()>)> {
+) -> Option<(
+    tokio::task::JoinHandle<()>,
+    tokio::sync::oneshot::Sender<()>,
+)> {
     let course = match Course::load() {
         Ok(c) => Arc::new(c),
         Err(e) => {

@@ -38,7 +38,10 @@ fn fresh(dir: &Path, exercise: &Exercise, solution: bool) -> Result<ExerciseRepo
             Ok(l) => Target::isolated(l.config),
             Err(d) => Target::Unavailable(format!(
                 "configuración no válida: {}",
-                d.iter().find(|x| x.is_error()).map(|x| x.message.clone()).unwrap_or_default()
+                d.iter()
+                    .find(|x| x.is_error())
+                    .map(|x| x.message.clone())
+                    .unwrap_or_default()
             )),
         }
     } else {
@@ -58,7 +61,11 @@ pub fn check_one(exercise: &Exercise) -> DevResult {
                 continue;
             }
         };
-        let which = if solution { "la solución" } else { "el punto de partida" };
+        let which = if solution {
+            "la solución"
+        } else {
+            "el punto de partida"
+        };
         match fresh(&dir.join("ws"), exercise, solution) {
             Ok(report) => {
                 if solution && !report.passed() {
@@ -69,11 +76,17 @@ pub fn check_one(exercise: &Exercise) -> DevResult {
                             .find(|c| !c.outcome.passed)
                             .map(|c| format!("{} / {}", c.outcome.expected, c.outcome.found))
                             .unwrap_or_default();
-                        problems.push(format!("{which} no supera el paso {} «{}»: {why}", i + 1, s.title));
+                        problems.push(format!(
+                            "{which} no supera el paso {} «{}»: {why}",
+                            i + 1,
+                            s.title
+                        ));
                     }
                 }
                 if !solution && report.passed() {
-                    problems.push(format!("{which} ya supera todos los pasos: el ejercicio no pide nada"));
+                    problems.push(format!(
+                        "{which} ya supera todos los pasos: el ejercicio no pide nada"
+                    ));
                 }
             }
             Err(e) => problems.push(format!("{which}: {e}")),
@@ -95,7 +108,8 @@ fn tempfile_dir() -> Result<std::path::PathBuf, String> {
             .map(|d| d.as_nanos())
             .unwrap_or(0)
     ));
-    std::fs::create_dir_all(&base).map_err(|e| format!("no se pudo crear {}: {e}", base.display()))?;
+    std::fs::create_dir_all(&base)
+        .map_err(|e| format!("no se pudo crear {}: {e}", base.display()))?;
     Ok(base)
 }
 

@@ -21,7 +21,11 @@ pub fn terminal(report: &ExerciseReport, style: Style) -> String {
         report.points
     );
     for (i, step) in report.steps.iter().enumerate() {
-        let mark = if step.passed { style.green("✔") } else { style.red("✘") };
+        let mark = if step.passed {
+            style.green("✔")
+        } else {
+            style.red("✘")
+        };
         let _ = writeln!(out, "  {mark} {}. {}", i + 1, step.title);
         if step.passed {
             continue;

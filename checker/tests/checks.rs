@@ -50,7 +50,10 @@ fn file_checks_exists_contains_matches_and_symlinks() {
         "kind = 'file'\npath = 'var/www/html/index.html'\ncontains = 'Funciona'",
     );
     assert!(ok.passed, "{ok:?}");
-    let missing = run(&ws, "kind = 'file'\npath = 'var/www/{{param.sitio}}/index.html'");
+    let missing = run(
+        &ws,
+        "kind = 'file'\npath = 'var/www/{{param.sitio}}/index.html'",
+    );
     assert!(!missing.passed);
     assert_eq!(
         missing.found,
@@ -149,7 +152,10 @@ fn a_broken_configuration_fails_configtest_with_file_and_line() {
             .starts_with("`lab configtest` falla: directiva desconocida `DocumentRot`"),
         "{o:?}"
     );
-    assert!(o.found.contains("sites-enabled/000-default.conf:9:"), "{o:?}");
+    assert!(
+        o.found.contains("sites-enabled/000-default.conf:9:"),
+        "{o:?}"
+    );
 }
 
 #[test]
@@ -181,19 +187,29 @@ fn process_checks_say_the_lab_is_not_running() {
     let o = run(&ws, "kind = 'process'\nservice = 'apache2'");
     assert!(!o.passed);
     assert!(o.found.contains("arráncalo con `lab start`"), "{o:?}");
-    assert!(run(&ws, "kind = 'process'\nservice = 'apache2'\nrunning = false").passed);
+    assert!(
+        run(
+            &ws,
+            "kind = 'process'\nservice = 'apache2'\nrunning = false"
+        )
+        .passed
+    );
 }
 
 #[test]
 fn bad_checks_are_rejected_with_spanish_reasons() {
     let p = params();
-    let err = |t: &str| Check::parse(&raw(t), &p).err().expect("must be rejected");
+    let err = |t: &str| Check::parse(&raw(t), &p).expect_err("must be rejected");
     assert!(err("kind = 'ftp'").starts_with("tipo de comprobación desconocido `ftp`; tipos: "));
-    assert!(err("kind = 'file'\npath = 'x'\nmatches = '(('").contains("expresión regular no válida"));
+    assert!(
+        err("kind = 'file'\npath = 'x'\nmatches = '(('").contains("expresión regular no válida")
+    );
     assert!(err("kind = 'file'\npath = '../fuera'").contains("sin `..`"));
     assert!(err("kind = 'file'\npath = 'x'\ncontiene = 'y'").contains("contiene"));
     assert!(err("kind = 'apache'").contains("no pregunta nada"));
-    assert!(err("kind = 'apache'\nconfigtest = true\nsite_enabled = 'x'").contains("una sola pregunta"));
+    assert!(
+        err("kind = 'apache'\nconfigtest = true\nsite_enabled = 'x'").contains("una sola pregunta")
+    );
     assert!(err("kind = 'http'\npath = 'sin-barra'").contains("debe empezar por `/`"));
     assert!(err("kind = 'process'\nservice = 'apache'").contains("¿Quisiste decir `apache2`?"));
 }
@@ -261,11 +277,22 @@ fn http_checks_explain_a_wrong_status_and_a_missing_listener() {
         "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nno existe".to_string(),
     ]);
     let target = running(port);
-    let o = run_on(&ws, &target, "kind = 'http'\npath = '/x'\nexpect_status = 200");
+    let o = run_on(
+        &ws,
+        &target,
+        "kind = 'http'\npath = '/x'\nexpect_status = 200",
+    );
     assert!(!o.passed);
     assert_eq!(o.found, "respondió 404 Not Found (cuerpo: «no existe»)");
     assert_eq!(o.expected, "`GET http://localhost/x` responde 200");
     server.join().unwrap();
-    let o = run_on(&ws, &target, "kind = 'http'\nport = 8080\nexpect_status = 200");
-    assert_eq!(o.found, "ningún `Listen` usa el puerto 8080 (se escucha en: 80)");
+    let o = run_on(
+        &ws,
+        &target,
+        "kind = 'http'\nport = 8080\nexpect_status = 200",
+    );
+    assert_eq!(
+        o.found,
+        "ningún `Listen` usa el puerto 8080 (se escucha en: 80)"
+    );
 }

@@ -194,9 +194,8 @@ pub fn build(course: &Course, dest: &Path, student: Option<&str>) -> Result<Buil
     std::fs::create_dir_all(dest).map_err(io("crear", dest))?;
     let dest = std::path::absolute(dest).map_err(io("resolver", dest))?;
     let build_err = |e: mdbook_driver::errors::Error| BookError::Build(format!("{e:#}"));
-    let mut config: mdbook_driver::config::Config = toml_text_of(&book_toml)?
-        .parse()
-        .map_err(build_err)?;
+    let mut config: mdbook_driver::config::Config =
+        toml_text_of(&book_toml)?.parse().map_err(build_err)?;
     config.build.build_dir = dest.clone();
     config.build.create_missing = true;
     config

@@ -314,7 +314,10 @@ impl Exercise {
                     .components()
                     .any(|c| matches!(c, std::path::Component::ParentDir))
             {
-                return Err(format!("ruta no permitida en el ejercicio: {}", rel.display()));
+                return Err(format!(
+                    "ruta no permitida en el ejercicio: {}",
+                    rel.display()
+                ));
             }
             let dest = root.join(rel);
             if !overwrite && dest.symlink_metadata().is_ok() {

@@ -167,7 +167,11 @@ impl Progress {
     pub fn is_prepared(&self, exercise: &str) -> Result<bool, ProgressError> {
         Ok(self
             .conn
-            .query_row("SELECT 1 FROM prepared WHERE exercise = ?1", [exercise], |_| Ok(()))
+            .query_row(
+                "SELECT 1 FROM prepared WHERE exercise = ?1",
+                [exercise],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some())
     }

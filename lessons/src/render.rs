@@ -226,18 +226,10 @@ pub fn markdown_to_terminal(md: &str, style: Style) -> String {
                 out.push_str(&"  ".repeat(list_depth));
                 out.push_str("• ");
             }
-            Event::End(TagEnd::Item) => {
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
+            Event::End(TagEnd::Item) if !out.ends_with('\n') => out.push('\n'),
             Event::Start(Tag::BlockQuote(_)) => quote += 1,
             Event::End(TagEnd::BlockQuote(_)) => quote = quote.saturating_sub(1),
-            Event::Start(Tag::Paragraph) => {
-                if quote > 0 {
-                    out.push_str(&style.dim("│ "));
-                }
-            }
+            Event::Start(Tag::Paragraph) if quote > 0 => out.push_str(&style.dim("│ ")),
             Event::End(TagEnd::Paragraph) => {
                 out.push_str(if list_depth > 0 { "\n" } else { "\n\n" });
             }

@@ -31,11 +31,20 @@ fn copy_fixture() -> tempfile::TempDir {
 fn the_sample_course_loads_with_a_warning_for_the_missing_page() {
     let c = Course::from_dir(&fixture()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.chapters.len(), 3);
-    assert_eq!(c.exercises_in("apache/sitios.md"), vec!["demo-pagina".to_string()]);
+    assert_eq!(
+        c.exercises_in("apache/sitios.md"),
+        vec!["demo-pagina".to_string()]
+    );
     assert!(c.exercise("demo-huerfano").is_some());
     let warnings = c.warnings.join("\n");
-    assert!(warnings.contains("`pendiente.md` todavía no existe"), "{warnings}");
-    assert!(warnings.contains("1 páginas todavía no existen: pendiente.md"), "{warnings}");
+    assert!(
+        warnings.contains("`pendiente.md` todavía no existe"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("1 páginas todavía no existen: pendiente.md"),
+        "{warnings}"
+    );
 }
 
 #[test]
@@ -43,14 +52,21 @@ fn a_marker_for_an_unknown_exercise_is_an_author_error_with_its_line() {
     let tmp = copy_fixture();
     let page = tmp.path().join("book/src/apache/sitios.md");
     let text = std::fs::read_to_string(&page).unwrap();
-    std::fs::write(&page, text.replace("{{#exercise demo-pagina}}", "{{#exercise demo-pagin}}")).unwrap();
+    std::fs::write(
+        &page,
+        text.replace("{{#exercise demo-pagina}}", "{{#exercise demo-pagin}}"),
+    )
+    .unwrap();
     let err = Course::from_dir(tmp.path()).unwrap_err().to_string();
     assert!(
         err.contains("book/src/apache/sitios.md:5:1: el marcador nombra un ejercicio que no existe: `demo-pagin`"),
         "{err}"
     );
     // And the exercise whose marker vanished is reported too.
-    assert!(err.contains("no contiene el marcador {{#exercise demo-pagina}}"), "{err}");
+    assert!(
+        err.contains("no contiene el marcador {{#exercise demo-pagina}}"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -60,7 +76,10 @@ fn a_bad_exercise_toml_is_reported_at_file_line_column() {
     let text = std::fs::read_to_string(&toml).unwrap();
     std::fs::write(&toml, text.replace("points = 4", "puntos = 4")).unwrap();
     let err = Course::from_dir(tmp.path()).unwrap_err().to_string();
-    assert!(err.contains("exercises/demo-pagina/exercise.toml:4:1:"), "{err}");
+    assert!(
+        err.contains("exercises/demo-pagina/exercise.toml:4:1:"),
+        "{err}"
+    );
     assert!(err.contains("puntos"), "{err}");
 }
 
@@ -85,27 +104,48 @@ fn the_book_builds_offline_with_search_index_and_exercise_boxes() {
 
     let mut index_files = Vec::new();
     files_named(dest.path(), "searchindex", &mut index_files);
-    assert!(!index_files.is_empty(), "no search index in {}", dest.path().display());
+    assert!(
+        !index_files.is_empty(),
+        "no search index in {}",
+        dest.path().display()
+    );
     let index_text: String = index_files
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect();
-    assert!(index_text.contains("murciélago") || index_text.contains("murci\\u00e9lago"), "the index lacks a word of the book");
+    assert!(
+        index_text.contains("murciélago") || index_text.contains("murci\\u00e9lago"),
+        "the index lacks a word of the book"
+    );
 
     let page = std::fs::read_to_string(dest.path().join("apache/sitios.html")).unwrap();
-    assert!(page.contains("id=\"ejercicio-demo-pagina\""), "marker not expanded");
+    assert!(
+        page.contains("id=\"ejercicio-demo-pagina\""),
+        "marker not expanded"
+    );
     assert!(!page.contains("{{#exercise"), "marker left in the page");
     // The statement carries Ana's own parameter, not the placeholder.
-    let params = lessons::params::Params::derive("ana", "demo-pagina", &course.exercise("demo-pagina").unwrap().params);
-    assert!(page.contains(&params.values["pagina"]), "student parameter missing");
+    let params = lessons::params::Params::derive(
+        "ana",
+        "demo-pagina",
+        &course.exercise("demo-pagina").unwrap().params,
+    );
+    assert!(
+        page.contains(&params.values["pagina"]),
+        "student parameter missing"
+    );
     assert!(page.contains("lab check demo-pagina"));
 }
 
 #[test]
 fn without_a_student_the_book_shows_parameter_placeholders() {
     let course = Course::from_dir(&fixture()).unwrap();
-    let md = lessons::book::expand_markers("Antes\n{{#exercise demo-pagina}}\nDespués\n", &course, None);
+    let md =
+        lessons::book::expand_markers("Antes\n{{#exercise demo-pagina}}\nDespués\n", &course, None);
     assert!(md.contains("var/www/html/⟨pagina⟩.html"), "{md}");
-    assert!(md.contains("1. La página existe\n2. La página saluda"), "{md}");
+    assert!(
+        md.contains("1. La página existe\n2. La página saluda"),
+        "{md}"
+    );
     assert!(md.starts_with("Antes\n") && md.trim_end().ends_with("Después"));
 }

@@ -20,7 +20,7 @@ fn writer_child() {
     std::fs::write(std::path::Path::new(&dir).join("ready"), b"1").unwrap();
     let mut i = 0u64;
     loop {
-        let steps: Vec<bool> = (0..8).map(|s| (i + s) % 3 == 0).collect();
+        let steps: Vec<bool> = (0..8).map(|s| (i + s).is_multiple_of(3)).collect();
         p.record(&format!("ej{}", i % 5), &steps).unwrap();
         i += 1;
     }
@@ -63,5 +63,28 @@ fn progress_database_survives_kill_9_mid_write() {
     // Every exercise with attempts has all 8 steps: an attempt is never half-written.
     for (id, s) in &all {
         assert_eq!(s.steps.len(), 8, "exercise {id} has a partial attempt");
+    }
+    // The step table agrees with the last attempt of every exercise: an attempt and its
+    // step results were committed together or not at all.
+    drop(p);
+    let conn = rusqlite::Connection::open(dir.path().join(".lab/progress.db")).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT exercise, passed FROM attempts a WHERE id = \
+             (SELECT MAX(id) FROM attempts b WHERE b.exercise = a.exercise)",
+        )
+        .unwrap();
+    let last: Vec<(String, u32)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!last.is_empty());
+    for (id, passed) in last {
+        assert_eq!(
+            all[&id].passed_steps() as u32,
+            passed,
+            "steps of {id} do not match its last attempt"
+        );
     }
 }

@@ -76,7 +76,12 @@ impl Target {
         let running = supervisor::request(ws, &Request::Status).is_ok_and(|r| r.ok);
         if running {
             return Target::Running(
-                loaded.config.listens.iter().map(|l| (l.port, l.bind)).collect(),
+                loaded
+                    .config
+                    .listens
+                    .iter()
+                    .map(|l| (l.port, l.bind))
+                    .collect(),
             );
         }
         Target::isolated(loaded.config)
@@ -149,10 +154,9 @@ pub fn fetch(addr: SocketAddr, req: &HttpRequest) -> std::io::Result<HttpRespons
     reader.read_line(&mut line)?;
     let mut parts = line.trim_end().splitn(3, ' ');
     let _version = parts.next();
-    let status: u16 = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("respuesta no HTTP: «{}»", line.trim_end())))?;
+    let status: u16 = parts.next().and_then(|s| s.parse().ok()).ok_or_else(|| {
+        std::io::Error::other(format!("respuesta no HTTP: «{}»", line.trim_end()))
+    })?;
     let reason = parts.next().unwrap_or("").to_string();
     let mut headers = Vec::new();
     loop {
@@ -175,7 +179,8 @@ pub fn fetch(addr: SocketAddr, req: &HttpRequest) -> std::io::Result<HttpRespons
             .map(|(_, v)| v.clone())
     };
     let mut body = Vec::new();
-    let no_body = req.method.eq_ignore_ascii_case("HEAD") || status == 304 || status == 204 || status < 200;
+    let no_body =
+        req.method.eq_ignore_ascii_case("HEAD") || status == 304 || status == 204 || status < 200;
     if !no_body {
         if find("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
             loop {

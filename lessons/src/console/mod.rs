@@ -164,14 +164,22 @@ async fn not_found() -> AppError {
 }
 
 async fn css() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], pages::CSS)
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        pages::CSS,
+    )
 }
 
 /// Runs blocking work (SQLite, the checker, the control socket) off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| AppError(StatusCode::INTERNAL_SERVER_ERROR, format!("tarea interrumpida: {e}")))
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        AppError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("tarea interrumpida: {e}"),
+        )
+    })
 }
 
 async fn index(State(c): State<Shared>) -> Result<Html<String>, AppError> {
@@ -182,8 +190,12 @@ async fn index(State(c): State<Shared>) -> Result<Html<String>, AppError> {
 async fn lesson(State(c): State<Shared>, Path(id): Path<String>) -> Result<Html<String>, AppError> {
     let id = id.trim_end_matches(".md").trim_end_matches('/').to_string();
     let page = blocking(move || pages::lesson(&c, &id)).await?;
-    page.map(Html)
-        .ok_or_else(|| AppError(StatusCode::NOT_FOUND, "No hay ninguna lección con ese nombre.".into()))
+    page.map(Html).ok_or_else(|| {
+        AppError(
+            StatusCode::NOT_FOUND,
+            "No hay ninguna lección con ese nombre.".into(),
+        )
+    })
 }
 
 async fn exercise_page(
@@ -191,8 +203,12 @@ async fn exercise_page(
     Path(id): Path<String>,
 ) -> Result<Html<String>, AppError> {
     let page = blocking(move || pages::exercise(&c, &id)).await?;
-    page.map(Html)
-        .ok_or_else(|| AppError(StatusCode::NOT_FOUND, "No hay ningún ejercicio con ese nombre.".into()))
+    page.map(Html).ok_or_else(|| {
+        AppError(
+            StatusCode::NOT_FOUND,
+            "No hay ningún ejercicio con ese nombre.".into(),
+        )
+    })
 }
 
 /// Where to go back after a form: the exercise inside its lesson, or its own page.
@@ -208,7 +224,10 @@ fn back_to(c: &Console, id: &str) -> String {
 
 async fn check(State(c): State<Shared>, Path(id): Path<String>) -> Result<Redirect, AppError> {
     if c.course.exercise(&id).is_none() {
-        return Err(AppError(StatusCode::NOT_FOUND, format!("No existe el ejercicio `{id}`.")));
+        return Err(AppError(
+            StatusCode::NOT_FOUND,
+            format!("No existe el ejercicio `{id}`."),
+        ));
     }
     let c2 = Arc::clone(&c);
     let id2 = id.clone();
@@ -230,7 +249,10 @@ async fn check(State(c): State<Shared>, Path(id): Path<String>) -> Result<Redire
 
 async fn prepare(State(c): State<Shared>, Path(id): Path<String>) -> Result<Redirect, AppError> {
     let Some(e) = c.course.exercise(&id).cloned() else {
-        return Err(AppError(StatusCode::NOT_FOUND, format!("No existe el ejercicio `{id}`.")));
+        return Err(AppError(
+            StatusCode::NOT_FOUND,
+            format!("No existe el ejercicio `{id}`."),
+        ));
     };
     let c2 = Arc::clone(&c);
     let msg = blocking(move || {

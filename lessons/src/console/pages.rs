@@ -40,7 +40,12 @@ pub fn layout(title: &str, body: &str) -> String {
     )
 }
 
-fn statuses(c: &Console) -> (std::collections::BTreeMap<String, ExerciseStatus>, Option<String>) {
+fn statuses(
+    c: &Console,
+) -> (
+    std::collections::BTreeMap<String, ExerciseStatus>,
+    Option<String>,
+) {
     match Progress::open_workspace(&c.ws.root).and_then(|p| p.all()) {
         Ok(all) => (all, None),
         Err(e) => (Default::default(), Some(e.to_string())),
@@ -54,7 +59,10 @@ fn status_label(e: &Exercise, s: Option<&ExerciseStatus>) -> (&'static str, Stri
         Some(s) => {
             let passed = s.passed_steps();
             if passed == e.steps.len() {
-                ("superado", format!("superado ✔ ({passed}/{} pasos)", e.steps.len()))
+                (
+                    "superado",
+                    format!("superado ✔ ({passed}/{} pasos)", e.steps.len()),
+                )
             } else {
                 (
                     "pendiente",
@@ -62,7 +70,11 @@ fn status_label(e: &Exercise, s: Option<&ExerciseStatus>) -> (&'static str, Stri
                         "{passed} de {} pasos superados ({} {})",
                         e.steps.len(),
                         s.attempts,
-                        if s.attempts == 1 { "intento" } else { "intentos" }
+                        if s.attempts == 1 {
+                            "intento"
+                        } else {
+                            "intentos"
+                        }
                     ),
                 )
             }
@@ -81,7 +93,11 @@ pub fn index(c: &Console) -> String {
     for ch in &c.course.chapters {
         let indent = if ch.depth > 0 { " class=\"sub\"" } else { "" };
         let Some(path) = &ch.path else {
-            let _ = writeln!(body, "<li{indent}>{} <em>(borrador)</em></li>", escape(&ch.title));
+            let _ = writeln!(
+                body,
+                "<li{indent}>{} <em>(borrador)</em></li>",
+                escape(&ch.title)
+            );
             continue;
         };
         if !c.course.pages.contains_key(path) {
@@ -188,7 +204,10 @@ fn error_log(c: &Console) -> String {
     const LINES: usize = 20;
     let path = c.ws.root.join("var/log/apache2/error.log");
     let mut out = String::from("<h2>Registro de errores</h2>\n");
-    let _ = writeln!(out, "<p><code>var/log/apache2/error.log</code>, últimas {LINES} líneas:</p>");
+    let _ = writeln!(
+        out,
+        "<p><code>var/log/apache2/error.log</code>, últimas {LINES} líneas:</p>"
+    );
     match std::fs::read(&path) {
         Ok(data) => {
             let text = String::from_utf8_lossy(&data);
@@ -214,7 +233,10 @@ fn exercise_box(c: &Console, e: &Exercise, status: Option<&ExerciseStatus>) -> S
     let params = c.params(e);
     let last: Option<CheckView> = c.last(&e.id);
     let (state, label) = match &last {
-        Some(v) if v.passed() => ("superado", format!("superado ✔ ({0}/{0} pasos)", v.steps.len())),
+        Some(v) if v.passed() => (
+            "superado",
+            format!("superado ✔ ({0}/{0} pasos)", v.steps.len()),
+        ),
         Some(v) => (
             "pendiente",
             format!(
@@ -309,12 +331,14 @@ pub fn lesson(c: &Console, id: &str) -> Option<String> {
         .find(|ch| ch.path.as_deref() == Some(page.as_str()))
         .map(|ch| ch.title.clone())
         .unwrap_or_else(|| id.to_string());
-    let body = to_html(md, &page, "/leccion/", |ex_id| match c.course.exercise(ex_id) {
-        Some(e) => exercise_box(c, e, status.get(ex_id)),
-        None => format!(
-            "<p class=\"aviso\">Falta el ejercicio <code>{}</code>.</p>",
-            escape(ex_id)
-        ),
+    let body = to_html(md, &page, "/leccion/", |ex_id| {
+        match c.course.exercise(ex_id) {
+            Some(e) => exercise_box(c, e, status.get(ex_id)),
+            None => format!(
+                "<p class=\"aviso\">Falta el ejercicio <code>{}</code>.</p>",
+                escape(ex_id)
+            ),
+        }
     });
     Some(layout(&title, &body))
 }
