@@ -64,9 +64,18 @@ async fn the_index_lists_chapters_services_and_the_error_log_tail() {
     let (status, _, body) = send(&c, "GET", "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("<a href=\"/leccion/apache/sitios\">Sitios</a> <span class=\"progreso\">0/1 ejercicios</span>"), "{body}");
-    assert!(body.contains("Pendiente <em>(todavía no escrita)</em>"), "{body}");
-    assert!(body.contains("<a href=\"/ejercicio/demo-huerfano\">demo-huerfano</a>"), "{body}");
-    assert!(body.contains("no hay ningún laboratorio en marcha"), "{body}");
+    assert!(
+        body.contains("Pendiente <em>(todavía no escrita)</em>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<a href=\"/ejercicio/demo-huerfano\">demo-huerfano</a>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("no hay ningún laboratorio en marcha"),
+        "{body}"
+    );
     assert!(body.contains("[error] línea 30"));
     assert!(body.contains("[error] línea 11"));
     assert!(!body.contains("[error] línea 10"), "only the last 20 lines");
@@ -88,9 +97,18 @@ async fn comprobar_runs_the_checker_records_and_shows_the_result() {
     assert_eq!(location, "/leccion/apache/sitios#ejercicio-demo-pagina");
     let (_, _, body) = send(&c, "GET", "/leccion/apache/sitios").await;
     assert!(body.contains("data-estado=\"pendiente\""), "{body}");
-    assert!(body.contains("<strong>0 de 2 pasos superados</strong>"), "{body}");
-    assert!(body.contains("<div>Se encontró: no existe `var/www/html/pagina-"), "{body}");
-    assert!(body.contains("class=\"pista\">Pista: Crea <code>var/www/html/pagina-"), "{body}");
+    assert!(
+        body.contains("<strong>0 de 2 pasos superados</strong>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<div>Se encontró: no existe `var/www/html/pagina-"),
+        "{body}"
+    );
+    assert!(
+        body.contains("class=\"pista\">Pista: Crea <code>var/www/html/pagina-"),
+        "{body}"
+    );
     let p = Progress::open_workspace(&c.ws.root).unwrap();
     assert_eq!(p.attempts("demo-pagina").unwrap(), 1);
     drop(p);
@@ -113,7 +131,10 @@ async fn preparar_copies_the_starter_without_overwriting() {
     assert_eq!(location, "/ejercicio/demo-huerfano#ejercicio-demo-huerfano");
     let (_, _, body) = send(&c, "GET", &location).await;
     assert!(body.contains("Ficheros de partida copiados: 0."), "{body}");
-    assert!(Progress::open_workspace(&c.ws.root).unwrap().is_prepared("demo-huerfano").unwrap());
+    assert!(Progress::open_workspace(&c.ws.root)
+        .unwrap()
+        .is_prepared("demo-huerfano")
+        .unwrap());
 }
 
 #[tokio::test]
@@ -123,7 +144,10 @@ async fn unknown_pages_and_exercises_are_spanish_404s() {
         let (status, _, body) = send(&c, "GET", uri).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
         assert!(body.contains("<html lang=\"es\">"), "{uri}");
-        assert!(body.contains("no existe") || body.contains("No hay"), "{uri}: {body}");
+        assert!(
+            body.contains("no existe") || body.contains("No hay"),
+            "{uri}: {body}"
+        );
     }
     let (status, _, _) = send(&c, "POST", "/ejercicio/no-existe/comprobar").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
