@@ -205,7 +205,8 @@ fn bad_checks_are_rejected_with_spanish_reasons() {
         err("kind = 'file'\npath = 'x'\nmatches = '(('").contains("expresión regular no válida")
     );
     assert!(err("kind = 'file'\npath = '../fuera'").contains("sin `..`"));
-    assert!(err("kind = 'file'\npath = 'x'\ncontiene = 'y'").contains("contiene"));
+    assert!(err("kind = 'file'\npath = 'x'\ncontiene = 'y'")
+        .starts_with("campo desconocido `contiene`; los válidos son: `path`"));
     assert!(err("kind = 'apache'").contains("no pregunta nada"));
     assert!(
         err("kind = 'apache'\nconfigtest = true\nsite_enabled = 'x'").contains("una sola pregunta")

@@ -132,6 +132,41 @@ impl std::fmt::Display for AuthorError {
     }
 }
 
+/// serde's messages (English) in Spanish, for the course author.
+pub fn spanish_serde(msg: &str) -> String {
+    let msg = msg.trim();
+    if let Some(rest) = msg.strip_prefix("unknown field ") {
+        let (field, expected) = rest.split_once(", expected one of ").unwrap_or((rest, ""));
+        let expected = expected.strip_prefix("one of ").unwrap_or(expected);
+        let mut out = format!("campo desconocido {field}");
+        if !expected.is_empty() {
+            out.push_str(&format!("; los válidos son: {expected}"));
+        } else if let Some((f, e)) = rest.split_once(", expected ") {
+            out = format!("campo desconocido {f}; se esperaba {e}");
+        }
+        return out;
+    }
+    if let Some(field) = msg.strip_prefix("missing field ") {
+        return format!("falta el campo {field}");
+    }
+    if let Some(rest) = msg.strip_prefix("invalid type: ") {
+        return match rest.split_once(", expected ") {
+            Some((got, want)) => format!("tipo no válido: hay {got} y se esperaba {want}"),
+            None => format!("tipo no válido: {rest}"),
+        };
+    }
+    if let Some(rest) = msg.strip_prefix("unknown variant ") {
+        return match rest.split_once(", expected ") {
+            Some((got, want)) => format!(
+                "valor desconocido {got}; se esperaba {}",
+                want.trim_start_matches("one of ")
+            ),
+            None => format!("valor desconocido {rest}"),
+        };
+    }
+    msg.to_string()
+}
+
 /// Line and column (from 1) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let before = &text[..offset.min(text.len())];
@@ -165,7 +200,7 @@ pub fn parse(
     };
     let raw: ExerciseToml = toml::from_str(text).map_err(|e| {
         let offset = e.span().map(|s| s.start).unwrap_or(0);
-        vec![err_at(offset, e.message().to_string())]
+        vec![err_at(offset, spanish_serde(e.message()))]
     })?;
     let mut errors = Vec::new();
     if raw.id != dir_name {

@@ -80,7 +80,7 @@ fn a_bad_exercise_toml_is_reported_at_file_line_column() {
         err.contains("exercises/demo-pagina/exercise.toml:4:1:"),
         "{err}"
     );
-    assert!(err.contains("puntos"), "{err}");
+    assert!(err.contains("campo desconocido `puntos`"), "{err}");
 }
 
 fn files_named(dir: &Path, prefix: &str, out: &mut Vec<PathBuf>) {

@@ -131,7 +131,7 @@ kinds! {
 fn typed<T: CheckKind>(v: toml::Value) -> Result<T, String> {
     let t: T = v
         .try_into()
-        .map_err(|e: toml::de::Error| e.message().to_string())?;
+        .map_err(|e: toml::de::Error| lessons::exercise::spanish_serde(e.message()))?;
     t.validate()?;
     Ok(t)
 }

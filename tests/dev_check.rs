@@ -1,0 +1,101 @@
+//! `lab dev check`: the repository's course is sound (run by `cargo test`, so CI runs it),
+//! and a broken course is reported in Spanish.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::run_lab;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn the_repository_course_passes_dev_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_lab(
+        &["dev", "check", "--course", repo().to_str().unwrap()],
+        tmp.path(),
+    );
+    out.assert_code(0);
+    for id in [
+        "apache-sitio",
+        "apache-a2",
+        "apache-require",
+        "apache-configtest",
+    ] {
+        assert!(out.stdout.contains(&format!("✔ {id}\n")), "{}", out.stdout);
+    }
+    assert!(out.stdout.contains("Curso correcto:"), "{}", out.stdout);
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_solution_that_fails_and_a_starter_that_passes_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let course = tmp.path().join("curso");
+    copy(&repo().join("lessons/tests/fixtures/curso"), &course);
+    let ex = course.join("exercises");
+    // demo-pagina's solution loses its file; demo-huerfano's starter already has it.
+    std::fs::remove_dir_all(ex.join("demo-pagina/solution")).unwrap();
+    copy(
+        &ex.join("demo-huerfano/solution"),
+        &ex.join("demo-huerfano/starter"),
+    );
+
+    let out = run_lab(
+        &["dev", "check", "--course", course.to_str().unwrap()],
+        tmp.path(),
+    );
+    out.assert_code(1);
+    let text = out.stderr;
+    assert!(text.contains("✘ demo-pagina"), "{text}");
+    assert!(
+        text.contains(
+            "la solución no supera el paso 1 «La página existe»: el fichero `var/www/html/pagina-"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("✘ demo-huerfano"), "{text}");
+    assert!(
+        text.contains("el punto de partida ya supera todos los pasos: el ejercicio no pide nada"),
+        "{text}"
+    );
+    assert!(text.contains("El curso tiene problemas"), "{text}");
+}
+
+#[test]
+fn a_check_with_a_bad_field_is_an_author_error_at_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let course = tmp.path().join("curso");
+    copy(&repo().join("lessons/tests/fixtures/curso"), &course);
+    let toml = course.join("exercises/demo-pagina/exercise.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace("contains = \"hola\"", "contiene = \"hola\""),
+    )
+    .unwrap();
+    let out = run_lab(
+        &["dev", "check", "--course", course.to_str().unwrap()],
+        tmp.path(),
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("exercises/demo-pagina/exercise.toml:22:1: campo desconocido `contiene`; los válidos son: `path`, `exists`"),
+        "{}",
+        out.stderr
+    );
+}
