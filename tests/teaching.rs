@@ -245,3 +245,71 @@ fn console_port_zero_picks_a_free_port() {
     assert_ne!(addr.port(), 0);
     assert_eq!(get(addr, "/estilo.css").status, 200);
 }
+
+#[test]
+fn lab_check_asks_the_running_lab_and_hints_at_a_forgotten_reload() {
+    let mut lab = lab();
+    lab.start();
+    let sitio = param("apache-sitio", "sitio");
+    lab.write(
+        &format!("var/www/{sitio}/index.html"),
+        format!("<h1>Hola desde {sitio}</h1>"),
+    );
+    lab.write(
+        &format!("etc/apache2/sites-available/{sitio}.conf"),
+        format!("<VirtualHost *:80>\n\tServerName {sitio}\n\tDocumentRoot /var/www/{sitio}\n</VirtualHost>\n"),
+    );
+    lab.lab(&["a2ensite", &sitio]).assert_code(0);
+    // Not reloaded: the running lab still sends that name to the default site.
+    let out = lab.lab(&["check", "apache-sitio"]);
+    out.assert_code(1);
+    assert!(
+        out.stdout.contains("✔ 3. El sitio está activado"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("✘ 4. El sitio responde con su página"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("el cuerpo no encaja"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("si cambiaste la configuración, ejecuta `lab reload`"),
+        "{}",
+        out.stdout
+    );
+    lab.lab(&["reload"]).assert_code(0);
+    let out = lab.lab(&["check", "apache-sitio"]);
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("(4/4 pasos, 10.0/10 puntos)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn without_a_running_lab_http_steps_use_an_isolated_instance() {
+    let lab = lab();
+    lab.lab(&["prepare", "apache-require"]).assert_code(0);
+    let carpeta = param("apache-require", "carpeta");
+    let out = lab.lab(&["check", "apache-require"]);
+    out.assert_code(1);
+    assert!(out.stdout.contains("respondió 200 OK"), "{}", out.stdout);
+    assert!(out.stdout.contains("(1/3 pasos, 3.3/10 puntos)"), "{}", out.stdout);
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "\tDocumentRoot /var/www/html\n",
+        &format!("\tDocumentRoot /var/www/html\n\t<Directory /var/www/html/{carpeta}>\n\t\tRequire all denied\n\t</Directory>\n"),
+    );
+    let out = lab.lab(&["check", "apache-require"]);
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("(3/3 pasos, 10.0/10 puntos)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("lab reload"), "{}", out.stdout);
+}

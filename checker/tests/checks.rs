@@ -297,3 +297,27 @@ fn http_checks_explain_a_wrong_status_and_a_missing_listener() {
         "ningún `Listen` usa el puerto 8080 (se escucha en: 80)"
     );
 }
+
+#[test]
+fn http_checks_against_an_isolated_instance_see_a_304_on_the_second_request() {
+    let (_t, ws) = ws();
+    let config = lab_server::config::load(&ws).unwrap().config;
+    let target = Target::isolated(config);
+    assert!(
+        matches!(target, Target::Isolated(_)),
+        "the instance did not start"
+    );
+    let o = run_on(
+        &ws,
+        &target,
+        "kind = 'http'\nexpect_status = 200\nexpect_body = 'Funciona'\n[then]\nconditional = true\nexpect_status = 304",
+    );
+    assert!(o.passed, "{o:?}");
+    assert_eq!(o.found, "respondió 200 y luego 304");
+    let o = run_on(
+        &ws,
+        &target,
+        "kind = 'http'\npath = '/no-existe'\nexpect_status = 200",
+    );
+    assert!(o.found.starts_with("respondió 404"), "{o:?}");
+}
