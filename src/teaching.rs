@@ -110,7 +110,7 @@ pub fn lesson(ws: Option<&Workspace>, id: Option<&str>) -> Result<ExitCode, Fail
     };
     let render_exercise = |ex_id: &str| -> String {
         let Some(e) = course.exercise(ex_id) else {
-            return format!("[falta el ejercicio {ex_id}]\n");
+            return format!("[el ejercicio {ex_id} todavía no está disponible en esta versión del laboratorio]\n\n");
         };
         let params = Params::derive(student.as_deref().unwrap_or(""), &e.id, &e.params);
         let status = progress.as_ref().and_then(|p| p.status(&e.id).ok());
@@ -209,10 +209,21 @@ pub fn check(ws: &Workspace, id: Option<&str>) -> Result<ExitCode, Failure> {
     let st = style();
     let mut all_passed = true;
     let mut text = String::new();
+    let progress = Progress::open_workspace(&ws.root)?;
     for e in exercises {
         let report = check_and_record(ws, e)?;
         all_passed &= report.passed();
         text.push_str(&report::terminal(&report, st));
+        let has_starter = !e.starter.is_empty() || !e.starter_commands.is_empty();
+        if !report.passed() && has_starter && !progress.is_prepared(&e.id)? {
+            text.push_str(&format!(
+                "  {}\n",
+                st.dim(&format!(
+                    "(este ejercicio tiene ficheros de partida y no los has preparado: `lab prepare {}`)",
+                    e.id
+                ))
+            ));
+        }
         text.push('\n');
     }
     out(text.trim_end());

@@ -10,7 +10,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -97,7 +97,7 @@ struct Browser {
 }
 
 impl Browser {
-    fn start(chromium: &PathBuf, chromedriver: &PathBuf) -> Browser {
+    fn start(chromium: &Path, chromedriver: &Path) -> Browser {
         let port = common::free_port();
         let child = Command::new(chromedriver)
             .arg(format!("--port={port}"))

@@ -298,7 +298,11 @@ fn without_a_running_lab_http_steps_use_an_isolated_instance() {
     let out = lab.lab(&["check", "apache-require"]);
     out.assert_code(1);
     assert!(out.stdout.contains("respondió 200 OK"), "{}", out.stdout);
-    assert!(out.stdout.contains("(1/3 pasos, 3.3/10 puntos)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("(1/3 pasos, 3.3/10 puntos)"),
+        "{}",
+        out.stdout
+    );
     lab.replace(
         "etc/apache2/sites-available/000-default.conf",
         "\tDocumentRoot /var/www/html\n",
@@ -312,4 +316,41 @@ fn without_a_running_lab_http_steps_use_an_isolated_instance() {
         out.stdout
     );
     assert!(!out.stdout.contains("lab reload"), "{}", out.stdout);
+}
+
+#[test]
+fn process_checks_look_at_the_running_services_and_their_ports() {
+    use checker::checks::{Check, Context};
+    use checker::target::Target;
+    let mut lab = lab();
+    lab.start();
+    let ws = lab_server::workspace::Workspace::open(&lab.root).unwrap();
+    let run = |toml_text: &str| {
+        let raw = lessons::exercise::RawCheck {
+            table: toml::from_str(toml_text).unwrap(),
+            line: 1,
+            column: 1,
+        };
+        Check::parse(&raw, &Params::default())
+            .unwrap()
+            .run(&Context {
+                ws: &ws,
+                target: &Target::None,
+            })
+    };
+    let o = run("kind = 'process'\nservice = 'apache2'\nlisten = 80");
+    assert!(o.passed, "{o:?}");
+    let o = run("kind = 'process'\nservice = 'apache2'\nlisten = 8080");
+    assert!(!o.passed);
+    assert_eq!(
+        o.found,
+        "escucha en: 80 (¿falta `Listen 8080` en ports.conf, o `lab reload`?)"
+    );
+    lab.lab(&["service", "apache2", "stop"]).assert_code(0);
+    let o = run("kind = 'process'\nservice = 'apache2'");
+    assert!(!o.passed);
+    assert_eq!(
+        o.found,
+        "está parado; arráncalo con `lab service apache2 start`"
+    );
 }

@@ -138,7 +138,7 @@ pub fn check_and_record(ws: &Workspace, exercise: &Exercise) -> Result<ExerciseR
 
 /// Validates every check of every exercise (with a sample student), for the course author.
 pub fn validate_course(course: &lessons::Course) -> Vec<String> {
-    let mut errors = Vec::new();
+    let mut errors: Vec<String> = course.problems.iter().map(|p| p.to_string()).collect();
     for e in course.exercises.values() {
         let params = Params::derive("validacion", &e.id, &e.params);
         for step in &e.steps {

@@ -60,7 +60,9 @@ const CSS_FILE: &str = "lab-ejercicios.css";
 /// per-student parameters; without it they show as `⟨nombre⟩`.
 pub fn exercise_box(course: &Course, id: &str, student: Option<&str>) -> String {
     let Some(e) = course.exercise(id) else {
-        return format!("\n> **Falta el ejercicio `{id}`**\n");
+        return format!(
+            "\n> El ejercicio `{id}` todavía no está disponible en esta versión del laboratorio.\n"
+        );
     };
     let params = match student {
         Some(s) => Params::derive(s, &e.id, &e.params),
@@ -129,7 +131,7 @@ impl ExercisePreprocessor {
             match marker_id(line) {
                 Some(id) => match self.boxes.get(id) {
                     Some(b) => out.push_str(b),
-                    None => out.push_str(&format!("\n> **Falta el ejercicio `{id}`**\n\n")),
+                    None => out.push_str(&format!("\n> El ejercicio `{id}` todavía no está disponible en esta versión del laboratorio.\n\n")),
                 },
                 None => {
                     out.push_str(line);

@@ -57,6 +57,9 @@ pub struct Course {
     pub book_toml: String,
     /// Problems that do not stop the course from loading (a chapter page not written yet).
     pub warnings: Vec<String>,
+    /// Author errors that do not stop the course from loading but fail `lab dev check`: a
+    /// marker naming a missing exercise, an exercise missing from its chapter.
+    pub problems: Vec<AuthorError>,
 }
 
 /// A source of files: the embedded copy or a directory.
@@ -301,7 +304,11 @@ fn load_from(src: &dyn Source) -> Result<Course, CourseError> {
     // Every exercise must appear in its chapter, and every marker must name an exercise. A
     // chapter page that is not written yet is only a warning: the exercise still works with
     // `lab check`, and the console lists it apart.
+    // Markers are only problems for `lab dev check`, not for loading: while chapters and
+    // exercises are written in parallel, a page may name an exercise that is not there yet,
+    // and the student still gets the rest of the course (the box says what is missing).
     let mut warnings = Vec::new();
+    let mut problems = Vec::new();
     for e in exercises.values() {
         let Some(md) = pages.get(&e.chapter) else {
             warnings.push(format!(
@@ -318,7 +325,7 @@ fn load_from(src: &dyn Source) -> Result<Course, CourseError> {
                 .find(|(_, md)| crate::render::markers(md).contains(&e.id))
                 .map(|(p, _)| format!(" (el marcador está en `{p}`: corrige `chapter`)"))
                 .unwrap_or_default();
-            errors.push(AuthorError {
+            problems.push(AuthorError {
                 file: e.source.clone(),
                 line: 1,
                 column: 1,
@@ -332,7 +339,7 @@ fn load_from(src: &dyn Source) -> Result<Course, CourseError> {
     for (page, md) in &pages {
         for id in crate::render::markers(md) {
             if !exercises.contains_key(&id) {
-                errors.push(AuthorError {
+                problems.push(AuthorError {
                     file: PathBuf::from(format!("book/src/{page}")),
                     line: md
                         .lines()
@@ -367,6 +374,7 @@ fn load_from(src: &dyn Source) -> Result<Course, CourseError> {
         dir: None,
         book_toml: String::new(),
         warnings,
+        problems,
     })
 }
 

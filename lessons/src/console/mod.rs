@@ -280,6 +280,3 @@ async fn prepare(State(c): State<Shared>, Path(id): Path<String>) -> Result<Redi
     }
     Ok(Redirect::to(&back_to(&c, &id)))
 }
-
-#[cfg(test)]
-mod tests;

@@ -335,7 +335,7 @@ pub fn lesson(c: &Console, id: &str) -> Option<String> {
         match c.course.exercise(ex_id) {
             Some(e) => exercise_box(c, e, status.get(ex_id)),
             None => format!(
-                "<p class=\"aviso\">Falta el ejercicio <code>{}</code>.</p>",
+                "<p class=\"aviso\">El ejercicio <code>{}</code> todavía no está disponible en esta versión del laboratorio.</p>",
                 escape(ex_id)
             ),
         }
