@@ -264,9 +264,9 @@ fn the_console_works_in_headless_chromium() {
     // «Comprobar» on the starter: every step fails, with the reasons.
     browser.click(&format!("{sect} button.comprobar"));
     let state = browser.wait_text(&format!("{sect} .estado"), |t| t.contains("pasos"));
-    assert!(state.contains("0 de 3 pasos superados"), "{state}");
+    assert!(state.contains("0 de 4 pasos superados"), "{state}");
     let failed = browser.find_all(&format!("{sect} li.ko"));
-    assert_eq!(failed.len(), 3, "failed steps");
+    assert_eq!(failed.len(), 4, "failed steps");
     let detail = browser
         .text(&format!("{sect} li.ko .detalle"))
         .unwrap_or_default();
@@ -281,11 +281,12 @@ fn the_console_works_in_headless_chromium() {
     let sitio = lessons::params::Params::derive(STUDENT, &e.id, &e.params).values["sitio"].clone();
     lab.lab(&["a2enmod", "headers"]).assert_code(0);
     lab.lab(&["a2ensite", &sitio]).assert_code(0);
+    lab.lab(&["reload"]).assert_code(0);
     browser.click(&format!("{sect} button.comprobar"));
     let state = browser.wait_text(&format!("{sect} .estado"), |t| t.contains("superado"));
-    assert!(state.contains("superado ✔ (3/3 pasos)"), "{state}");
+    assert!(state.contains("superado ✔ (4/4 pasos)"), "{state}");
     assert!(browser.find_all(&format!("{sect} li.ko")).is_empty());
-    assert_eq!(browser.find_all(&format!("{sect} li.ok")).len(), 3);
+    assert_eq!(browser.find_all(&format!("{sect} li.ok")).len(), 4);
 
     // The index shows the progress recorded by the console.
     let p = lessons::progress::Progress::open_workspace(&lab.root).unwrap();

@@ -45,7 +45,7 @@ fn lab_check_passes_once_the_a2_commands_are_run() {
     let out = lab.lab(&["check", "apache-a2"]);
     out.assert_code(1);
     assert!(
-        out.stdout.contains("(0/3 pasos, 0.0/10 puntos)"),
+        out.stdout.contains("(0/4 pasos, 0.0/10 puntos)"),
         "{}",
         out.stdout
     );
@@ -60,7 +60,7 @@ fn lab_check_passes_once_the_a2_commands_are_run() {
     let out = lab.lab(&["check", "apache-a2"]);
     out.assert_code(1);
     assert!(
-        out.stdout.contains("(1/3 pasos, 3.3/10 puntos)"),
+        out.stdout.contains("(1/4 pasos, 2.5/10 puntos)"),
         "{}",
         out.stdout
     );
@@ -74,14 +74,14 @@ fn lab_check_passes_once_the_a2_commands_are_run() {
     let out = lab.lab(&["check", "apache-a2"]);
     out.assert_code(0);
     assert!(
-        out.stdout.contains("(3/3 pasos, 10.0/10 puntos)"),
+        out.stdout.contains("(4/4 pasos, 10.0/10 puntos)"),
         "{}",
         out.stdout
     );
     assert!(!out.stdout.contains('✘'), "{}", out.stdout);
     let p = lessons::progress::Progress::open_workspace(&lab.root).unwrap();
     assert_eq!(p.attempts("apache-a2").unwrap(), 3);
-    assert_eq!(p.status("apache-a2").unwrap().passed_steps(), 3);
+    assert_eq!(p.status("apache-a2").unwrap().passed_steps(), 4);
 }
 
 #[test]
