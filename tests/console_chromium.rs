@@ -271,7 +271,7 @@ fn the_console_works_in_headless_chromium() {
         .text(&format!("{sect} li.ko .detalle"))
         .unwrap_or_default();
     assert!(
-        detail.contains("Se esperaba: el módulo `headers` está activado"),
+        detail.contains("Se esperaba: el módulo headers está activado"),
         "{detail}"
     );
 

@@ -102,7 +102,7 @@ async fn comprobar_runs_the_checker_records_and_shows_the_result() {
         "{body}"
     );
     assert!(
-        body.contains("<div>Se encontró: no existe `var/www/html/pagina-"),
+        body.contains("<div>Se encontró: no existe <code>var/www/html/pagina-"),
         "{body}"
     );
     assert!(
@@ -151,4 +151,42 @@ async fn unknown_pages_and_exercises_are_spanish_404s() {
     }
     let (status, _, _) = send(&c, "POST", "/ejercicio/no-existe/comprobar").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn forms_posted_from_another_site_are_refused() {
+    let (_t, c) = setup();
+    let post = |origin: &'static str| {
+        Request::builder()
+            .method("POST")
+            .uri("/ejercicio/demo-pagina/comprobar")
+            .header("host", "127.0.0.1:7070")
+            .header("origin", origin)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let resp = console::app(Arc::clone(&c))
+        .oneshot(post("http://malo.example"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        Progress::open_workspace(&c.ws.root)
+            .unwrap()
+            .attempts("demo-pagina")
+            .unwrap(),
+        0
+    );
+    let resp = console::app(Arc::clone(&c))
+        .oneshot(post("http://127.0.0.1:7070"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        Progress::open_workspace(&c.ws.root)
+            .unwrap()
+            .attempts("demo-pagina")
+            .unwrap(),
+        1
+    );
 }

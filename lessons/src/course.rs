@@ -343,7 +343,7 @@ fn load_from(src: &dyn Source) -> Result<Course, CourseError> {
                     file: PathBuf::from(format!("book/src/{page}")),
                     line: md
                         .lines()
-                        .position(|l| l.contains(&id))
+                        .position(|l| crate::render::marker_id(l) == Some(id.as_str()))
                         .map(|n| n as u32 + 1)
                         .unwrap_or(1),
                     column: 1,

@@ -19,7 +19,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -222,7 +222,34 @@ fn back_to(c: &Console, id: &str) -> String {
     }
 }
 
-async fn check(State(c): State<Shared>, Path(id): Path<String>) -> Result<Redirect, AppError> {
+/// Refuses a form posted from another site (a page on the Internet cannot make the
+/// student's console run checks or copy files): the browser's `Origin`, when sent, must be
+/// the console itself.
+fn same_origin(headers: &HeaderMap) -> Result<(), AppError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let origin = origin.to_str().unwrap_or("");
+    if !host.is_empty() && origin.strip_prefix("http://") == Some(host) {
+        Ok(())
+    } else {
+        Err(AppError(
+            StatusCode::FORBIDDEN,
+            "Este formulario solo se puede enviar desde la propia consola.".into(),
+        ))
+    }
+}
+
+async fn check(
+    State(c): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Redirect, AppError> {
+    same_origin(&headers)?;
     if c.course.exercise(&id).is_none() {
         return Err(AppError(
             StatusCode::NOT_FOUND,
@@ -247,7 +274,12 @@ async fn check(State(c): State<Shared>, Path(id): Path<String>) -> Result<Redire
     Ok(Redirect::to(&back_to(&c, &id)))
 }
 
-async fn prepare(State(c): State<Shared>, Path(id): Path<String>) -> Result<Redirect, AppError> {
+async fn prepare(
+    State(c): State<Shared>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Redirect, AppError> {
+    same_origin(&headers)?;
     let Some(e) = c.course.exercise(&id).cloned() else {
         return Err(AppError(
             StatusCode::NOT_FOUND,

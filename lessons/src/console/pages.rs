@@ -26,7 +26,8 @@ code { background: #f0f4f8; padding: 0 0.2em; }\n\
 button { font-size: 1em; padding: 0.3em 1em; cursor: pointer; }\n\
 table { border-collapse: collapse; }\n\
 td, th { border: 1px solid #cbd2d9; padding: 0.2em 0.6em; text-align: left; }\n\
-.registro { max-height: 20em; }\n";
+.registro { max-height: 20em; white-space: pre-wrap; }\n\
+.capitulos li.sub { margin-left: 1.5em; }\n";
 
 /// The page around `body`.
 pub fn layout(title: &str, body: &str) -> String {
@@ -280,10 +281,10 @@ fn exercise_box(c: &Console, e: &Exercise, status: Option<&ExerciseStatus>) -> S
         if let Some(s) = from_last.filter(|s| !s.passed) {
             out.push_str("<div class=\"detalle\">");
             if let Some(x) = &s.expected {
-                let _ = write!(out, "<div>Se esperaba: {}</div>", escape(x));
+                let _ = write!(out, "<div>Se esperaba: {}</div>", code_spans(x));
             }
             if let Some(x) = &s.found {
-                let _ = write!(out, "<div>Se encontró: {}</div>", escape(x));
+                let _ = write!(out, "<div>Se encontró: {}</div>", code_spans(x));
             }
             for h in &s.hints {
                 let _ = write!(out, "<div class=\"pista\">Pista: {}</div>", inline_md(h));
@@ -306,6 +307,26 @@ fn exercise_box(c: &Console, e: &Exercise, status: Option<&ExerciseStatus>) -> S
          </div>\n</section>",
         id = escape(&e.id)
     );
+    out
+}
+
+/// Checker text, escaped, with its `code` spans shown as code.
+fn code_spans(text: &str) -> String {
+    let escaped = escape(text);
+    let mut out = String::with_capacity(escaped.len());
+    for (i, part) in escaped.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push_str("<code>");
+            out.push_str(part);
+            out.push_str("</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    // An odd number of backticks: keep the text as it was.
+    if escaped.matches('`').count() % 2 == 1 {
+        return escaped;
+    }
     out
 }
 
