@@ -73,8 +73,32 @@ impl Target {
                 ));
             }
         };
-        let running = supervisor::request(ws, &Request::Status).is_ok_and(|r| r.ok);
-        if running {
+        let status = supervisor::request(ws, &Request::Status)
+            .ok()
+            .filter(|r| r.ok)
+            .and_then(|r| r.status);
+        if let Some(status) = status {
+            let apache = status
+                .services
+                .iter()
+                .find(|s| s.name == "apache2" && s.running);
+            let Some(apache) = apache else {
+                return Target::Unavailable(
+                    "el laboratorio está en marcha pero el servicio apache2 está parado; \
+                     arráncalo con `lab service apache2 start`"
+                        .into(),
+                );
+            };
+            // Where the running lab really listens (its configuration may be older than the
+            // files on disk when the student has not reloaded).
+            let binds: Vec<(u16, SocketAddr)> = apache
+                .mappings
+                .iter()
+                .filter_map(|m| parse_mapping(m))
+                .collect();
+            if !binds.is_empty() {
+                return Target::Running(binds);
+            }
             return Target::Running(
                 loaded
                     .config
@@ -128,6 +152,13 @@ impl Target {
             msg
         })
     }
+}
+
+/// `Listen 127.0.0.1:80 -> 127.0.0.1:10080` -> (80, 127.0.0.1:10080).
+fn parse_mapping(m: &str) -> Option<(u16, SocketAddr)> {
+    let (label, bound) = m.split_once(" -> ")?;
+    let port = label.rsplit([' ', ':']).next()?.parse().ok()?;
+    Some((port, bound.trim().parse().ok()?))
 }
 
 /// One HTTP/1.1 exchange with `Connection: close`.
@@ -210,4 +241,22 @@ pub fn fetch(addr: SocketAddr, req: &HttpRequest) -> std::io::Result<HttpRespons
         headers,
         body,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_mapping;
+
+    #[test]
+    fn mappings_of_lab_status_give_written_port_and_address() {
+        assert_eq!(
+            parse_mapping("Listen 80 -> 127.0.0.1:10080"),
+            Some((80, "127.0.0.1:10080".parse().unwrap()))
+        );
+        assert_eq!(
+            parse_mapping("Listen [::1]:8080 -> [::1]:8080"),
+            Some((8080, "[::1]:8080".parse().unwrap()))
+        );
+        assert_eq!(parse_mapping("algo raro"), None);
+    }
 }
