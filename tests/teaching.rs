@@ -353,4 +353,13 @@ fn process_checks_look_at_the_running_services_and_their_ports() {
         o.found,
         "está parado; arráncalo con `lab service apache2 start`"
     );
+    // HTTP steps say why they cannot run instead of trying a closed port.
+    let out = lab.lab(&["check", "apache-sitio"]);
+    out.assert_code(1);
+    assert!(
+        out.stdout
+            .contains("el laboratorio está en marcha pero el servicio apache2 está parado"),
+        "{}",
+        out.stdout
+    );
 }
