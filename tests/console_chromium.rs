@@ -152,6 +152,13 @@ impl Browser {
             .expect("navigate");
     }
 
+    fn url(&self) -> String {
+        self.cmd("GET", "/url", None)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    }
+
     fn find_all(&self, css: &str) -> Vec<String> {
         self.cmd(
             "POST",
@@ -255,9 +262,25 @@ fn the_console_works_in_headless_chromium() {
         "{services}"
     );
 
-    // The exercise, not attempted yet.
+    // The exercise inside its lesson (reached from the chapter list), not attempted yet.
     let sect = "#ejercicio-apache-a2";
-    browser.go(&format!("{url}ejercicio/apache-a2"));
+    let course = lessons::Course::embedded().unwrap();
+    let e = course.exercise("apache-a2").unwrap();
+    if course.pages.contains_key(&e.chapter) {
+        let link = format!(
+            "nav a[href=\"/leccion/{}\"]",
+            e.chapter.trim_end_matches(".md")
+        );
+        browser.click(&link);
+        browser.wait_text("main h1", |t| !t.is_empty());
+        assert!(
+            browser.url().ends_with(&e.chapter.replace(".md", "")),
+            "{}",
+            browser.url()
+        );
+    } else {
+        browser.go(&format!("{url}ejercicio/apache-a2"));
+    }
     let state = browser.wait_text(&format!("{sect} .estado"), |t| !t.is_empty());
     assert!(state.contains("sin intentos"), "{state}");
 
@@ -276,14 +299,18 @@ fn the_console_works_in_headless_chromium() {
     );
 
     // Fix the workspace as the student would, and check again.
-    let course = lessons::Course::embedded().unwrap();
-    let e = course.exercise("apache-a2").unwrap();
     let sitio = lessons::params::Params::derive(STUDENT, &e.id, &e.params).values["sitio"].clone();
     lab.lab(&["a2enmod", "headers"]).assert_code(0);
     lab.lab(&["a2ensite", &sitio]).assert_code(0);
     lab.lab(&["reload"]).assert_code(0);
     browser.click(&format!("{sect} button.comprobar"));
     let state = browser.wait_text(&format!("{sect} .estado"), |t| t.contains("superado"));
+    // The form brought the student back to the exercise.
+    assert!(
+        browser.url().ends_with("#ejercicio-apache-a2"),
+        "{}",
+        browser.url()
+    );
     assert!(state.contains("superado ✔ (4/4 pasos)"), "{state}");
     assert!(browser.find_all(&format!("{sect} li.ko")).is_empty());
     assert_eq!(browser.find_all(&format!("{sect} li.ok")).len(), 4);

@@ -57,8 +57,8 @@ pub struct Course {
     pub book_toml: String,
     /// Problems that do not stop the course from loading (a chapter page not written yet).
     pub warnings: Vec<String>,
-    /// Author errors that do not stop the course from loading but fail `lab dev check`: a
-    /// marker naming a missing exercise, an exercise missing from its chapter.
+    /// Author errors that do not stop the course from loading but fail `lab dev check`: an
+    /// exercise whose chapter page exists but lacks its marker.
     pub problems: Vec<AuthorError>,
 }
 
@@ -304,9 +304,8 @@ fn load_from(src: &dyn Source) -> Result<Course, CourseError> {
     // Every exercise must appear in its chapter, and every marker must name an exercise. A
     // chapter page that is not written yet is only a warning: the exercise still works with
     // `lab check`, and the console lists it apart.
-    // Markers are only problems for `lab dev check`, not for loading: while chapters and
-    // exercises are written in parallel, a page may name an exercise that is not there yet,
-    // and the student still gets the rest of the course (the box says what is missing).
+    // Markers are only problems for `lab dev check`, not for loading: the student still gets
+    // the rest of the course.
     let mut warnings = Vec::new();
     let mut problems = Vec::new();
     for e in exercises.values() {
@@ -336,19 +335,19 @@ fn load_from(src: &dyn Source) -> Result<Course, CourseError> {
             });
         }
     }
+    // A page may be written before its exercise (chapters and exercises come from different
+    // hands): the box says the exercise is not available yet, and dev check warns.
     for (page, md) in &pages {
         for id in crate::render::markers(md) {
             if !exercises.contains_key(&id) {
-                problems.push(AuthorError {
-                    file: PathBuf::from(format!("book/src/{page}")),
-                    line: md
-                        .lines()
-                        .position(|l| crate::render::marker_id(l) == Some(id.as_str()))
-                        .map(|n| n as u32 + 1)
-                        .unwrap_or(1),
-                    column: 1,
-                    message: format!("el marcador nombra un ejercicio que no existe: `{id}`"),
-                });
+                let line = md
+                    .lines()
+                    .position(|l| crate::render::marker_id(l) == Some(id.as_str()))
+                    .map(|n| n + 1)
+                    .unwrap_or(1);
+                warnings.push(format!(
+                    "book/src/{page}:{line}:1: el marcador nombra un ejercicio que todavía no existe: `{id}`"
+                ));
             }
         }
     }
