@@ -210,6 +210,8 @@ pub fn check(ws: &Workspace, id: Option<&str>) -> Result<ExitCode, Failure> {
     let mut all_passed = true;
     let mut text = String::new();
     let progress = Progress::open_workspace(&ws.root)?;
+    let several = exercises.len() > 1;
+    let mut reports = Vec::new();
     for e in exercises {
         let report = check_and_record(ws, e)?;
         all_passed &= report.passed();
@@ -225,6 +227,10 @@ pub fn check(ws: &Workspace, id: Option<&str>) -> Result<ExitCode, Failure> {
             ));
         }
         text.push('\n');
+        reports.push(report);
+    }
+    if several {
+        text.push_str(&report::summary(&reports, st));
     }
     out(text.trim_end());
     Ok(if all_passed {

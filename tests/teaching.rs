@@ -363,3 +363,27 @@ fn process_checks_look_at_the_running_services_and_their_ports() {
         out.stdout
     );
 }
+
+#[test]
+fn lab_check_without_an_id_checks_every_exercise_and_sums_up() {
+    let lab = lab();
+    let out = lab.lab(&["check"]);
+    out.assert_code(1);
+    let course = lessons::Course::embedded().unwrap();
+    for id in course.exercises.keys() {
+        assert!(
+            out.stdout.contains(&format!("\n  ✘ {id} "))
+                || out.stdout.contains(&format!("\n  ✔ {id} ")),
+            "{id} missing from the summary:\n{}",
+            out.stdout
+        );
+    }
+    assert!(out.stdout.contains("\nResumen\n"), "{}", out.stdout);
+    assert!(out.stdout.contains("  Total: "), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("no los has preparado: `lab prepare apache-a2`"),
+        "{}",
+        out.stdout
+    );
+}

@@ -361,7 +361,38 @@ pub fn lesson(c: &Console, id: &str) -> Option<String> {
             ),
         }
     });
+    let mut body = body;
+    body.push_str(&neighbours(c, &page));
     Some(layout(&title, &body))
+}
+
+/// Links to the previous and next written lessons of `SUMMARY.md`.
+fn neighbours(c: &Console, page: &str) -> String {
+    let written: Vec<(&str, &str)> = c
+        .course
+        .chapters
+        .iter()
+        .filter_map(|ch| Some((ch.path.as_deref()?, ch.title.as_str())))
+        .filter(|(p, _)| c.course.pages.contains_key(*p))
+        .collect();
+    let Some(i) = written.iter().position(|(p, _)| *p == page) else {
+        return String::new();
+    };
+    let link = |(p, t): (&str, &str), label: &str| {
+        format!(
+            "<a href=\"/leccion/{}\">{label}: {}</a>",
+            escape(p.trim_end_matches(".md")),
+            escape(t)
+        )
+    };
+    let mut parts = Vec::new();
+    if i > 0 {
+        parts.push(link(written[i - 1], "Anterior"));
+    }
+    if let Some(next) = written.get(i + 1) {
+        parts.push(link(*next, "Siguiente"));
+    }
+    format!("<nav class=\"vecinas\">{}</nav>\n", parts.join(" · "))
 }
 
 /// An exercise alone.
