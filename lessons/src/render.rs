@@ -184,8 +184,37 @@ pub fn markdown_to_terminal(md: &str, style: Style) -> String {
     let mut list_depth = 0usize;
     let mut link_dest: Vec<String> = Vec::new();
     let mut quote = 0usize;
+    // A table is collected whole (rows of plain-text cells), then laid out in columns.
+    let mut table: Option<Vec<Vec<String>>> = None;
     for ev in Parser::new_ext(md, options()) {
+        if let Some(rows) = table.as_mut() {
+            match ev {
+                Event::Start(Tag::TableHead) | Event::Start(Tag::TableRow) => rows.push(Vec::new()),
+                Event::Start(Tag::TableCell) => {
+                    if let Some(row) = rows.last_mut() {
+                        row.push(String::new());
+                    }
+                }
+                Event::Text(t) | Event::Code(t) => {
+                    if let Some(cell) = rows.last_mut().and_then(|r| r.last_mut()) {
+                        cell.push_str(&t);
+                    }
+                }
+                Event::SoftBreak | Event::HardBreak => {
+                    if let Some(cell) = rows.last_mut().and_then(|r| r.last_mut()) {
+                        cell.push(' ');
+                    }
+                }
+                Event::End(TagEnd::Table) => {
+                    out.push_str(&table_text(&rows.clone(), style));
+                    table = None;
+                }
+                _ => {}
+            }
+            continue;
+        }
         match ev {
+            Event::Start(Tag::Table(_)) => table = Some(Vec::new()),
             Event::Start(Tag::Heading { level, .. }) => {
                 heading = Some(level);
                 heading_text.clear();
@@ -271,9 +300,52 @@ pub fn markdown_to_terminal(md: &str, style: Style) -> String {
     out
 }
 
+/// Rows of cells in aligned columns; the first row is the header.
+fn table_text(rows: &[Vec<String>], style: Style) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width = |c: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(c))
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..cols).map(width).collect();
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = (0..cols)
+            .map(|c| {
+                let text = row.get(c).map(String::as_str).unwrap_or("");
+                let pad = widths[c] - text.chars().count();
+                format!("{text}{}", " ".repeat(pad))
+            })
+            .collect();
+        let line = format!("  {}", cells.join(" │ "));
+        out.push_str(line.trim_end());
+        out.push('\n');
+        if i == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
+            out.push_str(&style.dim(&format!("  {}", rule.join("─┼─"))));
+            out.push('\n');
+        }
+    }
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_are_laid_out_in_columns() {
+        let md = "Antes.\n\n| Quiero | Orden |\n|---|---|\n| ver el estado | `lab status` |\n| parar | `lab stop` |\n\nDespués.\n";
+        let t = markdown_to_terminal(md, Style { color: false });
+        assert_eq!(
+            t,
+            "Antes.\n\n  Quiero        │ Orden\n  ──────────────┼───────────\n  ver el estado │ lab status\n  parar         │ lab stop\n\nDespués.\n\n"
+        );
+    }
 
     #[test]
     fn markers_are_found_and_expanded_in_place() {
