@@ -135,10 +135,13 @@ fn start(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
     let result = runtime.block_on(async {
         // The console runs beside the stack, in the same runtime; it stops with it.
         let console = teaching::start_console(&ws).await;
-        let result = supervisor::run(ws, StartOptions::default()).await;
-        if let Some((task, stop)) = console {
-            let _ = stop.send(());
-            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        let opts = StartOptions {
+            console_url: console.as_ref().map(|c| c.url.clone()),
+        };
+        let result = supervisor::run(ws, opts).await;
+        if let Some(c) = console {
+            let _ = c.stop.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(2), c.task).await;
         }
         result
     });

@@ -327,15 +327,17 @@ pub fn dev_check(dir: Option<&Path>) -> Result<ExitCode, Failure> {
     }
 }
 
+/// The console task of `lab start`, its URL, and the sender that stops it.
+pub struct RunningConsole {
+    pub task: tokio::task::JoinHandle<()>,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub url: String,
+}
+
 /// The console of `lab start`: binds `127.0.0.1:console_port` (0 picks a free port) and
 /// returns the task serving it, stopped by the returned sender. `None` (with a warning
 /// printed) when the port cannot be bound: the lab runs on without it.
-pub async fn start_console(
-    ws: &Workspace,
-) -> Option<(
-    tokio::task::JoinHandle<()>,
-    tokio::sync::oneshot::Sender<()>,
-)> {
+pub async fn start_console(ws: &Workspace) -> Option<RunningConsole> {
     let course = match Course::load() {
         Ok(c) => Arc::new(c),
         Err(e) => {
@@ -360,7 +362,8 @@ pub async fn start_console(
             return None;
         }
     };
-    out(&format!("  consola   http://{addr}/"));
+    let url = format!("http://{addr}/");
+    out(&format!("  consola   {url}"));
     let app = Arc::new(Console::new(
         ws.clone(),
         course,
@@ -376,5 +379,9 @@ pub async fn start_console(
             err(&format!("aviso: la consola se ha parado: {e}"));
         }
     });
-    Some((task, tx))
+    Some(RunningConsole {
+        task,
+        stop: tx,
+        url,
+    })
 }

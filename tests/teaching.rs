@@ -228,6 +228,15 @@ fn lab_start_serves_the_console_on_the_port_from_lab_toml() {
         html.contains("<td>apache2</td><td>desactivado en lab.toml</td>"),
         "{html}"
     );
+    let status = lab.lab(&["status"]);
+    status.assert_code(0);
+    assert!(
+        status
+            .stdout
+            .contains(&format!("  consola   http://127.0.0.1:{port}/")),
+        "{}",
+        status.stdout
+    );
     assert_eq!(lab.stop_with_sigterm(), Some(0), "{}", lab.output());
     assert!(
         std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err(),

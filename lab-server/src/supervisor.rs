@@ -351,6 +351,9 @@ pub struct StatusData {
     pub services: Vec<ServiceStatus>,
     /// The `apache2ctl -S` table of the configuration in use.
     pub vhosts: String,
+    /// Where the lesson console answers, when it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -402,6 +405,12 @@ pub fn status_text(s: &StatusData) -> String {
                 duration_text(c.uptime_secs)
             ));
         }
+    }
+    if let Some(url) = &s.console {
+        out.push_str(&format!(
+            "  {:<9} {url}  (lecciones y «Comprobar»)\n",
+            "consola"
+        ));
     }
     out.push('\n');
     out.push_str(&s.vhosts);
@@ -499,7 +508,11 @@ pub fn set_service_enabled(
 
 /// Options of `lab start`.
 #[derive(Debug, Clone, Default)]
-pub struct StartOptions {}
+pub struct StartOptions {
+    /// The URL of the lesson console served beside the stack (the CLI starts it: the
+    /// console lives in the `lessons` crate), shown by `lab status`.
+    pub console_url: Option<String>,
+}
 
 struct Command {
     request: Request,
@@ -513,6 +526,7 @@ struct Supervisor {
     stack: Stack,
     started: Instant,
     services: Vec<(&'static ServiceSpec, Option<Box<dyn Running>>)>,
+    console_url: Option<String>,
 }
 
 fn say(text: &str) {
@@ -529,7 +543,6 @@ fn say_err(text: &str) {
 
 /// Runs the lab in the foreground until Ctrl-C, SIGTERM or `lab stop`.
 pub async fn run(ws: Workspace, opts: StartOptions) -> Result<(), SupervisorError> {
-    let _ = opts;
     let stack = match Stack::load(&ws) {
         Ok(stack) => stack,
         Err(diags) => {
@@ -555,6 +568,7 @@ pub async fn run(ws: Workspace, opts: StartOptions) -> Result<(), SupervisorErro
         stack,
         started: Instant::now(),
         services: SERVICES.iter().map(|s| (s, None)).collect(),
+        console_url: opts.console_url,
     };
 
     say(&format!("Espacio de trabajo: {}", sup.ws.root.display()));
@@ -783,6 +797,7 @@ impl Supervisor {
                 })
                 .collect(),
             vhosts: report::vhost_table(&self.stack.apache),
+            console: self.console_url.clone(),
         }
     }
 
@@ -977,12 +992,14 @@ mod tests {
                 }),
             }],
             vhosts: "Configuración de VirtualHost:\n".into(),
+            console: Some("http://127.0.0.1:7070/".into()),
         };
         let text = status_text(&s);
         assert!(text.starts_with("Laboratorio en marcha en /tmp/ws (PID 42, desde hace 1 min 5 s)"));
         assert!(text.contains("  apache2   en marcha\n"));
         assert!(text.contains("http://127.0.0.1:10080/  (Listen 80 -> 127.0.0.1:10080)"));
         assert!(text.contains("3 peticiones atendidas, 2.0 KiB enviados"));
+        assert!(text.contains("  consola   http://127.0.0.1:7070/  (lecciones y «Comprobar»)\n"));
     }
 
     #[test]
