@@ -396,3 +396,25 @@ fn lab_check_without_an_id_checks_every_exercise_and_sums_up() {
         out.stdout
     );
 }
+
+#[test]
+fn a_busy_console_port_is_a_warning_and_the_lab_runs_on() {
+    let mut lab = lab();
+    lab.replace("lab.toml", "apache2 = true", "apache2 = false");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    lab.set_setting("console_port", &port.to_string());
+    lab.start();
+    let output = lab.output();
+    assert!(
+        output.contains(&format!(
+            "[stderr] aviso: no se pudo abrir la consola en 127.0.0.1:{port}"
+        )),
+        "{output}"
+    );
+    assert!(
+        output.contains("cambia `console_port` en lab.toml (0 elige uno libre)"),
+        "{output}"
+    );
+    lab.lab(&["status"]).assert_code(0);
+}

@@ -2,21 +2,24 @@
 //! (trees laid out relative to the workspace root and copied over it).
 //!
 //! ```toml
-//! id = "apache-sitio-nuevo"
-//! chapter = "apache/sitios.md"
-//! title = "Un sitio nuevo"
+//! id = "apache-sitio"                 # = the folder name
+//! chapter = "apache/sitios.md"        # the page (under book/src) with its marker
+//! title = "Un sitio virtual nuevo"
 //! points = 10
-//! statement = """Crea el sitio `{{param.sitio}}`..."""
+//! statement = """Crea el sitio `{{param.sitio}}`..."""   # Spanish Markdown
+//! starter_commands = []               # a2* commands after copying starter/
+//! solution_commands = ["a2ensite {{param.sitio}}"]       # the same after solution/
 //!
 //! [params]
-//! sitio = { kind = "name", prefix = "", suffix = ".localhost" }
+//! sitio = { kind = "name", suffix = ".localhost" }
 //!
-//! [[steps]]
+//! [[steps]]                           # in order; partial credit by step
 //! title = "El sitio está activado"
-//! hints = ["Usa `lab a2ensite`"]
-//! [[steps.checks]]
-//! kind = "file"
-//! path = "etc/apache2/sites-enabled/{{param.sitio}}.conf"
+//! hints = ["Usa `lab a2ensite {{param.sitio}}`"]
+//!
+//! [[steps.checks]]                    # kinds: checker/src/checks/mod.rs
+//! kind = "apache"
+//! site_enabled = "{{param.sitio}}"
 //! ```
 //!
 //! Checks are kept as TOML tables with their position here; the checker turns each into a
