@@ -418,3 +418,16 @@ fn a_busy_console_port_is_a_warning_and_the_lab_runs_on() {
     );
     lab.lab(&["status"]).assert_code(0);
 }
+
+#[test]
+fn a_lesson_in_the_terminal_shows_its_exercise_with_the_student_values() {
+    let lab = lab();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons/tests/fixtures/curso");
+    let out = common::run_lab_env(
+        &["--workspace", lab.root.to_str().unwrap(), "lesson", "apache/sitios"],
+        lab.tmp(),
+        &[("LAB_COURSE_DIR", fixture.to_str().unwrap())],
+    );
+    out.assert_code(0);
+    insta::assert_snapshot!("lesson_terminal", out.stdout);
+}
