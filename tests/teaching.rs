@@ -424,10 +424,42 @@ fn a_lesson_in_the_terminal_shows_its_exercise_with_the_student_values() {
     let lab = lab();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons/tests/fixtures/curso");
     let out = common::run_lab_env(
-        &["--workspace", lab.root.to_str().unwrap(), "lesson", "apache/sitios"],
+        &[
+            "--workspace",
+            lab.root.to_str().unwrap(),
+            "lesson",
+            "apache/sitios",
+        ],
         lab.tmp(),
         &[("LAB_COURSE_DIR", fixture.to_str().unwrap())],
     );
     out.assert_code(0);
     insta::assert_snapshot!("lesson_terminal", out.stdout);
+}
+
+#[test]
+fn a_damaged_progress_database_does_not_hide_the_result() {
+    let lab = lab();
+    lab.write(
+        ".lab/progress.db",
+        "esto no es una base de datos SQLite, es texto",
+    );
+    let out = lab.lab(&["check", "apache-sitio"]);
+    out.assert_code(1);
+    assert!(
+        out.stdout.contains("(0/4 pasos, 0.0/10 puntos)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("aviso: el resultado no se ha guardado en tu progreso: no se puede abrir la base de datos de progreso"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("muévela a otro sitio"),
+        "{}",
+        out.stderr
+    );
 }

@@ -15,8 +15,12 @@ impl ExerciseChecker for ConsoleChecker {
         let e = course
             .exercise(exercise)
             .ok_or_else(|| format!("no existe el ejercicio `{exercise}`"))?;
-        let report = check_and_record(ws, e)?;
-        Ok(view(&report))
+        let recorded = check_and_record(ws, e);
+        let mut v = view(&recorded.report);
+        if let Some(why) = recorded.not_recorded {
+            v.note = Some(format!("El intento no se ha guardado: {why}"));
+        }
+        Ok(v)
     }
 }
 

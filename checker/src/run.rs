@@ -123,17 +123,29 @@ pub fn check_exercise(ws: &Workspace, exercise: &Exercise, target: &Target) -> E
     }
 }
 
+/// A report and whether its attempt could be recorded.
+pub struct Recorded {
+    pub report: ExerciseReport,
+    /// Why the attempt is not in `.lab/progress.db` (the result is still valid).
+    pub not_recorded: Option<String>,
+}
+
 /// Checks `exercise` in `ws` (against the running lab when there is one, else an isolated
-/// instance when HTTP checks need it) and records the attempt in `.lab/progress.db`.
-pub fn check_and_record(ws: &Workspace, exercise: &Exercise) -> Result<ExerciseReport, String> {
+/// instance when HTTP checks need it) and records the attempt in `.lab/progress.db`. A
+/// database that cannot be written does not hide the result.
+pub fn check_and_record(ws: &Workspace, exercise: &Exercise) -> Recorded {
     let target = Target::for_workspace(ws, needs_http(ws, exercise));
     let report = check_exercise(ws, exercise, &target);
     drop(target);
     let steps: Vec<bool> = report.steps.iter().map(|s| s.passed).collect();
-    lessons::progress::Progress::open_workspace(&ws.root)
+    let not_recorded = lessons::progress::Progress::open_workspace(&ws.root)
         .and_then(|mut p| p.record(&exercise.id, &steps))
-        .map_err(|e| e.to_string())?;
-    Ok(report)
+        .err()
+        .map(|e| e.to_string());
+    Recorded {
+        report,
+        not_recorded,
+    }
 }
 
 /// Validates every check of every exercise (with a sample student), for the course author.
