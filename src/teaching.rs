@@ -327,7 +327,7 @@ pub fn dev_check(dir: Option<&Path>) -> Result<ExitCode, Failure> {
     }
     text.push_str(&if ok {
         format!(
-            "Curso correcto: {} ejercicios; cada punto de partida falla y cada solución pasa.",
+            "Curso correcto: {} ejercicios; cada punto de partida falla, cada solución pasa y la de otro estudiante no.",
             results.len()
         )
     } else {

@@ -99,3 +99,36 @@ fn a_check_with_a_bad_field_is_an_author_error_at_its_line() {
         out.stderr
     );
 }
+
+#[test]
+fn an_exercise_whose_checks_ignore_its_parameters_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let course = tmp.path().join("curso");
+    copy(&repo().join("lessons/tests/fixtures/curso"), &course);
+    let ex = course.join("exercises/demo-pagina");
+    // Checks and solution use a fixed name: any classmate's solution would pass.
+    let toml = ex.join("exercise.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace(
+            "var/www/html/{{param.pagina}}.html",
+            "var/www/html/fija.html",
+        ),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(ex.join("solution")).unwrap();
+    std::fs::create_dir_all(ex.join("solution/var/www/html")).unwrap();
+    std::fs::write(ex.join("solution/var/www/html/fija.html"), "hola").unwrap();
+
+    let out = run_lab(
+        &["dev", "check", "--course", course.to_str().unwrap()],
+        tmp.path(),
+    );
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("la solución de otro estudiante (companero) también supera todos los pasos: las comprobaciones no dependen de los parámetros"),
+        "{}",
+        out.stderr
+    );
+}

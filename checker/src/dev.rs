@@ -1,6 +1,8 @@
 //! `lab dev check`: validates the whole course like `rustlings dev check`: every exercise
 //! loads and its checks parse, every starter fails (at least one step), every solution
-//! passes (every step). Each runs in a fresh workspace with isolated ports.
+//! passes (every step). Each runs in a fresh workspace with isolated ports. An exercise with
+//! per-student parameters must also reject a classmate's solution: the solution made for
+//! one student, copied into another student's workspace, may not pass.
 
 use std::path::Path;
 
@@ -21,16 +23,36 @@ pub struct DevResult {
 
 /// Student id used for the fresh workspaces.
 pub const DEV_STUDENT: &str = "comprobacion";
+/// The classmate whose solution is copied in the parameter check.
+pub const OTHER_STUDENT: &str = "companero";
 
-fn fresh(dir: &Path, exercise: &Exercise, solution: bool) -> Result<ExerciseReport, String> {
+/// What goes into the fresh workspace besides the starter.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Run {
+    Starter,
+    Solution,
+    /// The solution derived for [`OTHER_STUDENT`].
+    ClassmateSolution,
+}
+
+fn fresh(dir: &Path, exercise: &Exercise, run: Run) -> Result<ExerciseReport, String> {
     let ws = workspace::init(dir, Some(DEV_STUDENT)).map_err(|e| e.to_string())?;
     let params = params_for(&ws, exercise);
     exercise
         .apply_tree(Tree::Starter, &ws.root, &params, true)
         .map_err(|e| format!("al preparar starter/: {e}"))?;
-    if solution {
+    let solution_params = match run {
+        Run::Starter => None,
+        Run::Solution => Some(params),
+        Run::ClassmateSolution => Some(lessons::params::Params::derive(
+            OTHER_STUDENT,
+            &exercise.id,
+            &exercise.params,
+        )),
+    };
+    if let Some(p) = solution_params {
         exercise
-            .apply_tree(Tree::Solution, &ws.root, &params, true)
+            .apply_tree(Tree::Solution, &ws.root, &p, true)
             .map_err(|e| format!("al aplicar solution/: {e}"))?;
     }
     let target = if needs_http(&ws, exercise) {
@@ -53,7 +75,12 @@ fn fresh(dir: &Path, exercise: &Exercise, solution: bool) -> Result<ExerciseRepo
 /// Checks one exercise.
 pub fn check_one(exercise: &Exercise) -> DevResult {
     let mut problems = Vec::new();
-    for solution in [false, true] {
+    let mut runs = vec![Run::Starter, Run::Solution];
+    if !exercise.params.is_empty() {
+        runs.push(Run::ClassmateSolution);
+    }
+    for run in runs {
+        let solution = run == Run::Solution;
         let dir = match tempfile_dir() {
             Ok(d) => d,
             Err(e) => {
@@ -61,12 +88,12 @@ pub fn check_one(exercise: &Exercise) -> DevResult {
                 continue;
             }
         };
-        let which = if solution {
-            "la solución"
-        } else {
-            "el punto de partida"
+        let which = match run {
+            Run::Starter => "el punto de partida",
+            Run::Solution => "la solución",
+            Run::ClassmateSolution => "la solución de otro estudiante",
         };
-        match fresh(&dir.join("ws"), exercise, solution) {
+        match fresh(&dir.join("ws"), exercise, run) {
             Ok(report) => {
                 if solution && !report.passed() {
                     for (i, s) in report.steps.iter().enumerate().filter(|(_, s)| !s.passed) {
@@ -83,12 +110,20 @@ pub fn check_one(exercise: &Exercise) -> DevResult {
                         ));
                     }
                 }
-                if !solution && report.passed() {
+                if run == Run::Starter && report.passed() {
                     problems.push(format!(
                         "{which} ya supera todos los pasos: el ejercicio no pide nada"
                     ));
                 }
+                if run == Run::ClassmateSolution && report.passed() {
+                    problems.push(format!(
+                        "{which} ({OTHER_STUDENT}) también supera todos los pasos: las comprobaciones no dependen de los parámetros"
+                    ));
+                }
             }
+            // A classmate's solution that cannot even be applied (its `a2ensite` names a
+            // site this workspace does not have) is rejected, as it should be.
+            Err(_) if run == Run::ClassmateSolution => {}
             Err(e) => problems.push(format!("{which}: {e}")),
         }
         let _ = std::fs::remove_dir_all(&dir);
