@@ -10,8 +10,14 @@
 //! 2. Add one line to the `kinds!` list below: `Variant(module::Struct) = "kind"`.
 //!
 //! That line declares the module, the enum variant, the name accepted in `kind = "..."`
-//! and the dispatch; nothing else changes. The course loader then validates every check of
-//! the new kind (with `exercise.toml:line:column`) and `lab dev check` runs it.
+//! and the dispatch; nothing else changes. `lab dev check` then parses every check of the
+//! new kind (a bad field is reported at `exercise.toml:line:column`, in Spanish) and runs it
+//! against each starter and solution.
+//!
+//! A kind reaches the lab through [`Context`]: the workspace (`ws`, its `lab.toml` and
+//! files) and where HTTP requests go (`target`). A kind that talks to another service of
+//! the running lab (memcached...) can ask the supervisor for its status
+//! (`lab_server::supervisor::request(ws, &Request::Status)`), as `process` does.
 
 use lab_server::workspace::Workspace;
 use lessons::exercise::RawCheck;
