@@ -171,8 +171,29 @@ fn command_checks_exit_code_output_timeout_and_venv() {
     let code = run(&ws, "kind = 'command'\nrun = 'echo fallo >&2; exit 3'");
     assert!(!code.passed);
     assert_eq!(code.found, "terminó con código 3: «fallo»");
-    let slow = run(&ws, "kind = 'command'\nrun = 'sleep 5'\ntimeout_secs = 1");
+    // More output than a pipe holds, read while the command runs.
+    let big = run(
+        &ws,
+        "kind = 'command'\nrun = 'seq 1 100000; echo fin'\nexpect_stdout = '(?m)^100000\\nfin$'",
+    );
+    assert!(big.passed, "{big:?}");
+    // A background process that keeps stdout open does not hang the check.
+    let bg = run(
+        &ws,
+        "kind = 'command'\nrun = 'sleep 3 & echo lanzado'\nexpect_stdout = 'lanzado'",
+    );
+    assert!(bg.passed, "{bg:?}");
+    // A timeout stops the whole process group: the marker file is never written.
+    let slow = run(
+        &ws,
+        "kind = 'command'\nrun = '(sleep 2; touch tarde) & sleep 5'\ntimeout_secs = 1",
+    );
     assert_eq!(slow.found, "no terminó en 1 s");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(
+        !ws.root.join("tarde").exists(),
+        "the background job survived the timeout"
+    );
     let venv = run(
         &ws,
         "kind = 'command'\nrun = 'python --version'\nvenv = 'venv'",
