@@ -67,6 +67,16 @@ fn file_checks_exists_contains_matches_and_symlinks() {
     );
     assert!(!no_match.passed);
     assert_eq!(no_match.found, "ninguna parte del fichero encaja");
+    let still = run(
+        &ws,
+        "kind = 'file'\npath = 'var/www/html/index.html'\nnot_contains = 'Funciona'",
+    );
+    assert!(!still.passed);
+    assert_eq!(still.found, "todavía contiene «Funciona»");
+    assert_eq!(
+        still.expected,
+        "el fichero `var/www/html/index.html` existe y no contiene «Funciona»"
+    );
     let link = run(
         &ws,
         "kind = 'file'\npath = 'etc/apache2/sites-enabled/000-default.conf'\nsymlink = true",
@@ -228,6 +238,10 @@ fn bad_checks_are_rejected_with_spanish_reasons() {
     assert!(err("kind = 'file'\npath = '../fuera'").contains("sin `..`"));
     assert!(err("kind = 'file'\npath = 'x'\ncontiene = 'y'")
         .starts_with("campo desconocido `contiene`; los válidos son: `path`"));
+    assert!(
+        err("kind = 'file'\npath = 'x'\nexists = false\ncontains = 'y'")
+            .contains("no se puede combinar")
+    );
     assert!(err("kind = 'apache'").contains("no pregunta nada"));
     assert!(
         err("kind = 'apache'\nconfigtest = true\nsite_enabled = 'x'").contains("una sola pregunta")

@@ -33,6 +33,9 @@ impl CheckKind for FileCheck {
         if let Some(c) = &self.contains {
             s.push_str(&format!(" y contiene «{c}»"));
         }
+        if let Some(c) = &self.not_contains {
+            s.push_str(&format!(" y no contiene «{c}»"));
+        }
         if let Some(m) = &self.matches {
             s.push_str(&format!(" y encaja con /{m}/"));
         }
@@ -42,6 +45,16 @@ impl CheckKind for FileCheck {
     fn validate(&self) -> Result<(), String> {
         if let Some(m) = &self.matches {
             regex(m)?;
+        }
+        let asks_contents = self.contains.is_some()
+            || self.not_contains.is_some()
+            || self.matches.is_some()
+            || self.symlink.is_some();
+        if !self.exists && asks_contents {
+            return Err(format!(
+                "`exists = false` no se puede combinar con preguntas sobre el contenido de `{}`",
+                self.path
+            ));
         }
         if self.path.starts_with('/') || self.path.split('/').any(|c| c == "..") {
             return Err(format!(
@@ -95,10 +108,7 @@ impl CheckKind for FileCheck {
         }
         if let Some(c) = &self.not_contains {
             if text.contains(c.as_str()) {
-                return Outcome::fail(
-                    format!("el fichero `{}` no contiene «{c}»", self.path),
-                    format!("todavía contiene «{c}»"),
-                );
+                return Outcome::fail(self.describe(), format!("todavía contiene «{c}»"));
             }
         }
         if let Some(m) = &self.matches {
