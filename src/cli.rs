@@ -76,6 +76,15 @@ pub enum Command {
     A2enconf(Names),
     /// Desactiva fragmentos de configuración (como a2disconf).
     A2disconf(Names),
+    /// Arranca, para, reinicia, activa o desactiva un servicio (como systemctl/service).
+    Service {
+        /// Nombre del servicio (por ahora: apache2).
+        #[arg(value_name = "NOMBRE", display_order = 1)]
+        name: String,
+        /// Qué hacer con él.
+        #[arg(value_name = "ACCIÓN", display_order = 2)]
+        action: ServiceAction,
+    },
     /// Muestra una lección en la terminal (sin ID: la lista de lecciones y tu progreso).
     Lesson {
         /// Lección (`apache/sitios`) o ejercicio (`apache-sitio`).
@@ -110,15 +119,6 @@ pub enum Command {
     Dev {
         #[command(subcommand)]
         command: DevCommand,
-    },
-    /// Arranca, para, reinicia, activa o desactiva un servicio (como systemctl/service).
-    Service {
-        /// Nombre del servicio (por ahora: apache2).
-        #[arg(value_name = "NOMBRE", display_order = 1)]
-        name: String,
-        /// Qué hacer con él.
-        #[arg(value_name = "ACCIÓN", display_order = 2)]
-        action: ServiceAction,
     },
 }
 
@@ -347,5 +347,15 @@ mod tests {
         let help = sub.render_help().to_string();
         assert!(help.contains("Argumentos:"), "{help}");
         assert!(help.contains("Muestra esta ayuda"), "{help}");
+        // Nested commands get the same Spanish layout.
+        let dev = cmd.find_subcommand_mut("dev").unwrap();
+        let help = dev.render_help().to_string();
+        assert!(help.contains("Órdenes:"), "{help}");
+        let check = dev.find_subcommand_mut("check").unwrap();
+        let help = check.render_help().to_string();
+        assert!(
+            help.contains("Opciones:") && !help.contains("Options:"),
+            "{help}"
+        );
     }
 }
