@@ -28,7 +28,8 @@ pub enum ProgressError {
 }
 
 /// Migrations, in order; `user_version` is the number applied.
-const MIGRATIONS: &[&str] = &["CREATE TABLE attempts (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE attempts (
         id INTEGER PRIMARY KEY,
         exercise TEXT NOT NULL,
         at INTEGER NOT NULL,

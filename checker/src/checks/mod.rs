@@ -132,6 +132,7 @@ kinds! {
     Http(http::HttpCheck) = "http",
     Command(command::CommandCheck) = "command",
     Process(process::ProcessCheck) = "process",
+    Memcached(memcached::MemcachedCheck) = "memcached",
 }
 
 fn typed<T: CheckKind>(v: toml::Value) -> Result<T, String> {
