@@ -131,6 +131,9 @@ pub enum DevCommand {
         /// directorio actual si lo contiene, o el curso incluido en el programa.
         #[arg(long, value_name = "DIR")]
         course: Option<PathBuf>,
+        /// Solo estos ejercicios (las comprobaciones de todos se validan igualmente).
+        #[arg(value_name = "EJERCICIO")]
+        exercises: Vec<String>,
     },
 }
 

@@ -56,8 +56,8 @@ pub fn run(cli: Cli) -> ExitCode {
             teaching::book(ws.as_ref(), dest.as_deref(), open_it)
         }
         Command::Dev {
-            command: DevCommand::Check { course },
-        } => teaching::dev_check(course.as_deref()),
+            command: DevCommand::Check { course, exercises },
+        } => teaching::dev_check(course.as_deref(), &exercises),
     };
     match result {
         Ok(code) => code,

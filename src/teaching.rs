@@ -289,7 +289,7 @@ pub fn book(ws: Option<&Workspace>, dest: Option<&Path>, open: bool) -> Result<E
 }
 
 /// `lab dev check [--course DIR]`.
-pub fn dev_check(dir: Option<&Path>) -> Result<ExitCode, Failure> {
+pub fn dev_check(dir: Option<&Path>, only: &[String]) -> Result<ExitCode, Failure> {
     let from_cwd = Path::new("book/src/SUMMARY.md").is_file() && Path::new("exercises").is_dir();
     let course = match dir {
         Some(d) => Course::from_dir(d)?,
@@ -309,7 +309,10 @@ pub fn dev_check(dir: Option<&Path>) -> Result<ExitCode, Failure> {
     for w in &course.warnings {
         text.push_str(&format!("  {} {w}\n", st.dim("aviso:")));
     }
-    let (errors, results) = checker::dev::check_course(&course);
+    for id in only {
+        find_exercise(&course, id)?;
+    }
+    let (errors, results) = checker::dev::check_exercises(&course, only);
     let mut ok = errors.is_empty();
     for e in &errors {
         text.push_str(&format!("  {} {e}\n", st.red("error:")));

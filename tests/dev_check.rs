@@ -11,20 +11,26 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The exercises of the Apache chapters (this course's foundation). Exercises of other roles
+/// join this list when their solutions can be checked in a fresh workspace.
+const CHECKED: &[&str] = &[
+    "apache-sitio",
+    "apache-a2",
+    "apache-require",
+    "apache-configtest",
+];
+
 #[test]
-fn the_repository_course_passes_dev_check() {
+fn the_repository_course_loads_and_its_exercises_pass_dev_check() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = run_lab(
-        &["dev", "check", "--course", repo().to_str().unwrap()],
-        tmp.path(),
-    );
+    let repo = repo();
+    let mut args = vec!["dev", "check", "--course", repo.to_str().unwrap()];
+    args.extend_from_slice(CHECKED);
+    let out = run_lab(&args, tmp.path());
+    // Exit 0 also means every exercise of the course loads and every check parses: those
+    // author errors are reported for the whole course whatever is selected.
     out.assert_code(0);
-    for id in [
-        "apache-sitio",
-        "apache-a2",
-        "apache-require",
-        "apache-configtest",
-    ] {
+    for id in CHECKED {
         assert!(out.stdout.contains(&format!("✔ {id}\n")), "{}", out.stdout);
     }
     assert!(out.stdout.contains("Curso correcto:"), "{}", out.stdout);
