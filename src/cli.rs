@@ -85,6 +85,15 @@ pub enum Command {
         #[arg(value_name = "ACCIÓN", display_order = 2)]
         action: ServiceAction,
     },
+    /// Explica qué sitio, qué directivas (fichero:línea) y qué manejador atenderían una URL.
+    Explain {
+        /// `http://sitio.localhost:10080/ruta` o solo `/ruta` (Host: localhost).
+        #[arg(value_name = "URL")]
+        url: String,
+        /// Método de la petición.
+        #[arg(long = "metodo", value_name = "MÉTODO", default_value = "GET")]
+        method: String,
+    },
     /// Muestra una lección en la terminal (sin ID: la lista de lecciones y tu progreso).
     Lesson {
         /// Lección (`apache/sitios`) o ejercicio (`apache-sitio`).

@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::A2enconf(n) => a2(explicit, Kind::Conf, true, &n.names),
         Command::A2disconf(n) => a2(explicit, Kind::Conf, false, &n.names),
         Command::Service { name, action } => service(explicit, &name, action),
+        Command::Explain { url, method } => explain(explicit, &url, &method),
         Command::Lesson { id } => {
             let ws = open(explicit).ok();
             teaching::lesson(ws.as_ref(), id.as_deref())
@@ -204,6 +205,29 @@ fn configtest(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
     }
     out("Sintaxis correcta");
     Ok(ExitCode::SUCCESS)
+}
+
+fn explain(explicit: Option<&Path>, url: &str, method: &str) -> Result<ExitCode, Failure> {
+    use lab_server::http::explain::{explain, Question};
+    let ws = open(explicit)?;
+    let question = match Question::parse(url, method) {
+        Ok(q) => q,
+        Err(e) => {
+            err(&format!("error: {e}"));
+            return Ok(ExitCode::from(2));
+        }
+    };
+    match config::load(&ws) {
+        Ok(loaded) => {
+            out(explain(&loaded.config, &question).trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(diags) => {
+            err(&render(&diags, Some(&ws.root)));
+            err("La configuración tiene errores: corrígelos antes de preguntar qué atendería una URL.");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 fn a2(

@@ -154,11 +154,14 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         Chosen::Vhost(i) => {
             let v = &config.vhosts[i];
             let wanted = host_name(&q.host);
-            let by_name = v
+            // A vhost without ServerName answers to the main server's name.
+            let name = v
                 .host
                 .server_name
                 .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(&wanted));
+                .or(config.main.server_name.as_deref())
+                .unwrap_or("localhost");
+            let by_name = name.eq_ignore_ascii_case(&wanted);
             let by_alias = v
                 .host
                 .server_aliases
@@ -176,8 +179,13 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
             };
             let _ = writeln!(
                 out,
-                "Sitio virtual: {} ({})\n  motivo: {why}",
-                v.host.server_name.as_deref().unwrap_or("(sin ServerName)"),
+                "Sitio virtual: {}{} ({})\n  motivo: {why}",
+                name,
+                if v.host.server_name.is_none() {
+                    " (sin ServerName propio: usa el del servidor principal)"
+                } else {
+                    ""
+                },
                 at(&v.span)
             );
         }

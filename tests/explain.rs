@@ -1,0 +1,48 @@
+//! `lab explain URL`: the same decisions the server takes, told with file:line.
+
+mod common;
+
+use common::TestLab;
+
+#[test]
+fn explain_names_the_vhost_the_alias_and_the_denying_section() {
+    let lab = TestLab::new();
+    lab.write("srv/docs/guia.txt", "guía\n");
+    lab.add_site(
+        "docs",
+        "<VirtualHost *:80>\n\
+         \tServerName docs.localhost\n\
+         \tDocumentRoot /var/www/html\n\
+         \tAlias /guias /srv/docs\n\
+         \t<Directory /srv/docs>\n\
+         \t\tRequire all denied\n\
+         \t</Directory>\n\
+         </VirtualHost>\n",
+    );
+    let url = format!("http://docs.localhost:{}/guias/guia.txt", lab.port);
+    let out = lab.lab(&["explain", &url]);
+    out.assert_code(0);
+    let text = out.stdout;
+    assert!(
+        text.contains("Sitio virtual: docs.localhost (etc/apache2/sites-enabled/docs.conf:1:2)"),
+        "{text}"
+    );
+    assert!(text.contains("coincide con su ServerName"), "{text}");
+    assert!(
+        text.contains("Alias /guias -> /srv/docs (etc/apache2/sites-enabled/docs.conf:4:2)"),
+        "{text}"
+    );
+    assert!(text.contains("fichero de 6 bytes"), "{text}");
+    assert!(
+        text.contains("denegado, 403 (decide <Directory /srv/docs> en etc/apache2/sites-enabled/docs.conf:5:3)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn explain_rejects_what_is_not_a_url() {
+    let lab = TestLab::new();
+    let out = lab.lab(&["explain", "ftp:algo"]);
+    out.assert_code(2);
+    assert!(out.stderr.contains("no es una URL"), "{}", out.stderr);
+}
