@@ -48,7 +48,8 @@ impl<'a> Effective<'a> {
         }
         let sections = || config.sections_for(host);
         if let Some(dir) = target.dir {
-            let virt = virtual_path(config, dir);
+            // Only `<DirectoryMatch>` needs the path as the configuration writes it.
+            let mut virt: Option<String> = None;
             let mut dirs: Vec<(usize, &Section)> = sections()
                 .filter(|s| s.kind == SectionKind::Directory)
                 .filter_map(|s| directory_depth(s, dir).map(|d| (d, s)))
@@ -61,7 +62,8 @@ impl<'a> Effective<'a> {
                     .filter(|s| s.kind == SectionKind::DirectoryMatch)
                     .filter(|s| match &s.pattern {
                         SectionPattern::Regex(re) => {
-                            re.is_match(&virt) || re.is_match(&format!("{virt}/"))
+                            let virt = virt.get_or_insert_with(|| virtual_path(config, dir));
+                            re.is_match(virt) || re.is_match(&format!("{virt}/"))
                         }
                         _ => false,
                     })
