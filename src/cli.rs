@@ -129,6 +129,9 @@ pub enum Command {
         #[command(subcommand)]
         command: DevCommand,
     },
+    /// Internal: one process of a `WSGIDaemonProcess` group (started by the lab itself).
+    #[command(name = "__wsgi-worker", hide = true)]
+    WsgiWorker(WsgiWorkerArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +147,29 @@ pub enum DevCommand {
         #[arg(value_name = "EJERCICIO")]
         exercises: Vec<String>,
     },
+}
+
+/// Arguments of the hidden worker command (the lab writes them; nobody types them).
+#[derive(Debug, Clone, clap::Args)]
+pub struct WsgiWorkerArgs {
+    #[arg(long)]
+    pub socket: PathBuf,
+    #[arg(long)]
+    pub group: String,
+    #[arg(long, default_value_t = 1)]
+    pub processes: u32,
+    #[arg(long, default_value_t = 15)]
+    pub threads: usize,
+    #[arg(long, default_value_t = 0)]
+    pub maximum_requests: u64,
+    #[arg(long)]
+    pub inactivity_timeout: Option<u64>,
+    #[arg(long)]
+    pub python_home: Option<PathBuf>,
+    #[arg(long)]
+    pub python_path: Vec<PathBuf>,
+    #[arg(long)]
+    pub log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]

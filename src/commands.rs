@@ -59,6 +59,20 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Dev {
             command: DevCommand::Check { course, exercises },
         } => teaching::dev_check(course.as_deref(), &exercises),
+        Command::WsgiWorker(a) => {
+            let code = lab_server::wsgi::worker::run(lab_server::wsgi::worker::WorkerArgs {
+                socket: a.socket,
+                group: a.group,
+                processes: a.processes,
+                threads: a.threads,
+                maximum_requests: a.maximum_requests,
+                inactivity_timeout: a.inactivity_timeout,
+                python_home: a.python_home,
+                python_path: a.python_path,
+                log: a.log,
+            });
+            Ok(ExitCode::from(code.clamp(0, 255) as u8))
+        }
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,8 @@
 //!   autoindex, `mod_status`, access and error logs.
 //! - [`memcached`]: the memcached role (text and meta protocols, sharded LRU store),
 //!   configured from `etc/memcached.conf`.
+//! - [`wsgi`]: mod_wsgi: embedded CPython (pyo3), daemon process groups, venv checks.
+//! - [`fastcgi`]: FastCGI record codec, CGI response heads and the client side of a request.
 //! - [`a2`]: Debian's `a2ensite`/`a2enmod`/`a2enconf` and their `dis` forms.
 //! - [`report`]: the `apache2ctl -S`-style virtual host table and the port mappings.
 //! - [`supervisor`]: starts, reloads and stops the roles; the control socket in `run/`.
@@ -14,9 +16,11 @@
 
 pub mod a2;
 pub mod config;
+pub mod fastcgi;
 pub mod http;
 pub mod memcached;
 pub mod report;
 pub mod supervisor;
 pub mod util;
 pub mod workspace;
+pub mod wsgi;

@@ -23,6 +23,8 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `Drop`/`stop` wait for the server to exit after SIGTERM.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
+pub mod pyenv;
+
 /// The `lab` binary under test.
 pub fn lab_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_lab"))

@@ -44,6 +44,7 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
             timeout: Duration::from_secs(60),
             server_tokens: server_tokens("full"),
             types_config: None,
+            wsgi: Default::default(),
         },
     };
     b.cfg.log_formats.insert("combined".into(), COMBINED.into());
@@ -434,6 +435,14 @@ impl Builder<'_> {
                     .map(|n| n.text.clone())
                     .unwrap_or_else(|| "default".into());
                 self.cfg.log_formats.insert(name, a[0].text.clone());
+            }
+            k if k.starts_with("wsgi") => {
+                let cx = super::wsgi::Ctx {
+                    ws: self.ws,
+                    server_root: &self.cfg.server_root,
+                    diags: &mut self.diags,
+                };
+                super::wsgi::host_directive(node, host, &mut self.cfg.wsgi, cx);
             }
             _ if in_vhost => self.server_or_vhost_only(node),
             _ => self.server_only(node),
@@ -884,6 +893,7 @@ impl Builder<'_> {
             }
         }
         self.diags.extend(extra);
+        super::wsgi::validate(&self.cfg, self.ws, &mut self.diags);
     }
 }
 

@@ -251,6 +251,15 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     d("ExpiresDefault", "expires", C::SVD, 1, 1),
     // reqtimeout
     d("RequestReadTimeout", "reqtimeout", C::SV, 1, 2),
+    // wsgi
+    d("WSGIScriptAlias", "wsgi", C::SV, 2, 4),
+    d("WSGIDaemonProcess", "wsgi", C::SV, 1, ANY),
+    d("WSGIProcessGroup", "wsgi", C::SVD, 1, 1),
+    d("WSGIApplicationGroup", "wsgi", C::SVD, 1, 1),
+    d("WSGIPythonHome", "wsgi", C::S, 1, 1),
+    d("WSGIPythonPath", "wsgi", C::S, 1, 1),
+    d("WSGIScriptReloading", "wsgi", C::SVD, 1, 1),
+    d("WSGICallableObject", "wsgi", C::SVD, 1, 1),
 ];
 
 /// Finds a directive by name, case-insensitively.
@@ -304,14 +313,6 @@ pub const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("SuexecUserGroup", "suexec"),
     ("UserDir", "userdir"),
     ("VirtualDocumentRoot", "vhost_alias"),
-    ("WSGIApplicationGroup", "wsgi"),
-    ("WSGICallableObject", "wsgi"),
-    ("WSGIDaemonProcess", "wsgi"),
-    ("WSGIProcessGroup", "wsgi"),
-    ("WSGIPythonHome", "wsgi"),
-    ("WSGIPythonPath", "wsgi"),
-    ("WSGIScriptAlias", "wsgi"),
-    ("WSGIScriptReloading", "wsgi"),
     ("php_admin_flag", "php"),
     ("php_admin_value", "php"),
     ("php_flag", "php"),

@@ -7,6 +7,7 @@
 //! - [`modules`]: the modules the lab implements and the real Apache ones it does not.
 //! - [`build`]: the expanded tree -> the typed [`model`], with validation (per-directory
 //!   directives in `perdir`).
+//! - [`wsgi`]: mod_wsgi's directives (script aliases, daemon groups, venvs).
 //! - [`diagnostic`]: spans, Spanish messages, hints and the one renderer.
 
 pub mod build;
@@ -17,6 +18,7 @@ pub mod model;
 pub mod modules;
 pub(crate) mod perdir;
 pub mod syntax;
+pub mod wsgi;
 
 pub use diagnostic::{Diagnostic, Severity, Span};
 pub use model::ServerConfig;

@@ -34,6 +34,8 @@ pub struct ServerConfig {
     pub server_tokens: String,
     /// `TypesConfig`: the `mime.types` table of mod_mime.
     pub types_config: Option<ResolvedPath>,
+    /// mod_wsgi's server-wide settings and daemon process groups.
+    pub wsgi: super::wsgi::WsgiServer,
 }
 
 impl ServerConfig {
@@ -187,6 +189,8 @@ pub struct HostConfig {
     pub error_log: Option<ResolvedPath>,
     pub log_level: Option<String>,
     pub custom_logs: Vec<CustomLog>,
+    /// `WSGIScriptAlias` in order.
+    pub wsgi_aliases: Vec<super::wsgi::WsgiScriptAlias>,
     /// Span of the `<VirtualHost>` or of `ServerName` for reports.
     pub span: Option<Span>,
 }
@@ -299,6 +303,8 @@ pub struct DirConfig {
     pub set_env_if: Vec<SetEnvIf>,
     /// `Redirect` inside a `<Location>`/`<Directory>` (no URL argument form included).
     pub redirects: Vec<Redirect>,
+    /// `WSGIProcessGroup`, `WSGIApplicationGroup`, `WSGICallableObject`, `WSGIScriptReloading`.
+    pub wsgi: super::wsgi::WsgiDirConfig,
 }
 
 /// `Options` as written: either an absolute set or `+`/`-` changes to the inherited set.

@@ -176,6 +176,14 @@ pub const MODULES: &[ModuleInfo] = &[
         "variables según la petición (SetEnvIf, BrowserMatch)",
     ),
     module(
+        "wsgi",
+        false,
+        false,
+        &[],
+        &[],
+        "aplicaciones Python WSGI (WSGIScriptAlias, WSGIDaemonProcess)",
+    ),
+    module(
         "status",
         false,
         true,
@@ -300,7 +308,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "userdir",
     "usertrack",
     "vhost_alias",
-    "wsgi",
     "xml2enc",
 ];
 

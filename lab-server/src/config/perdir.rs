@@ -84,6 +84,7 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         }
         "forcetype" => conf.force_type = Some(a[0].text.clone()),
         "sethandler" => conf.set_handler = Some(a[0].text.clone()),
+        k if k.starts_with("wsgi") => return super::wsgi::apply_dir(node, &mut conf.wsgi, diags),
         "indexoptions" => {
             conf.index_options
                 .get_or_insert_with(Vec::new)

@@ -24,6 +24,7 @@ const MODULE_CONFS: &[(&str, &str)] = &[
     ("reqtimeout", include_str!("files/mods/reqtimeout.conf")),
     ("setenvif", include_str!("files/mods/setenvif.conf")),
     ("status", include_str!("files/mods/status.conf")),
+    ("wsgi", include_str!("files/mods/wsgi.conf")),
 ];
 
 /// The text of `mods-available/NAME.conf`, when the module has one.

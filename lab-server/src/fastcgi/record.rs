@@ -1,0 +1,266 @@
+//! FastCGI records (FastCGI 1.0 specification, section 3 and 8).
+
+use bytes::{BufMut, Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+pub const VERSION: u8 = 1;
+/// Largest content of one record.
+pub const MAX_CONTENT: usize = 65_535;
+/// `FCGI_KEEP_CONN` flag of BEGIN_REQUEST.
+pub const KEEP_CONN: u8 = 1;
+/// `FCGI_RESPONDER` role.
+pub const RESPONDER: u16 = 1;
+/// `FCGI_REQUEST_COMPLETE` protocol status of END_REQUEST.
+pub const REQUEST_COMPLETE: u8 = 0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RecordType {
+    BeginRequest = 1,
+    AbortRequest = 2,
+    EndRequest = 3,
+    Params = 4,
+    Stdin = 5,
+    Stdout = 6,
+    Stderr = 7,
+    Data = 8,
+    GetValues = 9,
+    GetValuesResult = 10,
+    UnknownType = 11,
+}
+
+impl RecordType {
+    pub fn from_u8(b: u8) -> Option<RecordType> {
+        use RecordType::*;
+        Some(match b {
+            1 => BeginRequest,
+            2 => AbortRequest,
+            3 => EndRequest,
+            4 => Params,
+            5 => Stdin,
+            6 => Stdout,
+            7 => Stderr,
+            8 => Data,
+            9 => GetValues,
+            10 => GetValuesResult,
+            11 => UnknownType,
+            _ => return None,
+        })
+    }
+}
+
+/// One record as read from the wire. `kind` is the raw type byte (unknown types are kept so
+/// a server can answer UNKNOWN_TYPE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub kind: u8,
+    pub request_id: u16,
+    pub content: Bytes,
+}
+
+impl Record {
+    pub fn record_type(&self) -> Option<RecordType> {
+        RecordType::from_u8(self.kind)
+    }
+}
+
+/// Appends one record (with padding to a multiple of 8) to `out`. `content` must be at most
+/// [`MAX_CONTENT`] bytes; use [`encode_stream`] for longer data.
+pub fn encode(out: &mut BytesMut, kind: RecordType, request_id: u16, content: &[u8]) {
+    debug_assert!(content.len() <= MAX_CONTENT);
+    let len = content.len().min(MAX_CONTENT);
+    let padding = (8 - len % 8) % 8;
+    out.reserve(8 + len + padding);
+    out.put_u8(VERSION);
+    out.put_u8(kind as u8);
+    out.put_u16(request_id);
+    out.put_u16(len as u16);
+    out.put_u8(padding as u8);
+    out.put_u8(0);
+    out.put_slice(&content[..len]);
+    out.put_bytes(0, padding);
+}
+
+/// Appends `data` as as many records of `kind` as needed (none for empty data: the empty
+/// record that ends a stream is written separately).
+pub fn encode_stream(out: &mut BytesMut, kind: RecordType, request_id: u16, data: &[u8]) {
+    for chunk in data.chunks(MAX_CONTENT) {
+        encode(out, kind, request_id, chunk);
+    }
+}
+
+/// The body of BEGIN_REQUEST.
+pub fn begin_request_body(role: u16, flags: u8) -> [u8; 8] {
+    let r = role.to_be_bytes();
+    [r[0], r[1], flags, 0, 0, 0, 0, 0]
+}
+
+/// Parses a BEGIN_REQUEST body: (role, flags).
+pub fn parse_begin_request(content: &[u8]) -> Option<(u16, u8)> {
+    (content.len() >= 3).then(|| (u16::from_be_bytes([content[0], content[1]]), content[2]))
+}
+
+/// The body of END_REQUEST.
+pub fn end_request_body(app_status: u32, protocol_status: u8) -> [u8; 8] {
+    let a = app_status.to_be_bytes();
+    [a[0], a[1], a[2], a[3], protocol_status, 0, 0, 0]
+}
+
+/// Parses an END_REQUEST body: (appStatus, protocolStatus).
+pub fn parse_end_request(content: &[u8]) -> Option<(u32, u8)> {
+    (content.len() >= 5).then(|| {
+        (
+            u32::from_be_bytes([content[0], content[1], content[2], content[3]]),
+            content[4],
+        )
+    })
+}
+
+fn put_length(out: &mut BytesMut, n: usize) {
+    if n < 128 {
+        out.put_u8(n as u8);
+    } else {
+        out.put_u32(n as u32 | 0x8000_0000);
+    }
+}
+
+/// Encodes name-value pairs (the content of PARAMS and GET_VALUES).
+pub fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> BytesMut {
+    let mut out = BytesMut::new();
+    for (name, value) in pairs {
+        put_length(&mut out, name.len());
+        put_length(&mut out, value.len());
+        out.put_slice(name);
+        out.put_slice(value);
+    }
+    out
+}
+
+fn get_length(data: &[u8], pos: &mut usize) -> Option<usize> {
+    let first = *data.get(*pos)?;
+    if first < 128 {
+        *pos += 1;
+        return Some(first as usize);
+    }
+    let b = data.get(*pos..*pos + 4)?;
+    *pos += 4;
+    Some((u32::from_be_bytes([b[0], b[1], b[2], b[3]]) & 0x7fff_ffff) as usize)
+}
+
+/// Decodes name-value pairs; `None` when the data is truncated or malformed.
+pub fn decode_pairs(data: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut pos = 0;
+    let mut out = Vec::new();
+    while pos < data.len() {
+        let n = get_length(data, &mut pos)?;
+        let v = get_length(data, &mut pos)?;
+        let name = data.get(pos..pos.checked_add(n)?)?.to_vec();
+        pos += n;
+        let value = data.get(pos..pos.checked_add(v)?)?.to_vec();
+        pos += v;
+        out.push((name, value));
+    }
+    Some(out)
+}
+
+/// Reads one record. `Ok(None)` at a clean end of stream (before any header byte).
+pub async fn read_record<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Option<Record>> {
+    let mut header = [0u8; 8];
+    let mut got = 0;
+    while got < 8 {
+        let n = r.read(&mut header[got..]).await?;
+        if n == 0 {
+            if got == 0 {
+                return Ok(None);
+            }
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        got += n;
+    }
+    if header[0] != VERSION {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("versión de FastCGI desconocida: {}", header[0]),
+        ));
+    }
+    let len = u16::from_be_bytes([header[4], header[5]]) as usize;
+    let padding = header[6] as usize;
+    let mut content = vec![0u8; len + padding];
+    r.read_exact(&mut content).await?;
+    content.truncate(len);
+    Ok(Some(Record {
+        kind: header[1],
+        request_id: u16::from_be_bytes([header[2], header[3]]),
+        content: Bytes::from(content),
+    }))
+}
+
+/// Writes already-encoded records.
+pub async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, data: &[u8]) -> std::io::Result<()> {
+    w.write_all(data).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[tokio::test]
+    async fn records_round_trip_with_padding() {
+        let mut buf = BytesMut::new();
+        encode(&mut buf, RecordType::Stdout, 7, b"hola");
+        encode(&mut buf, RecordType::Stdout, 7, b"");
+        assert_eq!(buf.len(), 8 + 8 + 8, "4 bytes of content are padded to 8");
+        let mut r = &buf[..];
+        let rec = read_record(&mut r).await.unwrap().unwrap();
+        assert_eq!(rec.record_type(), Some(RecordType::Stdout));
+        assert_eq!((rec.request_id, &rec.content[..]), (7, &b"hola"[..]));
+        let end = read_record(&mut r).await.unwrap().unwrap();
+        assert!(end.content.is_empty());
+        assert!(read_record(&mut r).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_truncated_record_is_an_error() {
+        let mut buf = BytesMut::new();
+        encode(&mut buf, RecordType::Stdin, 1, b"abcdef");
+        let mut r = &buf[..10];
+        assert!(read_record(&mut r).await.is_err());
+    }
+
+    #[test]
+    fn long_values_use_four_byte_lengths() {
+        let long = vec![b'x'; 300];
+        let enc = encode_pairs([(&b"SCRIPT_NAME"[..], &long[..]), (&b"A"[..], &b""[..])]);
+        assert_eq!(enc[0], 11);
+        assert_eq!(enc[1] & 0x80, 0x80);
+        let dec = decode_pairs(&enc).unwrap();
+        assert_eq!(dec[0].1.len(), 300);
+        assert_eq!(dec[1], (b"A".to_vec(), Vec::new()));
+    }
+
+    #[test]
+    fn begin_and_end_bodies_round_trip() {
+        assert_eq!(
+            parse_begin_request(&begin_request_body(RESPONDER, KEEP_CONN)),
+            Some((RESPONDER, KEEP_CONN))
+        );
+        assert_eq!(
+            parse_end_request(&end_request_body(3, REQUEST_COMPLETE)),
+            Some((3, REQUEST_COMPLETE))
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn pairs_round_trip(pairs in proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..200), proptest::collection::vec(any::<u8>(), 0..300)), 0..8)) {
+            let enc = encode_pairs(pairs.iter().map(|(n, v)| (&n[..], &v[..])));
+            prop_assert_eq!(decode_pairs(&enc).unwrap(), pairs);
+        }
+
+        #[test]
+        fn decoding_garbage_never_panics(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = decode_pairs(&data);
+        }
+    }
+}

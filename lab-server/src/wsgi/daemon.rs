@@ -1,0 +1,435 @@
+//! `WSGIDaemonProcess` groups, on the lab's side: each group is `processes` worker processes
+//! (`lab __wsgi-worker`), each with its own unix socket in `run/`. A watcher task per worker
+//! restarts it when it dies (its in-flight requests get a 502), when it recycles itself
+//! (`maximum-requests`, `inactivity-timeout`) and when the group is restarted (a touched
+//! script with `WSGIScriptReloading On`). Requests are spread round-robin and spoken to the
+//! worker in FastCGI.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http::Response;
+use http_body::{Body as HttpBody, Frame};
+use http_body_util::BodyExt;
+use tokio::net::UnixStream;
+use tokio::sync::{mpsc, watch};
+
+use super::errorlog::ErrorLog;
+use super::host::{self, WsgiContext};
+use super::python::InputRx;
+use super::Body;
+use crate::config::wsgi::WsgiDaemon;
+use crate::fastcgi::cgi;
+use crate::fastcgi::client::{self, Event};
+
+/// How long a request waits for a (re)starting worker to accept connections.
+const CONNECT_WAIT: Duration = Duration::from_secs(30);
+/// How long a stopped worker may take to finish its requests before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// A running daemon process group.
+pub struct DaemonGroup {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    spec: WsgiDaemon,
+    run_dir: PathBuf,
+    exe: PathBuf,
+    log: ErrorLog,
+    pids: Vec<AtomicU32>,
+    next: AtomicUsize,
+    generation: AtomicU64,
+    stopping: AtomicBool,
+    restart: watch::Sender<u64>,
+    /// Modification time of each script when this generation first served it.
+    scripts: Mutex<HashMap<PathBuf, SystemTime>>,
+}
+
+impl DaemonGroup {
+    /// Starts the group's workers (must run inside a tokio runtime).
+    pub fn start(spec: WsgiDaemon, run_dir: &Path, exe: &Path, log: ErrorLog) -> Result<DaemonGroup, String> {
+        std::fs::create_dir_all(run_dir)
+            .map_err(|e| format!("no se pudo crear {}: {e}", run_dir.display()))?;
+        let (restart, _) = watch::channel(0);
+        let inner = Arc::new(Inner {
+            pids: (0..spec.processes).map(|_| AtomicU32::new(0)).collect(),
+            spec,
+            run_dir: run_dir.to_path_buf(),
+            exe: exe.to_path_buf(),
+            log,
+            next: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
+            stopping: AtomicBool::new(false),
+            restart,
+            scripts: Mutex::new(HashMap::new()),
+        });
+        for i in 0..inner.spec.processes as usize {
+            tokio::spawn(watch_worker(Arc::clone(&inner), i));
+        }
+        Ok(DaemonGroup { inner })
+    }
+
+    pub fn spec(&self) -> &WsgiDaemon {
+        &self.inner.spec
+    }
+
+    /// Current worker pids (0 while one is restarting).
+    pub fn pids(&self) -> Vec<u32> {
+        self.inner.pids.iter().map(|p| p.load(Ordering::SeqCst)).collect()
+    }
+
+    /// Stops every worker; in-flight requests get [`STOP_GRACE`] to finish.
+    pub fn stop(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        self.restart_all();
+    }
+
+    fn restart_all(&self) {
+        let g = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        self.inner.restart.send_replace(g);
+    }
+
+    /// With `WSGIScriptReloading On`: a script changed since this generation first ran it
+    /// restarts the whole group, as mod_wsgi does in daemon mode.
+    fn check_script(&self, script: &Path) {
+        let Ok(mtime) = std::fs::metadata(script).and_then(|m| m.modified()) else {
+            return;
+        };
+        let Ok(mut seen) = self.inner.scripts.lock() else {
+            return;
+        };
+        match seen.get(script) {
+            None => {
+                seen.insert(script.to_path_buf(), mtime);
+            }
+            Some(old) if *old == mtime => {}
+            Some(_) => {
+                seen.clear();
+                seen.insert(script.to_path_buf(), mtime);
+                drop(seen);
+                self.inner.log.write(
+                    "info",
+                    None,
+                    &[&format!(
+                        "mod_wsgi: el script '{}' ha cambiado: se reinicia el grupo de procesos '{}'",
+                        script.display(),
+                        self.inner.spec.name
+                    )],
+                );
+                self.restart_all();
+            }
+        }
+    }
+
+    /// Serves a request on one of the group's workers.
+    pub async fn handle(&self, environ: Vec<(String, String)>, input: InputRx, ctx: &WsgiContext) -> Response<Body> {
+        if ctx.script_reloading {
+            self.check_script(&ctx.script);
+        }
+        let log = ctx.log();
+        let client = ctx.remote.to_string();
+        let retry_safe = environ
+            .iter()
+            .any(|(k, v)| k == "REQUEST_METHOD" && (v == "GET" || v == "HEAD"));
+        let params = params(environ, ctx);
+        let mut input = Some(input);
+        for attempt in 0..3 {
+            let Some(stream) = self.connect().await else {
+                log.write(
+                    "error",
+                    Some(&client),
+                    &[&format!(
+                        "mod_wsgi: ningún proceso del grupo '{}' acepta conexiones (se esperó {}s); revisa el registro de errores",
+                        self.inner.spec.name,
+                        CONNECT_WAIT.as_secs()
+                    )],
+                );
+                return host::error_page(503);
+            };
+            let body = input.take().unwrap_or_else(|| mpsc::channel(1).1);
+            let mut events = client::request(stream, params.clone(), body);
+            let mut buf = BytesMut::new();
+            let failure = loop {
+                match events.recv().await {
+                    Some(Ok(Event::Stdout(b))) => {
+                        buf.extend_from_slice(&b);
+                        match cgi::parse_head(&buf) {
+                            Ok(Some((head, n))) => {
+                                let first = buf.split_off(n).freeze();
+                                let body = DaemonBody {
+                                    events,
+                                    first: (!first.is_empty()).then_some(first),
+                                    log: log.clone(),
+                                    done: false,
+                                };
+                                return host::response_from_head(
+                                    head.status,
+                                    head.reason.as_deref(),
+                                    head.headers,
+                                    body.boxed(),
+                                );
+                            }
+                            Ok(None) => continue,
+                            Err(e) => break format!("cabeceras de respuesta no válidas ({e})"),
+                        }
+                    }
+                    Some(Ok(Event::Stderr(b))) => {
+                        let text = String::from_utf8_lossy(&b).into_owned();
+                        let lines: Vec<&str> = text.lines().collect();
+                        log.write("error", Some(&client), &lines);
+                    }
+                    Some(Ok(Event::End { .. })) => break "el proceso terminó la petición sin enviar cabeceras".to_string(),
+                    Some(Err(e)) => break format!("el proceso cerró la conexión ({e})"),
+                    None => break "el proceso cerró la conexión".to_string(),
+                }
+            };
+            // A GET that got nothing back may have hit a worker that was just recycling.
+            if buf.is_empty() && retry_safe && attempt < 2 {
+                continue;
+            }
+            log.write(
+                "error",
+                Some(&client),
+                &[&format!(
+                    "mod_wsgi: Truncated or oversized response headers received from daemon process '{}': {}: {failure}; se responde 502",
+                    self.inner.spec.name,
+                    ctx.script.display()
+                )],
+            );
+            return host::error_page(502);
+        }
+        host::error_page(502)
+    }
+
+    /// Connects to the next worker, waiting for one that is (re)starting.
+    async fn connect(&self) -> Option<UnixStream> {
+        let n = self.inner.pids.len().max(1);
+        let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        let deadline = Instant::now() + CONNECT_WAIT;
+        let mut delay = Duration::from_millis(2);
+        loop {
+            let gen = self.inner.generation.load(Ordering::SeqCst);
+            for k in 0..n {
+                let path = host::socket_path(&self.inner.run_dir, &self.inner.spec.name, (start + k) % n, gen);
+                if let Ok(s) = UnixStream::connect(&path).await {
+                    return Some(s);
+                }
+            }
+            if Instant::now() > deadline || self.inner.stopping.load(Ordering::SeqCst) {
+                return None;
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for DaemonGroup {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The FastCGI params: the CGI environ (latin-1 back to bytes) plus what the worker needs.
+fn params(environ: Vec<(String, String)>, ctx: &WsgiContext) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let bytes = |s: &str| -> Vec<u8> { s.chars().map(|c| c as u32 as u8).collect() };
+    let mut out: Vec<(Vec<u8>, Vec<u8>)> = environ
+        .iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), bytes(v)))
+        .collect();
+    let mut extra = |k: &str, v: String| out.push((k.as_bytes().to_vec(), v.into_bytes()));
+    extra(
+        "LAB_CALLABLE",
+        ctx.callable.clone().unwrap_or_else(|| "application".into()),
+    );
+    extra("LAB_APPLICATION_GROUP", ctx.application_group());
+    extra("LAB_RELOADING", if ctx.script_reloading { "1" } else { "0" }.into());
+    extra(
+        "LAB_ERROR_LOG",
+        ctx.error_log
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    extra("LAB_CLIENT", ctx.remote.to_string());
+    out
+}
+
+/// The body of a daemon-mode response.
+struct DaemonBody {
+    events: mpsc::Receiver<std::io::Result<Event>>,
+    first: Option<Bytes>,
+    log: ErrorLog,
+    done: bool,
+}
+
+impl HttpBody for DaemonBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(Ok(Frame::data(first))));
+        }
+        if self.done {
+            return Poll::Ready(None);
+        }
+        loop {
+            return match self.events.poll_recv(cx) {
+                Poll::Pending => Poll::Pending,
+                Poll::Ready(Some(Ok(Event::Stdout(b)))) => Poll::Ready(Some(Ok(Frame::data(b)))),
+                Poll::Ready(Some(Ok(Event::Stderr(b)))) => {
+                    let text = String::from_utf8_lossy(&b).into_owned();
+                    let lines: Vec<&str> = text.lines().collect();
+                    self.log.write("error", None, &lines);
+                    continue;
+                }
+                Poll::Ready(Some(Ok(Event::End { .. }))) => {
+                    self.done = true;
+                    Poll::Ready(None)
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    self.done = true;
+                    Poll::Ready(Some(Err(e)))
+                }
+                Poll::Ready(None) => {
+                    self.done = true;
+                    Poll::Ready(Some(Err(std::io::ErrorKind::UnexpectedEof.into())))
+                }
+            };
+        }
+    }
+}
+
+fn describe_exit(status: &std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => format!("código de salida {c}"),
+        (None, Some(s)) => format!("señal {s}"),
+        _ => "motivo desconocido".into(),
+    }
+}
+
+fn terminate(pid: u32) {
+    if pid == 0 {
+        return;
+    }
+    // SAFETY: kill(2) only sends a signal; the pid is a child this group spawned and has not
+    // reaped yet (the watcher reaps it), so it cannot name another process.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(pid as libc::pid_t, libc::SIGTERM);
+    }
+}
+
+/// Keeps worker `index` running until the group stops.
+async fn watch_worker(inner: Arc<Inner>, index: usize) {
+    let mut restart = inner.restart.subscribe();
+    let spec = &inner.spec;
+    loop {
+        if inner.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let gen = inner.generation.load(Ordering::SeqCst);
+        restart.mark_unchanged();
+        let socket = host::socket_path(&inner.run_dir, &spec.name, index, gen);
+        let mut cmd = tokio::process::Command::new(&inner.exe);
+        cmd.arg0(
+            spec.display_name
+                .clone()
+                .unwrap_or_else(|| format!("(wsgi:{})", spec.name)),
+        )
+        .arg("__wsgi-worker")
+        .arg("--socket")
+        .arg(&socket)
+        .arg("--group")
+        .arg(&spec.name)
+        .arg("--threads")
+        .arg(spec.threads.to_string())
+        .arg("--maximum-requests")
+        .arg(spec.maximum_requests.to_string())
+        .arg("--processes")
+        .arg(spec.processes.to_string());
+        if let Some(t) = spec.inactivity_timeout {
+            cmd.arg("--inactivity-timeout").arg(t.as_secs().to_string());
+        }
+        if let Some(h) = &spec.python_home {
+            cmd.arg("--python-home").arg(&h.path);
+        }
+        for p in &spec.python_path {
+            cmd.arg("--python-path").arg(&p.path);
+        }
+        if let Some(p) = &inner.log.path {
+            cmd.arg("--log").arg(p);
+        }
+        // The worker exits when this pipe closes, so workers never outlive the lab.
+        cmd.stdin(std::process::Stdio::piped()).kill_on_drop(true);
+        let started = Instant::now();
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                inner.log.write(
+                    "error",
+                    None,
+                    &[&format!(
+                        "mod_wsgi: no se pudo lanzar un proceso del grupo '{}' ({}): {e}",
+                        spec.name,
+                        inner.exe.display()
+                    )],
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let pid = child.id().unwrap_or(0);
+        // `wait()` would close the child's stdin: keep it here, open while the worker lives.
+        let stdin = child.stdin.take();
+        inner.pids[index].store(pid, Ordering::SeqCst);
+        tokio::select! {
+            status = child.wait() => {
+                inner.pids[index].store(0, Ordering::SeqCst);
+                if inner.stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                let _ = std::fs::remove_file(&socket);
+                match status {
+                    Ok(s) if s.success() => inner.log.write("info", None, &[&format!(
+                        "mod_wsgi: el proceso {pid} del grupo '{}' terminó tras maximum-requests o inactivity-timeout; se lanza otro",
+                        spec.name
+                    )]),
+                    Ok(s) => inner.log.write("error", None, &[&format!(
+                        "mod_wsgi: el proceso {pid} del grupo '{}' terminó inesperadamente ({}); se reinicia. Las peticiones que atendía han recibido un 502",
+                        spec.name,
+                        describe_exit(&s)
+                    )]),
+                    Err(e) => inner.log.write("error", None, &[&format!(
+                        "mod_wsgi: no se pudo esperar al proceso {pid} del grupo '{}': {e}", spec.name
+                    )]),
+                }
+                // A worker that dies right away (a broken venv, say) must not spin.
+                if started.elapsed() < Duration::from_secs(1) {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+            _ = restart.changed() => {
+                inner.pids[index].store(0, Ordering::SeqCst);
+                terminate(pid);
+                let socket = socket.clone();
+                tokio::spawn(async move {
+                    let _stdin = stdin;
+                    if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_err() {
+                        let _ = child.kill().await;
+                    }
+                    let _ = std::fs::remove_file(&socket);
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Dedicated threads that run Python requests. A thread attaches to the interpreter only
+//! for the request it runs; while it waits for the next request it holds nothing.
+
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+
+use pyo3::Python;
+
+use super::python::{self, PyJob, Scripts};
+
+/// A fixed set of threads fed from one queue.
+pub struct PythonPool {
+    tx: Option<mpsc::Sender<PyJob>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl PythonPool {
+    /// Starts `threads` threads (the interpreter must be initialized already).
+    pub fn start(name: &str, threads: usize) -> std::io::Result<PythonPool> {
+        let (tx, rx) = mpsc::channel::<PyJob>();
+        let rx = Arc::new(Mutex::new(rx));
+        let scripts = Arc::new(Scripts::new());
+        let mut handles = Vec::new();
+        for i in 0..threads.max(1) {
+            let rx = Arc::clone(&rx);
+            let scripts = Arc::clone(&scripts);
+            let handle = std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || loop {
+                    let job = {
+                        let Ok(rx) = rx.lock() else { return };
+                        match rx.recv() {
+                            Ok(job) => job,
+                            Err(_) => return,
+                        }
+                    };
+                    Python::attach(|py| python::run(py, &scripts, job));
+                })?;
+            handles.push(handle);
+        }
+        Ok(PythonPool {
+            tx: Some(tx),
+            threads: handles,
+        })
+    }
+
+    /// Queues a request. Fails only when the pool was stopped.
+    pub fn submit(&self, job: PyJob) -> Result<(), PyJob> {
+        match &self.tx {
+            Some(tx) => tx.send(job).map_err(|e| e.0),
+            None => Err(job),
+        }
+    }
+
+    /// Stops taking requests; running ones finish on their own threads.
+    pub fn stop(&mut self) {
+        self.tx = None;
+        // Detach the threads: a request stuck in application code must not block shutdown.
+        self.threads.clear();
+    }
+}
+
+impl Drop for PythonPool {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

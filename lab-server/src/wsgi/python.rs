@@ -1,0 +1,946 @@
+//! The interpreter side of a WSGI request (PEP 3333): loads the script as a module, builds
+//! `environ`, provides `wsgi.input`, `wsgi.errors`, `start_response`, `write()` and
+//! `wsgi.file_wrapper`, iterates the result (calling `close()` always) and turns every
+//! failure into a logged traceback and a 500.
+//!
+//! A request runs on one of the pool's threads ([`super::pool`]); it holds the interpreter
+//! only while Python runs and releases it (`py.detach`) while waiting for request body
+//! chunks or for room to send response chunks.
+
+use std::path::{Path, PathBuf};
+
+use bytes::{Buf, Bytes, BytesMut};
+use pyo3::exceptions::{PyAssertionError, PyIOError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use tokio::sync::mpsc;
+
+use super::errorlog::ErrorLog;
+use super::venv::Venv;
+
+/// Request body chunks, fed by the HTTP side (or the FastCGI STDIN of a worker).
+pub type InputRx = mpsc::Receiver<Result<Bytes, String>>;
+/// What the application produced, in order: a head, body chunks, then `End`.
+pub type OutputTx = mpsc::Sender<Out>;
+
+/// The response head the application gave to `start_response`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub status: u16,
+    pub reason: String,
+    /// Header values as bytes (PEP 3333: latin-1 strings).
+    pub headers: Vec<(String, Bytes)>,
+}
+
+/// One message from the application to the server.
+#[derive(Debug)]
+pub enum Out {
+    Head(Head),
+    Body(Bytes),
+    /// The response is complete.
+    End,
+    /// The application failed before sending its head: answer with this status (500 or 404)
+    /// and the Spanish page.
+    Failed(u16),
+}
+
+/// Everything one request needs on the Python side.
+pub struct PyJob {
+    /// CGI variables and HTTP_* headers, values already decoded as latin-1.
+    pub environ: Vec<(String, String)>,
+    pub script: PathBuf,
+    pub callable: String,
+    pub application_group: String,
+    pub process_group: String,
+    pub reloading: bool,
+    pub multiprocess: bool,
+    pub log: ErrorLog,
+    /// `ip:port` of the client, for log lines.
+    pub client: String,
+    pub input: InputRx,
+    pub output: OutputTx,
+}
+
+/// Interpreter-wide settings: the venv and extra import paths.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InterpreterSettings {
+    pub venv: Option<Venv>,
+    pub python_path: Vec<PathBuf>,
+}
+
+/// Prepares the process's interpreter: initializes it, activates the venv (its
+/// site-packages first on `sys.path`, without the system's site-packages, as a venv does)
+/// and adds `python_path`. Safe to call more than once: later calls only add paths.
+pub fn init_interpreter(settings: &InterpreterSettings) -> Result<(), String> {
+    Python::initialize();
+    Python::attach(|py| -> PyResult<()> {
+        let sys = py.import("sys")?;
+        if sys.getattr("argv").is_err() {
+            sys.setattr("argv", vec!["mod_wsgi"])?;
+        }
+        let path = sys.getattr("path")?.cast_into::<PyList>()?;
+        if let Some(venv) = &settings.venv {
+            let home = venv.home.to_string_lossy().into_owned();
+            let base_prefix: String = sys.getattr("base_prefix")?.extract()?;
+            // Like a venv without system-site-packages: drop the system's site directories.
+            let keep: Vec<String> = path
+                .iter()
+                .filter_map(|p| p.extract::<String>().ok())
+                .filter(|p| {
+                    !(p.ends_with("site-packages") || p.ends_with("dist-packages"))
+                        || !(p.starts_with(&base_prefix) || p.starts_with("/usr/local/lib"))
+                })
+                .collect();
+            path.call_method0("clear")?;
+            for p in &keep {
+                path.append(p)?;
+            }
+            sys.setattr("prefix", &home)?;
+            sys.setattr("exec_prefix", &home)?;
+            sys.setattr(
+                "executable",
+                venv.home.join("bin/python").to_string_lossy().into_owned(),
+            )?;
+            let before = path.len();
+            py.import("site")?
+                .call_method1("addsitedir", (venv.site_packages.to_string_lossy().into_owned(),))?;
+            // addsitedir appends: move what it added to the front.
+            let added: Vec<Bound<'_, PyAny>> = path.iter().skip(before).collect();
+            for (i, p) in added.iter().enumerate() {
+                path.call_method1("remove", (p,))?;
+                path.insert(i, p)?;
+            }
+        }
+        for (i, p) in settings.python_path.iter().enumerate() {
+            let p = p.to_string_lossy().into_owned();
+            if !path.contains(&p)? {
+                path.insert(i, p)?;
+            }
+        }
+        Ok(())
+    })
+    .map_err(|e| Python::attach(|py| format_exception(py, &e).join("\n")))
+}
+
+/// Scripts loaded so far: `(application group, path)` -> `(module, mtime)`, kept in a Python
+/// dict so it is protected by the interpreter lock itself (a Rust mutex held across Python
+/// code could deadlock with the GIL).
+pub struct Scripts {
+    modules: Py<PyDict>,
+    lock: Py<PyAny>,
+}
+
+impl Scripts {
+    pub fn new() -> Scripts {
+        Python::attach(|py| Scripts {
+            modules: PyDict::new(py).unbind(),
+            lock: py
+                .import("threading")
+                .and_then(|t| t.call_method0("RLock"))
+                .map(Bound::unbind)
+                .unwrap_or_else(|_| py.None()),
+        })
+    }
+}
+
+impl Default for Scripts {
+    fn default() -> Self {
+        Scripts::new()
+    }
+}
+
+fn mtime(path: &Path) -> f64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// A stable module name from the script path, like mod_wsgi's `_mod_wsgi_<md5>`.
+fn module_name(group: &str, path: &Path) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in group.bytes().chain([0]).chain(path.to_string_lossy().bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("_mod_wsgi_{h:016x}")
+}
+
+enum LoadError {
+    Missing,
+    Python(PyErr),
+}
+
+impl Scripts {
+    /// The script's module, loading it (again, when `reloading` and its file changed).
+    fn module<'py>(
+        &self,
+        py: Python<'py>,
+        group: &str,
+        path: &Path,
+        reloading: bool,
+    ) -> Result<Bound<'py, PyAny>, LoadError> {
+        let key = (group, path.to_string_lossy().into_owned());
+        let modules = self.modules.bind(py);
+        let now = if reloading { mtime(path) } else { 0.0 };
+        let cached = |modules: &Bound<'py, PyDict>| -> Option<Bound<'py, PyAny>> {
+            let entry = modules.get_item(key.clone()).ok()??;
+            let (module, stamp): (Bound<'py, PyAny>, f64) = entry.extract().ok()?;
+            (!reloading || stamp == now).then_some(module)
+        };
+        if let Some(m) = cached(modules) {
+            return Ok(m);
+        }
+        let lock = self.lock.bind(py);
+        let _ = lock.call_method0("acquire");
+        let result = (|| {
+            if let Some(m) = cached(modules) {
+                return Ok(m);
+            }
+            let source = std::fs::read(path).map_err(|_| LoadError::Missing)?;
+            let stamp = mtime(path);
+            let m = load_module(py, group, path, &source).map_err(LoadError::Python)?;
+            modules
+                .set_item(key.clone(), (m.clone(), stamp))
+                .map_err(LoadError::Python)?;
+            Ok(m)
+        })();
+        let _ = lock.call_method0("release");
+        result
+    }
+}
+
+fn load_module<'py>(py: Python<'py>, group: &str, path: &Path, source: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let name = module_name(group, path);
+    let file = path.to_string_lossy().into_owned();
+    let module = py.import("types")?.getattr("ModuleType")?.call1((name.as_str(),))?;
+    module.setattr("__file__", &file)?;
+    let builtins = py.import("builtins")?;
+    let code = builtins.getattr("compile")?.call1((PyBytes::new(py, source), &file, "exec"))?;
+    let sys_modules = py.import("sys")?.getattr("modules")?;
+    sys_modules.set_item(&name, &module)?;
+    let globals = module.getattr("__dict__")?;
+    if let Err(e) = builtins.getattr("exec")?.call1((code, globals)) {
+        let _ = sys_modules.del_item(&name);
+        return Err(e);
+    }
+    Ok(module)
+}
+
+/// The traceback of `err` as lines, like Python prints it.
+pub fn format_exception(py: Python<'_>, err: &PyErr) -> Vec<String> {
+    let formatted = py.import("traceback").and_then(|tb| {
+        tb.call_method1(
+            "format_exception",
+            (err.get_type(py), err.value(py), err.traceback(py)),
+        )?
+        .extract::<Vec<String>>()
+    });
+    match formatted {
+        Ok(parts) => parts
+            .concat()
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        Err(_) => vec![err.to_string()],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// wsgi.input
+
+/// `wsgi.input`: the request body as a stream. Reads pull chunks on demand, so a large body
+/// is never held in memory whole.
+#[pyclass(module = "mod_wsgi")]
+pub struct Input {
+    rx: InputRx,
+    buf: BytesMut,
+    eof: bool,
+}
+
+impl Input {
+    /// Pulls one more chunk; false at the end of the body.
+    fn fill(&mut self, py: Python<'_>) -> PyResult<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        let rx = &mut self.rx;
+        match py.detach(|| rx.blocking_recv()) {
+            Some(Ok(chunk)) => {
+                self.buf.extend_from_slice(&chunk);
+                Ok(true)
+            }
+            Some(Err(e)) => {
+                self.eof = true;
+                Err(PyIOError::new_err(format!(
+                    "no se pudo leer el cuerpo de la petición: {e}"
+                )))
+            }
+            None => {
+                self.eof = true;
+                Ok(false)
+            }
+        }
+    }
+
+    fn take<'py>(&mut self, py: Python<'py>, n: usize) -> Bound<'py, PyBytes> {
+        let n = n.min(self.buf.len());
+        let out = PyBytes::new(py, &self.buf[..n]);
+        self.buf.advance(n);
+        out
+    }
+
+    fn line<'py>(&mut self, py: Python<'py>, limit: Option<usize>) -> PyResult<Bound<'py, PyBytes>> {
+        let mut scanned = 0;
+        loop {
+            if let Some(pos) = self.buf[scanned..].iter().position(|&b| b == b'\n') {
+                let end = scanned + pos + 1;
+                return Ok(self.take(py, limit.map_or(end, |l| l.min(end))));
+            }
+            scanned = self.buf.len();
+            if let Some(l) = limit {
+                if self.buf.len() >= l {
+                    return Ok(self.take(py, l));
+                }
+            }
+            if !self.fill(py)? {
+                let n = self.buf.len();
+                return Ok(self.take(py, n));
+            }
+        }
+    }
+}
+
+fn size_arg(size: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
+    match size {
+        None => Ok(None),
+        Some(s) if s.is_none() => Ok(None),
+        Some(s) => {
+            let n: i64 = s.extract().map_err(|_| {
+                PyTypeError::new_err("PEP 3333: el tamaño de wsgi.input.read() debe ser un entero")
+            })?;
+            Ok((n >= 0).then_some(n as usize))
+        }
+    }
+}
+
+#[pymethods]
+impl Input {
+    #[pyo3(signature = (size=None))]
+    fn read<'py>(&mut self, py: Python<'py>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyBytes>> {
+        match size_arg(size)? {
+            None => {
+                while self.fill(py)? {}
+                let n = self.buf.len();
+                Ok(self.take(py, n))
+            }
+            Some(n) => {
+                while self.buf.len() < n && self.fill(py)? {}
+                Ok(self.take(py, n))
+            }
+        }
+    }
+
+    #[pyo3(signature = (size=None))]
+    fn readline<'py>(&mut self, py: Python<'py>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyBytes>> {
+        let limit = size_arg(size)?;
+        self.line(py, limit)
+    }
+
+    #[pyo3(signature = (hint=None))]
+    fn readlines<'py>(&mut self, py: Python<'py>, hint: Option<&Bound<'py, PyAny>>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let hint = size_arg(hint)?;
+        let mut lines = Vec::new();
+        let mut total = 0;
+        loop {
+            let line = self.line(py, None)?;
+            let n = line.as_bytes().len();
+            if n == 0 {
+                break;
+            }
+            total += n;
+            lines.push(line);
+            if hint.is_some_and(|h| h > 0 && total >= h) {
+                break;
+            }
+        }
+        Ok(lines)
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let line = self.line(py, None)?;
+        Ok((!line.as_bytes().is_empty()).then_some(line))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// wsgi.errors
+
+/// `wsgi.errors`: text written here goes to the virtual host's error log, one log line per
+/// line of text.
+#[pyclass(module = "mod_wsgi")]
+pub struct Errors {
+    log: ErrorLog,
+    client: String,
+    pending: String,
+}
+
+impl Errors {
+    fn emit_complete_lines(&mut self) {
+        if let Some(pos) = self.pending.rfind('\n') {
+            let rest = self.pending.split_off(pos + 1);
+            let text = std::mem::replace(&mut self.pending, rest);
+            let lines: Vec<&str> = text.lines().collect();
+            self.log.write("error", Some(&self.client), &lines);
+        }
+    }
+}
+
+#[pymethods]
+impl Errors {
+    fn write(&mut self, text: &Bound<'_, PyAny>) -> PyResult<()> {
+        let s = text.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err("PEP 3333: wsgi.errors.write() recibe str, no bytes")
+        })?;
+        self.pending.push_str(&s.to_cow()?);
+        self.emit_complete_lines();
+        Ok(())
+    }
+
+    fn writelines(&mut self, lines: &Bound<'_, PyAny>) -> PyResult<()> {
+        for line in lines.try_iter()? {
+            self.write(&line?)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        if !self.pending.is_empty() {
+            self.pending.push('\n');
+            self.emit_complete_lines();
+        }
+    }
+}
+
+impl Drop for Errors {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// wsgi.file_wrapper
+
+/// `wsgi.file_wrapper(filelike, blksize=8192)`: iterates a file in blocks.
+#[pyclass(module = "mod_wsgi")]
+pub struct FileWrapper {
+    filelike: Py<PyAny>,
+    blksize: usize,
+}
+
+#[pymethods]
+impl FileWrapper {
+    #[new]
+    #[pyo3(signature = (filelike, blksize=8192))]
+    fn new(filelike: Py<PyAny>, blksize: usize) -> FileWrapper {
+        FileWrapper {
+            filelike,
+            blksize: blksize.max(1),
+        }
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let block = self.filelike.bind(py).call_method1("read", (self.blksize,))?;
+        Ok((block.len().unwrap_or(0) > 0).then_some(block))
+    }
+
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let f = self.filelike.bind(py);
+        if f.hasattr("close")? {
+            f.call_method0("close")?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// start_response and write()
+
+/// `start_response(status, response_headers, exc_info=None)`, which keeps the response state.
+#[pyclass(module = "mod_wsgi")]
+pub struct StartResponse {
+    head: Option<Head>,
+    sent: bool,
+    out: OutputTx,
+    /// Set when the client went away: stop producing.
+    gone: bool,
+}
+
+/// Headers an application must not set (PEP 3333: hop-by-hop headers belong to the server).
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn parse_status(status: &Bound<'_, PyAny>) -> PyResult<(u16, String)> {
+    let s = status.cast::<PyString>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "PEP 3333: el estado de start_response debe ser un str como '200 OK', no {}",
+            type_name(status)
+        ))
+    })?;
+    let text = s.to_cow()?;
+    let bad = || {
+        PyValueError::new_err(format!(
+            "PEP 3333: el estado '{text}' no tiene la forma 'NNN Motivo' (tres cifras, un espacio y el motivo)"
+        ))
+    };
+    let (code, reason) = text.split_once(' ').ok_or_else(bad)?;
+    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let code: u16 = code.parse().map_err(|_| bad())?;
+    if !(100..=999).contains(&code) || reason.chars().any(char::is_control) {
+        return Err(bad());
+    }
+    Ok((code, reason.to_string()))
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn latin1(s: &str) -> Option<Vec<u8>> {
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).ok())
+        .collect()
+}
+
+fn parse_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Bytes)>> {
+    let list = headers.cast::<PyList>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "PEP 3333: las cabeceras de start_response deben ser una list de tuplas (nombre, valor), no {}",
+            type_name(headers)
+        ))
+    })?;
+    let mut out = Vec::with_capacity(list.len());
+    for item in list.iter() {
+        let tuple = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2).ok_or_else(|| {
+            PyTypeError::new_err(format!(
+                "PEP 3333: cada cabecera debe ser una tupla (nombre, valor) de dos str, no {}",
+                item.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
+        })?;
+        let name = tuple.get_item(0)?;
+        let value = tuple.get_item(1)?;
+        let (Ok(name), Ok(value)) = (name.cast::<PyString>(), value.cast::<PyString>()) else {
+            return Err(PyTypeError::new_err(format!(
+                "PEP 3333: el nombre y el valor de una cabecera deben ser str (cadenas nativas), no {} y {}",
+                type_name(&name),
+                type_name(&value)
+            )));
+        };
+        let name = name.to_cow()?.into_owned();
+        let value = value.to_cow()?;
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
+        {
+            return Err(PyValueError::new_err(format!(
+                "PEP 3333: `{name}` no es un nombre de cabecera HTTP válido"
+            )));
+        }
+        if HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(PyAssertionError::new_err(format!(
+                "PEP 3333: la aplicación no puede enviar la cabecera hop-by-hop `{name}`; la gestiona el servidor"
+            )));
+        }
+        let bytes = latin1(&value)
+            .filter(|b| !b.iter().any(|&c| c == b'\r' || c == b'\n' || (c < 0x20 && c != b'\t')))
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "PEP 3333: el valor de la cabecera `{name}` contiene saltos de línea, caracteres de control o caracteres fuera de latin-1"
+                ))
+            })?;
+        out.push((name, Bytes::from(bytes)));
+    }
+    Ok(out)
+}
+
+impl StartResponse {
+    fn send(&mut self, py: Python<'_>, msg: Out) -> PyResult<()> {
+        if self.gone {
+            return Err(PyIOError::new_err("el cliente cerró la conexión"));
+        }
+        let out = self.out.clone();
+        if py.detach(move || out.blocking_send(msg)).is_err() {
+            self.gone = true;
+            return Err(PyIOError::new_err("el cliente cerró la conexión"));
+        }
+        Ok(())
+    }
+
+    fn send_head(&mut self, py: Python<'_>, content_length: Option<usize>) -> PyResult<()> {
+        if self.sent {
+            return Ok(());
+        }
+        let Some(mut head) = self.head.take() else {
+            return Err(PyAssertionError::new_err(
+                "PEP 3333: la aplicación devolvió el cuerpo sin haber llamado antes a start_response()",
+            ));
+        };
+        if let Some(n) = content_length {
+            if !head
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            {
+                head.headers
+                    .push(("Content-Length".into(), Bytes::from(n.to_string())));
+            }
+        }
+        self.sent = true;
+        self.send(py, Out::Head(head))
+    }
+
+    fn send_body(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
+        self.send_head(py, None)?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.send(py, Out::Body(Bytes::copy_from_slice(data)))
+    }
+}
+
+#[pymethods]
+impl StartResponse {
+    #[pyo3(signature = (status, headers, exc_info=None))]
+    fn __call__(
+        slf: &Bound<'_, Self>,
+        status: &Bound<'_, PyAny>,
+        headers: &Bound<'_, PyAny>,
+        exc_info: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Write> {
+        let mut this = slf.borrow_mut();
+        match exc_info.filter(|e| !e.is_none()) {
+            Some(exc) if this.sent => {
+                // PEP 3333: too late to change the status; re-raise the application's error.
+                let value = exc.get_item(1)?;
+                let tb = exc.get_item(2)?;
+                let value = value.call_method1("with_traceback", (tb,))?;
+                return Err(PyErr::from_value(value));
+            }
+            Some(_) => {}
+            None if this.head.is_some() || this.sent => {
+                return Err(PyAssertionError::new_err(
+                    "PEP 3333: start_response() ya se había llamado; una segunda llamada solo se permite con exc_info",
+                ));
+            }
+            None => {}
+        }
+        let (status, reason) = parse_status(status)?;
+        let headers = parse_headers(headers)?;
+        this.head = Some(Head {
+            status,
+            reason,
+            headers,
+        });
+        Ok(Write {
+            response: slf.clone().unbind(),
+        })
+    }
+}
+
+/// The `write(data)` callable `start_response` returns (the old imperative API).
+#[pyclass(module = "mod_wsgi")]
+pub struct Write {
+    response: Py<StartResponse>,
+}
+
+#[pymethods]
+impl Write {
+    fn __call__(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes = data.cast::<PyBytes>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "PEP 3333: write() recibe bytes, no {}",
+                type_name(data)
+            ))
+        })?;
+        self.response.bind(py).borrow_mut().send_body(py, bytes.as_bytes())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a request
+
+/// Runs one request to completion. Never panics; every outcome ends with `Out::End`,
+/// `Out::Failed` or (after the head was sent) the channel closing early.
+pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
+    let PyJob {
+        environ,
+        script,
+        callable,
+        application_group,
+        process_group,
+        reloading,
+        multiprocess,
+        log,
+        client,
+        input,
+        output,
+    } = job;
+    let report = |lines: &[String]| {
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        log.write("error", Some(&client), &refs);
+    };
+    let pid = std::process::id();
+    let fail = |status: u16| {
+        let _ = py.detach(|| output.blocking_send(Out::Failed(status)));
+    };
+
+    let module = match scripts.module(py, &application_group, &script, reloading) {
+        Ok(m) => m,
+        Err(LoadError::Missing) => {
+            report(&[format!(
+                "Target WSGI script not found or unable to stat: {}",
+                script.display()
+            )]);
+            return fail(404);
+        }
+        Err(LoadError::Python(e)) => {
+            let mut lines = vec![
+                format!(
+                    "mod_wsgi (pid={pid}): Failed to exec Python script file '{}'.",
+                    script.display()
+                ),
+                format!(
+                    "mod_wsgi (pid={pid}): Exception occurred processing WSGI script '{}'.",
+                    script.display()
+                ),
+            ];
+            lines.extend(format_exception(py, &e));
+            report(&lines);
+            return fail(500);
+        }
+    };
+    let app = match module.getattr(callable.as_str()) {
+        Ok(app) if app.is_callable() => app,
+        _ => {
+            report(&[format!(
+                "mod_wsgi (pid={pid}): Target WSGI script '{}' does not contain WSGI application '{callable}'.",
+                script.display()
+            )]);
+            return fail(500);
+        }
+    };
+
+    let start = match Bound::new(
+        py,
+        StartResponse {
+            head: None,
+            sent: false,
+            out: output.clone(),
+            gone: false,
+        },
+    ) {
+        Ok(s) => s,
+        Err(_) => return fail(500),
+    };
+    let environ = match build_environ(
+        py,
+        &environ,
+        input,
+        Errors {
+            log: log.clone(),
+            client: client.clone(),
+            pending: String::new(),
+        },
+        &[
+            ("mod_wsgi.process_group", process_group.as_str()),
+            ("mod_wsgi.application_group", application_group.as_str()),
+            ("mod_wsgi.callable_object", callable.as_str()),
+            ("mod_wsgi.script_reloading", if reloading { "1" } else { "0" }),
+        ],
+        multiprocess,
+    ) {
+        Ok(e) => e,
+        Err(e) => {
+            report(&format_exception(py, &e));
+            return fail(500);
+        }
+    };
+
+    let traceback = |e: &PyErr| {
+        let mut lines = vec![format!(
+            "mod_wsgi (pid={pid}): Exception occurred processing WSGI script '{}'.",
+            script.display()
+        )];
+        lines.extend(format_exception(py, e));
+        report(&lines);
+    };
+
+    let result = match app.call1((environ, start.clone())) {
+        Ok(r) => r,
+        Err(e) => {
+            traceback(&e);
+            return finish_failed(py, &start, &output);
+        }
+    };
+    let outcome = iterate(py, &result, &start);
+    // PEP 3333: close() is called whatever happened.
+    let closed = match result.getattr("close") {
+        Ok(close) => close.call0().map(drop),
+        Err(_) => Ok(()),
+    };
+    let outcome = outcome.and(closed);
+    match outcome {
+        Ok(()) => {
+            let mut s = start.borrow_mut();
+            let ended = s.send_head(py, Some(0)).and_then(|_| s.send(py, Out::End));
+            drop(s);
+            if let Err(e) = ended {
+                if !start.borrow().gone {
+                    traceback(&e);
+                    finish_failed(py, &start, &output);
+                }
+            }
+        }
+        Err(e) => {
+            if start.borrow().gone {
+                log.write(
+                    "info",
+                    Some(&client),
+                    &[&format!(
+                        "mod_wsgi (pid={pid}): el cliente cerró la conexión antes de recibir toda la respuesta de '{}'.",
+                        script.display()
+                    )],
+                );
+            } else {
+                traceback(&e);
+                finish_failed(py, &start, &output);
+            }
+        }
+    }
+}
+
+/// After an error: a 500 when nothing was sent yet; otherwise the response is cut short
+/// (the channel closes without `End`).
+fn finish_failed(py: Python<'_>, start: &Bound<'_, StartResponse>, output: &OutputTx) {
+    if !start.borrow().sent {
+        let _ = py.detach(|| output.blocking_send(Out::Failed(500)));
+    }
+}
+
+/// Iterates the application's result, sending each bytes chunk.
+fn iterate(py: Python<'_>, result: &Bound<'_, PyAny>, start: &Bound<'_, StartResponse>) -> PyResult<()> {
+    // A one-element list or tuple: the whole body is known, send it with a Content-Length.
+    if let Ok(seq) = result.cast::<PyList>().map(|l| l.as_sequence().clone()).or_else(|_| {
+        result
+            .cast::<PyTuple>()
+            .map(|t| t.as_sequence().clone())
+    }) {
+        if seq.len()? == 1 {
+            let item = seq.get_item(0)?;
+            let bytes = body_bytes(&item)?;
+            let mut s = start.borrow_mut();
+            s.send_head(py, Some(bytes.as_bytes().len()))?;
+            return s.send_body(py, bytes.as_bytes());
+        }
+    }
+    if result.is_instance_of::<PyBytes>() || result.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "PEP 3333: la aplicación devolvió {} en lugar de un iterable de bytes; devuelve una lista: [cuerpo]",
+            type_name(result)
+        )));
+    }
+    let iter = result.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "PEP 3333: la aplicación debe devolver un iterable de bytes, no {}",
+            type_name(result)
+        ))
+    })?;
+    for item in iter {
+        let item = item?;
+        let bytes = body_bytes(&item)?;
+        if bytes.as_bytes().is_empty() {
+            continue;
+        }
+        start.borrow_mut().send_body(py, bytes.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn body_bytes<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyBytes>> {
+    item.cast::<PyBytes>().map_err(|_| {
+        let hint = if item.is_instance_of::<PyString>() {
+            " (codifícalo: texto.encode('utf-8'))"
+        } else {
+            ""
+        };
+        PyTypeError::new_err(format!(
+            "PEP 3333: cada elemento del cuerpo de la respuesta debe ser bytes, y la aplicación devolvió {}{hint}",
+            type_name(item)
+        ))
+    })
+}
+
+fn build_environ<'py>(
+    py: Python<'py>,
+    vars: &[(String, String)],
+    input: InputRx,
+    errors: Errors,
+    extra: &[(&str, &str)],
+    multiprocess: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (k, v) in vars {
+        d.set_item(k, v)?;
+    }
+    for (k, v) in extra {
+        d.set_item(*k, *v)?;
+    }
+    d.set_item("wsgi.version", (1, 0))?;
+    let scheme = vars
+        .iter()
+        .find(|(k, _)| k == "HTTPS")
+        .map_or("http", |_| "https");
+    d.set_item("wsgi.url_scheme", scheme)?;
+    d.set_item(
+        "wsgi.input",
+        Bound::new(
+            py,
+            Input {
+                rx: input,
+                buf: BytesMut::new(),
+                eof: false,
+            },
+        )?,
+    )?;
+    d.set_item("wsgi.input_terminated", true)?;
+    d.set_item("wsgi.errors", Bound::new(py, errors)?)?;
+    d.set_item("wsgi.multithread", true)?;
+    d.set_item("wsgi.multiprocess", multiprocess)?;
+    d.set_item("wsgi.run_once", false)?;
+    d.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;
+    d.set_item("mod_wsgi.version", (5, 0, 0))?;
+    Ok(d)
+}
