@@ -185,17 +185,32 @@ pub fn find_service(name: &str) -> Result<&'static ServiceSpec, SupervisorError>
 
 fn start_apache(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>> {
     Box::pin(async move {
-        let role = crate::http::HttpRole::start(Arc::clone(&stack.apache)).await?;
-        Ok(Box::new(ApacheService(role)) as Box<dyn Running>)
+        let run_dir = stack.apache.workspace.join("run");
+        let wsgi = Arc::new(crate::wsgi::WsgiHost::start_in(&stack.apache, &run_dir)?);
+        if let Some(python) = wsgi.python_description() {
+            say(&format!("  mod_wsgi  {python} incrustado"));
+        }
+        let role =
+            match crate::http::HttpRole::start_with_wsgi(Arc::clone(&stack.apache), Some(Arc::clone(&wsgi))).await {
+                Ok(role) => role,
+                Err(e) => {
+                    wsgi.stop();
+                    return Err(e);
+                }
+            };
+        Ok(Box::new(ApacheService(role, wsgi)) as Box<dyn Running>)
     })
 }
 
-/// The Apache role as a supervised service.
-struct ApacheService(crate::http::HttpRole);
+/// The Apache role as a supervised service, with mod_wsgi's host beside it.
+struct ApacheService(crate::http::HttpRole, Arc<crate::wsgi::WsgiHost>);
 
 impl Running for ApacheService {
     fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(self.0.reload(Arc::clone(&stack.apache)))
+        Box::pin(async move {
+            self.1.reload(&stack.apache)?;
+            self.0.reload(Arc::clone(&stack.apache)).await
+        })
     }
 
     fn bound(&self) -> Vec<(Listen, SocketAddr)> {
@@ -214,7 +229,11 @@ impl Running for ApacheService {
     }
 
     fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
-        Box::pin(self.0.stop())
+        let ApacheService(role, wsgi) = *self;
+        Box::pin(async move {
+            role.stop().await;
+            wsgi.stop();
+        })
     }
 }
 

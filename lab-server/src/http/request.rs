@@ -28,6 +28,7 @@ use super::site::Site;
 use super::vhost::{self, Chosen};
 use super::{autoindex, errors, full, status, urlpath, Body};
 use crate::config::model::{ErrorDocument, HeaderOp, HostConfig, OptionSet, ServerConfig};
+use crate::wsgi::ScriptMatch;
 
 /// The connection a request arrived on.
 #[derive(Debug)]
@@ -38,7 +39,12 @@ pub struct Conn {
     pub port: u16,
     /// Requests served on this connection so far.
     pub served: AtomicU64,
+    /// mod_wsgi's host, when the role runs with one.
+    pub wsgi: Option<Arc<crate::wsgi::WsgiHost>>,
 }
+
+/// The request body, type-erased so the pipeline is not generic over it.
+pub type RequestBody = http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, String>;
 
 /// What produces the response once access is granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,13 +96,19 @@ type Outcome<'a> =
     Result<(Response<Body>, Option<Effective<'a>>), (Failure, Option<Effective<'a>>)>;
 
 /// Serves one request from `site`.
-pub async fn serve<B>(site: Arc<Site>, conn: Arc<Conn>, req: Request<B>) -> Response<Body> {
+pub async fn serve<B>(site: Arc<Site>, conn: Arc<Conn>, req: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: std::fmt::Display,
+{
+    use http_body_util::BodyExt;
     let started = SystemTime::now();
     let t0 = Instant::now();
     let _permit = site.workers.acquire().await.ok();
     site.stats.busy.fetch_add(1, Ordering::Relaxed);
     let served = conn.served.fetch_add(1, Ordering::Relaxed) + 1;
-    let (parts, _body) = req.into_parts();
+    let (parts, body) = req.into_parts();
+    let mut body = Some(body.map_err(|e| e.to_string()).boxed_unsync());
 
     let host_header = parts
         .headers
@@ -118,7 +130,7 @@ pub async fn serve<B>(site: Arc<Site>, conn: Arc<Conn>, req: Request<B>) -> Resp
         env: HashMap::new(),
     };
 
-    let outcome = route(&site, &conn, &parts, &mut ctx).await;
+    let outcome = route(&site, &conn, &parts, &mut body, &mut ctx).await;
     let mut resp = match outcome {
         Ok((mut resp, eff)) => {
             if let Some(eff) = &eff {
@@ -231,7 +243,13 @@ fn version_text(v: http::Version) -> &'static str {
 
 /// Phases 1–4. `Err` carries the error status and whatever per-directory configuration was
 /// already known (for `ErrorDocument` and `Header always`).
-async fn route<'a>(site: &'a Site, conn: &Conn, parts: &Parts, ctx: &mut Ctx<'a>) -> Outcome<'a> {
+async fn route<'a>(
+    site: &'a Site,
+    conn: &Conn,
+    parts: &Parts,
+    body: &mut Option<RequestBody>,
+    ctx: &mut Ctx<'a>,
+) -> Outcome<'a> {
     let config = &*site.config;
     let limits = &config.limits;
 
@@ -348,6 +366,9 @@ async fn route<'a>(site: &'a Site, conn: &Conn, parts: &Parts, ctx: &mut Ctx<'a>
         .chain(config.main.redirects.iter().filter(|_| !is_main));
     if let Some((status, to)) = mapping::redirect(host_redirects, &url, query) {
         return redirect_response(status, to).map(|r| (r, None));
+    }
+    if let Some(m) = wsgi_alias(config, ctx.host, &url) {
+        return wsgi_route(site, conn, parts, body, ctx, m, &url).await;
     }
     let mapped = mapping::map(config, ctx.host, &url);
     let walk = mapping::walk(&mapped.root, &mapped.path);
@@ -484,6 +505,78 @@ pub fn handler_for(
         Some(h) if h.eq_ignore_ascii_case("cgi-script") => Handler::Cgi,
         _ => Handler::Static,
     }
+}
+
+/// The `WSGIScriptAlias` (the host's, then the main server's) that serves `url`.
+fn wsgi_alias<'a>(config: &'a ServerConfig, host: &'a HostConfig, url: &'a str) -> Option<ScriptMatch<'a>> {
+    if !config.has_module("wsgi") {
+        return None;
+    }
+    crate::wsgi::match_script_alias(&host.wsgi_aliases, url).or_else(|| {
+        (!std::ptr::eq(host, &config.main))
+            .then(|| crate::wsgi::match_script_alias(&config.main.wsgi_aliases, url))
+            .flatten()
+    })
+}
+
+/// A request for a WSGI application: the script's `<Directory>` must grant access (as with
+/// mod_wsgi, the usual cause of a 403), then mod_wsgi's host serves it.
+async fn wsgi_route<'a>(
+    site: &'a Site,
+    conn: &Conn,
+    parts: &Parts,
+    body: &mut Option<RequestBody>,
+    ctx: &mut Ctx<'a>,
+    m: ScriptMatch<'_>,
+    url: &str,
+) -> Outcome<'a> {
+    let config = &*site.config;
+    let script = m.alias.script.path.clone();
+    let dir = script.parent().map(Path::to_path_buf).unwrap_or_default();
+    let file_name = script.file_name().and_then(|n| n.to_str());
+    ctx.file = Some(script.clone());
+    let eff = Effective::merge(
+        config,
+        ctx.host,
+        &Target {
+            dir: Some(&dir),
+            file_name,
+            url,
+        },
+    );
+    set_env_if(&eff, conn, parts, url, &mut ctx.env);
+    let who = Subject {
+        client: conn.client.ip(),
+        local: conn.local.ip(),
+        method: parts.method.as_str(),
+        env: &ctx.env,
+    };
+    if !authz::granted(eff.require(), &who) {
+        return Err((
+            Failure::logged(
+                403,
+                Level::Error,
+                format!(
+                    "AH01630: cliente rechazado por la configuración del servidor (Require): {} (el <Directory> del script WSGI necesita `Require all granted`)",
+                    script.display()
+                ),
+            ),
+            Some(eff),
+        ));
+    }
+    let (Some(wsgi), Some(body)) = (conn.wsgi.as_ref(), body.take()) else {
+        return Err((
+            Failure::logged(500, Level::Error, "mod_wsgi no está disponible en este proceso"),
+            Some(eff),
+        ));
+    };
+    let wctx = crate::wsgi::WsgiContext::from_match(config, ctx.host, &m, conn.port, conn.client, conn.local);
+    let mut req = Request::new(body);
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    *req.version_mut() = parts.version;
+    *req.headers_mut() = parts.headers.clone();
+    Ok((wsgi.handle(req, wctx).await, Some(eff)))
 }
 
 /// The first symbolic link the options refuse.

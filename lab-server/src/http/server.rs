@@ -39,6 +39,8 @@ struct Shared {
     stats: Arc<Stats>,
     /// Open connections, to wait for them on stop.
     open: tokio::sync::watch::Sender<usize>,
+    /// mod_wsgi's host (owned by the supervisor, which starts, reloads and stops it).
+    wsgi: Option<Arc<crate::wsgi::WsgiHost>>,
 }
 
 struct Listener {
@@ -73,6 +75,14 @@ fn bind_error(listen: &Listen, e: &std::io::Error) -> String {
 impl HttpRole {
     /// Binds every `Listen` and starts serving `config`.
     pub async fn start(config: Arc<ServerConfig>) -> Result<HttpRole, String> {
+        HttpRole::start_with_wsgi(config, None).await
+    }
+
+    /// [`HttpRole::start`] with mod_wsgi's host for `WSGIScriptAlias` requests.
+    pub async fn start_with_wsgi(
+        config: Arc<ServerConfig>,
+        wsgi: Option<Arc<crate::wsgi::WsgiHost>>,
+    ) -> Result<HttpRole, String> {
         let stats = Arc::new(Stats::default());
         let logs = LogFiles::default();
         let site = Site::new(Arc::clone(&config), &logs, Arc::clone(&stats))?;
@@ -82,6 +92,7 @@ impl HttpRole {
             logs,
             stats,
             open,
+            wsgi,
         });
         let mut listeners = Vec::new();
         for listen in &config.listens {
@@ -283,6 +294,7 @@ async fn connection(
         local,
         port,
         served: Default::default(),
+        wsgi: shared.wsgi.clone(),
     });
     let idle_limit = if site.config.keep_alive.enabled {
         site.config.keep_alive.timeout

@@ -129,11 +129,11 @@ impl WsgiContext {
 
 /// The WSGI host of one running Apache role.
 pub struct WsgiHost {
-    embedded: Option<Arc<Embedded>>,
+    embedded: Mutex<Option<Arc<Embedded>>>,
     daemons: Mutex<HashMap<String, Arc<DaemonGroup>>>,
     run_dir: PathBuf,
-    worker_exe: PathBuf,
-    server_software: String,
+    worker_exe: Mutex<PathBuf>,
+    server_software: Mutex<String>,
     main_log: ErrorLog,
 }
 
@@ -149,14 +149,19 @@ fn worker_exe() -> Result<PathBuf, String> {
 
 impl WsgiHost {
     /// Starts the embedded interpreter (when `mod_wsgi` is loaded) and every
-    /// `WSGIDaemonProcess` group.
+    /// `WSGIDaemonProcess` group. Must run inside a tokio runtime.
     pub fn start(cfg: &ServerConfig, ws: &Workspace) -> Result<WsgiHost, String> {
-        let mut host = WsgiHost {
-            embedded: None,
+        WsgiHost::start_in(cfg, &ws.run_dir())
+    }
+
+    /// [`WsgiHost::start`] with the directory for the workers' sockets given directly.
+    pub fn start_in(cfg: &ServerConfig, run_dir: &Path) -> Result<WsgiHost, String> {
+        let host = WsgiHost {
+            embedded: Mutex::new(None),
             daemons: Mutex::new(HashMap::new()),
-            run_dir: ws.run_dir(),
-            worker_exe: PathBuf::new(),
-            server_software: cfg.server_tokens.clone(),
+            run_dir: run_dir.to_path_buf(),
+            worker_exe: Mutex::new(PathBuf::new()),
+            server_software: Mutex::new(cfg.server_tokens.clone()),
             main_log: cfg
                 .main
                 .error_log
@@ -164,49 +169,46 @@ impl WsgiHost {
                 .map(|p| ErrorLog::file(&p.path))
                 .unwrap_or_else(ErrorLog::stderr),
         };
-        if !cfg.has_module("wsgi") {
-            return Ok(host);
-        }
-        host.embedded = Some(Arc::new(Embedded::start(cfg)?));
-        if !cfg.wsgi.daemons.is_empty() {
-            host.worker_exe = worker_exe()?;
-        }
-        let mut groups = HashMap::new();
-        for d in &cfg.wsgi.daemons {
-            let g = DaemonGroup::start(d.clone(), &host.run_dir, &host.worker_exe, host.main_log.clone())?;
-            groups.insert(d.name.clone(), Arc::new(g));
-        }
-        host.daemons = Mutex::new(groups);
+        host.reload(cfg)?;
         Ok(host)
     }
 
     /// The Python the lab embeds, for the start banner (`None` without mod_wsgi).
     pub fn python_description(&self) -> Option<String> {
-        self.embedded.as_ref().map(|_| super::embedded_description())
+        let started = self.embedded.lock().ok().is_some_and(|e| e.is_some());
+        started.then(super::embedded_description)
     }
 
     /// Applies a new configuration: groups whose settings changed are restarted, new ones
     /// started, removed ones stopped. The embedded interpreter keeps its `WSGIPythonHome`
     /// (as Apache, changing it needs a full restart): a warning says so.
-    pub fn reload(&mut self, cfg: &ServerConfig) -> Result<(), String> {
-        self.server_software = cfg.server_tokens.clone();
+    pub fn reload(&self, cfg: &ServerConfig) -> Result<(), String> {
+        let poisoned = || "estado interno del host WSGI dañado".to_string();
+        *self.server_software.lock().map_err(|_| poisoned())? = cfg.server_tokens.clone();
         if !cfg.has_module("wsgi") {
             self.stop_groups();
             return Ok(());
         }
-        match &self.embedded {
-            None => self.embedded = Some(Arc::new(Embedded::start(cfg)?)),
-            Some(e) if !e.same_settings(cfg) => self.main_log.write(
-                "warn",
-                None,
-                &["mod_wsgi: WSGIPythonHome o WSGIPythonPath cambiaron; el modo embebido los aplicará cuando se reinicie el laboratorio (lab stop y lab start)"],
-            ),
-            Some(_) => {}
+        {
+            let mut embedded = self.embedded.lock().map_err(|_| poisoned())?;
+            match &*embedded {
+                None => *embedded = Some(Arc::new(Embedded::start(cfg)?)),
+                Some(e) if !e.same_settings(cfg) => self.main_log.write(
+                    "warn",
+                    None,
+                    &["mod_wsgi: WSGIPythonHome o WSGIPythonPath cambiaron; el modo embebido los aplicará cuando se reinicie el laboratorio (lab stop y lab start)"],
+                ),
+                Some(_) => {}
+            }
         }
-        if !cfg.wsgi.daemons.is_empty() && self.worker_exe.as_os_str().is_empty() {
-            self.worker_exe = worker_exe()?;
-        }
-        let mut groups = self.daemons.lock().map_err(|_| "estado WSGI dañado".to_string())?;
+        let exe = {
+            let mut exe = self.worker_exe.lock().map_err(|_| poisoned())?;
+            if !cfg.wsgi.daemons.is_empty() && exe.as_os_str().is_empty() {
+                *exe = worker_exe()?;
+            }
+            exe.clone()
+        };
+        let mut groups = self.daemons.lock().map_err(|_| poisoned())?;
         let mut next = HashMap::new();
         for d in &cfg.wsgi.daemons {
             match groups.remove(&d.name) {
@@ -217,7 +219,7 @@ impl WsgiHost {
                     if let Some(old) = old {
                         old.stop();
                     }
-                    let g = DaemonGroup::start(d.clone(), &self.run_dir, &self.worker_exe, self.main_log.clone())?;
+                    let g = DaemonGroup::start(d.clone(), &self.run_dir, &exe, self.main_log.clone())?;
                     next.insert(d.name.clone(), Arc::new(g));
                 }
             }
@@ -240,7 +242,7 @@ impl WsgiHost {
     /// Stops every worker process (in-flight requests get a few seconds to finish).
     pub fn stop(&self) {
         self.stop_groups();
-        if let Some(e) = &self.embedded {
+        if let Some(e) = self.embedded.lock().ok().and_then(|mut e| e.take()) {
             e.stop();
         }
     }
@@ -273,7 +275,12 @@ impl WsgiHost {
             );
             return error_page(404);
         }
-        let environ = cgi_environ(&req, &ctx, &self.server_software);
+        let software = self
+            .server_software
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
+        let environ = cgi_environ(&req, &ctx, &software);
         let body = req.into_body();
         let (in_tx, in_rx) = mpsc::channel(4);
         tokio::spawn(pump_body(body, in_tx));
@@ -292,7 +299,8 @@ impl WsgiHost {
             };
             return g.handle(environ, in_rx, &ctx).await;
         }
-        let Some(embedded) = &self.embedded else {
+        let embedded = self.embedded.lock().ok().and_then(|e| e.clone());
+        let Some(embedded) = embedded else {
             log.write(
                 "error",
                 Some(&client),
@@ -301,6 +309,20 @@ impl WsgiHost {
             return error_page(500);
         };
         embedded.handle(environ, in_rx, &ctx).await
+    }
+}
+
+impl std::fmt::Debug for WsgiHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let groups: Vec<String> = self
+            .daemons
+            .lock()
+            .map(|g| g.keys().cloned().collect())
+            .unwrap_or_default();
+        f.debug_struct("WsgiHost")
+            .field("run_dir", &self.run_dir)
+            .field("groups", &groups)
+            .finish_non_exhaustive()
     }
 }
 
