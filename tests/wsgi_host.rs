@@ -138,7 +138,13 @@ fn worker_env() {
     std::env::set_var("LAB_WSGI_WORKER_EXE", common::lab_bin());
 }
 
-async fn call<B>(l: &Lab, host: &WsgiHost, method: &str, uri: &str, body: B) -> (u16, http::HeaderMap, Bytes)
+async fn call<B>(
+    l: &Lab,
+    host: &WsgiHost,
+    method: &str,
+    uri: &str,
+    body: B,
+) -> (u16, http::HeaderMap, Bytes)
 where
     B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,
@@ -211,7 +217,10 @@ async fn embedded_hello_shows_the_environ_split_at_the_alias() {
         "mod_wsgi.process_group=",
         "wsgi.multiprocess=False",
     ] {
-        assert!(text.lines().any(|l| l == line), "falta {line:?} en:\n{text}");
+        assert!(
+            text.lines().any(|l| l == line),
+            "falta {line:?} en:\n{text}"
+        );
     }
     host.stop();
 }
@@ -225,10 +234,20 @@ async fn the_validator_accepts_the_server_and_wsgi_errors_reaches_the_log() {
     let host = WsgiHost::start(&l.cfg, &l.ws).expect("start");
     let body = Full::new(Bytes::from_static(b"uno\ndos\ntres\n"));
     let (status, headers, body) = call(&l, &host, "POST", "/", body).await;
-    assert_eq!(status, 201, "{}\n{}", String::from_utf8_lossy(&body), error_log(&l));
+    assert_eq!(
+        status,
+        201,
+        "{}\n{}",
+        String::from_utf8_lossy(&body),
+        error_log(&l)
+    );
     assert_eq!(headers["x-lineas"], "3");
     assert_eq!(&body[..], b"lineas=3");
-    assert!(error_log(&l).contains("validado: 3 líneas"), "{}", error_log(&l));
+    assert!(
+        error_log(&l).contains("validado: 3 líneas"),
+        "{}",
+        error_log(&l)
+    );
     host.stop();
 }
 
@@ -242,7 +261,10 @@ impl http_body::Body for Generated {
     type Data = Bytes;
     type Error = std::convert::Infallible;
 
-    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
         if self.sent >= self.total {
             return Poll::Ready(None);
         }
@@ -285,10 +307,16 @@ async fn errors_give_500_and_the_log_names_the_line_or_the_pep_3333_rule() {
     let host = WsgiHost::start(&l.cfg, &l.ws).expect("start");
     let (status, headers, body) = call(&l, &host, "GET", "/", get(())).await;
     assert_eq!(status, 500);
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert!(String::from_utf8_lossy(&body).contains("Error interno del servidor"));
     let log = error_log(&l);
-    assert!(log.contains("Exception occurred processing WSGI script"), "{log}");
+    assert!(
+        log.contains("Exception occurred processing WSGI script"),
+        "{log}"
+    );
     assert!(log.contains("broken.wsgi\", line 3, in helper"), "{log}");
     assert!(log.contains("ZeroDivisionError"), "{log}");
     assert!(log.contains("[client 127.0.0.1:40000]"), "{log}");
@@ -301,7 +329,10 @@ async fn errors_give_500_and_the_log_names_the_line_or_the_pep_3333_rule() {
         let (status, _, _) = call(&l, &host, "GET", path, get(())).await;
         assert_eq!(status, 500, "{path}");
         let log = error_log(&l);
-        assert!(log.contains("PEP 3333") && log.contains(rule), "{path}: {log}");
+        assert!(
+            log.contains("PEP 3333") && log.contains(rule),
+            "{path}: {log}"
+        );
     }
     host.stop();
 }
@@ -350,7 +381,10 @@ async fn daemon_mode_runs_flask_from_the_venv_and_survives_a_killed_worker() {
     let (status, _, body) = call(&l, &host, "GET", "/", get(())).await;
     let text = String::from_utf8_lossy(&body).into_owned();
     assert_eq!(status, 200, "{text}\n{}", error_log(&l));
-    assert!(text.starts_with("flask ") && text.ends_with(" flask"), "{text}");
+    assert!(
+        text.starts_with("flask ") && text.ends_with(" flask"),
+        "{text}"
+    );
     let pids = host.group_pids("flask");
     assert_eq!(pids.len(), 2);
     assert!(pids.iter().all(|p| *p > 0), "{pids:?}");
@@ -359,7 +393,11 @@ async fn daemon_mode_runs_flask_from_the_venv_and_survives_a_killed_worker() {
 
     // Kill one worker: it is respawned and later requests succeed.
     let victim = pids[0];
-    std::process::Command::new("kill").arg("-9").arg(victim.to_string()).status().unwrap();
+    std::process::Command::new("kill")
+        .arg("-9")
+        .arg(victim.to_string())
+        .status()
+        .unwrap();
     assert!(
         wait_for(Duration::from_secs(10), || {
             let now = host.group_pids("flask");
@@ -372,7 +410,12 @@ async fn daemon_mode_runs_flask_from_the_venv_and_survives_a_killed_worker() {
         assert_eq!(status, 200, "{}", error_log(&l));
     }
     let log = error_log(&l);
-    assert!(log.contains(&format!("el proceso {victim} del grupo 'flask' terminó inesperadamente")), "{log}");
+    assert!(
+        log.contains(&format!(
+            "el proceso {victim} del grupo 'flask' terminó inesperadamente"
+        )),
+        "{log}"
+    );
     host.stop();
 }
 
@@ -391,14 +434,24 @@ async fn touching_the_script_restarts_the_daemon_group_with_new_code() {
     );
     let host = WsgiHost::start(&l.cfg, &l.ws).expect("start");
     let (status, _, body) = call(&l, &host, "GET", "/", get(())).await;
-    assert_eq!((status, &body[..]), (200, &b"version 1"[..]), "{}", error_log(&l));
+    assert_eq!(
+        (status, &body[..]),
+        (200, &b"version 1"[..]),
+        "{}",
+        error_log(&l)
+    );
     std::thread::sleep(Duration::from_millis(20));
     l.lab.write(
         "var/www/app/v.wsgi",
         "def application(e, sr):\n    sr('200 OK', [('Content-Type', 'text/plain')])\n    return [b'version 2']\n",
     );
     let (status, _, body) = call(&l, &host, "GET", "/", get(())).await;
-    assert_eq!((status, &body[..]), (200, &b"version 2"[..]), "{}", error_log(&l));
+    assert_eq!(
+        (status, &body[..]),
+        (200, &b"version 2"[..]),
+        "{}",
+        error_log(&l)
+    );
     assert!(error_log(&l).contains("ha cambiado: se reinicia el grupo de procesos 'g'"));
     host.stop();
 }
@@ -438,7 +491,11 @@ fn configtest_rejects_a_venv_of_another_python_naming_both_versions() {
     std::fs::create_dir_all(venv.join("bin")).unwrap();
     std::fs::create_dir_all(venv.join("lib/python3.9/site-packages")).unwrap();
     std::fs::write(venv.join("bin/python"), "").unwrap();
-    std::fs::write(venv.join("pyvenv.cfg"), "home = /usr/bin\nversion = 3.9.2\n").unwrap();
+    std::fs::write(
+        venv.join("pyvenv.cfg"),
+        "home = /usr/bin\nversion = 3.9.2\n",
+    )
+    .unwrap();
     lab.write("var/www/app/a.wsgi", HELLO);
     lab.add_site(
         "app",
@@ -451,7 +508,10 @@ fn configtest_rejects_a_venv_of_another_python_naming_both_versions() {
     assert_eq!(out.code, 1, "{}", out.all());
     let text = out.all();
     assert!(text.contains("app.conf:3"), "{text}");
-    assert!(text.contains("Python 3.9") && text.contains("Python 3.11"), "{text}");
+    assert!(
+        text.contains("Python 3.9") && text.contains("Python 3.11"),
+        "{text}"
+    );
     assert!(text.contains("python3.11 -m venv [TMP]/venv39"), "{text}");
 }
 
@@ -470,9 +530,18 @@ fn configtest_names_a_missing_process_group_and_a_bad_option() {
     let out = lab.configtest();
     assert_eq!(out.code, 1, "{}", out.all());
     let text = out.all();
-    assert!(text.contains("opción desconocida de WSGIDaemonProcess: `procesess`"), "{text}");
+    assert!(
+        text.contains("opción desconocida de WSGIDaemonProcess: `procesess`"),
+        "{text}"
+    );
     assert!(text.contains("¿Quisiste decir `processes`?"), "{text}");
-    assert!(text.contains("no hay ningún WSGIDaemonProcess llamado `flaks`"), "{text}");
+    assert!(
+        text.contains("no hay ningún WSGIDaemonProcess llamado `flaks`"),
+        "{text}"
+    );
     assert!(text.contains("app.conf:4"), "{text}");
-    assert!(text.contains("defínelo antes con `WSGIDaemonProcess flaks"), "{text}");
+    assert!(
+        text.contains("defínelo antes con `WSGIDaemonProcess flaks"),
+        "{text}"
+    );
 }

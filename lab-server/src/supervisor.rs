@@ -190,14 +190,18 @@ fn start_apache(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>
         if let Some(python) = wsgi.python_description() {
             say(&format!("  mod_wsgi  {python} incrustado"));
         }
-        let role =
-            match crate::http::HttpRole::start_with_wsgi(Arc::clone(&stack.apache), Some(Arc::clone(&wsgi))).await {
-                Ok(role) => role,
-                Err(e) => {
-                    wsgi.stop();
-                    return Err(e);
-                }
-            };
+        let role = match crate::http::HttpRole::start_with_wsgi(
+            Arc::clone(&stack.apache),
+            Some(Arc::clone(&wsgi)),
+        )
+        .await
+        {
+            Ok(role) => role,
+            Err(e) => {
+                wsgi.stop();
+                return Err(e);
+            }
+        };
         Ok(Box::new(ApacheService(role, wsgi)) as Box<dyn Running>)
     })
 }

@@ -54,7 +54,10 @@ pub fn test_venv() -> PathBuf {
                 if stale {
                     let _ = std::fs::remove_dir(&lock);
                 }
-                assert!(Instant::now() < deadline, "el venv de pruebas no se terminó de crear");
+                assert!(
+                    Instant::now() < deadline,
+                    "el venv de pruebas no se terminó de crear"
+                );
                 std::thread::sleep(Duration::from_millis(200));
             }
         }
@@ -68,7 +71,9 @@ pub fn test_venv() -> PathBuf {
 }
 
 fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("no se pudo ejecutar {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("no se pudo ejecutar {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} falló\n--- stdout ---\n{}\n--- stderr ---\n{}",

@@ -106,9 +106,7 @@ pub(crate) fn apply_dir(node: &Node, conf: &mut WsgiDirConfig, diags: &mut Diags
 
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
@@ -302,7 +300,10 @@ fn daemon(node: &Node, cx: Ctx<'_>) -> Option<WsgiDaemon> {
             other => {
                 let hint = match suggest(other, DAEMON_OPTIONS.iter().copied()) {
                     Some(s) => format!("¿Quisiste decir `{s}`?"),
-                    None => format!("opciones que entiende el laboratorio: {}", DAEMON_OPTIONS.join(", ")),
+                    None => format!(
+                        "opciones que entiende el laboratorio: {}",
+                        DAEMON_OPTIONS.join(", ")
+                    ),
                 };
                 error(
                     cx.diags,
@@ -377,15 +378,11 @@ pub(crate) fn validate(cfg: &ServerConfig, ws: &Workspace, diags: &mut Diags) {
             }
         }
     }
-    let homes = w
-        .python_home
-        .iter()
-        .map(|(p, s)| (p, s.clone()))
-        .chain(
-            w.daemons
-                .iter()
-                .filter_map(|d| d.python_home.as_ref().map(|p| (p, d.span.clone()))),
-        );
+    let homes = w.python_home.iter().map(|(p, s)| (p, s.clone())).chain(
+        w.daemons
+            .iter()
+            .filter_map(|d| d.python_home.as_ref().map(|p| (p, d.span.clone()))),
+    );
     let mut homes = homes.peekable();
     if homes.peek().is_none() {
         return;

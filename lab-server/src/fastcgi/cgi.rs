@@ -87,8 +87,14 @@ pub fn parse_head(data: &[u8]) -> Result<Option<(CgiHead, usize)>, HeadError> {
 }
 
 fn trim(v: &[u8]) -> &[u8] {
-    let start = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
-    let end = v.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &v[start..end]
 }
 
@@ -132,7 +138,10 @@ mod tests {
         let (head, n) = parse_head(data).unwrap().unwrap();
         assert_eq!(head.status, 404);
         assert_eq!(head.reason.as_deref(), Some("Not Found"));
-        assert_eq!(head.headers[1], ("X-A".to_string(), Bytes::from_static(b"b")));
+        assert_eq!(
+            head.headers[1],
+            ("X-A".to_string(), Bytes::from_static(b"b"))
+        );
         assert_eq!(&data[n..], b"body");
     }
 

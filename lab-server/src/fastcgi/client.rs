@@ -13,7 +13,10 @@ pub enum Event {
     Stdout(Bytes),
     Stderr(Bytes),
     /// END_REQUEST: the response is complete.
-    End { app_status: u32, protocol_status: u8 },
+    End {
+        app_status: u32,
+        protocol_status: u8,
+    },
 }
 
 /// Sends one request on `stream` (request id 1, connection closed afterwards) and returns the
@@ -92,9 +95,7 @@ where
                     }
                 }
                 Ok(None) => {
-                    let _ = tx
-                        .send(Err(std::io::ErrorKind::UnexpectedEof.into()))
-                        .await;
+                    let _ = tx.send(Err(std::io::ErrorKind::UnexpectedEof.into())).await;
                     break;
                 }
                 Err(e) => {

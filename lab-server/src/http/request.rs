@@ -367,10 +367,13 @@ async fn route<'a>(
     if let Some((status, to)) = mapping::redirect(host_redirects, &url, query) {
         return redirect_response(status, to).map(|r| (r, None));
     }
-    if let Some(m) = wsgi_alias(config, ctx.host, &url) {
-        return wsgi_route(site, conn, parts, body, ctx, m, &url).await;
-    }
     let mapped = mapping::map(config, ctx.host, &url);
+    // mod_wsgi translates after mod_alias: `Alias /static/` wins over `WSGIScriptAlias /`.
+    if mapped.alias.is_none() {
+        if let Some(m) = wsgi_alias(config, ctx.host, &url) {
+            return wsgi_route(site, conn, parts, body, ctx, m, &url).await;
+        }
+    }
     let walk = mapping::walk(&mapped.root, &mapped.path);
     let (dir, file_name, links): (PathBuf, Option<&str>, &[(PathBuf, bool)]) = match &walk {
         Walk::Found { meta, links } if meta.is_dir() => (mapped.path.clone(), None, links),
@@ -508,7 +511,11 @@ pub fn handler_for(
 }
 
 /// The `WSGIScriptAlias` (the host's, then the main server's) that serves `url`.
-fn wsgi_alias<'a>(config: &'a ServerConfig, host: &'a HostConfig, url: &'a str) -> Option<ScriptMatch<'a>> {
+fn wsgi_alias<'a>(
+    config: &'a ServerConfig,
+    host: &'a HostConfig,
+    url: &'a str,
+) -> Option<ScriptMatch<'a>> {
     if !config.has_module("wsgi") {
         return None;
     }
@@ -566,11 +573,22 @@ async fn wsgi_route<'a>(
     }
     let (Some(wsgi), Some(body)) = (conn.wsgi.as_ref(), body.take()) else {
         return Err((
-            Failure::logged(500, Level::Error, "mod_wsgi no está disponible en este proceso"),
+            Failure::logged(
+                500,
+                Level::Error,
+                "mod_wsgi no está disponible en este proceso",
+            ),
             Some(eff),
         ));
     };
-    let wctx = crate::wsgi::WsgiContext::from_match(config, ctx.host, &m, conn.port, conn.client, conn.local);
+    let wctx = crate::wsgi::WsgiContext::from_match(
+        config,
+        ctx.host,
+        &m,
+        conn.port,
+        conn.client,
+        conn.local,
+    );
     let mut req = Request::new(body);
     *req.method_mut() = parts.method.clone();
     *req.uri_mut() = parts.uri.clone();

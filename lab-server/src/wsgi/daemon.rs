@@ -54,7 +54,12 @@ struct Inner {
 
 impl DaemonGroup {
     /// Starts the group's workers (must run inside a tokio runtime).
-    pub fn start(spec: WsgiDaemon, run_dir: &Path, exe: &Path, log: ErrorLog) -> Result<DaemonGroup, String> {
+    pub fn start(
+        spec: WsgiDaemon,
+        run_dir: &Path,
+        exe: &Path,
+        log: ErrorLog,
+    ) -> Result<DaemonGroup, String> {
         std::fs::create_dir_all(run_dir)
             .map_err(|e| format!("no se pudo crear {}: {e}", run_dir.display()))?;
         let (restart, _) = watch::channel(0);
@@ -82,7 +87,11 @@ impl DaemonGroup {
 
     /// Current worker pids (0 while one is restarting).
     pub fn pids(&self) -> Vec<u32> {
-        self.inner.pids.iter().map(|p| p.load(Ordering::SeqCst)).collect()
+        self.inner
+            .pids
+            .iter()
+            .map(|p| p.load(Ordering::SeqCst))
+            .collect()
     }
 
     /// Stops every worker; in-flight requests get [`STOP_GRACE`] to finish.
@@ -129,7 +138,12 @@ impl DaemonGroup {
     }
 
     /// Serves a request on one of the group's workers.
-    pub async fn handle(&self, environ: Vec<(String, String)>, input: InputRx, ctx: &WsgiContext) -> Response<Body> {
+    pub async fn handle(
+        &self,
+        environ: Vec<(String, String)>,
+        input: InputRx,
+        ctx: &WsgiContext,
+    ) -> Response<Body> {
         if ctx.script_reloading {
             self.check_script(&ctx.script);
         }
@@ -185,7 +199,9 @@ impl DaemonGroup {
                         let lines: Vec<&str> = text.lines().collect();
                         log.write("error", Some(&client), &lines);
                     }
-                    Some(Ok(Event::End { .. })) => break "el proceso terminó la petición sin enviar cabeceras".to_string(),
+                    Some(Ok(Event::End { .. })) => {
+                        break "el proceso terminó la petición sin enviar cabeceras".to_string()
+                    }
                     Some(Err(e)) => break format!("el proceso cerró la conexión ({e})"),
                     None => break "el proceso cerró la conexión".to_string(),
                 }
@@ -217,7 +233,12 @@ impl DaemonGroup {
         loop {
             let gen = self.inner.generation.load(Ordering::SeqCst);
             for k in 0..n {
-                let path = host::socket_path(&self.inner.run_dir, &self.inner.spec.name, (start + k) % n, gen);
+                let path = host::socket_path(
+                    &self.inner.run_dir,
+                    &self.inner.spec.name,
+                    (start + k) % n,
+                    gen,
+                );
                 if let Ok(s) = UnixStream::connect(&path).await {
                     return Some(s);
                 }
@@ -250,7 +271,10 @@ fn params(environ: Vec<(String, String)>, ctx: &WsgiContext) -> Vec<(Vec<u8>, Ve
         ctx.callable.clone().unwrap_or_else(|| "application".into()),
     );
     extra("LAB_APPLICATION_GROUP", ctx.application_group());
-    extra("LAB_RELOADING", if ctx.script_reloading { "1" } else { "0" }.into());
+    extra(
+        "LAB_RELOADING",
+        if ctx.script_reloading { "1" } else { "0" }.into(),
+    );
     extra(
         "LAB_ERROR_LOG",
         ctx.error_log
@@ -274,7 +298,10 @@ impl HttpBody for DaemonBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         if let Some(first) = self.first.take() {
             return Poll::Ready(Some(Ok(Frame::data(first))));
         }

@@ -32,7 +32,12 @@ pub fn settings(cfg: &ServerConfig) -> Result<InterpreterSettings, String> {
     };
     Ok(InterpreterSettings {
         venv,
-        python_path: cfg.wsgi.python_path.iter().map(|p| p.path.clone()).collect(),
+        python_path: cfg
+            .wsgi
+            .python_path
+            .iter()
+            .map(|p| p.path.clone())
+            .collect(),
     })
 }
 
@@ -59,10 +64,19 @@ impl Embedded {
         }
     }
 
-    pub async fn handle(&self, environ: Vec<(String, String)>, input: InputRx, ctx: &WsgiContext) -> Response<Body> {
+    pub async fn handle(
+        &self,
+        environ: Vec<(String, String)>,
+        input: InputRx,
+        ctx: &WsgiContext,
+    ) -> Response<Body> {
         let (tx, rx) = mpsc::channel(8);
         let job = job(environ, input, tx, ctx, "", false, ctx.log());
-        let submitted = self.pool.lock().map(|p| p.submit(job).is_ok()).unwrap_or(false);
+        let submitted = self
+            .pool
+            .lock()
+            .map(|p| p.submit(job).is_ok())
+            .unwrap_or(false);
         if !submitted {
             return host::error_page(503);
         }

@@ -38,7 +38,10 @@ impl ErrorLog {
     }
 
     fn write_raw(&self, text: &str) {
-        let written = self.path.as_deref().is_some_and(|p| append(p, text).is_ok());
+        let written = self
+            .path
+            .as_deref()
+            .is_some_and(|p| append(p, text).is_ok());
         if !written {
             let _ = std::io::stderr().write_all(text.as_bytes());
         }
@@ -123,7 +126,10 @@ mod tests {
         let text = std::fs::read_to_string(t.path().join("logs/error.log")).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].contains("[wsgi:error] [pid ") && lines[0].ends_with("[client 127.0.0.1:4000] uno"));
+        assert!(
+            lines[0].contains("[wsgi:error] [pid ")
+                && lines[0].ends_with("[client 127.0.0.1:4000] uno")
+        );
         assert!(lines[1].ends_with(" dos"));
     }
 }

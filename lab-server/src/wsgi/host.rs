@@ -143,8 +143,9 @@ fn worker_exe() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("LAB_WSGI_WORKER_EXE") {
         return Ok(PathBuf::from(p));
     }
-    std::env::current_exe()
-        .map_err(|e| format!("no se pudo saber qué ejecutable relanzar para los procesos WSGI: {e}"))
+    std::env::current_exe().map_err(|e| {
+        format!("no se pudo saber qué ejecutable relanzar para los procesos WSGI: {e}")
+    })
 }
 
 impl WsgiHost {
@@ -219,7 +220,8 @@ impl WsgiHost {
                     if let Some(old) = old {
                         old.stop();
                     }
-                    let g = DaemonGroup::start(d.clone(), &self.run_dir, &exe, self.main_log.clone())?;
+                    let g =
+                        DaemonGroup::start(d.clone(), &self.run_dir, &exe, self.main_log.clone())?;
                     next.insert(d.name.clone(), Arc::new(g));
                 }
             }
@@ -363,7 +365,11 @@ pub fn latin1(bytes: &[u8]) -> String {
 }
 
 /// The CGI variables of `environ` (RFC 3875 plus what Apache adds).
-pub fn cgi_environ<B>(req: &Request<B>, ctx: &WsgiContext, software: &str) -> Vec<(String, String)> {
+pub fn cgi_environ<B>(
+    req: &Request<B>,
+    ctx: &WsgiContext,
+    software: &str,
+) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = Vec::with_capacity(24 + req.headers().len());
     let mut set = |k: &str, v: String| env.push((k.to_string(), v));
     set("GATEWAY_INTERFACE", "CGI/1.1".into());
@@ -415,7 +421,12 @@ pub fn cgi_environ<B>(req: &Request<B>, ctx: &WsgiContext, software: &str) -> Ve
 }
 
 /// The response for an application's head; the body streams from `body`.
-pub fn response_from_head(status: u16, reason: Option<&str>, headers: Vec<(String, Bytes)>, body: Body) -> Response<Body> {
+pub fn response_from_head(
+    status: u16,
+    reason: Option<&str>,
+    headers: Vec<(String, Bytes)>,
+    body: Body,
+) -> Response<Body> {
     let Ok(code) = StatusCode::from_u16(status) else {
         return error_page(500);
     };
@@ -500,7 +511,10 @@ impl HttpBody for ChannelBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         if self.done {
             return Poll::Ready(None);
         }
@@ -536,9 +550,9 @@ pub async fn response_from_channel(mut rx: mpsc::Receiver<Out>) -> Response<Body
             reason,
             headers,
         })) => {
-            let empty = headers.iter().any(|(k, v)| {
-                k.eq_ignore_ascii_case("content-length") && &v[..] == b"0"
-            });
+            let empty = headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("content-length") && &v[..] == b"0");
             let body = if empty {
                 drop(rx);
                 http_body_util::Empty::new()

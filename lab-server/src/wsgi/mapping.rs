@@ -19,7 +19,10 @@ pub struct ScriptMatch<'a> {
 /// Finds the alias for `path` (already percent-decoded) as mod_alias/mod_wsgi do: aliases are
 /// tried in configuration order and the first whose URL is a prefix of the path at a segment
 /// boundary wins (`/app` matches `/app` and `/app/x`, not `/apple`).
-pub fn match_script_alias<'a>(aliases: &'a [WsgiScriptAlias], path: &'a str) -> Option<ScriptMatch<'a>> {
+pub fn match_script_alias<'a>(
+    aliases: &'a [WsgiScriptAlias],
+    path: &'a str,
+) -> Option<ScriptMatch<'a>> {
     aliases.iter().find_map(|alias| {
         let url = alias.url.as_str();
         if url == "/" {
@@ -41,7 +44,11 @@ pub fn match_script_alias<'a>(aliases: &'a [WsgiScriptAlias], path: &'a str) -> 
 /// The WSGI settings for `script` in `host`: the main server's defaults, the host's, then
 /// the `<Directory>` sections around the script (shortest path first, as Apache merges
 /// them) and the `<Files>` sections naming it, then the alias's own options.
-pub fn settings_for(cfg: &ServerConfig, host: &HostConfig, alias: &WsgiScriptAlias) -> WsgiDirConfig {
+pub fn settings_for(
+    cfg: &ServerConfig,
+    host: &HostConfig,
+    alias: &WsgiScriptAlias,
+) -> WsgiDirConfig {
     let mut out = WsgiDirConfig::default();
     merge(&mut out, &cfg.main.defaults.wsgi);
     if !std::ptr::eq(host, &cfg.main) {
@@ -63,7 +70,9 @@ pub fn settings_for(cfg: &ServerConfig, host: &HostConfig, alias: &WsgiScriptAli
                 dirs.push((usize::MAX, &s.config.wsgi))
             }
             (SectionKind::Files, SectionPattern::Path(p))
-                if script.file_name().is_some_and(|n| n.to_string_lossy() == p.written) =>
+                if script
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy() == p.written) =>
             {
                 files.push(&s.config.wsgi)
             }
@@ -154,7 +163,13 @@ mod tests {
     #[test]
     fn the_first_matching_alias_in_order_wins() {
         let aliases = vec![alias("/api"), alias("/")];
-        assert_eq!(match_script_alias(&aliases, "/api/v1").unwrap().alias.url, "/api");
-        assert_eq!(match_script_alias(&aliases, "/otra").unwrap().alias.url, "/");
+        assert_eq!(
+            match_script_alias(&aliases, "/api/v1").unwrap().alias.url,
+            "/api"
+        );
+        assert_eq!(
+            match_script_alias(&aliases, "/otra").unwrap().alias.url,
+            "/"
+        );
     }
 }

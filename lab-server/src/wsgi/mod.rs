@@ -42,7 +42,12 @@ pub fn embedded_version() -> (u8, u8) {
 pub fn embedded_description() -> String {
     use pyo3::types::PyAnyMethods;
     pyo3::Python::attach(|py| {
-        let version = py.version().split_whitespace().next().unwrap_or("").to_string();
+        let version = py
+            .version()
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string();
         let prefix = py
             .import("sys")
             .and_then(|sys| sys.getattr("base_prefix"))

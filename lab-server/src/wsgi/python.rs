@@ -102,8 +102,10 @@ pub fn init_interpreter(settings: &InterpreterSettings) -> Result<(), String> {
                 venv.home.join("bin/python").to_string_lossy().into_owned(),
             )?;
             let before = path.len();
-            py.import("site")?
-                .call_method1("addsitedir", (venv.site_packages.to_string_lossy().into_owned(),))?;
+            py.import("site")?.call_method1(
+                "addsitedir",
+                (venv.site_packages.to_string_lossy().into_owned(),),
+            )?;
             // addsitedir appends: move what it added to the front.
             let added: Vec<Bound<'_, PyAny>> = path.iter().skip(before).collect();
             for (i, p) in added.iter().enumerate() {
@@ -161,7 +163,11 @@ fn mtime(path: &Path) -> f64 {
 /// A stable module name from the script path, like mod_wsgi's `_mod_wsgi_<md5>`.
 fn module_name(group: &str, path: &Path) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in group.bytes().chain([0]).chain(path.to_string_lossy().bytes()) {
+    for b in group
+        .bytes()
+        .chain([0])
+        .chain(path.to_string_lossy().bytes())
+    {
         h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
     }
     format!("_mod_wsgi_{h:016x}")
@@ -211,13 +217,23 @@ impl Scripts {
     }
 }
 
-fn load_module<'py>(py: Python<'py>, group: &str, path: &Path, source: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+fn load_module<'py>(
+    py: Python<'py>,
+    group: &str,
+    path: &Path,
+    source: &[u8],
+) -> PyResult<Bound<'py, PyAny>> {
     let name = module_name(group, path);
     let file = path.to_string_lossy().into_owned();
-    let module = py.import("types")?.getattr("ModuleType")?.call1((name.as_str(),))?;
+    let module = py
+        .import("types")?
+        .getattr("ModuleType")?
+        .call1((name.as_str(),))?;
     module.setattr("__file__", &file)?;
     let builtins = py.import("builtins")?;
-    let code = builtins.getattr("compile")?.call1((PyBytes::new(py, source), &file, "exec"))?;
+    let code = builtins
+        .getattr("compile")?
+        .call1((PyBytes::new(py, source), &file, "exec"))?;
     let sys_modules = py.import("sys")?.getattr("modules")?;
     sys_modules.set_item(&name, &module)?;
     let globals = module.getattr("__dict__")?;
@@ -238,11 +254,7 @@ pub fn format_exception(py: Python<'_>, err: &PyErr) -> Vec<String> {
         .extract::<Vec<String>>()
     });
     match formatted {
-        Ok(parts) => parts
-            .concat()
-            .lines()
-            .map(str::to_string)
-            .collect(),
+        Ok(parts) => parts.concat().lines().map(str::to_string).collect(),
         Err(_) => vec![err.to_string()],
     }
 }
@@ -291,7 +303,11 @@ impl Input {
         out
     }
 
-    fn line<'py>(&mut self, py: Python<'py>, limit: Option<usize>) -> PyResult<Bound<'py, PyBytes>> {
+    fn line<'py>(
+        &mut self,
+        py: Python<'py>,
+        limit: Option<usize>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let mut scanned = 0;
         loop {
             if let Some(pos) = self.buf[scanned..].iter().position(|&b| b == b'\n') {
@@ -328,7 +344,11 @@ fn size_arg(size: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
 #[pymethods]
 impl Input {
     #[pyo3(signature = (size=None))]
-    fn read<'py>(&mut self, py: Python<'py>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyBytes>> {
+    fn read<'py>(
+        &mut self,
+        py: Python<'py>,
+        size: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         match size_arg(size)? {
             None => {
                 while self.fill(py)? {}
@@ -343,13 +363,21 @@ impl Input {
     }
 
     #[pyo3(signature = (size=None))]
-    fn readline<'py>(&mut self, py: Python<'py>, size: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyBytes>> {
+    fn readline<'py>(
+        &mut self,
+        py: Python<'py>,
+        size: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let limit = size_arg(size)?;
         self.line(py, limit)
     }
 
     #[pyo3(signature = (hint=None))]
-    fn readlines<'py>(&mut self, py: Python<'py>, hint: Option<&Bound<'py, PyAny>>) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+    fn readlines<'py>(
+        &mut self,
+        py: Python<'py>,
+        hint: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
         let hint = size_arg(hint)?;
         let mut lines = Vec::new();
         let mut total = 0;
@@ -459,7 +487,10 @@ impl FileWrapper {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let block = self.filelike.bind(py).call_method1("read", (self.blksize,))?;
+        let block = self
+            .filelike
+            .bind(py)
+            .call_method1("read", (self.blksize,))?;
         Ok((block.len().unwrap_or(0) > 0).then_some(block))
     }
 
@@ -529,9 +560,7 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
 }
 
 fn latin1(s: &str) -> Option<Vec<u8>> {
-    s.chars()
-        .map(|c| u8::try_from(u32::from(c)).ok())
-        .collect()
+    s.chars().map(|c| u8::try_from(u32::from(c)).ok()).collect()
 }
 
 fn parse_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Bytes)>> {
@@ -543,12 +572,16 @@ fn parse_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Bytes)>> {
     })?;
     let mut out = Vec::with_capacity(list.len());
     for item in list.iter() {
-        let tuple = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2).ok_or_else(|| {
-            PyTypeError::new_err(format!(
-                "PEP 3333: cada cabecera debe ser una tupla (nombre, valor) de dos str, no {}",
-                item.repr().map(|r| r.to_string()).unwrap_or_default()
-            ))
-        })?;
+        let tuple = item
+            .cast::<PyTuple>()
+            .ok()
+            .filter(|t| t.len() == 2)
+            .ok_or_else(|| {
+                PyTypeError::new_err(format!(
+                    "PEP 3333: cada cabecera debe ser una tupla (nombre, valor) de dos str, no {}",
+                    item.repr().map(|r| r.to_string()).unwrap_or_default()
+                ))
+            })?;
         let name = tuple.get_item(0)?;
         let value = tuple.get_item(1)?;
         let (Ok(name), Ok(value)) = (name.cast::<PyString>(), value.cast::<PyString>()) else {
@@ -685,7 +718,10 @@ impl Write {
                 type_name(data)
             ))
         })?;
-        self.response.bind(py).borrow_mut().send_body(py, bytes.as_bytes())
+        self.response
+            .bind(py)
+            .borrow_mut()
+            .send_body(py, bytes.as_bytes())
     }
 }
 
@@ -778,7 +814,10 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
             ("mod_wsgi.process_group", process_group.as_str()),
             ("mod_wsgi.application_group", application_group.as_str()),
             ("mod_wsgi.callable_object", callable.as_str()),
-            ("mod_wsgi.script_reloading", if reloading { "1" } else { "0" }),
+            (
+                "mod_wsgi.script_reloading",
+                if reloading { "1" } else { "0" },
+            ),
         ],
         multiprocess,
     ) {
@@ -851,13 +890,17 @@ fn finish_failed(py: Python<'_>, start: &Bound<'_, StartResponse>, output: &Outp
 }
 
 /// Iterates the application's result, sending each bytes chunk.
-fn iterate(py: Python<'_>, result: &Bound<'_, PyAny>, start: &Bound<'_, StartResponse>) -> PyResult<()> {
+fn iterate(
+    py: Python<'_>,
+    result: &Bound<'_, PyAny>,
+    start: &Bound<'_, StartResponse>,
+) -> PyResult<()> {
     // A one-element list or tuple: the whole body is known, send it with a Content-Length.
-    if let Ok(seq) = result.cast::<PyList>().map(|l| l.as_sequence().clone()).or_else(|_| {
-        result
-            .cast::<PyTuple>()
-            .map(|t| t.as_sequence().clone())
-    }) {
+    if let Ok(seq) = result
+        .cast::<PyList>()
+        .map(|l| l.as_sequence().clone())
+        .or_else(|_| result.cast::<PyTuple>().map(|t| t.as_sequence().clone()))
+    {
         if seq.len()? == 1 {
             let item = seq.get_item(0)?;
             let bytes = body_bytes(&item)?;

@@ -97,7 +97,12 @@ fn parse_major_minor(text: &str) -> Option<(u8, u8)> {
 }
 
 /// The Spanish diagnostic for a problem: message and hint, naming the path and versions.
-pub fn describe(problem: &VenvProblem, written: &str, used: &Path, embedded: (u8, u8)) -> (String, String) {
+pub fn describe(
+    problem: &VenvProblem,
+    written: &str,
+    used: &Path,
+    embedded: (u8, u8),
+) -> (String, String) {
     let (ma, mi) = embedded;
     let shown = if written == used.to_string_lossy() {
         format!("`{written}`")
@@ -145,7 +150,11 @@ mod tests {
     #[test]
     fn a_venv_of_the_embedded_version_is_accepted() {
         let t = tempfile::tempdir().unwrap();
-        make_venv(t.path(), "home = /usr/bin\nversion = 3.11.2\n", "python3.11");
+        make_venv(
+            t.path(),
+            "home = /usr/bin\nversion = 3.11.2\n",
+            "python3.11",
+        );
         let v = inspect(t.path(), (3, 11)).unwrap();
         assert_eq!(v.version, (3, 11));
         assert!(v.site_packages.ends_with("lib/python3.11/site-packages"));

@@ -48,7 +48,11 @@ struct State {
 
 /// Runs the worker; returns the process exit code.
 pub fn run(args: WorkerArgs) -> i32 {
-    let log = args.log.clone().map(ErrorLog::file).unwrap_or_else(ErrorLog::stderr);
+    let log = args
+        .log
+        .clone()
+        .map(ErrorLog::file)
+        .unwrap_or_else(ErrorLog::stderr);
     std::thread::spawn(|| {
         let mut sink = [0u8; 64];
         let mut stdin = std::io::stdin();
@@ -62,7 +66,11 @@ pub fn run(args: WorkerArgs) -> i32 {
             Err(p) => {
                 let written = home.to_string_lossy();
                 let (msg, hint) = venv::describe(&p, &written, home, embedded);
-                log.write("error", None, &[&format!("mod_wsgi (grupo '{}'): {msg}. {hint}", args.group)]);
+                log.write(
+                    "error",
+                    None,
+                    &[&format!("mod_wsgi (grupo '{}'): {msg}. {hint}", args.group)],
+                );
                 return 1;
             }
         },
@@ -73,20 +81,41 @@ pub fn run(args: WorkerArgs) -> i32 {
         python_path: args.python_path.clone(),
     };
     if let Err(e) = python::init_interpreter(&settings) {
-        log.write("error", None, &[&format!("mod_wsgi (grupo '{}'): no se pudo preparar Python:", args.group), &e]);
+        log.write(
+            "error",
+            None,
+            &[
+                &format!(
+                    "mod_wsgi (grupo '{}'): no se pudo preparar Python:",
+                    args.group
+                ),
+                &e,
+            ],
+        );
         return 1;
     }
     let pool = match PythonPool::start("wsgi-daemon", args.threads) {
         Ok(p) => Arc::new(p),
         Err(e) => {
-            log.write("error", None, &[&format!("mod_wsgi: no se pudieron crear los hilos: {e}")]);
+            log.write(
+                "error",
+                None,
+                &[&format!("mod_wsgi: no se pudieron crear los hilos: {e}")],
+            );
             return 1;
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
-            log.write("error", None, &[&format!("mod_wsgi: no se pudo crear el runtime: {e}")]);
+            log.write(
+                "error",
+                None,
+                &[&format!("mod_wsgi: no se pudo crear el runtime: {e}")],
+            );
             return 1;
         }
     };
@@ -101,11 +130,19 @@ async fn serve(args: WorkerArgs, pool: Arc<PythonPool>, log: ErrorLog) -> i32 {
     let listener = match UnixListener::bind(&args.socket) {
         Ok(l) => l,
         Err(e) => {
-            log.write("error", None, &[&format!("mod_wsgi: no se pudo escuchar en {}: {e}", args.socket.display())]);
+            log.write(
+                "error",
+                None,
+                &[&format!(
+                    "mod_wsgi: no se pudo escuchar en {}: {e}",
+                    args.socket.display()
+                )],
+            );
             return 1;
         }
     };
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    else {
         return 1;
     };
     let state = Arc::new(State {
@@ -223,12 +260,18 @@ async fn serve_connection(stream: UnixStream, pool: &PythonPool, group: &str, mu
         let job = PyJob {
             environ,
             script,
-            callable: Some(get("LAB_CALLABLE")).filter(|c| !c.is_empty()).unwrap_or_else(|| "application".into()),
+            callable: Some(get("LAB_CALLABLE"))
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "application".into()),
             application_group: get("LAB_APPLICATION_GROUP"),
             process_group: group.to_string(),
             reloading: get("LAB_RELOADING") == "1",
             multiprocess,
-            log: if log_path.is_empty() { ErrorLog::stderr() } else { ErrorLog::file(log_path) },
+            log: if log_path.is_empty() {
+                ErrorLog::stderr()
+            } else {
+                ErrorLog::file(log_path)
+            },
             client: get("LAB_CLIENT"),
             input: in_rx,
             output: out_tx,
@@ -276,7 +319,11 @@ async fn serve_connection(stream: UnixStream, pool: &PythonPool, group: &str, mu
 
 /// Writes the application's output as STDOUT records, then END_REQUEST. Returns the write
 /// half for the next request, or `None` when the response had to be cut short.
-async fn write_response(mut w: OwnedWriteHalf, id: u16, mut rx: mpsc::Receiver<Out>) -> Option<OwnedWriteHalf> {
+async fn write_response(
+    mut w: OwnedWriteHalf,
+    id: u16,
+    mut rx: mpsc::Receiver<Out>,
+) -> Option<OwnedWriteHalf> {
     let mut buf = BytesMut::with_capacity(8192);
     while let Some(msg) = rx.recv().await {
         buf.clear();
@@ -315,8 +362,14 @@ async fn write_response(mut w: OwnedWriteHalf, id: u16, mut rx: mpsc::Receiver<O
                         .and_then(|s| s.canonical_reason())
                         .unwrap_or("Error"),
                     &[
-                        ("Content-Type".into(), bytes::Bytes::from_static(b"text/html; charset=utf-8")),
-                        ("Content-Length".into(), bytes::Bytes::from(html.len().to_string())),
+                        (
+                            "Content-Type".into(),
+                            bytes::Bytes::from_static(b"text/html; charset=utf-8"),
+                        ),
+                        (
+                            "Content-Length".into(),
+                            bytes::Bytes::from(html.len().to_string()),
+                        ),
                     ],
                 );
                 record::encode_stream(&mut buf, RecordType::Stdout, id, &head);
