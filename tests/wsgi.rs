@@ -206,7 +206,7 @@ fn flask_in_daemon_mode_survives_a_killed_worker_and_reloads_a_touched_script() 
     std::thread::sleep(Duration::from_millis(20));
     lab.write(
         "var/www/app/flask.wsgi",
-        &FLASK.replace("Flask en el proceso", "Flask nuevo en el proceso"),
+        FLASK.replace("Flask en el proceso", "Flask nuevo en el proceso"),
     );
     let r = lab.get_host("/", "flask.localhost");
     assert!(
@@ -320,7 +320,7 @@ fn lab_start_refuses_a_venv_of_another_python_naming_both_versions() {
     );
     lab.write(
         "etc/apache2/conf-enabled/wsgi-home.conf",
-        &format!("WSGIPythonHome {}\n", venv.display()),
+        format!("WSGIPythonHome {}\n", venv.display()),
     );
     let err = lab.try_start().unwrap_err();
     assert!(

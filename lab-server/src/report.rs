@@ -254,6 +254,7 @@ mod tests {
             timeout: Duration::from_secs(300),
             server_tokens: "Apache".into(),
             types_config: None,
+            wsgi: Default::default(),
         }
     }
 

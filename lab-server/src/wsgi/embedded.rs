@@ -72,11 +72,7 @@ impl Embedded {
     ) -> Response<Body> {
         let (tx, rx) = mpsc::channel(8);
         let job = job(environ, input, tx, ctx, "", false, ctx.log());
-        let submitted = self
-            .pool
-            .lock()
-            .map(|p| p.submit(job).is_ok())
-            .unwrap_or(false);
+        let submitted = self.pool.lock().map(|p| p.submit(job)).unwrap_or(false);
         if !submitted {
             return host::error_page(503);
         }

@@ -44,12 +44,9 @@ impl PythonPool {
         })
     }
 
-    /// Queues a request. Fails only when the pool was stopped.
-    pub fn submit(&self, job: PyJob) -> Result<(), PyJob> {
-        match &self.tx {
-            Some(tx) => tx.send(job).map_err(|e| e.0),
-            None => Err(job),
-        }
+    /// Queues a request; false when the pool was stopped.
+    pub fn submit(&self, job: PyJob) -> bool {
+        self.tx.as_ref().is_some_and(|tx| tx.send(job).is_ok())
     }
 
     /// Stops taking requests; running ones finish on their own threads.

@@ -276,7 +276,7 @@ async fn serve_connection(stream: UnixStream, pool: &PythonPool, group: &str, mu
             input: in_rx,
             output: out_tx,
         };
-        if pool.submit(job).is_err() {
+        if !pool.submit(job) {
             return;
         }
         let Some(w) = wr.take() else { return };
