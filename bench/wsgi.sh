@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# WSGI benchmark: the same "hello" app and a small Flask app under
+#   - the lab, daemon mode (WSGIDaemonProcess processes=2 threads=15),
+#   - Granian (2 workers, WSGI interface, from PyPI),
+#   - Debian's Apache 2.4 + mod_wsgi in daemon mode (processes=2 threads=15, mpm_event),
+# side by side in one run, loopback only, then the ratios.
+#
+#   bench/wsgi.sh                       # wrk -t1 -c32 -d10s per server and app, 2 s warm-up
+#   DURATION=30s CONNECTIONS=64 bench/wsgi.sh
+#
+# Needs: cargo, wrk, curl, python3-venv, apache2, libapache2-mod-wsgi-py3. Flask and Granian
+# are installed from PyPI into a venv cached in $BENCH_VENV (default /tmp/lab-bench-venv).
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+THREADS=${THREADS:-1}
+CONNECTIONS=${CONNECTIONS:-32}
+APACHE_BIN=${APACHE_BIN:-/usr/sbin/apache2}
+APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
+BENCH_VENV=${BENCH_VENV:-/tmp/lab-bench-venv}
+PYTHON=${PYTHON:-/usr/bin/python3}
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+die() { echo "bench: $*" >&2; exit 1; }
+for tool in wrk curl cargo; do
+  command -v "$tool" >/dev/null || die "falta \`$tool\` (apt-get install -y wrk curl)"
+done
+[ -x "$APACHE_BIN" ] || die "falta $APACHE_BIN (apt-get install -y apache2)"
+[ -f "$APACHE_MODULES/mod_wsgi.so" ] || die "falta mod_wsgi (apt-get install -y libapache2-mod-wsgi-py3)"
+
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no encuentro un puerto libre"
+}
+
+wait_http() {
+  local url=$1 limit=$2 i
+  for i in $(seq 1 $((limit * 10))); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)" = 200 ]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+tmp=$(mktemp -d /tmp/lab-wsgi-bench.XXXXXX)
+chmod 755 "$tmp"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do
+    kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in "${pids[@]}"; do
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+echo "== compilando (release)"
+cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+lab="$repo/target/release/lab"
+
+echo "== venv con flask y granian ($BENCH_VENV)"
+if [ ! -f "$BENCH_VENV/.ready" ]; then
+  rm -rf "$BENCH_VENV"
+  "$PYTHON" -m venv "$BENCH_VENV"
+  "$BENCH_VENV/bin/pip" install --quiet --disable-pip-version-check flask granian
+  touch "$BENCH_VENV/.ready"
+fi
+chmod -R a+rX "$BENCH_VENV"
+
+# ---- the apps (one copy for every server) ----------------------------------------------
+app="$tmp/app"
+mkdir -p "$app"
+cat >"$app/hello.py" <<'EOF'
+def application(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '12')])
+    return [b'Hola, mundo\n']
+EOF
+cat >"$app/flaskapp.py" <<'EOF'
+from flask import Flask, jsonify
+app = Flask(__name__)
+
+@app.route('/')
+def index():
+    return jsonify(curso='Apache y Python', tema='WSGI', ok=True)
+
+application = app
+EOF
+cp "$app/hello.py" "$app/hello.wsgi"
+printf 'import sys\nsys.path.insert(0, %s)\nfrom flaskapp import application\n' "'$app'" >"$app/flask.wsgi"
+chmod -R a+rX "$app"
+
+# ---- lab --------------------------------------------------------------------------------
+lab_port=$(free_port)
+"$lab" init "$tmp/lab" >/dev/null
+sed -i \
+  -e "s/^privileged_port_offset = .*/privileged_port_offset = $((lab_port - 80))/" \
+  -e 's/^map_privileged_ports = .*/map_privileged_ports = "always"/' \
+  -e "s/^console_port = .*/console_port = $(free_port)/" \
+  "$tmp/lab/lab.toml"
+"$lab" --workspace "$tmp/lab" a2enmod wsgi >/dev/null
+cat >"$tmp/lab/etc/apache2/sites-available/bench.conf" <<EOF
+<VirtualHost *:80>
+    ServerName localhost
+    WSGIDaemonProcess bench processes=2 threads=15 python-home=$BENCH_VENV
+    WSGIProcessGroup bench
+    WSGIApplicationGroup %{GLOBAL}
+    WSGIScriptAlias /hola $app/hello.wsgi
+    WSGIScriptAlias /flask $app/flask.wsgi
+    <Directory $app>
+        Require all granted
+    </Directory>
+</VirtualHost>
+EOF
+"$lab" --workspace "$tmp/lab" a2dissite 000-default >/dev/null
+"$lab" --workspace "$tmp/lab" a2ensite bench >/dev/null
+"$lab" start --workspace "$tmp/lab" >"$tmp/lab.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 300); do
+  grep -q '^Listo\.' "$tmp/lab.out" 2>/dev/null && break
+  sleep 0.1
+done
+lab_base="http://127.0.0.1:$lab_port"
+wait_http "$lab_base/hola" 20 || { cat "$tmp/lab.out" "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no responde"; }
+wait_http "$lab_base/flask" 20 || { cat "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no sirve Flask"; }
+
+# ---- Granian ----------------------------------------------------------------------------
+gr_hello_port=$(free_port)
+gr_flask_port=$(free_port)
+(cd "$app" && exec "$BENCH_VENV/bin/granian" --interface wsgi --host 127.0.0.1 --port "$gr_hello_port" \
+  --workers 2 --log-level warning hello:application) >"$tmp/granian-hello.out" 2>&1 &
+pids+=($!)
+(cd "$app" && exec "$BENCH_VENV/bin/granian" --interface wsgi --host 127.0.0.1 --port "$gr_flask_port" \
+  --workers 2 --log-level warning flaskapp:application) >"$tmp/granian-flask.out" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$gr_hello_port/" 20 || { cat "$tmp/granian-hello.out" >&2; die "granian no responde"; }
+wait_http "http://127.0.0.1:$gr_flask_port/" 20 || { cat "$tmp/granian-flask.out" >&2; die "granian (flask) no responde"; }
+
+# ---- Apache 2.4 + mod_wsgi (daemon mode) ------------------------------------------------
+ap_port=$(free_port)
+ap="$tmp/apache"
+mkdir -p "$ap/logs" "$ap/run"
+chmod 755 "$ap"
+if [ "$(id -u)" = 0 ]; then
+  run_user=www-data run_group=www-data
+  chown www-data "$ap/run"
+else
+  run_user=$(id -un) run_group=$(id -gn)
+fi
+cat >"$ap/apache2.conf" <<EOF
+ServerRoot "$ap"
+ServerName localhost
+Listen 127.0.0.1:$ap_port
+PidFile $ap/run/apache2.pid
+DefaultRuntimeDir $ap/run
+Mutex file:$ap/run default
+User $run_user
+Group $run_group
+LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
+LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
+LoadModule mime_module $APACHE_MODULES/mod_mime.so
+LoadModule wsgi_module $APACHE_MODULES/mod_wsgi.so
+StartServers 2
+ThreadsPerChild 25
+MaxRequestWorkers 150
+KeepAlive On
+MaxKeepAliveRequests 100
+KeepAliveTimeout 5
+TypesConfig /etc/mime.types
+ErrorLog $ap/logs/error.log
+LogLevel warn
+LogFormat "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" combined
+CustomLog $ap/logs/access.log combined
+WSGISocketPrefix $ap/run/wsgi
+WSGIDaemonProcess bench processes=2 threads=15 python-home=$BENCH_VENV
+WSGIProcessGroup bench
+WSGIApplicationGroup %{GLOBAL}
+WSGIScriptAlias /hola $app/hello.wsgi
+WSGIScriptAlias /flask $app/flask.wsgi
+<Directory $app>
+    Require all granted
+</Directory>
+EOF
+"$APACHE_BIN" -d "$ap" -f "$ap/apache2.conf" -DFOREGROUND >"$tmp/apache.out" 2>&1 &
+pids+=($!)
+ap_base="http://127.0.0.1:$ap_port"
+wait_http "$ap_base/hola" 20 || { cat "$tmp/apache.out" "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no responde"; }
+wait_http "$ap_base/flask" 20 || { cat "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no sirve Flask"; }
+
+# The same bodies everywhere.
+for path in hola flask; do
+  a=$(curl -s "$lab_base/$path")
+  b=$(curl -s "$ap_base/$path")
+  [ "$a" = "$b" ] || die "cuerpos distintos en /$path: lab «$a», apache «$b»"
+done
+[ "$(curl -s "http://127.0.0.1:$gr_hello_port/")" = "$(curl -s "$lab_base/hola")" ] || die "granian da otro cuerpo"
+
+# ---- load -------------------------------------------------------------------------------
+run_wrk() {
+  local url=$1 out
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
+  echo "$out" >>"$tmp/wrk.log"
+  if echo "$out" | grep -q 'Non-2xx'; then
+    echo "$out" >&2
+    die "respuestas no 2xx en $url"
+  fi
+  local rps avg p99
+  rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
+  avg=$(echo "$out" | awk '$1 == "Latency" {print $2; exit}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2; exit}')
+  echo "$rps ${avg:-?} ${p99:-?}"
+}
+
+echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION (calentamiento $WARMUP)"
+read -r lh_rps lh_avg lh_p99 < <(run_wrk "$lab_base/hola")
+read -r gh_rps gh_avg gh_p99 < <(run_wrk "http://127.0.0.1:$gr_hello_port/")
+read -r ah_rps ah_avg ah_p99 < <(run_wrk "$ap_base/hola")
+read -r lf_rps lf_avg lf_p99 < <(run_wrk "$lab_base/flask")
+read -r gf_rps gf_avg gf_p99 < <(run_wrk "http://127.0.0.1:$gr_flask_port/")
+read -r af_rps af_avg af_p99 < <(run_wrk "$ap_base/flask")
+
+granian_v=$("$BENCH_VENV/bin/granian" --version 2>/dev/null | awk '{print $NF}')
+printf '\n%-8s %-34s %12s %12s %12s\n' app servidor 'req/s' 'lat. media' 'p99'
+printf '%-8s %-34s %12s %12s %12s\n' hola "lab (demonio, 2 procesos)" "$lh_rps" "$lh_avg" "$lh_p99"
+printf '%-8s %-34s %12s %12s %12s\n' hola "granian $granian_v (2 workers)" "$gh_rps" "$gh_avg" "$gh_p99"
+printf '%-8s %-34s %12s %12s %12s\n' hola "apache2 + mod_wsgi (demonio)" "$ah_rps" "$ah_avg" "$ah_p99"
+printf '%-8s %-34s %12s %12s %12s\n' flask "lab (demonio, 2 procesos)" "$lf_rps" "$lf_avg" "$lf_p99"
+printf '%-8s %-34s %12s %12s %12s\n' flask "granian $granian_v (2 workers)" "$gf_rps" "$gf_avg" "$gf_p99"
+printf '%-8s %-34s %12s %12s %12s\n' flask "apache2 + mod_wsgi (demonio)" "$af_rps" "$af_avg" "$af_p99"
+awk -v l="$lh_rps" -v g="$gh_rps" -v a="$ah_rps" -v lf="$lf_rps" -v gf="$gf_rps" -v af="$af_rps" 'BEGIN {
+  printf "ratio hola lab/granian: %.2f\n", l / g
+  printf "ratio hola lab/mod_wsgi: %.2f\n", l / a
+  printf "ratio flask lab/granian: %.2f\n", lf / gf
+  printf "ratio flask lab/mod_wsgi: %.2f\n", lf / af
+}'
