@@ -350,3 +350,29 @@ fn reload_restarts_only_groups_whose_settings_changed() {
     assert_eq!(a1, a2, "el grupo a no cambió y sigue con el mismo proceso");
     assert_ne!(b1, b2, "el grupo b cambió (threads) y se reinició");
 }
+
+#[test]
+fn the_books_site_with_files_inside_directory_and_print_to_the_error_log() {
+    let app = "import logging\n\ndef application(environ, start_response):\n    print('print desde la aplicación')\n    logging.warning('aviso de logging')\n    start_response('200 OK', [('Content-Type', 'text/plain; charset=utf-8')])\n    return ['¡Hola desde WSGI!\\n'.encode('utf-8')]\n";
+    let lab = wsgi_lab(
+        "<VirtualHost *:80>\n\tServerName wsgi.localhost\n\n\tWSGIScriptAlias / /var/www/wsgi/hola.wsgi\n\n\t<Directory /var/www/wsgi>\n\t\t<Files hola.wsgi>\n\t\t\tRequire all granted\n\t\t</Files>\n\t</Directory>\n\n\tErrorLog ${APACHE_LOG_DIR}/wsgi-error.log\n\tCustomLog ${APACHE_LOG_DIR}/wsgi-access.log combined\n</VirtualHost>\n",
+        &[("var/www/wsgi/hola.wsgi", app), ("var/www/wsgi/secreto.txt", "no")],
+    );
+    let r = lab.get_host("/cualquier/otra/ruta", "wsgi.localhost");
+    assert_eq!(
+        r.status,
+        200,
+        "{r}\n{}",
+        lab.read("var/log/apache2/wsgi-error.log")
+    );
+    assert_eq!(r.text(), "¡Hola desde WSGI!\n");
+    // print() and logging go to the main error log, as with mod_wsgi.
+    assert!(
+        wait_until(Duration::from_secs(5), || {
+            let log = error_log(&lab);
+            log.contains("print desde la aplicación") && log.contains("aviso de logging")
+        }),
+        "{}",
+        error_log(&lab)
+    );
+}

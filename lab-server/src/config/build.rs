@@ -748,6 +748,16 @@ impl Builder<'_> {
                             }
                         }
                     }
+                    // `<Files>` inside `<Directory>`: applies to those files of that directory.
+                    "files" | "filesmatch"
+                        if matches!(kind, SectionKind::Directory | SectionKind::DirectoryMatch) =>
+                    {
+                        if self.check(child, at).is_some() {
+                            if let Some(inner) = self.section(child) {
+                                config.files.push(inner);
+                            }
+                        }
+                    }
                     _ => {
                         if self.check(child, at).is_some() {
                             self.error(

@@ -305,6 +305,8 @@ pub struct DirConfig {
     pub redirects: Vec<Redirect>,
     /// `WSGIProcessGroup`, `WSGIApplicationGroup`, `WSGICallableObject`, `WSGIScriptReloading`.
     pub wsgi: super::wsgi::WsgiDirConfig,
+    /// `<Files>`/`<FilesMatch>` nested in this `<Directory>`: they apply only to files under it.
+    pub files: Vec<Section>,
 }
 
 /// `Options` as written: either an absolute set or `+`/`-` changes to the inherited set.

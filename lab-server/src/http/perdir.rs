@@ -47,6 +47,8 @@ impl<'a> Effective<'a> {
             layers.push((None, &host.defaults));
         }
         let sections = || config.sections_for(host);
+        // `<Files>` nested in the directory sections that matched, merged with the others.
+        let mut nested: Vec<&'a Section> = Vec::new();
         if let Some(dir) = target.dir {
             // Only `<DirectoryMatch>` needs the path as the configuration writes it.
             let mut virt: Option<String> = None;
@@ -56,23 +58,25 @@ impl<'a> Effective<'a> {
                 .collect();
             // Stable: equal depths keep configuration order.
             dirs.sort_by_key(|(d, _)| *d);
+            nested.extend(dirs.iter().flat_map(|(_, s)| s.config.files.iter()));
             layers.extend(dirs.into_iter().map(|(_, s)| (Some(s), &s.config)));
-            layers.extend(
-                sections()
-                    .filter(|s| s.kind == SectionKind::DirectoryMatch)
-                    .filter(|s| match &s.pattern {
-                        SectionPattern::Regex(re) => {
-                            let virt = virt.get_or_insert_with(|| virtual_path(config, dir));
-                            re.is_match(virt) || re.is_match(&format!("{virt}/"))
-                        }
-                        _ => false,
-                    })
-                    .map(|s| (Some(s), &s.config)),
-            );
+            let matched: Vec<&'a Section> = sections()
+                .filter(|s| s.kind == SectionKind::DirectoryMatch)
+                .filter(|s| match &s.pattern {
+                    SectionPattern::Regex(re) => {
+                        let virt = virt.get_or_insert_with(|| virtual_path(config, dir));
+                        re.is_match(virt) || re.is_match(&format!("{virt}/"))
+                    }
+                    _ => false,
+                })
+                .collect();
+            nested.extend(matched.iter().flat_map(|s| s.config.files.iter()));
+            layers.extend(matched.into_iter().map(|s| (Some(s), &s.config)));
         }
         if let Some(name) = target.file_name {
             layers.extend(
                 sections()
+                    .chain(nested.iter().copied())
                     .filter(|s| matches!(s.kind, SectionKind::Files | SectionKind::FilesMatch))
                     .filter(|s| match &s.pattern {
                         SectionPattern::Regex(re) => re.is_match(name),

@@ -368,10 +368,12 @@ async fn watch_worker(inner: Arc<Inner>, index: usize) {
         restart.mark_unchanged();
         let socket = host::socket_path(&inner.run_dir, &spec.name, index, gen);
         let mut cmd = tokio::process::Command::new(&inner.exe);
+        let default_name = format!("(wsgi:{})", spec.name);
         cmd.arg0(
             spec.display_name
-                .clone()
-                .unwrap_or_else(|| format!("(wsgi:{})", spec.name)),
+                .as_deref()
+                .map(|d| d.replace("%{GROUP}", &default_name))
+                .unwrap_or(default_name),
         )
         .arg("__wsgi-worker")
         .arg("--socket")

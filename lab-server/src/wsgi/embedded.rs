@@ -38,6 +38,7 @@ pub fn settings(cfg: &ServerConfig) -> Result<InterpreterSettings, String> {
             .iter()
             .map(|p| p.path.clone())
             .collect(),
+        log: cfg.main.error_log.as_ref().map(|p| ErrorLog::file(&p.path)),
     })
 }
 

@@ -66,6 +66,9 @@ pub struct PyJob {
 pub struct InterpreterSettings {
     pub venv: Option<Venv>,
     pub python_path: Vec<PathBuf>,
+    /// Where `sys.stdout` and `sys.stderr` go (`print`, `logging`), as mod_wsgi sends them
+    /// to Apache's main error log.
+    pub log: Option<ErrorLog>,
 }
 
 /// Prepares the process's interpreter: initializes it, activates the venv (its
@@ -111,6 +114,19 @@ pub fn init_interpreter(settings: &InterpreterSettings) -> Result<(), String> {
             for (i, p) in added.iter().enumerate() {
                 path.call_method1("remove", (p,))?;
                 path.insert(i, p)?;
+            }
+        }
+        if let Some(log) = &settings.log {
+            for name in ["stdout", "stderr"] {
+                let stream = Bound::new(
+                    py,
+                    Errors {
+                        log: log.clone(),
+                        client: None,
+                        pending: String::new(),
+                    },
+                )?;
+                sys.setattr(name, stream)?;
             }
         }
         for (i, p) in settings.python_path.iter().enumerate() {
@@ -414,7 +430,7 @@ impl Input {
 #[pyclass(module = "mod_wsgi")]
 pub struct Errors {
     log: ErrorLog,
-    client: String,
+    client: Option<String>,
     pending: String,
 }
 
@@ -424,7 +440,7 @@ impl Errors {
             let rest = self.pending.split_off(pos + 1);
             let text = std::mem::replace(&mut self.pending, rest);
             let lines: Vec<&str> = text.lines().collect();
-            self.log.write("error", Some(&self.client), &lines);
+            self.log.write("error", self.client.as_deref(), &lines);
         }
     }
 }
@@ -807,7 +823,7 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
         input,
         Errors {
             log: log.clone(),
-            client: client.clone(),
+            client: Some(client.clone()),
             pending: String::new(),
         },
         &[

@@ -79,6 +79,7 @@ pub fn run(args: WorkerArgs) -> i32 {
     let settings = InterpreterSettings {
         venv,
         python_path: args.python_path.clone(),
+        log: args.log.clone().map(ErrorLog::file),
     };
     if let Err(e) = python::init_interpreter(&settings) {
         log.write(
