@@ -225,6 +225,12 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         return out;
     }
     let mapped = mapping::map(config, host, &url);
+    if mapped.alias.is_none() {
+        if let Some(m) = super::request::wsgi_alias(config, host, &url) {
+            explain_wsgi(&mut out, config, host, &m, &q.method, local);
+            return out;
+        }
+    }
     match mapped.alias {
         Some(a) => {
             let _ = writeln!(
@@ -371,6 +377,105 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
     out
 }
 
+/// A URL that a `WSGIScriptAlias` serves: the script, the sections around it, access, and the
+/// mode (embedded or which daemon group).
+fn explain_wsgi(
+    out: &mut String,
+    config: &ServerConfig,
+    host: &crate::config::model::HostConfig,
+    m: &crate::wsgi::ScriptMatch<'_>,
+    method: &str,
+    local: IpAddr,
+) {
+    let base = Some(config.workspace.as_path());
+    let script = &m.alias.script;
+    let _ = writeln!(
+        out,
+        "Correspondencia: WSGIScriptAlias {} -> {} ({})",
+        m.alias.url,
+        script.written,
+        m.alias.span.location(base)
+    );
+    let _ = writeln!(
+        out,
+        "  SCRIPT_NAME={:?} PATH_INFO={:?}",
+        m.script_name, m.path_info
+    );
+    let shown = crate::config::diagnostic::display_path(&script.path, base);
+    if script.path.is_file() {
+        let _ = writeln!(out, "En disco: {shown} (script WSGI)");
+    } else {
+        let _ = writeln!(out, "En disco: {shown} no existe: mod_wsgi respondería 404");
+    }
+    let dir = script
+        .path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let eff = Effective::merge(
+        config,
+        host,
+        &Target {
+            dir: Some(&dir),
+            file_name: script.path.file_name().and_then(|n| n.to_str()),
+            url: m.script_name,
+        },
+    );
+    out.push_str("Secciones que se aplican, en el orden en que Apache las combina:\n");
+    let mut any = false;
+    for (n, s) in eff.sections().enumerate() {
+        any = true;
+        let _ = writeln!(
+            out,
+            "  {}. {:<40} {}",
+            n + 1,
+            section_label(s),
+            s.span.location(base)
+        );
+    }
+    if !any {
+        out.push_str("  (ninguna)\n");
+    }
+    let env = std::collections::HashMap::new();
+    let who = Subject {
+        client: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        local,
+        method,
+        env: &env,
+    };
+    if !authz::granted(eff.require(), &who) {
+        out.push_str("Acceso desde 127.0.0.1: denegado, 403 (el script necesita `Require all granted` en su <Directory> o <Files>)\n");
+        return;
+    }
+    out.push_str("Acceso desde 127.0.0.1: concedido\n");
+    let settings = crate::wsgi::mapping::settings_for(config, host, m.alias);
+    let mode = match settings.process_group.as_ref().map(|(g, _)| g.as_str()) {
+        Some(g) if !g.is_empty() && g != "%{GLOBAL}" => {
+            match config.wsgi.daemons.iter().find(|d| d.name == g) {
+                Some(d) => format!(
+                "mod_wsgi en modo demonio: grupo `{g}` ({} procesos, {} hilos{}), definido en {}",
+                d.processes,
+                d.threads,
+                d.python_home
+                    .as_ref()
+                    .map(|h| format!(", python-home={}", h.written))
+                    .unwrap_or_default(),
+                d.span.location(base)
+            ),
+                None => format!(
+                    "mod_wsgi en modo demonio, pero no hay ningún WSGIDaemonProcess `{g}`: 500"
+                ),
+            }
+        }
+        _ => "mod_wsgi en modo embebido (dentro del proceso del servidor)".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "Manejador: {mode}; llama a `{}` del script",
+        settings.callable_object.as_deref().unwrap_or("application")
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,6 +491,40 @@ mod tests {
         .unwrap();
         let loaded = crate::config::load(&ws).unwrap();
         (dir, loaded.config)
+    }
+
+    #[test]
+    fn a_wsgi_url_names_the_alias_the_split_and_the_daemon_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = crate::workspace::init(&dir.path().join("ws"), Some("prueba")).unwrap();
+        let _ = crate::a2::enable(
+            &ws.apache_dir(),
+            crate::a2::Kind::Module,
+            &["wsgi".to_string()],
+        );
+        std::fs::create_dir_all(ws.root.join("var/www/app")).unwrap();
+        std::fs::write(ws.root.join("var/www/app/app.wsgi"), "").unwrap();
+        std::fs::write(
+            ws.apache_dir().join("sites-enabled/app.conf"),
+            "<VirtualHost *:80>\n\tServerName app.localhost\n\tWSGIDaemonProcess app processes=2 threads=5\n\tWSGIProcessGroup app\n\tWSGIScriptAlias /api /var/www/app/app.wsgi\n\t<Directory /var/www/app>\n\t\t<Files app.wsgi>\n\t\t\tRequire all granted\n\t\t</Files>\n\t</Directory>\n</VirtualHost>\n",
+        )
+        .unwrap();
+        let config = crate::config::load(&ws).unwrap().config;
+        let text = explain(
+            &config,
+            &Question::parse("http://app.localhost/api/v1", "GET").unwrap(),
+        );
+        assert!(text.contains("WSGIScriptAlias /api -> /var/www/app/app.wsgi (etc/apache2/sites-enabled/app.conf:5"), "{text}");
+        assert!(
+            text.contains("SCRIPT_NAME=\"/api\" PATH_INFO=\"/v1\""),
+            "{text}"
+        );
+        assert!(text.contains("<Files app.wsgi>"), "{text}");
+        assert!(text.contains("Acceso desde 127.0.0.1: concedido"), "{text}");
+        assert!(
+            text.contains("modo demonio: grupo `app` (2 procesos, 5 hilos)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -511,7 +511,7 @@ pub fn handler_for(
 }
 
 /// The `WSGIScriptAlias` (the host's, then the main server's) that serves `url`.
-fn wsgi_alias<'a>(
+pub(crate) fn wsgi_alias<'a>(
     config: &'a ServerConfig,
     host: &'a HostConfig,
     url: &'a str,
