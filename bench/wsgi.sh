@@ -134,7 +134,7 @@ for _ in $(seq 1 300); do
 done
 lab_base="http://127.0.0.1:$lab_port"
 wait_http "$lab_base/hola" 20 || { cat "$tmp/lab.out" "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no responde"; }
-wait_http "$lab_base/flask" 20 || { cat "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no sirve Flask"; }
+wait_http "$lab_base/flask/" 20 || { cat "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no sirve Flask"; }
 
 # ---- Granian ----------------------------------------------------------------------------
 gr_hello_port=$(free_port)
@@ -197,10 +197,10 @@ EOF
 pids+=($!)
 ap_base="http://127.0.0.1:$ap_port"
 wait_http "$ap_base/hola" 20 || { cat "$tmp/apache.out" "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no responde"; }
-wait_http "$ap_base/flask" 20 || { cat "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no sirve Flask"; }
+wait_http "$ap_base/flask/" 20 || { cat "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no sirve Flask"; }
 
 # The same bodies everywhere.
-for path in hola flask; do
+for path in hola flask/; do
   a=$(curl -s "$lab_base/$path")
   b=$(curl -s "$ap_base/$path")
   [ "$a" = "$b" ] || die "cuerpos distintos en /$path: lab «$a», apache «$b»"
@@ -228,9 +228,9 @@ echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION (calentamiento $WARMUP)"
 read -r lh_rps lh_avg lh_p99 < <(run_wrk "$lab_base/hola")
 read -r gh_rps gh_avg gh_p99 < <(run_wrk "http://127.0.0.1:$gr_hello_port/")
 read -r ah_rps ah_avg ah_p99 < <(run_wrk "$ap_base/hola")
-read -r lf_rps lf_avg lf_p99 < <(run_wrk "$lab_base/flask")
+read -r lf_rps lf_avg lf_p99 < <(run_wrk "$lab_base/flask/")
 read -r gf_rps gf_avg gf_p99 < <(run_wrk "http://127.0.0.1:$gr_flask_port/")
-read -r af_rps af_avg af_p99 < <(run_wrk "$ap_base/flask")
+read -r af_rps af_avg af_p99 < <(run_wrk "$ap_base/flask/")
 
 granian_v=$("$BENCH_VENV/bin/granian" --version 2>/dev/null | awk '{print $NF}')
 printf '\n%-8s %-34s %12s %12s %12s\n' app servidor 'req/s' 'lat. media' 'p99'

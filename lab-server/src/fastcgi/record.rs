@@ -195,6 +195,38 @@ pub async fn read_record<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Opt
     }))
 }
 
+/// [`read_record`] on a blocking reader (the WSGI worker's threads).
+pub fn read_record_sync<R: std::io::Read>(r: &mut R) -> std::io::Result<Option<Record>> {
+    let mut header = [0u8; 8];
+    let mut got = 0;
+    while got < 8 {
+        let n = r.read(&mut header[got..])?;
+        if n == 0 {
+            if got == 0 {
+                return Ok(None);
+            }
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        got += n;
+    }
+    if header[0] != VERSION {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("versión de FastCGI desconocida: {}", header[0]),
+        ));
+    }
+    let len = u16::from_be_bytes([header[4], header[5]]) as usize;
+    let padding = header[6] as usize;
+    let mut content = vec![0u8; len + padding];
+    r.read_exact(&mut content)?;
+    content.truncate(len);
+    Ok(Some(Record {
+        kind: header[1],
+        request_id: u16::from_be_bytes([header[2], header[3]]),
+        content: Bytes::from(content),
+    }))
+}
+
 /// Writes already-encoded records.
 pub async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, data: &[u8]) -> std::io::Result<()> {
     w.write_all(data).await
@@ -218,6 +250,19 @@ mod tests {
         let end = read_record(&mut r).await.unwrap().unwrap();
         assert!(end.content.is_empty());
         assert!(read_record(&mut r).await.unwrap().is_none());
+    }
+
+    #[test]
+    fn the_blocking_reader_reads_the_same_records() {
+        let mut buf = BytesMut::new();
+        encode(&mut buf, RecordType::Params, 3, b"abc");
+        let mut r = &buf[..];
+        let rec = read_record_sync(&mut r).unwrap().unwrap();
+        assert_eq!(
+            (rec.kind, rec.request_id, &rec.content[..]),
+            (4, 3, &b"abc"[..])
+        );
+        assert!(read_record_sync(&mut r).unwrap().is_none());
     }
 
     #[tokio::test]

@@ -101,7 +101,7 @@ pub fn job(
         multiprocess,
         log,
         client: ctx.remote.to_string(),
-        input,
-        output,
+        input: Box::new(input),
+        output: Box::new(output),
     }
 }

@@ -563,6 +563,12 @@ pub async fn response_from_channel(mut rx: mpsc::Receiver<Out>) -> Response<Body
             };
             response_from_head(status, Some(&reason), headers, body)
         }
+        Some(Out::Whole(head, body)) => response_from_head(
+            head.status,
+            Some(&head.reason),
+            head.headers,
+            Full::new(body).map_err(|never| match never {}).boxed(),
+        ),
         Some(Out::Failed(status)) => error_page(status),
         _ => error_page(500),
     }

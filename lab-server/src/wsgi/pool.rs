@@ -26,15 +26,14 @@ impl PythonPool {
             let scripts = Arc::clone(&scripts);
             let handle = std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
-                .spawn(move || loop {
-                    let job = {
-                        let Ok(rx) = rx.lock() else { return };
-                        match rx.recv() {
-                            Ok(job) => job,
-                            Err(_) => return,
-                        }
-                    };
-                    Python::attach(|py| python::run(py, &scripts, job));
+                .spawn(move || {
+                    // Attached for the thread's life (one thread state); the lock is released
+                    // while waiting for the next request.
+                    Python::attach(|py| loop {
+                        let job = py.detach(|| rx.lock().ok().and_then(|rx| rx.recv().ok()));
+                        let Some(job) = job else { return };
+                        python::run(py, &scripts, job);
+                    })
                 })?;
             handles.push(handle);
         }

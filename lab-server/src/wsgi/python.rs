@@ -18,10 +18,34 @@ use tokio::sync::mpsc;
 use super::errorlog::ErrorLog;
 use super::venv::Venv;
 
-/// Request body chunks, fed by the HTTP side (or the FastCGI STDIN of a worker).
+/// Request body chunks, fed by the HTTP side (embedded mode).
 pub type InputRx = mpsc::Receiver<Result<Bytes, String>>;
-/// What the application produced, in order: a head, body chunks, then `End`.
+/// What the application produced, in order: a head, body chunks, then `End` (embedded mode).
 pub type OutputTx = mpsc::Sender<Out>;
+
+/// Where `wsgi.input` pulls the request body from. Called without the interpreter lock.
+pub trait BodySource: Send + Sync {
+    /// The next chunk; `None` at the end of the body.
+    fn next_chunk(&mut self) -> Option<Result<Bytes, String>>;
+}
+
+/// Where the response goes. Called without the interpreter lock; false when the client is
+/// gone.
+pub trait ResponseSink: Send + Sync {
+    fn send(&mut self, out: Out) -> bool;
+}
+
+impl BodySource for InputRx {
+    fn next_chunk(&mut self) -> Option<Result<Bytes, String>> {
+        self.blocking_recv()
+    }
+}
+
+impl ResponseSink for OutputTx {
+    fn send(&mut self, out: Out) -> bool {
+        self.blocking_send(out).is_ok()
+    }
+}
 
 /// The response head the application gave to `start_response`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +66,8 @@ pub enum Out {
     /// The application failed before sending its head: answer with this status (500 or 404)
     /// and the Spanish page.
     Failed(u16),
+    /// Head and the whole body at once (a one-element list): the response is complete.
+    Whole(Head, Bytes),
 }
 
 /// Everything one request needs on the Python side.
@@ -57,8 +83,8 @@ pub struct PyJob {
     pub log: ErrorLog,
     /// `ip:port` of the client, for log lines.
     pub client: String,
-    pub input: InputRx,
-    pub output: OutputTx,
+    pub input: Box<dyn BodySource>,
+    pub output: Box<dyn ResponseSink>,
 }
 
 /// Interpreter-wide settings: the venv and extra import paths.
@@ -282,7 +308,7 @@ pub fn format_exception(py: Python<'_>, err: &PyErr) -> Vec<String> {
 /// is never held in memory whole.
 #[pyclass(module = "mod_wsgi")]
 pub struct Input {
-    rx: InputRx,
+    rx: Box<dyn BodySource>,
     buf: BytesMut,
     eof: bool,
 }
@@ -294,7 +320,7 @@ impl Input {
             return Ok(false);
         }
         let rx = &mut self.rx;
-        match py.detach(|| rx.blocking_recv()) {
+        match py.detach(|| rx.next_chunk()) {
             Some(Ok(chunk)) => {
                 self.buf.extend_from_slice(&chunk);
                 Ok(true)
@@ -527,9 +553,11 @@ impl FileWrapper {
 pub struct StartResponse {
     head: Option<Head>,
     sent: bool,
-    out: OutputTx,
+    out: Box<dyn ResponseSink>,
     /// Set when the client went away: stop producing.
     gone: bool,
+    /// The response was completed (`Whole` or `End` sent).
+    done: bool,
 }
 
 /// Headers an application must not set (PEP 3333: hop-by-hop headers belong to the server).
@@ -640,17 +668,18 @@ impl StartResponse {
         if self.gone {
             return Err(PyIOError::new_err("el cliente cerró la conexión"));
         }
-        let out = self.out.clone();
-        if py.detach(move || out.blocking_send(msg)).is_err() {
+        let out = &mut self.out;
+        if !py.detach(|| out.send(msg)) {
             self.gone = true;
             return Err(PyIOError::new_err("el cliente cerró la conexión"));
         }
         Ok(())
     }
 
-    fn send_head(&mut self, py: Python<'_>, content_length: Option<usize>) -> PyResult<()> {
+    /// The head to send now, with `Content-Length` added when known; `None` once sent.
+    fn take_head(&mut self, content_length: Option<usize>) -> PyResult<Option<Head>> {
         if self.sent {
-            return Ok(());
+            return Ok(None);
         }
         let Some(mut head) = self.head.take() else {
             return Err(PyAssertionError::new_err(
@@ -668,7 +697,44 @@ impl StartResponse {
             }
         }
         self.sent = true;
-        self.send(py, Out::Head(head))
+        Ok(Some(head))
+    }
+
+    fn send_head(&mut self, py: Python<'_>, content_length: Option<usize>) -> PyResult<()> {
+        match self.take_head(content_length)? {
+            Some(head) => self.send(py, Out::Head(head)),
+            None => Ok(()),
+        }
+    }
+
+    /// The whole response at once (head not sent yet): one message, one write.
+    fn send_whole(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
+        match self.take_head(Some(data.len()))? {
+            Some(head) => {
+                self.done = true;
+                self.send(py, Out::Whole(head, Bytes::copy_from_slice(data)))
+            }
+            None => {
+                self.send_body(py, data)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends the response (sending the head first if the body was empty).
+    fn finish(&mut self, py: Python<'_>) -> PyResult<()> {
+        if self.done {
+            return Ok(());
+        }
+        if !self.sent {
+            let head = self.take_head(Some(0))?;
+            if let Some(head) = head {
+                self.done = true;
+                return self.send(py, Out::Whole(head, Bytes::new()));
+            }
+        }
+        self.done = true;
+        self.send(py, Out::End)
     }
 
     fn send_body(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
@@ -765,8 +831,20 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
         log.write("error", Some(&client), &refs);
     };
     let pid = std::process::id();
+    let Ok(start) = Bound::new(
+        py,
+        StartResponse {
+            head: None,
+            sent: false,
+            out: output,
+            gone: false,
+            done: false,
+        },
+    ) else {
+        return;
+    };
     let fail = |status: u16| {
-        let _ = py.detach(|| output.blocking_send(Out::Failed(status)));
+        let _ = start.borrow_mut().send(py, Out::Failed(status));
     };
 
     let module = match scripts.module(py, &application_group, &script, reloading) {
@@ -805,18 +883,6 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
         }
     };
 
-    let start = match Bound::new(
-        py,
-        StartResponse {
-            head: None,
-            sent: false,
-            out: output.clone(),
-            gone: false,
-        },
-    ) {
-        Ok(s) => s,
-        Err(_) => return fail(500),
-    };
     let environ = match build_environ(
         py,
         &environ,
@@ -857,7 +923,7 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
         Ok(r) => r,
         Err(e) => {
             traceback(&e);
-            return finish_failed(py, &start, &output);
+            return finish_failed(py, &start);
         }
     };
     let outcome = iterate(py, &result, &start);
@@ -869,13 +935,11 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
     let outcome = outcome.and(closed);
     match outcome {
         Ok(()) => {
-            let mut s = start.borrow_mut();
-            let ended = s.send_head(py, Some(0)).and_then(|_| s.send(py, Out::End));
-            drop(s);
+            let ended = start.borrow_mut().finish(py);
             if let Err(e) = ended {
                 if !start.borrow().gone {
                     traceback(&e);
-                    finish_failed(py, &start, &output);
+                    finish_failed(py, &start);
                 }
             }
         }
@@ -891,17 +955,20 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
                 );
             } else {
                 traceback(&e);
-                finish_failed(py, &start, &output);
+                finish_failed(py, &start);
             }
         }
     }
 }
 
 /// After an error: a 500 when nothing was sent yet; otherwise the response is cut short
-/// (the channel closes without `End`).
-fn finish_failed(py: Python<'_>, start: &Bound<'_, StartResponse>, output: &OutputTx) {
-    if !start.borrow().sent {
-        let _ = py.detach(|| output.blocking_send(Out::Failed(500)));
+/// (the sink never gets `End`).
+fn finish_failed(py: Python<'_>, start: &Bound<'_, StartResponse>) {
+    let mut s = start.borrow_mut();
+    if !s.sent {
+        s.sent = true;
+        s.done = true;
+        let _ = s.send(py, Out::Failed(500));
     }
 }
 
@@ -920,9 +987,7 @@ fn iterate(
         if seq.len()? == 1 {
             let item = seq.get_item(0)?;
             let bytes = body_bytes(&item)?;
-            let mut s = start.borrow_mut();
-            s.send_head(py, Some(bytes.as_bytes().len()))?;
-            return s.send_body(py, bytes.as_bytes());
+            return start.borrow_mut().send_whole(py, bytes.as_bytes());
         }
     }
     if result.is_instance_of::<PyBytes>() || result.is_instance_of::<PyString>() {
@@ -965,7 +1030,7 @@ fn body_bytes<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, P
 fn build_environ<'py>(
     py: Python<'py>,
     vars: &[(String, String)],
-    input: InputRx,
+    input: Box<dyn BodySource>,
     errors: Errors,
     extra: &[(&str, &str)],
     multiprocess: bool,

@@ -1,27 +1,26 @@
 //! The hidden `lab __wsgi-worker` command: one process of a `WSGIDaemonProcess` group. It
 //! embeds CPython with the group's venv and python-path, listens on its unix socket and
-//! serves FastCGI requests (one per connection) on `threads` Python threads.
+//! serves FastCGI requests on `threads` threads, as mod_wsgi's daemon threads do: each thread
+//! accepts a connection, reads the request without the interpreter lock, runs the
+//! application holding it, and writes the response (releasing it again while it writes).
 //!
 //! It exits cleanly after `maximum-requests` connections, after `inactivity-timeout` idle
 //! seconds, on SIGTERM (finishing what it is serving), and at once when its standard input
 //! closes (the lab that started it is gone).
 
-use std::io::Read;
+use std::io::{BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use tokio::io::AsyncWriteExt;
-use tokio::net::unix::OwnedWriteHalf;
-use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::mpsc;
+use bytes::{Bytes, BytesMut};
+use pyo3::Python;
 
 use super::errorlog::ErrorLog;
 use super::host::{error_html, latin1};
-use super::pool::PythonPool;
-use super::python::{self, InterpreterSettings, Out, PyJob};
+use super::python::{self, BodySource, InterpreterSettings, Out, PyJob, ResponseSink, Scripts};
 use super::venv;
 use crate::fastcgi::cgi;
 use crate::fastcgi::record::{self, RecordType};
@@ -44,6 +43,7 @@ struct State {
     accepted: AtomicU64,
     active: AtomicUsize,
     last: Mutex<Instant>,
+    stopping: AtomicBool,
 }
 
 /// Runs the worker; returns the process exit code.
@@ -95,35 +95,6 @@ pub fn run(args: WorkerArgs) -> i32 {
         );
         return 1;
     }
-    let pool = match PythonPool::start("wsgi-daemon", args.threads) {
-        Ok(p) => Arc::new(p),
-        Err(e) => {
-            log.write(
-                "error",
-                None,
-                &[&format!("mod_wsgi: no se pudieron crear los hilos: {e}")],
-            );
-            return 1;
-        }
-    };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            log.write(
-                "error",
-                None,
-                &[&format!("mod_wsgi: no se pudo crear el runtime: {e}")],
-            );
-            return 1;
-        }
-    };
-    rt.block_on(serve(args, pool, log))
-}
-
-async fn serve(args: WorkerArgs, pool: Arc<PythonPool>, log: ErrorLog) -> i32 {
     if let Some(dir) = args.socket.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -142,100 +113,251 @@ async fn serve(args: WorkerArgs, pool: Arc<PythonPool>, log: ErrorLog) -> i32 {
             return 1;
         }
     };
-    let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        return 1;
-    };
     let state = Arc::new(State {
         accepted: AtomicU64::new(0),
         active: AtomicUsize::new(0),
         last: Mutex::new(Instant::now()),
+        stopping: AtomicBool::new(false),
     });
+    let scripts = Arc::new(Scripts::new());
+    let threads = args.threads.max(1);
     let multiprocess = args.processes > 1;
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let n = state.accepted.fetch_add(1, Ordering::SeqCst) + 1;
-                state.active.fetch_add(1, Ordering::SeqCst);
-                let (pool, state2, group) = (Arc::clone(&pool), Arc::clone(&state), args.group.clone());
-                tokio::spawn(async move {
-                    serve_connection(stream, &pool, &group, multiprocess).await;
-                    if let Ok(mut last) = state2.last.lock() {
-                        *last = Instant::now();
-                    }
-                    state2.active.fetch_sub(1, Ordering::SeqCst);
-                });
-                if args.maximum_requests > 0 && n >= args.maximum_requests {
-                    break;
-                }
-            }
-            _ = term.recv() => break,
-            _ = tick.tick() => {
-                if let Some(t) = args.inactivity_timeout {
-                    let idle = state.last.lock().map(|l| l.elapsed()).unwrap_or_default();
-                    if state.accepted.load(Ordering::SeqCst) > 0
-                        && state.active.load(Ordering::SeqCst) == 0
-                        && idle >= Duration::from_secs(t)
-                    {
-                        break;
-                    }
-                }
-            }
+    for i in 0..threads {
+        let Ok(listener) = listener.try_clone() else {
+            return 1;
+        };
+        let (state, scripts, group) =
+            (Arc::clone(&state), Arc::clone(&scripts), args.group.clone());
+        let max = args.maximum_requests;
+        let spawned = std::thread::Builder::new()
+            .name(format!("wsgi-{i}"))
+            .spawn(move || accept_loop(&listener, &state, &scripts, &group, max, multiprocess));
+        if spawned.is_err() {
+            log.write(
+                "error",
+                None,
+                &["mod_wsgi: no se pudieron crear los hilos del proceso"],
+            );
+            return 1;
         }
     }
-    drop(listener);
+    wait_for_stop(&args, &state);
+    state.stopping.store(true, Ordering::SeqCst);
+    // Wake every thread blocked in accept(), then stop taking connections.
+    let wakers: Vec<UnixStream> = (0..threads)
+        .filter_map(|_| UnixStream::connect(&args.socket).ok())
+        .collect();
     let _ = std::fs::remove_file(&args.socket);
     let deadline = Instant::now() + Duration::from_secs(30);
     while state.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        std::thread::sleep(Duration::from_millis(5));
     }
+    drop(wakers);
     0
 }
 
-/// One FastCGI connection: requests one after another while the client keeps it open.
-async fn serve_connection(stream: UnixStream, pool: &PythonPool, group: &str, multiprocess: bool) {
-    let (mut rd, wr) = stream.into_split();
-    let mut wr = Some(wr);
-    loop {
-        // BEGIN_REQUEST (answering management records on the way).
-        let (id, keep) = loop {
-            let Ok(Some(rec)) = record::read_record(&mut rd).await else {
-                return;
-            };
-            match rec.record_type() {
-                Some(RecordType::BeginRequest) => {
-                    let (_, flags) = record::parse_begin_request(&rec.content).unwrap_or((1, 0));
-                    break (rec.request_id, flags & record::KEEP_CONN != 0);
-                }
-                Some(RecordType::GetValues) => {
-                    if let Some(w) = wr.as_mut() {
-                        let answer = record::encode_pairs([
-                            (&b"FCGI_MAX_CONNS"[..], &b"100"[..]),
-                            (&b"FCGI_MAX_REQS"[..], &b"100"[..]),
-                            (&b"FCGI_MPXS_CONNS"[..], &b"0"[..]),
-                        ]);
-                        let mut buf = BytesMut::new();
-                        record::encode(&mut buf, RecordType::GetValuesResult, 0, &answer);
-                        let _ = w.write_all(&buf).await;
+/// Blocks until SIGTERM, `maximum-requests` or `inactivity-timeout`.
+fn wait_for_stop(args: &WorkerArgs, state: &State) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    rt.block_on(async {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return;
+        };
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = tick.tick() => {
+                    if state.stopping.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    if let Some(t) = args.inactivity_timeout {
+                        let idle = state.last.lock().map(|l| l.elapsed()).unwrap_or_default();
+                        if state.accepted.load(Ordering::SeqCst) > 0
+                            && state.active.load(Ordering::SeqCst) == 0
+                            && idle >= Duration::from_secs(t)
+                        {
+                            return;
+                        }
                     }
                 }
-                _ => {}
-            }
-        };
-        let mut raw = Vec::new();
-        loop {
-            let Ok(Some(rec)) = record::read_record(&mut rd).await else {
-                return;
-            };
-            if rec.record_type() == Some(RecordType::Params) && rec.request_id == id {
-                if rec.content.is_empty() {
-                    break;
-                }
-                raw.extend_from_slice(&rec.content);
             }
         }
+    });
+}
+
+/// One thread of the worker. It stays attached to the interpreter for its whole life (its
+/// thread state is made once) and releases the lock whenever it blocks.
+fn accept_loop(
+    listener: &UnixListener,
+    state: &State,
+    scripts: &Scripts,
+    group: &str,
+    max: u64,
+    multiprocess: bool,
+) {
+    Python::attach(|py| loop {
+        let Ok((stream, _)) = py.detach(|| listener.accept()) else {
+            continue;
+        };
+        if state.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let n = state.accepted.fetch_add(1, Ordering::SeqCst) + 1;
+        if max > 0 && n >= max {
+            state.stopping.store(true, Ordering::SeqCst);
+        }
+        state.active.fetch_add(1, Ordering::SeqCst);
+        serve_connection(py, stream, scripts, group, multiprocess);
+        if let Ok(mut last) = state.last.lock() {
+            *last = Instant::now();
+        }
+        state.active.fetch_sub(1, Ordering::SeqCst);
+    })
+}
+
+/// The request body as STDIN records, read on demand from the connection.
+struct Stdin {
+    reader: Arc<Mutex<BufReader<UnixStream>>>,
+    id: u16,
+    /// Shared with the connection loop: the empty STDIN record was read.
+    done: Arc<AtomicBool>,
+}
+
+impl Stdin {
+    fn next(&mut self) -> Option<Result<Bytes, String>> {
+        if self.done.load(Ordering::SeqCst) {
+            return None;
+        }
+        let Ok(mut r) = self.reader.lock() else {
+            return None;
+        };
+        loop {
+            match record::read_record_sync(&mut *r) {
+                Ok(Some(rec)) => match rec.record_type() {
+                    Some(RecordType::Stdin) if rec.request_id == self.id => {
+                        if rec.content.is_empty() {
+                            self.done.store(true, Ordering::SeqCst);
+                            return None;
+                        }
+                        return Some(Ok(rec.content));
+                    }
+                    Some(RecordType::AbortRequest) => {
+                        self.done.store(true, Ordering::SeqCst);
+                        return Some(Err("la petición se abortó".into()));
+                    }
+                    _ => continue,
+                },
+                Ok(None) => {
+                    self.done.store(true, Ordering::SeqCst);
+                    return Some(Err("el servidor web cerró la conexión".into()));
+                }
+                Err(e) => {
+                    self.done.store(true, Ordering::SeqCst);
+                    return Some(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+impl BodySource for Stdin {
+    fn next_chunk(&mut self) -> Option<Result<Bytes, String>> {
+        self.next()
+    }
+}
+
+/// The response as STDOUT records; the head waits to go out with the first body bytes.
+struct Stdout {
+    stream: UnixStream,
+    id: u16,
+    buf: BytesMut,
+    /// Shared with the connection loop: END_REQUEST was written.
+    completed: Arc<AtomicBool>,
+}
+
+impl ResponseSink for Stdout {
+    fn send(&mut self, out: Out) -> bool {
+        let id = self.id;
+        let flush = match out {
+            Out::Head(h) => {
+                let head = cgi::encode_head(h.status, &h.reason, &h.headers);
+                record::encode_stream(&mut self.buf, RecordType::Stdout, id, &head);
+                false
+            }
+            Out::Body(b) => {
+                record::encode_stream(&mut self.buf, RecordType::Stdout, id, &b);
+                true
+            }
+            Out::End => {
+                end(&mut self.buf, id);
+                self.completed.store(true, Ordering::SeqCst);
+                true
+            }
+            Out::Whole(h, b) => {
+                let head = cgi::encode_head(h.status, &h.reason, &h.headers);
+                record::encode_stream(&mut self.buf, RecordType::Stdout, id, &head);
+                record::encode_stream(&mut self.buf, RecordType::Stdout, id, &b);
+                end(&mut self.buf, id);
+                self.completed.store(true, Ordering::SeqCst);
+                true
+            }
+            Out::Failed(status) => {
+                let html = error_html(status);
+                let reason = http::StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("Error");
+                let head = cgi::encode_head(
+                    status,
+                    reason,
+                    &[
+                        (
+                            "Content-Type".into(),
+                            Bytes::from_static(b"text/html; charset=utf-8"),
+                        ),
+                        ("Content-Length".into(), Bytes::from(html.len().to_string())),
+                    ],
+                );
+                record::encode_stream(&mut self.buf, RecordType::Stdout, id, &head);
+                record::encode_stream(&mut self.buf, RecordType::Stdout, id, html.as_bytes());
+                end(&mut self.buf, id);
+                self.completed.store(true, Ordering::SeqCst);
+                true
+            }
+        };
+        if !flush {
+            return true;
+        }
+        let ok = self.stream.write_all(&self.buf).is_ok();
+        self.buf.clear();
+        ok
+    }
+}
+
+/// One FastCGI connection: requests one after another while the client keeps it open.
+fn serve_connection(
+    py: Python<'_>,
+    stream: UnixStream,
+    scripts: &Scripts,
+    group: &str,
+    multiprocess: bool,
+) {
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let reader = Arc::new(Mutex::new(BufReader::with_capacity(16 * 1024, read_half)));
+    loop {
+        let Some((id, keep, raw)) = py.detach(|| read_request_head(&reader, &stream)) else {
+            return;
+        };
         let Some(pairs) = record::decode_pairs(&raw) else {
             return;
         };
@@ -256,8 +378,11 @@ async fn serve_connection(stream: UnixStream, pool: &PythonPool, group: &str, mu
             .map(|(_, v)| PathBuf::from(v))
             .unwrap_or_default();
         let log_path = get("LAB_ERROR_LOG");
-        let (in_tx, in_rx) = mpsc::channel(4);
-        let (out_tx, out_rx) = mpsc::channel(8);
+        let Ok(write_half) = stream.try_clone() else {
+            return;
+        };
+        let stdin_done = Arc::new(AtomicBool::new(false));
+        let completed = Arc::new(AtomicBool::new(false));
         let job = PyJob {
             environ,
             script,
@@ -274,117 +399,75 @@ async fn serve_connection(stream: UnixStream, pool: &PythonPool, group: &str, mu
                 ErrorLog::file(log_path)
             },
             client: get("LAB_CLIENT"),
-            input: in_rx,
-            output: out_tx,
+            input: Box::new(Stdin {
+                reader: Arc::clone(&reader),
+                id,
+                done: Arc::clone(&stdin_done),
+            }),
+            output: Box::new(Stdout {
+                stream: write_half,
+                id,
+                buf: BytesMut::with_capacity(8192),
+                completed: Arc::clone(&completed),
+            }),
         };
-        if !pool.submit(job) {
+        python::run(py, scripts, job);
+        if !completed.load(Ordering::SeqCst) {
+            // Cut short after the head: the web server must see the truncation.
+            let _ = stream.shutdown(std::net::Shutdown::Both);
             return;
         }
-        let Some(w) = wr.take() else { return };
-        let writer = tokio::spawn(write_response(w, id, out_rx));
-        // STDIN until its empty record; chunks the application no longer wants are dropped.
-        let mut in_tx = Some(in_tx);
-        loop {
-            let Ok(Some(rec)) = record::read_record(&mut rd).await else {
-                // The web server went away: dropping the channels ends the request.
-                writer.abort();
-                return;
-            };
-            match rec.record_type() {
-                Some(RecordType::Stdin) if rec.request_id == id => {
-                    if rec.content.is_empty() {
-                        break;
-                    }
-                    if let Some(tx) = &in_tx {
-                        if tx.send(Ok(rec.content)).await.is_err() {
-                            in_tx = None;
-                        }
-                    }
-                }
-                Some(RecordType::AbortRequest) => {
-                    if let Some(tx) = in_tx.take() {
-                        let _ = tx.send(Err("la petición se abortó".into())).await;
-                    }
-                    break;
-                }
-                _ => {}
-            }
-        }
-        drop(in_tx);
-        match writer.await {
-            Ok(Some(w)) if keep => wr = Some(w),
-            _ => return,
+        // Body the application did not read.
+        let mut rest = Stdin {
+            reader: Arc::clone(&reader),
+            id,
+            done: stdin_done,
+        };
+        py.detach(|| while let Some(Ok(_)) = rest.next() {});
+        if !keep {
+            return;
         }
     }
 }
 
-/// Writes the application's output as STDOUT records, then END_REQUEST. Returns the write
-/// half for the next request, or `None` when the response had to be cut short.
-async fn write_response(
-    mut w: OwnedWriteHalf,
-    id: u16,
-    mut rx: mpsc::Receiver<Out>,
-) -> Option<OwnedWriteHalf> {
-    let mut buf = BytesMut::with_capacity(8192);
-    while let Some(msg) = rx.recv().await {
-        buf.clear();
-        let last = match msg {
-            Out::Head(h) => {
-                let head = cgi::encode_head(h.status, &h.reason, &h.headers);
-                record::encode_stream(&mut buf, RecordType::Stdout, id, &head);
-                // Small responses go out in one write with their body and end.
-                while let Ok(next) = rx.try_recv() {
-                    match next {
-                        Out::Body(b) => record::encode_stream(&mut buf, RecordType::Stdout, id, &b),
-                        Out::End => {
-                            end(&mut buf, id);
-                            w.write_all(&buf).await.ok()?;
-                            return Some(w);
-                        }
-                        _ => {}
-                    }
-                }
-                false
+/// BEGIN_REQUEST and PARAMS (answering GET_VALUES on the way): `(id, keep_conn, params)`.
+fn read_request_head(
+    reader: &Mutex<BufReader<UnixStream>>,
+    stream: &UnixStream,
+) -> Option<(u16, bool, Vec<u8>)> {
+    let mut r = reader.lock().ok()?;
+    let (id, keep) = loop {
+        let rec = record::read_record_sync(&mut *r).ok()??;
+        match rec.record_type() {
+            Some(RecordType::BeginRequest) => {
+                let (_, flags) = record::parse_begin_request(&rec.content).unwrap_or((1, 0));
+                break (rec.request_id, flags & record::KEEP_CONN != 0);
             }
-            Out::Body(b) => {
-                record::encode_stream(&mut buf, RecordType::Stdout, id, &b);
-                false
+            Some(RecordType::GetValues) => {
+                let answer = record::encode_pairs([
+                    (&b"FCGI_MAX_CONNS"[..], &b"100"[..]),
+                    (&b"FCGI_MAX_REQS"[..], &b"100"[..]),
+                    (&b"FCGI_MPXS_CONNS"[..], &b"0"[..]),
+                ]);
+                let mut buf = BytesMut::new();
+                record::encode(&mut buf, RecordType::GetValuesResult, 0, &answer);
+                let mut w = stream;
+                w.write_all(&buf).ok()?;
             }
-            Out::End => {
-                end(&mut buf, id);
-                true
+            _ => {}
+        }
+    };
+    let mut raw = Vec::new();
+    loop {
+        let rec = record::read_record_sync(&mut *r).ok()??;
+        if rec.record_type() == Some(RecordType::Params) && rec.request_id == id {
+            if rec.content.is_empty() {
+                break;
             }
-            Out::Failed(status) => {
-                let html = error_html(status);
-                let head = cgi::encode_head(
-                    status,
-                    http::StatusCode::from_u16(status)
-                        .ok()
-                        .and_then(|s| s.canonical_reason())
-                        .unwrap_or("Error"),
-                    &[
-                        (
-                            "Content-Type".into(),
-                            bytes::Bytes::from_static(b"text/html; charset=utf-8"),
-                        ),
-                        (
-                            "Content-Length".into(),
-                            bytes::Bytes::from(html.len().to_string()),
-                        ),
-                    ],
-                );
-                record::encode_stream(&mut buf, RecordType::Stdout, id, &head);
-                record::encode_stream(&mut buf, RecordType::Stdout, id, html.as_bytes());
-                end(&mut buf, id);
-                true
-            }
-        };
-        w.write_all(&buf).await.ok()?;
-        if last {
-            return Some(w);
+            raw.extend_from_slice(&rec.content);
         }
     }
-    None
+    Some((id, keep, raw))
 }
 
 fn end(buf: &mut BytesMut, id: u16) {
