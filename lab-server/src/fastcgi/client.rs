@@ -1,11 +1,19 @@
 //! The client side of one FastCGI request (what `mod_proxy_fcgi` does): BEGIN_REQUEST,
 //! PARAMS, the request body streamed as STDIN while STDOUT/STDERR are read back.
+//!
+//! A request without a body goes out in a single write and its answer is read straight from
+//! the connection by whoever polls the [`Exchange`] (no extra task); only a request body is
+//! pumped by a task of its own, so it can flow while the response is read.
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-use super::record::{self, RecordType};
+use super::record::{self, Record, RecordType};
 
 /// What the application sent back.
 #[derive(Debug)]
@@ -19,92 +27,235 @@ pub enum Event {
     },
 }
 
-/// Sends one request on `stream` (request id 1, connection closed afterwards) and returns the
-/// events as they arrive. The body is read from `body` and sent as it comes (bounded channels
-/// keep memory flat for large uploads). A connection that ends before END_REQUEST yields an
-/// `UnexpectedEof` error as its last event.
-pub fn request<S>(
+/// One request in flight: poll it for [`Event`]s.
+pub struct Exchange<S> {
+    rd: ReadHalf<S>,
+    buf: BytesMut,
+    /// Kept open until the response is read (a half-close may look like an abort).
+    writer: Option<WriteHalf<S>>,
+    pump: Option<JoinHandle<()>>,
+    finished: bool,
+}
+
+/// Sends a request (id 1, connection closed by the application afterwards). `body`: `None`
+/// for a request without a body; otherwise the chunks, sent as they come.
+pub async fn begin<S>(
     stream: S,
-    params: Vec<(Vec<u8>, Vec<u8>)>,
-    mut body: mpsc::Receiver<Result<Bytes, String>>,
-) -> mpsc::Receiver<std::io::Result<Event>>
+    params: &[(Vec<u8>, Vec<u8>)],
+    body: Option<mpsc::Receiver<Result<Bytes, String>>>,
+) -> std::io::Result<Exchange<S>>
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let (mut rd, mut wr) = tokio::io::split(stream);
-    let (tx, rx) = mpsc::channel(16);
-    let writer = tokio::spawn(async move {
-        let mut buf = BytesMut::new();
-        record::encode(
-            &mut buf,
-            RecordType::BeginRequest,
-            1,
-            &record::begin_request_body(record::RESPONDER, 0),
-        );
-        let pairs = record::encode_pairs(params.iter().map(|(k, v)| (&k[..], &v[..])));
-        record::encode_stream(&mut buf, RecordType::Params, 1, &pairs);
-        record::encode(&mut buf, RecordType::Params, 1, b"");
-        wr.write_all(&buf).await?;
-        while let Some(chunk) = body.recv().await {
-            let Ok(chunk) = chunk else {
-                // The client's body failed: abort rather than send a truncated body as complete.
-                buf.clear();
-                record::encode(&mut buf, RecordType::AbortRequest, 1, b"");
-                wr.write_all(&buf).await?;
-                return Ok::<_, std::io::Error>(());
-            };
-            buf.clear();
-            record::encode_stream(&mut buf, RecordType::Stdin, 1, &chunk);
+    let (rd, mut wr) = tokio::io::split(stream);
+    let mut buf = BytesMut::with_capacity(1024);
+    record::encode(
+        &mut buf,
+        RecordType::BeginRequest,
+        1,
+        &record::begin_request_body(record::RESPONDER, 0),
+    );
+    let pairs = record::encode_pairs(params.iter().map(|(k, v)| (&k[..], &v[..])));
+    record::encode_stream(&mut buf, RecordType::Params, 1, &pairs);
+    record::encode(&mut buf, RecordType::Params, 1, b"");
+    let (writer, pump) = match body {
+        None => {
+            record::encode(&mut buf, RecordType::Stdin, 1, b"");
             wr.write_all(&buf).await?;
+            (Some(wr), None)
         }
-        buf.clear();
-        record::encode(&mut buf, RecordType::Stdin, 1, b"");
-        wr.write_all(&buf).await?;
-        wr.flush().await?;
-        // Keep the write half open until the reader is done (closing it would be a half-close
-        // some servers treat as an abort).
-        std::future::pending::<()>().await;
-        Ok(())
-    });
-    tokio::spawn(async move {
-        loop {
-            match record::read_record(&mut rd).await {
-                Ok(Some(rec)) => {
-                    let event = match rec.record_type() {
-                        Some(RecordType::Stdout) if !rec.content.is_empty() => {
-                            Event::Stdout(rec.content)
+        Some(mut body) => {
+            wr.write_all(&buf).await?;
+            let pump = tokio::spawn(async move {
+                let mut buf = BytesMut::new();
+                while let Some(chunk) = body.recv().await {
+                    buf.clear();
+                    match chunk {
+                        Ok(chunk) => record::encode_stream(&mut buf, RecordType::Stdin, 1, &chunk),
+                        Err(_) => {
+                            // The client's body failed: abort rather than end it as complete.
+                            record::encode(&mut buf, RecordType::AbortRequest, 1, b"");
+                            let _ = wr.write_all(&buf).await;
+                            std::future::pending::<()>().await;
                         }
-                        Some(RecordType::Stderr) if !rec.content.is_empty() => {
-                            Event::Stderr(rec.content)
-                        }
-                        Some(RecordType::EndRequest) => {
-                            let (app_status, protocol_status) =
-                                record::parse_end_request(&rec.content).unwrap_or((0, 0));
-                            let _ = tx
-                                .send(Ok(Event::End {
-                                    app_status,
-                                    protocol_status,
-                                }))
-                                .await;
-                            break;
-                        }
-                        _ => continue,
-                    };
-                    if tx.send(Ok(event)).await.is_err() {
-                        break;
+                    }
+                    if wr.write_all(&buf).await.is_err() {
+                        return;
                     }
                 }
-                Ok(None) => {
-                    let _ = tx.send(Err(std::io::ErrorKind::UnexpectedEof.into())).await;
-                    break;
+                buf.clear();
+                record::encode(&mut buf, RecordType::Stdin, 1, b"");
+                if wr.write_all(&buf).await.is_err() {
+                    return;
                 }
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    break;
+                std::future::pending::<()>().await;
+            });
+            (None, Some(pump))
+        }
+    };
+    Ok(Exchange {
+        rd,
+        buf: BytesMut::with_capacity(8192),
+        writer,
+        pump,
+        finished: false,
+    })
+}
+
+/// A whole record at the start of `buf`, if there is one.
+fn take_record(buf: &mut BytesMut) -> Option<Record> {
+    if buf.len() < 8 {
+        return None;
+    }
+    let len = u16::from_be_bytes([buf[4], buf[5]]) as usize;
+    let padding = buf[6] as usize;
+    if buf.len() < 8 + len + padding {
+        return None;
+    }
+    let kind = buf[1];
+    let request_id = u16::from_be_bytes([buf[2], buf[3]]);
+    buf.advance(8);
+    let content = buf.split_to(len).freeze();
+    buf.advance(padding);
+    Some(Record {
+        kind,
+        request_id,
+        content,
+    })
+}
+
+impl<S: AsyncRead + AsyncWrite> Exchange<S> {
+    /// The next event; `None` after END_REQUEST. A connection that ends before END_REQUEST
+    /// yields an `UnexpectedEof` error.
+    pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<std::io::Result<Event>>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        loop {
+            while let Some(rec) = take_record(&mut self.buf) {
+                if rec.request_id != 1 {
+                    continue;
+                }
+                match rec.record_type() {
+                    Some(RecordType::Stdout) if !rec.content.is_empty() => {
+                        return Poll::Ready(Some(Ok(Event::Stdout(rec.content))))
+                    }
+                    Some(RecordType::Stderr) if !rec.content.is_empty() => {
+                        return Poll::Ready(Some(Ok(Event::Stderr(rec.content))))
+                    }
+                    Some(RecordType::EndRequest) => {
+                        let (app_status, protocol_status) =
+                            record::parse_end_request(&rec.content).unwrap_or((0, 0));
+                        self.finish();
+                        return Poll::Ready(Some(Ok(Event::End {
+                            app_status,
+                            protocol_status,
+                        })));
+                    }
+                    _ => continue,
                 }
             }
+            let mut chunk = [0u8; 16 * 1024];
+            let mut rb = ReadBuf::new(&mut chunk);
+            match Pin::new(&mut self.rd).poll_read(cx, &mut rb) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(e)) => {
+                    self.finish();
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Poll::Ready(Ok(())) => {}
+            }
+            if rb.filled().is_empty() {
+                self.finish();
+                return Poll::Ready(Some(Err(std::io::ErrorKind::UnexpectedEof.into())));
+            }
+            self.buf.extend_from_slice(rb.filled());
         }
-        writer.abort();
-    });
-    rx
+    }
+
+    /// [`Exchange::poll_event`] as a future.
+    pub async fn next_event(&mut self) -> Option<std::io::Result<Event>> {
+        std::future::poll_fn(|cx| self.poll_event(cx)).await
+    }
+
+    fn finish(&mut self) {
+        self.finished = true;
+        self.writer = None;
+        if let Some(p) = self.pump.take() {
+            p.abort();
+        }
+    }
+}
+
+impl<S> Drop for Exchange<S> {
+    fn drop(&mut self) {
+        if let Some(p) = self.pump.take() {
+            p.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_goes_out_and_the_events_come_back_in_order() {
+        let (client_side, mut server_side) = tokio::io::duplex(64 * 1024);
+        let params = vec![(b"REQUEST_METHOD".to_vec(), b"POST".to_vec())];
+        let (tx, rx) = mpsc::channel(2);
+        let mut ex = begin(client_side, &params, Some(rx)).await.unwrap();
+        tx.send(Ok(Bytes::from_static(b"cuerpo"))).await.unwrap();
+        drop(tx);
+        // The server reads BEGIN, PARAMS (and its end), STDIN "cuerpo" and its end.
+        let mut kinds = Vec::new();
+        let mut stdin = Vec::new();
+        while kinds.last() != Some(&(RecordType::Stdin as u8, true)) {
+            let rec = record::read_record(&mut server_side)
+                .await
+                .unwrap()
+                .unwrap();
+            if rec.record_type() == Some(RecordType::Stdin) {
+                stdin.extend_from_slice(&rec.content);
+            }
+            kinds.push((rec.kind, rec.content.is_empty()));
+        }
+        assert_eq!(kinds[0].0, RecordType::BeginRequest as u8);
+        assert_eq!(stdin, b"cuerpo");
+        let mut out = BytesMut::new();
+        record::encode(&mut out, RecordType::Stderr, 1, b"aviso");
+        record::encode(
+            &mut out,
+            RecordType::Stdout,
+            1,
+            b"Status: 200 OK\r\n\r\nhola",
+        );
+        record::encode(&mut out, RecordType::Stdout, 1, b"");
+        record::encode(
+            &mut out,
+            RecordType::EndRequest,
+            1,
+            &record::end_request_body(0, 0),
+        );
+        server_side.write_all(&out).await.unwrap();
+        assert!(matches!(ex.next_event().await, Some(Ok(Event::Stderr(b))) if &b[..] == b"aviso"));
+        assert!(
+            matches!(ex.next_event().await, Some(Ok(Event::Stdout(b))) if b.ends_with(b"hola"))
+        );
+        assert!(matches!(
+            ex.next_event().await,
+            Some(Ok(Event::End { app_status: 0, .. }))
+        ));
+        assert!(ex.next_event().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_early_is_an_error() {
+        let (client_side, server_side) = tokio::io::duplex(1024);
+        let mut ex = begin(client_side, &[], None).await.unwrap();
+        drop(server_side);
+        assert!(
+            matches!(ex.next_event().await, Some(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof)
+        );
+    }
 }

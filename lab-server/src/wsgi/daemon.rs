@@ -18,7 +18,7 @@ use http::Response;
 use http_body::{Body as HttpBody, Frame};
 use http_body_util::BodyExt;
 use tokio::net::UnixStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::errorlog::ErrorLog;
 use super::host::{self, WsgiContext};
@@ -141,7 +141,7 @@ impl DaemonGroup {
     pub async fn handle(
         &self,
         environ: Vec<(String, String)>,
-        input: InputRx,
+        input: Option<InputRx>,
         ctx: &WsgiContext,
     ) -> Response<Body> {
         if ctx.script_reloading {
@@ -153,7 +153,7 @@ impl DaemonGroup {
             .iter()
             .any(|(k, v)| k == "REQUEST_METHOD" && (v == "GET" || v == "HEAD"));
         let params = params(environ, ctx);
-        let mut input = Some(input);
+        let mut input = input;
         for attempt in 0..3 {
             let Some(stream) = self.connect().await else {
                 log.write(
@@ -167,18 +167,27 @@ impl DaemonGroup {
                 );
                 return host::error_page(503);
             };
-            let body = input.take().unwrap_or_else(|| mpsc::channel(1).1);
-            let mut events = client::request(stream, params.clone(), body);
+            let body = input.take();
+            let mut exchange = match client::begin(stream, &params, body).await {
+                Ok(e) => e,
+                Err(e) => {
+                    if retry_safe && attempt < 2 {
+                        continue;
+                    }
+                    log.write("error", Some(&client), &[&format!("mod_wsgi: no se pudo enviar la petición al grupo '{}': {e}; se responde 502", self.inner.spec.name)]);
+                    return host::error_page(502);
+                }
+            };
             let mut buf = BytesMut::new();
             let failure = loop {
-                match events.recv().await {
+                match exchange.next_event().await {
                     Some(Ok(Event::Stdout(b))) => {
                         buf.extend_from_slice(&b);
                         match cgi::parse_head(&buf) {
                             Ok(Some((head, n))) => {
                                 let first = buf.split_off(n).freeze();
                                 let body = DaemonBody {
-                                    events,
+                                    exchange,
                                     first: (!first.is_empty()).then_some(first),
                                     log: log.clone(),
                                     done: false,
@@ -288,7 +297,7 @@ fn params(environ: Vec<(String, String)>, ctx: &WsgiContext) -> Vec<(Vec<u8>, Ve
 
 /// The body of a daemon-mode response.
 struct DaemonBody {
-    events: mpsc::Receiver<std::io::Result<Event>>,
+    exchange: client::Exchange<UnixStream>,
     first: Option<Bytes>,
     log: ErrorLog,
     done: bool,
@@ -309,7 +318,7 @@ impl HttpBody for DaemonBody {
             return Poll::Ready(None);
         }
         loop {
-            return match self.events.poll_recv(cx) {
+            return match self.exchange.poll_event(cx) {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(Some(Ok(Event::Stdout(b)))) => Poll::Ready(Some(Ok(Frame::data(b)))),
                 Poll::Ready(Some(Ok(Event::Stderr(b)))) => {

@@ -284,8 +284,14 @@ impl WsgiHost {
             .unwrap_or_default();
         let environ = cgi_environ(&req, &ctx, &software);
         let body = req.into_body();
-        let (in_tx, in_rx) = mpsc::channel(4);
-        tokio::spawn(pump_body(body, in_tx));
+        // A request without a body (most GETs) needs no pump task.
+        let in_rx = if body.is_end_stream() {
+            None
+        } else {
+            let (in_tx, in_rx) = mpsc::channel(4);
+            tokio::spawn(pump_body(body, in_tx));
+            Some(in_rx)
+        };
         if let Some(group) = ctx.daemon_group() {
             let g = self.daemons.lock().ok().and_then(|g| g.get(group).cloned());
             let Some(g) = g else {
@@ -310,6 +316,7 @@ impl WsgiHost {
             );
             return error_page(500);
         };
+        let in_rx = in_rx.unwrap_or_else(|| mpsc::channel(1).1);
         embedded.handle(environ, in_rx, &ctx).await
     }
 }
