@@ -27,9 +27,13 @@ pub enum Event {
     },
 }
 
+/// Called with the connection when a keep-alive request ended cleanly, to reuse it.
+pub type Recycle<S> = Box<dyn FnOnce(S) + Send + Sync>;
+
 /// One request in flight: poll it for [`Event`]s.
 pub struct Exchange<S> {
-    rd: ReadHalf<S>,
+    rd: Option<ReadHalf<S>>,
+    recycle: Option<Recycle<S>>,
     buf: BytesMut,
     /// Kept open until the response is read (a half-close may look like an abort).
     writer: Option<WriteHalf<S>>,
@@ -37,23 +41,32 @@ pub struct Exchange<S> {
     finished: bool,
 }
 
-/// Sends a request (id 1, connection closed by the application afterwards). `body`: `None`
-/// for a request without a body; otherwise the chunks, sent as they come.
+/// Sends a request (id 1). `body`: `None` for a request without a body; otherwise the
+/// chunks, sent as they come. With `recycle` (only for requests without a body), the request
+/// asks for FCGI_KEEP_CONN and the connection is handed to `recycle` once the response is
+/// complete; otherwise the application closes it.
 pub async fn begin<S>(
     stream: S,
     params: &[(Vec<u8>, Vec<u8>)],
     body: Option<mpsc::Receiver<Result<Bytes, String>>>,
+    recycle: Option<Recycle<S>>,
 ) -> std::io::Result<Exchange<S>>
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
+    let recycle = if body.is_none() { recycle } else { None };
+    let flags = if recycle.is_some() {
+        record::KEEP_CONN
+    } else {
+        0
+    };
     let (rd, mut wr) = tokio::io::split(stream);
     let mut buf = BytesMut::with_capacity(1024);
     record::encode(
         &mut buf,
         RecordType::BeginRequest,
         1,
-        &record::begin_request_body(record::RESPONDER, 0),
+        &record::begin_request_body(record::RESPONDER, flags),
     );
     let pairs = record::encode_pairs(params.iter().map(|(k, v)| (&k[..], &v[..])));
     record::encode_stream(&mut buf, RecordType::Params, 1, &pairs);
@@ -94,7 +107,8 @@ where
         }
     };
     Ok(Exchange {
-        rd,
+        rd: Some(rd),
+        recycle,
         buf: BytesMut::with_capacity(8192),
         writer,
         pump,
@@ -124,7 +138,7 @@ fn take_record(buf: &mut BytesMut) -> Option<Record> {
     })
 }
 
-impl<S: AsyncRead + AsyncWrite> Exchange<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Exchange<S> {
     /// The next event; `None` after END_REQUEST. A connection that ends before END_REQUEST
     /// yields an `UnexpectedEof` error.
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<std::io::Result<Event>>> {
@@ -147,6 +161,7 @@ impl<S: AsyncRead + AsyncWrite> Exchange<S> {
                         let (app_status, protocol_status) =
                             record::parse_end_request(&rec.content).unwrap_or((0, 0));
                         self.finish();
+                        self.give_back();
                         return Poll::Ready(Some(Ok(Event::End {
                             app_status,
                             protocol_status,
@@ -157,7 +172,10 @@ impl<S: AsyncRead + AsyncWrite> Exchange<S> {
             }
             let mut chunk = [0u8; 16 * 1024];
             let mut rb = ReadBuf::new(&mut chunk);
-            match Pin::new(&mut self.rd).poll_read(cx, &mut rb) {
+            let Some(rd) = self.rd.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match Pin::new(rd).poll_read(cx, &mut rb) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(e)) => {
                     self.finish();
@@ -178,9 +196,23 @@ impl<S: AsyncRead + AsyncWrite> Exchange<S> {
         std::future::poll_fn(|cx| self.poll_event(cx)).await
     }
 
+    /// A clean end with nothing left unread: the connection can carry another request.
+    fn give_back(&mut self) {
+        if !self.buf.is_empty() {
+            return;
+        }
+        if let (Some(recycle), Some(rd), Some(wr)) =
+            (self.recycle.take(), self.rd.take(), self.writer.take())
+        {
+            recycle(rd.unsplit(wr));
+        }
+    }
+
     fn finish(&mut self) {
         self.finished = true;
-        self.writer = None;
+        if self.recycle.is_none() {
+            self.writer = None;
+        }
         if let Some(p) = self.pump.take() {
             p.abort();
         }
@@ -204,7 +236,7 @@ mod tests {
         let (client_side, mut server_side) = tokio::io::duplex(64 * 1024);
         let params = vec![(b"REQUEST_METHOD".to_vec(), b"POST".to_vec())];
         let (tx, rx) = mpsc::channel(2);
-        let mut ex = begin(client_side, &params, Some(rx)).await.unwrap();
+        let mut ex = begin(client_side, &params, Some(rx), None).await.unwrap();
         tx.send(Ok(Bytes::from_static(b"cuerpo"))).await.unwrap();
         drop(tx);
         // The server reads BEGIN, PARAMS (and its end), STDIN "cuerpo" and its end.
@@ -252,7 +284,7 @@ mod tests {
     #[tokio::test]
     async fn a_connection_closed_early_is_an_error() {
         let (client_side, server_side) = tokio::io::duplex(1024);
-        let mut ex = begin(client_side, &[], None).await.unwrap();
+        let mut ex = begin(client_side, &[], None, None).await.unwrap();
         drop(server_side);
         assert!(
             matches!(ex.next_event().await, Some(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof)

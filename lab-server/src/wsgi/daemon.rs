@@ -50,6 +50,8 @@ struct Inner {
     restart: watch::Sender<u64>,
     /// Modification time of each script when this generation first served it.
     scripts: Mutex<HashMap<PathBuf, SystemTime>>,
+    /// Idle keep-alive connections per worker, with the generation they belong to.
+    idle: Vec<Mutex<Vec<(u64, UnixStream)>>>,
 }
 
 impl DaemonGroup {
@@ -65,6 +67,9 @@ impl DaemonGroup {
         let (restart, _) = watch::channel(0);
         let inner = Arc::new(Inner {
             pids: (0..spec.processes).map(|_| AtomicU32::new(0)).collect(),
+            idle: (0..spec.processes)
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
             spec,
             run_dir: run_dir.to_path_buf(),
             exe: exe.to_path_buf(),
@@ -101,6 +106,11 @@ impl DaemonGroup {
     }
 
     fn restart_all(&self) {
+        for idle in &self.inner.idle {
+            if let Ok(mut idle) = idle.lock() {
+                idle.clear();
+            }
+        }
         let g = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
         self.inner.restart.send_replace(g);
     }
@@ -155,20 +165,34 @@ impl DaemonGroup {
         let params = params(environ, ctx);
         let mut input = input;
         for attempt in 0..3 {
-            let Some(stream) = self.connect().await else {
-                log.write(
-                    "error",
-                    Some(&client),
-                    &[&format!(
-                        "mod_wsgi: ningún proceso del grupo '{}' acepta conexiones (se esperó {}s); revisa el registro de errores",
-                        self.inner.spec.name,
-                        CONNECT_WAIT.as_secs()
-                    )],
-                );
-                return host::error_page(503);
+            // Requests without a body reuse an idle connection (the worker keeps it open).
+            let pooled = if input.is_none() && retry_safe && attempt == 0 {
+                self.pooled()
+            } else {
+                None
+            };
+            let (stream, index) = match pooled {
+                Some(p) => p,
+                None => match self.connect().await {
+                    Some(c) => c,
+                    None => {
+                        log.write(
+                            "error",
+                            Some(&client),
+                            &[&format!(
+                                "mod_wsgi: ningún proceso del grupo '{}' acepta conexiones (se esperó {}s); revisa el registro de errores",
+                                self.inner.spec.name,
+                                CONNECT_WAIT.as_secs()
+                            )],
+                        );
+                        return host::error_page(503);
+                    }
+                },
             };
             let body = input.take();
-            let mut exchange = match client::begin(stream, &params, body).await {
+            let recycle =
+                (body.is_none() && self.inner.spec.threads >= 2).then(|| self.recycler(index));
+            let mut exchange = match client::begin(stream, &params, body, recycle).await {
                 Ok(e) => e,
                 Err(e) => {
                     if retry_safe && attempt < 2 {
@@ -233,8 +257,45 @@ impl DaemonGroup {
         host::error_page(502)
     }
 
+    /// An idle keep-alive connection of the current generation, if any.
+    fn pooled(&self) -> Option<(UnixStream, usize)> {
+        let n = self.inner.idle.len();
+        let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        let gen = self.inner.generation.load(Ordering::SeqCst);
+        for k in 0..n {
+            let i = (start + k) % n;
+            let mut idle = self.inner.idle[i].lock().ok()?;
+            while let Some((g, s)) = idle.pop() {
+                if g == gen {
+                    return Some((s, i));
+                }
+            }
+        }
+        None
+    }
+
+    /// Puts a connection back after a clean keep-alive request. At most half the worker's
+    /// threads wait on idle connections, so new connections (uploads) always find a thread.
+    fn recycler(&self, index: usize) -> client::Recycle<UnixStream> {
+        let inner = Arc::clone(&self.inner);
+        let gen = inner.generation.load(Ordering::SeqCst);
+        Box::new(move |stream| {
+            if inner.stopping.load(Ordering::SeqCst)
+                || inner.generation.load(Ordering::SeqCst) != gen
+            {
+                return;
+            }
+            let max = (inner.spec.threads as usize / 2).max(1);
+            if let Ok(mut idle) = inner.idle[index].lock() {
+                if idle.len() < max {
+                    idle.push((gen, stream));
+                }
+            }
+        })
+    }
+
     /// Connects to the next worker, waiting for one that is (re)starting.
-    async fn connect(&self) -> Option<UnixStream> {
+    async fn connect(&self) -> Option<(UnixStream, usize)> {
         let n = self.inner.pids.len().max(1);
         let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
         let deadline = Instant::now() + CONNECT_WAIT;
@@ -242,14 +303,10 @@ impl DaemonGroup {
         loop {
             let gen = self.inner.generation.load(Ordering::SeqCst);
             for k in 0..n {
-                let path = host::socket_path(
-                    &self.inner.run_dir,
-                    &self.inner.spec.name,
-                    (start + k) % n,
-                    gen,
-                );
+                let i = (start + k) % n;
+                let path = host::socket_path(&self.inner.run_dir, &self.inner.spec.name, i, gen);
                 if let Ok(s) = UnixStream::connect(&path).await {
-                    return Some(s);
+                    return Some((s, i));
                 }
             }
             if Instant::now() > deadline || self.inner.stopping.load(Ordering::SeqCst) {

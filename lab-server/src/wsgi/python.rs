@@ -33,6 +33,10 @@ pub trait BodySource: Send + Sync {
 /// gone.
 pub trait ResponseSink: Send + Sync {
     fn send(&mut self, out: Out) -> bool;
+    /// False when `send(out)` only buffers (so it needs no release of the interpreter lock).
+    fn blocks(&self, _out: &Out) -> bool {
+        true
+    }
 }
 
 impl BodySource for InputRx {
@@ -669,7 +673,12 @@ impl StartResponse {
             return Err(PyIOError::new_err("el cliente cerró la conexión"));
         }
         let out = &mut self.out;
-        if !py.detach(|| out.send(msg)) {
+        let sent = if out.blocks(&msg) {
+            py.detach(|| out.send(msg))
+        } else {
+            out.send(msg)
+        };
+        if !sent {
             self.gone = true;
             return Err(PyIOError::new_err("el cliente cerró la conexión"));
         }

@@ -194,7 +194,8 @@ fn wait_for_stop(args: &WorkerArgs, state: &State) {
 }
 
 /// One thread of the worker. It stays attached to the interpreter for its whole life (its
-/// thread state is made once) and releases the lock whenever it blocks.
+/// thread state is made once) and releases the lock once per request: to write the previous
+/// response, read what is left of its body, and accept and read the next request.
 fn accept_loop(
     listener: &UnixListener,
     state: &State,
@@ -203,24 +204,179 @@ fn accept_loop(
     max: u64,
     multiprocess: bool,
 ) {
-    Python::attach(|py| loop {
-        let Ok((stream, _)) = py.detach(|| listener.accept()) else {
-            continue;
-        };
-        if state.stopping.load(Ordering::SeqCst) {
-            return;
-        }
+    // Counts one request at a time (a kept-alive connection carries several).
+    let started = |state: &State| {
         let n = state.accepted.fetch_add(1, Ordering::SeqCst) + 1;
         if max > 0 && n >= max {
             state.stopping.store(true, Ordering::SeqCst);
         }
         state.active.fetch_add(1, Ordering::SeqCst);
-        serve_connection(py, stream, scripts, group, multiprocess);
-        if let Ok(mut last) = state.last.lock() {
-            *last = Instant::now();
+    };
+    Python::attach(|py| {
+        let mut current: Option<Connection> = None;
+        loop {
+            let next = py.detach(|| {
+                if let Some(conn) = current.take() {
+                    let kept = conn.finish();
+                    if let Ok(mut last) = state.last.lock() {
+                        *last = Instant::now();
+                    }
+                    state.active.fetch_sub(1, Ordering::SeqCst);
+                    if let Some(conn) = kept.filter(|_| !state.stopping.load(Ordering::SeqCst)) {
+                        if let Some(req) = conn.read_request() {
+                            started(state);
+                            return Some(req);
+                        }
+                    }
+                }
+                loop {
+                    let Ok((stream, _)) = listener.accept() else {
+                        continue;
+                    };
+                    if state.stopping.load(Ordering::SeqCst) {
+                        return None;
+                    }
+                    if let Some(req) = Connection::new(stream).and_then(Connection::read_request) {
+                        started(state);
+                        return Some(req);
+                    }
+                }
+            });
+            let Some((conn, job)) = next else { return };
+            let job = job.into_job(group, multiprocess);
+            python::run(py, scripts, job);
+            current = Some(conn);
         }
-        state.active.fetch_sub(1, Ordering::SeqCst);
     })
+}
+
+/// A connection from the web server and the request being served on it.
+struct Connection {
+    stream: UnixStream,
+    reader: Arc<Mutex<BufReader<UnixStream>>>,
+    id: u16,
+    keep: bool,
+    stdin_done: Arc<AtomicBool>,
+    completed: Arc<AtomicBool>,
+    pending: Arc<Mutex<BytesMut>>,
+}
+
+/// A request read off the wire, before it becomes a [`PyJob`].
+struct RawRequest {
+    environ: Vec<(String, String)>,
+    extra: std::collections::HashMap<String, String>,
+    input: Stdin,
+    output: Stdout,
+}
+
+impl RawRequest {
+    fn into_job(self, group: &str, multiprocess: bool) -> PyJob {
+        let get = |k: &str| self.extra.get(k).cloned().unwrap_or_default();
+        let script = self
+            .environ
+            .iter()
+            .find(|(k, _)| k == "SCRIPT_FILENAME")
+            .map(|(_, v)| PathBuf::from(v))
+            .unwrap_or_default();
+        let log_path = get("LAB_ERROR_LOG");
+        PyJob {
+            script,
+            callable: Some(get("LAB_CALLABLE"))
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "application".into()),
+            application_group: get("LAB_APPLICATION_GROUP"),
+            process_group: group.to_string(),
+            reloading: get("LAB_RELOADING") == "1",
+            multiprocess,
+            log: if log_path.is_empty() {
+                ErrorLog::stderr()
+            } else {
+                ErrorLog::file(log_path)
+            },
+            client: get("LAB_CLIENT"),
+            environ: self.environ,
+            input: Box::new(self.input),
+            output: Box::new(self.output),
+        }
+    }
+}
+
+impl Connection {
+    fn new(stream: UnixStream) -> Option<Connection> {
+        let read_half = stream.try_clone().ok()?;
+        Some(Connection {
+            stream,
+            reader: Arc::new(Mutex::new(BufReader::with_capacity(16 * 1024, read_half))),
+            id: 0,
+            keep: false,
+            stdin_done: Arc::new(AtomicBool::new(false)),
+            completed: Arc::new(AtomicBool::new(false)),
+            pending: Arc::new(Mutex::new(BytesMut::with_capacity(8192))),
+        })
+    }
+
+    /// Reads the next request (blocking, without the interpreter lock).
+    fn read_request(mut self) -> Option<(Connection, RawRequest)> {
+        let (id, keep, raw) = read_request_head(&self.reader, &self.stream)?;
+        let pairs = record::decode_pairs(&raw)?;
+        let mut environ = Vec::with_capacity(pairs.len());
+        let mut extra = std::collections::HashMap::new();
+        for (k, v) in pairs {
+            let k = String::from_utf8_lossy(&k).into_owned();
+            if k.starts_with("LAB_") {
+                extra.insert(k, String::from_utf8_lossy(&v).into_owned());
+            } else {
+                environ.push((k, latin1(&v)));
+            }
+        }
+        self.id = id;
+        self.keep = keep;
+        self.stdin_done = Arc::new(AtomicBool::new(false));
+        self.completed = Arc::new(AtomicBool::new(false));
+        let write_half = self.stream.try_clone().ok()?;
+        let req = RawRequest {
+            environ,
+            extra,
+            input: Stdin {
+                reader: Arc::clone(&self.reader),
+                id,
+                done: Arc::clone(&self.stdin_done),
+            },
+            output: Stdout {
+                stream: write_half,
+                id,
+                buf: Arc::clone(&self.pending),
+                completed: Arc::clone(&self.completed),
+            },
+        };
+        Some((self, req))
+    }
+
+    /// After the application ran: writes what is buffered, reads the rest of the body.
+    /// Returns the connection when it can carry another request.
+    fn finish(mut self) -> Option<Connection> {
+        let pending = self
+            .pending
+            .lock()
+            .ok()
+            .map(|mut b| b.split())
+            .unwrap_or_default();
+        if !pending.is_empty() && self.stream.write_all(&pending).is_err() {
+            return None;
+        }
+        if !self.completed.load(Ordering::SeqCst) {
+            // Cut short after the head: the web server must see the truncation.
+            let _ = self.stream.shutdown(std::net::Shutdown::Both);
+            return None;
+        }
+        let mut rest = Stdin {
+            reader: Arc::clone(&self.reader),
+            id: self.id,
+            done: Arc::clone(&self.stdin_done),
+        };
+        while let Some(Ok(_)) = rest.next() {}
+        self.keep.then_some(self)
+    }
 }
 
 /// The request body as STDIN records, read on demand from the connection.
@@ -274,38 +430,49 @@ impl BodySource for Stdin {
     }
 }
 
-/// The response as STDOUT records; the head waits to go out with the first body bytes.
+/// The response as STDOUT records. The head waits to go out with the first body bytes; a
+/// complete response (`Whole`, `End`, `Failed`) is only buffered, and the thread writes it
+/// after the application returns, in the same lock release that accepts the next request.
 struct Stdout {
     stream: UnixStream,
     id: u16,
-    buf: BytesMut,
-    /// Shared with the connection loop: END_REQUEST was written.
+    buf: Arc<Mutex<BytesMut>>,
+    /// Shared with the connection: the response is complete (END_REQUEST buffered).
     completed: Arc<AtomicBool>,
 }
 
 impl ResponseSink for Stdout {
+    fn blocks(&self, out: &Out) -> bool {
+        matches!(out, Out::Body(_))
+    }
+
     fn send(&mut self, out: Out) -> bool {
         let id = self.id;
-        let flush = match out {
+        let Ok(mut buf) = self.buf.lock() else {
+            return false;
+        };
+        match out {
             Out::Head(h) => {
                 let head = cgi::encode_head(h.status, &h.reason, &h.headers);
-                record::encode_stream(&mut self.buf, RecordType::Stdout, id, &head);
-                false
-            }
-            Out::Body(b) => {
-                record::encode_stream(&mut self.buf, RecordType::Stdout, id, &b);
+                record::encode_stream(&mut buf, RecordType::Stdout, id, &head);
                 true
             }
+            Out::Body(b) => {
+                record::encode_stream(&mut buf, RecordType::Stdout, id, &b);
+                let ok = self.stream.write_all(&buf).is_ok();
+                buf.clear();
+                ok
+            }
             Out::End => {
-                end(&mut self.buf, id);
+                end(&mut buf, id);
                 self.completed.store(true, Ordering::SeqCst);
                 true
             }
             Out::Whole(h, b) => {
                 let head = cgi::encode_head(h.status, &h.reason, &h.headers);
-                record::encode_stream(&mut self.buf, RecordType::Stdout, id, &head);
-                record::encode_stream(&mut self.buf, RecordType::Stdout, id, &b);
-                end(&mut self.buf, id);
+                record::encode_stream(&mut buf, RecordType::Stdout, id, &head);
+                record::encode_stream(&mut buf, RecordType::Stdout, id, &b);
+                end(&mut buf, id);
                 self.completed.store(true, Ordering::SeqCst);
                 true
             }
@@ -326,106 +493,12 @@ impl ResponseSink for Stdout {
                         ("Content-Length".into(), Bytes::from(html.len().to_string())),
                     ],
                 );
-                record::encode_stream(&mut self.buf, RecordType::Stdout, id, &head);
-                record::encode_stream(&mut self.buf, RecordType::Stdout, id, html.as_bytes());
-                end(&mut self.buf, id);
+                record::encode_stream(&mut buf, RecordType::Stdout, id, &head);
+                record::encode_stream(&mut buf, RecordType::Stdout, id, html.as_bytes());
+                end(&mut buf, id);
                 self.completed.store(true, Ordering::SeqCst);
                 true
             }
-        };
-        if !flush {
-            return true;
-        }
-        let ok = self.stream.write_all(&self.buf).is_ok();
-        self.buf.clear();
-        ok
-    }
-}
-
-/// One FastCGI connection: requests one after another while the client keeps it open.
-fn serve_connection(
-    py: Python<'_>,
-    stream: UnixStream,
-    scripts: &Scripts,
-    group: &str,
-    multiprocess: bool,
-) {
-    let Ok(read_half) = stream.try_clone() else {
-        return;
-    };
-    let reader = Arc::new(Mutex::new(BufReader::with_capacity(16 * 1024, read_half)));
-    loop {
-        let Some((id, keep, raw)) = py.detach(|| read_request_head(&reader, &stream)) else {
-            return;
-        };
-        let Some(pairs) = record::decode_pairs(&raw) else {
-            return;
-        };
-        let mut environ = Vec::with_capacity(pairs.len());
-        let mut extra = std::collections::HashMap::new();
-        for (k, v) in pairs {
-            let k = String::from_utf8_lossy(&k).into_owned();
-            if k.starts_with("LAB_") {
-                extra.insert(k, String::from_utf8_lossy(&v).into_owned());
-            } else {
-                environ.push((k, latin1(&v)));
-            }
-        }
-        let get = |k: &str| extra.get(k).cloned().unwrap_or_default();
-        let script = environ
-            .iter()
-            .find(|(k, _)| k == "SCRIPT_FILENAME")
-            .map(|(_, v)| PathBuf::from(v))
-            .unwrap_or_default();
-        let log_path = get("LAB_ERROR_LOG");
-        let Ok(write_half) = stream.try_clone() else {
-            return;
-        };
-        let stdin_done = Arc::new(AtomicBool::new(false));
-        let completed = Arc::new(AtomicBool::new(false));
-        let job = PyJob {
-            environ,
-            script,
-            callable: Some(get("LAB_CALLABLE"))
-                .filter(|c| !c.is_empty())
-                .unwrap_or_else(|| "application".into()),
-            application_group: get("LAB_APPLICATION_GROUP"),
-            process_group: group.to_string(),
-            reloading: get("LAB_RELOADING") == "1",
-            multiprocess,
-            log: if log_path.is_empty() {
-                ErrorLog::stderr()
-            } else {
-                ErrorLog::file(log_path)
-            },
-            client: get("LAB_CLIENT"),
-            input: Box::new(Stdin {
-                reader: Arc::clone(&reader),
-                id,
-                done: Arc::clone(&stdin_done),
-            }),
-            output: Box::new(Stdout {
-                stream: write_half,
-                id,
-                buf: BytesMut::with_capacity(8192),
-                completed: Arc::clone(&completed),
-            }),
-        };
-        python::run(py, scripts, job);
-        if !completed.load(Ordering::SeqCst) {
-            // Cut short after the head: the web server must see the truncation.
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-            return;
-        }
-        // Body the application did not read.
-        let mut rest = Stdin {
-            reader: Arc::clone(&reader),
-            id,
-            done: stdin_done,
-        };
-        py.detach(|| while let Some(Ok(_)) = rest.next() {});
-        if !keep {
-            return;
         }
     }
 }
