@@ -101,3 +101,52 @@ fn reload_can_add_a_listener() {
     // Port 80 keeps the default site.
     assert!(lab.get("/").text().contains("Funciona"));
 }
+
+/// A request in flight when `lab reload` swaps the configuration finishes on the old one.
+#[test]
+fn a_request_in_flight_during_reload_completes() {
+    let mut lab = TestLab::new();
+    lab.lab(&["a2enmod", "wsgi"]).assert_code(0);
+    lab.write(
+        "var/www/lento/lento.wsgi",
+        "import time\n\
+         def application(environ, start_response):\n    \
+             time.sleep(2)\n    \
+             start_response('200 OK', [('Content-Type', 'text/plain')])\n    \
+             return [b'termine']\n",
+    );
+    lab.add_site(
+        "lento",
+        "<VirtualHost *:80>\n\tServerName lento.localhost\n\
+         \tWSGIScriptAlias /lento /var/www/lento/lento.wsgi\n\
+         \t<Directory /var/www/lento>\n\t\tRequire all granted\n\t</Directory>\n</VirtualHost>\n",
+    );
+    lab.write("var/www/nuevo/index.html", "raíz nueva\n");
+    lab.start();
+    let addr = lab.addr();
+    let slow = std::thread::spawn(move || {
+        common::raw_request(
+            addr,
+            b"GET /lento HTTP/1.1\r\nHost: lento.localhost\r\nConnection: close\r\n\r\n",
+            false,
+        )
+    });
+    // Reload only once the slow request is being served (the status request is the other).
+    let busy = common::wait_until(std::time::Duration::from_secs(5), || {
+        lab.get("/server-status?auto")
+            .text()
+            .lines()
+            .any(|l| l.trim() == "BusyWorkers: 2")
+    });
+    assert!(busy, "la petición lenta no llegó a estar en curso");
+    lab.replace(
+        SITE,
+        "DocumentRoot /var/www/html",
+        "DocumentRoot /var/www/nuevo",
+    );
+    lab.lab(&["reload"]).assert_code(0);
+    assert_eq!(lab.get("/").text(), "raíz nueva\n");
+    let resp = slow.join().expect("hilo").expect("respuesta");
+    assert_eq!(resp.status, 200, "{resp}");
+    assert_eq!(resp.text(), "termine");
+}
