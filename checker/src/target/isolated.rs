@@ -3,15 +3,22 @@
 //! thread.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use lab_server::http::HttpRole;
+use lab_server::wsgi::WsgiHost;
 
 /// A running isolated instance.
 pub struct Instance {
     /// (port as written in `Listen`, address bound).
     pub binds: Vec<(u16, SocketAddr)>,
     role: Option<HttpRole>,
+    /// mod_wsgi's host, so `WSGIScriptAlias` sites answer as in `lab start`.
+    wsgi: Arc<WsgiHost>,
+    /// Where the daemon processes' sockets live (never the running lab's `run/`).
+    run_dir: PathBuf,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -26,13 +33,40 @@ pub fn start(mut config: lab_server::config::ServerConfig) -> Result<Instance, S
         .enable_all()
         .build()
         .map_err(|e| format!("no se pudo crear el planificador de tareas: {e}"))?;
-    let role = runtime
-        .block_on(HttpRole::start(Arc::new(config)))
-        .map_err(|e| format!("no se pudo arrancar una instancia para comprobar: {e}"))?;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let run_dir = std::env::temp_dir().join(format!(
+        "lab-check-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&run_dir)
+        .map_err(|e| format!("no se pudo crear {}: {e}", run_dir.display()))?;
+    let config = Arc::new(config);
+    let started = runtime.block_on(async {
+        let wsgi = Arc::new(WsgiHost::start_in(&config, &run_dir)?);
+        match HttpRole::start_with_wsgi(Arc::clone(&config), Some(Arc::clone(&wsgi))).await {
+            Ok(role) => Ok((role, wsgi)),
+            Err(e) => {
+                wsgi.stop();
+                Err(e)
+            }
+        }
+    });
+    let (role, wsgi) = match started {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&run_dir);
+            return Err(format!(
+                "no se pudo arrancar una instancia para comprobar: {e}"
+            ));
+        }
+    };
     let binds = role.bound().into_iter().map(|(l, a)| (l.port, a)).collect();
     Ok(Instance {
         binds,
         role: Some(role),
+        wsgi,
+        run_dir,
         runtime,
     })
 }
@@ -42,5 +76,7 @@ impl Drop for Instance {
         if let Some(role) = self.role.take() {
             self.runtime.block_on(role.stop());
         }
+        self.wsgi.stop();
+        let _ = std::fs::remove_dir_all(&self.run_dir);
     }
 }
