@@ -22,7 +22,6 @@ const FLUSH_AT: usize = 64 * 1024;
 /// One log file, opened in append mode, shared by every snapshot that names it.
 #[derive(Debug)]
 pub struct LogFile {
-    path: PathBuf,
     inner: Mutex<LogInner>,
 }
 
@@ -42,16 +41,11 @@ impl LogFile {
             .append(true)
             .open(path)?;
         Ok(LogFile {
-            path: path.to_path_buf(),
             inner: Mutex::new(LogInner {
                 file: Some(file),
                 buf: Vec::with_capacity(FLUSH_AT),
             }),
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Appends one line (a newline is added).

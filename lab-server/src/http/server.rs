@@ -195,11 +195,6 @@ impl HttpRole {
         &self.shared.stats
     }
 
-    /// The configuration being served.
-    pub fn site(&self) -> Arc<Site> {
-        self.shared.site.load_full()
-    }
-
     /// Stops accepting, lets open connections finish their request (up to 10 s), flushes
     /// the logs.
     pub async fn stop(self) {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -39,12 +39,6 @@ impl Default for Stats {
             connections: AtomicU64::new(0),
             generation: AtomicU64::new(1),
         }
-    }
-}
-
-impl Stats {
-    pub fn get(&self, c: &AtomicU64) -> u64 {
-        c.load(Ordering::Relaxed)
     }
 }
 
