@@ -416,24 +416,8 @@ async fn route<'a>(
             ));
         }
     }
-    let who = Subject {
-        client: conn.client.ip(),
-        local: conn.local.ip(),
-        method: parts.method.as_str(),
-        env: &ctx.env,
-    };
-    if !authz::granted(eff.require(), &who) {
-        return Err((
-            Failure::logged(
-                403,
-                Level::Error,
-                format!(
-                    "AH01630: cliente rechazado por la configuración del servidor (Require): {}",
-                    mapped.path.display()
-                ),
-            ),
-            Some(eff),
-        ));
+    if !granted(&eff, conn, parts, &ctx.env) {
+        return Err((denied(&mapped.path, ""), Some(eff)));
     }
     if let Some(link) = refused_link(links, eff.options) {
         return Err((
@@ -552,21 +536,11 @@ async fn wsgi_route<'a>(
         },
     );
     set_env_if(&eff, conn, parts, url, &mut ctx.env);
-    let who = Subject {
-        client: conn.client.ip(),
-        local: conn.local.ip(),
-        method: parts.method.as_str(),
-        env: &ctx.env,
-    };
-    if !authz::granted(eff.require(), &who) {
+    if !granted(&eff, conn, parts, &ctx.env) {
         return Err((
-            Failure::logged(
-                403,
-                Level::Error,
-                format!(
-                    "AH01630: cliente rechazado por la configuración del servidor (Require): {} (el <Directory> del script WSGI necesita `Require all granted`)",
-                    script.display()
-                ),
+            denied(
+                &script,
+                " (el <Directory> del script WSGI necesita `Require all granted`)",
             ),
             Some(eff),
         ));
@@ -595,6 +569,29 @@ async fn wsgi_route<'a>(
     *req.version_mut() = parts.version;
     *req.headers_mut() = parts.headers.clone();
     Ok((wsgi.handle(req, wctx).await, Some(eff)))
+}
+
+/// True when the `Require` rules of `eff` let this client in.
+fn granted(eff: &Effective<'_>, conn: &Conn, parts: &Parts, env: &HashMap<String, String>) -> bool {
+    let who = Subject {
+        client: conn.client.ip(),
+        local: conn.local.ip(),
+        method: parts.method.as_str(),
+        env,
+    };
+    authz::granted(eff.require(), &who)
+}
+
+/// The 403 of a `Require` that refused, with Apache's log line (`note` adds a hint).
+fn denied(path: &Path, note: &str) -> Failure {
+    Failure::logged(
+        403,
+        Level::Error,
+        format!(
+            "AH01630: cliente rechazado por la configuración del servidor (Require): {}{note}",
+            path.display()
+        ),
+    )
 }
 
 /// The first symbolic link the options refuse.
@@ -697,13 +694,7 @@ async fn static_handler<'a>(
                                 url,
                             },
                         );
-                        let who = Subject {
-                            client: conn.client.ip(),
-                            local: conn.local.ip(),
-                            method: parts.method.as_str(),
-                            env: &ctx.env,
-                        };
-                        if !authz::granted(sub.require(), &who) {
+                        if !granted(&sub, conn, parts, &ctx.env) {
                             continue;
                         }
                         ctx.file = Some(candidate.clone());
