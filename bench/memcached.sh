@@ -22,34 +22,12 @@ VALUE_SIZE=${VALUE_SIZE:-100}
 MEMCACHED_BIN=${MEMCACHED_BIN:-/usr/bin/memcached}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 
-die() { echo "bench: $*" >&2; exit 1; }
 command -v cargo >/dev/null || die "falta cargo"
 command -v memcaslap >/dev/null || die "falta memcaslap (apt-get install -y libmemcached-tools)"
 [ -x "$MEMCACHED_BIN" ] || die "falta $MEMCACHED_BIN (apt-get install -y memcached)"
-
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  die "no encuentro un puerto libre"
-}
-
-wait_port() {
-  local port=$1 i
-  for i in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  return 1
-}
 
 tmp=$(mktemp -d /tmp/lab-bench-mc.XXXXXX)
 lab_pid=

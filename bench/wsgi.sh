@@ -22,36 +22,14 @@ BENCH_VENV=${BENCH_VENV:-/tmp/lab-bench-venv}
 PYTHON=${PYTHON:-/usr/bin/python3}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 
-die() { echo "bench: $*" >&2; exit 1; }
 for tool in wrk curl cargo; do
   command -v "$tool" >/dev/null || die "falta \`$tool\` (apt-get install -y wrk curl)"
 done
 [ -x "$APACHE_BIN" ] || die "falta $APACHE_BIN (apt-get install -y apache2)"
 [ -f "$APACHE_MODULES/mod_wsgi.so" ] || die "falta mod_wsgi (apt-get install -y libapache2-mod-wsgi-py3)"
-
-free_port() {
-  local p
-  for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  die "no encuentro un puerto libre"
-}
-
-wait_http() {
-  local url=$1 limit=$2 i
-  for i in $(seq 1 $((limit * 10))); do
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)" = 200 ]; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  return 1
-}
 
 tmp=$(mktemp -d /tmp/lab-wsgi-bench.XXXXXX)
 chmod 755 "$tmp"

@@ -1,0 +1,40 @@
+# Helpers shared by the bench/*.sh scripts (sourced, not run).
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+# A loopback port nobody answers on.
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no encuentro un puerto libre"
+}
+
+# Waits until URL answers 200, at most $2 seconds.
+wait_http() {
+  local url=$1 limit=$2 i
+  for i in $(seq 1 $((limit * 10))); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)" = 200 ]; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# Waits until something accepts connections on 127.0.0.1:$1, at most 10 seconds.
+wait_port() {
+  local port=$1 i
+  for i in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  return 1
+}
