@@ -177,6 +177,8 @@ impl Builder<'_> {
         }
         let loaded = match info.module {
             "mpm" => modules::mpms().iter().any(|m| self.modules.contains(*m)),
+            // mod_cgid takes mod_cgi's directives too.
+            "cgi" => self.modules.contains("cgi") || self.modules.contains("cgid"),
             m => self.modules.contains(m),
         };
         if !loaded {

@@ -102,6 +102,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     // core
     d("AcceptFilter", "core", C::S, 2, 2),
     d("AcceptPathInfo", "core", C::SVD, 1, 1),
+    d("CGIPassAuth", "core", C::D, 1, 1),
     d("AccessFileName", "core", C::SV, 1, ANY),
     d("AddDefaultCharset", "core", C::SVD, 1, 1),
     d("AllowEncodedSlashes", "core", C::SV, 1, 2),
@@ -241,6 +242,13 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     d("SetEnvIfNoCase", "setenvif", C::SVD, 3, ANY),
     d("BrowserMatch", "setenvif", C::SVD, 2, ANY),
     d("BrowserMatchNoCase", "setenvif", C::SVD, 2, ANY),
+    // cgi, cgid, actions
+    d("ScriptLog", "cgi", C::SV, 1, 1),
+    d("ScriptLogLength", "cgi", C::SV, 1, 1),
+    d("ScriptLogBuffer", "cgi", C::SV, 1, 1),
+    d("ScriptSock", "cgid", C::S, 1, 1),
+    d("CGIDScriptTimeout", "cgid", C::SVD, 1, 1),
+    d("Action", "actions", C::SVD, 2, 3),
     // env
     d("SetEnv", "env", C::SVD, 1, 2),
     d("UnsetEnv", "env", C::SVD, 1, ANY),
@@ -272,7 +280,6 @@ pub fn find(name: &str) -> Option<&'static DirectiveInfo> {
 /// Real Apache directives the lab does not implement, with their module, so the message can
 /// say "exists in Apache, not in the lab" instead of "unknown".
 pub const NOT_IMPLEMENTED: &[(&str, &str)] = &[
-    ("Action", "actions"),
     ("RequestHeader", "headers"),
     ("AddOutputFilterByType", "filter"),
     ("Allow", "access_compat"),
@@ -303,8 +310,6 @@ pub const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("RewriteEngine", "rewrite"),
     ("RewriteMap", "rewrite"),
     ("RewriteRule", "rewrite"),
-    ("ScriptLog", "cgi"),
-    ("ScriptSock", "cgid"),
     ("SSLCertificateFile", "ssl"),
     ("SSLCertificateKeyFile", "ssl"),
     ("SSLEngine", "ssl"),

@@ -307,6 +307,25 @@ pub struct DirConfig {
     pub wsgi: super::wsgi::WsgiDirConfig,
     /// `<Files>`/`<FilesMatch>` nested in this `<Directory>`: they apply only to files under it.
     pub files: Vec<Section>,
+    /// `SetEnv`, `UnsetEnv`, `PassEnv` in order (mod_env).
+    pub env: Vec<EnvOp>,
+    /// `AcceptPathInfo On|Off` (`None`: `Default`, the handler decides).
+    pub accept_path_info: Option<bool>,
+    /// `CGIPassAuth On|Off`.
+    pub cgi_pass_auth: Option<bool>,
+    /// `CGIDScriptTimeout` (else `Timeout`).
+    pub cgid_script_timeout: Option<Duration>,
+    /// `Action type-or-handler /cgi-script [virtual]`: lowercased key -> (URL, virtual).
+    pub actions: BTreeMap<String, (String, bool)>,
+}
+
+/// One mod_env directive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvOp {
+    Set(String, String),
+    Unset(String),
+    /// `PassEnv NAME`: the value the server was started with.
+    Pass(String),
 }
 
 /// `Options` as written: either an absolute set or `+`/`-` changes to the inherited set.

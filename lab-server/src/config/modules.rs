@@ -168,6 +168,30 @@ pub const MODULES: &[ModuleInfo] = &[
     ),
     module("env", false, true, &[], &[], "SetEnv, UnsetEnv, PassEnv"),
     module(
+        "cgi",
+        false,
+        false,
+        &[],
+        &[],
+        "programas CGI, un proceso por petición (ScriptAlias, SetHandler cgi-script)",
+    ),
+    module(
+        "cgid",
+        false,
+        false,
+        &[],
+        &[],
+        "programas CGI lanzados por un demonio (el de Debian con MPM de hilos)",
+    ),
+    module(
+        "actions",
+        false,
+        false,
+        &[],
+        &[],
+        "Action: un programa CGI para un tipo o manejador",
+    ),
+    module(
         "setenvif",
         false,
         true,
@@ -233,7 +257,6 @@ pub fn find(name: &str) -> Option<&'static ModuleInfo> {
 /// one is an error that says so, and their directives are recognised as real Apache ones.
 pub const NOT_IMPLEMENTED: &[&str] = &[
     "access_compat",
-    "actions",
     "auth_basic",
     "auth_digest",
     "auth_form",
@@ -253,8 +276,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "cache",
     "cache_disk",
     "cache_socache",
-    "cgi",
-    "cgid",
     "charset_lite",
     "dav",
     "dav_fs",

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::diagnostic::{suggest, Diagnostic, Span};
 use super::model::{
-    DirConfig, ErrorDocument, HeaderAction, HeaderOp, IpNet, OptionSet, OptionsDirective, Redirect,
-    RequireExpr, SetEnvIf,
+    DirConfig, EnvOp, ErrorDocument, HeaderAction, HeaderOp, IpNet, OptionSet, OptionsDirective,
+    Redirect, RequireExpr, SetEnvIf,
 };
 use super::syntax::{Arg, Node};
 
@@ -122,8 +122,89 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
                 conf.redirects.push(r);
             }
         }
+        "acceptpathinfo" => {
+            conf.accept_path_info = match a[0].text.to_ascii_lowercase().as_str() {
+                "on" => Some(true),
+                "off" => Some(false),
+                "default" => None,
+                _ => {
+                    err_hint(
+                        diags,
+                        &a[0].span,
+                        format!("valor no válido para AcceptPathInfo: `{}`", a[0].text),
+                        "escribe On, Off o Default",
+                    );
+                    None
+                }
+            }
+        }
+        "cgipassauth" => conf.cgi_pass_auth = on_off(&a[0], diags),
+        "cgidscripttimeout" => {
+            let t = a[0].text.to_ascii_lowercase();
+            let (num, ms) = match t.strip_suffix("ms") {
+                Some(n) => (n, true),
+                None => (t.strip_suffix('s').unwrap_or(&t), false),
+            };
+            match num.parse::<u64>() {
+                Ok(n) if n > 0 => {
+                    conf.cgid_script_timeout = Some(if ms {
+                        Duration::from_millis(n)
+                    } else {
+                        Duration::from_secs(n)
+                    })
+                }
+                _ => err_hint(
+                    diags,
+                    &a[0].span,
+                    format!("tiempo no válido para CGIDScriptTimeout: `{}`", a[0].text),
+                    "escribe segundos (`30`) o milisegundos (`500ms`)",
+                ),
+            }
+        }
+        "setenv" => conf.env.push(EnvOp::Set(
+            a[0].text.clone(),
+            a.get(1).map(|v| v.text.clone()).unwrap_or_default(),
+        )),
+        "unsetenv" => conf
+            .env
+            .extend(a.iter().map(|v| EnvOp::Unset(v.text.clone()))),
+        "passenv" => conf
+            .env
+            .extend(a.iter().map(|v| EnvOp::Pass(v.text.clone()))),
+        "action" => {
+            let virt = match a.get(2) {
+                None => false,
+                Some(v) if v.text.eq_ignore_ascii_case("virtual") => true,
+                Some(v) => {
+                    err_hint(
+                        diags,
+                        &v.span,
+                        format!("tercer argumento de Action no válido: `{}`", v.text),
+                        "el único modificador es `virtual`",
+                    );
+                    false
+                }
+            };
+            if !a[1].text.starts_with('/') {
+                err_hint(
+                    diags,
+                    &a[1].span,
+                    format!(
+                        "el programa de Action debe ser una URL local: `{}`",
+                        a[1].text
+                    ),
+                    "escribe la ruta URL del CGI, por ejemplo `/cgi-bin/procesa.py`",
+                );
+            } else {
+                conf.actions
+                    .insert(a[0].text.to_ascii_lowercase(), (a[1].text.clone(), virt));
+            }
+        }
         // Accepted and recorded by Apache; they change nothing the lab serves.
-        "acceptpathinfo"
+        "scriptlog"
+        | "scriptloglength"
+        | "scriptlogbuffer"
+        | "scriptsock"
         | "adddefaultcharset"
         | "fileetag"
         | "enablemmap"
@@ -159,9 +240,6 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         | "defaulticon"
         | "headername"
         | "readmename"
-        | "setenv"
-        | "unsetenv"
-        | "passenv"
         | "authmerging"
         | "authzsendforbiddenonfailure"
         | "allowoverridelist"

@@ -12,9 +12,11 @@
 //! - [`status`]: `SetHandler server-status` (mod_status).
 //! - [`wsgi`]: a `WSGIScriptAlias` (mod_wsgi).
 //! - [`cgi`]: `ScriptAlias` and `SetHandler cgi-script` (mod_cgi/mod_cgid).
+//! - [`actions`]: `Action` (mod_actions): an internal redirect to a CGI program.
 //! - [`cgivars`]: the CGI meta-variables (RFC 3875 and Apache's additions), shared by CGI and
 //!   FastCGI (proxy_fcgi).
 
+pub mod actions;
 pub mod autoindex;
 pub mod cgi;
 pub mod cgivars;
@@ -30,7 +32,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Method, Response, StatusCode};
 
-use crate::config::model::{HostConfig, ServerConfig};
+use crate::config::model::{Alias, HostConfig, ServerConfig};
 use crate::http::log::Level;
 use crate::http::mapping::Walk;
 use crate::http::perdir::Effective;
@@ -51,6 +53,8 @@ pub enum Handler<'a> {
     Wsgi(ScriptMatch<'a>),
     /// `SetHandler cgi-script` or `ScriptAlias`.
     Cgi,
+    /// `Action handler-or-type /cgi-script [virtual]` (mod_actions).
+    Action(&'a str, bool),
 }
 
 /// Chooses the handler: a `WSGIScriptAlias` translation, else `ScriptAlias`, else
@@ -58,7 +62,7 @@ pub enum Handler<'a> {
 /// handler.
 pub fn choose<'a>(
     config: &ServerConfig,
-    eff: &Effective<'_>,
+    eff: &Effective<'a>,
     script_alias: bool,
     wsgi: Option<ScriptMatch<'a>>,
     file_name: Option<&str>,
@@ -75,11 +79,27 @@ pub fn choose<'a>(
     let named = eff
         .set_handler()
         .or_else(|| ext.as_deref().and_then(|e| eff.handler_for_ext(e)));
+    if config.has_module("actions") {
+        let by_handler = named.and_then(|h| eff.action(&h.to_ascii_lowercase()));
+        let by_type = || {
+            eff.force_type()
+                .or_else(|| ext.as_deref().and_then(|e| eff.added_type(e)))
+                .and_then(|t| eff.action(&t.to_ascii_lowercase()))
+        };
+        if let Some((url, virt)) = by_handler.or_else(by_type) {
+            return Handler::Action(url, *virt);
+        }
+    }
     match named {
         Some(h) if h.eq_ignore_ascii_case("server-status") && config.has_module("status") => {
             Handler::ServerStatus
         }
-        Some(h) if h.eq_ignore_ascii_case("cgi-script") => Handler::Cgi,
+        Some(h)
+            if h.eq_ignore_ascii_case("cgi-script")
+                && (config.has_module("cgid") || config.has_module("cgi")) =>
+        {
+            Handler::Cgi
+        }
         _ => Handler::Static,
     }
 }
@@ -91,6 +111,7 @@ pub async fn run<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {
         Handler::ServerStatus => status::serve(call),
         Handler::Wsgi(m) => wsgi::serve(call, m).await,
         Handler::Cgi => cgi::serve(call).await,
+        Handler::Action(url, virt) => actions::serve(call, url, virt),
     }
 }
 
@@ -104,12 +125,36 @@ pub struct Ctx<'a> {
     pub file: Option<PathBuf>,
     /// Environment variables set by `SetEnvIf` and friends.
     pub env: HashMap<String, String>,
+    /// Set by a handler that asks for an internal redirect (a CGI `Location: /path`, an
+    /// `Action`): the pipeline runs again for that URL.
+    pub redirect: Option<InternalRedirect>,
+    /// The request target of the original request, once an internal redirect happened
+    /// (`REQUEST_URI` keeps it).
+    pub request_uri: Option<String>,
+}
+
+/// An internal redirect, as `ap_internal_redirect` does it.
+pub struct InternalRedirect {
+    /// The new request target (path and query, encoded).
+    pub target: String,
+    /// `Action` keeps the method and body; a CGI `Location` turns the request into a GET.
+    pub keep_method: bool,
+    /// The variables of the first request, passed on as `REDIRECT_*`.
+    pub env: Vec<(String, String)>,
+    /// The request body, for `Action` (behind a lock only so that `Ctx` stays `Sync`).
+    pub body: std::sync::Mutex<Option<RequestBody>>,
 }
 
 /// The file a URL was mapped to.
 #[derive(Clone, Copy)]
 pub struct MappedFile<'r> {
     pub path: &'r Path,
+    /// The directory the URL was mapped into (`DocumentRoot` or the alias target).
+    pub root: &'r Path,
+    /// The `Alias`/`ScriptAlias` used, if any.
+    pub alias: Option<&'r Alias>,
+    /// What follows the file in the URL (`PATH_INFO`), decoded; `""` when nothing does.
+    pub path_info: &'r str,
     /// What the walk on disk found (`None` when a module translated the URL itself, as
     /// mod_wsgi does).
     pub walk: Option<&'r Walk>,
@@ -132,6 +177,8 @@ pub struct Call<'a, 'r> {
 pub struct Failure {
     pub status: u16,
     pub log: Option<(Level, String)>,
+    /// The module named in the error log line (`core`, `cgid`...).
+    pub module: &'static str,
     /// Extra headers (`Allow` for 405...).
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -141,6 +188,7 @@ impl Failure {
         Failure {
             status,
             log: None,
+            module: "core",
             headers: Vec::new(),
         }
     }
@@ -149,8 +197,15 @@ impl Failure {
         Failure {
             status,
             log: Some((level, msg.into())),
+            module: "core",
             headers: Vec::new(),
         }
+    }
+
+    /// The same failure, logged as `module`.
+    pub fn from_module(mut self, module: &'static str) -> Failure {
+        self.module = module;
+        self
     }
 }
 

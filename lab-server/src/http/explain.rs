@@ -224,7 +224,7 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         );
         return out;
     }
-    let mapped = mapping::map(config, host, &url);
+    let mut mapped = mapping::map(config, host, &url);
     if mapped.alias.is_none() {
         if let Some(m) = super::request::wsgi_alias(config, host, &url) {
             explain_wsgi(&mut out, config, host, &m, &q.method, local);
@@ -267,8 +267,15 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
             );
         }
     }
+    let mut walk = mapping::walk(&mapped.root, &mapped.path);
+    let path_info = super::request::split_path_info(config, host, &url, &mut mapped, &mut walk);
+    if !path_info.is_empty() {
+        let _ = writeln!(
+            out,
+            "PATH_INFO: {path_info} (lo que sigue al script en la URL)"
+        );
+    }
     let shown = crate::config::diagnostic::display_path(&mapped.path, base);
-    let walk = mapping::walk(&mapped.root, &mapped.path);
     let (dir, file_name) = match &walk {
         Walk::Found { meta, .. } if meta.is_dir() => {
             let _ = writeln!(out, "En disco: {shown} (directorio)");
@@ -345,8 +352,11 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
     let handler = handlers::choose(config, &eff, mapped.is_script(), None, file_name);
     let what = match handler {
         Handler::ServerStatus => "mod_status (SetHandler server-status)".to_string(),
-        Handler::Cgi => "CGI (ScriptAlias o SetHandler cgi-script): el laboratorio todavía no ejecuta CGI y respondería 501".to_string(),
+        Handler::Cgi => explain_cgi(&eff, mapped.is_script(), &mapped.path, &walk),
         Handler::Wsgi(_) => "mod_wsgi (WSGIScriptAlias)".to_string(),
+        Handler::Action(program, _) => format!(
+            "mod_actions (Action): redirección interna a {program} con la URL como PATH_INFO"
+        ),
         Handler::Static => match &walk {
             Walk::Missing { .. } => "fichero estático, pero no existe: 404".to_string(),
             Walk::Found { meta, .. } if meta.is_dir() => {
@@ -367,7 +377,9 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
                     }
                 }
             }
-            Walk::Found { .. } => "fichero estático (200, o 304 si el navegador ya lo tiene)".into(),
+            Walk::Found { .. } => {
+                "fichero estático (200, o 304 si el navegador ya lo tiene)".into()
+            }
         },
     };
     let _ = writeln!(out, "Manejador: {what}");
@@ -475,6 +487,67 @@ fn explain_wsgi(
         "Manejador: {mode}; llama a `{}` del script",
         settings.callable_object.as_deref().unwrap_or("application")
     );
+}
+
+/// The CGI handler's view of a script: which program runs it and why it would fail.
+fn explain_cgi(
+    eff: &Effective<'_>,
+    script_alias: bool,
+    path: &std::path::Path,
+    walk: &Walk,
+) -> String {
+    let mut out = String::from("CGI (mod_cgid): ");
+    out.push_str(if script_alias {
+        "la URL cae en un ScriptAlias"
+    } else {
+        "SetHandler/AddHandler cgi-script"
+    });
+    if !script_alias && !eff.options.contains(OptionSet::EXEC_CGI) {
+        out.push_str(
+            "; pero Options no incluye ExecCGI en este directorio: respondería 403 \
+             (AH01262). Añade `Options +ExecCGI` en su <Directory>",
+        );
+        return out;
+    }
+    match walk {
+        Walk::Missing { .. } => {
+            out.push_str("; el script no existe: 404 (AH01264)");
+            return out;
+        }
+        Walk::Found { meta, .. } if meta.is_dir() => {
+            out.push_str("; es un directorio, no un script: 403 (AH01265)");
+            return out;
+        }
+        Walk::Found { .. } => {}
+    }
+    let facts = crate::handlers::cgi::describe_script(path);
+    let _ = write!(out, "\n  Script: {}", path.display());
+    match (&facts.interpreter, facts.interpreter_exists) {
+        (Some(i), Some(true)) => {
+            let _ = write!(out, "\n  Intérprete (línea #!): {i}");
+        }
+        (Some(i), _) => {
+            let _ = write!(
+                out,
+                "\n  Intérprete (línea #!): {i}, que NO existe en esta máquina: respondería 500 \
+                 (AH01241: exec failed, «End of script output before headers»)"
+            );
+        }
+        (None, _) => out.push_str(
+            "\n  Sin línea #!: el sistema no sabrá con qué programa ejecutarlo; respondería 500 \
+             (AH01241: exec failed)",
+        ),
+    }
+    if !facts.executable {
+        out.push_str(
+            "\n  No tiene permiso de ejecución: respondería 500 (AH01241, «Permission denied»). \
+             Arréglalo con `chmod +x`",
+        );
+    }
+    if facts.executable && facts.interpreter_exists == Some(true) {
+        out.push_str("\n  Se ejecutaría: un proceso nuevo por petición");
+    }
+    out
 }
 
 #[cfg(test)]

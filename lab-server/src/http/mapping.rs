@@ -204,3 +204,65 @@ pub fn walk(root: &Path, path: &Path) -> Walk {
     };
     Walk::Found { meta, links }
 }
+
+/// Apache's directory walk with extra path: when `path` does not exist because a regular
+/// file sits in the middle of it (`/cgi-bin/env.py/uno/dos`), that file and how many of the
+/// last components of the path follow it (the `PATH_INFO`).
+pub fn split_path_info(root: &Path, path: &Path) -> Option<(PathBuf, usize)> {
+    let rel = path.strip_prefix(root).ok()?;
+    let comps: Vec<_> = rel.components().collect();
+    let mut current = root.to_path_buf();
+    for (i, comp) in comps.iter().enumerate() {
+        current.push(comp);
+        let meta = std::fs::metadata(&current).ok()?;
+        if meta.is_file() {
+            let rest = comps.len() - i - 1;
+            return (rest > 0).then_some((current, rest));
+        }
+        if !meta.is_dir() {
+            return None;
+        }
+    }
+    None
+}
+
+/// Splits the URL path `url` where its last `rest` components start: (script URL, path
+/// info). A trailing `/` stays in the path info, as in Apache.
+pub fn url_split(url: &str, rest: usize) -> (&str, &str) {
+    let trimmed = url.strip_suffix('/').unwrap_or(url);
+    let mut cut = trimmed.len();
+    for _ in 0..rest {
+        match trimmed[..cut].rfind('/') {
+            Some(i) => cut = i,
+            None => return (url, ""),
+        }
+    }
+    (&url[..cut], &url[cut..])
+}
+
+#[cfg(test)]
+mod path_info_tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_at_the_script() {
+        assert_eq!(
+            url_split("/cgi-bin/env.py/a/b", 2),
+            ("/cgi-bin/env.py", "/a/b")
+        );
+        assert_eq!(
+            url_split("/cgi-bin/env.py/a/", 1),
+            ("/cgi-bin/env.py", "/a/")
+        );
+    }
+
+    #[test]
+    fn a_file_in_the_middle_is_the_script() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("env.py"), "x").unwrap();
+        let p = dir.path().join("env.py/uno/dos");
+        let (file, rest) = split_path_info(dir.path(), &p).unwrap();
+        assert_eq!((file, rest), (dir.path().join("env.py"), 2));
+        assert!(split_path_info(dir.path(), &dir.path().join("nada/x")).is_none());
+    }
+}

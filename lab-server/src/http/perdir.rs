@@ -198,6 +198,41 @@ impl<'a> Effective<'a> {
     pub fn set_env_if(&self) -> impl Iterator<Item = &'a crate::config::model::SetEnvIf> + '_ {
         self.layers.iter().flat_map(|(_, l)| l.set_env_if.iter())
     }
+
+    /// Every `SetEnv`/`UnsetEnv`/`PassEnv`, in order.
+    pub fn env_ops(&self) -> impl Iterator<Item = &'a crate::config::model::EnvOp> + '_ {
+        self.layers.iter().flat_map(|(_, l)| l.env.iter())
+    }
+
+    /// `AcceptPathInfo`: `None` is `Default`.
+    pub fn accept_path_info(&self) -> Option<bool> {
+        self.layers
+            .iter()
+            .rev()
+            .find_map(|(_, l)| l.accept_path_info)
+    }
+
+    /// `CGIPassAuth On`.
+    pub fn cgi_pass_auth(&self) -> bool {
+        self.layers
+            .iter()
+            .rev()
+            .find_map(|(_, l)| l.cgi_pass_auth)
+            .unwrap_or(false)
+    }
+
+    /// `CGIDScriptTimeout`, when set.
+    pub fn cgid_script_timeout(&self) -> Option<std::time::Duration> {
+        self.layers
+            .iter()
+            .rev()
+            .find_map(|(_, l)| l.cgid_script_timeout)
+    }
+
+    /// `Action` for a handler name or a media type (lowercase): (URL, `virtual`).
+    pub fn action(&self, key: &str) -> Option<&'a (String, bool)> {
+        self.last(|l| l.actions.get(key))
+    }
 }
 
 /// `dir` as the configuration would write it: inside the workspace, relative to its root

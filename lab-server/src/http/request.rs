@@ -82,9 +82,55 @@ where
         url: String::new(),
         file: None,
         env: HashMap::new(),
+        redirect: None,
+        request_uri: None,
     };
 
-    let outcome = route(&site, &conn, &parts, &mut body, &mut ctx).await;
+    let mut outcome = route(&site, &conn, &parts, &mut body, &mut ctx).await;
+    // Internal redirects (a CGI `Location: /path`, `Action`): the phases again for the new
+    // URL, at most 10 times as Apache's `LimitInternalRecursion`.
+    let mut redirected: Vec<Parts> = Vec::new();
+    while let Some(redirect) = ctx.redirect.take() {
+        if redirected.len() >= 10 {
+            outcome = Err((
+                Failure::logged(
+                    500,
+                    Level::Error,
+                    "AH00124: la petición supera el límite de 10 redirecciones internas (LimitInternalRecursion); revisa Location y Action",
+                ),
+                None,
+            ));
+            break;
+        }
+        let Some(next) = internal_parts(&parts, &redirect) else {
+            outcome = Err((
+                Failure::logged(
+                    500,
+                    Level::Error,
+                    format!(
+                        "redirección interna a una URL no válida: {}",
+                        redirect.target
+                    ),
+                ),
+                None,
+            ));
+            break;
+        };
+        ctx.request_uri.get_or_insert_with(|| {
+            parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| "/".to_string(), |p| p.as_str().to_string())
+        });
+        ctx.env = redirect.env.into_iter().collect();
+        body = redirect
+            .body
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
+        redirected.push(next);
+        let Some(next) = redirected.last() else { break };
+        outcome = route(&site, &conn, next, &mut body, &mut ctx).await;
+    }
     let mut resp = match outcome {
         Ok((mut resp, eff)) => {
             if let Some(eff) = &eff {
@@ -95,7 +141,8 @@ where
         Err((failure, eff)) => {
             let logs = site.logs(chosen);
             if let Some((level, msg)) = &failure.log {
-                logs.error.log("core", *level, Some(conn.client), msg);
+                logs.error
+                    .log(failure.module, *level, Some(conn.client), msg);
             }
             let mut resp =
                 error_response(&site, &conn, &parts, &ctx, eff.as_ref(), failure.status).await;
@@ -184,6 +231,24 @@ where
     }
     site.stats.busy.fetch_sub(1, Ordering::Relaxed);
     resp
+}
+
+/// The request an internal redirect makes: the same headers, `GET` without a body unless the
+/// redirect keeps the method.
+fn internal_parts(parts: &Parts, redirect: &handlers::InternalRedirect) -> Option<Parts> {
+    let uri: http::Uri = redirect.target.parse().ok()?;
+    let (mut next, ()) = Request::new(()).into_parts();
+    next.uri = uri;
+    next.version = parts.version;
+    next.headers = parts.headers.clone();
+    if redirect.keep_method {
+        next.method = parts.method.clone();
+    } else {
+        next.method = Method::GET;
+        next.headers.remove(header::CONTENT_LENGTH);
+        next.headers.remove(header::TRANSFER_ENCODING);
+    }
+    Some(next)
 }
 
 fn version_text(v: http::Version) -> &'static str {
@@ -321,14 +386,15 @@ async fn route<'a>(
     if let Some((status, to)) = mapping::redirect(host_redirects, &url, query) {
         return redirect_response(status, to).map(|r| (r, None));
     }
-    let mapped = mapping::map(config, ctx.host, &url);
+    let mut mapped = mapping::map(config, ctx.host, &url);
     // mod_wsgi translates after mod_alias: `Alias /static/` wins over `WSGIScriptAlias /`.
     if mapped.alias.is_none() {
         if let Some(m) = wsgi_alias(config, ctx.host, &url) {
             return wsgi_route(site, conn, parts, body, ctx, m, &url).await;
         }
     }
-    let walk = mapping::walk(&mapped.root, &mapped.path);
+    let mut walk = mapping::walk(&mapped.root, &mapped.path);
+    let path_info = split_path_info(config, ctx.host, &url, &mut mapped, &mut walk);
     let (dir, file_name, links): (PathBuf, Option<&str>, &[(PathBuf, bool)]) = match &walk {
         Walk::Found { meta, links } if meta.is_dir() => (mapped.path.clone(), None, links),
         Walk::Found { links, .. } => (
@@ -401,10 +467,60 @@ async fn route<'a>(
         eff,
         file: MappedFile {
             path: &mapped.path,
+            root: &mapped.root,
+            alias: mapped.alias,
+            path_info: &path_info,
             walk: Some(&walk),
         },
     };
     handlers::run(handler, call).await
+}
+
+/// Apache's walk with extra path: `/cgi-bin/env.py/uno` maps to `env.py` with `PATH_INFO`
+/// `/uno` when that file's handler takes path info (CGI, `Action`) or `AcceptPathInfo On`
+/// says so; otherwise the path stays as it is (and is not found).
+pub(crate) fn split_path_info(
+    config: &ServerConfig,
+    host: &HostConfig,
+    url: &str,
+    mapped: &mut mapping::Mapped<'_>,
+    walk: &mut Walk,
+) -> String {
+    if !matches!(walk, Walk::Missing { .. }) {
+        return String::new();
+    }
+    let Some((file, rest)) = mapping::split_path_info(&mapped.root, &mapped.path) else {
+        return String::new();
+    };
+    let name = file.file_name().and_then(|n| n.to_str());
+    let eff = Effective::merge(
+        config,
+        host,
+        &Target {
+            dir: file.parent(),
+            file_name: name,
+            url,
+        },
+    );
+    let takes_path_info = match eff.accept_path_info() {
+        Some(on) => on,
+        None => matches!(
+            handlers::choose(config, &eff, mapped.is_script(), None, name),
+            handlers::Handler::Cgi | handlers::Handler::Action(..)
+        ),
+    };
+    // `AcceptPathInfo Off` on a CGI script is refused by the handler, which needs the split.
+    let cgi = matches!(
+        handlers::choose(config, &eff, mapped.is_script(), None, name),
+        handlers::Handler::Cgi
+    );
+    if !takes_path_info && !cgi {
+        return String::new();
+    }
+    let info = mapping::url_split(url, rest).1.to_string();
+    *walk = mapping::walk(&mapped.root, &file);
+    mapped.path = file;
+    info
 }
 
 /// The `WSGIScriptAlias` (the host's, then the main server's) that serves `url`.
@@ -468,6 +584,9 @@ async fn wsgi_route<'a>(
         eff,
         file: MappedFile {
             path: &script,
+            root: &dir,
+            alias: None,
+            path_info: m.path_info,
             walk: None,
         },
     };

@@ -15,7 +15,9 @@ use super::{settings_text, Settings, Workspace, WorkspaceError, SETTINGS_FILE};
 /// `mods-available/NAME.conf` for the modules where Debian ships one.
 const MODULE_CONFS: &[(&str, &str)] = &[
     ("alias", include_str!("files/mods/alias.conf")),
+    ("actions", include_str!("files/mods/actions.conf")),
     ("autoindex", include_str!("files/mods/autoindex.conf")),
+    ("cgid", include_str!("files/mods/cgid.conf")),
     ("dir", include_str!("files/mods/dir.conf")),
     ("mime", include_str!("files/mods/mime.conf")),
     ("mpm_event", include_str!("files/mods/mpm_event.conf")),
@@ -50,6 +52,11 @@ const CONFS: &[(&str, &str, bool)] = &[
         true,
     ),
     ("security", include_str!("files/conf/security.conf"), true),
+    (
+        "serve-cgi-bin",
+        include_str!("files/conf/serve-cgi-bin.conf"),
+        true,
+    ),
 ];
 
 /// Plain files written as they are (path relative to the workspace root).
@@ -79,6 +86,8 @@ const DIRS: &[&str] = &[
     "etc/apache2/conf-enabled",
     "run/apache2",
     "var/lock/apache2",
+    "run/apache2/socks",
+    "usr/lib/cgi-bin",
     ".lab",
 ];
 
