@@ -20,6 +20,7 @@ pub mod autoindex;
 pub mod errors;
 pub mod explain;
 pub mod files;
+pub mod head;
 pub mod log;
 pub mod mapping;
 pub mod perdir;

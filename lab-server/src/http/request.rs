@@ -26,7 +26,7 @@ use super::mapping::{self, Walk};
 use super::perdir::{Effective, Target};
 use super::site::Site;
 use super::vhost::{self, Chosen};
-use super::{autoindex, errors, full, status, urlpath, Body};
+use super::{autoindex, errors, full, head, status, urlpath, Body};
 use crate::config::model::{ErrorDocument, HeaderOp, HostConfig, OptionSet, ServerConfig};
 use crate::wsgi::ScriptMatch;
 
@@ -131,10 +131,11 @@ where
     };
 
     let outcome = route(&site, &conn, &parts, &mut body, &mut ctx).await;
+    let mut always = Vec::new();
     let mut resp = match outcome {
         Ok((mut resp, eff)) => {
             if let Some(eff) = &eff {
-                output_filters(&mut resp, eff, &ctx.env);
+                always = output_filters(&mut resp, eff, &ctx.env);
             }
             resp
         }
@@ -149,19 +150,13 @@ where
                 resp.headers_mut().insert(k, v);
             }
             if let Some(eff) = &eff {
-                output_filters(&mut resp, eff, &ctx.env);
+                always = output_filters(&mut resp, eff, &ctx.env);
             }
             resp
         }
     };
 
-    let ka = &site.config.keep_alive;
-    if !ka.enabled || (ka.max_requests > 0 && served >= u64::from(ka.max_requests)) {
-        resp.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    resp.headers_mut()
-        .insert(header::SERVER, site.server_header.clone());
+    finish_head(&site, &parts, served, &mut resp, &always).await;
 
     let body_bytes = if parts.method == Method::HEAD {
         0
@@ -175,13 +170,7 @@ where
                     .unwrap_or(0)
             })
     };
-    let header_bytes = 19
-        + 37
-        + resp
-            .headers()
-            .iter()
-            .map(|(k, v)| k.as_str().len() + v.len() + 4)
-            .sum::<usize>() as u64;
+    let header_bytes = head_bytes(&resp);
     site.stats.requests.fetch_add(1, Ordering::Relaxed);
     site.stats
         .bytes
@@ -230,6 +219,87 @@ where
     }
     site.stats.busy.fetch_sub(1, Ordering::Relaxed);
     resp
+}
+
+/// `Date`, `Server`, `Connection`/`Keep-Alive` as Apache decides them, then Apache's order
+/// and spelling of the head.
+async fn finish_head(
+    site: &Site,
+    parts: &Parts,
+    served: u64,
+    resp: &mut Response<Body>,
+    always: &[HeaderName],
+) {
+    let h = resp.headers_mut();
+    h.insert(header::DATE, head::date_now());
+    h.insert(header::SERVER, site.server_header.clone());
+    let tokens = |name: &str| {
+        parts
+            .headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(name))
+    };
+    let ka = &site.config.keep_alive;
+    let ka_sent = tokens("keep-alive");
+    let client_closes = tokens("close") || (parts.version == http::Version::HTTP_10 && !ka_sent);
+    let limit = ka.max_requests > 0 && served >= u64::from(ka.max_requests);
+    if !ka.enabled || limit || client_closes {
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    } else if ka_sent {
+        let timeout = ka.timeout.as_secs();
+        let value = if ka.max_requests > 0 {
+            let left = u64::from(ka.max_requests).saturating_sub(served - 1);
+            format!("timeout={timeout}, max={left}")
+        } else {
+            format!("timeout={timeout}")
+        };
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(HeaderName::from_static("keep-alive"), v);
+        }
+        h.insert(header::CONNECTION, HeaderValue::from_static("Keep-Alive"));
+    }
+    let late_length = resp.extensions().get::<head::Generated>().is_some();
+    head::order(resp.headers_mut(), always, late_length);
+    if let Some(reason) = apache_reason(resp.status()) {
+        if resp
+            .extensions()
+            .get::<hyper::ext::ReasonPhrase>()
+            .is_none()
+        {
+            resp.extensions_mut()
+                .insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
+        }
+    }
+    head::spell(resp).await;
+}
+
+/// Apache's reason phrases where they differ from the `http` crate's.
+fn apache_reason(status: StatusCode) -> Option<&'static str> {
+    match status.as_u16() {
+        413 => Some("Request Entity Too Large"),
+        414 => Some("Request-URI Too Long"),
+        416 => Some("Requested Range Not Satisfiable"),
+        _ => None,
+    }
+}
+
+/// The size of the head on the wire (for `%O`): status line, header lines, blank line.
+fn head_bytes(resp: &Response<Body>) -> u64 {
+    let reason = resp
+        .extensions()
+        .get::<hyper::ext::ReasonPhrase>()
+        .map(|r| r.as_bytes().len())
+        .or_else(|| resp.status().canonical_reason().map(str::len))
+        .unwrap_or(0);
+    let lines: usize = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    (13 + reason + 2 + lines + 2) as u64
 }
 
 fn version_text(v: http::Version) -> &'static str {
@@ -627,6 +697,7 @@ async fn static_handler<'a>(
     let config = &*site.config;
     if parts.method == Method::OPTIONS {
         let mut resp = Response::builder()
+            .extension(head::Generated)
             .status(StatusCode::OK)
             .header(header::CONTENT_LENGTH, 0)
             .body(super::empty())
@@ -804,6 +875,7 @@ fn content_type(site: &Site, eff: &Effective<'_>, path: &Path) -> Option<String>
 fn text_response(status: StatusCode, ctype: &str, body: String, parts: &Parts) -> Response<Body> {
     let len = body.len();
     Response::builder()
+        .extension(head::Generated)
         .status(status)
         .header(header::CONTENT_TYPE, ctype)
         .header(header::CONTENT_LENGTH, len)
@@ -838,6 +910,7 @@ fn redirect_response(
         errors::html_escape(&to)
     );
     Ok(Response::builder()
+        .extension(head::Generated)
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND))
         .header(header::LOCATION, location)
         .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
@@ -907,6 +980,9 @@ async fn error_response(
         },
         Some(ErrorDocument::Default) | None => errors::page(status, None, &sig),
     };
+    if !matches!(doc, Some(ErrorDocument::Local(_))) {
+        resp.extensions_mut().insert(head::Generated);
+    }
     if parts.method == Method::HEAD {
         *resp.body_mut() = super::empty();
     }
@@ -976,8 +1052,13 @@ fn set_env_if(
 }
 
 /// `Header` and `Expires` on the way out.
-fn output_filters(resp: &mut Response<Body>, eff: &Effective<'_>, env: &HashMap<String, String>) {
+fn output_filters(
+    resp: &mut Response<Body>,
+    eff: &Effective<'_>,
+    env: &HashMap<String, String>,
+) -> Vec<HeaderName> {
     let success = resp.status().is_success() || resp.status().is_redirection();
+    let mut always = Vec::new();
     for action in eff.headers() {
         if !action.always && !success {
             continue;
@@ -990,6 +1071,9 @@ fn output_filters(resp: &mut Response<Body>, eff: &Effective<'_>, env: &HashMap<
         let Ok(name) = HeaderName::from_bytes(action.name.as_bytes()) else {
             continue;
         };
+        if action.always && action.op != HeaderOp::Unset && !always.contains(&name) {
+            always.push(name.clone());
+        }
         let value = action
             .value
             .as_deref()
@@ -1035,4 +1119,5 @@ fn output_filters(resp: &mut Response<Body>, eff: &Effective<'_>, env: &HashMap<
             files::expires_headers(resp.headers_mut(), after);
         }
     }
+    always
 }
