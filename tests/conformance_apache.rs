@@ -185,6 +185,12 @@ fn normalise(data: &[u8], port: u16) -> (Vec<String>, String) {
                 "<date>".to_string()
             }
             "server" => "<server>".to_string(),
+            // Apache's order comes from a hash table and changes between starts.
+            "allow" => {
+                let mut m: Vec<&str> = value.split(',').filter(|m| !m.is_empty()).collect();
+                m.sort_unstable();
+                m.join(",")
+            }
             "expires" => match (date, httpdate::parse_http_date(value)) {
                 (Some(d), Ok(e)) => {
                     let delta = match e.duration_since(d) {
