@@ -435,6 +435,7 @@ async fn route<'a>(
         .iter()
         .chain(config.main.redirects.iter().filter(|_| !is_main));
     if let Some((status, to)) = mapping::redirect(host_redirects, &url, query) {
+        let to = to.map(|t| absolute_url(site, conn, parts, ctx.host, &t));
         return redirect_response(status, to).map(|r| (r, None));
     }
     let mapped = mapping::map(config, ctx.host, &url);
@@ -503,6 +504,7 @@ async fn route<'a>(
         ));
     }
     if let Some((status, to)) = mapping::redirect(eff.redirects(), &url, query) {
+        let to = to.map(|t| absolute_url(site, conn, parts, ctx.host, &t));
         return redirect_response(status, to).map(|r| (r, Some(eff)));
     }
 
@@ -728,17 +730,12 @@ async fn static_handler<'a>(
     if meta.is_dir() {
         let has_dir = config.has_module("dir");
         if !url.ends_with('/') && has_dir {
-            let host = parts
-                .headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{}:{}", site.server_name(ctx.host), conn.port));
-            let mut to = format!("http://{host}{}/", urlpath::encode(url));
+            let mut to = format!("{}/", urlpath::encode(url));
             if let Some(q) = parts.uri.query() {
                 to.push('?');
                 to.push_str(q);
             }
+            let to = absolute_url(site, conn, parts, ctx.host, &to);
             return redirect_response(301, Some(to)).map(|r| (r, Some(eff)));
         }
         if has_dir {
@@ -885,6 +882,40 @@ fn text_response(status: StatusCode, ctype: &str, body: String, parts: &Parts) -
             full(body)
         })
         .unwrap_or_default()
+}
+
+/// A URL path made absolute the way Apache's `ap_construct_url` does with
+/// `UseCanonicalName Off`: the host the client asked for (`Host`, else `ServerName`), the port
+/// it reached (from `Host`, else the local port of the connection; left out when 80).
+fn absolute_url(site: &Site, conn: &Conn, parts: &Parts, host: &HostConfig, to: &str) -> String {
+    if !to.starts_with('/') {
+        return to.to_string();
+    }
+    let asked = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
+    let (name, port) = match asked {
+        Some(h) => {
+            let port = match h.rsplit_once(':') {
+                Some((_, p)) if !h.ends_with(']') => p.parse::<u16>().ok(),
+                _ => None,
+            };
+            let name = match port {
+                Some(_) => h.rsplit_once(':').map_or(h, |(n, _)| n),
+                None => h,
+            };
+            (name.to_string(), port.unwrap_or(conn.local.port()))
+        }
+        None => (site.server_name(host).to_string(), conn.local.port()),
+    };
+    if port == 80 {
+        format!("http://{name}{to}")
+    } else {
+        format!("http://{name}:{port}{to}")
+    }
 }
 
 fn redirect_response(
