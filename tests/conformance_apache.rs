@@ -92,6 +92,8 @@ fn lab_for(spec: &toml::Value) -> TestLab {
                     .unwrap_or(1_700_000_000) as u64,
             )
     };
+    // Apache's document root starts empty; `lab init` writes a welcome page there.
+    let _ = std::fs::remove_file(lab.path("var/www/html/index.html"));
     for d in spec
         .get("dir")
         .and_then(|d| d.as_array())

@@ -34,6 +34,36 @@ pub struct Generated;
 #[derive(Debug, Clone, Default)]
 pub struct Spelling(pub Vec<String>);
 
+/// An empty body that hyper still treats as a body of known length 0, so the
+/// `Content-Length: 0` the handler wrote stays where it is in the head (for a body that is
+/// already finished hyper drops that header and writes its own after all the others).
+pub fn zero_length() -> Body {
+    use http_body_util::BodyExt;
+    ZeroLength.boxed()
+}
+
+struct ZeroLength;
+
+impl http_body::Body for ZeroLength {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        false
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(0)
+    }
+}
+
 /// Names Apache itself writes in a spelling that is not title case.
 const APACHE_SPELLINGS: &[&str] = &["ETag", "WWW-Authenticate", "Content-MD5"];
 

@@ -408,6 +408,27 @@ async fn route<'a>(
         }
     }
 
+    // `OPTIONS *` asks about the server, not a resource: the core answers it.
+    if parts.method == Method::OPTIONS && parts.uri.path() == "*" {
+        let resp = Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_LENGTH, 0)
+            .body(head::zero_length())
+            .unwrap_or_default();
+        return Ok((resp, None));
+    }
+    // Debian's security.conf says `TraceEnable Off`: the core refuses TRACE with an empty
+    // `Allow`.
+    if parts.method == Method::TRACE {
+        let mut f = Failure::logged(
+            405,
+            Level::Error,
+            "AH00669: TRACE no está permitido en este servidor (TraceEnable Off)",
+        );
+        f.headers = vec![(header::ALLOW, HeaderValue::from_static(""))];
+        return Err((f, None));
+    }
+
     // 2. URL -> path.
     let url = match urlpath::clean(parts.uri.path()) {
         Ok(u) => u,
@@ -678,6 +699,40 @@ fn refused_link(links: &[(PathBuf, bool)], options: OptionSet) -> Option<&Path> 
         .map(|(p, _)| p.as_path())
 }
 
+/// The methods Apache's core knows (`ap_method_number_of`); any other is a 501.
+fn known_method(m: &str) -> bool {
+    matches!(
+        m,
+        "GET"
+            | "HEAD"
+            | "PUT"
+            | "POST"
+            | "DELETE"
+            | "CONNECT"
+            | "OPTIONS"
+            | "TRACE"
+            | "PATCH"
+            | "PROPFIND"
+            | "PROPPATCH"
+            | "MKCOL"
+            | "COPY"
+            | "MOVE"
+            | "LOCK"
+            | "UNLOCK"
+            | "VERSION-CONTROL"
+            | "CHECKOUT"
+            | "UNCHECKOUT"
+            | "CHECKIN"
+            | "UPDATE"
+            | "LABEL"
+            | "REPORT"
+            | "MKWORKSPACE"
+            | "MKACTIVITY"
+            | "BASELINE-CONTROL"
+            | "MERGE"
+    )
+}
+
 fn allow_header() -> Vec<(HeaderName, HeaderValue)> {
     vec![(
         header::ALLOW,
@@ -697,47 +752,82 @@ async fn static_handler<'a>(
     eff: Effective<'a>,
 ) -> Outcome<'a> {
     let config = &*site.config;
+    // The core's default handler: 501 for a method Apache does not know (case counts: `get`
+    // is not GET), before looking at the file.
+    if !known_method(parts.method.as_str()) {
+        let mut f = Failure::logged(
+            501,
+            Level::Info,
+            format!(
+                "AH00126: método desconocido en la petición: {}",
+                parts.method
+            ),
+        );
+        f.headers = allow_header();
+        return Err((f, Some(eff)));
+    }
+    let found = match walk {
+        Walk::Found { meta, .. } => Some(meta),
+        Walk::Missing { .. } => None,
+    };
+    let is_dir = found.is_some_and(|m| m.is_dir());
+    let has_dir = config.has_module("dir");
+    // mod_dir's DirectorySlash runs in the fixups, before any handler, for every method.
+    if is_dir && !url.ends_with('/') && has_dir {
+        let mut to = format!("{}/", urlpath::encode(url));
+        if let Some(q) = parts.uri.query() {
+            to.push('?');
+            to.push_str(q);
+        }
+        let to = absolute_url(site, conn, parts, ctx.host, &to);
+        return redirect_response(301, Some(to)).map(|r| (r, Some(eff)));
+    }
     if parts.method == Method::OPTIONS {
+        // The type mod_mime gave the target (the index file for a directory) stays.
+        let typed = if is_dir {
+            eff.directory_index()
+                .unwrap_or(&["index.html".to_string()])
+                .iter()
+                .map(|n| path.join(n))
+                .find(|p| p.is_file())
+        } else {
+            Some(path.to_path_buf())
+        };
         let mut resp = Response::builder()
             .extension(head::Generated)
             .status(StatusCode::OK)
             .header(header::CONTENT_LENGTH, 0)
-            .body(super::empty())
+            .body(head::zero_length())
             .unwrap_or_default();
         for (k, v) in allow_header() {
             resp.headers_mut().insert(k, v);
         }
+        if let Some(t) = typed
+            .and_then(|p| content_type(site, &eff, &p))
+            .and_then(|t| HeaderValue::from_str(&t).ok())
+        {
+            resp.headers_mut().insert(header::CONTENT_TYPE, t);
+        }
         return Ok((resp, Some(eff)));
     }
-    let meta = match walk {
-        Walk::Found { meta, .. } => meta,
-        Walk::Missing { .. } => {
-            return Err((
-                Failure::logged(
-                    404,
-                    Level::Info,
-                    format!("AH00128: el fichero no existe: {}", path.display()),
-                ),
-                Some(eff),
-            ))
-        }
-    };
-    if parts.method != Method::GET && parts.method != Method::HEAD {
+    // PUT, DELETE and the other known methods: 405 whether the file exists or not; a failed
+    // precondition on GET or POST is checked later (412 before anything else).
+    if parts.method != Method::GET && parts.method != Method::HEAD && parts.method != Method::POST {
         let mut f = Failure::new(405);
         f.headers = allow_header();
         return Err((f, Some(eff)));
     }
+    let Some(meta) = found else {
+        return Err((
+            Failure::logged(
+                404,
+                Level::Info,
+                format!("AH00128: el fichero no existe: {}", path.display()),
+            ),
+            Some(eff),
+        ));
+    };
     if meta.is_dir() {
-        let has_dir = config.has_module("dir");
-        if !url.ends_with('/') && has_dir {
-            let mut to = format!("{}/", urlpath::encode(url));
-            if let Some(q) = parts.uri.query() {
-                to.push('?');
-                to.push_str(q);
-            }
-            let to = absolute_url(site, conn, parts, ctx.host, &to);
-            return redirect_response(301, Some(to)).map(|r| (r, Some(eff)));
-        }
         if has_dir {
             let default = ["index.html".to_string()];
             let indexes = eff.directory_index().unwrap_or(&default);
@@ -770,6 +860,20 @@ async fn static_handler<'a>(
                     }
                 }
             }
+        }
+        if parts.method == Method::POST {
+            // mod_autoindex lists for GET only; the default handler does not serve directories.
+            return Err((
+                Failure::logged(
+                    404,
+                    Level::Info,
+                    format!(
+                        "AH00130: POST a un directorio sin índice: {}",
+                        path.display()
+                    ),
+                ),
+                Some(eff),
+            ));
         }
         if eff.options.contains(OptionSet::INDEXES) && config.has_module("autoindex") {
             let sig = signature(site, ctx.host, conn);
