@@ -945,9 +945,17 @@ async fn serve_file<'a>(
         headers: &parts.headers,
     };
     match files::respond(path, &entity, ctype.as_deref(), &cond).await {
-        Ok(resp) if resp.status() == StatusCode::PRECONDITION_FAILED => {
-            Err((Failure::new(412), Some(eff)))
-        }
+        Ok(resp) if resp.status() == StatusCode::RANGE_NOT_SATISFIABLE => Err((
+            Failure::logged(
+                416,
+                Level::Info,
+                format!(
+                    "ningún rango de la petición cae dentro de {}",
+                    path.display()
+                ),
+            ),
+            Some(eff),
+        )),
         Ok(resp) => Ok((resp, Some(eff))),
         Err(e) => Err((
             Failure::logged(
