@@ -486,12 +486,18 @@ impl http_body::Body for FileBody {
 
 /// `Expires` and `Cache-Control: max-age` for mod_expires.
 pub fn expires_headers(h: &mut HeaderMap, after: Duration) {
+    // mod_expires merges its max-age into a Cache-Control that is already there.
+    let max_age = format!("max-age={}", after.as_secs());
+    let merged = match h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()) {
+        Some(old) if !old.is_empty() => format!("{old}, {max_age}"),
+        _ => max_age,
+    };
+    if let Ok(v) = HeaderValue::from_str(&merged) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
     let at = SystemTime::now() + after;
     if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
         h.insert(header::EXPIRES, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!("max-age={}", after.as_secs())) {
-        h.insert(header::CACHE_CONTROL, v);
     }
 }
 

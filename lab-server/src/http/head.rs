@@ -29,6 +29,11 @@ use super::Body;
 #[derive(Debug, Clone, Copy)]
 pub struct Generated;
 
+/// Marks one of Apache's own error pages or redirects: its head starts again from the
+/// `Header always` table, so plain `Header` does not apply to it.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorPage;
+
 /// The header names of a response as its author (a WSGI application, a backend) wrote them,
 /// one entry per header line, for the names whose spelling is not plain title case.
 #[derive(Debug, Clone, Default)]

@@ -146,6 +146,7 @@ where
             }
             let mut resp =
                 error_response(&site, &conn, &parts, &ctx, eff.as_ref(), failure.status).await;
+            resp.extensions_mut().insert(head::ErrorPage);
             for (k, v) in failure.headers {
                 resp.headers_mut().insert(k, v);
             }
@@ -1054,6 +1055,7 @@ fn redirect_response(
     );
     Ok(Response::builder()
         .extension(head::Generated)
+        .extension(head::ErrorPage)
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND))
         .header(header::LOCATION, location)
         .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
@@ -1194,16 +1196,36 @@ fn set_env_if(
     }
 }
 
-/// `Header` and `Expires` on the way out.
+/// `Expires` and `Header` on the way out, in Apache's order: mod_expires first (for any
+/// answer that is not a 4xx or 5xx, 304 and redirects included, with the type of the file
+/// even when a 304 carries none), then mod_headers: `Header always` on every answer, plain
+/// `Header` only on answers that are not Apache's own error pages or redirects (whose head
+/// starts again from the `always` table). Returns the names `Header always` set.
 fn output_filters(
     resp: &mut Response<Body>,
     eff: &Effective<'_>,
     env: &HashMap<String, String>,
 ) -> Vec<HeaderName> {
-    let success = resp.status().is_success() || resp.status().is_redirection();
+    let status = resp.status();
+    if eff.expires_active()
+        && !(status.is_client_error() || status.is_server_error())
+        && !resp.headers().contains_key(header::EXPIRES)
+    {
+        let ctype = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .or_else(|| resp.extensions().get::<files::TypeOf>().map(|t| &t.0))
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        if let Some(after) = eff.expires_for(&ctype) {
+            files::expires_headers(resp.headers_mut(), after);
+        }
+    }
+    let error_page = resp.extensions().get::<head::ErrorPage>().is_some();
     let mut always = Vec::new();
     for action in eff.headers() {
-        if !action.always && !success {
+        if !action.always && error_page {
             continue;
         }
         if let Some((want, var)) = &action.condition {
@@ -1249,17 +1271,6 @@ fn output_filters(
                 h.insert(name, joined);
             }
             _ => {}
-        }
-    }
-    if eff.expires_active() && resp.status() == StatusCode::OK {
-        let ctype = resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        if let Some(after) = eff.expires_for(&ctype) {
-            files::expires_headers(resp.headers_mut(), after);
         }
     }
     always
