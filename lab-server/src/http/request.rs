@@ -940,12 +940,22 @@ async fn serve_file<'a>(
             ));
         }
     };
-    let ctype = content_type(site, &eff, path);
+    let (ctype, langs) = mime_info(site, &eff, path);
     let cond = Conditions {
         method: &parts.method,
         headers: &parts.headers,
     };
-    match files::respond(path, &entity, ctype.as_deref(), &cond).await {
+    let answer = files::respond(path, &entity, ctype.as_deref(), &cond)
+        .await
+        .map(|mut resp| {
+            if !langs.is_empty() && resp.status() != StatusCode::NOT_MODIFIED {
+                if let Ok(v) = HeaderValue::from_str(&langs.join(", ")) {
+                    resp.headers_mut().insert(header::CONTENT_LANGUAGE, v);
+                }
+            }
+            resp
+        });
+    match answer {
         Ok(resp) if resp.status() == StatusCode::RANGE_NOT_SATISFIABLE => Err((
             Failure::logged(
                 416,
@@ -969,17 +979,55 @@ async fn serve_file<'a>(
     }
 }
 
-/// `ForceType`, else `AddType` or the `TypesConfig` table for the last extension.
+/// The `Content-Type` mod_mime gives a file (see [`mime_info`]).
 fn content_type(site: &Site, eff: &Effective<'_>, path: &Path) -> Option<String> {
-    if let Some(t) = eff.force_type() {
-        return Some(t.to_string());
+    mime_info(site, eff, path).0
+}
+
+/// mod_mime's reading of a file name: every extension after the first dot counts, left to
+/// right (`web.html.es` is HTML in Spanish, `notas.txt.bak` still text): `AddType` or the
+/// `TypesConfig` table (unless `RemoveType`) for the type, `AddLanguage`, `AddCharset`;
+/// then `ForceType`, and `AddDefaultCharset` for text/plain and text/html without a charset.
+/// Returns the type and the languages.
+fn mime_info(site: &Site, eff: &Effective<'_>, path: &Path) -> (Option<String>, Vec<String>) {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let mut ctype: Option<String> = None;
+    let mut langs = Vec::new();
+    let mut charset: Option<&str> = None;
+    for ext in name.split('.').skip(1).filter(|e| !e.is_empty()) {
+        let ext = ext.to_ascii_lowercase();
+        match eff.extension_type(&ext) {
+            Some(Some(t)) => ctype = Some(t.to_string()),
+            Some(None) => {}
+            None => {
+                if let Some(t) = site.mime.get(&ext) {
+                    ctype = Some(t.clone());
+                }
+            }
+        }
+        if let Some(l) = eff.added_language(&ext) {
+            langs.push(l.to_string());
+        }
+        if let Some(c) = eff.added_charset(&ext) {
+            charset = Some(c);
+        }
     }
-    let name = path.file_name()?.to_str()?;
-    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
-    let t = eff
-        .added_type(&ext)
-        .or_else(|| site.mime.get(&ext).map(String::as_str))?;
-    Some(t.to_string())
+    if let Some(t) = eff.force_type() {
+        ctype = Some(t.to_string());
+    }
+    if let Some(t) = ctype.as_mut() {
+        let bare = t.to_ascii_lowercase();
+        if let Some(c) = charset {
+            t.push_str("; charset=");
+            t.push_str(c);
+        } else if (bare == "text/plain" || bare == "text/html") && !bare.contains("charset") {
+            if let Some(c) = eff.default_charset() {
+                t.push_str("; charset=");
+                t.push_str(c);
+            }
+        }
+    }
+    (ctype, langs)
 }
 
 fn text_response(status: StatusCode, ctype: &str, body: String, parts: &Parts) -> Response<Body> {
