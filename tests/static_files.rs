@@ -143,7 +143,9 @@ fn unsatisfiable_range_gives_416() {
         &[("Range", "bytes=1000-2000")],
     );
     assert_eq!(resp.status, 416, "{resp}");
-    assert_eq!(resp.header("content-range"), Some("bytes */37"), "{resp}");
+    // Apache 2.4 sends its 416 error page, which drops the `Content-Range: bytes */37` the
+    // byte-range filter had set (measured on Debian 12's apache2).
+    assert_eq!(resp.header("content-range"), None, "{resp}");
 }
 
 #[test]

@@ -294,6 +294,14 @@ pub struct DirConfig {
     /// `AddType mime .ext` (extension without the dot, lowercase).
     pub add_types: BTreeMap<String, String>,
     pub force_type: Option<String>,
+    /// `AddLanguage lang .ext`.
+    pub add_languages: BTreeMap<String, String>,
+    /// `AddCharset charset .ext` (the charset lower-cased, as Apache writes it).
+    pub add_charsets: BTreeMap<String, String>,
+    /// `RemoveType .ext`: no type for these extensions, not even from `TypesConfig`.
+    pub remove_types: Vec<String>,
+    /// `AddDefaultCharset`: `Some(charset)`, or `Some("")` for `Off`.
+    pub default_charset: Option<String>,
     /// `SetHandler` (`server-status`, `cgi-script`, `None`...).
     pub set_handler: Option<String>,
     /// `AddHandler handler .ext`.

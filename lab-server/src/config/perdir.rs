@@ -83,6 +83,32 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
             }
         }
         "forcetype" => conf.force_type = Some(a[0].text.clone()),
+        "addlanguage" => {
+            for ext in &a[1..] {
+                conf.add_languages
+                    .insert(ext_key(&ext.text), a[0].text.clone());
+            }
+        }
+        "addcharset" => {
+            for ext in &a[1..] {
+                conf.add_charsets
+                    .insert(ext_key(&ext.text), a[0].text.to_ascii_lowercase());
+            }
+        }
+        "removetype" => {
+            for ext in a {
+                let key = ext_key(&ext.text);
+                conf.add_types.remove(&key);
+                conf.remove_types.push(key);
+            }
+        }
+        "adddefaultcharset" => {
+            conf.default_charset = Some(match a[0].text.to_ascii_lowercase().as_str() {
+                "on" => "iso-8859-1".to_string(),
+                "off" => String::new(),
+                _ => a[0].text.clone(),
+            })
+        }
         "sethandler" => conf.set_handler = Some(a[0].text.clone()),
         k if k.starts_with("wsgi") => return super::wsgi::apply_dir(node, &mut conf.wsgi, diags),
         "indexoptions" => {
@@ -205,7 +231,6 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         | "scriptloglength"
         | "scriptlogbuffer"
         | "scriptsock"
-        | "adddefaultcharset"
         | "fileetag"
         | "enablemmap"
         | "enablesendfile"
@@ -216,13 +241,10 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         | "loglevel"
         | "directoryslash"
         | "fallbackresource"
-        | "addcharset"
         | "addencoding"
-        | "addlanguage"
         | "addinputfilter"
         | "addoutputfilter"
         | "defaultlanguage"
-        | "removetype"
         | "removehandler"
         | "multiviewsmatch"
         | "indexignore"

@@ -118,6 +118,11 @@ impl FileCache {
     }
 }
 
+/// The media type of a file answer, kept as an extension so that `mod_expires` can apply
+/// `ExpiresByType` to a 304, which carries no `Content-Type`.
+#[derive(Debug, Clone)]
+pub struct TypeOf(pub HeaderValue);
+
 /// What the request asks about the representation.
 pub struct Conditions<'a> {
     pub method: &'a Method,
@@ -135,7 +140,7 @@ pub struct ByteRange {
 /// bytes); `Some(empty)`: unsatisfiable.
 pub fn parse_range(value: &str, len: u64) -> Option<Vec<ByteRange>> {
     let spec = value.trim().strip_prefix("bytes=")?;
-    let mut out = Vec::new();
+    let mut out: Vec<ByteRange> = Vec::new();
     for part in spec.split(',') {
         let part = part.trim();
         if part.is_empty() {
@@ -146,7 +151,8 @@ pub fn parse_range(value: &str, len: u64) -> Option<Vec<ByteRange>> {
         let range = if a.is_empty() {
             let n: u64 = b.parse().ok()?;
             if n == 0 {
-                continue;
+                // `bytes=-0` asks for nothing: Apache ignores the whole header.
+                return None;
             }
             ByteRange {
                 first: len.saturating_sub(n),
@@ -170,7 +176,18 @@ pub fn parse_range(value: &str, len: u64) -> Option<Vec<ByteRange>> {
                 last: last.min(len - 1),
             }
         };
-        out.push(range);
+        // Like Apache's byterange filter: a range that overlaps or touches the one before
+        // it is merged into it; any other starts a new part.
+        match out.last_mut() {
+            Some(prev)
+                if range.first <= prev.last.saturating_add(1)
+                    && range.last.saturating_add(1) >= prev.first =>
+            {
+                prev.first = prev.first.min(range.first);
+                prev.last = prev.last.max(range.last);
+            }
+            _ => out.push(range),
+        }
     }
     if out.len() > 64 {
         // A flood of tiny ranges is an attack, not a download manager: send everything.
@@ -212,6 +229,11 @@ pub enum Precondition {
     Failed,
 }
 
+/// Apache's `ap_meets_conditions`: `If-Match` (strong), then `If-Unmodified-Since` (even
+/// when `If-Match` matched), then `If-None-Match` (weak for GET and HEAD, 304; any other
+/// method 412), then `If-Modified-Since` (GET and HEAD, only without `If-None-Match`, and
+/// ignored when the date is in the future). With `Range` and `If-Range` both present the
+/// byte-range filter decides instead of a 304.
 pub fn evaluate(entity: &FileEntity, c: &Conditions<'_>) -> Precondition {
     let etag = entity.etag.to_str().unwrap_or("");
     let h = c.headers;
@@ -219,7 +241,8 @@ pub fn evaluate(entity: &FileEntity, c: &Conditions<'_>) -> Precondition {
         if !etag_matches(im, etag, false) {
             return Precondition::Failed;
         }
-    } else if let Some(ius) = header_str(h, header::IF_UNMODIFIED_SINCE) {
+    }
+    if let Some(ius) = header_str(h, header::IF_UNMODIFIED_SINCE) {
         if let Ok(date) = httpdate::parse_http_date(ius) {
             if secs(entity.mtime) > secs(date) {
                 return Precondition::Failed;
@@ -227,24 +250,33 @@ pub fn evaluate(entity: &FileEntity, c: &Conditions<'_>) -> Precondition {
         }
     }
     let get_or_head = c.method == Method::GET || c.method == Method::HEAD;
-    if let Some(inm) = header_str(h, header::IF_NONE_MATCH) {
-        if etag_matches(inm, etag, true) {
-            return if get_or_head {
-                Precondition::NotModified
-            } else {
-                Precondition::Failed
-            };
+    let mut not_modified = false;
+    let inm = header_str(h, header::IF_NONE_MATCH);
+    if let Some(inm) = inm {
+        if etag_matches(inm, etag, get_or_head) {
+            if !get_or_head {
+                return Precondition::Failed;
+            }
+            not_modified = true;
         }
     } else if get_or_head {
         if let Some(ims) = header_str(h, header::IF_MODIFIED_SINCE) {
             if let Ok(date) = httpdate::parse_http_date(ims) {
-                if secs(entity.mtime) <= secs(date) {
-                    return Precondition::NotModified;
+                let future = date > SystemTime::now();
+                if !future && secs(entity.mtime) <= secs(date) {
+                    not_modified = true;
                 }
             }
         }
     }
-    Precondition::Proceed
+    if h.contains_key(header::RANGE) && h.contains_key(header::IF_RANGE) {
+        return Precondition::Proceed;
+    }
+    if not_modified {
+        Precondition::NotModified
+    } else {
+        Precondition::Proceed
+    }
 }
 
 /// `If-Range`: true when the range may be honoured.
@@ -268,6 +300,12 @@ pub async fn respond(
         .header(header::LAST_MODIFIED, entity.last_modified.clone())
         .header(header::ETAG, entity.etag.clone())
         .header(header::ACCEPT_RANGES, "bytes");
+    let head = c.method == Method::HEAD;
+    let ct = content_type.and_then(|t| HeaderValue::from_str(t).ok());
+    if let Some(t) = &ct {
+        // mod_expires still knows the type of a 304, which has no Content-Type.
+        builder = builder.extension(TypeOf(t.clone()));
+    }
     match evaluate(entity, c) {
         Precondition::NotModified => {
             return Ok(builder
@@ -276,25 +314,38 @@ pub async fn respond(
                 .unwrap_or_default());
         }
         Precondition::Failed => {
-            return Ok(Response::builder()
+            // The default handler's 412 keeps the file's headers and sends no body: the
+            // length is 0, except for HEAD, which keeps the file's.
+            if let Some(ct) = ct {
+                builder = builder.header(header::CONTENT_TYPE, ct);
+            }
+            let len = if head { entity.len } else { 0 };
+            return Ok(builder
                 .status(StatusCode::PRECONDITION_FAILED)
-                .body(empty())
+                .header(header::CONTENT_LENGTH, len)
+                .body(if head {
+                    empty()
+                } else {
+                    super::head::zero_length()
+                })
                 .unwrap_or_default());
         }
         Precondition::Proceed => {}
     }
-    let head = c.method == Method::HEAD;
     let ranges = match header_str(c.headers, header::RANGE) {
-        Some(r) if c.method == Method::GET && if_range_ok(entity, c.headers) => {
+        Some(r)
+            if (c.method == Method::GET || head || c.method == Method::POST)
+                && entity.len > 0
+                && if_range_ok(entity, c.headers) =>
+        {
             parse_range(r, entity.len)
         }
         _ => None,
     };
-    let ct = content_type.and_then(|t| HeaderValue::from_str(t).ok());
     match ranges {
+        // The caller sends Apache's 416 error page (no Content-Range survives it).
         Some(r) if r.is_empty() => Ok(Response::builder()
             .status(StatusCode::RANGE_NOT_SATISFIABLE)
-            .header(header::CONTENT_RANGE, format!("bytes */{}", entity.len))
             .body(empty())
             .unwrap_or_default()),
         Some(r) if r.len() == 1 => {
@@ -303,7 +354,11 @@ pub async fn respond(
             if let Some(ct) = ct {
                 builder = builder.header(header::CONTENT_TYPE, ct);
             }
-            let body = body_for(path, entity, first, n).await?;
+            let body = if head {
+                empty()
+            } else {
+                body_for(path, entity, first, n).await?
+            };
             Ok(builder
                 .status(StatusCode::PARTIAL_CONTENT)
                 .header(
@@ -320,10 +375,10 @@ pub async fn respond(
             for ByteRange { first, last } in &r {
                 out.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
                 if let Some(t) = content_type {
-                    out.extend_from_slice(format!("Content-Type: {t}\r\n").as_bytes());
+                    out.extend_from_slice(format!("Content-type: {t}\r\n").as_bytes());
                 }
                 out.extend_from_slice(
-                    format!("Content-Range: bytes {first}-{last}/{}\r\n\r\n", entity.len)
+                    format!("Content-range: bytes {first}-{last}/{}\r\n\r\n", entity.len)
                         .as_bytes(),
                 );
                 let part = body_for(path, entity, *first, last - first + 1)
@@ -363,6 +418,9 @@ pub async fn respond(
 }
 
 async fn body_for(path: &Path, entity: &FileEntity, first: u64, n: u64) -> std::io::Result<Body> {
+    if n == 0 {
+        return Ok(super::head::zero_length());
+    }
     if let Some(data) = &entity.data {
         let end = (first + n).min(data.len() as u64) as usize;
         let start = (first as usize).min(end);
@@ -428,12 +486,18 @@ impl http_body::Body for FileBody {
 
 /// `Expires` and `Cache-Control: max-age` for mod_expires.
 pub fn expires_headers(h: &mut HeaderMap, after: Duration) {
+    // mod_expires merges its max-age into a Cache-Control that is already there.
+    let max_age = format!("max-age={}", after.as_secs());
+    let merged = match h.get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()) {
+        Some(old) if !old.is_empty() => format!("{old}, {max_age}"),
+        _ => max_age,
+    };
+    if let Ok(v) = HeaderValue::from_str(&merged) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
     let at = SystemTime::now() + after;
     if let Ok(v) = HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
         h.insert(header::EXPIRES, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!("max-age={}", after.as_secs())) {
-        h.insert(header::CACHE_CONTROL, v);
     }
 }
 
@@ -470,6 +534,28 @@ mod tests {
         assert_eq!(r("bytes=9-0"), None);
         assert_eq!(r("items=0-1"), None);
         assert_eq!(r("bytes=0-1,5-6").map(|v| v.len()), Some(2));
+    }
+
+    #[test]
+    fn ranges_merge_like_apache_byterange_filter() {
+        let r = |s| parse_range(s, 100);
+        // Overlapping and adjacent ranges become one; out of order ones stay apart.
+        assert_eq!(
+            r("bytes=0-5,3-8"),
+            Some(vec![ByteRange { first: 0, last: 8 }])
+        );
+        assert_eq!(
+            r("bytes=0-4,5-9"),
+            Some(vec![ByteRange { first: 0, last: 9 }])
+        );
+        assert_eq!(r("bytes=10-12,0-1").map(|v| v.len()), Some(2));
+        // `-0` makes Apache ignore the header.
+        assert_eq!(r("bytes=-0"), None);
+        // Unsatisfiable parts are dropped, the rest is served.
+        assert_eq!(
+            r("bytes=200-300,0-1"),
+            Some(vec![ByteRange { first: 0, last: 1 }])
+        );
     }
 
     #[test]

@@ -39,7 +39,7 @@ use crate::http::perdir::Effective;
 use crate::http::request::{Conn, RequestBody};
 use crate::http::site::Site;
 use crate::http::vhost::Chosen;
-use crate::http::{errors, full, Body};
+use crate::http::{errors, full, head, Body};
 use crate::wsgi::ScriptMatch;
 
 /// What produces the response once access is granted.
@@ -221,17 +221,133 @@ pub(crate) fn allow_header() -> Vec<(HeaderName, HeaderValue)> {
     )]
 }
 
-/// `ForceType`, else `AddType` or the `TypesConfig` table for the last extension.
+/// The `Content-Type` mod_mime gives a file (see [`mime_info`]).
 pub(crate) fn content_type(site: &Site, eff: &Effective<'_>, path: &Path) -> Option<String> {
-    if let Some(t) = eff.force_type() {
-        return Some(t.to_string());
+    mime_info(site, eff, path).0
+}
+
+/// mod_mime's reading of a file name: every extension after the first dot counts, left to
+/// right (`web.html.es` is HTML in Spanish, `notas.txt.bak` still text): `AddType` or the
+/// `TypesConfig` table (unless `RemoveType`) for the type, `AddLanguage`, `AddCharset`;
+/// then `ForceType`, and `AddDefaultCharset` for text/plain and text/html without a charset.
+/// Returns the type and the languages.
+pub(crate) fn mime_info(
+    site: &Site,
+    eff: &Effective<'_>,
+    path: &Path,
+) -> (Option<String>, Vec<String>) {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let mut ctype: Option<String> = None;
+    let mut langs = Vec::new();
+    let mut charset: Option<&str> = None;
+    for ext in name.split('.').skip(1).filter(|e| !e.is_empty()) {
+        let ext = ext.to_ascii_lowercase();
+        match eff.extension_type(&ext) {
+            Some(Some(t)) => ctype = Some(t.to_string()),
+            Some(None) => {}
+            None => {
+                if let Some(t) = site.mime.get(&ext) {
+                    ctype = Some(t.clone());
+                }
+            }
+        }
+        if let Some(l) = eff.added_language(&ext) {
+            langs.push(l.to_string());
+        }
+        if let Some(c) = eff.added_charset(&ext) {
+            charset = Some(c);
+        }
     }
-    let name = path.file_name()?.to_str()?;
-    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
-    let t = eff
-        .added_type(&ext)
-        .or_else(|| site.mime.get(&ext).map(String::as_str))?;
-    Some(t.to_string())
+    if let Some(t) = eff.force_type() {
+        ctype = Some(t.to_string());
+    }
+    if let Some(t) = ctype.as_mut() {
+        let bare = t.to_ascii_lowercase();
+        if let Some(c) = charset {
+            t.push_str("; charset=");
+            t.push_str(c);
+        } else if (bare == "text/plain" || bare == "text/html") && !bare.contains("charset") {
+            if let Some(c) = eff.default_charset() {
+                t.push_str("; charset=");
+                t.push_str(c);
+            }
+        }
+    }
+    (ctype, langs)
+}
+
+/// The methods Apache's core knows (`ap_method_number_of`); any other is a 501.
+pub(crate) fn known_method(m: &str) -> bool {
+    matches!(
+        m,
+        "GET"
+            | "HEAD"
+            | "PUT"
+            | "POST"
+            | "DELETE"
+            | "CONNECT"
+            | "OPTIONS"
+            | "TRACE"
+            | "PATCH"
+            | "PROPFIND"
+            | "PROPPATCH"
+            | "MKCOL"
+            | "COPY"
+            | "MOVE"
+            | "LOCK"
+            | "UNLOCK"
+            | "VERSION-CONTROL"
+            | "CHECKOUT"
+            | "UNCHECKOUT"
+            | "CHECKIN"
+            | "UPDATE"
+            | "LABEL"
+            | "REPORT"
+            | "MKWORKSPACE"
+            | "MKACTIVITY"
+            | "BASELINE-CONTROL"
+            | "MERGE"
+    )
+}
+
+/// A URL path made absolute the way Apache's `ap_construct_url` does with
+/// `UseCanonicalName Off`: the host the client asked for (`Host`, else `ServerName`), the port
+/// it reached (from `Host`, else the local port of the connection; left out when 80).
+pub(crate) fn absolute_url(
+    site: &Site,
+    conn: &Conn,
+    parts: &Parts,
+    host: &HostConfig,
+    to: &str,
+) -> String {
+    if !to.starts_with('/') {
+        return to.to_string();
+    }
+    let asked = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::trim)
+        .filter(|h| !h.is_empty());
+    let (name, port) = match asked {
+        Some(h) => {
+            let port = match h.rsplit_once(':') {
+                Some((_, p)) if !h.ends_with(']') => p.parse::<u16>().ok(),
+                _ => None,
+            };
+            let name = match port {
+                Some(_) => h.rsplit_once(':').map_or(h, |(n, _)| n),
+                None => h,
+            };
+            (name.to_string(), port.unwrap_or(conn.local.port()))
+        }
+        None => (site.server_name(host).to_string(), conn.local.port()),
+    };
+    if port == 80 {
+        format!("http://{name}{to}")
+    } else {
+        format!("http://{name}:{port}{to}")
+    }
 }
 
 pub(crate) fn text_response(
@@ -242,6 +358,7 @@ pub(crate) fn text_response(
 ) -> Response<Body> {
     let len = body.len();
     Response::builder()
+        .extension(head::Generated)
         .status(status)
         .header(header::CONTENT_TYPE, ctype)
         .header(header::CONTENT_LENGTH, len)
@@ -276,6 +393,8 @@ pub(crate) fn redirect_response(
         errors::html_escape(&to)
     );
     Ok(Response::builder()
+        .extension(head::Generated)
+        .extension(head::ErrorPage)
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND))
         .header(header::LOCATION, location)
         .header(header::CONTENT_TYPE, "text/html; charset=utf-8")

@@ -4,19 +4,22 @@
 
 use std::path::Path;
 
-use http::header;
+use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{Method, Response, StatusCode};
 
 use super::files::{self, Conditions};
-use super::{allow_header, autoindex, content_type, redirect_response, Call, Failure, Outcome};
+use super::{
+    absolute_url, allow_header, autoindex, content_type, known_method, mime_info,
+    redirect_response, signature, text_response, Call, Failure, Outcome,
+};
 use crate::config::model::OptionSet;
 use crate::http::log::Level;
 use crate::http::mapping::Walk;
 use crate::http::perdir::{Effective, Target};
 use crate::http::request::granted;
 use crate::http::site::Site;
-use crate::http::urlpath;
+use crate::http::{head, urlpath};
 
 /// Serves the mapped file or directory.
 pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
@@ -33,51 +36,82 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
     let url = url.as_str();
     let path = file.path;
     let config = &*site.config;
+    // The core's default handler: 501 for a method Apache does not know (case counts: `get`
+    // is not GET), before looking at the file.
+    if !known_method(parts.method.as_str()) {
+        let mut f = Failure::logged(
+            501,
+            Level::Info,
+            format!(
+                "AH00126: método desconocido en la petición: {}",
+                parts.method
+            ),
+        );
+        f.headers = allow_header();
+        return Err((f, Some(eff)));
+    }
+    let found = match file.walk {
+        Some(Walk::Found { meta, .. }) => Some(meta),
+        _ => None,
+    };
+    let is_dir = found.is_some_and(|m| m.is_dir());
+    let has_dir = config.has_module("dir");
+    // mod_dir's DirectorySlash runs in the fixups, before any handler, for every method.
+    if is_dir && !url.ends_with('/') && has_dir {
+        let mut to = format!("{}/", urlpath::encode(url));
+        if let Some(q) = parts.uri.query() {
+            to.push('?');
+            to.push_str(q);
+        }
+        let to = absolute_url(site, conn, parts, ctx.host, &to);
+        return redirect_response(301, Some(to)).map(|r| (r, Some(eff)));
+    }
     if parts.method == Method::OPTIONS {
+        // The type mod_mime gave the target (the index file for a directory) stays.
+        let typed = if is_dir {
+            eff.directory_index()
+                .unwrap_or(&["index.html".to_string()])
+                .iter()
+                .map(|n| path.join(n))
+                .find(|p| p.is_file())
+        } else {
+            Some(path.to_path_buf())
+        };
         let mut resp = Response::builder()
+            .extension(head::Generated)
             .status(StatusCode::OK)
             .header(header::CONTENT_LENGTH, 0)
-            .body(crate::http::empty())
+            .body(head::zero_length())
             .unwrap_or_default();
         for (k, v) in allow_header() {
             resp.headers_mut().insert(k, v);
         }
+        if let Some(t) = typed
+            .and_then(|p| content_type(site, &eff, &p))
+            .and_then(|t| HeaderValue::from_str(&t).ok())
+        {
+            resp.headers_mut().insert(header::CONTENT_TYPE, t);
+        }
         return Ok((resp, Some(eff)));
     }
-    let meta = match file.walk {
-        Some(Walk::Found { meta, .. }) => meta,
-        _ => {
-            return Err((
-                Failure::logged(
-                    404,
-                    Level::Info,
-                    format!("AH00128: el fichero no existe: {}", path.display()),
-                ),
-                Some(eff),
-            ))
-        }
-    };
-    if parts.method != Method::GET && parts.method != Method::HEAD {
+    // PUT, DELETE and the other known methods: 405 whether the file exists or not; a failed
+    // precondition on GET or POST is checked later (412 before anything else).
+    if parts.method != Method::GET && parts.method != Method::HEAD && parts.method != Method::POST {
         let mut f = Failure::new(405);
         f.headers = allow_header();
         return Err((f, Some(eff)));
     }
+    let Some(meta) = found else {
+        return Err((
+            Failure::logged(
+                404,
+                Level::Info,
+                format!("AH00128: el fichero no existe: {}", path.display()),
+            ),
+            Some(eff),
+        ));
+    };
     if meta.is_dir() {
-        let has_dir = config.has_module("dir");
-        if !url.ends_with('/') && has_dir {
-            let host = parts
-                .headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{}:{}", site.server_name(ctx.host), conn.port));
-            let mut to = format!("http://{host}{}/", urlpath::encode(url));
-            if let Some(q) = parts.uri.query() {
-                to.push('?');
-                to.push_str(q);
-            }
-            return redirect_response(301, Some(to)).map(|r| (r, Some(eff)));
-        }
         if has_dir {
             let default = ["index.html".to_string()];
             let indexes = eff.directory_index().unwrap_or(&default);
@@ -111,8 +145,39 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
                 }
             }
         }
+        if parts.method == Method::POST {
+            // mod_autoindex lists for GET only; the default handler does not serve directories.
+            return Err((
+                Failure::logged(
+                    404,
+                    Level::Info,
+                    format!(
+                        "AH00130: POST a un directorio sin índice: {}",
+                        path.display()
+                    ),
+                ),
+                Some(eff),
+            ));
+        }
         if eff.options.contains(OptionSet::INDEXES) && config.has_module("autoindex") {
-            return autoindex::serve(site, conn, parts, ctx.host, path, url, eff);
+            let sig = signature(site, ctx.host, conn);
+            return match autoindex::listing(path, url, &sig) {
+                Ok(html) => Ok((
+                    text_response(StatusCode::OK, "text/html; charset=utf-8", html, parts),
+                    Some(eff),
+                )),
+                Err(e) => Err((
+                    Failure::logged(
+                        403,
+                        Level::Error,
+                        format!(
+                            "AH01275: no se puede leer el directorio {}: {e}",
+                            path.display()
+                        ),
+                    ),
+                    Some(eff),
+                )),
+            };
         }
         return Err((
             Failure::logged(
@@ -158,15 +223,33 @@ async fn serve_file<'a>(
             ));
         }
     };
-    let ctype = content_type(site, &eff, path);
+    let (ctype, langs) = mime_info(site, &eff, path);
     let cond = Conditions {
         method: &parts.method,
         headers: &parts.headers,
     };
-    match files::respond(path, &entity, ctype.as_deref(), &cond).await {
-        Ok(resp) if resp.status() == StatusCode::PRECONDITION_FAILED => {
-            Err((Failure::new(412), Some(eff)))
-        }
+    let answer = files::respond(path, &entity, ctype.as_deref(), &cond)
+        .await
+        .map(|mut resp| {
+            if !langs.is_empty() && resp.status() != StatusCode::NOT_MODIFIED {
+                if let Ok(v) = HeaderValue::from_str(&langs.join(", ")) {
+                    resp.headers_mut().insert(header::CONTENT_LANGUAGE, v);
+                }
+            }
+            resp
+        });
+    match answer {
+        Ok(resp) if resp.status() == StatusCode::RANGE_NOT_SATISFIABLE => Err((
+            Failure::logged(
+                416,
+                Level::Info,
+                format!(
+                    "ningún rango de la petición cae dentro de {}",
+                    path.display()
+                ),
+            ),
+            Some(eff),
+        )),
         Ok(resp) => Ok((resp, Some(eff))),
         Err(e) => Err((
             Failure::logged(

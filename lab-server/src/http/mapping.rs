@@ -44,6 +44,7 @@ pub fn redirect<'a>(
                 r.to.as_ref().map(|to| {
                     let mut out = String::new();
                     caps.expand(to, &mut out);
+                    append_query(&mut out, query);
                     out
                 })
             }
@@ -62,10 +63,7 @@ pub fn redirect<'a>(
                         out.push('/');
                     }
                     out.push_str(&super::urlpath::encode(rest));
-                    if let Some(q) = query {
-                        out.push('?');
-                        out.push_str(q);
-                    }
+                    append_query(&mut out, query);
                     out
                 })
             }
@@ -73,6 +71,16 @@ pub fn redirect<'a>(
         return Some((r.status, target));
     }
     None
+}
+
+/// mod_alias keeps the request's query string unless the target has one of its own.
+fn append_query(out: &mut String, query: Option<&str>) {
+    if let Some(q) = query {
+        if !out.contains('?') {
+            out.push('?');
+            out.push_str(q);
+        }
+    }
 }
 
 /// Maps `url` on `host` to the file system.

@@ -162,6 +162,36 @@ impl<'a> Effective<'a> {
         self.last(|l| l.add_types.get(ext).map(String::as_str))
     }
 
+    /// The type of one extension: `AddType`, unless a later `RemoveType` took it away.
+    /// `Some(None)`: removed, `TypesConfig` does not count either.
+    pub fn extension_type(&self, ext: &str) -> Option<Option<&'a str>> {
+        self.layers.iter().rev().find_map(|(_, l)| {
+            if let Some(t) = l.add_types.get(ext) {
+                Some(Some(t.as_str()))
+            } else if l.remove_types.iter().any(|r| r == ext) {
+                Some(None)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// `AddLanguage` for a lowercase extension.
+    pub fn added_language(&self, ext: &str) -> Option<&'a str> {
+        self.last(|l| l.add_languages.get(ext).map(String::as_str))
+    }
+
+    /// `AddCharset` for a lowercase extension.
+    pub fn added_charset(&self, ext: &str) -> Option<&'a str> {
+        self.last(|l| l.add_charsets.get(ext).map(String::as_str))
+    }
+
+    /// `AddDefaultCharset` (`None` when off or not set).
+    pub fn default_charset(&self) -> Option<&'a str> {
+        self.last(|l| l.default_charset.as_deref())
+            .filter(|c| !c.is_empty())
+    }
+
     pub fn index_options(&self) -> Option<&'a [String]> {
         self.last(|l| l.index_options.as_deref())
     }

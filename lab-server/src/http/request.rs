@@ -24,12 +24,13 @@ use super::log::{Entry, Level};
 use super::mapping::{self, Walk};
 use super::perdir::{Effective, Target};
 use super::site::Site;
-use super::{errors, urlpath, vhost, Body};
+use super::vhost;
+use super::{errors, head, urlpath, Body};
 use crate::config::model::{ErrorDocument, HeaderOp, HostConfig, OptionSet, ServerConfig};
 use crate::handlers::files::{self, Conditions};
 use crate::handlers::{
-    self, content_type, redirect_response, signature, text_response, Call, Ctx, Failure,
-    MappedFile, Outcome,
+    self, absolute_url, content_type, redirect_response, signature, text_response, Call, Ctx,
+    Failure, MappedFile, Outcome,
 };
 use crate::wsgi::ScriptMatch;
 
@@ -131,10 +132,11 @@ where
         let Some(next) = redirected.last() else { break };
         outcome = route(&site, &conn, next, &mut body, &mut ctx).await;
     }
+    let mut always = Vec::new();
     let mut resp = match outcome {
         Ok((mut resp, eff)) => {
             if let Some(eff) = &eff {
-                output_filters(&mut resp, eff, &ctx.env);
+                always = output_filters(&mut resp, eff, &ctx.env);
             }
             resp
         }
@@ -146,23 +148,18 @@ where
             }
             let mut resp =
                 error_response(&site, &conn, &parts, &ctx, eff.as_ref(), failure.status).await;
+            resp.extensions_mut().insert(head::ErrorPage);
             for (k, v) in failure.headers {
                 resp.headers_mut().insert(k, v);
             }
             if let Some(eff) = &eff {
-                output_filters(&mut resp, eff, &ctx.env);
+                always = output_filters(&mut resp, eff, &ctx.env);
             }
             resp
         }
     };
 
-    let ka = &site.config.keep_alive;
-    if !ka.enabled || (ka.max_requests > 0 && served >= u64::from(ka.max_requests)) {
-        resp.headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    resp.headers_mut()
-        .insert(header::SERVER, site.server_header.clone());
+    finish_head(&site, &parts, served, &mut resp, &always).await;
 
     let body_bytes = if parts.method == Method::HEAD {
         0
@@ -176,13 +173,7 @@ where
                     .unwrap_or(0)
             })
     };
-    let header_bytes = 19
-        + 37
-        + resp
-            .headers()
-            .iter()
-            .map(|(k, v)| k.as_str().len() + v.len() + 4)
-            .sum::<usize>() as u64;
+    let header_bytes = head_bytes(&resp);
     site.stats.requests.fetch_add(1, Ordering::Relaxed);
     site.stats
         .bytes
@@ -249,6 +240,87 @@ fn internal_parts(parts: &Parts, redirect: &handlers::InternalRedirect) -> Optio
         next.headers.remove(header::TRANSFER_ENCODING);
     }
     Some(next)
+}
+
+/// `Date`, `Server`, `Connection`/`Keep-Alive` as Apache decides them, then Apache's order
+/// and spelling of the head.
+async fn finish_head(
+    site: &Site,
+    parts: &Parts,
+    served: u64,
+    resp: &mut Response<Body>,
+    always: &[HeaderName],
+) {
+    let h = resp.headers_mut();
+    h.insert(header::DATE, head::date_now());
+    h.insert(header::SERVER, site.server_header.clone());
+    let tokens = |name: &str| {
+        parts
+            .headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(name))
+    };
+    let ka = &site.config.keep_alive;
+    let ka_sent = tokens("keep-alive");
+    let client_closes = tokens("close") || (parts.version == http::Version::HTTP_10 && !ka_sent);
+    let limit = ka.max_requests > 0 && served >= u64::from(ka.max_requests);
+    if !ka.enabled || limit || client_closes {
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    } else if ka_sent {
+        let timeout = ka.timeout.as_secs();
+        let value = if ka.max_requests > 0 {
+            let left = u64::from(ka.max_requests).saturating_sub(served - 1);
+            format!("timeout={timeout}, max={left}")
+        } else {
+            format!("timeout={timeout}")
+        };
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(HeaderName::from_static("keep-alive"), v);
+        }
+        h.insert(header::CONNECTION, HeaderValue::from_static("Keep-Alive"));
+    }
+    let late_length = resp.extensions().get::<head::Generated>().is_some();
+    head::order(resp.headers_mut(), always, late_length);
+    if let Some(reason) = apache_reason(resp.status()) {
+        if resp
+            .extensions()
+            .get::<hyper::ext::ReasonPhrase>()
+            .is_none()
+        {
+            resp.extensions_mut()
+                .insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
+        }
+    }
+    head::spell(resp).await;
+}
+
+/// Apache's reason phrases where they differ from the `http` crate's.
+fn apache_reason(status: StatusCode) -> Option<&'static str> {
+    match status.as_u16() {
+        413 => Some("Request Entity Too Large"),
+        414 => Some("Request-URI Too Long"),
+        416 => Some("Requested Range Not Satisfiable"),
+        _ => None,
+    }
+}
+
+/// The size of the head on the wire (for `%O`): status line, header lines, blank line.
+fn head_bytes(resp: &Response<Body>) -> u64 {
+    let reason = resp
+        .extensions()
+        .get::<hyper::ext::ReasonPhrase>()
+        .map(|r| r.as_bytes().len())
+        .or_else(|| resp.status().canonical_reason().map(str::len))
+        .unwrap_or(0);
+    let lines: usize = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    (13 + reason + 2 + lines + 2) as u64
 }
 
 fn version_text(v: http::Version) -> &'static str {
@@ -357,6 +429,27 @@ async fn route<'a>(
         }
     }
 
+    // `OPTIONS *` asks about the server, not a resource: the core answers it.
+    if parts.method == Method::OPTIONS && parts.uri.path() == "*" {
+        let resp = Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_LENGTH, 0)
+            .body(head::zero_length())
+            .unwrap_or_default();
+        return Ok((resp, None));
+    }
+    // Debian's security.conf says `TraceEnable Off`: the core refuses TRACE with an empty
+    // `Allow`.
+    if parts.method == Method::TRACE {
+        let mut f = Failure::logged(
+            405,
+            Level::Error,
+            "AH00669: TRACE no está permitido en este servidor (TraceEnable Off)",
+        );
+        f.headers = vec![(header::ALLOW, HeaderValue::from_static(""))];
+        return Err((f, None));
+    }
+
     // 2. URL -> path.
     let url = match urlpath::clean(parts.uri.path()) {
         Ok(u) => u,
@@ -384,6 +477,7 @@ async fn route<'a>(
         .iter()
         .chain(config.main.redirects.iter().filter(|_| !is_main));
     if let Some((status, to)) = mapping::redirect(host_redirects, &url, query) {
+        let to = to.map(|t| absolute_url(site, conn, parts, ctx.host, &t));
         return redirect_response(status, to).map(|r| (r, None));
     }
     let mut mapped = mapping::map(config, ctx.host, &url);
@@ -453,6 +547,7 @@ async fn route<'a>(
         ));
     }
     if let Some((status, to)) = mapping::redirect(eff.redirects(), &url, query) {
+        let to = to.map(|t| absolute_url(site, conn, parts, ctx.host, &t));
         return redirect_response(status, to).map(|r| (r, Some(eff)));
     }
 
@@ -686,6 +781,9 @@ async fn error_response(
         },
         Some(ErrorDocument::Default) | None => errors::page(status, None, &sig),
     };
+    if !matches!(doc, Some(ErrorDocument::Local(_))) {
+        resp.extensions_mut().insert(head::Generated);
+    }
     if parts.method == Method::HEAD {
         *resp.body_mut() = super::empty();
     }
@@ -754,11 +852,36 @@ fn set_env_if(
     }
 }
 
-/// `Header` and `Expires` on the way out.
-fn output_filters(resp: &mut Response<Body>, eff: &Effective<'_>, env: &HashMap<String, String>) {
-    let success = resp.status().is_success() || resp.status().is_redirection();
+/// `Expires` and `Header` on the way out, in Apache's order: mod_expires first (for any
+/// answer that is not a 4xx or 5xx, 304 and redirects included, with the type of the file
+/// even when a 304 carries none), then mod_headers: `Header always` on every answer, plain
+/// `Header` only on answers that are not Apache's own error pages or redirects (whose head
+/// starts again from the `always` table). Returns the names `Header always` set.
+fn output_filters(
+    resp: &mut Response<Body>,
+    eff: &Effective<'_>,
+    env: &HashMap<String, String>,
+) -> Vec<HeaderName> {
+    let status = resp.status();
+    if eff.expires_active()
+        && !(status.is_client_error() || status.is_server_error())
+        && !resp.headers().contains_key(header::EXPIRES)
+    {
+        let ctype = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .or_else(|| resp.extensions().get::<files::TypeOf>().map(|t| &t.0))
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        if let Some(after) = eff.expires_for(&ctype) {
+            files::expires_headers(resp.headers_mut(), after);
+        }
+    }
+    let error_page = resp.extensions().get::<head::ErrorPage>().is_some();
+    let mut always = Vec::new();
     for action in eff.headers() {
-        if !action.always && !success {
+        if !action.always && error_page {
             continue;
         }
         if let Some((want, var)) = &action.condition {
@@ -769,6 +892,9 @@ fn output_filters(resp: &mut Response<Body>, eff: &Effective<'_>, env: &HashMap<
         let Ok(name) = HeaderName::from_bytes(action.name.as_bytes()) else {
             continue;
         };
+        if action.always && action.op != HeaderOp::Unset && !always.contains(&name) {
+            always.push(name.clone());
+        }
         let value = action
             .value
             .as_deref()
@@ -803,15 +929,5 @@ fn output_filters(resp: &mut Response<Body>, eff: &Effective<'_>, env: &HashMap<
             _ => {}
         }
     }
-    if eff.expires_active() && resp.status() == StatusCode::OK {
-        let ctype = resp
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        if let Some(after) = eff.expires_for(&ctype) {
-            files::expires_headers(resp.headers_mut(), after);
-        }
-    }
+    always
 }

@@ -325,6 +325,7 @@ async fn connection(
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .keep_alive(true)
+        .title_case_headers(true)
         .max_headers(max_headers)
         .max_buf_size(256 * 1024);
     let http = builder.serve_connection(TokioIo::new(stream), service);

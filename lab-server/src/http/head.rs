@@ -1,0 +1,302 @@
+//! The head of a response as Apache writes it: the order of its header lines and the
+//! spelling of their names.
+//!
+//! HTTP does not care about either, but a student compares `curl -i` against the lab with a
+//! real server and with the book. Apache writes `Date` and `Server` first, then the headers of
+//! `Header always` (its `err_headers_out` table), then the rest in the order the modules set
+//! them (`Last-Modified`, `ETag`, `Accept-Ranges`, `Content-Length` for a file; `mod_expires`;
+//! `Header`), then what its protocol filters add last: the `Content-Length` of pages it
+//! generates, `Content-Range`, `Keep-Alive`, `Connection`, `Content-Type` and
+//! `Content-Language`.
+//!
+//! hyper keeps names in lower case and writes them title-cased when asked to; the names
+//! whose usual spelling is not title case (`ETag`, `WWW-Authenticate`), and the names an
+//! application wrote ([`Spelling`]), travel in a case map that only hyper's parser can build,
+//! so one is parsed from a small synthetic request and cached.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Extensions, Response};
+
+use super::Body;
+
+/// Marks a page the server generates itself (error pages, redirects, listings, `OPTIONS`):
+/// Apache adds its `Content-Length` late, after `Header` and `mod_expires`.
+#[derive(Debug, Clone, Copy)]
+pub struct Generated;
+
+/// Marks one of Apache's own error pages or redirects: its head starts again from the
+/// `Header always` table, so plain `Header` does not apply to it.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorPage;
+
+/// The header names of a response as its author (a WSGI application, a backend) wrote them,
+/// one entry per header line, for the names whose spelling is not plain title case.
+#[derive(Debug, Clone, Default)]
+pub struct Spelling(pub Vec<String>);
+
+/// An empty body that hyper still treats as a body of known length 0, so the
+/// `Content-Length: 0` the handler wrote stays where it is in the head (for a body that is
+/// already finished hyper drops that header and writes its own after all the others).
+pub fn zero_length() -> Body {
+    use http_body_util::BodyExt;
+    ZeroLength.boxed()
+}
+
+struct ZeroLength;
+
+impl http_body::Body for ZeroLength {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        false
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(0)
+    }
+}
+
+/// Names Apache itself writes in a spelling that is not title case.
+const APACHE_SPELLINGS: &[&str] = &["ETag", "WWW-Authenticate", "Content-MD5"];
+
+/// Where a header goes in the head (stable within a rank).
+fn rank(name: &HeaderName, always: &[HeaderName], late_length: bool) -> u8 {
+    if name == header::DATE {
+        0
+    } else if name == header::SERVER {
+        1
+    } else if always.contains(name) {
+        2
+    } else if name == header::CONTENT_LENGTH && late_length {
+        4
+    } else if name == header::CONTENT_RANGE {
+        5
+    } else if name.as_str() == "keep-alive" {
+        6
+    } else if name == header::CONNECTION {
+        7
+    } else if name == header::CONTENT_TYPE {
+        8
+    } else if name == header::CONTENT_LANGUAGE {
+        9
+    } else {
+        3
+    }
+}
+
+/// Reorders `headers` the way Apache writes them; `always` are the names `Header always`
+/// set.
+pub fn order(headers: &mut HeaderMap, always: &[HeaderName], late_length: bool) {
+    let mut names: Vec<(u8, usize, HeaderName)> = Vec::with_capacity(headers.keys_len());
+    for (i, name) in headers.keys().enumerate() {
+        names.push((rank(name, always, late_length), i, name.clone()));
+    }
+    if names.windows(2).all(|w| w[0].0 <= w[1].0) {
+        return;
+    }
+    names.sort_by_key(|(r, i, _)| (*r, *i));
+    let mut old = std::mem::take(headers);
+    headers.reserve(names.len());
+    for (_, _, name) in names {
+        for v in old.get_all(&name) {
+            headers.append(name.clone(), v.clone());
+        }
+        old.remove(&name);
+    }
+}
+
+/// The `Date` header, formatted once per second.
+pub fn date_now() -> HeaderValue {
+    static LAST: Mutex<Option<(u64, HeaderValue)>> = Mutex::new(None);
+    let now = SystemTime::now();
+    let secs = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((s, v)) = last.as_ref() {
+        if *s == secs {
+            return v.clone();
+        }
+    }
+    let v = HeaderValue::from_str(&httpdate::fmt_http_date(now))
+        .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+    *last = Some((secs, v.clone()));
+    v
+}
+
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut up = true;
+    for c in name.chars() {
+        out.push(if up { c.to_ascii_uppercase() } else { c });
+        up = c == '-';
+    }
+    out
+}
+
+/// Extensions that make hyper spell `names` (and Apache's own odd names) as written, from a
+/// cache keyed by the names.
+async fn case_map(extra: &[String]) -> Option<Extensions> {
+    type Cache = Mutex<HashMap<Vec<String>, Extensions>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key: Vec<String> = extra.to_vec();
+    if let Some(e) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Some(e.clone());
+    }
+    let mut names: Vec<&str> = APACHE_SPELLINGS.to_vec();
+    names.extend(extra.iter().map(String::as_str));
+    let ext = parse_case_map(&names).await?;
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    // Applications with ever-changing names must not grow it without bound.
+    if cache.len() > 256 {
+        cache.clear();
+    }
+    cache.insert(key, ext.clone());
+    Some(ext)
+}
+
+/// Lets hyper's own parser read a request whose header lines are `names`, with
+/// `preserve_header_case`, and keeps the case map it attaches to the request.
+async fn parse_case_map(names: &[&str]) -> Option<Extensions> {
+    use hyper::body::Incoming;
+    use tokio::io::AsyncWriteExt;
+    let (mut client, server) = tokio::io::duplex(64 * 1024);
+    let (tx, rx) = tokio::sync::oneshot::channel::<Extensions>();
+    let tx = Mutex::new(Some(tx));
+    let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+        if let Some(tx) = tx.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = tx.send(req.extensions().clone());
+        }
+        async { Ok::<_, Infallible>(Response::new(super::empty())) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .preserve_header_case(true)
+        .serve_connection(hyper_util::rt::TokioIo::new(server), service);
+    let task = tokio::spawn(conn);
+    let mut raw = String::from("GET / HTTP/1.1\r\n");
+    for n in names {
+        raw.push_str(n);
+        raw.push_str(": x\r\n");
+    }
+    raw.push_str("Connection: close\r\n\r\n");
+    let sent = client.write_all(raw.as_bytes()).await;
+    let ext = match sent {
+        Ok(()) => rx.await.ok(),
+        Err(_) => None,
+    };
+    task.abort();
+    ext
+}
+
+/// Gives `resp` the case map for Apache's odd names and the names of its [`Spelling`].
+pub async fn spell(resp: &mut Response<Body>) {
+    let extra: Vec<String> = resp
+        .extensions_mut()
+        .remove::<Spelling>()
+        .map(|s| {
+            s.0.into_iter()
+                .filter(|n| title_case(&n.to_ascii_lowercase()) != *n)
+                .collect()
+        })
+        .unwrap_or_default();
+    let needed = !extra.is_empty()
+        || resp.headers().keys().any(|k| {
+            APACHE_SPELLINGS
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(k.as_str()))
+        });
+    if !needed {
+        return;
+    }
+    if let Some(ext) = case_map(&extra).await {
+        resp.extensions_mut().extend(ext);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(h: &HeaderMap) -> Vec<&str> {
+        h.keys().map(HeaderName::as_str).collect()
+    }
+
+    #[test]
+    fn a_file_answer_comes_out_in_apache_order() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        h.insert(header::LAST_MODIFIED, HeaderValue::from_static("x"));
+        h.insert(header::ETAG, HeaderValue::from_static("\"1\""));
+        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("1"));
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        h.insert(header::SERVER, HeaderValue::from_static("Apache"));
+        h.insert("x-siempre", HeaderValue::from_static("1"));
+        h.append("x-lista", HeaderValue::from_static("a"));
+        h.append("x-lista", HeaderValue::from_static("b"));
+        h.insert(header::DATE, HeaderValue::from_static("d"));
+        order(&mut h, &[HeaderName::from_static("x-siempre")], false);
+        assert_eq!(
+            names(&h),
+            [
+                "date",
+                "server",
+                "x-siempre",
+                "last-modified",
+                "etag",
+                "accept-ranges",
+                "content-length",
+                "x-lista",
+                "connection",
+                "content-type"
+            ]
+        );
+        assert_eq!(h.get_all("x-lista").iter().count(), 2);
+    }
+
+    #[test]
+    fn generated_pages_get_their_length_late() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("9"));
+        h.insert(header::LOCATION, HeaderValue::from_static("/x"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=1"));
+        order(&mut h, &[], true);
+        assert_eq!(
+            names(&h),
+            [
+                "location",
+                "cache-control",
+                "content-length",
+                "content-type"
+            ]
+        );
+    }
+
+    #[test]
+    fn title_case_is_what_hyper_writes_without_a_map() {
+        assert_eq!(title_case("etag"), "Etag");
+        assert_eq!(title_case("x-my-header"), "X-My-Header");
+    }
+
+    #[tokio::test]
+    async fn the_case_map_spells_etag_and_application_names() {
+        let ext = parse_case_map(&["ETag", "X-mi-Cabecera"]).await;
+        assert!(ext.is_some_and(|e| !e.is_empty()));
+    }
+}
