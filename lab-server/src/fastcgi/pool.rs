@@ -273,6 +273,47 @@ impl Pool {
     }
 }
 
+/// The pools of the process, one per backend: the Apache role and the services that run
+/// backends (php-fpm, the php-cgi pool) share them.
+fn registry() -> &'static Mutex<std::collections::HashMap<Backend, Arc<Pool>>> {
+    static POOLS: std::sync::OnceLock<Mutex<std::collections::HashMap<Backend, Arc<Pool>>>> =
+        std::sync::OnceLock::new();
+    POOLS.get_or_init(Default::default)
+}
+
+/// A service says how many requests its backend serves at once (a new pool replaces the old
+/// one: its connections belong to a previous process).
+pub fn declare(backend: Backend, size: Option<usize>) {
+    let pool = Arc::new(Pool::new(backend.clone(), size));
+    if let Ok(mut r) = registry().lock() {
+        r.insert(backend, pool);
+    }
+}
+
+/// The service stopped: its backend is no longer known.
+pub fn forget(backend: &Backend) {
+    if let Ok(mut r) = registry().lock() {
+        r.remove(backend);
+    }
+}
+
+/// The pool of a backend, if one was declared or used.
+pub fn existing(backend: &Backend) -> Option<Arc<Pool>> {
+    registry().lock().ok()?.get(backend).cloned()
+}
+
+/// The pool for a request: the declared one, else one sized by the configuration (`size`,
+/// from `enablereuse=on max=N`) or unbounded without reuse.
+pub fn for_backend(backend: &Backend, size: Option<usize>) -> Arc<Pool> {
+    let Ok(mut r) = registry().lock() else {
+        return Arc::new(Pool::new(backend.clone(), size));
+    };
+    Arc::clone(
+        r.entry(backend.clone())
+            .or_insert_with(|| Arc::new(Pool::new(backend.clone(), size))),
+    )
+}
+
 /// The rest of a response after its head: STDOUT chunks, with STDERR handed to a callback.
 pub struct Response {
     exchange: Option<Exchange<Stream>>,
