@@ -9,6 +9,8 @@
 //!   configured from `etc/memcached.conf`.
 //! - [`wsgi`]: mod_wsgi: embedded CPython (pyo3), daemon process groups, venv checks.
 //! - [`fastcgi`]: FastCGI record codec, CGI response heads and the client side of a request.
+//! - [`handlers`]: what answers a request once Apache's phases chose it: static files,
+//!   autoindex, `server-status`, WSGI, CGI.
 //! - [`a2`]: Debian's `a2ensite`/`a2enmod`/`a2enconf` and their `dis` forms.
 //! - [`report`]: the `apache2ctl -S`-style virtual host table and the port mappings.
 //! - [`supervisor`]: starts, reloads and stops the roles; the control socket in `run/`.
@@ -17,6 +19,7 @@
 pub mod a2;
 pub mod config;
 pub mod fastcgi;
+pub mod handlers;
 pub mod http;
 pub mod memcached;
 pub mod php;

@@ -9,10 +9,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::authz::{self, Subject};
 use super::mapping::{self, Walk};
 use super::perdir::{Effective, Target};
-use super::request::{handler_for, Handler};
 use super::urlpath;
 use super::vhost::{host_name, Chosen, VhostIndex};
 use crate::config::model::{OptionSet, Section, SectionPattern, ServerConfig};
+use crate::handlers::{self, Handler};
 
 /// A request as `lab explain` takes it.
 #[derive(Debug, Clone)]
@@ -342,10 +342,11 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
     }
 
     // Handler.
-    let handler = handler_for(config, &eff, &mapped, file_name);
+    let handler = handlers::choose(config, &eff, mapped.is_script(), None, file_name);
     let what = match handler {
         Handler::ServerStatus => "mod_status (SetHandler server-status)".to_string(),
         Handler::Cgi => "CGI (ScriptAlias o SetHandler cgi-script): el laboratorio todavía no ejecuta CGI y respondería 501".to_string(),
+        Handler::Wsgi(_) => "mod_wsgi (WSGIScriptAlias)".to_string(),
         Handler::Static => match &walk {
             Walk::Missing { .. } => "fichero estático, pero no existe: 404".to_string(),
             Walk::Found { meta, .. } if meta.is_dir() => {

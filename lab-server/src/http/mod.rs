@@ -8,25 +8,21 @@
 //! - [`mapping`]: URL -> file (`Alias`, `DocumentRoot`), redirects, symlink rules.
 //! - [`perdir`]: merging `<Directory>`, `<Files>`, `<Location>` in Apache's order.
 //! - [`authz`]: evaluation of `Require` rules.
-//! - [`request`]: the pipeline of one request, from vhost to handler to log line.
-//! - [`files`]: static files with validators, conditional requests and ranges.
-//! - [`autoindex`], [`status`]: directory listings and `/server-status`.
+//! - [`request`]: the pipeline of one request, from vhost to handler to log line; the
+//!   handlers themselves live in [`crate::handlers`].
 //! - [`errors`]: Spanish error pages and `ErrorDocument`.
 //! - [`log`]: access log formats and the error log.
 //! - [`explain`]: `lab explain URL`, the same pipeline told in words.
 
 pub mod authz;
-pub mod autoindex;
 pub mod errors;
 pub mod explain;
-pub mod files;
 pub mod log;
 pub mod mapping;
 pub mod perdir;
 pub mod request;
 pub mod server;
 pub mod site;
-pub mod status;
 pub mod urlpath;
 pub mod vhost;
 

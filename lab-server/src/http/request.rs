@@ -5,7 +5,7 @@
 //! 2. URL -> path: decode and normalise ([`urlpath`]), `Redirect`, `Alias`/`DocumentRoot`
 //!    ([`mapping`]), the walk on disk;
 //! 3. per-directory configuration ([`perdir`]), `SetEnvIf`, access control ([`authz`]);
-//! 4. the handler: `server-status`, static files, directory index or listing;
+//! 4. the handler, chosen and run by [`crate::handlers`];
 //! 5. output filters: `Header`, `Expires`, `ErrorDocument`; then the access log line.
 
 use std::collections::HashMap;
@@ -20,14 +20,17 @@ use http::request::Parts;
 use http::{Method, Request, Response, StatusCode};
 
 use super::authz::{self, Subject};
-use super::files::{self, Conditions};
 use super::log::{Entry, Level};
 use super::mapping::{self, Walk};
 use super::perdir::{Effective, Target};
 use super::site::Site;
-use super::vhost::{self, Chosen};
-use super::{autoindex, errors, full, status, urlpath, Body};
+use super::{errors, urlpath, vhost, Body};
 use crate::config::model::{ErrorDocument, HeaderOp, HostConfig, OptionSet, ServerConfig};
+use crate::handlers::files::{self, Conditions};
+use crate::handlers::{
+    self, content_type, redirect_response, signature, text_response, Call, Ctx, Failure,
+    MappedFile, Outcome,
+};
 use crate::wsgi::ScriptMatch;
 
 /// The connection a request arrived on.
@@ -45,55 +48,6 @@ pub struct Conn {
 
 /// The request body, type-erased so the pipeline is not generic over it.
 pub type RequestBody = http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, String>;
-
-/// What produces the response once access is granted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handler {
-    /// The core's default handler: files, `DirectoryIndex`, autoindex.
-    Static,
-    /// `SetHandler server-status` (mod_status).
-    ServerStatus,
-    /// `SetHandler cgi-script` or `ScriptAlias`: not in this version of the lab yet.
-    Cgi,
-}
-
-/// What the request pipeline learnt, for the log line and the output filters.
-struct Ctx<'a> {
-    chosen: Chosen,
-    host: &'a HostConfig,
-    url: String,
-    file: Option<PathBuf>,
-    env: HashMap<String, String>,
-}
-
-/// An error status with what to write in the error log.
-struct Failure {
-    status: u16,
-    log: Option<(Level, String)>,
-    /// Extra headers (`Allow` for 405...).
-    headers: Vec<(HeaderName, HeaderValue)>,
-}
-
-impl Failure {
-    fn new(status: u16) -> Failure {
-        Failure {
-            status,
-            log: None,
-            headers: Vec::new(),
-        }
-    }
-
-    fn logged(status: u16, level: Level, msg: impl Into<String>) -> Failure {
-        Failure {
-            status,
-            log: Some((level, msg.into())),
-            headers: Vec::new(),
-        }
-    }
-}
-
-type Outcome<'a> =
-    Result<(Response<Body>, Option<Effective<'a>>), (Failure, Option<Effective<'a>>)>;
 
 /// Serves one request from `site`.
 pub async fn serve<B>(site: Arc<Site>, conn: Arc<Conn>, req: Request<B>) -> Response<Body>
@@ -437,61 +391,20 @@ async fn route<'a>(
     }
 
     // 4. The handler.
-    let handler = handler_for(config, &eff, &mapped, file_name);
-    match handler {
-        Handler::ServerStatus => {
-            let name = site.server_name(ctx.host);
-            let html = if query.is_some_and(|q| q.split('&').any(|p| p == "auto")) {
-                (status::auto(site, name), "text/plain; charset=utf-8")
-            } else {
-                (
-                    status::html(site, name, &signature(site, ctx.host, conn)),
-                    "text/html; charset=utf-8",
-                )
-            };
-            Ok((text_response(StatusCode::OK, html.1, html.0, parts), Some(eff)))
-        }
-        Handler::Cgi => Err((
-            Failure::logged(
-                501,
-                Level::Error,
-                format!(
-                    "el laboratorio todavía no ejecuta programas CGI (ScriptAlias / SetHandler cgi-script): {}",
-                    mapped.path.display()
-                ),
-            ),
-            Some(eff),
-        )),
-        Handler::Static => {
-            static_handler(site, conn, parts, ctx, &url, &mapped.path, &walk, eff).await
-        }
-    }
-}
-
-/// The handler for a mapped request: `ScriptAlias`, else `SetHandler`, else `AddHandler` for
-/// the file's extension, else the default (static) handler.
-pub fn handler_for(
-    config: &ServerConfig,
-    eff: &Effective<'_>,
-    mapped: &mapping::Mapped<'_>,
-    file_name: Option<&str>,
-) -> Handler {
-    if mapped.is_script() {
-        return Handler::Cgi;
-    }
-    let ext = file_name
-        .and_then(|n| n.rsplit_once('.'))
-        .map(|(_, e)| e.to_ascii_lowercase());
-    let named = eff
-        .set_handler()
-        .or_else(|| ext.as_deref().and_then(|e| eff.handler_for_ext(e)));
-    match named {
-        Some(h) if h.eq_ignore_ascii_case("server-status") && config.has_module("status") => {
-            Handler::ServerStatus
-        }
-        Some(h) if h.eq_ignore_ascii_case("cgi-script") => Handler::Cgi,
-        _ => Handler::Static,
-    }
+    let handler = handlers::choose(config, &eff, mapped.is_script(), None, file_name);
+    let call = Call {
+        site,
+        conn,
+        parts,
+        body: body.take(),
+        ctx,
+        eff,
+        file: MappedFile {
+            path: &mapped.path,
+            walk: Some(&walk),
+        },
+    };
+    handlers::run(handler, call).await
 }
 
 /// The `WSGIScriptAlias` (the host's, then the main server's) that serves `url`.
@@ -545,34 +458,29 @@ async fn wsgi_route<'a>(
             Some(eff),
         ));
     }
-    let (Some(wsgi), Some(body)) = (conn.wsgi.as_ref(), body.take()) else {
-        return Err((
-            Failure::logged(
-                500,
-                Level::Error,
-                "mod_wsgi no está disponible en este proceso",
-            ),
-            Some(eff),
-        ));
+    let handler = handlers::choose(config, &eff, false, Some(m), file_name);
+    let call = Call {
+        site,
+        conn,
+        parts,
+        body: body.take(),
+        ctx,
+        eff,
+        file: MappedFile {
+            path: &script,
+            walk: None,
+        },
     };
-    let wctx = crate::wsgi::WsgiContext::from_match(
-        config,
-        ctx.host,
-        &m,
-        conn.port,
-        conn.client,
-        conn.local,
-    );
-    let mut req = Request::new(body);
-    *req.method_mut() = parts.method.clone();
-    *req.uri_mut() = parts.uri.clone();
-    *req.version_mut() = parts.version;
-    *req.headers_mut() = parts.headers.clone();
-    Ok((wsgi.handle(req, wctx).await, Some(eff)))
+    handlers::run(handler, call).await
 }
 
 /// True when the `Require` rules of `eff` let this client in.
-fn granted(eff: &Effective<'_>, conn: &Conn, parts: &Parts, env: &HashMap<String, String>) -> bool {
+pub(crate) fn granted(
+    eff: &Effective<'_>,
+    conn: &Conn,
+    parts: &Parts,
+    env: &HashMap<String, String>,
+) -> bool {
     let who = Subject {
         client: conn.client.ip(),
         local: conn.local.ip(),
@@ -604,254 +512,6 @@ fn refused_link(links: &[(PathBuf, bool)], options: OptionSet) -> Option<&Path> 
         .iter()
         .find(|(_, owner_ok)| !(if_owner && *owner_ok))
         .map(|(p, _)| p.as_path())
-}
-
-fn allow_header() -> Vec<(HeaderName, HeaderValue)> {
-    vec![(
-        header::ALLOW,
-        HeaderValue::from_static("GET,POST,OPTIONS,HEAD"),
-    )]
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn static_handler<'a>(
-    site: &'a Site,
-    conn: &Conn,
-    parts: &Parts,
-    ctx: &mut Ctx<'a>,
-    url: &str,
-    path: &Path,
-    walk: &Walk,
-    eff: Effective<'a>,
-) -> Outcome<'a> {
-    let config = &*site.config;
-    if parts.method == Method::OPTIONS {
-        let mut resp = Response::builder()
-            .status(StatusCode::OK)
-            .header(header::CONTENT_LENGTH, 0)
-            .body(super::empty())
-            .unwrap_or_default();
-        for (k, v) in allow_header() {
-            resp.headers_mut().insert(k, v);
-        }
-        return Ok((resp, Some(eff)));
-    }
-    let meta = match walk {
-        Walk::Found { meta, .. } => meta,
-        Walk::Missing { .. } => {
-            return Err((
-                Failure::logged(
-                    404,
-                    Level::Info,
-                    format!("AH00128: el fichero no existe: {}", path.display()),
-                ),
-                Some(eff),
-            ))
-        }
-    };
-    if parts.method != Method::GET && parts.method != Method::HEAD {
-        let mut f = Failure::new(405);
-        f.headers = allow_header();
-        return Err((f, Some(eff)));
-    }
-    if meta.is_dir() {
-        let has_dir = config.has_module("dir");
-        if !url.ends_with('/') && has_dir {
-            let host = parts
-                .headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("{}:{}", site.server_name(ctx.host), conn.port));
-            let mut to = format!("http://{host}{}/", urlpath::encode(url));
-            if let Some(q) = parts.uri.query() {
-                to.push('?');
-                to.push_str(q);
-            }
-            return redirect_response(301, Some(to)).map(|r| (r, Some(eff)));
-        }
-        if has_dir {
-            let default = ["index.html".to_string()];
-            let indexes = eff.directory_index().unwrap_or(&default);
-            for name in indexes {
-                if name.eq_ignore_ascii_case("disabled") {
-                    break;
-                }
-                // `DirectoryIndex /cgi-bin/index.pl` (an absolute URL) is not a file here.
-                if name.starts_with('/') {
-                    continue;
-                }
-                let candidate = path.join(name);
-                if let Ok(m) = std::fs::metadata(&candidate) {
-                    if m.is_file() {
-                        // The index is a subrequest: its own <Files> sections apply.
-                        let sub = Effective::merge(
-                            config,
-                            ctx.host,
-                            &Target {
-                                dir: Some(path),
-                                file_name: Some(name),
-                                url,
-                            },
-                        );
-                        if !granted(&sub, conn, parts, &ctx.env) {
-                            continue;
-                        }
-                        ctx.file = Some(candidate.clone());
-                        return serve_file(site, parts, &candidate, &m, sub).await;
-                    }
-                }
-            }
-        }
-        if eff.options.contains(OptionSet::INDEXES) && config.has_module("autoindex") {
-            let sig = signature(site, ctx.host, conn);
-            return match autoindex::listing(path, url, &sig) {
-                Ok(html) => Ok((
-                    text_response(StatusCode::OK, "text/html; charset=utf-8", html, parts),
-                    Some(eff),
-                )),
-                Err(e) => Err((
-                    Failure::logged(
-                        403,
-                        Level::Error,
-                        format!(
-                            "AH01275: no se puede leer el directorio {}: {e}",
-                            path.display()
-                        ),
-                    ),
-                    Some(eff),
-                )),
-            };
-        }
-        return Err((
-            Failure::logged(
-                403,
-                Level::Error,
-                format!(
-                    "AH01276: no se puede servir el directorio {}: no hay DirectoryIndex ({}) y Options no incluye Indexes",
-                    path.display(),
-                    eff.directory_index()
-                        .map(|v| v.join(" "))
-                        .unwrap_or_else(|| "index.html".into())
-                ),
-            ),
-            Some(eff),
-        ));
-    }
-    let meta = meta.clone();
-    serve_file(site, parts, path, &meta, eff).await
-}
-
-async fn serve_file<'a>(
-    site: &'a Site,
-    parts: &Parts,
-    path: &Path,
-    meta: &std::fs::Metadata,
-    eff: Effective<'a>,
-) -> Outcome<'a> {
-    let entity = match site.files.entity(path, meta) {
-        Ok(e) => e,
-        Err(e) => {
-            let status = if e.kind() == std::io::ErrorKind::PermissionDenied {
-                403
-            } else {
-                404
-            };
-            return Err((
-                Failure::logged(
-                    status,
-                    Level::Error,
-                    format!("AH00132: no se pudo leer {}: {e}", path.display()),
-                ),
-                Some(eff),
-            ));
-        }
-    };
-    let ctype = content_type(site, &eff, path);
-    let cond = Conditions {
-        method: &parts.method,
-        headers: &parts.headers,
-    };
-    match files::respond(path, &entity, ctype.as_deref(), &cond).await {
-        Ok(resp) if resp.status() == StatusCode::PRECONDITION_FAILED => {
-            Err((Failure::new(412), Some(eff)))
-        }
-        Ok(resp) => Ok((resp, Some(eff))),
-        Err(e) => Err((
-            Failure::logged(
-                500,
-                Level::Error,
-                format!("AH00132: error al leer {}: {e}", path.display()),
-            ),
-            Some(eff),
-        )),
-    }
-}
-
-/// `ForceType`, else `AddType` or the `TypesConfig` table for the last extension.
-fn content_type(site: &Site, eff: &Effective<'_>, path: &Path) -> Option<String> {
-    if let Some(t) = eff.force_type() {
-        return Some(t.to_string());
-    }
-    let name = path.file_name()?.to_str()?;
-    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
-    let t = eff
-        .added_type(&ext)
-        .or_else(|| site.mime.get(&ext).map(String::as_str))?;
-    Some(t.to_string())
-}
-
-fn text_response(status: StatusCode, ctype: &str, body: String, parts: &Parts) -> Response<Body> {
-    let len = body.len();
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, ctype)
-        .header(header::CONTENT_LENGTH, len)
-        .body(if parts.method == Method::HEAD {
-            super::empty()
-        } else {
-            full(body)
-        })
-        .unwrap_or_default()
-}
-
-fn redirect_response(
-    status: u16,
-    to: Option<String>,
-) -> Result<Response<Body>, (Failure, Option<Effective<'static>>)> {
-    let Some(to) = to else {
-        return Err((Failure::new(410), None));
-    };
-    let Ok(location) = HeaderValue::from_str(&to) else {
-        return Err((
-            Failure::logged(
-                500,
-                Level::Error,
-                format!("destino de Redirect no válido: {to}"),
-            ),
-            None,
-        ));
-    };
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"es\"><head><meta charset=\"utf-8\"><title>{status} Movido</title></head>\n\
-         <body><h1>Movido</h1><p>El documento está ahora <a href=\"{0}\">aquí</a>.</p></body></html>\n",
-        errors::html_escape(&to)
-    );
-    Ok(Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND))
-        .header(header::LOCATION, location)
-        .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
-        .header(header::CONTENT_LENGTH, html.len())
-        .body(full(html))
-        .unwrap_or_default())
-}
-
-fn signature(site: &Site, host: &HostConfig, conn: &Conn) -> String {
-    errors::signature(
-        &site.config.server_tokens,
-        site.server_name(host),
-        conn.port,
-    )
 }
 
 /// The response for an error status, honouring `ErrorDocument`.

@@ -10,10 +10,10 @@ use std::time::{Instant, SystemTime};
 
 use tokio::sync::Semaphore;
 
-use super::files::FileCache;
 use super::log::{AccessFormat, ErrorLog, Level, LogFiles};
 use super::vhost::{Chosen, VhostIndex};
 use crate::config::model::{HostConfig, ServerConfig};
+use crate::handlers::files::FileCache;
 
 /// Counters of the role, kept across reloads (what `/server-status` and `lab status` show).
 #[derive(Debug)]

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::errors::html_escape;
-use super::urlpath::encode;
+use crate::http::errors::html_escape;
+use crate::http::urlpath::encode;
 
 struct Entry {
     name: String,
@@ -29,7 +29,7 @@ fn human_size(n: u64) -> String {
 fn date(t: Option<SystemTime>) -> String {
     // `2026-12-01 07:37` as Apache shows it (UTC here).
     t.map(|t| {
-        let s = super::log::clf_time(t); // 01/Dec/2026:07:37:09 +0000
+        let s = crate::http::log::clf_time(t); // 01/Dec/2026:07:37:09 +0000
         let (d, rest) = s.split_once('/').unwrap_or(("", ""));
         let (mon, rest) = rest.split_once('/').unwrap_or(("", ""));
         let (y, rest) = rest.split_once(':').unwrap_or(("", ""));
@@ -104,6 +104,41 @@ pub fn listing(dir: &Path, url: &str, signature: &str) -> std::io::Result<String
     html.push_str(signature);
     html.push_str("\n</body></html>\n");
     Ok(html)
+}
+
+/// The handler for a directory without an index under `Options Indexes`.
+pub fn serve<'a>(
+    site: &'a crate::http::site::Site,
+    conn: &crate::http::request::Conn,
+    parts: &http::request::Parts,
+    host: &crate::config::model::HostConfig,
+    path: &Path,
+    url: &str,
+    eff: crate::http::perdir::Effective<'a>,
+) -> super::Outcome<'a> {
+    let sig = super::signature(site, host, conn);
+    match listing(path, url, &sig) {
+        Ok(html) => Ok((
+            super::text_response(
+                http::StatusCode::OK,
+                "text/html; charset=utf-8",
+                html,
+                parts,
+            ),
+            Some(eff),
+        )),
+        Err(e) => Err((
+            super::Failure::logged(
+                403,
+                crate::http::log::Level::Error,
+                format!(
+                    "AH01275: no se puede leer el directorio {}: {e}",
+                    path.display()
+                ),
+            ),
+            Some(eff),
+        )),
+    }
 }
 
 #[cfg(test)]

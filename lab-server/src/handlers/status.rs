@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
-use super::errors::html_escape;
-use super::site::Site;
+use crate::http::errors::html_escape;
+use crate::http::site::Site;
 
 /// The numbers both forms show.
 struct Numbers {
@@ -84,7 +84,7 @@ pub fn html(site: &Site, server_name: &str, signature: &str) -> String {
     row("MPM", c.mpm.kind.module().to_string());
     row(
         "Arrancado",
-        super::log::error_time(site.stats.started_at).to_string(),
+        crate::http::log::error_time(site.stats.started_at).to_string(),
     );
     row("Tiempo en marcha", format!("{} s", n.uptime));
     row("Peticiones atendidas", n.accesses.to_string());
@@ -110,4 +110,27 @@ pub fn html(site: &Site, server_name: &str, signature: &str) -> String {
          <p>Versión para programas: <a href=\"?auto\">?auto</a></p>\n<hr>\n{signature}\n</body></html>\n",
         html_escape(server_name)
     )
+}
+
+/// The handler: the HTML page, or `?auto`.
+pub fn serve<'a>(call: super::Call<'a, '_>) -> super::Outcome<'a> {
+    let site = call.site;
+    let name = site.server_name(call.ctx.host);
+    let query = call.parts.uri.query();
+    let (body, ctype) = if query.is_some_and(|q| q.split('&').any(|p| p == "auto")) {
+        (auto(site, name), "text/plain; charset=utf-8")
+    } else {
+        (
+            html(
+                site,
+                name,
+                &super::signature(site, call.ctx.host, call.conn),
+            ),
+            "text/html; charset=utf-8",
+        )
+    };
+    Ok((
+        super::text_response(http::StatusCode::OK, ctype, body, call.parts),
+        Some(call.eff),
+    ))
 }

@@ -22,7 +22,7 @@ use http_body::Frame;
 use http_body_util::BodyExt;
 use tokio::io::{AsyncRead, AsyncSeekExt, ReadBuf};
 
-use super::{empty, full, Body};
+use crate::http::{empty, full, Body};
 
 /// Files up to this size are cached in memory.
 const CACHE_FILE_MAX: u64 = 256 * 1024;

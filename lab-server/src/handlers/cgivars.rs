@@ -1,0 +1,319 @@
+//! The CGI meta-variables, as Apache builds them for mod_cgi, mod_cgid and proxy_fcgi:
+//! `ap_add_common_vars` (the request headers as `HTTP_*`, the server and client addresses,
+//! `DOCUMENT_ROOT`, `CONTEXT_*`, `SCRIPT_FILENAME`...) and `ap_add_cgi_vars` (RFC 3875's
+//! `GATEWAY_INTERFACE`, `SERVER_PROTOCOL`, `REQUEST_METHOD`, `QUERY_STRING`, `REQUEST_URI`,
+//! `SCRIPT_NAME`, `PATH_INFO`, `PATH_TRANSLATED`).
+//!
+//! The rules that matter for safety are Apache's:
+//! - a header becomes `HTTP_NAME` only when its name is letters, digits and `-`; any other
+//!   name is dropped (so `X_Forwarded_For` can never pose as `X-Forwarded-For`);
+//! - `Proxy:` is never passed (httpoxy: `HTTP_PROXY` is what many clients read as their
+//!   proxy);
+//! - `Authorization` and `Proxy-Authorization` are passed only with `CGIPassAuth On`.
+//!
+//! The variables of `SetEnv`, `PassEnv`, `SetEnvIf` (after `UnsetEnv`) come first and the
+//! ones computed here override them, as `apr_table_overlap` does in Apache.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use http::request::Parts;
+
+/// Apache's `DEFAULT_PATH`, used when the server itself has no `PATH`.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What the variables are built from.
+#[derive(Debug, Clone)]
+pub struct CgiRequest<'a> {
+    pub parts: &'a Parts,
+    pub client: SocketAddr,
+    pub local: SocketAddr,
+    /// The port as the client sees it (`Listen` as written, not the mapped one).
+    pub server_port: u16,
+    pub server_name: &'a str,
+    pub server_software: &'a str,
+    pub server_admin: &'a str,
+    /// `SERVER_SIGNATURE` (`""` with `ServerSignature Off`).
+    pub server_signature: &'a str,
+    /// `http` or `https`.
+    pub scheme: &'a str,
+    pub document_root: &'a Path,
+    /// The URL prefix of the `Alias`/`ScriptAlias` used (`""` without one).
+    pub context_prefix: &'a str,
+    /// The directory that prefix maps to (the `DocumentRoot` without an alias).
+    pub context_document_root: &'a Path,
+    /// The script on disk.
+    pub script_filename: &'a Path,
+    /// The decoded URL path of the script.
+    pub script_name: &'a str,
+    /// The decoded rest of the URL after the script (`""` when none).
+    pub path_info: &'a str,
+    /// `PATH_INFO` mapped through the server as a URL (only when `path_info` is not empty).
+    pub path_translated: Option<&'a Path>,
+    /// `CGIPassAuth On`.
+    pub pass_auth: bool,
+    pub remote_user: Option<&'a str>,
+    pub auth_type: Option<&'a str>,
+    /// `SetEnv`/`PassEnv`/`SetEnvIf` results, in order.
+    pub subprocess_env: &'a [(String, String)],
+}
+
+/// The environment of the script, in a stable order (later entries never repeat a name).
+pub fn build(r: &CgiRequest<'_>) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = Vec::with_capacity(32 + r.parts.headers.len());
+    fn set(env: &mut Vec<(String, String)>, k: &str, v: String) {
+        match env.iter_mut().find(|(name, _)| name == k) {
+            Some((_, old)) => *old = v,
+            None => env.push((k.to_string(), v)),
+        }
+    }
+    for (k, v) in r.subprocess_env {
+        set(&mut env, k, v.clone());
+    }
+
+    // ap_add_common_vars: the headers first. Repeated headers are joined with ", " as
+    // Apache's request parser merges them.
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for (name, value) in &r.parts.headers {
+        let value = latin1(value.as_bytes());
+        let key = match name.as_str() {
+            "content-type" => "CONTENT_TYPE".to_string(),
+            "content-length" => "CONTENT_LENGTH".to_string(),
+            "authorization" | "proxy-authorization" if !r.pass_auth => continue,
+            "proxy" => continue,
+            n => match http_name(n) {
+                Some(k) => k,
+                None => continue,
+            },
+        };
+        match headers.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => {
+                v.push_str(", ");
+                v.push_str(&value);
+            }
+            None => headers.push((key, value)),
+        }
+    }
+    for (k, v) in headers {
+        set(&mut env, &k, v);
+    }
+    let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
+    set(&mut env, "PATH", path);
+    set(&mut env, "SERVER_SIGNATURE", r.server_signature.to_string());
+    set(&mut env, "SERVER_SOFTWARE", r.server_software.to_string());
+    set(&mut env, "SERVER_NAME", r.server_name.to_string());
+    set(
+        &mut env,
+        "SERVER_ADDR",
+        r.local.ip().to_canonical().to_string(),
+    );
+    set(&mut env, "SERVER_PORT", r.server_port.to_string());
+    set(
+        &mut env,
+        "REMOTE_ADDR",
+        r.client.ip().to_canonical().to_string(),
+    );
+    set(&mut env, "DOCUMENT_ROOT", display(r.document_root));
+    set(&mut env, "REQUEST_SCHEME", r.scheme.to_string());
+    set(&mut env, "CONTEXT_PREFIX", r.context_prefix.to_string());
+    set(
+        &mut env,
+        "CONTEXT_DOCUMENT_ROOT",
+        display(r.context_document_root),
+    );
+    set(&mut env, "SERVER_ADMIN", r.server_admin.to_string());
+    set(&mut env, "SCRIPT_FILENAME", display(r.script_filename));
+    set(&mut env, "REMOTE_PORT", r.client.port().to_string());
+    if let Some(user) = r.remote_user {
+        set(&mut env, "REMOTE_USER", user.to_string());
+    }
+    if let Some(t) = r.auth_type {
+        set(&mut env, "AUTH_TYPE", t.to_string());
+    }
+
+    // ap_add_cgi_vars.
+    set(&mut env, "GATEWAY_INTERFACE", "CGI/1.1".into());
+    set(
+        &mut env,
+        "SERVER_PROTOCOL",
+        protocol(r.parts.version).into(),
+    );
+    set(&mut env, "REQUEST_METHOD", r.parts.method.as_str().into());
+    set(
+        &mut env,
+        "QUERY_STRING",
+        r.parts.uri.query().unwrap_or("").to_string(),
+    );
+    set(
+        &mut env,
+        "REQUEST_URI",
+        r.parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into()),
+    );
+    set(&mut env, "SCRIPT_NAME", r.script_name.to_string());
+    if !r.path_info.is_empty() {
+        set(&mut env, "PATH_INFO", r.path_info.to_string());
+        if let Some(t) = r.path_translated {
+            set(&mut env, "PATH_TRANSLATED", display(t));
+        }
+    }
+    env
+}
+
+/// `HTTP_` and the name upper-cased with `-` as `_`; `None` when the name has any other
+/// character than letters, digits and `-` (Apache's `http2env`).
+pub fn http_name(name: &str) -> Option<String> {
+    let mut out = String::with_capacity(5 + name.len());
+    out.push_str("HTTP_");
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_uppercase());
+        } else if c == '-' {
+            out.push('_');
+        } else {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The request line's protocol as Apache writes it.
+pub fn protocol(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// Header bytes as a string, one char per byte (as the C API passes them through).
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| b as char).collect()
+}
+
+fn display(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(headers: &[(&str, &str)]) -> Parts {
+        let mut b = http::Request::builder()
+            .method("POST")
+            .uri("/cgi-bin/env.py/a%20b/c?x=1&y=%41");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    fn request<'a>(parts: &'a Parts, env: &'a [(String, String)]) -> CgiRequest<'a> {
+        CgiRequest {
+            parts,
+            client: "127.0.0.1:40000".parse().unwrap(),
+            local: "127.0.0.1:8080".parse().unwrap(),
+            server_port: 80,
+            server_name: "cgi.localhost",
+            server_software: "Apache/2.4.71 (Debian)",
+            server_admin: "webmaster@localhost",
+            server_signature: "",
+            scheme: "http",
+            document_root: Path::new("/var/www/html"),
+            context_prefix: "/cgi-bin/",
+            context_document_root: Path::new("/usr/lib/cgi-bin/"),
+            script_filename: Path::new("/usr/lib/cgi-bin/env.py"),
+            script_name: "/cgi-bin/env.py",
+            path_info: "/a b/c",
+            path_translated: Some(Path::new("/var/www/html/a b/c")),
+            pass_auth: false,
+            remote_user: None,
+            auth_type: None,
+            subprocess_env: env,
+        }
+    }
+
+    fn get<'a>(env: &'a [(String, String)], k: &str) -> Option<&'a str> {
+        env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn rfc_3875_and_apache_variables() {
+        let p = parts(&[
+            ("Host", "cgi.localhost"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Content-Length", "3"),
+            ("X-Uno", "1"),
+            ("X-Uno", "2"),
+        ]);
+        let env = build(&request(&p, &[]));
+        for (k, v) in [
+            ("GATEWAY_INTERFACE", "CGI/1.1"),
+            ("REQUEST_METHOD", "POST"),
+            ("QUERY_STRING", "x=1&y=%41"),
+            ("REQUEST_URI", "/cgi-bin/env.py/a%20b/c?x=1&y=%41"),
+            ("SCRIPT_NAME", "/cgi-bin/env.py"),
+            ("PATH_INFO", "/a b/c"),
+            ("PATH_TRANSLATED", "/var/www/html/a b/c"),
+            ("CONTENT_TYPE", "application/x-www-form-urlencoded"),
+            ("CONTENT_LENGTH", "3"),
+            ("HTTP_HOST", "cgi.localhost"),
+            ("HTTP_X_UNO", "1, 2"),
+            ("SERVER_PORT", "80"),
+            ("SERVER_ADDR", "127.0.0.1"),
+            ("REMOTE_ADDR", "127.0.0.1"),
+            ("REMOTE_PORT", "40000"),
+            ("CONTEXT_PREFIX", "/cgi-bin/"),
+            ("CONTEXT_DOCUMENT_ROOT", "/usr/lib/cgi-bin/"),
+            ("SCRIPT_FILENAME", "/usr/lib/cgi-bin/env.py"),
+            ("REQUEST_SCHEME", "http"),
+            ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ] {
+            assert_eq!(get(&env, k), Some(v), "{k}");
+        }
+        assert_eq!(get(&env, "HTTP_CONTENT_TYPE"), None);
+        assert_eq!(get(&env, "HTTP_CONTENT_LENGTH"), None);
+    }
+
+    #[test]
+    fn httpoxy_odd_names_and_authorization() {
+        let p = parts(&[
+            ("Proxy", "http://evil:1/"),
+            ("X_Forwarded_For", "1.2.3.4"),
+            ("Authorization", "Basic YTpi"),
+        ]);
+        let env = build(&request(&p, &[]));
+        assert_eq!(get(&env, "HTTP_PROXY"), None);
+        assert!(env.iter().all(|(k, _)| k != "HTTP_X_FORWARDED_FOR"));
+        assert_eq!(get(&env, "HTTP_AUTHORIZATION"), None);
+        let mut r = request(&p, &[]);
+        r.pass_auth = true;
+        assert_eq!(get(&build(&r), "HTTP_AUTHORIZATION"), Some("Basic YTpi"));
+    }
+
+    #[test]
+    fn computed_variables_override_set_env_and_no_path_info_means_none() {
+        let p = parts(&[]);
+        let own = vec![
+            ("MI_VAR".to_string(), "1".to_string()),
+            ("SERVER_NAME".to_string(), "falso".to_string()),
+        ];
+        let mut r = request(&p, &own);
+        r.path_info = "";
+        let env = build(&r);
+        assert_eq!(get(&env, "MI_VAR"), Some("1"));
+        assert_eq!(get(&env, "SERVER_NAME"), Some("cgi.localhost"));
+        assert_eq!(get(&env, "PATH_INFO"), None);
+        assert_eq!(get(&env, "PATH_TRANSLATED"), None);
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        let mut dedup = names.clone();
+        dedup.sort();
+        dedup.dedup();
+        assert_eq!(names.len(), dedup.len());
+    }
+}

@@ -1,0 +1,180 @@
+//! The core's default handler: a file with its validators, or for a directory the redirect
+//! to the URL with `/`, the `DirectoryIndex` (a subrequest with its own `<Files>` sections)
+//! or, with `Options Indexes`, the listing of mod_autoindex.
+
+use std::path::Path;
+
+use http::header;
+use http::request::Parts;
+use http::{Method, Response, StatusCode};
+
+use super::files::{self, Conditions};
+use super::{allow_header, autoindex, content_type, redirect_response, Call, Failure, Outcome};
+use crate::config::model::OptionSet;
+use crate::http::log::Level;
+use crate::http::mapping::Walk;
+use crate::http::perdir::{Effective, Target};
+use crate::http::request::granted;
+use crate::http::site::Site;
+use crate::http::urlpath;
+
+/// Serves the mapped file or directory.
+pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
+    let Call {
+        site,
+        conn,
+        parts,
+        ctx,
+        eff,
+        file,
+        ..
+    } = call;
+    let url = ctx.url.clone();
+    let url = url.as_str();
+    let path = file.path;
+    let config = &*site.config;
+    if parts.method == Method::OPTIONS {
+        let mut resp = Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_LENGTH, 0)
+            .body(crate::http::empty())
+            .unwrap_or_default();
+        for (k, v) in allow_header() {
+            resp.headers_mut().insert(k, v);
+        }
+        return Ok((resp, Some(eff)));
+    }
+    let meta = match file.walk {
+        Some(Walk::Found { meta, .. }) => meta,
+        _ => {
+            return Err((
+                Failure::logged(
+                    404,
+                    Level::Info,
+                    format!("AH00128: el fichero no existe: {}", path.display()),
+                ),
+                Some(eff),
+            ))
+        }
+    };
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        let mut f = Failure::new(405);
+        f.headers = allow_header();
+        return Err((f, Some(eff)));
+    }
+    if meta.is_dir() {
+        let has_dir = config.has_module("dir");
+        if !url.ends_with('/') && has_dir {
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{}:{}", site.server_name(ctx.host), conn.port));
+            let mut to = format!("http://{host}{}/", urlpath::encode(url));
+            if let Some(q) = parts.uri.query() {
+                to.push('?');
+                to.push_str(q);
+            }
+            return redirect_response(301, Some(to)).map(|r| (r, Some(eff)));
+        }
+        if has_dir {
+            let default = ["index.html".to_string()];
+            let indexes = eff.directory_index().unwrap_or(&default);
+            for name in indexes {
+                if name.eq_ignore_ascii_case("disabled") {
+                    break;
+                }
+                // `DirectoryIndex /cgi-bin/index.pl` (an absolute URL) is not a file here.
+                if name.starts_with('/') {
+                    continue;
+                }
+                let candidate = path.join(name);
+                if let Ok(m) = std::fs::metadata(&candidate) {
+                    if m.is_file() {
+                        // The index is a subrequest: its own <Files> sections apply.
+                        let sub = Effective::merge(
+                            config,
+                            ctx.host,
+                            &Target {
+                                dir: Some(path),
+                                file_name: Some(name),
+                                url,
+                            },
+                        );
+                        if !granted(&sub, conn, parts, &ctx.env) {
+                            continue;
+                        }
+                        ctx.file = Some(candidate.clone());
+                        return serve_file(site, parts, &candidate, &m, sub).await;
+                    }
+                }
+            }
+        }
+        if eff.options.contains(OptionSet::INDEXES) && config.has_module("autoindex") {
+            return autoindex::serve(site, conn, parts, ctx.host, path, url, eff);
+        }
+        return Err((
+            Failure::logged(
+                403,
+                Level::Error,
+                format!(
+                    "AH01276: no se puede servir el directorio {}: no hay DirectoryIndex ({}) y Options no incluye Indexes",
+                    path.display(),
+                    eff.directory_index()
+                        .map(|v| v.join(" "))
+                        .unwrap_or_else(|| "index.html".into())
+                ),
+            ),
+            Some(eff),
+        ));
+    }
+    let meta = meta.clone();
+    serve_file(site, parts, path, &meta, eff).await
+}
+
+async fn serve_file<'a>(
+    site: &'a Site,
+    parts: &Parts,
+    path: &Path,
+    meta: &std::fs::Metadata,
+    eff: Effective<'a>,
+) -> Outcome<'a> {
+    let entity = match site.files.entity(path, meta) {
+        Ok(e) => e,
+        Err(e) => {
+            let status = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                403
+            } else {
+                404
+            };
+            return Err((
+                Failure::logged(
+                    status,
+                    Level::Error,
+                    format!("AH00132: no se pudo leer {}: {e}", path.display()),
+                ),
+                Some(eff),
+            ));
+        }
+    };
+    let ctype = content_type(site, &eff, path);
+    let cond = Conditions {
+        method: &parts.method,
+        headers: &parts.headers,
+    };
+    match files::respond(path, &entity, ctype.as_deref(), &cond).await {
+        Ok(resp) if resp.status() == StatusCode::PRECONDITION_FAILED => {
+            Err((Failure::new(412), Some(eff)))
+        }
+        Ok(resp) => Ok((resp, Some(eff))),
+        Err(e) => Err((
+            Failure::logged(
+                500,
+                Level::Error,
+                format!("AH00132: error al leer {}: {e}", path.display()),
+            ),
+            Some(eff),
+        )),
+    }
+}

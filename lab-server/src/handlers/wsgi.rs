@@ -1,0 +1,45 @@
+//! mod_wsgi's handler: the request goes to the WSGI host (embedded interpreter or a daemon
+//! process group) with the `WSGIScriptAlias` match that translated its URL.
+
+use http::Request;
+
+use super::{Call, Failure, Outcome};
+use crate::http::log::Level;
+use crate::wsgi::ScriptMatch;
+
+/// Serves a request that a `WSGIScriptAlias` matched.
+pub async fn serve<'a>(call: Call<'a, '_>, m: ScriptMatch<'_>) -> Outcome<'a> {
+    let Call {
+        site,
+        conn,
+        parts,
+        body,
+        ctx,
+        eff,
+        ..
+    } = call;
+    let (Some(wsgi), Some(body)) = (conn.wsgi.as_ref(), body) else {
+        return Err((
+            Failure::logged(
+                500,
+                Level::Error,
+                "mod_wsgi no está disponible en este proceso",
+            ),
+            Some(eff),
+        ));
+    };
+    let wctx = crate::wsgi::WsgiContext::from_match(
+        &site.config,
+        ctx.host,
+        &m,
+        conn.port,
+        conn.client,
+        conn.local,
+    );
+    let mut req = Request::new(body);
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    *req.version_mut() = parts.version;
+    *req.headers_mut() = parts.headers.clone();
+    Ok((wsgi.handle(req, wctx).await, Some(eff)))
+}
