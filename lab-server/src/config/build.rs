@@ -278,6 +278,10 @@ impl Builder<'_> {
             if info.section {
                 match node.key().as_str() {
                     "virtualhost" => self.virtual_host(node),
+                    "proxy" => {
+                        let base = self.cfg.server_root.clone();
+                        super::proxy::host_directive(self.ws, &base, node, host, &mut self.diags);
+                    }
                     _ => {
                         if let Some(section) = self.section(node) {
                             host.sections.push(section);
@@ -435,6 +439,10 @@ impl Builder<'_> {
                     .map(|n| n.text.clone())
                     .unwrap_or_else(|| "default".into());
                 self.cfg.log_formats.insert(name, a[0].text.clone());
+            }
+            k if k.starts_with("proxy") => {
+                let base = self.cfg.server_root.clone();
+                super::proxy::host_directive(self.ws, &base, node, host, &mut self.diags);
             }
             k if k.starts_with("wsgi") => {
                 let cx = super::wsgi::Ctx {

@@ -191,6 +191,8 @@ pub struct HostConfig {
     pub custom_logs: Vec<CustomLog>,
     /// `WSGIScriptAlias` in order.
     pub wsgi_aliases: Vec<super::wsgi::WsgiScriptAlias>,
+    /// `ProxyPass`, `ProxyPassMatch`, `ProxyTimeout`, `<Proxy>` (mod_proxy, mod_proxy_fcgi).
+    pub proxy: super::proxy::HostProxy,
     /// Span of the `<VirtualHost>` or of `ServerName` for reports.
     pub span: Option<Span>,
 }

@@ -154,14 +154,14 @@ impl Pool {
     }
 
     /// Sends one request and waits for the head of its response. STDERR seen before the head
-    /// goes to `stderr`; the returned [`Response`] streams the rest of STDOUT (and STDERR).
+    /// is collected in `stderr`; the returned [`Response`] streams the rest of STDOUT (and STDERR).
     /// `timeout` bounds each wait for the backend (`ProxyTimeout`, `timeout=`).
     pub async fn request(
         &self,
         params: &[(Vec<u8>, Vec<u8>)],
         body: Option<mpsc::Receiver<Result<Bytes, String>>>,
         timeout: Duration,
-        stderr: &mut dyn FnMut(&[u8]),
+        stderr: &mut Vec<Bytes>,
     ) -> Result<(CgiHead, Response), ProxyError> {
         let permit = match &self.slots {
             Some(s) => match tokio::time::timeout(timeout, Arc::clone(s).acquire_owned()).await {
@@ -237,7 +237,7 @@ impl Pool {
                     }
                     Some(Ok(Event::Stderr(b))) => {
                         got_any = true;
-                        stderr(&b);
+                        stderr.push(b);
                     }
                     Some(Ok(Event::End { .. })) => {
                         // No head at all: what php-fpm does for an empty script output is
@@ -446,7 +446,7 @@ mod tests {
                 .filter(|(k, _)| k == "Set-Cookie")
                 .collect();
             assert_eq!(cookies.len(), 2);
-            assert_eq!(errs, vec![b"PHP message: aviso".to_vec()]);
+            assert_eq!(errs, vec![Bytes::from_static(b"PHP message: aviso")]);
             assert_eq!(body_text(rest).await, format!("Hola {n}"));
         }
         assert_eq!(
@@ -466,7 +466,7 @@ mod tests {
         let pool = Pool::new(Backend::Unix(sock.clone()), None);
         for _ in 0..2 {
             let (_, rest) = pool
-                .request(&[], None, Duration::from_secs(5), &mut |_| {})
+                .request(&[], None, Duration::from_secs(5), &mut Vec::new())
                 .await
                 .unwrap();
             assert_eq!(body_text(rest).await, "Hola 1");
@@ -476,7 +476,7 @@ mod tests {
         let _ = task.await;
         std::fs::remove_file(&sock).unwrap();
         let err = pool
-            .request(&[], None, Duration::from_secs(5), &mut |_| {})
+            .request(&[], None, Duration::from_secs(5), &mut Vec::new())
             .await
             .err()
             .unwrap();
@@ -495,7 +495,7 @@ mod tests {
         });
         let pool = Pool::new(Backend::Unix(sock), None);
         let err = pool
-            .request(&[], None, Duration::from_millis(200), &mut |_| {})
+            .request(&[], None, Duration::from_millis(200), &mut Vec::new())
             .await
             .err()
             .unwrap();

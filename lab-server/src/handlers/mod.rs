@@ -12,6 +12,8 @@
 //! - [`status`]: `SetHandler server-status` (mod_status).
 //! - [`wsgi`]: a `WSGIScriptAlias` (mod_wsgi).
 //! - [`cgi`]: `ScriptAlias` and `SetHandler cgi-script` (mod_cgi/mod_cgid).
+//! - [`proxy_fcgi`]: `SetHandler proxy:...`, `ProxyPass` and `ProxyPassMatch` to FastCGI
+//!   backends (mod_proxy_fcgi).
 //! - [`cgivars`]: the CGI meta-variables (RFC 3875 and Apache's additions), shared by CGI and
 //!   FastCGI (proxy_fcgi).
 
@@ -19,6 +21,7 @@ pub mod autoindex;
 pub mod cgi;
 pub mod cgivars;
 pub mod files;
+pub mod proxy_fcgi;
 pub mod static_files;
 pub mod status;
 pub mod wsgi;
@@ -51,6 +54,8 @@ pub enum Handler<'a> {
     Wsgi(ScriptMatch<'a>),
     /// `SetHandler cgi-script` or `ScriptAlias`.
     Cgi,
+    /// `SetHandler "proxy:unix:...|fcgi://..."` (mod_proxy_fcgi).
+    ProxyFcgi,
 }
 
 /// Chooses the handler: a `WSGIScriptAlias` translation, else `ScriptAlias`, else
@@ -80,6 +85,13 @@ pub fn choose<'a>(
             Handler::ServerStatus
         }
         Some(h) if h.eq_ignore_ascii_case("cgi-script") => Handler::Cgi,
+        Some(h)
+            if h.len() > 6
+                && h[..6].eq_ignore_ascii_case("proxy:")
+                && config.has_module("proxy_fcgi") =>
+        {
+            Handler::ProxyFcgi
+        }
         _ => Handler::Static,
     }
 }
@@ -91,6 +103,29 @@ pub async fn run<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {
         Handler::ServerStatus => status::serve(call),
         Handler::Wsgi(m) => wsgi::serve(call, m).await,
         Handler::Cgi => cgi::serve(call).await,
+        Handler::ProxyFcgi => {
+            let named = call.eff.set_handler().unwrap_or_default().to_string();
+            match proxy_fcgi::handler_target(&call.site.config.workspace, &named) {
+                Some(Ok(target)) => {
+                    let path_info = String::new();
+                    proxy_fcgi::serve(call, proxy_fcgi::Form::Handler { target, path_info }).await
+                }
+                other => {
+                    let msg = match other {
+                        Some(Err(m)) => m,
+                        _ => "no es un manejador proxy:".to_string(),
+                    };
+                    Err((
+                        Failure::logged(
+                            500,
+                            Level::Error,
+                            format!("AH01144: SetHandler {named}: {msg}"),
+                        ),
+                        Some(call.eff),
+                    ))
+                }
+            }
+        }
     }
 }
 

@@ -321,6 +321,10 @@ async fn route<'a>(
     if let Some((status, to)) = mapping::redirect(host_redirects, &url, query) {
         return redirect_response(status, to).map(|r| (r, None));
     }
+    // mod_proxy translates first (before mod_alias and the disk).
+    if let Some(m) = proxy_match(config, ctx.host, &url) {
+        return proxy_route(site, conn, parts, body, ctx, m, &url).await;
+    }
     let mapped = mapping::map(config, ctx.host, &url);
     // mod_wsgi translates after mod_alias: `Alias /static/` wins over `WSGIScriptAlias /`.
     if mapped.alias.is_none() {
@@ -472,6 +476,64 @@ async fn wsgi_route<'a>(
         },
     };
     handlers::run(handler, call).await
+}
+
+/// The `ProxyPass`/`ProxyPassMatch` (the host's, then the main server's) that takes `url`.
+pub(crate) fn proxy_match<'a>(
+    config: &'a ServerConfig,
+    host: &'a HostConfig,
+    url: &str,
+) -> Option<crate::config::proxy::ProxyMatch<'a>> {
+    if !config.has_module("proxy_fcgi") {
+        return None;
+    }
+    crate::config::proxy::match_rules(&host.proxy.rules, url).or_else(|| {
+        (!std::ptr::eq(host, &config.main))
+            .then(|| crate::config::proxy::match_rules(&config.main.proxy.rules, url))
+            .flatten()
+    })
+}
+
+/// A request `ProxyPass` sends to a FastCGI backend: no file on disk, so only `<Location>`
+/// sections (and the server's defaults) apply, as for Apache's `proxy:` file names.
+async fn proxy_route<'a>(
+    site: &'a Site,
+    conn: &Conn,
+    parts: &Parts,
+    body: &mut Option<RequestBody>,
+    ctx: &mut Ctx<'a>,
+    m: crate::config::proxy::ProxyMatch<'_>,
+    url: &str,
+) -> Outcome<'a> {
+    let config = &*site.config;
+    let eff = Effective::merge(
+        config,
+        ctx.host,
+        &Target {
+            dir: None,
+            file_name: None,
+            url,
+        },
+    );
+    set_env_if(&eff, conn, parts, url, &mut ctx.env);
+    if !granted(&eff, conn, parts, &ctx.env) {
+        return Err((denied(Path::new(&m.url), ""), Some(eff)));
+    }
+    let target = PathBuf::from(format!("proxy:{}", m.url));
+    ctx.file = Some(target.clone());
+    let call = Call {
+        site,
+        conn,
+        parts,
+        body: body.take(),
+        ctx,
+        eff,
+        file: MappedFile {
+            path: &target,
+            walk: None,
+        },
+    };
+    handlers::proxy_fcgi::serve(call, handlers::proxy_fcgi::Form::Pass(m)).await
 }
 
 /// True when the `Require` rules of `eff` let this client in.
