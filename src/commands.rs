@@ -208,7 +208,12 @@ fn configtest(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
         lab_server::php::fpm::load(&ws),
     ) {
         (Ok(a), Ok(m), Ok(f)) => (
-            [a.warnings, m.warnings, f.map(|f| f.warnings).unwrap_or_default()].concat(),
+            [
+                a.warnings,
+                m.warnings,
+                f.map(|f| f.warnings).unwrap_or_default(),
+            ]
+            .concat(),
             None,
         ),
         (a, m, f) => {

@@ -29,10 +29,18 @@ pub struct FcgiTarget {
 }
 
 /// Parses `unix:/path|fcgi://host/path` or `fcgi://host:port/path`. `Err`: what is wrong.
-pub fn parse_target(ws: &Workspace, text: &str, base: &std::path::Path) -> Result<FcgiTarget, String> {
+pub fn parse_target(
+    ws: &Workspace,
+    text: &str,
+    base: &std::path::Path,
+) -> Result<FcgiTarget, String> {
     let (socket, url) = match text.split_once('|') {
         Some((u, rest)) if u.to_ascii_lowercase().starts_with("unix:") => (Some(&u[5..]), rest),
-        Some(_) => return Err(format!("`{text}`: antes de `|` tiene que ir `unix:/ruta/del.sock`")),
+        Some(_) => {
+            return Err(format!(
+                "`{text}`: antes de `|` tiene que ir `unix:/ruta/del.sock`"
+            ))
+        }
         None => (None, text),
     };
     let lower = url.to_ascii_lowercase();
@@ -42,14 +50,18 @@ pub fn parse_target(ws: &Workspace, text: &str, base: &std::path::Path) -> Resul
                 "`{url}`: el laboratorio solo hace de proxy hacia FastCGI (`fcgi://`); mod_proxy_http no está"
             ));
         }
-        return Err(format!("`{url}` no es una URL fcgi:// (por ejemplo fcgi://127.0.0.1:9000/)"));
+        return Err(format!(
+            "`{url}` no es una URL fcgi:// (por ejemplo fcgi://127.0.0.1:9000/)"
+        ));
     };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, ""),
     };
     if authority.is_empty() {
-        return Err(format!("`{url}` no dice el servidor (fcgi://servidor:puerto/)"));
+        return Err(format!(
+            "`{url}` no dice el servidor (fcgi://servidor:puerto/)"
+        ));
     }
     let authority_url = format!("fcgi://{authority}");
     let backend = match socket {
@@ -77,6 +89,22 @@ pub fn parse_target(ws: &Workspace, text: &str, base: &std::path::Path) -> Resul
         path: path.to_string(),
         written: socket.unwrap_or(authority).to_string(),
     })
+}
+
+/// The path of a backend URL is a file system path for php-fpm (`/var/www/html/$1`): its
+/// fixed directory part is resolved inside the workspace like every absolute path of the
+/// configuration. `/` alone (an application such as flup takes any path) stays as written.
+fn resolve_script_path(ws: &Workspace, path: &str) -> String {
+    let fixed_end = path.find('$').unwrap_or(path.len());
+    let Some(dir_end) = path[..fixed_end].rfind('/') else {
+        return path.to_string();
+    };
+    if dir_end == 0 {
+        return path.to_string();
+    }
+    let dir = &path[..dir_end];
+    let resolved = ws.resolve(dir, std::path::Path::new("/")).path;
+    format!("{}{}", resolved.display(), &path[dir_end..])
 }
 
 /// `ProxyPass` / `ProxyPassMatch`.
@@ -138,7 +166,10 @@ fn parse_params(args: &[super::syntax::Arg], diags: &mut Diags) -> WorkerParams 
         let Some((k, v)) = a.text.split_once('=') else {
             diags.push(Diagnostic::error(
                 Some(a.span.clone()),
-                format!("parámetro de proxy mal escrito: `{}` (se espera clave=valor)", a.text),
+                format!(
+                    "parámetro de proxy mal escrito: `{}` (se espera clave=valor)",
+                    a.text
+                ),
             ));
             continue;
         };
@@ -146,13 +177,23 @@ fn parse_params(args: &[super::syntax::Arg], diags: &mut Diags) -> WorkerParams 
             "enablereuse" | "disablereuse" => {
                 let on = v.eq_ignore_ascii_case("on");
                 if !on && !v.eq_ignore_ascii_case("off") {
-                    diags.push(Diagnostic::error(Some(a.span.clone()), format!("`{k}` espera On u Off")));
+                    diags.push(Diagnostic::error(
+                        Some(a.span.clone()),
+                        format!("`{k}` espera On u Off"),
+                    ));
                 }
-                p.enablereuse = Some(if k.eq_ignore_ascii_case("enablereuse") { on } else { !on });
+                p.enablereuse = Some(if k.eq_ignore_ascii_case("enablereuse") {
+                    on
+                } else {
+                    !on
+                });
             }
             "max" => match v.parse() {
                 Ok(n) if n > 0 => p.max = Some(n),
-                _ => diags.push(Diagnostic::error(Some(a.span.clone()), "`max` espera un número mayor que 0")),
+                _ => diags.push(Diagnostic::error(
+                    Some(a.span.clone()),
+                    "`max` espera un número mayor que 0",
+                )),
             },
             "timeout" | "connectiontimeout" => match v.parse::<u64>() {
                 Ok(n) => {
@@ -160,20 +201,31 @@ fn parse_params(args: &[super::syntax::Arg], diags: &mut Diags) -> WorkerParams 
                         p.timeout = Some(Duration::from_secs(n))
                     }
                 }
-                Err(_) => diags.push(Diagnostic::error(Some(a.span.clone()), format!("`{k}` espera segundos"))),
+                Err(_) => diags.push(Diagnostic::error(
+                    Some(a.span.clone()),
+                    format!("`{k}` espera segundos"),
+                )),
             },
             // Accepted and without effect in the lab (pooling is per backend).
-            "min" | "smax" | "ttl" | "flushpackets" | "flushwait" | "keepalive" | "retry" | "acquire" => {}
-            other => diags.push(
-                Diagnostic::warning(Some(a.span.clone()), format!("el laboratorio ignora el parámetro de proxy `{other}`")),
-            ),
+            "min" | "smax" | "ttl" | "flushpackets" | "flushwait" | "keepalive" | "retry"
+            | "acquire" => {}
+            other => diags.push(Diagnostic::warning(
+                Some(a.span.clone()),
+                format!("el laboratorio ignora el parámetro de proxy `{other}`"),
+            )),
         }
     }
     p
 }
 
 /// Applies one proxy directive of a server or vhost. `false`: not a proxy directive.
-pub fn host_directive(ws: &Workspace, base: &std::path::Path, node: &Node, host: &mut HostConfig, diags: &mut Diags) -> bool {
+pub fn host_directive(
+    ws: &Workspace,
+    base: &std::path::Path,
+    node: &Node,
+    host: &mut HostConfig,
+    diags: &mut Diags,
+) -> bool {
     let a = &node.args;
     match node.key().as_str() {
         "proxypass" | "proxypassmatch" => {
@@ -189,7 +241,10 @@ pub fn host_directive(ws: &Workspace, base: &std::path::Path, node: &Node, host:
                 match regex::Regex::new(&a[0].text) {
                     Ok(r) => Some(r),
                     Err(e) => {
-                        diags.push(Diagnostic::error(Some(a[0].span.clone()), format!("expresión regular no válida: {e}")));
+                        diags.push(Diagnostic::error(
+                            Some(a[0].span.clone()),
+                            format!("expresión regular no válida: {e}"),
+                        ));
                         return true;
                     }
                 }
@@ -201,7 +256,8 @@ pub fn host_directive(ws: &Workspace, base: &std::path::Path, node: &Node, host:
             } else {
                 // For the Match form the `$1` stays in the path until the request.
                 match parse_target(ws, &a[1].text, base) {
-                    Ok(t) => {
+                    Ok(mut t) => {
+                        t.path = resolve_script_path(ws, &t.path);
                         let url = format!("{}{}", t.authority_url, t.path);
                         (Some(t), url)
                     }
@@ -225,7 +281,10 @@ pub fn host_directive(ws: &Workspace, base: &std::path::Path, node: &Node, host:
         "proxytimeout" => {
             match a[0].text.parse::<u64>() {
                 Ok(n) => host.proxy.timeout = Some(Duration::from_secs(n)),
-                Err(_) => diags.push(Diagnostic::error(Some(a[0].span.clone()), "`ProxyTimeout` espera segundos")),
+                Err(_) => diags.push(Diagnostic::error(
+                    Some(a[0].span.clone()),
+                    "`ProxyTimeout` espera segundos",
+                )),
             }
             true
         }
@@ -233,14 +292,20 @@ pub fn host_directive(ws: &Workspace, base: &std::path::Path, node: &Node, host:
             match a[0].text.to_ascii_uppercase().as_str() {
                 "FPM" => host.proxy.generic = false,
                 "GENERIC" => host.proxy.generic = true,
-                _ => diags.push(Diagnostic::error(Some(a[0].span.clone()), "`ProxyFCGIBackendType` es FPM o GENERIC")),
+                _ => diags.push(Diagnostic::error(
+                    Some(a[0].span.clone()),
+                    "`ProxyFCGIBackendType` es FPM o GENERIC",
+                )),
             }
             true
         }
         "proxypreservehost" | "proxyrequests" => true,
         "proxy" if node.is_section => {
             let Some(url) = a.first() else {
-                diags.push(Diagnostic::error(Some(node.line_span()), "`<Proxy>` necesita la URL del backend"));
+                diags.push(Diagnostic::error(
+                    Some(node.line_span()),
+                    "`<Proxy>` necesita la URL del backend",
+                ));
                 return true;
             };
             let mut params = parse_params(&a[1..], diags);
@@ -276,22 +341,24 @@ pub fn match_rules<'a>(rules: &'a [ProxyRule], url: &str) -> Option<ProxyMatch<'
     for rule in rules {
         let rest = match &rule.regex {
             Some(re) => {
-                let Some(caps) = re.captures(url) else { continue };
+                let Some(caps) = re.captures(url) else {
+                    continue;
+                };
                 let mut out = String::new();
                 caps.expand(&rule.url, &mut out);
-                let Some(target) = &rule.target else { return None };
+                let Some(target) = &rule.target else {
+                    return None;
+                };
                 return Some(ProxyMatch {
                     rule,
                     target,
                     url: encode_path(&out),
                 });
             }
-            None => {
-                match url.strip_prefix(rule.pattern.as_str()) {
-                    Some(rest) => rest,
-                    None => continue,
-                }
-            }
+            None => match url.strip_prefix(rule.pattern.as_str()) {
+                Some(rest) => rest,
+                None => continue,
+            },
         };
         let target = rule.target.as_ref()?;
         let base = rule.url.clone();
@@ -312,7 +379,10 @@ pub fn match_rules<'a>(rules: &'a [ProxyRule], url: &str) -> Option<ProxyMatch<'
 /// Percent-encodes what mod_proxy's canonicaliser encodes in a path (spaces and the like),
 /// leaving the scheme and authority alone.
 fn encode_path(url: &str) -> String {
-    let (head, path) = match url.find("://").and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j)) {
+    let (head, path) = match url
+        .find("://")
+        .and_then(|i| url[i + 3..].find('/').map(|j| i + 3 + j))
+    {
         Some(i) => (&url[..i], &url[i..]),
         None => (url, ""),
     };
@@ -328,7 +398,10 @@ fn encode_path(url: &str) -> String {
 }
 
 /// A `SetHandler "proxy:..."` value, parsed.
-pub fn handler_target(ws_root: &std::path::Path, handler: &str) -> Option<Result<FcgiTarget, String>> {
+pub fn handler_target(
+    ws_root: &std::path::Path,
+    handler: &str,
+) -> Option<Result<FcgiTarget, String>> {
     let rest = handler.strip_prefix("proxy:").or_else(|| {
         handler
             .get(..6)
@@ -355,13 +428,33 @@ mod tests {
 
     #[test]
     fn unix_and_tcp_targets() {
-        let t = parse_target(&ws(), "unix:/run/php/php8.2-fpm.sock|fcgi://localhost", std::path::Path::new("/")).unwrap();
-        assert_eq!(t.backend, Backend::Unix(PathBuf::from("/nonexistent-ws/run/php/php8.2-fpm.sock")));
-        assert_eq!((t.authority_url.as_str(), t.path.as_str()), ("fcgi://localhost", ""));
-        let t = parse_target(&ws(), "fcgi://127.0.0.1:9000/var/www/html/$1", std::path::Path::new("/")).unwrap();
+        let t = parse_target(
+            &ws(),
+            "unix:/run/php/php8.2-fpm.sock|fcgi://localhost",
+            std::path::Path::new("/"),
+        )
+        .unwrap();
+        assert_eq!(
+            t.backend,
+            Backend::Unix(PathBuf::from("/nonexistent-ws/run/php/php8.2-fpm.sock"))
+        );
+        assert_eq!(
+            (t.authority_url.as_str(), t.path.as_str()),
+            ("fcgi://localhost", "")
+        );
+        let t = parse_target(
+            &ws(),
+            "fcgi://127.0.0.1:9000/var/www/html/$1",
+            std::path::Path::new("/"),
+        )
+        .unwrap();
         assert_eq!(t.backend, Backend::Tcp("127.0.0.1".into(), 9000));
         assert_eq!(t.path, "/var/www/html/$1");
-        assert!(parse_target(&ws(), "http://127.0.0.1:8000/", std::path::Path::new("/")).unwrap_err().contains("FastCGI"));
+        assert!(
+            parse_target(&ws(), "http://127.0.0.1:8000/", std::path::Path::new("/"))
+                .unwrap_err()
+                .contains("FastCGI")
+        );
     }
 
     fn rule(pattern: &str, regex: bool, url: &str) -> ProxyRule {
@@ -378,17 +471,30 @@ mod tests {
 
     #[test]
     fn proxy_pass_match_substitutes_and_reencodes() {
-        let rules = vec![rule(r"^/(.*\.php(/.*)?)$", true, "fcgi://127.0.0.1:9000/var/www/html/$1")];
+        let rules = vec![rule(
+            r"^/(.*\.php(/.*)?)$",
+            true,
+            "fcgi://127.0.0.1:9000/var/www/html/$1",
+        )];
         let m = match_rules(&rules, "/env.php/extra/p ath").unwrap();
-        assert_eq!(m.url, "fcgi://127.0.0.1:9000/var/www/html/env.php/extra/p%20ath");
+        assert_eq!(
+            m.url,
+            "fcgi://127.0.0.1:9000/var/www/html/env.php/extra/p%20ath"
+        );
         assert!(match_rules(&rules, "/index.html").is_none());
     }
 
     #[test]
     fn proxy_pass_prefixes() {
         let rules = vec![rule("/app/", false, "unix:/run/app.sock|fcgi://localhost/")];
-        assert_eq!(match_rules(&rules, "/app/hola/x y").unwrap().url, "fcgi://localhost/hola/x%20y");
-        assert_eq!(match_rules(&rules, "/app/").unwrap().url, "fcgi://localhost/");
+        assert_eq!(
+            match_rules(&rules, "/app/hola/x y").unwrap().url,
+            "fcgi://localhost/hola/x%20y"
+        );
+        assert_eq!(
+            match_rules(&rules, "/app/").unwrap().url,
+            "fcgi://localhost/"
+        );
         assert!(match_rules(&rules, "/other").is_none());
     }
 }

@@ -60,11 +60,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     let (target, params, script_filename, script_name, path_info, nokeepalive) = match &form {
         Form::Handler { target, path_info } => {
             let params = config.main.proxy.worker_params(&target.authority_url);
-            let script = format!(
-                "proxy:{}{}",
-                target.authority_url,
-                file.path.display()
-            );
+            let script = format!("proxy:{}{}", target.authority_url, file.path.display());
             let name = ctx
                 .url
                 .strip_suffix(path_info.as_str())
@@ -103,7 +99,10 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         .map(|h| {
             let h = h.trim();
             if h.starts_with('[') {
-                h.split(']').next().map(|x| format!("{x}]")).unwrap_or_default()
+                h.split(']')
+                    .next()
+                    .map(|x| format!("{x}]"))
+                    .unwrap_or_default()
             } else {
                 h.split(':').next().unwrap_or(h).to_string()
             }
@@ -123,7 +122,8 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     let mut set_env: Vec<(&String, &String)> = ctx.env.iter().collect();
     set_env.sort();
     env.extend(set_env.into_iter().map(|(k, v)| (k.clone(), v.clone())));
-    let translated = (!path_info.is_empty()).then(|| docroot.join(path_info.trim_start_matches('/')));
+    let translated =
+        (!path_info.is_empty()).then(|| docroot.join(path_info.trim_start_matches('/')));
     let script_path = Path::new(&script_filename);
     let req = CgiRequest {
         parts,
@@ -282,9 +282,16 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     } else {
         body.boxed()
     };
-    let mut resp = crate::wsgi::host::response_from_head(head.status, head.reason.as_deref(), head.headers, body);
+    let mut resp = crate::wsgi::host::response_from_head(
+        head.status,
+        head.reason.as_deref(),
+        head.headers,
+        body,
+    );
     // Apache fills in a type the application did not give (php always does).
-    if !resp.headers().contains_key(header::CONTENT_TYPE) && resp.status() != http::StatusCode::NOT_MODIFIED {
+    if !resp.headers().contains_key(header::CONTENT_TYPE)
+        && resp.status() != http::StatusCode::NOT_MODIFIED
+    {
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=UTF-8"),

@@ -683,18 +683,45 @@ fn set_env_if(
             "request_uri" => Some(url),
             "request_method" => Some(parts.method.as_str()),
             "request_protocol" => Some(version_text(parts.version)),
-            name => parts.headers.get(name).and_then(|v| v.to_str().ok()),
+            name => parts
+                .headers
+                .get(name)
+                .or_else(|| header_by_regex(&rule.attribute, parts))
+                .and_then(|v| v.to_str().ok()),
         };
         let Some(value) = value else { continue };
-        if rule.regex.is_match(value) {
+        if let Some(caps) = rule.regex.captures(value) {
             for (k, v) in &rule.vars {
                 match v {
+                    // `$1`..`$9` take the groups of the match (`HTTP_AUTHORIZATION=$1`).
+                    Some(v) if v.contains('$') => {
+                        let mut out = String::new();
+                        caps.expand(v, &mut out);
+                        env.insert(k.clone(), out)
+                    }
                     Some(v) => env.insert(k.clone(), v.clone()),
                     None => env.remove(k),
                 };
             }
         }
     }
+}
+
+/// An attribute written as a regular expression (`^Authorization$`, as Debian's
+/// php8.2-fpm.conf does) names the first request header whose name it matches.
+fn header_by_regex<'p>(attribute: &str, parts: &'p Parts) -> Option<&'p HeaderValue> {
+    if !attribute.contains(['^', '$', '*', '[', '(', '|', '+', '?']) {
+        return None;
+    }
+    let re = regex::RegexBuilder::new(attribute)
+        .case_insensitive(true)
+        .build()
+        .ok()?;
+    parts
+        .headers
+        .iter()
+        .find(|(name, _)| re.is_match(name.as_str()))
+        .map(|(_, v)| v)
 }
 
 /// `Header` and `Expires` on the way out.

@@ -223,8 +223,9 @@ pub fn load(ws: &Workspace) -> Result<Option<Loaded>, Vec<Diagnostic>> {
                                         }
                                     }
                                     sections.extend(inc.sections.iter().cloned());
-                                    pool_entries
-                                        .extend(inc.entries.into_iter().filter(|e| !e.section.is_empty()));
+                                    pool_entries.extend(
+                                        inc.entries.into_iter().filter(|e| !e.section.is_empty()),
+                                    );
                                 }
                                 Err(err) => errors.push(Diagnostic::error(
                                     Some(e.value_span.clone()),
@@ -402,7 +403,9 @@ fn load_pool(
                 Some(span.clone()),
                 format!("el pool [{name}] no tiene `listen`"),
             )
-            .with_hint("por ejemplo `listen = /run/php/php8.2-fpm.sock` o `listen = 127.0.0.1:9000`"),
+            .with_hint(
+                "por ejemplo `listen = /run/php/php8.2-fpm.sock` o `listen = 127.0.0.1:9000`",
+            ),
         );
         return None;
     };
@@ -412,17 +415,25 @@ fn load_pool(
         None => {
             errors.push(Diagnostic::error(
                 Some(listen.value_span.clone()),
-                format!("`listen = {}` no es ni una ruta de socket ni dirección:puerto", listen.value),
+                format!(
+                    "`listen = {}` no es ni una ruta de socket ni dirección:puerto",
+                    listen.value
+                ),
             ));
             return None;
         }
     };
     if let Backend::Tcp(_, port) = &backend {
         if *port < 1024 && !root {
-            errors.push(Diagnostic::error(
-                Some(listen.value_span.clone()),
-                format!("el puerto {port} es privilegiado y php-fpm no puede usarlo sin ser root"),
-            ).with_hint("usa un puerto a partir de 1024, como el 9000 habitual"));
+            errors.push(
+                Diagnostic::error(
+                    Some(listen.value_span.clone()),
+                    format!(
+                        "el puerto {port} es privilegiado y php-fpm no puede usarlo sin ser root"
+                    ),
+                )
+                .with_hint("usa un puerto a partir de 1024, como el 9000 habitual"),
+            );
         }
     }
     let pm = match get("pm").map(|e| (e, e.value.as_str())) {
@@ -435,15 +446,19 @@ fn load_pool(
                     Some(e.value_span.clone()),
                     format!("`pm = {other}` no existe"),
                 )
-                .with_hint(match suggest(other, ["static", "dynamic", "ondemand"]) {
-                    Some(s) => format!("¿Quisiste decir `{s}`? (static, dynamic u ondemand)"),
-                    None => "los valores son static, dynamic y ondemand".to_string(),
-                }),
+                .with_hint(
+                    match suggest(other, ["static", "dynamic", "ondemand"]) {
+                        Some(s) => format!("¿Quisiste decir `{s}`? (static, dynamic u ondemand)"),
+                        None => "los valores son static, dynamic y ondemand".to_string(),
+                    },
+                ),
             );
             PmKind::Dynamic
         }
     };
-    let num = |k: &str, errors: &mut Vec<Diagnostic>| get(k).and_then(|e| number(e, errors).map(|n| (n, e)));
+    let num = |k: &str, errors: &mut Vec<Diagnostic>| {
+        get(k).and_then(|e| number(e, errors).map(|n| (n, e)))
+    };
     let max_children = match num("pm.max_children", errors) {
         Some((0, e)) => {
             errors.push(Diagnostic::error(
@@ -553,7 +568,11 @@ fn parse_listen(v: &str) -> Option<ListenAddr> {
     let (host, port) = v.rsplit_once(':')?;
     let port = port.parse().ok()?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let host = if host == "*" || host.is_empty() { "127.0.0.1" } else { host };
+    let host = if host == "*" || host.is_empty() {
+        "127.0.0.1"
+    } else {
+        host
+    };
     Some(ListenAddr::Tcp(host.to_string(), port))
 }
 
@@ -608,10 +627,16 @@ impl FpmConfig {
             out.push_str(&format!("{k} = {}\n", quote(v)));
         }
         if !has_pid {
-            out.push_str(&format!("pid = {}\n", quote(&self.pid_file.display().to_string())));
+            out.push_str(&format!(
+                "pid = {}\n",
+                quote(&self.pid_file.display().to_string())
+            ));
         }
         if !has_log {
-            out.push_str(&format!("error_log = {}\n", quote(&self.error_log.display().to_string())));
+            out.push_str(&format!(
+                "error_log = {}\n",
+                quote(&self.error_log.display().to_string())
+            ));
         }
         out.push_str("daemonize = no\n");
         for p in &self.pools {
@@ -663,23 +688,44 @@ mod tests {
         let c = &loaded.config;
         assert_eq!(c.pools.len(), 1);
         let www = &c.pools[0];
-        assert_eq!((www.name.as_str(), www.pm, www.max_children), ("www", PmKind::Dynamic, 5));
-        assert_eq!(www.backend, Backend::Unix(ws.root.join("run/php/php8.2-fpm.sock")));
+        assert_eq!(
+            (www.name.as_str(), www.pm, www.max_children),
+            ("www", PmKind::Dynamic, 5)
+        );
+        assert_eq!(
+            www.backend,
+            Backend::Unix(ws.root.join("run/php/php8.2-fpm.sock"))
+        );
         let gen = c.generate();
         assert!(gen.contains("daemonize = no"));
-        assert!(gen.contains(&format!("pid = {}", ws.root.join("run/php/php8.2-fpm.pid").display())));
-        assert!(gen.contains(&format!("error_log = {}", ws.root.join("var/log/php8.2-fpm.log").display())));
+        assert!(gen.contains(&format!(
+            "pid = {}",
+            ws.root.join("run/php/php8.2-fpm.pid").display()
+        )));
+        assert!(gen.contains(&format!(
+            "error_log = {}",
+            ws.root.join("var/log/php8.2-fpm.log").display()
+        )));
         assert!(gen.contains("pm.max_children = 5"));
     }
 
     #[test]
     fn unknown_keys_get_a_suggestion_at_their_position() {
         let (_t, ws) = ws();
-        write_pool(&ws, "[www]\nlisten = /run/php/php8.2-fpm.sock\npm = static\npm.max_childen = 4\n");
+        write_pool(
+            &ws,
+            "[www]\nlisten = /run/php/php8.2-fpm.sock\npm = static\npm.max_childen = 4\n",
+        );
         let errs = load(&ws).unwrap_err();
         let text = crate::config::diagnostic::render(&errs, Some(&ws.root));
-        assert!(text.contains("etc/php/8.2/fpm/pool.d/www.conf:4:1"), "{text}");
-        assert!(text.contains("¿Quisiste decir `pm.max_children`?"), "{text}");
+        assert!(
+            text.contains("etc/php/8.2/fpm/pool.d/www.conf:4:1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("¿Quisiste decir `pm.max_children`?"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -691,7 +737,10 @@ mod tests {
         );
         let errs = load(&ws).unwrap_err();
         let text = crate::config::diagnostic::render(&errs, Some(&ws.root));
-        assert!(text.contains("pm.start_servers (3) debe estar entre"), "{text}");
+        assert!(
+            text.contains("pm.start_servers (3) debe estar entre"),
+            "{text}"
+        );
         assert!(text.contains("www.conf:5:"), "{text}");
     }
 
@@ -701,7 +750,10 @@ mod tests {
         write_pool(&ws, "[www]\npm = estatico\npm.max_children = 2\n");
         let text = crate::config::diagnostic::render(&load(&ws).unwrap_err(), Some(&ws.root));
         assert!(text.contains("no tiene `listen`"), "{text}");
-        write_pool(&ws, "[www]\nlisten = 127.0.0.1:9000\npm = statik\npm.max_children = 2\n");
+        write_pool(
+            &ws,
+            "[www]\nlisten = 127.0.0.1:9000\npm = statik\npm.max_children = 2\n",
+        );
         let text = crate::config::diagnostic::render(&load(&ws).unwrap_err(), Some(&ws.root));
         assert!(text.contains("¿Quisiste decir `static`?"), "{text}");
     }

@@ -158,7 +158,10 @@ mod tests {
         assert!(errs.is_empty(), "{errs:?}");
         assert_eq!(ini.sections[0].0, "www");
         let pm = &ini.entries[0];
-        assert_eq!((pm.section.as_str(), pm.key.as_str(), pm.value.as_str()), ("www", "pm", "dynamic"));
+        assert_eq!(
+            (pm.section.as_str(), pm.key.as_str(), pm.value.as_str()),
+            ("www", "pm", "dynamic")
+        );
         assert_eq!((pm.key_span.line, pm.key_span.column), (3, 3));
         assert_eq!(pm.value_span.column, 8);
         assert_eq!(ini.entries[1].value, "/run/php/a b.sock");

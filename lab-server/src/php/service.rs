@@ -23,9 +23,7 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
     }
-    dirs.into_iter()
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 /// The Spanish message for a missing PHP program.
@@ -204,7 +202,11 @@ fn log_tail(path: &Path, n: usize) -> String {
 fn log_line(path: &Path, level: &str, text: &str) {
     use std::io::Write;
     let now = crate::wsgi::errorlog::apache_time(std::time::SystemTime::now());
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         let _ = writeln!(f, "[{now}] {level}: {text}");
     }
 }

@@ -83,7 +83,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("files/php/www.conf"),
     ),
     ("etc/php/8.2/fpm/php.ini", include_str!("files/php/php.ini")),
-    ("etc/php/8.2/apache2/php.ini", include_str!("files/php/php.ini")),
+    (
+        "etc/php/8.2/apache2/php.ini",
+        include_str!("files/php/php.ini"),
+    ),
     ("etc/php/8.2/cgi/php.ini", include_str!("files/php/php.ini")),
     ("var/log/php8.2-fpm.log", ""),
     ("var/www/html/index.html", include_str!("files/index.html")),
