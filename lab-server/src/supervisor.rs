@@ -210,6 +210,16 @@ fn start_apache(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>
         if let Some(python) = wsgi.python_description() {
             say(&format!("  mod_wsgi  {python} incrustado"));
         }
+        let mod_php = match crate::php::modphp::ModPhp::start(&stack.apache).await {
+            Ok(m) => m,
+            Err(e) => {
+                wsgi.stop();
+                return Err(e);
+            }
+        };
+        if let Some(m) = &mod_php {
+            say(&format!("  {}", m.describe()));
+        }
         let role = match crate::http::HttpRole::start_with_wsgi(
             Arc::clone(&stack.apache),
             Some(Arc::clone(&wsgi)),
@@ -219,22 +229,51 @@ fn start_apache(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>
             Ok(role) => role,
             Err(e) => {
                 wsgi.stop();
+                if let Some(m) = mod_php {
+                    m.stop().await;
+                }
                 return Err(e);
             }
         };
-        Ok(Box::new(ApacheService(role, wsgi)) as Box<dyn Running>)
+        Ok(
+            Box::new(ApacheService(role, wsgi, tokio::sync::Mutex::new(mod_php)))
+                as Box<dyn Running>,
+        )
     })
 }
 
-/// The Apache role as a supervised service, with mod_wsgi's host beside it.
-struct ApacheService(crate::http::HttpRole, Arc<crate::wsgi::WsgiHost>);
+/// The Apache role as a supervised service, with mod_wsgi's host and mod_php's PHP
+/// processes beside it.
+struct ApacheService(
+    crate::http::HttpRole,
+    Arc<crate::wsgi::WsgiHost>,
+    tokio::sync::Mutex<Option<crate::php::modphp::ModPhp>>,
+);
 
 impl Running for ApacheService {
     fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             self.1.reload(&stack.apache)?;
+            {
+                let mut m = self.2.lock().await;
+                if crate::php::modphp::ModPhp::outdated(m.as_ref(), &stack.apache) {
+                    if let Some(old) = m.take() {
+                        old.stop().await;
+                    }
+                    *m = crate::php::modphp::ModPhp::start(&stack.apache).await?;
+                }
+            }
             self.0.reload(Arc::clone(&stack.apache)).await
         })
+    }
+
+    fn notes(&self) -> Vec<(String, String)> {
+        self.2
+            .try_lock()
+            .ok()
+            .and_then(|m| m.as_ref().map(|m| m.describe()))
+            .map(|d| vec![(d, "php8.2".to_string())])
+            .unwrap_or_default()
     }
 
     fn bound(&self) -> Vec<(Listen, SocketAddr)> {
@@ -253,10 +292,13 @@ impl Running for ApacheService {
     }
 
     fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
-        let ApacheService(role, wsgi) = *self;
+        let ApacheService(role, wsgi, mod_php) = *self;
         Box::pin(async move {
             role.stop().await;
             wsgi.stop();
+            if let Some(m) = mod_php.into_inner() {
+                m.stop().await;
+            }
         })
     }
 }
@@ -924,7 +966,11 @@ impl Supervisor {
                     let bound = running.as_ref().map(|r| r.bound()).unwrap_or_default();
                     let endpoints: Vec<(String, String)> = match running {
                         Some(r) if bound.is_empty() => r.notes(),
-                        Some(r) => bound.iter().map(|(l, a)| r.endpoint(l, *a)).collect(),
+                        Some(r) => bound
+                            .iter()
+                            .map(|(l, a)| r.endpoint(l, *a))
+                            .chain(r.notes())
+                            .collect(),
                         None => Vec::new(),
                     };
                     ServiceStatus {

@@ -309,6 +309,18 @@ pub struct DirConfig {
     pub wsgi: super::wsgi::WsgiDirConfig,
     /// `<Files>`/`<FilesMatch>` nested in this `<Directory>`: they apply only to files under it.
     pub files: Vec<Section>,
+    /// `php_value`, `php_flag`, `php_admin_value`, `php_admin_flag` (mod_php), in order.
+    pub php: Vec<PhpSetting>,
+}
+
+/// One `php_value NAME VALUE` (or its flag and admin forms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhpSetting {
+    pub name: String,
+    /// Flags are written `1`/`0`, as mod_php hands them to PHP.
+    pub value: String,
+    /// `php_admin_*`: scripts cannot change it with `ini_set`.
+    pub admin: bool,
 }
 
 /// `Options` as written: either an absolute set or `+`/`-` changes to the inherited set.

@@ -56,6 +56,8 @@ pub enum Handler<'a> {
     Cgi,
     /// `SetHandler "proxy:unix:...|fcgi://..."` (mod_proxy_fcgi).
     ProxyFcgi,
+    /// `SetHandler application/x-httpd-php` with mod_php loaded (Debian's php8.2.conf).
+    ModPhp,
 }
 
 /// Chooses the handler: a `WSGIScriptAlias` translation, else `ScriptAlias`, else
@@ -86,6 +88,12 @@ pub fn choose<'a>(
         }
         Some(h) if h.eq_ignore_ascii_case("cgi-script") => Handler::Cgi,
         Some(h)
+            if h.eq_ignore_ascii_case("application/x-httpd-php")
+                && config.has_module(crate::config::modules::PHP) =>
+        {
+            Handler::ModPhp
+        }
+        Some(h)
             if h.len() > 6
                 && h[..6].eq_ignore_ascii_case("proxy:")
                 && config.has_module("proxy_fcgi") =>
@@ -103,6 +111,10 @@ pub async fn run<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {
         Handler::ServerStatus => status::serve(call),
         Handler::Wsgi(m) => wsgi::serve(call, m).await,
         Handler::Cgi => cgi::serve(call).await,
+        Handler::ModPhp => {
+            let path_info = String::new();
+            proxy_fcgi::serve(call, proxy_fcgi::Form::ModPhp { path_info }).await
+        }
         Handler::ProxyFcgi => {
             let named = call.eff.set_handler().unwrap_or_default().to_string();
             match proxy_fcgi::handler_target(&call.site.config.workspace, &named) {

@@ -42,6 +42,8 @@ pub enum Form<'m> {
     },
     /// `ProxyPass`/`ProxyPassMatch`.
     Pass(ProxyMatch<'m>),
+    /// mod_php: the file on disk, served by the pool that plays Apache's PHP children.
+    ModPhp { path_info: String },
 }
 
 /// Serves `call` on the backend of `form`.
@@ -57,7 +59,44 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     } = call;
     let host = ctx.host;
     let config = &site.config;
+    let mod_php_target;
     let (target, params, script_filename, script_name, path_info, nokeepalive) = match &form {
+        Form::ModPhp { path_info } => {
+            // mod_php runs inside Apache: a missing script is Apache's own 404.
+            if !matches!(file.walk, Some(crate::http::mapping::Walk::Found { .. })) {
+                return Err((
+                    Failure::logged(
+                        404,
+                        Level::Info,
+                        format!("AH00128: el fichero no existe: {}", file.path.display()),
+                    ),
+                    Some(eff),
+                ));
+            }
+            let socket = crate::php::fpm::MOD_PHP_SOCKET.trim_start_matches('/');
+            mod_php_target = FcgiTarget {
+                backend: pool::Backend::Unix(config.workspace.join(socket)),
+                authority_url: "fcgi://localhost".into(),
+                path: String::new(),
+                written: crate::php::fpm::MOD_PHP_SOCKET.into(),
+            };
+            let name = ctx
+                .url
+                .strip_suffix(path_info.as_str())
+                .unwrap_or(&ctx.url)
+                .to_string();
+            (
+                &mod_php_target,
+                WorkerParams {
+                    enablereuse: Some(true),
+                    ..WorkerParams::default()
+                },
+                file.path.display().to_string(),
+                name,
+                path_info.clone(),
+                false,
+            )
+        }
         Form::Handler { target, path_info } => {
             let params = config.main.proxy.worker_params(&target.authority_url);
             let script = format!("proxy:{}{}", target.authority_url, file.path.display());
@@ -148,10 +187,24 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         subprocess_env: &env,
     };
     let vars = cgivars::build(&req);
-    let fcgi_params: Vec<(Vec<u8>, Vec<u8>)> = vars
+    let mut fcgi_params: Vec<(Vec<u8>, Vec<u8>)> = vars
         .into_iter()
         .map(|(k, v)| (k.into_bytes(), latin1_bytes(&v)))
         .collect();
+    let is_mod_php = matches!(form, Form::ModPhp { .. });
+    if is_mod_php {
+        // php_value/php_flag and php_admin_*: per-request ini settings of the PHP pool.
+        let (user, admin) = match crate::php::modphp::ini_state(&config.workspace) {
+            Some(state) => state.params(eff.php_settings()),
+            None => (String::new(), String::new()),
+        };
+        if !user.is_empty() {
+            fcgi_params.push((b"PHP_VALUE".to_vec(), user.into_bytes()));
+        }
+        if !admin.is_empty() {
+            fcgi_params.push((b"PHP_ADMIN_VALUE".to_vec(), admin.into_bytes()));
+        }
+    }
 
     // The pool: sized by the service that runs the backend, else by `max=` with reuse.
     let size = if reuse { params.max.or(Some(16)) } else { None };
@@ -202,7 +255,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         .request(&fcgi_params, input, timeout, &mut early_errors)
         .await;
     for e in &early_errors {
-        log_stderr(&log, client, e);
+        log_stderr(&log, client, e, is_mod_php);
     }
     let (head, rest) = match result {
         Ok(r) => r,
@@ -276,6 +329,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         log,
         client,
         timer: None,
+        mod_php: is_mod_php,
     };
     let body: Body = if parts.method == Method::HEAD {
         crate::http::empty()
@@ -323,11 +377,32 @@ fn latin1_bytes(s: &str) -> Vec<u8> {
     }
 }
 
-/// One STDERR record in the error log, one line per line, as mod_proxy_fcgi writes them.
-fn log_stderr(log: &ErrorLog, client: std::net::SocketAddr, data: &[u8]) {
+/// One STDERR record in the error log: as mod_proxy_fcgi writes it (`AH01071: Got error
+/// '...'`, newlines shown as `\n`), or, for mod_php, one `[php:level]` line per message as
+/// PHP inside Apache writes them.
+fn log_stderr(log: &ErrorLog, client: std::net::SocketAddr, data: &[u8], mod_php: bool) {
     let text = String::from_utf8_lossy(data);
     let text = text.trim_end_matches(['\n', '\r', '\0']);
     if text.is_empty() {
+        return;
+    }
+    if mod_php {
+        for msg in text
+            .split("PHP message: ")
+            .map(|m| m.trim_end_matches(['\n', ';', ' ']))
+        {
+            if msg.is_empty() {
+                continue;
+            }
+            let level = if msg.starts_with("PHP Warning") {
+                Level::Warn
+            } else if msg.starts_with("PHP Notice") || msg.starts_with("PHP Deprecated") {
+                Level::Notice
+            } else {
+                Level::Error
+            };
+            log.log("php", level, Some(client), msg);
+        }
         return;
     }
     let joined = text.replace('\n', "\\n");
@@ -345,6 +420,7 @@ struct FcgiBody {
     log: ErrorLog,
     client: std::net::SocketAddr,
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    mod_php: bool,
 }
 
 impl HttpBody for FcgiBody {
@@ -364,7 +440,7 @@ impl HttpBody for FcgiBody {
                 Poll::Ready(Some(Ok(Piece::Stderr(e)))) => {
                     self.timer = None;
                     let (log, client) = (self.log.clone(), self.client);
-                    log_stderr(&log, client, &e);
+                    log_stderr(&log, client, &e, self.mod_php);
                 }
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => return Poll::Ready(None),

@@ -358,9 +358,12 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
                 _ => format!("SetHandler \"{named}\" no es un destino proxy:fcgi válido: 500"),
             }
         }
-        Handler::Static if php_file(file_name) && config.has_module(crate::config::modules::PHP) => {
-            "mod_php (php8.2 con el MPM prefork): el laboratorio lo ejecuta con un grupo de procesos php-cgi8.2".to_string()
-        }
+        Handler::ModPhp => format!(
+            "mod_php (SetHandler application/x-httpd-php de php8.2.conf, MPM prefork): PHP dentro \
+             de los hijos de Apache; el laboratorio lo ejecuta en su grupo de procesos PHP \
+             (StartServers {}, MaxSpareServers {}, MaxRequestWorkers {}) con etc/php/8.2/apache2/php.ini",
+            config.mpm.start_servers, config.mpm.max_spare, config.mpm.max_request_workers
+        ),
         Handler::Static if php_file(file_name) => format!(
             "ningún manejador de PHP se aplica a este fichero: se enviaría el código fuente como \
              fichero estático{}",

@@ -18,6 +18,11 @@ pub const CONF_PATH: &str = "etc/php/8.2/fpm/php-fpm.conf";
 /// The php.ini of the FPM SAPI.
 pub const INI_PATH: &str = "etc/php/8.2/fpm/php.ini";
 
+/// The socket of the pool that plays mod_php (inside the workspace).
+pub const MOD_PHP_SOCKET: &str = "/run/apache2/php.sock";
+/// mod_php's php.ini.
+pub const MOD_PHP_INI: &str = "etc/php/8.2/apache2/php.ini";
+
 /// Keys of `[global]` (php-fpm 8.2).
 const GLOBAL_KEYS: &[&str] = &[
     "pid",
@@ -611,6 +616,46 @@ fn glob(pattern: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 impl FpmConfig {
+    /// The pool that stands in for mod_php's prefork children: one php-fpm pool sized like
+    /// the prefork MPM (`StartServers`, `MinSpareServers`, `MaxSpareServers`,
+    /// `MaxRequestWorkers`, `MaxConnectionsPerChild`), reading `etc/php/8.2/apache2/php.ini`,
+    /// listening on `run/apache2/php.sock`.
+    pub fn mod_php(ws_root: &Path, mpm: &crate::config::model::MpmSettings) -> FpmConfig {
+        let max = mpm.max_request_workers.max(1) as usize;
+        let max_spare = (mpm.max_spare.max(1) as usize).min(max);
+        let min_spare = (mpm.min_spare.max(1) as usize).min(max_spare);
+        let start = (mpm.start_servers as usize).clamp(min_spare, max_spare);
+        let entries = vec![
+            ("pm".to_string(), "dynamic".to_string()),
+            ("pm.max_children".to_string(), max.to_string()),
+            ("pm.start_servers".to_string(), start.to_string()),
+            ("pm.min_spare_servers".to_string(), min_spare.to_string()),
+            ("pm.max_spare_servers".to_string(), max_spare.to_string()),
+            (
+                "pm.max_requests".to_string(),
+                mpm.max_connections_per_child.to_string(),
+            ),
+            ("catch_workers_output".to_string(), "yes".to_string()),
+        ];
+        FpmConfig {
+            global: Vec::new(),
+            pools: vec![FpmPool {
+                name: "mod_php".to_string(),
+                listen_written: MOD_PHP_SOCKET.to_string(),
+                backend: Backend::Unix(ws_root.join(MOD_PHP_SOCKET.trim_start_matches('/'))),
+                pm: PmKind::Dynamic,
+                max_children: max,
+                status_path: None,
+                ping_path: None,
+                span: Span::new(Arc::new(PathBuf::from(MOD_PHP_INI)), 1, 1, 1),
+                entries,
+            }],
+            php_ini: ws_root.join(MOD_PHP_INI),
+            error_log: ws_root.join("var/log/apache2/mod_php.log"),
+            pid_file: ws_root.join("run/apache2/mod_php.pid"),
+        }
+    }
+
     /// The configuration file php-fpm runs with: Debian's settings with every path inside the
     /// workspace and the pools inlined, in the foreground.
     pub fn generate(&self) -> String {

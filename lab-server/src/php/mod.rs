@@ -5,7 +5,9 @@
 //! - [`ini`]: the INI syntax of php.ini, php-fpm.conf and pool.d, with spans.
 //! - [`fpm`]: php-fpm's configuration -> typed pools -> the generated file.
 //! - [`service`]: the supervised php-fpm master.
+//! - [`modphp`]: the pool that plays mod_php under the prefork MPM.
 
 pub mod fpm;
 pub mod ini;
+pub mod modphp;
 pub mod service;
