@@ -201,12 +201,25 @@ fn status(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
 
 fn configtest(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
     let ws = open(explicit)?;
-    // Apache's configuration and etc/memcached.conf, every problem of both at once.
-    let (warnings, errors) = match (config::load(&ws), memcached::config::load(&ws)) {
-        (Ok(a), Ok(m)) => ([a.warnings, m.warnings].concat(), None),
-        (a, m) => {
+    // Apache's configuration, etc/memcached.conf and PHP-FPM's files, every problem at once.
+    let (warnings, errors) = match (
+        config::load(&ws),
+        memcached::config::load(&ws),
+        lab_server::php::fpm::load(&ws),
+    ) {
+        (Ok(a), Ok(m), Ok(f)) => (
+            [
+                a.warnings,
+                m.warnings,
+                f.map(|f| f.warnings).unwrap_or_default(),
+            ]
+            .concat(),
+            None,
+        ),
+        (a, m, f) => {
             let mut diags = a.err().unwrap_or_default();
             diags.extend(m.err().unwrap_or_default());
+            diags.extend(f.err().unwrap_or_default());
             (Vec::new(), Some(diags))
         }
     };

@@ -22,6 +22,7 @@ pub mod fastcgi;
 pub mod handlers;
 pub mod http;
 pub mod memcached;
+pub mod php;
 pub mod report;
 pub mod supervisor;
 pub mod util;

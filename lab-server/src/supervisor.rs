@@ -85,6 +85,8 @@ pub struct Stack {
     pub apache: Arc<ServerConfig>,
     /// `etc/memcached.conf`.
     pub memcached: Arc<crate::memcached::config::MemcachedConfig>,
+    /// `etc/php/8.2/fpm/` (absent in workspaces made before PHP-FPM was in the lab).
+    pub php_fpm: Option<Arc<crate::php::fpm::FpmConfig>>,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -93,19 +95,26 @@ impl Stack {
     pub fn load(ws: &Workspace) -> Result<Stack, Vec<Diagnostic>> {
         let apache = crate::config::load(ws);
         let memcached = crate::memcached::config::load(ws);
-        match (apache, memcached) {
-            (Ok(loaded), Ok(mc)) => {
+        let php_fpm = crate::php::fpm::load(ws);
+        match (apache, memcached, php_fpm) {
+            (Ok(loaded), Ok(mc), Ok(fpm)) => {
                 let mut warnings = loaded.warnings;
                 warnings.extend(mc.warnings);
+                let php_fpm = fpm.map(|f| {
+                    warnings.extend(f.warnings);
+                    Arc::new(f.config)
+                });
                 Ok(Stack {
                     apache: Arc::new(loaded.config),
                     memcached: Arc::new(mc.config),
+                    php_fpm,
                     warnings,
                 })
             }
-            (apache, memcached) => {
+            (apache, memcached, php_fpm) => {
                 let mut diags = apache.err().unwrap_or_default();
                 diags.extend(memcached.err().unwrap_or_default());
+                diags.extend(php_fpm.err().unwrap_or_default());
                 Err(diags)
             }
         }
@@ -133,6 +142,10 @@ trait Running: Send + Sync {
         (report::url_for(addr), report::mapping(listen, addr))
     }
     fn stop(self: Box<Self>) -> BoxFuture<'static, ()>;
+    /// For a service without listeners (php-fpm): what it serves, as (what, detail) lines.
+    fn notes(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// A service the lab can run.
@@ -163,6 +176,13 @@ pub const SERVICES: &[ServiceSpec] = &[
         set_enabled: |s, on| s.services.memcached = on,
         start: start_memcached,
     },
+    ServiceSpec {
+        name: "php8.2-fpm",
+        description: "gestor de procesos FastCGI de PHP (php-fpm de Debian)",
+        enabled: |s| s.services.php_fpm,
+        set_enabled: |s, on| s.services.php_fpm = on,
+        start: start_php_fpm,
+    },
 ];
 
 /// Looks a service up by name, with a suggestion when it does not exist.
@@ -190,6 +210,16 @@ fn start_apache(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>
         if let Some(python) = wsgi.python_description() {
             say(&format!("  mod_wsgi  {python} incrustado"));
         }
+        let mod_php = match crate::php::modphp::ModPhp::start(&stack.apache).await {
+            Ok(m) => m,
+            Err(e) => {
+                wsgi.stop();
+                return Err(e);
+            }
+        };
+        if let Some(m) = &mod_php {
+            say(&format!("  {}", m.describe()));
+        }
         let role = match crate::http::HttpRole::start_with_wsgi(
             Arc::clone(&stack.apache),
             Some(Arc::clone(&wsgi)),
@@ -199,22 +229,51 @@ fn start_apache(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>
             Ok(role) => role,
             Err(e) => {
                 wsgi.stop();
+                if let Some(m) = mod_php {
+                    m.stop().await;
+                }
                 return Err(e);
             }
         };
-        Ok(Box::new(ApacheService(role, wsgi)) as Box<dyn Running>)
+        Ok(
+            Box::new(ApacheService(role, wsgi, tokio::sync::Mutex::new(mod_php)))
+                as Box<dyn Running>,
+        )
     })
 }
 
-/// The Apache role as a supervised service, with mod_wsgi's host beside it.
-struct ApacheService(crate::http::HttpRole, Arc<crate::wsgi::WsgiHost>);
+/// The Apache role as a supervised service, with mod_wsgi's host and mod_php's PHP
+/// processes beside it.
+struct ApacheService(
+    crate::http::HttpRole,
+    Arc<crate::wsgi::WsgiHost>,
+    tokio::sync::Mutex<Option<crate::php::modphp::ModPhp>>,
+);
 
 impl Running for ApacheService {
     fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             self.1.reload(&stack.apache)?;
+            {
+                let mut m = self.2.lock().await;
+                if crate::php::modphp::ModPhp::outdated(m.as_ref(), &stack.apache) {
+                    if let Some(old) = m.take() {
+                        old.stop().await;
+                    }
+                    *m = crate::php::modphp::ModPhp::start(&stack.apache).await?;
+                }
+            }
             self.0.reload(Arc::clone(&stack.apache)).await
         })
+    }
+
+    fn notes(&self) -> Vec<(String, String)> {
+        self.2
+            .try_lock()
+            .ok()
+            .and_then(|m| m.as_ref().map(|m| m.describe()))
+            .map(|d| vec![(d, "php8.2".to_string())])
+            .unwrap_or_default()
     }
 
     fn bound(&self) -> Vec<(Listen, SocketAddr)> {
@@ -233,10 +292,13 @@ impl Running for ApacheService {
     }
 
     fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
-        let ApacheService(role, wsgi) = *self;
+        let ApacheService(role, wsgi, mod_php) = *self;
         Box::pin(async move {
             role.stop().await;
             wsgi.stop();
+            if let Some(m) = mod_php.into_inner() {
+                m.stop().await;
+            }
         })
     }
 }
@@ -315,6 +377,91 @@ impl Running for MemcachedService {
         Box::pin(async move {
             if let Some(role) = role {
                 role.shutdown().await;
+            }
+        })
+    }
+}
+
+/// php-fpm: Debian's binary with the configuration generated from the workspace.
+fn start_php_fpm(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>> {
+    Box::pin(async move {
+        let Some(config) = stack.php_fpm.clone() else {
+            return Err(format!(
+                "este espacio de trabajo no tiene {}; créalo copiando el de un espacio nuevo (`lab init`)",
+                crate::php::fpm::CONF_PATH
+            ));
+        };
+        let state = stack.apache.workspace.join(".lab");
+        let process = crate::php::service::FpmProcess::start(config, &state).await?;
+        Ok(Box::new(FpmService(tokio::sync::Mutex::new(Some(process)))) as Box<dyn Running>)
+    })
+}
+
+struct FpmService(tokio::sync::Mutex<Option<crate::php::service::FpmProcess>>);
+
+impl Running for FpmService {
+    fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let guard = self.0.lock().await;
+            let Some(p) = guard.as_ref() else {
+                return Ok(());
+            };
+            match &stack.php_fpm {
+                Some(new) if **new == *p.config => {
+                    p.reload();
+                    Ok(())
+                }
+                _ => Err("php-fpm lee pool.d al arrancar; aplica los cambios con `lab service php8.2-fpm restart`".to_string()),
+            }
+        })
+    }
+
+    fn bound(&self) -> Vec<(Listen, SocketAddr)> {
+        Vec::new()
+    }
+
+    fn notes(&self) -> Vec<(String, String)> {
+        let Ok(g) = self.0.try_lock() else {
+            return Vec::new();
+        };
+        let Some(p) = g.as_ref() else {
+            return Vec::new();
+        };
+        p.config
+            .pools
+            .iter()
+            .map(|pool| {
+                (
+                    format!("pool [{}] en {}", pool.name, pool.backend),
+                    format!(
+                        "pm {}, máx. {} procesos, maestro PID {}, {} reinicios",
+                        pool.pm.name(),
+                        pool.max_children,
+                        p.pid(),
+                        p.restarts()
+                    ),
+                )
+            })
+            .collect()
+    }
+
+    fn stats(&self) -> Counters {
+        let uptime = self
+            .0
+            .try_lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|p| p.uptime().as_secs()))
+            .unwrap_or(0);
+        Counters {
+            uptime_secs: uptime,
+            ..Counters::default()
+        }
+    }
+
+    fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            if let Some(p) = self.0.lock().await.take() {
+                p.stop().await;
             }
         })
     }
@@ -614,6 +761,11 @@ pub async fn run(ws: Workspace, opts: StartOptions) -> Result<(), SupervisorErro
                 }
                 sup.services[i].1 = Some(running);
             }
+            // Only the web server is essential: memcached or php-fpm failing is reported and
+            // the rest of the lab keeps running.
+            Err(message) if spec.name != "apache2" => {
+                say_err(&format!("  {:<10} no arrancó: {message}\n", spec.name));
+            }
             Err(message) => {
                 sup.stop_all().await;
                 drop(cleanup);
@@ -763,6 +915,13 @@ async fn accept_loop(listener: tokio::net::UnixListener, tx: mpsc::Sender<Comman
 /// `  apache2  http://127.0.0.1:10080/  (Listen 80 -> 127.0.0.1:10080)`, one per listener.
 fn endpoint_lines(spec: &ServiceSpec, running: &dyn Running) -> Vec<String> {
     let bound = running.bound();
+    let notes = running.notes();
+    if bound.is_empty() && !notes.is_empty() {
+        return notes
+            .iter()
+            .map(|(what, detail)| format!("  {:<10} {what}  ({detail})", spec.name))
+            .collect();
+    }
     if bound.is_empty() {
         return vec![format!(
             "  {:<10} en marcha (sin puertos de escucha)",
@@ -806,7 +965,12 @@ impl Supervisor {
                 .map(|(spec, running)| {
                     let bound = running.as_ref().map(|r| r.bound()).unwrap_or_default();
                     let endpoints: Vec<(String, String)> = match running {
-                        Some(r) => bound.iter().map(|(l, a)| r.endpoint(l, *a)).collect(),
+                        Some(r) if bound.is_empty() => r.notes(),
+                        Some(r) => bound
+                            .iter()
+                            .map(|(l, a)| r.endpoint(l, *a))
+                            .chain(r.notes())
+                            .collect(),
                         None => Vec::new(),
                     };
                     ServiceStatus {

@@ -254,6 +254,9 @@ pub fn parse(
         });
     }
     for cmd in raw.starter_commands.iter().chain(&raw.solution_commands) {
+        if service_command(cmd).is_some() {
+            continue;
+        }
         if let Err(msg) = parse_command(cmd) {
             errors.push(err_at(text.find(cmd.as_str()).unwrap_or(0), msg));
         }
@@ -303,6 +306,16 @@ pub struct Applied {
     pub messages: Vec<String>,
 }
 
+/// `service NAME enable|disable` (what the exercise needs in `lab.toml`): (name, enable).
+fn service_command(cmd: &str) -> Option<(&str, bool)> {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    match words.as_slice() {
+        ["service", name, "enable"] => Some((name, true)),
+        ["service", name, "disable"] => Some((name, false)),
+        _ => None,
+    }
+}
+
 /// An `a2*` command of a starter or solution, parsed.
 fn parse_command(cmd: &str) -> Result<(bool, lab_server::a2::Kind, Vec<String>), String> {
     use lab_server::a2::Kind;
@@ -318,7 +331,7 @@ fn parse_command(cmd: &str) -> Result<(bool, lab_server::a2::Kind, Vec<String>),
         "a2disconf" => (false, Kind::Conf),
         other => {
             return Err(format!(
-                "orden no admitida `{other}`: solo a2ensite, a2dissite, a2enmod, a2dismod, a2enconf y a2disconf"
+                "orden no admitida `{other}`: solo a2ensite, a2dissite, a2enmod, a2dismod, a2enconf, a2disconf y service NOMBRE enable|disable"
             ))
         }
     };
@@ -377,6 +390,14 @@ impl Exercise {
         let apache = root.join("etc/apache2");
         for cmd in commands {
             let cmd = params.apply(cmd);
+            if let Some((name, enable)) = service_command(&cmd) {
+                let mut ws = lab_server::workspace::Workspace::open(root)
+                    .map_err(|e| format!("`lab {cmd}` falló: {e}"))?;
+                let msg = lab_server::supervisor::set_service_enabled(&mut ws, name, enable)
+                    .map_err(|e| format!("`lab {cmd}` falló: {e}"))?;
+                applied.messages.push(msg);
+                continue;
+            }
             let (enable, kind, names) = parse_command(&cmd)?;
             let out = if enable {
                 lab_server::a2::enable(&apache, kind, &names)

@@ -1,4 +1,4 @@
-//! The test virtualenv: a real `python3 -m venv` with Flask, Bottle and Django from PyPI,
+//! The test virtualenv: a real `python3 -m venv` with Flask, Bottle, Django and flup from PyPI,
 //! created once under the target directory (`target/test-venv`) and reused by every test
 //! run. A lock directory keeps parallel tests from creating it twice.
 
@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Packages the WSGI tests use.
-pub const PACKAGES: &[&str] = &["flask", "bottle", "django"];
+pub const PACKAGES: &[&str] = &["flask", "bottle", "django", "flup"];
 
 /// Debian's interpreter (the one the lab is built against), or `python3` from PATH.
 pub fn system_python() -> PathBuf {

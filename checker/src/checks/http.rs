@@ -47,6 +47,21 @@ pub struct SecondRequest {
     pub same_body: bool,
     #[serde(default)]
     pub expect_headers: BTreeMap<String, String>,
+    pub expect_body: Option<String>,
+    /// A regex with one group capturing a number in both bodies: the second must be larger
+    /// (a visit counter kept between requests).
+    pub grows: Option<String>,
+}
+
+/// The number the first group of `re` captures in `body`.
+fn captured_number(re: &str, body: &str) -> Option<i64> {
+    regex::Regex::new(re)
+        .ok()?
+        .captures(body)?
+        .get(1)?
+        .as_str()
+        .parse()
+        .ok()
 }
 
 fn get() -> String {
@@ -155,6 +170,12 @@ impl CheckKind for HttpCheck {
             if t.same_body {
                 p.push_str(" con el mismo cuerpo");
             }
+            if let Some(b) = &t.expect_body {
+                p.push_str(&format!(" con un cuerpo que encaja con /{b}/"));
+            }
+            if let Some(g) = &t.grows {
+                p.push_str(&format!(" el número de /{g}/ ha crecido"));
+            }
             parts.push(p);
         }
         if !parts.is_empty() {
@@ -170,6 +191,9 @@ impl CheckKind for HttpCheck {
         }
         if let Some(t) = &self.then {
             for re in t.expect_headers.values().filter(|v| *v != "!") {
+                regex(re)?;
+            }
+            for re in [&t.expect_body, &t.grows].into_iter().flatten() {
                 regex(re)?;
             }
         }
@@ -215,11 +239,33 @@ impl CheckKind for HttpCheck {
             Ok(r) => r,
             Err(e) => return Outcome::fail(expect, format!("segunda petición: {e}")),
         };
-        if let Err(e) = compare(&second, then.expect_status, &then.expect_headers, None, None) {
+        if let Err(e) = compare(
+            &second,
+            then.expect_status,
+            &then.expect_headers,
+            then.expect_body.as_deref(),
+            None,
+        ) {
             return Outcome::fail(expect, format!("segunda petición: {e}"));
         }
         if then.same_body && first.body != second.body {
             return Outcome::fail(expect, "las dos respuestas tienen cuerpos distintos");
+        }
+        if let Some(g) = &then.grows {
+            let a = captured_number(g, &first.body_text());
+            let b = captured_number(g, &second.body_text());
+            match (a, b) {
+                (Some(a), Some(b)) if b > a => {}
+                (Some(a), Some(b)) => {
+                    return Outcome::fail(expect, format!("el número no crece: {a} y luego {b}"))
+                }
+                _ => {
+                    return Outcome::fail(
+                        expect,
+                        format!("no se encuentra el número de /{g}/ en las dos respuestas"),
+                    )
+                }
+            }
         }
         Outcome::pass(expect, format!("respondió {} y luego {}", first.status, second.status))
     }

@@ -19,6 +19,10 @@ pub struct Instance {
     wsgi: Arc<WsgiHost>,
     /// Where the daemon processes' sockets live (never the running lab's `run/`).
     run_dir: PathBuf,
+    /// php-fpm when `lab.toml` enables `php8.2-fpm`, and mod_php's PHP processes when
+    /// Apache loads php8.2, as `lab start` runs them.
+    php: Option<lab_server::php::service::FpmProcess>,
+    mod_php: Option<lab_server::php::modphp::ModPhp>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -42,17 +46,29 @@ pub fn start(mut config: lab_server::config::ServerConfig) -> Result<Instance, S
     std::fs::create_dir_all(&run_dir)
         .map_err(|e| format!("no se pudo crear {}: {e}", run_dir.display()))?;
     let config = Arc::new(config);
+    let php_fpm = lab_server::workspace::Workspace::open(&config.workspace)
+        .ok()
+        .filter(|ws| ws.settings.services.php_fpm)
+        .and_then(|ws| lab_server::php::fpm::load(&ws).ok().flatten());
     let started = runtime.block_on(async {
+        let php = match php_fpm {
+            Some(loaded) => Some(
+                lab_server::php::service::FpmProcess::start(Arc::new(loaded.config), &run_dir)
+                    .await?,
+            ),
+            None => None,
+        };
+        let mod_php = lab_server::php::modphp::ModPhp::start(&config).await?;
         let wsgi = Arc::new(WsgiHost::start_in(&config, &run_dir)?);
         match HttpRole::start_with_wsgi(Arc::clone(&config), Some(Arc::clone(&wsgi))).await {
-            Ok(role) => Ok((role, wsgi)),
+            Ok(role) => Ok((role, wsgi, php, mod_php)),
             Err(e) => {
                 wsgi.stop();
                 Err(e)
             }
         }
     });
-    let (role, wsgi) = match started {
+    let (role, wsgi, php, mod_php) = match started {
         Ok(r) => r,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&run_dir);
@@ -67,6 +83,8 @@ pub fn start(mut config: lab_server::config::ServerConfig) -> Result<Instance, S
         role: Some(role),
         wsgi,
         run_dir,
+        php,
+        mod_php,
         runtime,
     })
 }
@@ -77,6 +95,12 @@ impl Drop for Instance {
             self.runtime.block_on(role.stop());
         }
         self.wsgi.stop();
+        if let Some(p) = self.php.take() {
+            self.runtime.block_on(p.stop());
+        }
+        if let Some(m) = self.mod_php.take() {
+            self.runtime.block_on(m.stop());
+        }
         let _ = std::fs::remove_dir_all(&self.run_dir);
     }
 }

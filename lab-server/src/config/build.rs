@@ -51,6 +51,25 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
     b.cfg
         .log_formats
         .insert("common".into(), "%h %l %u %t \"%r\" %>s %b".into());
+    // mod_php is not thread-safe: Apache refuses to start it under a threaded MPM.
+    if let Some(span) = tree.modules.get(super::modules::PHP) {
+        if mpm_kind.is_some_and(|k| k != MpmKind::Prefork) {
+            let mpm = mpm_kind.map(|k| k.module()).unwrap_or("mpm_event");
+            b.diags.push(
+                Diagnostic::error(
+                    span.clone(),
+                    format!(
+                        "AH00013: Apache usa un MPM con hilos ({mpm}), pero el módulo de PHP \
+                         (php8.2) no es seguro con hilos: Apache no arrancaría"
+                    ),
+                )
+                .with_hint(format!(
+                    "cambia de MPM: `lab a2dismod {mpm}` y `lab a2enmod mpm_prefork`, o usa PHP-FPM \
+                     (`lab a2dismod php8.2`, `lab a2enmod proxy_fcgi setenvif`, `lab a2enconf php8.2-fpm`)"
+                )),
+            );
+        }
+    }
     let mut main = HostConfig::default();
     b.host_level(&tree.nodes, &mut main, false);
     b.cfg.main = main;
@@ -280,6 +299,10 @@ impl Builder<'_> {
             if info.section {
                 match node.key().as_str() {
                     "virtualhost" => self.virtual_host(node),
+                    "proxy" => {
+                        let base = self.cfg.server_root.clone();
+                        super::proxy::host_directive(self.ws, &base, node, host, &mut self.diags);
+                    }
                     _ => {
                         if let Some(section) = self.section(node) {
                             host.sections.push(section);
@@ -437,6 +460,10 @@ impl Builder<'_> {
                     .map(|n| n.text.clone())
                     .unwrap_or_else(|| "default".into());
                 self.cfg.log_formats.insert(name, a[0].text.clone());
+            }
+            k if k.starts_with("proxy") => {
+                let base = self.cfg.server_root.clone();
+                super::proxy::host_directive(self.ws, &base, node, host, &mut self.diags);
             }
             k if k.starts_with("wsgi") => {
                 let cx = super::wsgi::Ctx {

@@ -99,6 +99,20 @@ use Contexts as C;
 /// Every directive the lab understands (the loader handles `Include*`, `Define`,
 /// `<IfModule>`, `<IfDefine>` and `LoadModule` itself, but they are listed here too).
 pub const DIRECTIVES: &[DirectiveInfo] = &[
+    // mod_proxy, mod_proxy_fcgi
+    d("ProxyPass", "proxy", C::SV, 1, ANY),
+    d("ProxyPassMatch", "proxy", C::SV, 1, ANY),
+    d("ProxyTimeout", "proxy", C::SV, 1, 1),
+    d("ProxyPreserveHost", "proxy", C::SV, 1, 1),
+    d("ProxyRequests", "proxy", C::SV, 1, 1),
+    d("ProxyFCGIBackendType", "proxy_fcgi", C::SV, 1, 1),
+    s("Proxy", "proxy", C::SV, 1, ANY),
+    d("ProxySet", "proxy", C::D, 1, ANY),
+    // mod_php
+    d("php_value", "php8.2", C::SVD, 2, 2),
+    d("php_flag", "php8.2", C::SVD, 2, 2),
+    d("php_admin_value", "php8.2", C::SVD, 2, 2),
+    d("php_admin_flag", "php8.2", C::SVD, 2, 2),
     // core
     d("AcceptFilter", "core", C::S, 2, 2),
     d("AcceptPathInfo", "core", C::SVD, 1, 1),
@@ -298,12 +312,7 @@ pub const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("ForceLanguagePriority", "negotiation"),
     ("LanguagePriority", "negotiation"),
     ("LuaHookTranslateName", "lua"),
-    ("ProxyPass", "proxy"),
-    ("ProxyPassMatch", "proxy"),
     ("ProxyPassReverse", "proxy"),
-    ("ProxyPreserveHost", "proxy"),
-    ("ProxyRequests", "proxy"),
-    ("ProxyTimeout", "proxy"),
     ("RemoteIPHeader", "remoteip"),
     ("RewriteBase", "rewrite"),
     ("RewriteCond", "rewrite"),
@@ -318,10 +327,6 @@ pub const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("SuexecUserGroup", "suexec"),
     ("UserDir", "userdir"),
     ("VirtualDocumentRoot", "vhost_alias"),
-    ("php_admin_flag", "php"),
-    ("php_admin_value", "php"),
-    ("php_flag", "php"),
-    ("php_value", "php"),
     ("H2Direct", "http2"),
     ("Protocols", "http2"),
     ("SSLOptions", "ssl"),
@@ -330,7 +335,6 @@ pub const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("Else", "core"),
     ("Limit", "core"),
     ("LimitExcept", "core"),
-    ("Proxy", "proxy"),
     ("ProxyMatch", "proxy"),
     ("Macro", "macro"),
 ];

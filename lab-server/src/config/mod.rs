@@ -17,6 +17,7 @@ pub mod loader;
 pub mod model;
 pub mod modules;
 pub(crate) mod perdir;
+pub mod proxy;
 pub mod syntax;
 pub mod wsgi;
 

@@ -191,6 +191,8 @@ pub struct HostConfig {
     pub custom_logs: Vec<CustomLog>,
     /// `WSGIScriptAlias` in order.
     pub wsgi_aliases: Vec<super::wsgi::WsgiScriptAlias>,
+    /// `ProxyPass`, `ProxyPassMatch`, `ProxyTimeout`, `<Proxy>` (mod_proxy, mod_proxy_fcgi).
+    pub proxy: super::proxy::HostProxy,
     /// Span of the `<VirtualHost>` or of `ServerName` for reports.
     pub span: Option<Span>,
 }
@@ -325,6 +327,8 @@ pub struct DirConfig {
     pub cgid_script_timeout: Option<Duration>,
     /// `Action type-or-handler /cgi-script [virtual]`: lowercased key -> (URL, virtual).
     pub actions: BTreeMap<String, (String, bool)>,
+    /// `php_value`, `php_flag`, `php_admin_value`, `php_admin_flag` (mod_php), in order.
+    pub php: Vec<PhpSetting>,
 }
 
 /// One mod_env directive.
@@ -334,6 +338,16 @@ pub enum EnvOp {
     Unset(String),
     /// `PassEnv NAME`: the value the server was started with.
     Pass(String),
+}
+
+/// One `php_value NAME VALUE` (or its flag and admin forms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhpSetting {
+    pub name: String,
+    /// Flags are written `1`/`0`, as mod_php hands them to PHP.
+    pub value: String,
+    /// `php_admin_*`: scripts cannot change it with `ini_set`.
+    pub admin: bool,
 }
 
 /// `Options` as written: either an absolute set or `+`/`-` changes to the inherited set.

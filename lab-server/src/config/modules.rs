@@ -19,9 +19,13 @@ pub struct ModuleInfo {
 }
 
 impl ModuleInfo {
-    /// `alias_module`: the identifier `LoadModule` and `<IfModule>` use.
+    /// `alias_module`: the identifier `LoadModule` and `<IfModule>` use (`php_module` for
+    /// Debian's `php8.2`).
     pub fn identifier(&self) -> String {
-        format!("{}_module", self.name)
+        match self.name {
+            PHP => "php_module".to_string(),
+            n => format!("{n}_module"),
+        }
     }
 
     /// `mod_alias.c`: the source name `<IfModule>` also accepts.
@@ -33,6 +37,8 @@ impl ModuleInfo {
             "mpm_worker" => "worker.c".to_string(),
             "mpm_prefork" => "prefork.c".to_string(),
             "so" => "mod_so.c".to_string(),
+            // PHP 8's module is `mod_php.c` (so Debian's `<IfModule !mod_php8.c>` is always true).
+            PHP => "mod_php.c".to_string(),
             "unixd" => "mod_unixd.c".to_string(),
             n => format!("mod_{n}.c"),
         }
@@ -42,6 +48,9 @@ impl ModuleInfo {
         self.name.starts_with("mpm_")
     }
 }
+
+/// The short name of mod_php as Debian's `a2enmod` knows it.
+pub const PHP: &str = "php8.2";
 
 const MPMS: &[&str] = &["mpm_event", "mpm_worker", "mpm_prefork"];
 
@@ -239,6 +248,38 @@ pub const MODULES: &[ModuleInfo] = &[
         &[],
         "caducidad de respuestas (ExpiresByType)",
     ),
+    module(
+        "proxy",
+        false,
+        false,
+        &[],
+        &[],
+        "proxy inverso (ProxyPass, ProxyPassMatch, <Proxy>)",
+    ),
+    module(
+        "proxy_fcgi",
+        false,
+        false,
+        &["proxy"],
+        &[],
+        "FastCGI para mod_proxy: PHP-FPM y aplicaciones FastCGI",
+    ),
+    module(
+        "actions",
+        false,
+        false,
+        &[],
+        &[],
+        "Action: un manejador o tipo servido por un script",
+    ),
+    module(
+        PHP,
+        false,
+        false,
+        &["mpm_prefork"],
+        &["php5"],
+        "PHP dentro de Apache (mod_php); solo con el MPM prefork",
+    ),
 ];
 
 /// Looks a module up by short name (`alias`), identifier (`alias_module`) or source name
@@ -301,12 +342,9 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "php",
     "php7",
     "php8",
-    "php8.2",
-    "proxy",
     "proxy_ajp",
     "proxy_balancer",
     "proxy_connect",
-    "proxy_fcgi",
     "proxy_html",
     "proxy_http",
     "proxy_http2",

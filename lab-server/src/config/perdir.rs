@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::diagnostic::{suggest, Diagnostic, Span};
 use super::model::{
     DirConfig, EnvOp, ErrorDocument, HeaderAction, HeaderOp, IpNet, OptionSet, OptionsDirective,
-    Redirect, RequireExpr, SetEnvIf,
+    PhpSetting, Redirect, RequireExpr, SetEnvIf,
 };
 use super::syntax::{Arg, Node};
 
@@ -46,6 +46,25 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
             if let Some(expr) = parse_require(node, diags) {
                 add_require(conf, expr);
             }
+        }
+        "php_value" | "php_flag" | "php_admin_value" | "php_admin_flag" => {
+            let key = node.key();
+            let value = if key.ends_with("flag") {
+                match on_off(&a[1], diags) {
+                    Some(true) => "1".to_string(),
+                    Some(false) => "0".to_string(),
+                    None => return true,
+                }
+            } else if a[1].text.eq_ignore_ascii_case("none") {
+                String::new()
+            } else {
+                a[1].text.clone()
+            };
+            conf.php.push(PhpSetting {
+                name: a[0].text.clone(),
+                value,
+                admin: key.starts_with("php_admin"),
+            });
         }
         "directoryindex" => {
             let list: Vec<String> = a.iter().map(|x| x.text.clone()).collect();

@@ -8,12 +8,12 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::record::{self, Record, RecordType};
+use super::record::{self, RecordType};
 
 /// What the application sent back.
 #[derive(Debug)]
@@ -116,28 +116,6 @@ where
     })
 }
 
-/// A whole record at the start of `buf`, if there is one.
-fn take_record(buf: &mut BytesMut) -> Option<Record> {
-    if buf.len() < 8 {
-        return None;
-    }
-    let len = u16::from_be_bytes([buf[4], buf[5]]) as usize;
-    let padding = buf[6] as usize;
-    if buf.len() < 8 + len + padding {
-        return None;
-    }
-    let kind = buf[1];
-    let request_id = u16::from_be_bytes([buf[2], buf[3]]);
-    buf.advance(8);
-    let content = buf.split_to(len).freeze();
-    buf.advance(padding);
-    Some(Record {
-        kind,
-        request_id,
-        content,
-    })
-}
-
 impl<S: AsyncRead + AsyncWrite + Unpin> Exchange<S> {
     /// The next event; `None` after END_REQUEST. A connection that ends before END_REQUEST
     /// yields an `UnexpectedEof` error.
@@ -146,7 +124,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exchange<S> {
             return Poll::Ready(None);
         }
         loop {
-            while let Some(rec) = take_record(&mut self.buf) {
+            loop {
+                let rec = match record::decode(&mut self.buf) {
+                    Ok(Some(rec)) => rec,
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.finish();
+                        return Poll::Ready(Some(Err(e)));
+                    }
+                };
                 if rec.request_id != 1 {
                     continue;
                 }
@@ -242,8 +228,9 @@ mod tests {
         // The server reads BEGIN, PARAMS (and its end), STDIN "cuerpo" and its end.
         let mut kinds = Vec::new();
         let mut stdin = Vec::new();
+        let mut rbuf = BytesMut::new();
         while kinds.last() != Some(&(RecordType::Stdin as u8, true)) {
-            let rec = record::read_record(&mut server_side)
+            let rec = record::read_record(&mut server_side, &mut rbuf)
                 .await
                 .unwrap()
                 .unwrap();

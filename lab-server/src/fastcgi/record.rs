@@ -1,6 +1,6 @@
 //! FastCGI records (FastCGI 1.0 specification, section 3 and 8).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 pub const VERSION: u8 = 1;
@@ -163,68 +163,101 @@ pub fn decode_pairs(data: &[u8]) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     Some(out)
 }
 
-/// Reads one record. `Ok(None)` at a clean end of stream (before any header byte).
-pub async fn read_record<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<Option<Record>> {
-    let mut header = [0u8; 8];
-    let mut got = 0;
-    while got < 8 {
-        let n = r.read(&mut header[got..]).await?;
-        if n == 0 {
-            if got == 0 {
-                return Ok(None);
-            }
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        got += n;
+/// Length of a record header.
+pub const HEADER_LEN: usize = 8;
+
+/// The one frame decoder: takes a whole record off the front of `buf` (header, content and
+/// padding), or returns `Ok(None)` when more bytes are needed. Every reader below (async or
+/// blocking) only fills a buffer and calls this.
+pub fn decode(buf: &mut BytesMut) -> std::io::Result<Option<Record>> {
+    if buf.len() < HEADER_LEN {
+        return Ok(None);
     }
-    if header[0] != VERSION {
+    if buf[0] != VERSION {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("versión de FastCGI desconocida: {}", header[0]),
+            format!("versión de FastCGI desconocida: {}", buf[0]),
         ));
     }
-    let len = u16::from_be_bytes([header[4], header[5]]) as usize;
-    let padding = header[6] as usize;
-    let mut content = vec![0u8; len + padding];
-    r.read_exact(&mut content).await?;
-    content.truncate(len);
+    let len = u16::from_be_bytes([buf[4], buf[5]]) as usize;
+    let padding = buf[6] as usize;
+    if buf.len() < HEADER_LEN + len + padding {
+        buf.reserve(HEADER_LEN + len + padding - buf.len());
+        return Ok(None);
+    }
+    let kind = buf[1];
+    let request_id = u16::from_be_bytes([buf[2], buf[3]]);
+    buf.advance(HEADER_LEN);
+    let content = buf.split_to(len).freeze();
+    buf.advance(padding);
     Ok(Some(Record {
-        kind: header[1],
-        request_id: u16::from_be_bytes([header[2], header[3]]),
-        content: Bytes::from(content),
+        kind,
+        request_id,
+        content,
     }))
 }
 
-/// [`read_record`] on a blocking reader (the WSGI worker's threads).
-pub fn read_record_sync<R: std::io::Read>(r: &mut R) -> std::io::Result<Option<Record>> {
-    let mut header = [0u8; 8];
-    let mut got = 0;
-    while got < 8 {
-        let n = r.read(&mut header[got..])?;
-        if n == 0 {
-            if got == 0 {
-                return Ok(None);
-            }
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
+/// What a reader does when the stream ends: nothing buffered is a clean end (`None`), a
+/// partial record is an error.
+fn at_eof(buf: &BytesMut) -> std::io::Result<Option<Record>> {
+    if buf.is_empty() {
+        Ok(None)
+    } else {
+        Err(std::io::ErrorKind::UnexpectedEof.into())
+    }
+}
+
+/// Reads one record from an async stream, keeping what it read beyond it in `buf`.
+/// `Ok(None)` at a clean end of stream (between records).
+pub async fn read_record<R: AsyncRead + Unpin>(
+    r: &mut R,
+    buf: &mut BytesMut,
+) -> std::io::Result<Option<Record>> {
+    loop {
+        if let Some(rec) = decode(buf)? {
+            return Ok(Some(rec));
         }
-        got += n;
+        buf.reserve(8 * 1024);
+        if r.read_buf(buf).await? == 0 {
+            return at_eof(buf);
+        }
     }
-    if header[0] != VERSION {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("versión de FastCGI desconocida: {}", header[0]),
-        ));
+}
+
+/// Records from a blocking stream (the WSGI worker's threads), through the same [`decode`].
+pub struct BlockingReader<R> {
+    inner: R,
+    buf: BytesMut,
+}
+
+impl<R: std::io::Read> BlockingReader<R> {
+    pub fn new(inner: R) -> BlockingReader<R> {
+        BlockingReader {
+            inner,
+            buf: BytesMut::with_capacity(16 * 1024),
+        }
     }
-    let len = u16::from_be_bytes([header[4], header[5]]) as usize;
-    let padding = header[6] as usize;
-    let mut content = vec![0u8; len + padding];
-    r.read_exact(&mut content)?;
-    content.truncate(len);
-    Ok(Some(Record {
-        kind: header[1],
-        request_id: u16::from_be_bytes([header[2], header[3]]),
-        content: Bytes::from(content),
-    }))
+
+    /// The next record; `Ok(None)` at a clean end of stream.
+    pub fn next_record(&mut self) -> std::io::Result<Option<Record>> {
+        loop {
+            if let Some(rec) = decode(&mut self.buf)? {
+                return Ok(Some(rec));
+            }
+            let old = self.buf.len();
+            self.buf.resize(old + 16 * 1024, 0);
+            let n = loop {
+                match self.inner.read(&mut self.buf[old..]) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            };
+            self.buf.truncate(old + n.as_ref().copied().unwrap_or(0));
+            if n? == 0 {
+                return at_eof(&self.buf);
+            }
+        }
+    }
 }
 
 /// Writes already-encoded records.
@@ -244,25 +277,26 @@ mod tests {
         encode(&mut buf, RecordType::Stdout, 7, b"");
         assert_eq!(buf.len(), 8 + 8 + 8, "4 bytes of content are padded to 8");
         let mut r = &buf[..];
-        let rec = read_record(&mut r).await.unwrap().unwrap();
+        let mut rb = BytesMut::new();
+        let rec = read_record(&mut r, &mut rb).await.unwrap().unwrap();
         assert_eq!(rec.record_type(), Some(RecordType::Stdout));
         assert_eq!((rec.request_id, &rec.content[..]), (7, &b"hola"[..]));
-        let end = read_record(&mut r).await.unwrap().unwrap();
+        let end = read_record(&mut r, &mut rb).await.unwrap().unwrap();
         assert!(end.content.is_empty());
-        assert!(read_record(&mut r).await.unwrap().is_none());
+        assert!(read_record(&mut r, &mut rb).await.unwrap().is_none());
     }
 
     #[test]
     fn the_blocking_reader_reads_the_same_records() {
         let mut buf = BytesMut::new();
         encode(&mut buf, RecordType::Params, 3, b"abc");
-        let mut r = &buf[..];
-        let rec = read_record_sync(&mut r).unwrap().unwrap();
+        let mut r = BlockingReader::new(&buf[..]);
+        let rec = r.next_record().unwrap().unwrap();
         assert_eq!(
             (rec.kind, rec.request_id, &rec.content[..]),
             (4, 3, &b"abc"[..])
         );
-        assert!(read_record_sync(&mut r).unwrap().is_none());
+        assert!(r.next_record().unwrap().is_none());
     }
 
     #[tokio::test]
@@ -270,7 +304,9 @@ mod tests {
         let mut buf = BytesMut::new();
         encode(&mut buf, RecordType::Stdin, 1, b"abcdef");
         let mut r = &buf[..10];
-        assert!(read_record(&mut r).await.is_err());
+        assert!(read_record(&mut r, &mut BytesMut::new()).await.is_err());
+        let mut b = BlockingReader::new(&buf[..10]);
+        assert!(b.next_record().is_err());
     }
 
     #[test]
@@ -296,7 +332,92 @@ mod tests {
         );
     }
 
+    #[test]
+    fn records_fed_one_byte_at_a_time_decode_once_complete() {
+        let mut wire = BytesMut::new();
+        encode(&mut wire, RecordType::Stderr, 1, b"PHP message: x");
+        encode(
+            &mut wire,
+            RecordType::EndRequest,
+            1,
+            &end_request_body(0, 0),
+        );
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for b in wire.iter() {
+            buf.put_u8(*b);
+            while let Some(rec) = decode(&mut buf).unwrap() {
+                got.push(rec);
+            }
+        }
+        assert_eq!(got.len(), 2);
+        assert_eq!(&got[0].content[..], b"PHP message: x");
+        assert_eq!(got[1].record_type(), Some(RecordType::EndRequest));
+        assert!(buf.is_empty(), "padding is consumed with its record");
+    }
+
+    #[test]
+    fn long_streams_split_at_65535_bytes() {
+        let data = vec![7u8; MAX_CONTENT * 2 + 10];
+        let mut wire = BytesMut::new();
+        encode_stream(&mut wire, RecordType::Stdin, 1, &data);
+        let mut lens = Vec::new();
+        while let Some(rec) = decode(&mut wire).unwrap() {
+            lens.push(rec.content.len());
+        }
+        assert_eq!(lens, vec![MAX_CONTENT, MAX_CONTENT, 10]);
+    }
+
+    #[test]
+    fn every_record_type_round_trips_and_unknown_types_are_kept() {
+        for b in 1..=11u8 {
+            let t = RecordType::from_u8(b).unwrap();
+            assert_eq!(t as u8, b);
+        }
+        assert_eq!(RecordType::from_u8(0), None);
+        assert_eq!(RecordType::from_u8(12), None);
+        let mut wire = BytesMut::from(&[1u8, 42, 0, 1, 0, 1, 7, 0, b'z', 0, 0, 0, 0, 0, 0, 0][..]);
+        let rec = decode(&mut wire).unwrap().unwrap();
+        assert_eq!(
+            (rec.kind, rec.record_type(), &rec.content[..]),
+            (42, None, &b"z"[..])
+        );
+    }
+
+    #[test]
+    fn a_bad_version_is_an_error() {
+        let mut wire = BytesMut::from(&[2u8, 6, 0, 1, 0, 0, 0, 0][..]);
+        assert!(decode(&mut wire).is_err());
+    }
+
     proptest! {
+        #[test]
+        fn streams_round_trip_whatever_the_read_sizes(data in proptest::collection::vec(any::<u8>(), 0..200_000), cut in 1usize..70_000) {
+            let mut wire = BytesMut::new();
+            encode_stream(&mut wire, RecordType::Stdout, 9, &data);
+            encode(&mut wire, RecordType::Stdout, 9, b"");
+            let mut buf = BytesMut::new();
+            let mut out = Vec::new();
+            let mut ended = false;
+            for piece in wire.chunks(cut) {
+                buf.extend_from_slice(piece);
+                while let Some(rec) = decode(&mut buf).unwrap() {
+                    prop_assert_eq!(rec.request_id, 9);
+                    prop_assert!(rec.content.len() <= MAX_CONTENT);
+                    if rec.content.is_empty() { ended = true; }
+                    out.extend_from_slice(&rec.content);
+                }
+            }
+            prop_assert!(ended);
+            prop_assert_eq!(out, data);
+        }
+
+        #[test]
+        fn decoding_random_frames_never_panics(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut buf = BytesMut::from(&data[..]);
+            while let Ok(Some(_)) = decode(&mut buf) {}
+        }
+
         #[test]
         fn pairs_round_trip(pairs in proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..200), proptest::collection::vec(any::<u8>(), 0..300)), 0..8)) {
             let enc = encode_pairs(pairs.iter().map(|(n, v)| (&n[..], &v[..])));

@@ -13,6 +13,8 @@
 //! - [`wsgi`]: a `WSGIScriptAlias` (mod_wsgi).
 //! - [`cgi`]: `ScriptAlias` and `SetHandler cgi-script` (mod_cgi/mod_cgid).
 //! - [`actions`]: `Action` (mod_actions): an internal redirect to a CGI program.
+//! - [`proxy_fcgi`]: `SetHandler proxy:...`, `ProxyPass` and `ProxyPassMatch` to FastCGI
+//!   backends (mod_proxy_fcgi).
 //! - [`cgivars`]: the CGI meta-variables (RFC 3875 and Apache's additions), shared by CGI and
 //!   FastCGI (proxy_fcgi).
 
@@ -21,6 +23,7 @@ pub mod autoindex;
 pub mod cgi;
 pub mod cgivars;
 pub mod files;
+pub mod proxy_fcgi;
 pub mod static_files;
 pub mod status;
 pub mod wsgi;
@@ -55,6 +58,10 @@ pub enum Handler<'a> {
     Cgi,
     /// `Action handler-or-type /cgi-script [virtual]` (mod_actions).
     Action(&'a str, bool),
+    /// `SetHandler "proxy:unix:...|fcgi://..."` (mod_proxy_fcgi).
+    ProxyFcgi,
+    /// `SetHandler application/x-httpd-php` with mod_php loaded (Debian's php8.2.conf).
+    ModPhp,
 }
 
 /// Chooses the handler: a `WSGIScriptAlias` translation, else `ScriptAlias`, else
@@ -100,6 +107,19 @@ pub fn choose<'a>(
         {
             Handler::Cgi
         }
+        Some(h)
+            if h.eq_ignore_ascii_case("application/x-httpd-php")
+                && config.has_module(crate::config::modules::PHP) =>
+        {
+            Handler::ModPhp
+        }
+        Some(h)
+            if h.len() > 6
+                && h[..6].eq_ignore_ascii_case("proxy:")
+                && config.has_module("proxy_fcgi") =>
+        {
+            Handler::ProxyFcgi
+        }
         _ => Handler::Static,
     }
 }
@@ -112,6 +132,33 @@ pub async fn run<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {
         Handler::Wsgi(m) => wsgi::serve(call, m).await,
         Handler::Cgi => cgi::serve(call).await,
         Handler::Action(url, virt) => actions::serve(call, url, virt),
+        Handler::ModPhp => {
+            let path_info = call.file.path_info.to_string();
+            proxy_fcgi::serve(call, proxy_fcgi::Form::ModPhp { path_info }).await
+        }
+        Handler::ProxyFcgi => {
+            let named = call.eff.set_handler().unwrap_or_default().to_string();
+            match proxy_fcgi::handler_target(&call.site.config.workspace, &named) {
+                Some(Ok(target)) => {
+                    let path_info = call.file.path_info.to_string();
+                    proxy_fcgi::serve(call, proxy_fcgi::Form::Handler { target, path_info }).await
+                }
+                other => {
+                    let msg = match other {
+                        Some(Err(m)) => m,
+                        _ => "no es un manejador proxy:".to_string(),
+                    };
+                    Err((
+                        Failure::logged(
+                            500,
+                            Level::Error,
+                            format!("AH01144: SetHandler {named}: {msg}"),
+                        ),
+                        Some(call.eff),
+                    ))
+                }
+            }
+        }
     }
 }
 

@@ -30,7 +30,7 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
         ctx,
         eff,
         file,
-        ..
+        body,
     } = call;
     let url = ctx.url.clone();
     let url = url.as_str();
@@ -124,6 +124,30 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
                     continue;
                 }
                 let candidate = path.join(name);
+                // mod_dir takes an index that mod_proxy translates without looking at the
+                // disk (`ProxyPassMatch` of `index.php`), even when the file is missing.
+                let sub_url = format!("{url}{name}");
+                if let Some(m) = crate::http::request::proxy_match(config, ctx.host, &sub_url) {
+                    ctx.url = sub_url;
+                    let target = std::path::PathBuf::from(format!("proxy:{}", m.url));
+                    ctx.file = Some(target.clone());
+                    let call = Call {
+                        site,
+                        conn,
+                        parts,
+                        body,
+                        ctx,
+                        eff,
+                        file: super::MappedFile {
+                            path: &target,
+                            root: &target,
+                            alias: None,
+                            path_info: "",
+                            walk: None,
+                        },
+                    };
+                    return super::proxy_fcgi::serve(call, super::proxy_fcgi::Form::Pass(m)).await;
+                }
                 if let Ok(m) = std::fs::metadata(&candidate) {
                     if m.is_file() {
                         // The index is a subrequest: its own <Files> sections apply.
@@ -140,6 +164,31 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
                             continue;
                         }
                         ctx.file = Some(candidate.clone());
+                        let handler = super::choose(config, &sub, false, None, Some(name));
+                        if !matches!(handler, super::Handler::Static) {
+                            // Another handler (php-fpm through SetHandler) serves the index.
+                            ctx.url = sub_url;
+                            let walk = Walk::Found {
+                                meta: m,
+                                links: Vec::new(),
+                            };
+                            let call = Call {
+                                site,
+                                conn,
+                                parts,
+                                body,
+                                ctx,
+                                eff: sub,
+                                file: super::MappedFile {
+                                    path: &candidate,
+                                    root: file.root,
+                                    alias: file.alias,
+                                    path_info: "",
+                                    walk: Some(&walk),
+                                },
+                            };
+                            return Box::pin(super::run(handler, call)).await;
+                        }
                         return serve_file(site, parts, &candidate, &m, sub).await;
                     }
                 }

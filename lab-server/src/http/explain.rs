@@ -357,6 +357,32 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         Handler::Action(program, _) => format!(
             "mod_actions (Action): redirección interna a {program} con la URL como PATH_INFO"
         ),
+        Handler::ProxyFcgi => {
+            let named = eff.set_handler().unwrap_or_default();
+            match crate::config::proxy::handler_target(&config.workspace, named) {
+                Some(Ok(t)) => format!(
+                    "PHP/FastCGI por mod_proxy_fcgi (SetHandler \"{named}\"): {}{}",
+                    t.backend,
+                    php_pool_note(config, &t.backend)
+                ),
+                _ => format!("SetHandler \"{named}\" no es un destino proxy:fcgi válido: 500"),
+            }
+        }
+        Handler::ModPhp => format!(
+            "mod_php (SetHandler application/x-httpd-php de php8.2.conf, MPM prefork): PHP dentro \
+             de los hijos de Apache; el laboratorio lo ejecuta en su grupo de procesos PHP \
+             (StartServers {}, MaxSpareServers {}, MaxRequestWorkers {}) con etc/php/8.2/apache2/php.ini",
+            config.mpm.start_servers, config.mpm.max_spare, config.mpm.max_request_workers
+        ),
+        Handler::Static if php_file(file_name) => format!(
+            "ningún manejador de PHP se aplica a este fichero: se enviaría el código fuente como \
+             fichero estático{}",
+            if config.has_module("proxy_fcgi") {
+                " (proxy_fcgi está cargado, pero falta `a2enconf php8.2-fpm` o un SetHandler/ProxyPassMatch)"
+            } else {
+                " (activa PHP-FPM: `lab a2enmod proxy_fcgi setenvif` y `lab a2enconf php8.2-fpm`)"
+            }
+        ),
         Handler::Static => match &walk {
             Walk::Missing { .. } => "fichero estático, pero no existe: 404".to_string(),
             Walk::Found { meta, .. } if meta.is_dir() => {
@@ -639,5 +665,33 @@ mod tests {
         let (_dir, config) = default_config();
         let text = explain(&config, &Question::parse("/../etc/passwd", "GET").unwrap());
         assert!(text.contains("rechazada con 400"), "{text}");
+    }
+}
+
+/// A `.php`, `.phtml` or `.phar` name, as Debian's `FilesMatch` says.
+fn php_file(name: Option<&str>) -> bool {
+    name.is_some_and(|n| {
+        let l = n.to_ascii_lowercase();
+        l.len() > 4 && (l.ends_with(".php") || l.ends_with(".phtml") || l.ends_with(".phar"))
+    })
+}
+
+/// Which php-fpm pool of the workspace listens on `backend`, if any.
+fn php_pool_note(config: &ServerConfig, backend: &crate::fastcgi::pool::Backend) -> String {
+    let ws = crate::workspace::Workspace {
+        root: config.workspace.clone(),
+        settings: Default::default(),
+    };
+    match crate::php::fpm::load(&ws) {
+        Ok(Some(l)) => match l.config.pool_for(backend) {
+            Some(p) => format!(
+                " (pool [{}] de php-fpm, pm {}, máx. {} procesos; servicio `php8.2-fpm`)",
+                p.name,
+                p.pm.name(),
+                p.max_children
+            ),
+            None => " (ningún pool de etc/php/8.2/fpm/pool.d escucha ahí: 503)".to_string(),
+        },
+        _ => String::new(),
     }
 }

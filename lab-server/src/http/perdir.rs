@@ -123,6 +123,11 @@ impl<'a> Effective<'a> {
         self.last(|l| l.require.as_ref())
     }
 
+    /// `php_value`/`php_admin_value`... of every layer, in order (later ones win).
+    pub fn php_settings(&self) -> impl Iterator<Item = &'a crate::config::model::PhpSetting> + '_ {
+        self.layers.iter().flat_map(|(_, l)| l.php.iter())
+    }
+
     pub fn directory_index(&self) -> Option<&'a [String]> {
         self.last(|l| l.directory_index.as_deref())
     }

@@ -480,6 +480,10 @@ async fn route<'a>(
         let to = to.map(|t| absolute_url(site, conn, parts, ctx.host, &t));
         return redirect_response(status, to).map(|r| (r, None));
     }
+    // mod_proxy translates first (before mod_alias and the disk).
+    if let Some(m) = proxy_match(config, ctx.host, &url) {
+        return proxy_route(site, conn, parts, body, ctx, m, &url).await;
+    }
     let mut mapped = mapping::map(config, ctx.host, &url);
     // mod_wsgi translates after mod_alias: `Alias /static/` wins over `WSGIScriptAlias /`.
     if mapped.alias.is_none() {
@@ -599,9 +603,11 @@ pub(crate) fn split_path_info(
     );
     let takes_path_info = match eff.accept_path_info() {
         Some(on) => on,
-        None => matches!(
+        // `Default`: every handler but the core's default one (and mod_status) takes it, as
+        // only `default_handler` refuses a request with path info.
+        None => !matches!(
             handlers::choose(config, &eff, mapped.is_script(), None, name),
-            handlers::Handler::Cgi | handlers::Handler::Action(..)
+            handlers::Handler::Static | handlers::Handler::ServerStatus
         ),
     };
     // `AcceptPathInfo Off` on a CGI script is refused by the handler, which needs the split.
@@ -686,6 +692,67 @@ async fn wsgi_route<'a>(
         },
     };
     handlers::run(handler, call).await
+}
+
+/// The `ProxyPass`/`ProxyPassMatch` (the host's, then the main server's) that takes `url`.
+pub(crate) fn proxy_match<'a>(
+    config: &'a ServerConfig,
+    host: &'a HostConfig,
+    url: &str,
+) -> Option<crate::config::proxy::ProxyMatch<'a>> {
+    if !config.has_module("proxy_fcgi") {
+        return None;
+    }
+    crate::config::proxy::match_rules(&host.proxy.rules, url).or_else(|| {
+        (!std::ptr::eq(host, &config.main))
+            .then(|| crate::config::proxy::match_rules(&config.main.proxy.rules, url))
+            .flatten()
+    })
+}
+
+/// A request `ProxyPass` sends to a FastCGI backend: no file on disk, so only `<Location>`
+/// sections (and the server's defaults) apply, as for Apache's `proxy:` file names.
+async fn proxy_route<'a>(
+    site: &'a Site,
+    conn: &Conn,
+    parts: &Parts,
+    body: &mut Option<RequestBody>,
+    ctx: &mut Ctx<'a>,
+    m: crate::config::proxy::ProxyMatch<'_>,
+    url: &str,
+) -> Outcome<'a> {
+    let config = &*site.config;
+    let eff = Effective::merge(
+        config,
+        ctx.host,
+        &Target {
+            dir: None,
+            file_name: None,
+            url,
+        },
+    );
+    set_env_if(&eff, conn, parts, url, &mut ctx.env);
+    if !granted(&eff, conn, parts, &ctx.env) {
+        return Err((denied(Path::new(&m.url), ""), Some(eff)));
+    }
+    let target = PathBuf::from(format!("proxy:{}", m.url));
+    ctx.file = Some(target.clone());
+    let call = Call {
+        site,
+        conn,
+        parts,
+        body: body.take(),
+        ctx,
+        eff,
+        file: MappedFile {
+            path: &target,
+            root: &target,
+            alias: None,
+            path_info: "",
+            walk: None,
+        },
+    };
+    handlers::proxy_fcgi::serve(call, handlers::proxy_fcgi::Form::Pass(m)).await
 }
 
 /// True when the `Require` rules of `eff` let this client in.
@@ -838,18 +905,45 @@ fn set_env_if(
             "request_uri" => Some(url),
             "request_method" => Some(parts.method.as_str()),
             "request_protocol" => Some(version_text(parts.version)),
-            name => parts.headers.get(name).and_then(|v| v.to_str().ok()),
+            name => parts
+                .headers
+                .get(name)
+                .or_else(|| header_by_regex(&rule.attribute, parts))
+                .and_then(|v| v.to_str().ok()),
         };
         let Some(value) = value else { continue };
-        if rule.regex.is_match(value) {
+        if let Some(caps) = rule.regex.captures(value) {
             for (k, v) in &rule.vars {
                 match v {
+                    // `$1`..`$9` take the groups of the match (`HTTP_AUTHORIZATION=$1`).
+                    Some(v) if v.contains('$') => {
+                        let mut out = String::new();
+                        caps.expand(v, &mut out);
+                        env.insert(k.clone(), out)
+                    }
                     Some(v) => env.insert(k.clone(), v.clone()),
                     None => env.remove(k),
                 };
             }
         }
     }
+}
+
+/// An attribute written as a regular expression (`^Authorization$`, as Debian's
+/// php8.2-fpm.conf does) names the first request header whose name it matches.
+fn header_by_regex<'p>(attribute: &str, parts: &'p Parts) -> Option<&'p HeaderValue> {
+    if !attribute.contains(['^', '$', '*', '[', '(', '|', '+', '?']) {
+        return None;
+    }
+    let re = regex::RegexBuilder::new(attribute)
+        .case_insensitive(true)
+        .build()
+        .ok()?;
+    parts
+        .headers
+        .iter()
+        .find(|(name, _)| re.is_match(name.as_str()))
+        .map(|(_, v)| v)
 }
 
 /// `Expires` and `Header` on the way out, in Apache's order: mod_expires first (for any

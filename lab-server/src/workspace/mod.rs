@@ -89,6 +89,9 @@ pub struct Services {
     pub apache2: bool,
     /// Off until the student enables it, as in the course (`lab service memcached enable`).
     pub memcached: bool,
+    /// PHP-FPM (Debian's `php-fpm8.2`), off until the PHP lessons enable it.
+    #[serde(rename = "php8.2-fpm")]
+    pub php_fpm: bool,
 }
 
 impl Default for Services {
@@ -96,6 +99,7 @@ impl Default for Services {
         Services {
             apache2: true,
             memcached: false,
+            php_fpm: false,
         }
     }
 }
@@ -232,7 +236,8 @@ pub fn settings_text(s: &Settings) -> String {
          console_port = {console}\n\n\
          [services]\n\
          apache2 = {apache2}\n\
-         memcached = {memcached}\n",
+         memcached = {memcached}\n\
+         \"php8.2-fpm\" = {php_fpm}\n",
         student = s.student,
         p80 = 80u32 + u32::from(s.privileged_port_offset),
         offset = s.privileged_port_offset,
@@ -244,6 +249,7 @@ pub fn settings_text(s: &Settings) -> String {
         console = s.console_port,
         apache2 = s.services.apache2,
         memcached = s.services.memcached,
+        php_fpm = s.services.php_fpm,
     )
 }
 

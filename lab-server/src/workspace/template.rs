@@ -23,6 +23,9 @@ const MODULE_CONFS: &[(&str, &str)] = &[
     ("mpm_event", include_str!("files/mods/mpm_event.conf")),
     ("mpm_prefork", include_str!("files/mods/mpm_prefork.conf")),
     ("mpm_worker", include_str!("files/mods/mpm_worker.conf")),
+    ("php8.2", include_str!("files/mods/php8.2.conf")),
+    ("proxy", include_str!("files/mods/proxy.conf")),
+    ("actions", include_str!("files/mods/actions.conf")),
     ("reqtimeout", include_str!("files/mods/reqtimeout.conf")),
     ("setenvif", include_str!("files/mods/setenvif.conf")),
     ("status", include_str!("files/mods/status.conf")),
@@ -57,6 +60,11 @@ const CONFS: &[(&str, &str, bool)] = &[
         include_str!("files/conf/serve-cgi-bin.conf"),
         true,
     ),
+    (
+        "php8.2-fpm",
+        include_str!("files/conf/php8.2-fpm.conf"),
+        false,
+    ),
 ];
 
 /// Plain files written as they are (path relative to the workspace root).
@@ -73,6 +81,21 @@ const FILES: &[(&str, &str)] = &[
     ),
     ("etc/mime.types", include_str!("files/mime.types")),
     ("etc/memcached.conf", include_str!("files/memcached.conf")),
+    (
+        "etc/php/8.2/fpm/php-fpm.conf",
+        include_str!("files/php/php-fpm.conf"),
+    ),
+    (
+        "etc/php/8.2/fpm/pool.d/www.conf",
+        include_str!("files/php/www.conf"),
+    ),
+    ("etc/php/8.2/fpm/php.ini", include_str!("files/php/php.ini")),
+    (
+        "etc/php/8.2/apache2/php.ini",
+        include_str!("files/php/php.ini"),
+    ),
+    ("etc/php/8.2/cgi/php.ini", include_str!("files/php/php.ini")),
+    ("var/log/php8.2-fpm.log", ""),
     ("var/www/html/index.html", include_str!("files/index.html")),
     ("var/log/apache2/access.log", ""),
     ("var/log/apache2/error.log", ""),
@@ -85,6 +108,7 @@ const DIRS: &[&str] = &[
     "etc/apache2/mods-enabled",
     "etc/apache2/conf-enabled",
     "run/apache2",
+    "run/php",
     "var/lock/apache2",
     "run/apache2/socks",
     "usr/lib/cgi-bin",
@@ -109,6 +133,10 @@ const ICONS: &[(&str, &str, &str)] = &[
 
 /// The `.load` text of a module, with Debian's `# Depends:`/`# Conflicts:` header lines.
 pub fn load_text(m: &ModuleInfo) -> String {
+    if m.name == crate::config::modules::PHP {
+        // Debian's own file: Conflicts before Depends, and the library's real name.
+        return include_str!("files/mods/php8.2.load").to_string();
+    }
     let mut out = String::new();
     if !m.depends.is_empty() {
         out.push_str(&format!("# Depends: {}\n", m.depends.join(" ")));

@@ -8,7 +8,7 @@
 //! seconds, on SIGTERM (finishing what it is serving), and at once when its standard input
 //! closes (the lab that started it is gone).
 
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -253,7 +253,7 @@ fn accept_loop(
 /// A connection from the web server and the request being served on it.
 struct Connection {
     stream: UnixStream,
-    reader: Arc<Mutex<BufReader<UnixStream>>>,
+    reader: Arc<Mutex<record::BlockingReader<UnixStream>>>,
     id: u16,
     keep: bool,
     stdin_done: Arc<AtomicBool>,
@@ -306,7 +306,7 @@ impl Connection {
         let read_half = stream.try_clone().ok()?;
         Some(Connection {
             stream,
-            reader: Arc::new(Mutex::new(BufReader::with_capacity(16 * 1024, read_half))),
+            reader: Arc::new(Mutex::new(record::BlockingReader::new(read_half))),
             id: 0,
             keep: false,
             stdin_done: Arc::new(AtomicBool::new(false)),
@@ -381,7 +381,7 @@ impl Connection {
 
 /// The request body as STDIN records, read on demand from the connection.
 struct Stdin {
-    reader: Arc<Mutex<BufReader<UnixStream>>>,
+    reader: Arc<Mutex<record::BlockingReader<UnixStream>>>,
     id: u16,
     /// Shared with the connection loop: the empty STDIN record was read.
     done: Arc<AtomicBool>,
@@ -396,7 +396,7 @@ impl Stdin {
             return None;
         };
         loop {
-            match record::read_record_sync(&mut *r) {
+            match r.next_record() {
                 Ok(Some(rec)) => match rec.record_type() {
                     Some(RecordType::Stdin) if rec.request_id == self.id => {
                         if rec.content.is_empty() {
@@ -505,12 +505,12 @@ impl ResponseSink for Stdout {
 
 /// BEGIN_REQUEST and PARAMS (answering GET_VALUES on the way): `(id, keep_conn, params)`.
 fn read_request_head(
-    reader: &Mutex<BufReader<UnixStream>>,
+    reader: &Mutex<record::BlockingReader<UnixStream>>,
     stream: &UnixStream,
 ) -> Option<(u16, bool, Vec<u8>)> {
     let mut r = reader.lock().ok()?;
     let (id, keep) = loop {
-        let rec = record::read_record_sync(&mut *r).ok()??;
+        let rec = r.next_record().ok()??;
         match rec.record_type() {
             Some(RecordType::BeginRequest) => {
                 let (_, flags) = record::parse_begin_request(&rec.content).unwrap_or((1, 0));
@@ -532,7 +532,7 @@ fn read_request_head(
     };
     let mut raw = Vec::new();
     loop {
-        let rec = record::read_record_sync(&mut *r).ok()??;
+        let rec = r.next_record().ok()??;
         if rec.record_type() == Some(RecordType::Params) && rec.request_id == id {
             if rec.content.is_empty() {
                 break;

@@ -1,0 +1,3 @@
+<?php
+// Cuenta aquí las visitas con APCu.
+echo "visitas=0\n";

@@ -1,0 +1,3 @@
+<?php
+echo php_sapi_name(), "\n";
+echo "Pool: {{param.marca}}\n";

@@ -1,0 +1,2 @@
+<?php
+// Escribe aquí las tres líneas: activo=, memoria= y cacheado=

@@ -1,0 +1,474 @@
+//! mod_proxy_fcgi: a request handed to a FastCGI backend (php-fpm, a php-cgi pool, a flup
+//! app), in the two shapes Apache has:
+//!
+//! - `SetHandler "proxy:unix:/run/php/php8.2-fpm.sock|fcgi://localhost"` (Debian's
+//!   `php8.2-fpm.conf`): Apache walked the disk, so the script is a real file and the rest of
+//!   the URL is `PATH_INFO` (decoded); `SCRIPT_FILENAME` is `proxy:fcgi://localhost` + the
+//!   file, and mod_proxy adds `proxy-nokeepalive=1` to the environment;
+//! - `ProxyPass`/`ProxyPassMatch`: the URL is translated without looking at the disk;
+//!   `SCRIPT_FILENAME` is `proxy:` + the backend URL (re-encoded), `SCRIPT_NAME` the whole
+//!   decoded URL path and there is no `PATH_INFO`: php-fpm's `fix_pathinfo` splits it
+//!   (and keeps the originals as `ORIG_SCRIPT_*`).
+//!
+//! The meta-variables come from [`super::cgivars`]. STDERR lines go to the virtual host's
+//! error log as `AH01071: Got error '...'`; an unreachable backend is a 503 and a timeout a
+//! 504, each with Apache's log lines.
+
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::Method;
+use http_body::{Body as HttpBody, Frame};
+use http_body_util::BodyExt;
+use tokio::sync::mpsc;
+
+use super::cgivars::{self, CgiRequest};
+use super::{Call, Failure, Outcome};
+use crate::config::proxy::{FcgiTarget, ProxyMatch, WorkerParams};
+use crate::fastcgi::pool::{self, Piece, ProxyError};
+use crate::http::log::{ErrorLog, Level};
+use crate::http::Body;
+
+/// How the request reached the backend.
+pub enum Form<'m> {
+    /// `SetHandler proxy:...`: the file on disk and the path info after it (decoded).
+    Handler {
+        target: FcgiTarget,
+        path_info: String,
+    },
+    /// `ProxyPass`/`ProxyPassMatch`.
+    Pass(ProxyMatch<'m>),
+    /// mod_php: the file on disk, served by the pool that plays Apache's PHP children.
+    ModPhp { path_info: String },
+}
+
+/// Serves `call` on the backend of `form`.
+pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
+    let Call {
+        site,
+        conn,
+        parts,
+        body,
+        ctx,
+        eff,
+        file,
+    } = call;
+    let host = ctx.host;
+    let config = &site.config;
+    let mod_php_target;
+    let (target, params, script_filename, script_name, path_info, nokeepalive) = match &form {
+        Form::ModPhp { path_info } => {
+            // mod_php runs inside Apache: a missing script is Apache's own 404.
+            if !matches!(file.walk, Some(crate::http::mapping::Walk::Found { .. })) {
+                return Err((
+                    Failure::logged(
+                        404,
+                        Level::Info,
+                        format!("AH00128: el fichero no existe: {}", file.path.display()),
+                    ),
+                    Some(eff),
+                ));
+            }
+            let socket = crate::php::fpm::MOD_PHP_SOCKET.trim_start_matches('/');
+            mod_php_target = FcgiTarget {
+                backend: pool::Backend::Unix(config.workspace.join(socket)),
+                authority_url: "fcgi://localhost".into(),
+                path: String::new(),
+                written: crate::php::fpm::MOD_PHP_SOCKET.into(),
+            };
+            let name = ctx
+                .url
+                .strip_suffix(path_info.as_str())
+                .unwrap_or(&ctx.url)
+                .to_string();
+            (
+                &mod_php_target,
+                WorkerParams {
+                    enablereuse: Some(true),
+                    ..WorkerParams::default()
+                },
+                file.path.display().to_string(),
+                name,
+                path_info.clone(),
+                false,
+            )
+        }
+        Form::Handler { target, path_info } => {
+            let params = config.main.proxy.worker_params(&target.authority_url);
+            let script = format!("proxy:{}{}", target.authority_url, file.path.display());
+            let name = ctx
+                .url
+                .strip_suffix(path_info.as_str())
+                .unwrap_or(&ctx.url)
+                .to_string();
+            (target, params, script, name, path_info.clone(), true)
+        }
+        Form::Pass(m) => {
+            let mut params = m.rule.params.clone();
+            let from_section = host.proxy.worker_params(&m.target.authority_url);
+            params.enablereuse = params.enablereuse.or(from_section.enablereuse);
+            params.max = params.max.or(from_section.max);
+            params.timeout = params.timeout.or(from_section.timeout);
+            (
+                m.target,
+                params,
+                format!("proxy:{}", m.url),
+                ctx.url.clone(),
+                String::new(),
+                false,
+            )
+        }
+    };
+    let reuse = params.enablereuse.unwrap_or(false);
+
+    let docroot = host
+        .document_root
+        .as_ref()
+        .or(config.main.document_root.as_ref())
+        .map(|d| d.path.clone())
+        .unwrap_or_default();
+    let host_header = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|h| {
+            let h = h.trim();
+            if h.starts_with('[') {
+                h.split(']')
+                    .next()
+                    .map(|x| format!("{x}]"))
+                    .unwrap_or_default()
+            } else {
+                h.split(':').next().unwrap_or(h).to_string()
+            }
+        });
+    let server_name = host_header.unwrap_or_else(|| site.server_name(host).to_string());
+    let admin = host
+        .server_admin
+        .as_deref()
+        .or(config.main.server_admin.as_deref())
+        .unwrap_or("[no address given]");
+    let signature = super::signature(site, host, conn);
+    let software = site.server_header.to_str().unwrap_or("Apache").to_string();
+    let mut env: Vec<(String, String)> = Vec::new();
+    if nokeepalive && !reuse {
+        env.push(("proxy-nokeepalive".into(), "1".into()));
+    }
+    let mut set_env: Vec<(&String, &String)> = ctx.env.iter().collect();
+    set_env.sort();
+    env.extend(set_env.into_iter().map(|(k, v)| (k.clone(), v.clone())));
+    let translated =
+        (!path_info.is_empty()).then(|| docroot.join(path_info.trim_start_matches('/')));
+    let script_path = Path::new(&script_filename);
+    let req = CgiRequest {
+        parts,
+        client: conn.client,
+        local: conn.local,
+        server_port: conn.port,
+        server_name: &server_name,
+        server_software: &software,
+        server_admin: admin,
+        server_signature: &signature,
+        scheme: "http",
+        document_root: &docroot,
+        context_prefix: "",
+        context_document_root: &docroot,
+        script_filename: script_path,
+        script_name: &script_name,
+        path_info: &path_info,
+        path_translated: translated.as_deref(),
+        pass_auth: false,
+        remote_user: None,
+        auth_type: None,
+        subprocess_env: &env,
+    };
+    let vars = cgivars::build(&req);
+    let mut fcgi_params: Vec<(Vec<u8>, Vec<u8>)> = vars
+        .into_iter()
+        .map(|(k, v)| (k.into_bytes(), latin1_bytes(&v)))
+        .collect();
+    let is_mod_php = matches!(form, Form::ModPhp { .. });
+    if is_mod_php {
+        // php_value/php_flag and php_admin_*: per-request ini settings of the PHP pool.
+        let (user, admin) = match crate::php::modphp::ini_state(&config.workspace) {
+            Some(state) => state.params(eff.php_settings()),
+            None => (String::new(), String::new()),
+        };
+        if !user.is_empty() {
+            fcgi_params.push((b"PHP_VALUE".to_vec(), user.into_bytes()));
+        }
+        if !admin.is_empty() {
+            fcgi_params.push((b"PHP_ADMIN_VALUE".to_vec(), admin.into_bytes()));
+        }
+    }
+
+    // The pool: sized by the service that runs the backend, else by `max=` with reuse.
+    let size = if reuse { params.max.or(Some(16)) } else { None };
+    let pool = pool::for_backend(&target.backend, size);
+    let timeout = params
+        .timeout
+        .or(host.proxy.timeout)
+        .or(config.main.proxy.timeout)
+        .unwrap_or(config.timeout)
+        .max(Duration::from_millis(1));
+    let log = site.logs(ctx.chosen).error.clone();
+    let client = conn.client;
+
+    let has_body = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() != "0")
+        || parts.headers.contains_key(header::TRANSFER_ENCODING);
+    let input = match body {
+        Some(body) if has_body => {
+            let (tx, rx) = mpsc::channel::<Result<Bytes, String>>(4);
+            tokio::spawn(async move {
+                let mut body = body;
+                while let Some(frame) = body.frame().await {
+                    match frame {
+                        Ok(f) => {
+                            if let Ok(data) = f.into_data() {
+                                if !data.is_empty() && tx.send(Ok(data)).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e)).await;
+                            return;
+                        }
+                    }
+                }
+            });
+            Some(rx)
+        }
+        _ => None,
+    };
+
+    let mut early_errors: Vec<Bytes> = Vec::new();
+    let result = pool
+        .request(&fcgi_params, input, timeout, &mut early_errors)
+        .await;
+    for e in &early_errors {
+        log_stderr(&log, client, e, is_mod_php);
+    }
+    let (head, rest) = match result {
+        Ok(r) => r,
+        Err(ProxyError::Unavailable(e)) => {
+            let (what, port) = match &target.backend {
+                pool::Backend::Unix(p) => (
+                    format!("Unix domain socket {}", p.display()),
+                    format!("{}:8000", host_of(&target.authority_url)),
+                ),
+                pool::Backend::Tcp(h, p) => (format!("{h}:{p}"), format!("{h}:{p}")),
+            };
+            log.log(
+                "proxy",
+                Level::Error,
+                None,
+                &format!(
+                    "({}){}: AH02454: FCGI: attempt to connect to {what} ({port}) failed",
+                    e.raw_os_error().unwrap_or(0),
+                    os_error_text(&e)
+                ),
+            );
+            return Err((
+                Failure::logged(
+                    503,
+                    Level::Error,
+                    format!(
+                        "AH01079: failed to make connection to backend: {} (¿está en marcha? `lab service php8.2-fpm status`)",
+                        host_of(&target.authority_url)
+                    ),
+                ),
+                Some(eff),
+            ));
+        }
+        Err(ProxyError::Timeout) => {
+            return Err((
+                Failure::logged(
+                    504,
+                    Level::Error,
+                    format!(
+                        "(70007)The timeout specified has expired: AH01075: Error dispatching request to {}: (polling) (ProxyTimeout {} s)",
+                        target.written,
+                        timeout.as_secs()
+                    ),
+                ),
+                Some(eff),
+            ))
+        }
+        Err(ProxyError::BadHead(e)) => {
+            return Err((
+                Failure::logged(
+                    500,
+                    Level::Error,
+                    format!("AH01070: Error parsing script headers: {e}"),
+                ),
+                Some(eff),
+            ))
+        }
+        Err(ProxyError::Broken(msg)) => {
+            return Err((
+                Failure::logged(
+                    503,
+                    Level::Error,
+                    format!("AH01075: Error dispatching request to {}: {msg}", target.written),
+                ),
+                Some(eff),
+            ))
+        }
+    };
+    let body = FcgiBody {
+        rest,
+        log,
+        client,
+        timer: None,
+        mod_php: is_mod_php,
+    };
+    let body: Body = if parts.method == Method::HEAD {
+        crate::http::empty()
+    } else {
+        body.boxed()
+    };
+    let mut resp = crate::wsgi::host::response_from_head(
+        head.status,
+        head.reason.as_deref(),
+        head.headers,
+        body,
+    );
+    // Apache fills in a type the application did not give (php always does).
+    if !resp.headers().contains_key(header::CONTENT_TYPE)
+        && resp.status() != http::StatusCode::NOT_MODIFIED
+    {
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=UTF-8"),
+        );
+    }
+    Ok((resp, Some(eff)))
+}
+
+fn host_of(url: &str) -> &str {
+    let rest = url.strip_prefix("fcgi://").unwrap_or(url);
+    rest.split(['/', ':']).next().unwrap_or(rest)
+}
+
+fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    // "No such file or directory (os error 2)" -> "No such file or directory".
+    match text.rfind(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+fn latin1_bytes(s: &str) -> Vec<u8> {
+    // cgivars turns header bytes into one char per byte; turn them back.
+    if s.chars().all(|c| (c as u32) < 256) {
+        s.chars().map(|c| c as u8).collect()
+    } else {
+        s.as_bytes().to_vec()
+    }
+}
+
+/// One STDERR record in the error log: as mod_proxy_fcgi writes it (`AH01071: Got error
+/// '...'`, newlines shown as `\n`), or, for mod_php, one `[php:level]` line per message as
+/// PHP inside Apache writes them.
+fn log_stderr(log: &ErrorLog, client: std::net::SocketAddr, data: &[u8], mod_php: bool) {
+    let text = String::from_utf8_lossy(data);
+    let text = text.trim_end_matches(['\n', '\r', '\0']);
+    if text.is_empty() {
+        return;
+    }
+    if mod_php {
+        for msg in text
+            .split("PHP message: ")
+            .map(|m| m.trim_end_matches(['\n', ';', ' ']))
+        {
+            if msg.is_empty() {
+                continue;
+            }
+            let level = if msg.starts_with("PHP Warning") {
+                Level::Warn
+            } else if msg.starts_with("PHP Notice") || msg.starts_with("PHP Deprecated") {
+                Level::Notice
+            } else {
+                Level::Error
+            };
+            log.log("php", level, Some(client), msg);
+        }
+        return;
+    }
+    let joined = text.replace('\n', "\\n");
+    log.log(
+        "proxy_fcgi",
+        Level::Error,
+        Some(client),
+        &format!("AH01071: Got error '{joined}'"),
+    );
+}
+
+/// The response body: STDOUT as it comes; STDERR to the log.
+struct FcgiBody {
+    rest: pool::Response,
+    log: ErrorLog,
+    client: std::net::SocketAddr,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    mod_php: bool,
+}
+
+impl HttpBody for FcgiBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        loop {
+            match self.rest.poll_piece(cx) {
+                Poll::Ready(Some(Ok(Piece::Data(d)))) => {
+                    self.timer = None;
+                    return Poll::Ready(Some(Ok(Frame::data(d))));
+                }
+                Poll::Ready(Some(Ok(Piece::Stderr(e)))) => {
+                    self.timer = None;
+                    let (log, client) = (self.log.clone(), self.client);
+                    log_stderr(&log, client, &e, self.mod_php);
+                }
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => {
+                    let t = self.rest.timeout();
+                    let timer = self
+                        .timer
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(t)));
+                    if std::future::Future::poll(timer.as_mut(), cx).is_ready() {
+                        return Poll::Ready(Some(Err(std::io::ErrorKind::TimedOut.into())));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+}
+
+/// The target of a `SetHandler proxy:...` value for this configuration.
+pub fn handler_target(ws_root: &Path, handler: &str) -> Option<Result<FcgiTarget, String>> {
+    crate::config::proxy::handler_target(ws_root, handler)
+}
+
+/// Unused parameter sets stay visible to `lab explain`.
+pub fn describe_params(p: &WorkerParams) -> String {
+    match (p.enablereuse, p.max) {
+        (Some(true), Some(m)) => format!("enablereuse=on max={m}"),
+        (Some(true), None) => "enablereuse=on".into(),
+        _ => "sin reutilizar conexiones".into(),
+    }
+}

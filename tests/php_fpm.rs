@@ -1,0 +1,387 @@
+//! PHP-FPM through the real `lab` binary and Debian's real `php-fpm8.2`: the
+//! `php8.2-fpm` service, Debian's `php8.2-fpm.conf` (SetHandler over the unix socket) and
+//! `ProxyPassMatch` over TCP, compared with transcripts of the real Apache + php-fpm
+//! (tests/fixtures/php), errors to the log, php-fpm stopped or killed.
+//!
+//! Without `php-fpm8.2` (package php8.2-fpm, installed by .ci/run) the tests print why they
+//! skip.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{free_port, wait_until, TestLab};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/php");
+
+fn have_fpm() -> bool {
+    let found = ["/usr/sbin/php-fpm8.2", "/usr/bin/php-fpm8.2"]
+        .iter()
+        .any(|p| Path::new(p).is_file());
+    if !found {
+        eprintln!("SALTADO: php-fpm8.2 no está instalado (paquete php8.2-fpm; .ci/run lo instala)");
+    }
+    found
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(Path::new(FIXTURES).join(name)).expect("fixture")
+}
+
+/// A workspace with php8.2-fpm on, proxy_fcgi + Debian's php8.2-fpm.conf enabled, the test
+/// scripts in var/www/html and `DirectoryIndex index.php index.html` in the default site.
+fn php_lab() -> TestLab {
+    let lab = TestLab::new();
+    lab.lab(&["service", "php8.2-fpm", "enable"]).assert_code(0);
+    lab.lab(&["a2enmod", "proxy_fcgi", "setenvif"])
+        .assert_code(0);
+    lab.lab(&["a2enconf", "php8.2-fpm"]).assert_code(0);
+    for f in [
+        "env.php",
+        "hello.php",
+        "fatal.php",
+        "loc.php",
+        "cookies.php",
+    ] {
+        lab.write(&format!("var/www/html/{f}"), fixture(f));
+    }
+    lab.mkdir("var/www/html/sub");
+    lab.write("var/www/html/sub/index.php", fixture("env.php"));
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "DocumentRoot /var/www/html",
+        "DocumentRoot /var/www/html\n\tDirectoryIndex index.php index.html",
+    );
+    lab
+}
+
+/// `KEY=value` lines of an env.php dump, without what depends on the client or the port.
+fn vars(text: &str, root: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| {
+            !matches!(
+                *k,
+                "HTTP_HOST"
+                    | "HTTP_USER_AGENT"
+                    | "HTTP_ACCEPT"
+                    | "HTTP_CONNECTION"
+                    | "SERVER_PORT"
+                    | "SERVER_NAME"
+            )
+        })
+        .map(|(k, v)| (k.to_string(), v.replace("@ROOT@/www", root)))
+        .collect()
+}
+
+/// Status line, content type and variables of a fixture transcript.
+fn expected(name: &str, root: &str) -> (u16, String, BTreeMap<String, String>) {
+    let text = fixture(name);
+    let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let ctype = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Type: "))
+        .unwrap_or("")
+        .to_string();
+    (status, ctype, vars(body, root))
+}
+
+fn check(
+    lab: &TestLab,
+    fixture_name: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) {
+    let root = lab.root.join("var/www/html").display().to_string();
+    let resp = match body {
+        None => lab.request(method, path, "127.0.0.1", headers),
+        Some(b) => {
+            let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+            for (k, v) in headers {
+                req.push_str(&format!("{k}: {v}\r\n"));
+            }
+            req.push_str(&format!(
+                "Content-Length: {}\r\nConnection: close\r\n\r\n{b}",
+                b.len()
+            ));
+            lab.raw(req.as_bytes(), false).expect("request")
+        }
+    };
+    let (status, ctype, want) = expected(fixture_name, &root);
+    assert_eq!(resp.status, status, "{fixture_name}: {resp}");
+    assert_eq!(
+        resp.header("content-type").unwrap_or(""),
+        ctype,
+        "{fixture_name}: {resp}"
+    );
+    let got = vars(&resp.text(), &root);
+    assert_eq!(
+        got, want,
+        "{fixture_name}: las variables difieren de Apache + php-fpm reales"
+    );
+}
+
+#[test]
+fn debian_php_fpm_conf_matches_the_real_server() {
+    if !have_fpm() {
+        return;
+    }
+    let mut lab = php_lab();
+    lab.start();
+    check(
+        &lab,
+        "sethandler-env-query.txt",
+        "GET",
+        "/env.php?x=1&y=%41",
+        &[
+            ("X-Demo", "a"),
+            ("Proxy", "http://evil:1/"),
+            ("Authorization", "Basic YTpi"),
+        ],
+        None,
+    );
+    check(&lab, "sethandler-dir-index.txt", "GET", "/sub/", &[], None);
+    check(
+        &lab,
+        "sethandler-post.txt",
+        "POST",
+        "/env.php",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some("a=1&b=2"),
+    );
+    check(
+        &lab,
+        "sethandler-missing.txt",
+        "GET",
+        "/missing.php",
+        &[],
+        None,
+    );
+    let hello = lab.get("/hello.php");
+    assert_eq!(hello.text(), "hola desde PHP\n");
+
+    // Location without Status: 302; several Set-Cookie; a custom reason phrase.
+    let loc = lab.get("/loc.php");
+    assert_eq!(
+        (loc.status, loc.header("location")),
+        (302, Some("/otra")),
+        "{loc}"
+    );
+    let c = lab.get("/cookies.php");
+    assert_eq!((c.status, c.reason.as_str()), (299, "Muy Bien"), "{c}");
+    let cookies: Vec<&str> = c
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(cookies, vec!["a=1", "b=2"]);
+
+    // A fatal error: 500 with what was already written, and the messages in the vhost's log
+    // in mod_proxy_fcgi's shape.
+    let f = lab.get("/fatal.php");
+    assert_eq!((f.status, f.text().as_str()), (500, "antes\n"), "{f}");
+    let want = fixture("sethandler-fatal-error-log.txt");
+    let want = want
+        .split("] AH01071")
+        .nth(1)
+        .expect("fixture line")
+        .trim()
+        .replace(
+            "@ROOT@/www",
+            &lab.root.join("var/www/html").display().to_string(),
+        );
+    let log_path = lab.root.join("var/log/apache2/error.log");
+    assert!(
+        wait_until(Duration::from_secs(5), || std::fs::read_to_string(
+            &log_path
+        )
+        .unwrap_or_default()
+        .contains(&format!("AH01071{want}"))),
+        "falta AH01071{want} en\n{}",
+        std::fs::read_to_string(&log_path).unwrap_or_default()
+    );
+}
+
+#[test]
+fn proxy_pass_match_over_tcp_matches_the_real_server() {
+    if !have_fpm() {
+        return;
+    }
+    let mut lab = php_lab();
+    let port = free_port();
+    lab.write(
+        "etc/php/8.2/fpm/pool.d/tcp.conf",
+        format!("[tcp]\nlisten = 127.0.0.1:{port}\npm = static\npm.max_children = 2\n"),
+    );
+    lab.lab(&["a2disconf", "php8.2-fpm"]).assert_code(0);
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "DocumentRoot /var/www/html",
+        &format!("DocumentRoot /var/www/html\n\tProxyPassMatch ^/(.*\\.php(/.*)?)$ fcgi://127.0.0.1:{port}/var/www/html/$1"),
+    );
+    lab.configtest().assert_code(0);
+    lab.start();
+    check(
+        &lab,
+        "proxypassmatch-env-query.txt",
+        "GET",
+        "/env.php?x=1&y=%41",
+        &[
+            ("X-Demo", "a"),
+            ("Proxy", "http://evil:1/"),
+            ("Authorization", "Basic YTpi"),
+        ],
+        None,
+    );
+    check(
+        &lab,
+        "proxypassmatch-env-pathinfo.txt",
+        "GET",
+        "/env.php/extra/p%20ath?q=2",
+        &[],
+        None,
+    );
+    check(
+        &lab,
+        "proxypassmatch-dir-index.txt",
+        "GET",
+        "/sub/",
+        &[],
+        None,
+    );
+    check(
+        &lab,
+        "proxypassmatch-dir-index-file.txt",
+        "GET",
+        "/sub/index.php/x",
+        &[],
+        None,
+    );
+    check(
+        &lab,
+        "proxypassmatch-missing.txt",
+        "GET",
+        "/missing.php",
+        &[],
+        None,
+    );
+    check(
+        &lab,
+        "proxypassmatch-missing-dir.txt",
+        "GET",
+        "/no/such/x.php",
+        &[],
+        None,
+    );
+    check(
+        &lab,
+        "proxypassmatch-post.txt",
+        "POST",
+        "/env.php",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some("a=1&b=2"),
+    );
+}
+
+#[test]
+fn php_fpm_stopped_gives_503_and_killed_is_restarted() {
+    if !have_fpm() {
+        return;
+    }
+    let mut lab = php_lab();
+    lab.start();
+    assert_eq!(lab.get("/hello.php").status, 200);
+
+    // Killed: the lab starts it again and the next requests work.
+    let pid: u32 = lab
+        .read("run/php/php8.2-fpm.pid")
+        .trim()
+        .parse()
+        .expect("pid file");
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            lab.read("run/php/php8.2-fpm.pid")
+                .trim()
+                .parse::<u32>()
+                .is_ok_and(|p| p != pid)
+                && lab.get("/hello.php").status == 200
+        }),
+        "php-fpm no volvió: {}",
+        lab.read("var/log/php8.2-fpm.log")
+    );
+
+    // Stopped: 503 with the Spanish page and a log line naming the socket.
+    lab.lab(&["service", "php8.2-fpm", "stop"]).assert_code(0);
+    let r = lab.get("/hello.php");
+    assert_eq!(r.status, 503, "{r}");
+    let ok = wait_until(Duration::from_secs(5), || {
+        lab.read("var/log/apache2/error.log").contains("AH01079")
+    });
+    let log = lab.read("var/log/apache2/error.log");
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("AH02454: FCGI: attempt to connect to Unix domain socket")
+            && log.contains("run/php/php8.2-fpm.sock"),
+        "{log}"
+    );
+    assert!(
+        log.contains("AH01079: failed to make connection to backend: localhost"),
+        "{log}"
+    );
+    lab.lab(&["service", "php8.2-fpm", "start"]).assert_code(0);
+    assert_eq!(lab.get("/hello.php").status, 200);
+}
+
+#[test]
+fn pool_errors_are_configtest_errors_and_status_shows_the_pool() {
+    let mut lab = php_lab();
+    lab.replace(
+        "etc/php/8.2/fpm/pool.d/www.conf",
+        "pm.max_spare_servers = 3",
+        "pm.max_spare_servers = 9",
+    );
+    let out = lab.configtest();
+    out.assert_code(1);
+    let text = out.all();
+    assert!(text.contains("etc/php/8.2/fpm/pool.d/www.conf:"), "{text}");
+    assert!(
+        text.contains("pm.max_spare_servers (9) no puede ser mayor que pm.max_children (5)"),
+        "{text}"
+    );
+    lab.replace(
+        "etc/php/8.2/fpm/pool.d/www.conf",
+        "pm.max_spare_servers = 9",
+        "pm.max_spare_servers = 3",
+    );
+    lab.configtest().assert_code(0);
+    if !have_fpm() {
+        return;
+    }
+    lab.start();
+    let status = lab.lab(&["status"]);
+    let text = status.all();
+    assert!(
+        text.contains("pool [www] en unix:") && text.contains("pm dynamic, máx. 5 procesos"),
+        "{text}"
+    );
+    let explain = lab.lab(&["explain", "http://localhost/hello.php"]).all();
+    assert!(
+        explain.contains("mod_proxy_fcgi") && explain.contains("pool [www] de php-fpm"),
+        "{explain}"
+    );
+}
