@@ -385,3 +385,93 @@ fn pool_errors_are_configtest_errors_and_status_shows_the_pool() {
         "{explain}"
     );
 }
+
+#[test]
+fn mod_php_is_refused_under_event_and_serves_under_prefork() {
+    let mut lab = TestLab::new();
+    let out = lab.lab(&["a2enmod", "php8.2"]);
+    out.assert_code(1);
+    let text = out.all();
+    assert!(
+        text.contains("Comprobando la dependencia mpm_prefork de php8.2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ERROR: el módulo mpm_event está activado"),
+        "{text}"
+    );
+    assert!(!lab
+        .root
+        .join("etc/apache2/mods-enabled/php8.2.load")
+        .exists());
+
+    // Linked by hand under event: Apache would refuse to start (AH00013).
+    lab.symlink(
+        "../mods-available/php8.2.load",
+        "etc/apache2/mods-enabled/php8.2.load",
+    );
+    let out = lab.configtest();
+    out.assert_code(1);
+    assert!(out.all().contains("AH00013"), "{}", out.all());
+    std::fs::remove_file(lab.root.join("etc/apache2/mods-enabled/php8.2.load")).unwrap();
+
+    lab.lab(&["a2dismod", "mpm_event"]).assert_code(0);
+    lab.lab(&["a2enmod", "mpm_prefork", "php8.2"])
+        .assert_code(0);
+    lab.mkdir("var/www/html/sub");
+    let page = "<?php echo ini_get('memory_limit'), ' ', ini_get('display_errors'), \"\\n\";\n";
+    lab.write("var/www/html/ini.php", page);
+    lab.write("var/www/html/sub/ini.php", page);
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "DocumentRoot /var/www/html",
+        "DocumentRoot /var/www/html\n\t<Directory /var/www/html/sub>\n\t\tphp_value memory_limit 77M\n\t\tphp_admin_flag display_errors on\n\t</Directory>",
+    );
+    lab.configtest().assert_code(0);
+    if !have_fpm() {
+        return;
+    }
+    lab.start();
+    // The settings apply to their directory only, however many times each is asked for
+    // (php-fpm children would otherwise keep them for the next request).
+    for _ in 0..4 {
+        assert_eq!(lab.get("/sub/ini.php").text(), "77M 1\n");
+        assert_eq!(lab.get("/ini.php").text(), "128M \n");
+    }
+    // A missing script is Apache's own 404 under mod_php, not php-fpm's "File not found.".
+    let r = lab.get("/nada.php");
+    assert_eq!(r.status, 404);
+    assert!(!r.text().contains("File not found."), "{r}");
+    let status = lab.lab(&["status"]).all();
+    assert!(
+        status.contains("mod_php: procesos PHP como hijos prefork"),
+        "{status}"
+    );
+    let explain = lab.lab(&["explain", "http://localhost/ini.php"]).all();
+    assert!(explain.contains("mod_php"), "{explain}");
+}
+
+#[test]
+fn php_exercises_pass_dev_check() {
+    if !have_fpm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let ids = [
+        "php-modulo",
+        "php-valor-directorio",
+        "fpm-socket",
+        "fpm-tcp",
+        "fpm-ondemand",
+        "opcache-estado",
+        "apcu-contador",
+    ];
+    let mut args = vec!["dev", "check", "--course", repo];
+    args.extend_from_slice(&ids);
+    let out = common::run_lab(&args, tmp.path());
+    out.assert_code(0);
+    for id in ids {
+        assert!(out.stdout.contains(&format!("✔ {id}\n")), "{}", out.stdout);
+    }
+}
