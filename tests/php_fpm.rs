@@ -187,6 +187,50 @@ fn debian_php_fpm_conf_matches_the_real_server() {
         .collect();
     assert_eq!(cookies, vec!["a=1", "b=2"]);
 
+    // A multipart upload streamed to php-fpm's STDIN, and a large answer written with flush().
+    lab.write(
+        "var/www/html/upload.php",
+        "<?php $f = $_FILES['fichero']; echo $f['name'], ' ', $f['size'], ' ', md5_file($f['tmp_name']), ' ', $_POST['campo'], \"\\n\";\n",
+    );
+    lab.write(
+        "var/www/html/big.php",
+        "<?php for ($i = 0; $i < 2000; $i++) { echo str_repeat(chr(97 + $i % 26), 999), \"\\n\"; if ($i % 100 == 0) { flush(); } }\n",
+    );
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let boundary = "----limite";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"campo\"\r\n\r\nvalor\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"fichero\"; filename=\"datos.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut req = format!(
+        "POST /upload.php HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&body);
+    let up = lab.raw(&req, false).expect("upload");
+    let md5 = String::from_utf8(
+        std::process::Command::new("md5sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(&data)?;
+                c.wait_with_output()
+            })
+            .expect("md5sum")
+            .stdout,
+    )
+    .unwrap();
+    let md5 = md5.split_whitespace().next().unwrap();
+    assert_eq!(up.text(), format!("datos.bin 300000 {md5} valor\n"), "{up}");
+    let big = lab.get("/big.php");
+    assert_eq!((big.status, big.body.len()), (200, 2000 * 1000), "{}", big.status);
+    assert!(big.text().lines().all(|l| l.len() == 999));
+
     // A fatal error: 500 with what was already written, and the messages in the vhost's log
     // in mod_proxy_fcgi's shape.
     let f = lab.get("/fatal.php");
