@@ -43,6 +43,7 @@ fn php_lab() -> TestLab {
         "hello.php",
         "fatal.php",
         "loc.php",
+        "etag.php",
         "cookies.php",
     ] {
         lab.write(&format!("var/www/html/{f}"), fixture(f));
@@ -187,6 +188,26 @@ fn debian_php_fpm_conf_matches_the_real_server() {
         .collect();
     assert_eq!(cookies, vec!["a=1", "b=2"]);
 
+    // Validators sent by PHP: Apache answers 304 and 412 itself (sethandler-etag.txt).
+    let r = lab.request(
+        "GET",
+        "/etag.php",
+        "localhost",
+        &[("If-None-Match", "\"v1\"")],
+    );
+    assert_eq!(
+        (r.status, r.header("etag"), r.body.len()),
+        (304, Some("\"v1\""), 0),
+        "{r}"
+    );
+    let r = lab.request("GET", "/etag.php", "localhost", &[("If-Match", "\"v2\"")]);
+    assert_eq!(
+        (r.status, r.header("content-length")),
+        (412, Some("0")),
+        "{r}"
+    );
+    assert_eq!(lab.get("/etag.php").text(), "contenido\n");
+
     // A multipart upload streamed to php-fpm's STDIN, and a large answer written with flush().
     lab.write(
         "var/www/html/upload.php",
@@ -228,7 +249,12 @@ fn debian_php_fpm_conf_matches_the_real_server() {
     let md5 = md5.split_whitespace().next().unwrap();
     assert_eq!(up.text(), format!("datos.bin 300000 {md5} valor\n"), "{up}");
     let big = lab.get("/big.php");
-    assert_eq!((big.status, big.body.len()), (200, 2000 * 1000), "{}", big.status);
+    assert_eq!(
+        (big.status, big.body.len()),
+        (200, 2000 * 1000),
+        "{}",
+        big.status
+    );
     assert!(big.text().lines().all(|l| l.len() == 999));
 
     // A fatal error: 500 with what was already written, and the messages in the vhost's log

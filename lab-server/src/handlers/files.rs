@@ -213,22 +213,31 @@ pub enum Precondition {
 }
 
 pub fn evaluate(entity: &FileEntity, c: &Conditions<'_>) -> Precondition {
-    let etag = entity.etag.to_str().unwrap_or("");
+    evaluate_validators(entity.etag.to_str().ok(), Some(entity.mtime), c)
+}
+
+/// [`evaluate`] for a response whose validators come from elsewhere (the `ETag` and
+/// `Last-Modified` a FastCGI application sent), each possibly missing.
+pub fn evaluate_validators(
+    etag: Option<&str>,
+    mtime: Option<SystemTime>,
+    c: &Conditions<'_>,
+) -> Precondition {
     let h = c.headers;
     if let Some(im) = header_str(h, header::IF_MATCH) {
-        if !etag_matches(im, etag, false) {
+        if !etag.is_some_and(|e| etag_matches(im, e, false)) {
             return Precondition::Failed;
         }
-    } else if let Some(ius) = header_str(h, header::IF_UNMODIFIED_SINCE) {
+    } else if let (Some(ius), Some(mtime)) = (header_str(h, header::IF_UNMODIFIED_SINCE), mtime) {
         if let Ok(date) = httpdate::parse_http_date(ius) {
-            if secs(entity.mtime) > secs(date) {
+            if secs(mtime) > secs(date) {
                 return Precondition::Failed;
             }
         }
     }
     let get_or_head = c.method == Method::GET || c.method == Method::HEAD;
     if let Some(inm) = header_str(h, header::IF_NONE_MATCH) {
-        if etag_matches(inm, etag, true) {
+        if etag.is_some_and(|e| etag_matches(inm, e, true)) {
             return if get_or_head {
                 Precondition::NotModified
             } else {
@@ -236,9 +245,9 @@ pub fn evaluate(entity: &FileEntity, c: &Conditions<'_>) -> Precondition {
             };
         }
     } else if get_or_head {
-        if let Some(ims) = header_str(h, header::IF_MODIFIED_SINCE) {
+        if let (Some(ims), Some(mtime)) = (header_str(h, header::IF_MODIFIED_SINCE), mtime) {
             if let Ok(date) = httpdate::parse_http_date(ims) {
-                if secs(entity.mtime) <= secs(date) {
+                if secs(mtime) <= secs(date) {
                     return Precondition::NotModified;
                 }
             }
