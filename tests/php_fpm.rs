@@ -188,6 +188,12 @@ fn debian_php_fpm_conf_matches_the_real_server() {
         .collect();
     assert_eq!(cookies, vec!["a=1", "b=2"]);
 
+    // php-fpm reads `.user.ini` next to the script.
+    lab.mkdir("var/www/html/userini");
+    lab.write("var/www/html/userini/.user.ini", "memory_limit = 55M\n");
+    lab.write("var/www/html/userini/ini.php", "<?php echo ini_get('memory_limit'), \"\\n\";\n");
+    assert_eq!(lab.get("/userini/ini.php").text(), "55M\n");
+
     // Validators sent by PHP: Apache answers 304 and 412 itself (sethandler-etag.txt).
     let r = lab.request(
         "GET",
@@ -508,6 +514,11 @@ fn mod_php_is_refused_under_event_and_serves_under_prefork() {
         assert_eq!(lab.get("/sub/ini.php").text(), "77M 1\n");
         assert_eq!(lab.get("/ini.php").text(), "128M \n");
     }
+    // mod_php does not read `.user.ini` (php-fpm does: see the SetHandler test).
+    lab.mkdir("var/www/html/userini");
+    lab.write("var/www/html/userini/.user.ini", "memory_limit = 55M\n");
+    lab.write("var/www/html/userini/ini.php", page);
+    assert_eq!(lab.get("/userini/ini.php").text(), "128M \n");
     // A missing script is Apache's own 404 under mod_php, not php-fpm's "File not found.".
     let r = lab.get("/nada.php");
     assert_eq!(r.status, 404);
