@@ -43,6 +43,7 @@ fn php_lab() -> TestLab {
         "hello.php",
         "fatal.php",
         "loc.php",
+        "etag.php",
         "cookies.php",
     ] {
         lab.write(&format!("var/www/html/{f}"), fixture(f));
@@ -186,6 +187,81 @@ fn debian_php_fpm_conf_matches_the_real_server() {
         .map(|(_, v)| v.as_str())
         .collect();
     assert_eq!(cookies, vec!["a=1", "b=2"]);
+
+    // php-fpm reads `.user.ini` next to the script.
+    lab.mkdir("var/www/html/userini");
+    lab.write("var/www/html/userini/.user.ini", "memory_limit = 55M\n");
+    lab.write("var/www/html/userini/ini.php", "<?php echo ini_get('memory_limit'), \"\\n\";\n");
+    assert_eq!(lab.get("/userini/ini.php").text(), "55M\n");
+
+    // Validators sent by PHP: Apache answers 304 and 412 itself (sethandler-etag.txt).
+    let r = lab.request(
+        "GET",
+        "/etag.php",
+        "localhost",
+        &[("If-None-Match", "\"v1\"")],
+    );
+    assert_eq!(
+        (r.status, r.header("etag"), r.body.len()),
+        (304, Some("\"v1\""), 0),
+        "{r}"
+    );
+    let r = lab.request("GET", "/etag.php", "localhost", &[("If-Match", "\"v2\"")]);
+    assert_eq!(
+        (r.status, r.header("content-length")),
+        (412, Some("0")),
+        "{r}"
+    );
+    assert_eq!(lab.get("/etag.php").text(), "contenido\n");
+
+    // A multipart upload streamed to php-fpm's STDIN, and a large answer written with flush().
+    lab.write(
+        "var/www/html/upload.php",
+        "<?php $f = $_FILES['fichero']; echo $f['name'], ' ', $f['size'], ' ', md5_file($f['tmp_name']), ' ', $_POST['campo'], \"\\n\";\n",
+    );
+    lab.write(
+        "var/www/html/big.php",
+        "<?php for ($i = 0; $i < 2000; $i++) { echo str_repeat(chr(97 + $i % 26), 999), \"\\n\"; if ($i % 100 == 0) { flush(); } }\n",
+    );
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let boundary = "----limite";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"campo\"\r\n\r\nvalor\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"fichero\"; filename=\"datos.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&data);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut req = format!(
+        "POST /upload.php HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(&body);
+    let up = lab.raw(&req, false).expect("upload");
+    let md5 = String::from_utf8(
+        std::process::Command::new("md5sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(&data)?;
+                c.wait_with_output()
+            })
+            .expect("md5sum")
+            .stdout,
+    )
+    .unwrap();
+    let md5 = md5.split_whitespace().next().unwrap();
+    assert_eq!(up.text(), format!("datos.bin 300000 {md5} valor\n"), "{up}");
+    let big = lab.get("/big.php");
+    assert_eq!(
+        (big.status, big.body.len()),
+        (200, 2000 * 1000),
+        "{}",
+        big.status
+    );
+    assert!(big.text().lines().all(|l| l.len() == 999));
 
     // A fatal error: 500 with what was already written, and the messages in the vhost's log
     // in mod_proxy_fcgi's shape.
@@ -384,4 +460,99 @@ fn pool_errors_are_configtest_errors_and_status_shows_the_pool() {
         explain.contains("mod_proxy_fcgi") && explain.contains("pool [www] de php-fpm"),
         "{explain}"
     );
+}
+
+#[test]
+fn mod_php_is_refused_under_event_and_serves_under_prefork() {
+    let mut lab = TestLab::new();
+    let out = lab.lab(&["a2enmod", "php8.2"]);
+    out.assert_code(1);
+    let text = out.all();
+    assert!(
+        text.contains("Comprobando la dependencia mpm_prefork de php8.2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ERROR: el módulo mpm_event está activado"),
+        "{text}"
+    );
+    assert!(!lab
+        .root
+        .join("etc/apache2/mods-enabled/php8.2.load")
+        .exists());
+
+    // Linked by hand under event: Apache would refuse to start (AH00013).
+    lab.symlink(
+        "../mods-available/php8.2.load",
+        "etc/apache2/mods-enabled/php8.2.load",
+    );
+    let out = lab.configtest();
+    out.assert_code(1);
+    assert!(out.all().contains("AH00013"), "{}", out.all());
+    std::fs::remove_file(lab.root.join("etc/apache2/mods-enabled/php8.2.load")).unwrap();
+
+    lab.lab(&["a2dismod", "mpm_event"]).assert_code(0);
+    lab.lab(&["a2enmod", "mpm_prefork", "php8.2"])
+        .assert_code(0);
+    lab.mkdir("var/www/html/sub");
+    let page = "<?php echo ini_get('memory_limit'), ' ', ini_get('display_errors'), \"\\n\";\n";
+    lab.write("var/www/html/ini.php", page);
+    lab.write("var/www/html/sub/ini.php", page);
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "DocumentRoot /var/www/html",
+        "DocumentRoot /var/www/html\n\t<Directory /var/www/html/sub>\n\t\tphp_value memory_limit 77M\n\t\tphp_admin_flag display_errors on\n\t</Directory>",
+    );
+    lab.configtest().assert_code(0);
+    if !have_fpm() {
+        return;
+    }
+    lab.start();
+    // The settings apply to their directory only, however many times each is asked for
+    // (php-fpm children would otherwise keep them for the next request).
+    for _ in 0..4 {
+        assert_eq!(lab.get("/sub/ini.php").text(), "77M 1\n");
+        assert_eq!(lab.get("/ini.php").text(), "128M \n");
+    }
+    // mod_php does not read `.user.ini` (php-fpm does: see the SetHandler test).
+    lab.mkdir("var/www/html/userini");
+    lab.write("var/www/html/userini/.user.ini", "memory_limit = 55M\n");
+    lab.write("var/www/html/userini/ini.php", page);
+    assert_eq!(lab.get("/userini/ini.php").text(), "128M \n");
+    // A missing script is Apache's own 404 under mod_php, not php-fpm's "File not found.".
+    let r = lab.get("/nada.php");
+    assert_eq!(r.status, 404);
+    assert!(!r.text().contains("File not found."), "{r}");
+    let status = lab.lab(&["status"]).all();
+    assert!(
+        status.contains("mod_php: procesos PHP como hijos prefork"),
+        "{status}"
+    );
+    let explain = lab.lab(&["explain", "http://localhost/ini.php"]).all();
+    assert!(explain.contains("mod_php"), "{explain}");
+}
+
+#[test]
+fn php_exercises_pass_dev_check() {
+    if !have_fpm() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let ids = [
+        "php-modulo",
+        "php-valor-directorio",
+        "fpm-socket",
+        "fpm-tcp",
+        "fpm-ondemand",
+        "opcache-estado",
+        "apcu-contador",
+    ];
+    let mut args = vec!["dev", "check", "--course", repo];
+    args.extend_from_slice(&ids);
+    let out = common::run_lab(&args, tmp.path());
+    out.assert_code(0);
+    for id in ids {
+        assert!(out.stdout.contains(&format!("✔ {id}\n")), "{}", out.stdout);
+    }
 }

@@ -434,9 +434,7 @@ mod tests {
         for n in 1..=3 {
             let mut errs = Vec::new();
             let (head, rest) = pool
-                .request(&[], None, Duration::from_secs(5), &mut |b| {
-                    errs.push(b.to_vec())
-                })
+                .request(&[], None, Duration::from_secs(5), &mut errs)
                 .await
                 .unwrap();
             assert_eq!(head.status, 200);

@@ -235,35 +235,43 @@ pub enum Precondition {
 /// ignored when the date is in the future). With `Range` and `If-Range` both present the
 /// byte-range filter decides instead of a 304.
 pub fn evaluate(entity: &FileEntity, c: &Conditions<'_>) -> Precondition {
-    let etag = entity.etag.to_str().unwrap_or("");
+    evaluate_validators(entity.etag.to_str().ok(), Some(entity.mtime), c)
+}
+
+/// [`evaluate`] for a response whose validators come from elsewhere (the `ETag` and
+/// `Last-Modified` a FastCGI application sent), each possibly missing.
+pub fn evaluate_validators(
+    etag: Option<&str>,
+    mtime: Option<SystemTime>,
+    c: &Conditions<'_>,
+) -> Precondition {
     let h = c.headers;
     if let Some(im) = header_str(h, header::IF_MATCH) {
-        if !etag_matches(im, etag, false) {
+        if !etag.is_some_and(|e| etag_matches(im, e, false)) {
             return Precondition::Failed;
         }
     }
-    if let Some(ius) = header_str(h, header::IF_UNMODIFIED_SINCE) {
+    if let (Some(ius), Some(mtime)) = (header_str(h, header::IF_UNMODIFIED_SINCE), mtime) {
         if let Ok(date) = httpdate::parse_http_date(ius) {
-            if secs(entity.mtime) > secs(date) {
+            if secs(mtime) > secs(date) {
                 return Precondition::Failed;
             }
         }
     }
     let get_or_head = c.method == Method::GET || c.method == Method::HEAD;
     let mut not_modified = false;
-    let inm = header_str(h, header::IF_NONE_MATCH);
-    if let Some(inm) = inm {
-        if etag_matches(inm, etag, get_or_head) {
+    if let Some(inm) = header_str(h, header::IF_NONE_MATCH) {
+        if etag.is_some_and(|e| etag_matches(inm, e, get_or_head)) {
             if !get_or_head {
                 return Precondition::Failed;
             }
             not_modified = true;
         }
     } else if get_or_head {
-        if let Some(ims) = header_str(h, header::IF_MODIFIED_SINCE) {
+        if let (Some(ims), Some(mtime)) = (header_str(h, header::IF_MODIFIED_SINCE), mtime) {
             if let Ok(date) = httpdate::parse_http_date(ims) {
                 let future = date > SystemTime::now();
-                if !future && secs(entity.mtime) <= secs(date) {
+                if !future && secs(mtime) <= secs(date) {
                     not_modified = true;
                 }
             }

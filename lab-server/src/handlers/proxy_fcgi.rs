@@ -324,6 +324,63 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
             ))
         }
     };
+    // Apache evaluates the request's preconditions against the validators the application
+    // sent (ap_meets_conditions): a 304 or 412 without the application's body.
+    if head.status == 200 {
+        let find = |name: &str| {
+            head.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| std::str::from_utf8(v).ok())
+        };
+        let etag = find("etag");
+        let mtime = find("last-modified").and_then(|d| httpdate::parse_http_date(d).ok());
+        let cond = super::files::Conditions {
+            method: &parts.method,
+            headers: &parts.headers,
+        };
+        let verdict = super::files::evaluate_validators(etag, mtime, &cond);
+        if verdict != super::files::Precondition::Proceed {
+            let status = if verdict == super::files::Precondition::NotModified {
+                304
+            } else {
+                412
+            };
+            let keep: Vec<(String, Bytes)> = head
+                .headers
+                .iter()
+                .filter(|(k, _)| {
+                    [
+                        "etag",
+                        "last-modified",
+                        "cache-control",
+                        "expires",
+                        "vary",
+                        "set-cookie",
+                    ]
+                    .iter()
+                    .any(|n| k.eq_ignore_ascii_case(n))
+                })
+                .cloned()
+                .collect();
+            let mut resp =
+                crate::wsgi::host::response_from_head(status, None, keep, crate::http::empty());
+            if status == 412 {
+                resp.headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            }
+            // The rest of the application's answer is read and dropped so the connection
+            // can be reused.
+            tokio::spawn(async move {
+                let mut rest = rest;
+                while std::future::poll_fn(|cx| rest.poll_piece(cx))
+                    .await
+                    .is_some()
+                {}
+            });
+            return Ok((resp, Some(eff)));
+        }
+    }
     let body = FcgiBody {
         rest,
         log,

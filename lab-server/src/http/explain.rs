@@ -576,6 +576,34 @@ fn explain_cgi(
     out
 }
 
+/// A `.php`, `.phtml` or `.phar` name, as Debian's `FilesMatch` says.
+fn php_file(name: Option<&str>) -> bool {
+    name.is_some_and(|n| {
+        let l = n.to_ascii_lowercase();
+        l.len() > 4 && (l.ends_with(".php") || l.ends_with(".phtml") || l.ends_with(".phar"))
+    })
+}
+
+/// Which php-fpm pool of the workspace listens on `backend`, if any.
+fn php_pool_note(config: &ServerConfig, backend: &crate::fastcgi::pool::Backend) -> String {
+    let ws = crate::workspace::Workspace {
+        root: config.workspace.clone(),
+        settings: Default::default(),
+    };
+    match crate::php::fpm::load(&ws) {
+        Ok(Some(l)) => match l.config.pool_for(backend) {
+            Some(p) => format!(
+                " (pool [{}] de php-fpm, pm {}, máx. {} procesos; servicio `php8.2-fpm`)",
+                p.name,
+                p.pm.name(),
+                p.max_children
+            ),
+            None => " (ningún pool de etc/php/8.2/fpm/pool.d escucha ahí: 503)".to_string(),
+        },
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -665,33 +693,5 @@ mod tests {
         let (_dir, config) = default_config();
         let text = explain(&config, &Question::parse("/../etc/passwd", "GET").unwrap());
         assert!(text.contains("rechazada con 400"), "{text}");
-    }
-}
-
-/// A `.php`, `.phtml` or `.phar` name, as Debian's `FilesMatch` says.
-fn php_file(name: Option<&str>) -> bool {
-    name.is_some_and(|n| {
-        let l = n.to_ascii_lowercase();
-        l.len() > 4 && (l.ends_with(".php") || l.ends_with(".phtml") || l.ends_with(".phar"))
-    })
-}
-
-/// Which php-fpm pool of the workspace listens on `backend`, if any.
-fn php_pool_note(config: &ServerConfig, backend: &crate::fastcgi::pool::Backend) -> String {
-    let ws = crate::workspace::Workspace {
-        root: config.workspace.clone(),
-        settings: Default::default(),
-    };
-    match crate::php::fpm::load(&ws) {
-        Ok(Some(l)) => match l.config.pool_for(backend) {
-            Some(p) => format!(
-                " (pool [{}] de php-fpm, pm {}, máx. {} procesos; servicio `php8.2-fpm`)",
-                p.name,
-                p.pm.name(),
-                p.max_children
-            ),
-            None => " (ningún pool de etc/php/8.2/fpm/pool.d escucha ahí: 503)".to_string(),
-        },
-        _ => String::new(),
     }
 }

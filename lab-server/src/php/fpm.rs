@@ -636,6 +636,11 @@ impl FpmConfig {
                 mpm.max_connections_per_child.to_string(),
             ),
             ("catch_workers_output".to_string(), "yes".to_string()),
+            // mod_php never reads `.user.ini` files (php-fpm and php-cgi do).
+            (
+                "php_admin_value[user_ini.filename]".to_string(),
+                String::new(),
+            ),
         ];
         FpmConfig {
             global: Vec::new(),
