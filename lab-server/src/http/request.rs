@@ -70,6 +70,8 @@ struct Ctx<'a> {
 struct Failure {
     status: u16,
     log: Option<(Level, String)>,
+    /// The module named in the log line (`core`, `authz_core`...).
+    module: &'static str,
     /// Extra headers (`Allow` for 405...).
     headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -79,6 +81,7 @@ impl Failure {
         Failure {
             status,
             log: None,
+            module: "core",
             headers: Vec::new(),
         }
     }
@@ -87,8 +90,15 @@ impl Failure {
         Failure {
             status,
             log: Some((level, msg.into())),
+            module: "core",
             headers: Vec::new(),
         }
+    }
+
+    /// The same failure, logged as written by `module`.
+    fn by(mut self, module: &'static str) -> Failure {
+        self.module = module;
+        self
     }
 }
 
@@ -141,7 +151,8 @@ where
         Err((failure, eff)) => {
             let logs = site.logs(chosen);
             if let Some((level, msg)) = &failure.log {
-                logs.error.log("core", *level, Some(conn.client), msg);
+                logs.error
+                    .log(failure.module, *level, Some(conn.client), msg);
             }
             let mut resp =
                 error_response(&site, &conn, &parts, &ctx, eff.as_ref(), failure.status).await;
@@ -403,21 +414,13 @@ async fn route<'a>(
     set_env_if(&eff, conn, parts, &url, &mut ctx.env);
     if let Some(name) = file_name {
         if name.len() >= 3 && name[..3].eq_ignore_ascii_case(".ht") {
-            return Err((
-                Failure::logged(
-                    403,
-                    Level::Error,
-                    format!(
-                        "AH01630: acceso denegado: los ficheros .ht* no se sirven nunca: {}",
-                        mapped.path.display()
-                    ),
-                ),
-                Some(eff),
-            ));
+            // Debian's apache2.conf refuses them with `<FilesMatch "^\.ht"> Require all
+            // denied`, so Apache logs the usual denial.
+            return Err((denied(&mapped.path), Some(eff)));
         }
     }
     if !granted(&eff, conn, parts, &ctx.env) {
-        return Err((denied(&mapped.path, ""), Some(eff)));
+        return Err((denied(&mapped.path), Some(eff)));
     }
     if let Some(link) = refused_link(links, eff.options) {
         return Err((
@@ -537,13 +540,7 @@ async fn wsgi_route<'a>(
     );
     set_env_if(&eff, conn, parts, url, &mut ctx.env);
     if !granted(&eff, conn, parts, &ctx.env) {
-        return Err((
-            denied(
-                &script,
-                " (el <Directory> del script WSGI necesita `Require all granted`)",
-            ),
-            Some(eff),
-        ));
+        return Err((denied(&script), Some(eff)));
     }
     let (Some(wsgi), Some(body)) = (conn.wsgi.as_ref(), body.take()) else {
         return Err((
@@ -582,16 +579,18 @@ fn granted(eff: &Effective<'_>, conn: &Conn, parts: &Parts, env: &HashMap<String
     authz::granted(eff.require(), &who)
 }
 
-/// The 403 of a `Require` that refused, with Apache's log line (`note` adds a hint).
-fn denied(path: &Path, note: &str) -> Failure {
+/// The 403 of a `Require` that refused, with the line mod_authz_core writes (word for word,
+/// as students compare it with a real server's log).
+fn denied(path: &Path) -> Failure {
     Failure::logged(
         403,
         Level::Error,
         format!(
-            "AH01630: cliente rechazado por la configuración del servidor (Require): {}{note}",
+            "AH01630: client denied by server configuration: {}",
             path.display()
         ),
     )
+    .by("authz_core")
 }
 
 /// The first symbolic link the options refuse.

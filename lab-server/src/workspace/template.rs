@@ -45,11 +45,21 @@ pub fn loadable_modules() -> impl Iterator<Item = &'static ModuleInfo> {
 const CONFS: &[(&str, &str, bool)] = &[
     ("charset", include_str!("files/conf/charset.conf"), true),
     (
+        "localized-error-pages",
+        include_str!("files/conf/localized-error-pages.conf"),
+        true,
+    ),
+    (
         "other-vhosts-access-log",
         include_str!("files/conf/other-vhosts-access-log.conf"),
         true,
     ),
     ("security", include_str!("files/conf/security.conf"), true),
+    (
+        "serve-cgi-bin",
+        include_str!("files/conf/serve-cgi-bin.conf"),
+        true,
+    ),
 ];
 
 /// Plain files written as they are (path relative to the workspace root).
