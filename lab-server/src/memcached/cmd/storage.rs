@@ -44,14 +44,6 @@ pub struct Storage {
     pub noreply: bool,
 }
 
-/// A refused command line. `swallow`: the data block that follows (bytes + 2) is read
-/// and dropped, so the next line is a command again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
-    pub error: ProtoError,
-    pub swallow: Option<usize>,
-}
-
 /// The result of a storage command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -64,7 +56,10 @@ pub enum Outcome {
 }
 
 /// Parses the command line (`tokens[0]` is the command name).
-pub fn parse(mode: Mode, tokens: &[&[u8]]) -> Result<Storage, Refused> {
+///
+/// memcached 1.6.18 answers a refused line at once and reads what follows as commands: the
+/// data block of a refused `set` is not swallowed (its lines get `ERROR`).
+pub fn parse(mode: Mode, tokens: &[&[u8]]) -> Result<Storage, ProtoError> {
     let n = tokens.len();
     let ok_count = if mode == Mode::Cas {
         n == 6 || n == 7
@@ -72,27 +67,24 @@ pub fn parse(mode: Mode, tokens: &[&[u8]]) -> Result<Storage, Refused> {
         n == 5 || n == 6
     };
     if !ok_count {
-        return Err(Refused {
-            error: ProtoError::Error,
-            swallow: None,
-        });
+        return Err(ProtoError::Error);
     }
-    // When the length is readable, a refused line still swallows its data block.
-    let length = parse_i32(tokens[4]).filter(|&v| v >= 0).map(|v| v as usize);
-    let refuse = |error| Refused {
-        error,
-        swallow: length.map(|l| l + 2),
-    };
-    let key = key(tokens[1]).map_err(refuse)?;
-    // Flags are read as memcached does (64-bit, kept modulo 2^32).
-    let flags = parse_u64(tokens[2]).ok_or_else(|| refuse(ProtoError::bad_format()))? as u32;
-    let exptime = parse_i32(tokens[3]).ok_or_else(|| refuse(ProtoError::bad_format()))?;
-    let bytes = length.ok_or_else(|| refuse(ProtoError::bad_format()))?;
+    let bad = ProtoError::bad_format;
+    let key = key(tokens[1])?;
+    // Flags, exptime and length are read as memcached reads them: flags with strtoul kept
+    // modulo 2^32, exptime and length with strtol truncated to 32 bits.
+    let flags = parse_u64(tokens[2]).ok_or_else(bad)? as u32;
+    let exptime = parse_i32(tokens[3]).ok_or_else(bad)?;
+    let length = parse_i32(tokens[4]).ok_or_else(bad)?;
     let cas = if mode == Mode::Cas {
-        parse_u64(tokens[5]).ok_or_else(|| refuse(ProtoError::bad_format()))?
+        parse_u64(tokens[5]).ok_or_else(bad)?
     } else {
         0
     };
+    if !(0..=i64::from(i32::MAX) - 2).contains(&length) {
+        return Err(bad());
+    }
+    let bytes = length as usize;
     Ok(Storage {
         mode,
         key: key.to_vec(),
