@@ -2,14 +2,17 @@
 //! replayed against the lab's memcached role. Each case of
 //! `tests/conformance/memcached/cases.txt` opens a connection, sends its chunks (with a
 //! pause between them, so the server sees each one alone) and reads until the server closes
-//! the connection or stays quiet. `recorded.txt` holds what the real server answered and
-//! whether it closed; the lab must answer the same bytes and close (or not) the same way.
+//! the connection or stays quiet. `cases.recorded.txt` holds what the real server answered
+//! and whether it closed; the lab must answer the same bytes and close (or not) the same way.
+//! `stats.txt` does the same for `stats`, `stats items` and `stats slabs`, comparing the
+//! figures that depend only on the commands sent (see [`steady_stats`]).
 //!
-//! To record again against a real memcached (started by hand on a free port, for example
-//! `memcached -p 41211 -l 127.0.0.1 -U 0`):
+//! To record again against a fresh real memcached (started by hand on a free port, for
+//! example `memcached -p 41211 -l 127.0.0.1 -U 0`; one fresh server per file):
 //!
 //! ```text
-//! MEMCACHED_RECORD=127.0.0.1:41211 cargo test --test memcached_conformance -- --nocapture
+//! MEMCACHED_RECORD=127.0.0.1:41211 MEMCACHED_RECORD_ONLY=stats \
+//!     cargo test --test memcached_conformance -- --nocapture
 //! ```
 
 use std::io::{Read, Write};
@@ -39,7 +42,7 @@ struct Answer {
 }
 
 /// Decodes the escapes of the case and transcript files: `\r`, `\n`, `\t`, `\\`, `\xNN`,
-/// and `{{N*text}}` for `text` repeated N times.
+/// `{{N*text}}` for `text` repeated N times and `{{N@text}}` for N copies with `@` numbered.
 fn unescape(s: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let b = s.as_bytes();
@@ -48,11 +51,22 @@ fn unescape(s: &str) -> Vec<u8> {
         if b[i..].starts_with(b"{{") {
             let end = s[i..].find("}}").map(|e| i + e).expect("`{{` sin `}}`");
             let inner = &s[i + 2..end];
-            let (n, text) = inner.split_once('*').expect("{{N*texto}}");
+            // {{N*text}}: text N times; {{N@text}}: N times with `@` replaced by 0..N.
+            let (n, numbered, text) = match inner.split_once('*') {
+                Some((n, t)) => (n, false, t),
+                None => {
+                    let (n, t) = inner.split_once('@').expect("{{N*texto}} o {{N@texto}}");
+                    (n, true, t)
+                }
+            };
             let n: usize = n.parse().expect("número de repeticiones");
-            let unit = unescape(text);
-            for _ in 0..n {
-                out.extend_from_slice(&unit);
+            for k in 0..n {
+                let unit = if numbered {
+                    text.replace('@', &k.to_string())
+                } else {
+                    text.to_string()
+                };
+                out.extend_from_slice(&unescape(&unit));
             }
             i = end + 2;
             continue;
@@ -97,8 +111,9 @@ fn escape(bytes: &[u8]) -> String {
 }
 
 /// `## name` starts a case; each `> chunk` line is one send.
-fn read_cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(Path::new(DIR).join("cases.txt")).expect("cases.txt");
+fn read_cases(stem: &str) -> Vec<Case> {
+    let text =
+        std::fs::read_to_string(Path::new(DIR).join(format!("{stem}.txt"))).expect("cases file");
     let mut cases: Vec<Case> = Vec::new();
     for line in text.lines() {
         if let Some(name) = line.strip_prefix("## ") {
@@ -118,8 +133,9 @@ fn read_cases() -> Vec<Case> {
 }
 
 /// `## name`, then `< bytes` and `= cerrada|abierta`.
-fn read_recorded() -> Vec<(String, Answer)> {
-    let text = std::fs::read_to_string(Path::new(DIR).join("recorded.txt")).expect("recorded.txt");
+fn read_recorded(stem: &str) -> Vec<(String, Answer)> {
+    let text = std::fs::read_to_string(Path::new(DIR).join(format!("{stem}.recorded.txt")))
+        .expect("recorded file");
     let mut out: Vec<(String, Answer)> = Vec::new();
     for line in text.lines() {
         if let Some(name) = line.strip_prefix("## ") {
@@ -208,54 +224,105 @@ fn start_lab() -> (tokio::runtime::Runtime, MemcachedRole) {
     (rt, role)
 }
 
-#[test]
-fn every_recorded_case_has_a_case() {
-    if std::env::var_os("MEMCACHED_RECORD").is_some() {
-        // recorded.txt is being written by the other test.
-        return;
+/// The `STAT` lines whose value depends only on the commands sent (not on time, the
+/// process or memcached's background threads), for the stats cases.
+fn steady_stats(bytes: &[u8]) -> Vec<u8> {
+    const KEEP: &[&str] = &[
+        "bytes",
+        "curr_items",
+        "total_items",
+        "cmd_get",
+        "cmd_set",
+        "cmd_touch",
+        "get_hits",
+        "get_misses",
+        "delete_hits",
+        "delete_misses",
+        "incr_hits",
+        "incr_misses",
+        "decr_hits",
+        "decr_misses",
+        "cas_hits",
+        "cas_misses",
+        "cas_badval",
+        "touch_hits",
+        "touch_misses",
+        "store_too_large",
+        "store_no_memory",
+        "evictions",
+        "expired_unfetched",
+        "evicted_unfetched",
+        "number",
+        "mem_requested",
+        "evicted",
+        "evicted_nonzero",
+        "outofmemory",
+        "chunk_size",
+        "chunks_per_page",
+        "total_pages",
+        "total_chunks",
+        "used_chunks",
+        "free_chunks",
+        "active_slabs",
+        "total_malloced",
+    ];
+    let mut out = Vec::new();
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let text = String::from_utf8_lossy(line);
+        let keep = match text.strip_prefix("STAT ") {
+            Some(rest) => {
+                let name = rest.split(' ').next().unwrap_or("");
+                KEEP.contains(&name.rsplit(':').next().unwrap_or(""))
+            }
+            None => true,
+        };
+        if keep {
+            out.extend_from_slice(line);
+        }
     }
-    let cases = read_cases();
-    let recorded = read_recorded();
-    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
-    let rec: Vec<&str> = recorded.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(
-        names, rec,
-        "cases.txt y recorded.txt deben tener los mismos casos"
-    );
-    assert!(cases.len() >= 20, "pocos casos: {}", cases.len());
-    assert!(recorded.iter().any(|(_, a)| a.closed));
-    assert!(recorded.iter().any(|(_, a)| !a.closed));
+    out
 }
 
-#[test]
-fn the_lab_answers_and_closes_like_memcached_1_6_18() {
-    let cases = read_cases();
+/// Replays `stem.txt` against the lab (or records it from `MEMCACHED_RECORD`, which must be
+/// a fresh memcached for the stats cases).
+fn conformance(stem: &str, filter: fn(&[u8]) -> Vec<u8>) {
+    let cases = read_cases(stem);
     if let Ok(real) = std::env::var("MEMCACHED_RECORD") {
+        if std::env::var("MEMCACHED_RECORD_ONLY").is_ok_and(|only| only != stem) {
+            return;
+        }
         let addr: SocketAddr = real.parse().expect("MEMCACHED_RECORD=ip:puerto");
         let mut text = String::from(
             "# Recorded from Debian 12's memcached 1.6.18 (memcached -U 0), one exchange per\n\
-             # case of cases.txt. `<` is what it sent, `=` whether it closed the connection.\n",
+             # case. `<` is what it sent, `=` whether it closed the connection.\n",
         );
         for case in &cases {
             let a = exchange(addr, case, None);
             text.push_str(&format!(
                 "\n## {}\n< {}\n= {}\n",
                 case.name,
-                escape(&a.bytes),
+                escape(&filter(&a.bytes)),
                 if a.closed { "cerrada" } else { "abierta" }
             ));
         }
-        std::fs::write(Path::new(DIR).join("recorded.txt"), text).expect("write recorded.txt");
+        std::fs::write(Path::new(DIR).join(format!("{stem}.recorded.txt")), text)
+            .expect("write the recording");
         eprintln!("grabados {} casos de {real}", cases.len());
         return;
     }
-    let recorded = read_recorded();
+    let recorded = read_recorded(stem);
+    let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+    let rec: Vec<&str> = recorded.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names, rec,
+        "{stem}: los casos y la grabación deben coincidir"
+    );
     let (rt, role) = start_lab();
     let addr = role.bound()[0];
     let mut failures = Vec::new();
     for (case, (name, want)) in cases.iter().zip(&recorded) {
-        assert_eq!(&case.name, name);
-        let got = exchange(addr, case, Some(want));
+        let mut got = exchange(addr, case, Some(want));
+        got.bytes = filter(&got.bytes);
         if &got != want {
             failures.push(format!(
                 "{name}:\n  memcached: {} ({})\n  lab:       {} ({})",
@@ -274,4 +341,29 @@ fn the_lab_answers_and_closes_like_memcached_1_6_18() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn the_recordings_cover_both_outcomes() {
+    if std::env::var_os("MEMCACHED_RECORD").is_some() {
+        return;
+    }
+    let recorded = read_recorded("cases");
+    assert!(recorded.len() >= 20, "pocos casos: {}", recorded.len());
+    assert!(recorded.iter().any(|(_, a)| a.closed));
+    assert!(recorded.iter().any(|(_, a)| !a.closed));
+    let stats = read_recorded("stats");
+    assert!(stats
+        .iter()
+        .any(|(_, a)| String::from_utf8_lossy(&a.bytes).contains(":mem_requested ")));
+}
+
+#[test]
+fn the_lab_answers_and_closes_like_memcached_1_6_18() {
+    conformance("cases", |b| b.to_vec());
+}
+
+#[test]
+fn the_lab_counts_stats_items_and_slabs_like_memcached_1_6_18() {
+    conformance("stats", steady_stats);
 }

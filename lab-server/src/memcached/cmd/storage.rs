@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use super::{key, noreply, parse_i32, parse_u64, Env, ProtoError};
+use crate::memcached::slabs;
 use crate::memcached::store::{Access, StoreError};
 
 /// Which storage command.
@@ -100,11 +101,11 @@ pub fn parse(mode: Mode, tokens: &[&[u8]]) -> Result<Storage, ProtoError> {
 /// the old value goes, so no stale data survives a failed set).
 pub fn precheck(cmd: &Storage, env: &Env<'_>) -> Option<ProtoError> {
     let fits = env.store.with(&cmd.key, |g| {
-        if g.fits(&cmd.key, cmd.bytes) {
+        if g.fits(&cmd.key, cmd.flags, cmd.bytes) {
             return true;
         }
+        // No item was allocated, so memcached counts no `cmd_set` (only `store_too_large`).
         g.counters().store_too_large += 1;
-        g.counters().cmd_set += 1;
         if cmd.mode == Mode::Set {
             g.remove(&cmd.key);
         }
@@ -118,10 +119,18 @@ pub fn apply(cmd: &Storage, data: &[u8], env: &Env<'_>) -> Outcome {
     let exptime = env.store.clock.expiry(cmd.exptime);
     env.store.with(&cmd.key, |g| {
         g.counters().cmd_set += 1;
+        // memcached counts the set in the class of the item the data was read into.
+        g.slab_of(slabs::ntotal(cmd.key.len(), cmd.flags, cmd.bytes))
+            .cmd_set += 1;
         let key = &cmd.key[..];
         let existing = g
             .lookup(key, Access::Other)
             .map(|it| (it.cas, it.flags, it.exptime, it.value.clone()));
+        // cas hits and bad values count in the class of the item they compare against.
+        let old_size = existing
+            .as_ref()
+            .map(|(_, f, _, v)| slabs::ntotal(key.len(), *f, v.len()))
+            .unwrap_or(0);
         let value = match (cmd.mode, &existing) {
             (Mode::Add, Some(_)) => return Outcome::NotStored,
             (Mode::Replace | Mode::Append | Mode::Prepend, None) => return Outcome::NotStored,
@@ -131,6 +140,7 @@ pub fn apply(cmd: &Storage, data: &[u8], env: &Env<'_>) -> Outcome {
             }
             (Mode::Cas, Some((cas, ..))) if *cas != cmd.cas => {
                 g.counters().cas_badval += 1;
+                g.slab_of(old_size).cas_badval += 1;
                 return Outcome::Exists;
             }
             (Mode::Append, Some((_, _, _, old))) => {
@@ -149,6 +159,7 @@ pub fn apply(cmd: &Storage, data: &[u8], env: &Env<'_>) -> Outcome {
         };
         if cmd.mode == Mode::Cas {
             g.counters().cas_hits += 1;
+            g.slab_of(old_size).cas_hits += 1;
         }
         // append/prepend keep the item's flags and expiry.
         let (flags, exptime) = match (cmd.mode, &existing) {
