@@ -126,7 +126,10 @@ pub fn lesson(ws: Option<&Workspace>, id: Option<&str>) -> Result<ExitCode, Fail
     };
     let text = match only_exercise {
         Some(e) => render_exercise(&e.id),
-        None => render::to_terminal(&course.pages[&page], st, render_exercise),
+        None => {
+            let md = lessons::params::localize(&course.pages[&page], web.as_deref().unwrap_or(""));
+            render::to_terminal(&md, st, render_exercise)
+        }
     };
     out(&text);
     Ok(ExitCode::SUCCESS)

@@ -118,6 +118,20 @@ pub struct Params {
 /// The address shown when nothing better is known: port 80 mapped with the default offset.
 pub const DEFAULT_WEB: &str = "127.0.0.1:10080";
 
+/// Lesson text with the book's usual address (`127.0.0.1:10080`, `sitio.localhost:10080`)
+/// replaced by `web` when the student's lab serves port 80 elsewhere (as root, or with
+/// `map_privileged_ports = "never"`).
+pub fn localize<'a>(text: &'a str, web: &str) -> std::borrow::Cow<'a, str> {
+    if web.is_empty() || web == DEFAULT_WEB || !text.contains(":10080") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let port = web.rsplit(':').next().unwrap_or("80");
+    std::borrow::Cow::Owned(
+        text.replace(DEFAULT_WEB, web)
+            .replace(":10080", &format!(":{port}")),
+    )
+}
+
 /// Where a browser reaches the web server's `Listen 80` in `ws`: what the running lab reports
 /// (`status`) when it runs, else where `lab start` would bind it.
 pub fn web_address(
@@ -241,6 +255,16 @@ mod tests {
         assert_eq!(
             root.apply(hint),
             "curl http://127.0.0.1:80/ o http://sitio.localhost:80/"
+        );
+    }
+
+    #[test]
+    fn lesson_text_follows_the_labs_address() {
+        let text = "curl http://127.0.0.1:10080/ y http://blog.localhost:10080/x";
+        assert_eq!(localize(text, DEFAULT_WEB), text);
+        assert_eq!(
+            localize(text, "127.0.0.1:80"),
+            "curl http://127.0.0.1:80/ y http://blog.localhost:80/x"
         );
     }
 
