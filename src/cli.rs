@@ -158,6 +158,8 @@ pub struct WsgiWorkerArgs {
     pub group: String,
     #[arg(long, default_value_t = 1)]
     pub processes: u32,
+    #[arg(long)]
+    pub multiprocess: bool,
     #[arg(long, default_value_t = 15)]
     pub threads: usize,
     #[arg(long, default_value_t = 0)]

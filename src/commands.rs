@@ -64,6 +64,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 socket: a.socket,
                 group: a.group,
                 processes: a.processes,
+                multiprocess: a.multiprocess,
                 threads: a.threads,
                 maximum_requests: a.maximum_requests,
                 inactivity_timeout: a.inactivity_timeout,

@@ -52,6 +52,13 @@ pub fn lesson(ws: Option<&Workspace>, id: Option<&str>) -> Result<ExitCode, Fail
     let st = style();
     let progress = ws.and_then(|w| Progress::open_workspace(&w.root).ok());
     let student = ws.map(|w| w.settings.student.clone());
+    // Where this workspace's web server answers, as the running lab reports it.
+    let web = ws.map(|w| {
+        let status = lab_server::supervisor::request(w, &lab_server::supervisor::Request::Status)
+            .ok()
+            .and_then(|r| r.status);
+        lessons::params::web_address(w, status.as_ref())
+    });
     let Some(id) = id else {
         let mut text = st.bold("Lecciones del curso") + "\n\n";
         for ch in &course.chapters {
@@ -112,13 +119,17 @@ pub fn lesson(ws: Option<&Workspace>, id: Option<&str>) -> Result<ExitCode, Fail
         let Some(e) = course.exercise(ex_id) else {
             return format!("[el ejercicio {ex_id} todavía no está disponible en esta versión del laboratorio]\n\n");
         };
-        let params = Params::derive(student.as_deref().unwrap_or(""), &e.id, &e.params);
+        let params = Params::derive(student.as_deref().unwrap_or(""), &e.id, &e.params)
+            .with_web(web.clone().unwrap_or_default());
         let status = progress.as_ref().and_then(|p| p.status(&e.id).ok());
         exercise_text(e, &params, status.as_ref(), st)
     };
     let text = match only_exercise {
         Some(e) => render_exercise(&e.id),
-        None => render::to_terminal(&course.pages[&page], st, render_exercise),
+        None => {
+            let md = lessons::params::localize(&course.pages[&page], web.as_deref().unwrap_or(""));
+            render::to_terminal(&md, st, render_exercise)
+        }
     };
     out(&text);
     Ok(ExitCode::SUCCESS)

@@ -34,8 +34,10 @@ const ENABLED_MODS: &[&str] = &[
 
 const ENABLED_CONFS: &[&str] = &[
     "charset.conf",
+    "localized-error-pages.conf",
     "other-vhosts-access-log.conf",
     "security.conf",
+    "serve-cgi-bin.conf",
 ];
 
 fn copy_tree(from: &Path, to: &Path) {

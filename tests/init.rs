@@ -133,3 +133,86 @@ fn an_unknown_option_is_a_usage_error() {
     let tmp = tempfile::tempdir().expect("tempdir");
     run_lab(&["init", "--no-existe", "x"], tmp.path()).assert_code(2);
 }
+
+/// The directive lines of an Apache file: comments and blank lines dropped, runs of blanks
+/// made one space.
+fn directives(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn conf_enabled_holds_the_five_confs_debian_enables() {
+    let lab = TestLab::new();
+    let mut names: Vec<String> = std::fs::read_dir(lab.path("etc/apache2/conf-enabled"))
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "charset.conf",
+            "localized-error-pages.conf",
+            "other-vhosts-access-log.conf",
+            "security.conf",
+            "serve-cgi-bin.conf",
+        ]
+    );
+    // On a machine with Debian's apache2 installed, the same list as the package's.
+    let real = Path::new("/etc/apache2/conf-enabled");
+    if real.is_dir() {
+        let mut debian: Vec<String> = std::fs::read_dir(real)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("php"))
+            .collect();
+        debian.sort();
+        assert_eq!(names, debian);
+    } else {
+        eprintln!("sin /etc/apache2 en esta máquina: solo se compara con la lista escrita");
+    }
+}
+
+#[test]
+fn module_and_conf_files_have_debians_shape_and_directives() {
+    let lab = TestLab::new();
+    let real = Path::new("/etc/apache2");
+    let mut compared = 0;
+    for kind in ["mods-available", "conf-available"] {
+        for entry in std::fs::read_dir(lab.path(&format!("etc/apache2/{kind}"))).expect("read_dir")
+        {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.ends_with(".conf") {
+                continue;
+            }
+            let ours = directives(&std::fs::read_to_string(&path).expect("read"));
+            // Debian 12 wraps none of these files in an <IfModule> of their own module
+            // (mods-available/wsgi.conf, from libapache2-mod-wsgi-py3, is the exception).
+            if name != "wsgi.conf" && kind == "mods-available" {
+                let wrapped = ours.first().is_some_and(|l| l.starts_with("<IfModule"))
+                    && ours.last().is_some_and(|l| l == "</IfModule>");
+                assert!(
+                    !wrapped,
+                    "{kind}/{name} no lleva <IfModule> alrededor en Debian"
+                );
+            }
+            // The course trims autoindex's icons and mime's languages to what the lab ships.
+            if name == "autoindex.conf" || name == "mime.conf" {
+                continue;
+            }
+            let theirs = real.join(kind).join(&name);
+            if let Ok(text) = std::fs::read_to_string(&theirs) {
+                assert_eq!(ours, directives(&text), "{kind}/{name} difiere de Debian");
+                compared += 1;
+            }
+        }
+    }
+    if compared == 0 {
+        eprintln!("sin /etc/apache2 en esta máquina: no se comparan las directivas con Debian");
+    }
+}

@@ -191,7 +191,10 @@ fn debian_php_fpm_conf_matches_the_real_server() {
     // php-fpm reads `.user.ini` next to the script.
     lab.mkdir("var/www/html/userini");
     lab.write("var/www/html/userini/.user.ini", "memory_limit = 55M\n");
-    lab.write("var/www/html/userini/ini.php", "<?php echo ini_get('memory_limit'), \"\\n\";\n");
+    lab.write(
+        "var/www/html/userini/ini.php",
+        "<?php echo ini_get('memory_limit'), \"\\n\";\n",
+    );
     assert_eq!(lab.get("/userini/ini.php").text(), "55M\n");
 
     // Validators sent by PHP: Apache answers 304 and 412 itself (sethandler-etag.txt).

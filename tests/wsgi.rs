@@ -64,9 +64,13 @@ fn the_scripts_directory_must_grant_access() {
     );
     let r = lab.get_host("/", "app.localhost");
     assert_eq!(r.status, 403, "{r}");
+    // The line mod_authz_core writes on Debian, word for word.
     assert!(
         wait_until(Duration::from_secs(5), || error_log(&lab)
-            .contains("Require all granted")),
+            .contains("[authz_core:error] [pid ")
+            && error_log(&lab)
+                .contains("AH01630: client denied by server configuration: ")
+            && error_log(&lab).contains("srv/app/hola.wsgi")),
         "{}",
         error_log(&lab)
     );

@@ -59,6 +59,15 @@ pub fn params_for(ws: &Workspace, exercise: &Exercise) -> Params {
     Params::derive(&ws.settings.student, &exercise.id, &exercise.params)
 }
 
+/// The same, with `{{web}}` where the checked lab serves `Listen 80` (for the hints).
+fn params_against(ws: &Workspace, exercise: &Exercise, target: &Target) -> Params {
+    let params = params_for(ws, exercise);
+    match target.web_address() {
+        Some(addr) => params.with_web(addr),
+        None => params.with_web(lessons::params::web_address(ws, None)),
+    }
+}
+
 /// Parses every check of `exercise` for this student.
 fn typed_checks(exercise: &Exercise, params: &Params) -> Vec<Vec<Result<Check, String>>> {
     exercise
@@ -79,7 +88,7 @@ pub fn needs_http(ws: &Workspace, exercise: &Exercise) -> bool {
 
 /// Runs every step of `exercise` against `ws`.
 pub fn check_exercise(ws: &Workspace, exercise: &Exercise, target: &Target) -> ExerciseReport {
-    let params = params_for(ws, exercise);
+    let params = params_against(ws, exercise, target);
     let cx = Context { ws, target };
     let steps = exercise
         .steps

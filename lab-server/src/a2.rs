@@ -146,8 +146,19 @@ impl A2Outcome {
     }
 }
 
-/// The hint printed after any successful change.
-pub const RELOAD_HINT: &str = "Para activar la nueva configuración, ejecuta: lab reload";
+/// The hint printed after any successful change. Debian's `a2enmod`/`a2dismod` ask for a
+/// restart (a module is loaded by Apache's main process), the site and conf commands for a
+/// reload; the lab applies both with `lab reload`, and says what Debian would ask.
+pub fn reload_hint(kind: Kind) -> String {
+    let debian = match kind {
+        Kind::Module => "restart",
+        Kind::Site | Kind::Conf => "reload",
+    };
+    format!(
+        "Para activar la nueva configuración, ejecuta: lab reload\n\
+         (en Debian: systemctl {debian} apache2)"
+    )
+}
 
 /// `a2ensite`/`a2enmod`/`a2enconf NAME...` on the Apache directory `apache_dir`
 /// (the workspace's `etc/apache2`).
@@ -187,7 +198,7 @@ fn run(apache_dir: &Path, kind: Kind, names: &[String], enable: bool) -> A2Outco
         failed |= !ok;
     }
     if tool.changed {
-        tool.out.info(RELOAD_HINT);
+        tool.out.info(reload_hint(kind));
     }
     tool.out.exit_code = i32::from(failed);
     tool.out
@@ -463,7 +474,7 @@ mod tests {
         assert_eq!(out.exit_code, 0, "{}", out.text());
         assert_eq!(
             out.text(),
-            format!("Activando el sitio flask.\n{RELOAD_HINT}\n")
+            format!("Activando el sitio flask.\n{}\n", reload_hint(Kind::Site))
         );
         let link = apache.join("sites-enabled/flask.conf");
         assert_eq!(
@@ -476,7 +487,10 @@ mod tests {
         assert_eq!(out.exit_code, 0);
         assert_eq!(
             out.text(),
-            format!("El sitio flask queda desactivado.\n{RELOAD_HINT}\n")
+            format!(
+                "El sitio flask queda desactivado.\n{}\n",
+                reload_hint(Kind::Site)
+            )
         );
         assert!(link.symlink_metadata().is_err());
 
@@ -517,14 +531,14 @@ mod tests {
         assert_eq!(out.exit_code, 0, "{}", out.text());
         let out = enable(&apache, Kind::Module, &names(&["authz_host"]));
         assert_eq!(out.exit_code, 0, "{}", out.text());
+        // Debian's a2enmod asks for a restart, never a reload, after a module change.
         assert_eq!(
             out.text(),
-            format!(
-                "Comprobando la dependencia authz_core de authz_host:\n\
-                 Activando el módulo authz_core.\n\
-                 Activando el módulo authz_host.\n\
-                 {RELOAD_HINT}\n"
-            )
+            "Comprobando la dependencia authz_core de authz_host:\n\
+             Activando el módulo authz_core.\n\
+             Activando el módulo authz_host.\n\
+             Para activar la nueva configuración, ejecuta: lab reload\n\
+             (en Debian: systemctl restart apache2)\n"
         );
         assert!(apache.join("mods-enabled/authz_core.load").is_file());
     }
@@ -539,7 +553,7 @@ mod tests {
             "ERROR: el módulo mpm_event está activado; no se puede continuar por conflictos. \
              Desactívalo primero: lab a2dismod mpm_event"
         ));
-        assert!(!out.text().contains(RELOAD_HINT));
+        assert!(!out.text().contains("lab reload"));
         assert!(!apache.join("mods-enabled/mpm_prefork.load").exists());
 
         let out = disable(&apache, Kind::Module, &names(&["mpm_event"]));
@@ -593,6 +607,8 @@ mod tests {
         let out = enable(&ws.apache_dir(), Kind::Module, &names(&["headers", "nada"]));
         assert_eq!(out.exit_code, 1);
         assert!(ws.apache_dir().join("mods-enabled/headers.load").exists());
-        assert!(out.text().ends_with(&format!("{RELOAD_HINT}\n")));
+        assert!(out
+            .text()
+            .ends_with("ejecuta: lab reload\n(en Debian: systemctl restart apache2)\n"));
     }
 }

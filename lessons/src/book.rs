@@ -73,6 +73,7 @@ pub fn exercise_box(course: &Course, id: &str, student: Option<&str>) -> String 
                 .keys()
                 .map(|k| (k.clone(), format!("⟨{k}⟩")))
                 .collect(),
+            web: String::new(),
         },
     };
     let mut md = format!(

@@ -1,6 +1,10 @@
 //! Per-student parameters: values derived from the student id, so that a workspace copied
 //! from a classmate fails the checks. Used as `{{param.name}}` (and `{{student}}`) in
 //! statements, hints, checks and starter/solution files.
+//!
+//! `{{web}}` (`127.0.0.1:10080`) and `{{web.puerto}}` (`10080`) are where the student's lab
+//! serves `Listen 80`: the mapped port when the lab may not bind 80, port 80 itself when it
+//! may (as root, or with `map_privileged_ports = "never"`).
 
 use std::collections::BTreeMap;
 
@@ -107,6 +111,51 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 pub struct Params {
     pub student: String,
     pub values: BTreeMap<String, String>,
+    /// `ip:port` of the web server's `Listen 80` (empty: the usual `127.0.0.1:10080`).
+    pub web: String,
+}
+
+/// The address shown when nothing better is known: port 80 mapped with the default offset.
+pub const DEFAULT_WEB: &str = "127.0.0.1:10080";
+
+/// Lesson text with the book's usual address (`127.0.0.1:10080`, `sitio.localhost:10080`)
+/// replaced by `web` when the student's lab serves port 80 elsewhere (as root, or with
+/// `map_privileged_ports = "never"`).
+pub fn localize<'a>(text: &'a str, web: &str) -> std::borrow::Cow<'a, str> {
+    if web.is_empty() || web == DEFAULT_WEB || !text.contains(":10080") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let port = web.rsplit(':').next().unwrap_or("80");
+    std::borrow::Cow::Owned(
+        text.replace(DEFAULT_WEB, web)
+            .replace(":10080", &format!(":{port}")),
+    )
+}
+
+/// Where a browser reaches the web server's `Listen 80` in `ws`: what the running lab reports
+/// (`status`) when it runs, else where `lab start` would bind it.
+pub fn web_address(
+    ws: &lab_server::workspace::Workspace,
+    status: Option<&lab_server::supervisor::StatusData>,
+) -> String {
+    let running = status.and_then(|s| {
+        s.services
+            .iter()
+            .filter(|svc| svc.name == "apache2" && svc.running)
+            .flat_map(|svc| svc.mappings.iter())
+            .find_map(|m| {
+                let (label, bound) = m.split_once(" -> ")?;
+                let port: u16 = label.rsplit([' ', ':']).next()?.parse().ok()?;
+                let addr: std::net::SocketAddr = bound.trim().parse().ok()?;
+                (port == 80).then_some(addr)
+            })
+    });
+    match running {
+        // A wildcard bind is reached through loopback.
+        Some(a) if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
+        Some(a) => a.to_string(),
+        None => format!("127.0.0.1:{}", ws.map_port(80)),
+    }
 }
 
 impl Params {
@@ -122,7 +171,14 @@ impl Params {
         Params {
             student: student.to_string(),
             values,
+            web: String::new(),
         }
+    }
+
+    /// The same parameters, with `{{web}}` set to `addr` (`ip:port`).
+    pub fn with_web(mut self, addr: impl Into<String>) -> Params {
+        self.web = addr.into();
+        self
     }
 
     /// Replaces `{{param.name}}` and `{{student}}`. Unknown names are left as written, so an
@@ -131,7 +187,16 @@ impl Params {
         if !text.contains("{{") {
             return text.to_string();
         }
-        let mut out = text.replace("{{student}}", &self.student);
+        let web = if self.web.is_empty() {
+            DEFAULT_WEB
+        } else {
+            &self.web
+        };
+        let port = web.rsplit(':').next().unwrap_or("80");
+        let mut out = text
+            .replace("{{student}}", &self.student)
+            .replace("{{web.puerto}}", port)
+            .replace("{{web}}", web);
         for (k, v) in &self.values {
             out = out.replace(&format!("{{{{param.{k}}}}}"), v);
         }
@@ -176,5 +241,61 @@ mod tests {
             a.apply("http://{{param.sitio}}:{{param.puerto}}/ {{student}}"),
             format!("http://{}:{}/ ana", a.values["sitio"], a.values["puerto"])
         );
+    }
+
+    #[test]
+    fn web_is_the_address_the_lab_serves_port_80_on() {
+        let p = Params::derive("ana", "ej", &specs());
+        let hint = "curl http://{{web}}/ o http://sitio.localhost:{{web.puerto}}/";
+        assert_eq!(
+            p.apply(hint),
+            "curl http://127.0.0.1:10080/ o http://sitio.localhost:10080/"
+        );
+        let root = p.clone().with_web("127.0.0.1:80");
+        assert_eq!(
+            root.apply(hint),
+            "curl http://127.0.0.1:80/ o http://sitio.localhost:80/"
+        );
+    }
+
+    #[test]
+    fn lesson_text_follows_the_labs_address() {
+        let text = "curl http://127.0.0.1:10080/ y http://blog.localhost:10080/x";
+        assert_eq!(localize(text, DEFAULT_WEB), text);
+        assert_eq!(
+            localize(text, "127.0.0.1:80"),
+            "curl http://127.0.0.1:80/ y http://blog.localhost:80/x"
+        );
+    }
+
+    #[test]
+    fn web_address_follows_the_running_lab_then_the_port_mapping() {
+        use lab_server::supervisor::{ServiceStatus, StatusData};
+        use lab_server::workspace::PortMapping;
+        let tmp = tempfile::tempdir().unwrap();
+        let mut ws = lab_server::workspace::init(&tmp.path().join("ws"), Some("ana")).unwrap();
+        ws.settings.map_privileged_ports = PortMapping::Never;
+        assert_eq!(web_address(&ws, None), "127.0.0.1:80");
+        ws.settings.map_privileged_ports = PortMapping::Always;
+        assert_eq!(web_address(&ws, None), "127.0.0.1:10080");
+        let status = StatusData {
+            workspace: String::new(),
+            pid: 1,
+            uptime_secs: 0,
+            services: vec![ServiceStatus {
+                name: "apache2".into(),
+                enabled: true,
+                running: true,
+                urls: vec![],
+                mappings: vec![
+                    "Listen 8080 -> 127.0.0.1:8080".into(),
+                    "Listen 80 -> 0.0.0.0:80".into(),
+                ],
+                counters: None,
+            }],
+            vhosts: String::new(),
+            console: None,
+        };
+        assert_eq!(web_address(&ws, Some(&status)), "127.0.0.1:80");
     }
 }

@@ -119,6 +119,20 @@ impl Target {
         }
     }
 
+    /// `ip:port` of the student's running `Listen 80`, for hints (`None` when the checks do
+    /// not run against the student's lab).
+    pub fn web_address(&self) -> Option<String> {
+        let Target::Running(binds) = self else {
+            return None;
+        };
+        let (_, addr) = binds.iter().find(|(p, _)| *p == 80)?;
+        Some(if addr.ip().is_unspecified() {
+            format!("127.0.0.1:{}", addr.port())
+        } else {
+            addr.to_string()
+        })
+    }
+
     /// True when checks talk to the student's running lab.
     pub fn is_running_lab(&self) -> bool {
         matches!(self, Target::Running(_))

@@ -30,6 +30,9 @@ pub struct WsgiServer {
 pub struct WsgiDaemon {
     pub name: String,
     pub processes: u32,
+    /// `wsgi.multiprocess`: true as soon as `processes=` is written, even `processes=1`
+    /// (mod_wsgi 4.9 sets it from the option's presence, not from the count).
+    pub multiprocess: bool,
     pub threads: u32,
     pub python_home: Option<ResolvedPath>,
     pub python_path: Vec<ResolvedPath>,
@@ -45,6 +48,7 @@ impl WsgiDaemon {
     pub fn same_settings(&self, other: &WsgiDaemon) -> bool {
         self.name == other.name
             && self.processes == other.processes
+            && self.multiprocess == other.multiprocess
             && self.threads == other.threads
             && self.python_home == other.python_home
             && self.python_path == other.python_path
@@ -223,6 +227,7 @@ fn daemon(node: &Node, cx: Ctx<'_>) -> Option<WsgiDaemon> {
     let mut d = WsgiDaemon {
         name,
         processes: 1,
+        multiprocess: false,
         threads: 15,
         python_home: None,
         python_path: Vec::new(),
@@ -263,7 +268,10 @@ fn daemon(node: &Node, cx: Ctx<'_>) -> Option<WsgiDaemon> {
                     "`processes=0`: el grupo no tendría ningún proceso",
                     "usa al menos `processes=1`",
                 ),
-                Some(n) => d.processes = n as u32,
+                Some(n) => {
+                    d.processes = n as u32;
+                    d.multiprocess = true;
+                }
                 None => {}
             },
             "threads" => match number(512) {

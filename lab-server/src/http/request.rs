@@ -521,21 +521,13 @@ async fn route<'a>(
     set_env_if(&eff, conn, parts, &url, &mut ctx.env);
     if let Some(name) = file_name {
         if name.len() >= 3 && name[..3].eq_ignore_ascii_case(".ht") {
-            return Err((
-                Failure::logged(
-                    403,
-                    Level::Error,
-                    format!(
-                        "AH01630: acceso denegado: los ficheros .ht* no se sirven nunca: {}",
-                        mapped.path.display()
-                    ),
-                ),
-                Some(eff),
-            ));
+            // Debian's apache2.conf refuses them with `<FilesMatch "^\.ht"> Require all
+            // denied`, so Apache logs the usual denial.
+            return Err((denied(&mapped.path), Some(eff)));
         }
     }
     if !granted(&eff, conn, parts, &ctx.env) {
-        return Err((denied(&mapped.path, ""), Some(eff)));
+        return Err((denied(&mapped.path), Some(eff)));
     }
     if let Some(link) = refused_link(links, eff.options) {
         return Err((
@@ -667,13 +659,7 @@ async fn wsgi_route<'a>(
     );
     set_env_if(&eff, conn, parts, url, &mut ctx.env);
     if !granted(&eff, conn, parts, &ctx.env) {
-        return Err((
-            denied(
-                &script,
-                " (el <Directory> del script WSGI necesita `Require all granted`)",
-            ),
-            Some(eff),
-        ));
+        return Err((denied(&script), Some(eff)));
     }
     let handler = handlers::choose(config, &eff, false, Some(m), file_name);
     let call = Call {
@@ -733,7 +719,7 @@ async fn proxy_route<'a>(
     );
     set_env_if(&eff, conn, parts, url, &mut ctx.env);
     if !granted(&eff, conn, parts, &ctx.env) {
-        return Err((denied(Path::new(&m.url), ""), Some(eff)));
+        return Err((denied(Path::new(&m.url)), Some(eff)));
     }
     let target = PathBuf::from(format!("proxy:{}", m.url));
     ctx.file = Some(target.clone());
@@ -771,16 +757,18 @@ pub(crate) fn granted(
     authz::granted(eff.require(), &who)
 }
 
-/// The 403 of a `Require` that refused, with Apache's log line (`note` adds a hint).
-fn denied(path: &Path, note: &str) -> Failure {
+/// The 403 of a `Require` that refused, with the line mod_authz_core writes (word for word,
+/// as students compare it with a real server's log).
+fn denied(path: &Path) -> Failure {
     Failure::logged(
         403,
         Level::Error,
         format!(
-            "AH01630: cliente rechazado por la configuración del servidor (Require): {}{note}",
+            "AH01630: client denied by server configuration: {}",
             path.display()
         ),
     )
+    .from_module("authz_core")
 }
 
 /// The first symbolic link the options refuse.

@@ -7,9 +7,6 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use bytes::Bytes;
 
-/// Bytes an item costs besides its key and value (memcached's item header and cas).
-pub const ITEM_OVERHEAD: u64 = 56;
-
 const NIL: u32 = u32::MAX;
 
 /// A stored value and its metadata.
@@ -32,12 +29,14 @@ pub struct Item {
     pub stale: bool,
     /// A client already got the "win" token for a stale or vivified item.
     pub win_sent: bool,
+    /// The store's flush count when it was stored: a later `flush_all` makes it dead.
+    pub epoch: u32,
 }
 
 impl Item {
-    /// Memory charged for an item with this key and value.
-    pub fn size_for(key_len: usize, value_len: usize) -> u64 {
-        ITEM_OVERHEAD + key_len as u64 + value_len as u64 + 2
+    /// Memory memcached charges for this item once stored (`ITEM_ntotal`).
+    pub fn ntotal(&self) -> u64 {
+        super::slabs::ntotal(self.key_len as usize, self.flags, self.value.len())
     }
 }
 
@@ -209,6 +208,16 @@ impl Lru {
         (node.key, node.item)
     }
 
+    /// Every item, in no particular order.
+    pub fn items(&self) -> impl Iterator<Item = &Item> {
+        self.nodes.iter().flatten().map(|n| &n.item)
+    }
+
+    /// Every key and item, in no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = (&[u8], &Item)> {
+        self.nodes.iter().flatten().map(|n| (&*n.key, &n.item))
+    }
+
     /// Removes and returns the least recently used item.
     pub fn pop_lru(&mut self) -> Option<(Box<[u8]>, Item)> {
         if self.tail == NIL {
@@ -285,6 +294,7 @@ mod tests {
             fetched: false,
             stale: false,
             win_sent: false,
+            epoch: 0,
         }
     }
 

@@ -22,6 +22,7 @@ pub mod config;
 pub mod lru;
 pub mod server;
 pub mod session;
+pub mod slabs;
 pub mod store;
 
 #[cfg(test)]

@@ -1,8 +1,17 @@
 //! One client connection's protocol state, without any I/O (so it is tested by feeding
 //! bytes): it takes what arrived, answers every complete command into an output buffer
-//! and keeps what is incomplete for later. A connection is never left out of step: a
-//! refused storage line whose length is readable swallows its data block, a bad data
-//! chunk or an over-long line is skipped to the next `\n`.
+//! and keeps what is incomplete for later.
+//!
+//! Input that is not memcached's text protocol is treated as memcached 1.6.18 treats it
+//! (`try_read_command_ascii` and `process_command_ascii` in its `proto_text.c`):
+//! - more than 2048 bytes without a `\n` close the connection, unless they start like a
+//!   multi-key `get `/`gets ` (those may be long);
+//! - an unknown command whose last word starts with `HTTP/` (an HTTP request line sent to
+//!   the port) closes the connection without an answer;
+//! - a first byte 0x80 is the binary protocol, which the lab does not speak: it closes.
+//!
+//! A refused storage line does not swallow its data block (the block's lines get `ERROR`),
+//! and a bad data chunk consumes exactly `bytes + 2` bytes, as in memcached.
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -16,10 +25,14 @@ use super::cmd::{
 use super::config::MemcachedConfig;
 use super::store::Store;
 
-/// Longest command line, except retrievals.
+/// Bytes without a `\n` after which memcached gives up on a line (unless it is a `get`).
 pub const MAX_LINE: usize = 2048;
-/// Longest `get`/`gets`/`gat`/`gats` line (many keys).
-pub const MAX_GET_LINE: usize = 1024 * 1024;
+/// memcached's read buffer: a longer line cannot hold its `\n` in one read, so memcached
+/// has closed the connection before seeing it (again, unless it is a `get`).
+pub const READ_BUFFER: usize = 16384;
+/// Longest multi-key `get`/`gets` line the lab keeps (memcached grows its buffer without
+/// bound; the lab closes the connection beyond this).
+pub const MAX_GET_LINE: usize = 16 * 1024 * 1024;
 
 /// State shared by every connection of a server.
 pub struct Shared {
@@ -125,10 +138,8 @@ enum State {
     /// Waiting for the data block of a storage command (`bytes + 2`).
     Data(storage::Storage),
     MetaData(meta::MetaSet),
-    /// Dropping this many bytes (the data block of a refused command).
+    /// Dropping this many bytes (the data block of an item too large to store).
     Swallow(usize),
-    /// Dropping everything up to the next `\n`.
-    SkipLine,
 }
 
 /// The protocol state of one connection.
@@ -136,6 +147,8 @@ pub struct Session {
     shared: Arc<Shared>,
     state: State,
     id: u64,
+    /// The first byte has been seen (memcached picks the protocol from it).
+    negotiated: bool,
 }
 
 impl Session {
@@ -144,6 +157,7 @@ impl Session {
             shared,
             state: State::Line,
             id,
+            negotiated: false,
         }
     }
 
@@ -151,14 +165,6 @@ impl Session {
     pub fn process(&mut self, input: &mut BytesMut, out: &mut Vec<u8>) -> Flow {
         loop {
             match std::mem::replace(&mut self.state, State::Line) {
-                State::SkipLine => match input.iter().position(|&b| b == b'\n') {
-                    Some(p) => input.advance(p + 1),
-                    None => {
-                        input.clear();
-                        self.state = State::SkipLine;
-                        return Flow::Continue;
-                    }
-                },
                 State::Swallow(n) => {
                     let take = n.min(input.len());
                     input.advance(take);
@@ -203,22 +209,28 @@ impl Session {
                     self.log_reply(start, out);
                 }
                 State::Line => {
+                    if !self.negotiated {
+                        match input.first() {
+                            None => return Flow::Continue,
+                            Some(0x80) => return Flow::Close,
+                            Some(_) => self.negotiated = true,
+                        }
+                    }
                     let Some(pos) = input.iter().position(|&b| b == b'\n') else {
-                        if input.len() > line_limit(input) {
-                            ProtoError::Client("line too long").encode(out);
-                            input.clear();
-                            self.state = State::SkipLine;
+                        if input.len() > MAX_LINE
+                            && (!is_multiget(input) || input.len() > MAX_GET_LINE)
+                        {
+                            return Flow::Close;
                         }
                         return Flow::Continue;
                     };
+                    if pos >= READ_BUFFER && !is_multiget(input) {
+                        return Flow::Close;
+                    }
                     let line = input.split_to(pos + 1);
                     let mut text = &line[..pos];
-                    if text.last() == Some(&b'\r') {
+                    if text.len() > 1 && text.last() == Some(&b'\r') {
                         text = &text[..text.len() - 1];
-                    }
-                    if text.len() > line_limit(text) {
-                        ProtoError::Client("line too long").encode(out);
-                        continue;
                     }
                     self.shared.log(2, || {
                         format!("<{} {}", self.id, String::from_utf8_lossy(text))
@@ -234,16 +246,13 @@ impl Session {
         }
     }
 
-    /// The data block did not end in `\r\n`: answer, and resume at the next line.
+    /// The data block did not end in `\r\n`: answer, and go on with what follows the
+    /// `bytes + 2` bytes read as the block (memcached reads them as commands).
     fn bad_chunk(&mut self, input: &mut BytesMut, need: usize, out: &mut Vec<u8>, quiet: bool) {
         if !quiet {
             ProtoError::Client("bad data chunk").encode(out);
         }
-        let ends_line = input[need - 1] == b'\n';
         input.advance(need);
-        if !ends_line {
-            self.state = State::SkipLine;
-        }
     }
 
     fn log_reply(&self, start: usize, out: &[u8]) {
@@ -287,12 +296,7 @@ impl Session {
                         }
                         next = Some(State::Data(c));
                     }
-                    Err(refused) => {
-                        if let Some(n) = refused.swallow {
-                            next = Some(State::Swallow(n));
-                        }
-                        return Err(refused.error);
-                    }
+                    Err(e) => return Err(e),
                 }
                 return Ok(());
             }
@@ -338,6 +342,7 @@ impl Session {
                         }
                     }
                 }
+                _ if is_http_request(name, &tokens) => return Err(QUIT),
                 _ => {
                     let a = admin::parse(name, &tokens)?;
                     if !admin::apply_and_encode(&a, &env, out) {
@@ -387,16 +392,34 @@ fn takes_noreply(name: &[u8]) -> bool {
     )
 }
 
-fn line_limit(line: &[u8]) -> usize {
-    let start = line.iter().position(|&b| b != b' ').unwrap_or(0);
-    let rest = &line[start..];
-    if rest.starts_with(b"get ")
-        || rest.starts_with(b"gets ")
-        || rest.starts_with(b"gat ")
-        || rest.starts_with(b"gats ")
-    {
-        MAX_GET_LINE
-    } else {
-        MAX_LINE
+/// Whether a line without its end yet may be a long multi-key get: memcached allows at most
+/// 100 leading spaces and then `get ` or `gets ` (not `gat`/`gats`).
+fn is_multiget(input: &[u8]) -> bool {
+    let spaces = input.iter().take_while(|&&b| b == b' ').count();
+    let rest = &input[spaces..];
+    spaces <= 100 && (rest.starts_with(b"get ") || rest.starts_with(b"gets "))
+}
+
+/// An HTTP request line sent to memcached: an unknown command whose last word starts with
+/// `HTTP/`. memcached dispatches on the first letter, so only names outside the letters it
+/// knows (and outside its other commands) get this far.
+fn is_http_request(name: &[u8], tokens: &[&[u8]]) -> bool {
+    const OTHERS: &[&[u8]] = &[
+        b"replace",
+        b"prepend",
+        b"bget",
+        b"flush_all",
+        b"version",
+        b"quit",
+        b"lru_crawler",
+        b"watch",
+        b"verbosity",
+        b"lru",
+    ];
+    if name.len() < 2 {
+        return false;
     }
+    let by_letter = matches!(name[0], b'g' | b's' | b'a' | b'c' | b'i' | b'd' | b't')
+        || (name[0] == b'm' && name.len() == 2);
+    !by_letter && !OTHERS.contains(&name) && tokens.last().is_some_and(|t| t.starts_with(b"HTTP/"))
 }

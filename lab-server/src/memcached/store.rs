@@ -13,6 +13,10 @@ use bytes::Bytes;
 
 use super::clock::Clock;
 use super::lru::{hash_key, Item, Lru};
+use super::slabs::{self, ClassCounters, ClassStats};
+
+/// Seconds between two refreshes of an item's access time.
+const ITEM_UPDATE_INTERVAL: u32 = 60;
 
 /// Limits of a store.
 #[derive(Debug, Clone, Copy)]
@@ -121,6 +125,8 @@ pub enum Access {
 pub struct Shard {
     lru: Lru,
     pub counters: Counters,
+    /// Per slab class (index = class id; 0 unused).
+    slab: Vec<ClassCounters>,
     /// Next cas unique of this shard; values are `seq * shards + index + 1`, unique across
     /// shards without a shared counter.
     cas_seq: u64,
@@ -140,12 +146,26 @@ pub struct Store {
     shards: Box<[Mutex<Shard>]>,
     mask: u64,
     bytes: AtomicU64,
+    /// Per slab class (index = class id): items held, their `ntotal`, pages taken.
+    classes: Box<[ClassLive]>,
     settings: StoreSettings,
     pub clock: Clock,
     /// Delayed `flush_all`: items stored at or before this rel time are dead once it has
     /// passed (0 = none).
     oldest_live: AtomicU32,
+    /// Immediate `flush_all`s so far: items stored before the last one are dead (memcached
+    /// does the same with the cas value at the time of the flush), and go when next looked
+    /// at or by the periodic reclaim, counted as `get_flushed` and `reclaimed` like there.
+    flush_epoch: AtomicU32,
     evict_cursor: AtomicUsize,
+}
+
+/// What a slab class holds now, kept with atomics so its page high-water mark is global.
+#[derive(Default)]
+struct ClassLive {
+    number: AtomicU64,
+    requested: AtomicU64,
+    pages: AtomicU64,
 }
 
 /// A locked shard, with the store's limits at hand.
@@ -164,6 +184,7 @@ impl Store {
                 Mutex::new(Shard {
                     lru: Lru::new(),
                     counters: Counters::default(),
+                    slab: vec![ClassCounters::default(); slabs::count() + 1],
                     cas_seq: 0,
                     index: i as u64,
                 })
@@ -173,12 +194,14 @@ impl Store {
             shards,
             mask: n as u64 - 1,
             bytes: AtomicU64::new(0),
+            classes: (0..=slabs::count()).map(|_| ClassLive::default()).collect(),
             settings: StoreSettings {
                 shards: n,
                 ..settings
             },
             clock,
             oldest_live: AtomicU32::new(0),
+            flush_epoch: AtomicU32::new(0),
             evict_cursor: AtomicUsize::new(0),
         }
     }
@@ -262,21 +285,107 @@ impl Store {
             return;
         }
         self.oldest_live.store(0, Ordering::Relaxed);
-        for i in 0..self.shards.len() {
-            let mut s = self.lock(i);
-            let freed: u64 = s.lru.clear().iter().map(|it| self.charge_of(it)).sum();
-            drop(s);
-            self.bytes.fetch_sub(freed, Ordering::Relaxed);
-        }
+        self.flush_epoch.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn charge_of(&self, it: &Item) -> u64 {
-        it.value.len() as u64 + super::lru::ITEM_OVERHEAD + 2 + it.key_len as u64
+    /// Charges a stored item: `bytes`, its class's count and size, and the class's pages.
+    fn account_add(&self, it: &Item) {
+        let size = it.ntotal();
+        let id = slabs::class_of(size);
+        let c = &self.classes[id];
+        self.bytes.fetch_add(size, Ordering::Relaxed);
+        c.requested.fetch_add(size, Ordering::Relaxed);
+        let number = c.number.fetch_add(1, Ordering::Relaxed) + 1;
+        c.pages
+            .fetch_max(slabs::pages_for(id, number), Ordering::Relaxed);
+    }
+
+    /// Releases what [`Store::account_add`] charged.
+    fn account_sub(&self, it: &Item) {
+        let size = it.ntotal();
+        let c = &self.classes[slabs::class_of(size)];
+        self.bytes.fetch_sub(size, Ordering::Relaxed);
+        c.requested.fetch_sub(size, Ordering::Relaxed);
+        c.number.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Every class that holds items or has taken pages, as `stats items`/`stats slabs`
+    /// show them.
+    pub fn class_stats(&self) -> Vec<ClassStats> {
+        let n = slabs::count();
+        let mut out: Vec<ClassStats> = (0..=n)
+            .map(|id| {
+                let c = &self.classes[id];
+                ClassStats {
+                    id,
+                    number: c.number.load(Ordering::Relaxed),
+                    requested: c.requested.load(Ordering::Relaxed),
+                    pages: c.pages.load(Ordering::Relaxed),
+                    ..ClassStats::default()
+                }
+            })
+            .collect();
+        let mut oldest = vec![u32::MAX; n + 1];
+        for i in 0..self.shards.len() {
+            let s = self.lock(i);
+            for (id, c) in s.slab.iter().enumerate() {
+                out[id].counters.add(c);
+            }
+            for it in s.lru.items() {
+                let id = slabs::class_of(it.ntotal());
+                oldest[id] = oldest[id].min(it.accessed);
+            }
+        }
+        let now = self.clock.now();
+        for (stat, &o) in out.iter_mut().zip(&oldest) {
+            if o != u32::MAX {
+                stat.age = now.saturating_sub(o);
+            }
+        }
+        out.retain(|c| c.id > 0 && (c.number > 0 || c.pages > 0));
+        out
+    }
+
+    /// `stats cachedump CLASS LIMIT`: up to `limit` (0 = all) items of a class, as key, data
+    /// length and absolute expiry (0 = never).
+    pub fn dump_class(&self, class: usize, limit: u64) -> Vec<(Vec<u8>, usize, u64)> {
+        let now = self.clock.now();
+        let start = self.clock.unix_now().saturating_sub(u64::from(now));
+        let mut out = Vec::new();
+        for i in 0..self.shards.len() {
+            let s = self.lock(i);
+            for (key, it) in s.lru.entries() {
+                if limit != 0 && out.len() as u64 >= limit {
+                    return out;
+                }
+                if slabs::class_of(it.ntotal()) == class {
+                    let exp = if it.exptime == 0 {
+                        0
+                    } else {
+                        start + u64::from(it.exptime)
+                    };
+                    out.push((key.to_vec(), it.value.len(), exp));
+                }
+            }
+        }
+        out
+    }
+
+    /// `total_malloced`: the pages every class has taken.
+    pub fn malloced(&self) -> u64 {
+        self.classes
+            .iter()
+            .map(|c| c.pages.load(Ordering::Relaxed))
+            .sum::<u64>()
+            * slabs::PAGE
     }
 
     fn is_dead(&self, it: &Item, now: u32) -> Option<Dead> {
         if it.exptime != 0 && it.exptime <= now {
             return Some(Dead::Expired);
+        }
+        if it.epoch < self.flush_epoch.load(Ordering::Relaxed) {
+            return Some(Dead::Flushed);
         }
         let oldest = self.oldest_live.load(Ordering::Relaxed);
         if oldest != 0 && oldest <= now && it.stored <= oldest {
@@ -293,16 +402,13 @@ impl Store {
             let now = self.clock.now();
             let mut s = self.lock(i);
             let gone = s.lru.sweep(budget, |it| self.is_dead(it, now).is_some());
-            let mut freed = 0;
             for (_, it) in &gone {
-                freed += self.charge_of(it);
-                s.counters.reclaimed += 1;
-                if !it.fetched {
-                    s.counters.expired_unfetched += 1;
-                }
+                s.count_reclaimed(it);
             }
             drop(s);
-            self.bytes.fetch_sub(freed, Ordering::Relaxed);
+            for (_, it) in &gone {
+                self.account_sub(it);
+            }
             count += gone.len();
         }
         count
@@ -323,7 +429,9 @@ impl Store {
     /// `stats reset`: zeroes the counters (items stay).
     pub fn reset_counters(&self) {
         for i in 0..self.shards.len() {
-            self.lock(i).counters = Counters::default();
+            let mut s = self.lock(i);
+            s.counters = Counters::default();
+            s.slab.fill(ClassCounters::default());
         }
     }
 
@@ -338,9 +446,33 @@ enum Dead {
     Flushed,
 }
 
+impl Shard {
+    /// An expired or flushed item removed: `reclaimed`, and `expired_unfetched` when nobody
+    /// read it, in the totals and in its class.
+    fn count_reclaimed(&mut self, it: &Item) {
+        let class = &mut self.slab[slabs::class_of(it.ntotal())];
+        self.counters.reclaimed += 1;
+        class.reclaimed += 1;
+        if !it.fetched {
+            self.counters.expired_unfetched += 1;
+            class.expired_unfetched += 1;
+        }
+    }
+}
+
 impl ShardGuard<'_> {
     pub fn counters(&mut self) -> &mut Counters {
         &mut self.shard.counters
+    }
+
+    /// The per-class counters of the class `item` is stored in.
+    pub fn slab(&mut self, item: &Item) -> &mut ClassCounters {
+        self.slab_of(item.ntotal())
+    }
+
+    /// The per-class counters of the class an item of `ntotal` bytes lands in.
+    pub fn slab_of(&mut self, ntotal: u64) -> &mut ClassCounters {
+        &mut self.shard.slab[slabs::class_of(ntotal)]
     }
 
     /// The live item under `key`; an expired or flushed one is removed on the way.
@@ -353,14 +485,9 @@ impl ShardGuard<'_> {
         };
         if let Some(why) = dead {
             if let Some(it) = self.shard.lru.remove(key) {
-                store
-                    .bytes
-                    .fetch_sub(store.charge_of(&it), Ordering::Relaxed);
+                store.account_sub(&it);
+                self.shard.count_reclaimed(&it);
                 let c = &mut self.shard.counters;
-                c.reclaimed += 1;
-                if !it.fetched {
-                    c.expired_unfetched += 1;
-                }
                 if access == Access::Fetch {
                     match why {
                         Dead::Expired => c.get_expired += 1,
@@ -371,7 +498,11 @@ impl ShardGuard<'_> {
             return None;
         }
         let it = self.shard.lru.get_mut(key, false)?;
-        it.accessed = now;
+        // memcached refreshes an item's access time at most once a minute
+        // (ITEM_UPDATE_INTERVAL), so `la`, `age` and `evicted_time` move in such steps.
+        if now.saturating_sub(it.accessed) >= ITEM_UPDATE_INTERVAL {
+            it.accessed = now;
+        }
         Some(it)
     }
 
@@ -394,18 +525,20 @@ impl ShardGuard<'_> {
             fetched: false,
             stale: false,
             win_sent: false,
+            epoch: self.store.flush_epoch.load(Ordering::Relaxed),
         }
     }
 
-    /// Whether an item with this key and value length fits in `-I`.
-    pub fn fits(&self, key: &[u8], value_len: usize) -> bool {
-        Item::size_for(key.len(), value_len) <= self.store.settings.item_size_max
+    /// Whether an item with this key, flags and value length fits in `-I` (memcached
+    /// compares the item's whole `ntotal`).
+    pub fn fits(&self, key: &[u8], flags: u32, value_len: usize) -> bool {
+        slabs::ntotal(key.len(), flags, value_len) <= self.store.settings.item_size_max
     }
 
     /// Stores `item` under `key` (replacing what was there), charging its memory.
     pub fn put(&mut self, key: &[u8], mut item: Item) -> Result<(), StoreError> {
         item.key_len = key.len() as u32;
-        let size = self.store.charge_of(&item);
+        let size = item.ntotal();
         if size > self.store.settings.item_size_max {
             self.shard.counters.store_too_large += 1;
             return Err(StoreError::TooLarge);
@@ -414,21 +547,20 @@ impl ShardGuard<'_> {
             .shard
             .lru
             .get_mut(key, false)
-            .map(|it| self.store.charge_of(it))
+            .map(|it| it.ntotal())
             .unwrap_or(0);
         if !self.store.settings.evictions
             && self.store.bytes() + size > self.store.settings.memory_limit + old_size
             && !self.evict_expired_for(size)
         {
             self.shard.counters.store_no_memory += 1;
+            self.slab_of(size).outofmemory += 1;
             return Err(StoreError::NoMemory);
         }
+        self.store.account_add(&item);
         if let Some(old) = self.shard.lru.insert(key, item) {
-            self.store
-                .bytes
-                .fetch_sub(self.store.charge_of(&old), Ordering::Relaxed);
+            self.store.account_sub(&old);
         }
-        self.store.bytes.fetch_add(size, Ordering::Relaxed);
         self.shard.counters.total_items += 1;
         Ok(())
     }
@@ -442,10 +574,8 @@ impl ShardGuard<'_> {
             .lru
             .sweep(usize::MAX, |it| store.is_dead(it, now).is_some());
         for (_, it) in &gone {
-            store
-                .bytes
-                .fetch_sub(store.charge_of(it), Ordering::Relaxed);
-            self.shard.counters.reclaimed += 1;
+            store.account_sub(it);
+            self.shard.count_reclaimed(it);
         }
         store.bytes() + size <= store.settings.memory_limit
     }
@@ -453,9 +583,7 @@ impl ShardGuard<'_> {
     /// Removes the item under `key` (live or not).
     pub fn remove(&mut self, key: &[u8]) -> Option<Item> {
         let it = self.shard.lru.remove(key)?;
-        self.store
-            .bytes
-            .fetch_sub(self.store.charge_of(&it), Ordering::Relaxed);
+        self.store.account_sub(&it);
         Some(it)
     }
 
@@ -471,20 +599,25 @@ impl ShardGuard<'_> {
                 break;
             };
             any = true;
-            self.store
-                .bytes
-                .fetch_sub(self.store.charge_of(&it), Ordering::Relaxed);
-            let c = &mut self.shard.counters;
+            self.store.account_sub(&it);
             if self.store.is_dead(&it, self.now).is_some() {
-                c.reclaimed += 1;
-            } else {
-                c.evictions += 1;
-                if it.exptime != 0 {
-                    c.evicted_nonzero += 1;
-                }
-                if !it.fetched {
-                    c.evicted_unfetched += 1;
-                }
+                self.shard.count_reclaimed(&it);
+                continue;
+            }
+            let now = self.now;
+            let shard = &mut *self.shard;
+            let c = &mut shard.counters;
+            let class = &mut shard.slab[slabs::class_of(it.ntotal())];
+            c.evictions += 1;
+            class.evicted += 1;
+            class.evicted_time = now.saturating_sub(it.accessed);
+            if it.exptime != 0 {
+                c.evicted_nonzero += 1;
+                class.evicted_nonzero += 1;
+            }
+            if !it.fetched {
+                c.evicted_unfetched += 1;
+                class.evicted_unfetched += 1;
             }
         }
         any

@@ -179,7 +179,7 @@ async fn admin_commands() {
 }
 
 #[tokio::test]
-async fn malformed_input_gets_exact_errors_and_the_connection_stays_in_step() {
+async fn malformed_input_gets_memcacheds_exact_errors() {
     let long_key = "k".repeat(251);
     let set_long = format!("set {long_key} 0 0 1\r\nx\r\n");
     let get_long = format!("get {long_key}\r\n");
@@ -382,10 +382,12 @@ fn command() -> impl Strategy<Value = Vec<u8>> {
         Just(b"stats\r\n".to_vec()),
         Just(b"stats items\r\n".to_vec()),
         Just(b"version\r\n".to_vec()),
-        // Garbage lines, possibly very long, without a newline inside.
+        // Garbage lines without a newline inside, shorter than the 2048 bytes after which
+        // memcached closes a connection that sent no newline (that one depends on how the
+        // bytes arrive, on the real server too, and is tested on its own).
         proptest::collection::vec(
             any::<u8>().prop_filter("no newline", |b| *b != b'\n'),
-            0..3000
+            0..2000
         )
         .prop_map(|mut v| {
             v.extend_from_slice(b"\r\n");
@@ -422,11 +424,53 @@ proptest! {
     ) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
         let _guard = rt.enter();
-        let mut bytes: Vec<u8> = cmds.concat();
+        // The first byte picks the protocol (0x80 is the binary one): start in text.
+        let mut bytes: Vec<u8> = b"mn\r\n".to_vec();
+        bytes.extend_from_slice(&cmds.concat());
         bytes.extend_from_slice(b"mn\r\n");
-        let whole = run_stream(&bytes, &[]);
-        let pieces = run_stream(&bytes, &cuts);
+        // CPU time (`rusage_*` in `stats`) is the only figure that moves between two runs.
+        let steady = |out: Vec<u8>| -> Vec<u8> {
+            out.split_inclusive(|&b| b == b'\n')
+                .filter(|l| !l.starts_with(b"STAT rusage_"))
+                .flatten()
+                .copied()
+                .collect()
+        };
+        let whole = steady(run_stream(&bytes, &[]));
+        let pieces = steady(run_stream(&bytes, &cuts));
         prop_assert!(whole.ends_with(b"MN\r\n"), "the final mn was not answered: {:?}", String::from_utf8_lossy(&whole[whole.len().saturating_sub(200)..]));
         prop_assert_eq!(whole, pieces);
     }
+}
+
+#[tokio::test]
+async fn input_that_is_not_memcacheds_protocol_closes_the_connection() {
+    let long = "x".repeat(2049);
+    let long_get = format!("get {}", "k".repeat(3000));
+    insta::assert_snapshot!(transcript(&[b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"]), @r"
+    > GET / HTTP/1.1\r\n
+    > Host: x\r\n
+    > \r\n
+    [conexión cerrada]
+    ");
+    // 0x80 first: memcached's binary protocol, which the lab does not speak.
+    let binary = transcript(&[b"\x80\x00\x00\x00"]);
+    assert!(
+        binary.ends_with("[conexión cerrada]\n") && !binary.contains("\n< "),
+        "{binary}"
+    );
+    insta::assert_snapshot!(transcript(&[b"mn\r\n", long.as_bytes()]), @r"
+    > mn\r\n
+    < MN\r\n
+    > xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (2049 bytes)
+    [conexión cerrada]
+    ");
+    // A long multi-key get may arrive in pieces; gat may not.
+    insta::assert_snapshot!(transcript(&[long_get.as_bytes(), b"\r\nmn\r\n"]), @r"
+    > get kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk… (3004 bytes)
+    > \r\n
+    > mn\r\n
+    < CLIENT_ERROR bad command line format\r\n
+    < MN\r\n
+    ");
 }

@@ -50,6 +50,11 @@ pub fn loadable_modules() -> impl Iterator<Item = &'static ModuleInfo> {
 const CONFS: &[(&str, &str, bool)] = &[
     ("charset", include_str!("files/conf/charset.conf"), true),
     (
+        "localized-error-pages",
+        include_str!("files/conf/localized-error-pages.conf"),
+        true,
+    ),
+    (
         "other-vhosts-access-log",
         include_str!("files/conf/other-vhosts-access-log.conf"),
         true,

@@ -452,6 +452,9 @@ async fn watch_worker(inner: Arc<Inner>, index: usize) {
         .arg(spec.maximum_requests.to_string())
         .arg("--processes")
         .arg(spec.processes.to_string());
+        if spec.multiprocess {
+            cmd.arg("--multiprocess");
+        }
         if let Some(t) = spec.inactivity_timeout {
             cmd.arg("--inactivity-timeout").arg(t.as_secs().to_string());
         }

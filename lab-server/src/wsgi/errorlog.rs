@@ -12,22 +12,35 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorLog {
     pub path: Option<PathBuf>,
+    /// Written from a daemon process: mod_wsgi 4.9 names the peer `[remote ip:port]` there,
+    /// and `[client ip:port]` in Apache's own processes (embedded mode).
+    pub remote: bool,
 }
 
 impl ErrorLog {
     pub fn file(path: impl Into<PathBuf>) -> ErrorLog {
         ErrorLog {
             path: Some(path.into()),
+            remote: false,
         }
     }
 
     pub fn stderr() -> ErrorLog {
-        ErrorLog { path: None }
+        ErrorLog {
+            path: None,
+            remote: false,
+        }
+    }
+
+    /// The same log, as a daemon process writes it (`[remote ...]`).
+    pub fn in_daemon(mut self) -> ErrorLog {
+        self.remote = true;
+        self
     }
 
     /// Writes each of `lines` with the same prefix (`level` is `error`, `info`...).
     pub fn write(&self, level: &str, client: Option<&str>, lines: &[&str]) {
-        let prefix = prefix(level, client);
+        let prefix = prefix(level, client, self.remote);
         let mut text = String::new();
         for line in lines {
             text.push_str(&prefix);
@@ -59,8 +72,9 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
-fn prefix(level: &str, client: Option<&str>) -> String {
-    let client = client.map(|c| format!(" [client {c}]")).unwrap_or_default();
+fn prefix(level: &str, client: Option<&str>, remote: bool) -> String {
+    let who = if remote { "remote" } else { "client" };
+    let client = client.map(|c| format!(" [{who} {c}]")).unwrap_or_default();
     format!(
         "[{}] [wsgi:{level}] [pid {}]{client} ",
         apache_time(SystemTime::now()),
@@ -131,5 +145,21 @@ mod tests {
                 && lines[0].ends_with("[client 127.0.0.1:4000] uno")
         );
         assert!(lines[1].ends_with(" dos"));
+    }
+
+    #[test]
+    fn a_daemon_names_the_peer_remote_like_mod_wsgi() {
+        let t = tempfile::tempdir().unwrap();
+        let log = ErrorLog::file(t.path().join("error.log")).in_daemon();
+        log.write("error", Some("127.0.0.1:37668"), &["KeyError: 'n'"]);
+        let text = std::fs::read_to_string(t.path().join("error.log")).unwrap();
+        assert!(
+            text.contains("[wsgi:error] [pid ")
+                && text
+                    .trim_end()
+                    .ends_with("] [remote 127.0.0.1:37668] KeyError: 'n'"),
+            "{text}"
+        );
+        assert!(!text.contains("[client "), "{text}");
     }
 }

@@ -31,6 +31,8 @@ pub struct WorkerArgs {
     pub socket: PathBuf,
     pub group: String,
     pub processes: u32,
+    /// `processes=` was written (mod_wsgi then reports `wsgi.multiprocess` True).
+    pub multiprocess: bool,
     pub threads: usize,
     pub maximum_requests: u64,
     pub inactivity_timeout: Option<u64>,
@@ -51,8 +53,8 @@ pub fn run(args: WorkerArgs) -> i32 {
     let log = args
         .log
         .clone()
-        .map(ErrorLog::file)
-        .unwrap_or_else(ErrorLog::stderr);
+        .map(|p| ErrorLog::file(p).in_daemon())
+        .unwrap_or_else(|| ErrorLog::stderr().in_daemon());
     std::thread::spawn(|| {
         let mut sink = [0u8; 64];
         let mut stdin = std::io::stdin();
@@ -79,7 +81,7 @@ pub fn run(args: WorkerArgs) -> i32 {
     let settings = InterpreterSettings {
         venv,
         python_path: args.python_path.clone(),
-        log: args.log.clone().map(ErrorLog::file),
+        log: args.log.clone().map(|p| ErrorLog::file(p).in_daemon()),
     };
     if let Err(e) = python::init_interpreter(&settings) {
         log.write(
@@ -121,7 +123,7 @@ pub fn run(args: WorkerArgs) -> i32 {
     });
     let scripts = Arc::new(Scripts::new());
     let threads = args.threads.max(1);
-    let multiprocess = args.processes > 1;
+    let multiprocess = args.multiprocess;
     for i in 0..threads {
         let Ok(listener) = listener.try_clone() else {
             return 1;
@@ -289,9 +291,9 @@ impl RawRequest {
             reloading: get("LAB_RELOADING") == "1",
             multiprocess,
             log: if log_path.is_empty() {
-                ErrorLog::stderr()
+                ErrorLog::stderr().in_daemon()
             } else {
-                ErrorLog::file(log_path)
+                ErrorLog::file(log_path).in_daemon()
             },
             client: get("LAB_CLIENT"),
             environ: self.environ,

@@ -84,6 +84,8 @@ pub struct Console {
     last: Mutex<BTreeMap<String, CheckView>>,
     /// A one-time message per exercise (the result of «Preparar»).
     notices: Mutex<BTreeMap<String, String>>,
+    /// Where the web server answers, asked of the running lab at most once a second.
+    web: Mutex<Option<(std::time::Instant, String)>>,
 }
 
 impl Console {
@@ -100,11 +102,29 @@ impl Console {
             status,
             last: Mutex::new(BTreeMap::new()),
             notices: Mutex::new(BTreeMap::new()),
+            web: Mutex::new(None),
         }
     }
 
     fn params(&self, exercise: &crate::Exercise) -> Params {
         Params::derive(&self.ws.settings.student, &exercise.id, &exercise.params)
+            .with_web(self.web())
+    }
+
+    /// `ip:port` of the web server's `Listen 80`, as the running lab reports it.
+    fn web(&self) -> String {
+        let fresh = |(at, _): &(std::time::Instant, String)| at.elapsed().as_secs() < 1;
+        if let Ok(cached) = self.web.lock() {
+            if let Some(hit) = cached.as_ref().filter(|c| fresh(c)) {
+                return hit.1.clone();
+            }
+        }
+        let status = (self.status)(&self.ws).ok();
+        let addr = crate::params::web_address(&self.ws, status.as_ref());
+        if let Ok(mut cached) = self.web.lock() {
+            *cached = Some((std::time::Instant::now(), addr.clone()));
+        }
+        addr
     }
 
     fn last(&self, id: &str) -> Option<CheckView> {

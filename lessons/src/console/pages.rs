@@ -352,7 +352,9 @@ pub fn lesson(c: &Console, id: &str) -> Option<String> {
         .find(|ch| ch.path.as_deref() == Some(page.as_str()))
         .map(|ch| ch.title.clone())
         .unwrap_or_else(|| id.to_string());
-    let body = to_html(md, &page, "/leccion/", |ex_id| {
+    // The book says 127.0.0.1:10080; show where this lab really answers.
+    let md = crate::params::localize(md, &c.web());
+    let body = to_html(&md, &page, "/leccion/", |ex_id| {
         match c.course.exercise(ex_id) {
             Some(e) => exercise_box(c, e, status.get(ex_id)),
             None => format!(

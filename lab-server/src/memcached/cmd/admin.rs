@@ -7,10 +7,21 @@ pub const VERSION: &str = "1.6.18-lab";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admin {
-    FlushAll { delay: i64, noreply: bool },
+    FlushAll {
+        delay: i64,
+        noreply: bool,
+    },
     Version,
-    Verbosity { level: u32, noreply: bool },
+    Verbosity {
+        level: u32,
+        noreply: bool,
+    },
     Quit,
+    /// `slabs automove N` (accepted; the lab has no slab rebalancer) and `slabs reassign
+    /// SRC DST` (the lab never has a spare page to move).
+    Slabs {
+        reply: &'static str,
+    },
 }
 
 pub fn parse(name: &[u8], tokens: &[&[u8]]) -> Result<Admin, ProtoError> {
@@ -29,6 +40,27 @@ pub fn parse(name: &[u8], tokens: &[&[u8]]) -> Result<Admin, ProtoError> {
             Ok(Admin::FlushAll { delay, noreply: nr })
         }
         b"version" => Ok(Admin::Version),
+        b"slabs" => match (n, tokens.get(1).copied()) {
+            (4, Some(b"reassign")) => {
+                let valid =
+                    |t: &[u8]| parse_i32(t).is_some_and(|c| c == -1 || (1..=40).contains(&c));
+                let reply = if !valid(tokens[2]) || !valid(tokens[3]) {
+                    "BADCLASS invalid src or dst class id"
+                } else if tokens[2] == tokens[3] {
+                    "SAME src and dst class are identical"
+                } else {
+                    "NOSPARE source class has no spare pages"
+                };
+                Ok(Admin::Slabs { reply })
+            }
+            (3.., Some(b"automove")) => {
+                let level = parse_u64(tokens[2]).ok_or_else(ProtoError::bad_format)?;
+                Ok(Admin::Slabs {
+                    reply: if level <= 2 { "OK" } else { "ERROR" },
+                })
+            }
+            _ => Err(ProtoError::Error),
+        },
         b"quit" => Ok(Admin::Quit),
         b"verbosity" => {
             if !(n == 2 || n == 3) {
@@ -66,6 +98,10 @@ pub fn apply_and_encode(cmd: &Admin, env: &Env<'_>, out: &mut Vec<u8>) -> bool {
             }
         }
         Admin::Quit => return false,
+        Admin::Slabs { reply } => {
+            out.extend_from_slice(reply.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
     }
     true
 }

@@ -103,10 +103,30 @@ pub fn change(
         } else {
             c.decr_hits += 1
         }
+        let class = g.slab_of(crate::memcached::slabs::ntotal(
+            key.len(),
+            flags,
+            value.len(),
+        ));
+        if incr {
+            class.incr_hits += 1
+        } else {
+            class.decr_hits += 1
+        }
         let mut text = Vec::with_capacity(20);
         push_num(&mut text, result);
         if text.len() < value.len() {
             text.resize(value.len(), b' ');
+        }
+        // A result no longer than the old value is written in place, as memcached does
+        // (no new item, so `total_items` does not move); a longer one is a new item.
+        if text.len() == value.len() {
+            let new_cas = g.next_cas();
+            if let Some(it) = g.lookup(key, Access::Other) {
+                it.value = Bytes::from(text);
+                it.cas = new_cas;
+                return (Outcome::Value(result), new_cas, false);
+            }
         }
         let item = g.new_item(Bytes::from(text), flags, exptime);
         let new_cas = item.cas;

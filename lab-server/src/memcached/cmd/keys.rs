@@ -34,7 +34,9 @@ pub fn apply_delete(cmd: &Delete<'_>, env: &Env<'_>) -> bool {
     env.store.with(cmd.key, |g| {
         let live = g.lookup(cmd.key, Access::Other).is_some();
         if live {
-            g.remove(cmd.key);
+            if let Some(it) = g.remove(cmd.key) {
+                g.slab(&it).delete_hits += 1;
+            }
             g.counters().delete_hits += 1;
         } else {
             g.counters().delete_misses += 1;
@@ -80,10 +82,14 @@ pub fn apply_touch(cmd: &Touch<'_>, env: &Env<'_>) -> bool {
         let found = match g.lookup(cmd.key, Access::Fetch) {
             Some(it) => {
                 it.exptime = exptime;
-                true
+                Some(it.ntotal())
             }
-            None => false,
+            None => None,
         };
+        if let Some(size) = found {
+            g.slab_of(size).touch_hits += 1;
+        }
+        let found = found.is_some();
         let c = g.counters();
         c.cmd_touch += 1;
         if found {

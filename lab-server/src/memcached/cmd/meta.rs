@@ -217,12 +217,15 @@ pub fn get(m: &Meta<'_>, env: &Env<'_>, out: &mut Vec<u8>) -> Result<(), ProtoEr
     let recache = m.number(b'R')?;
     let view = env.store.with(&m.key, |g| {
         let now = g.now;
-        let bump = if m.has(b'u') {
+        let no_update = m.has(b'u');
+        let bump = if no_update {
             Access::Other
         } else {
             Access::Fetch
         };
+        let mut size = 0;
         let mut view = g.lookup(&m.key, bump).map(|it| {
+            size = it.ntotal();
             let v = ItemView {
                 cas: it.cas,
                 flags: it.flags,
@@ -235,7 +238,10 @@ pub fn get(m: &Meta<'_>, env: &Env<'_>, out: &mut Vec<u8>) -> Result<(), ProtoEr
                 stale: it.stale,
                 token_sent: it.win_sent,
             };
-            it.fetched = true;
+            // `u`: no update, so the item is not marked as fetched either.
+            if !no_update {
+                it.fetched = true;
+            }
             if let Some(t) = touch {
                 it.exptime = t;
             }
@@ -253,7 +259,8 @@ pub fn get(m: &Meta<'_>, env: &Env<'_>, out: &mut Vec<u8>) -> Result<(), ProtoEr
         let c = g.counters();
         c.cmd_get += 1;
         if view.is_some() {
-            c.get_hits += 1
+            c.get_hits += 1;
+            g.slab_of(size).get_hits += 1;
         } else {
             c.get_misses += 1
         }
@@ -350,6 +357,10 @@ pub fn set(ms: &MetaSet, data: &[u8], env: &Env<'_>, out: &mut Vec<u8>) {
         let existing = g
             .lookup(key, Access::Other)
             .map(|it| (it.cas, it.value.clone(), it.flags, it.exptime));
+        let old_size = existing
+            .as_ref()
+            .map(|(_, v, f, _)| crate::memcached::slabs::ntotal(key.len(), *f, v.len()))
+            .unwrap_or(0);
         let mut stale = false;
         if let Some(c) = compare {
             match &existing {
@@ -359,10 +370,14 @@ pub fn set(ms: &MetaSet, data: &[u8], env: &Env<'_>, out: &mut Vec<u8>) {
                         stale = true;
                     } else {
                         g.counters().cas_badval += 1;
+                        g.slab_of(old_size).cas_badval += 1;
                         return ("EX", 0);
                     }
                 }
-                Some(_) => g.counters().cas_hits += 1,
+                Some(_) => {
+                    g.counters().cas_hits += 1;
+                    g.slab_of(old_size).cas_hits += 1;
+                }
             }
         }
         let (value, f, e) = match (mode, &existing) {
@@ -378,6 +393,7 @@ pub fn set(ms: &MetaSet, data: &[u8], env: &Env<'_>, out: &mut Vec<u8>) {
             item.cas = c;
         }
         let cas = item.cas;
+        g.slab_of(item.ntotal() + key.len() as u64).cmd_set += 1;
         match g.put(key, item) {
             Ok(()) => ("HD", cas),
             Err(StoreError::TooLarge) => ("TL", 0),
@@ -407,7 +423,8 @@ pub fn set(ms: &MetaSet, data: &[u8], env: &Env<'_>, out: &mut Vec<u8>) {
         .flags
         .iter()
         .copied()
-        .filter(|f| matches!(f.name, b'O' | b'k' | b'b') || (f.name == b'c' && code == "HD"))
+        // memcached returns the cas flag whatever the outcome: 0 when nothing was stored.
+        .filter(|f| matches!(f.name, b'O' | b'k' | b'b' | b'c'))
         .collect();
     ret_flags(out, &only, m.key_token, Some(&view));
     out.extend_from_slice(b"\r\n");
@@ -423,6 +440,7 @@ pub fn delete(m: &Meta<'_>, env: &Env<'_>, out: &mut Vec<u8>) -> Result<(), Prot
             g.counters().delete_misses += 1;
             return "NF";
         };
+        let size = it.ntotal();
         if compare.is_some_and(|c| c != it.cas) {
             return "EX";
         }
@@ -436,6 +454,7 @@ pub fn delete(m: &Meta<'_>, env: &Env<'_>, out: &mut Vec<u8>) -> Result<(), Prot
             g.remove(&m.key);
         }
         g.counters().delete_hits += 1;
+        g.slab_of(size).delete_hits += 1;
         "HD"
     });
     if code == "HD" && m.has(b'q') {
@@ -531,13 +550,14 @@ pub fn debug(m: &Meta<'_>, env: &Env<'_>, out: &mut Vec<u8>) {
         let now = g.now;
         g.lookup(&m.key, Access::Other).map(|it| {
             format!(
-                "ME {} exp={} la={} cas={} fetch={} cls=1 size={}\r\n",
+                "ME {} exp={} la={} cas={} fetch={} cls={} size={}\r\n",
                 String::from_utf8_lossy(m.key_token),
                 ttl_of(it.exptime, now),
                 now.saturating_sub(it.accessed),
                 it.cas,
                 if it.fetched { "yes" } else { "no" },
-                super::super::lru::Item::size_for(m.key.len(), it.value.len())
+                crate::memcached::slabs::class_of(it.ntotal()),
+                it.ntotal()
             )
         })
     });

@@ -79,33 +79,68 @@ pub fn noreply(tokens: &[&[u8]]) -> bool {
     tokens.last().is_some_and(|t| *t == b"noreply")
 }
 
-/// Parses an unsigned decimal (no sign, no spaces), like memcached's `safe_strtoull`.
-pub fn parse_u64(t: &[u8]) -> Option<u64> {
-    if t.is_empty() || t.len() > 20 {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &b in t {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    Some(n)
+/// C's `isspace` in the "C" locale.
+fn c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-/// Parses a signed decimal that fits in 32 bits, like memcached's `safe_strtol`.
-pub fn parse_i32(t: &[u8]) -> Option<i64> {
-    let (neg, digits) = match t.first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
+/// What C's `strtol`/`strtoull` read from a whole token, as memcached's `safe_strto*` accept
+/// it: leading white space, an optional sign, at least one digit, and nothing after the
+/// digits but white space. Returns the sign and the magnitude (saturated above 2^64).
+fn c_number(t: &[u8]) -> Option<(bool, u128)> {
+    let mut i = t.iter().take_while(|&&b| c_space(b)).count();
+    let neg = match t.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
     };
-    let n = parse_u64(digits)? as i64;
-    let n = if neg { -n } else { n };
-    (i64::from(i32::MIN)..=i64::from(i32::MAX))
-        .contains(&n)
-        .then_some(n)
+    let start = i;
+    let mut v: u128 = 0;
+    while let Some(&b) = t.get(i).filter(|b| b.is_ascii_digit()) {
+        v = (v * 10 + u128::from(b - b'0')).min(u128::from(u64::MAX) + 2);
+        i += 1;
+    }
+    if i == start || t.get(i).is_some_and(|&b| !c_space(b)) {
+        return None;
+    }
+    Some((neg, v))
+}
+
+/// memcached's `safe_strtoull`: C's `strtoull` (so `-5` is 2^64-5), refused when it overflows
+/// or when a `-` gives a number above 2^63.
+pub fn parse_u64(t: &[u8]) -> Option<u64> {
+    let (neg, v) = c_number(t)?;
+    if v > u128::from(u64::MAX) {
+        return None;
+    }
+    let v = v as u64;
+    let v = if neg { v.wrapping_neg() } else { v };
+    if (v as i64) < 0 && neg {
+        return None;
+    }
+    Some(v)
+}
+
+/// memcached's `safe_strtol` into an `int32_t`: C's `strtol` (64-bit `long`, refused only when
+/// it overflows that), then **truncated** to 32 bits as memcached stores it. So `2147483648`
+/// reads as -2147483648 and `4294967296` as 0, exactly as memcached 1.6.18 on amd64 does.
+pub fn parse_i32(t: &[u8]) -> Option<i64> {
+    let (neg, v) = c_number(t)?;
+    let l: i64 = if neg {
+        if v > 1u128 << 63 {
+            return None;
+        }
+        (v as i128).wrapping_neg() as i64
+    } else {
+        i64::try_from(v).ok()?
+    };
+    Some(i64::from(l as i32))
 }
 
 /// Appends the decimal form of `n`.
@@ -159,9 +194,17 @@ mod tests {
         assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
         assert_eq!(parse_u64(b"18446744073709551616"), None);
         assert_eq!(parse_u64(b"-1"), None);
+        assert_eq!(parse_u64(b"-0"), Some(0));
         assert_eq!(parse_u64(b""), None);
+        assert_eq!(parse_u64(b"12x"), None);
+        assert_eq!(parse_u64(b"12\t"), Some(12));
         assert_eq!(parse_i32(b"-1"), Some(-1));
-        assert_eq!(parse_i32(b"2147483648"), None);
+        // Truncated to 32 bits like memcached's int32_t.
+        assert_eq!(parse_i32(b"2147483648"), Some(-2147483648));
+        assert_eq!(parse_i32(b"4294967296"), Some(0));
+        assert_eq!(parse_i32(b"-2147483649"), Some(2147483647));
+        assert_eq!(parse_i32(b"9223372036854775808"), None);
+        assert_eq!(parse_i32(b"abc"), None);
         let mut out = Vec::new();
         push_num(&mut out, 0);
         out.push(b' ');

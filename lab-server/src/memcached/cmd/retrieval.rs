@@ -56,12 +56,15 @@ pub fn apply<'a>(cmd: &Get<'a>, env: &Env<'_>) -> Vec<Hit<'a>> {
                 if let Some(e) = exptime {
                     it.exptime = e;
                 }
-                Hit {
-                    key: k,
-                    flags: it.flags,
-                    cas: it.cas,
-                    value: it.value.clone(),
-                }
+                (
+                    it.ntotal(),
+                    Hit {
+                        key: k,
+                        flags: it.flags,
+                        cas: it.cas,
+                        value: it.value.clone(),
+                    },
+                )
             });
             let c = g.counters();
             c.cmd_get += 1;
@@ -78,7 +81,14 @@ pub fn apply<'a>(cmd: &Get<'a>, env: &Env<'_>) -> Vec<Hit<'a>> {
             } else {
                 c.get_misses += 1
             }
-            found
+            found.map(|(size, hit)| {
+                let class = g.slab_of(size);
+                class.get_hits += 1;
+                if exptime.is_some() {
+                    class.touch_hits += 1;
+                }
+                hit
+            })
         });
         hits.extend(hit);
     }

@@ -1,9 +1,10 @@
 //! `stats`, `stats settings`, `stats items`, `stats slabs`, `stats sizes`, `stats reset`.
-//! Replies are `STAT <name> <value>` lines and `END`. The lab has no slab allocator: items
-//! and slabs report one class (1) holding every item.
+//! Replies are `STAT <name> <value>` lines and `END`, with the names memcached 1.6.18 prints
+//! in its order. Items are counted in memcached's slab classes ([`slabs`]).
 
 use super::{Env, ProtoError};
 use crate::memcached::cmd::admin::VERSION;
+use crate::memcached::slabs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stats {
@@ -13,6 +14,11 @@ pub enum Stats {
     Slabs,
     Sizes,
     Reset,
+    /// `stats cachedump CLASS LIMIT`.
+    CacheDump {
+        class: usize,
+        limit: u64,
+    },
 }
 
 /// What the server (not the store) knows.
@@ -48,6 +54,24 @@ pub struct SettingsSnapshot {
 pub fn parse(tokens: &[&[u8]]) -> Result<Stats, ProtoError> {
     match tokens.get(1).copied() {
         None => Ok(Stats::General),
+        Some(b"cachedump") => {
+            if tokens.len() < 4 {
+                return Err(ProtoError::Client("bad command line"));
+            }
+            let (Some(class), Some(limit)) =
+                (super::parse_u64(tokens[2]), super::parse_u64(tokens[3]))
+            else {
+                return Err(ProtoError::bad_format());
+            };
+            let (class, limit) = (u64::from(class as u32), u64::from(limit as u32));
+            if class >= 64 {
+                return Err(ProtoError::Client("Illegal slab id"));
+            }
+            Ok(Stats::CacheDump {
+                class: class as usize,
+                limit,
+            })
+        }
         Some(_) if tokens.len() > 2 => Err(ProtoError::Error),
         Some(b"settings") => Ok(Stats::Settings),
         Some(b"items") => Ok(Stats::Items),
@@ -63,57 +87,129 @@ pub fn parse(tokens: &[&[u8]]) -> Result<Stats, ProtoError> {
 pub fn apply(cmd: Stats, env: &Env<'_>) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = Vec::new();
     let mut put = |k: &str, val: String| v.push((k.to_string(), val));
+    let mut put_all = |prefix: String, pairs: &[(&str, u64)]| {
+        for (name, val) in pairs {
+            put(&format!("{prefix}{name}"), val.to_string());
+        }
+    };
     match cmd {
         Stats::General => {
             let s = env.server.snapshot();
             let t = env.store.totals();
             let c = t.counters;
-            put("pid", s.pid.to_string());
-            put("uptime", s.uptime.to_string());
-            put("time", s.time.to_string());
+            let (user, system) = rusage();
+            // Every name memcached 1.6.18 (Debian 12's build) prints, in its order. What the
+            // lab does not have (libevent, response objects, the LRU maintainer and crawler,
+            // slab rebalancing, logging watchers) shows its idle value.
+            let n = |v: u64| v.to_string();
+            put("pid", n(u64::from(s.pid)));
+            put("uptime", n(s.uptime));
+            put("time", n(s.time));
             put("version", VERSION.to_string());
+            put("libevent", "2.1.12-stable".to_string());
             put("pointer_size", (usize::BITS).to_string());
-            put("max_connections", s.max_connections.to_string());
-            put("curr_connections", s.curr_connections.to_string());
-            put("total_connections", s.total_connections.to_string());
-            put("rejected_connections", s.rejected_connections.to_string());
-            put("cmd_get", c.cmd_get.to_string());
-            put("cmd_set", c.cmd_set.to_string());
-            put("cmd_flush", s.cmd_flush.to_string());
-            put("cmd_touch", c.cmd_touch.to_string());
-            put("cmd_meta", s.cmd_meta.to_string());
-            put("get_hits", c.get_hits.to_string());
-            put("get_misses", c.get_misses.to_string());
-            put("get_expired", c.get_expired.to_string());
-            put("get_flushed", c.get_flushed.to_string());
-            put("delete_misses", c.delete_misses.to_string());
-            put("delete_hits", c.delete_hits.to_string());
-            put("incr_misses", c.incr_misses.to_string());
-            put("incr_hits", c.incr_hits.to_string());
-            put("decr_misses", c.decr_misses.to_string());
-            put("decr_hits", c.decr_hits.to_string());
-            put("cas_misses", c.cas_misses.to_string());
-            put("cas_hits", c.cas_hits.to_string());
-            put("cas_badval", c.cas_badval.to_string());
-            put("touch_hits", c.touch_hits.to_string());
-            put("touch_misses", c.touch_misses.to_string());
-            put("store_too_large", c.store_too_large.to_string());
-            put("store_no_memory", c.store_no_memory.to_string());
-            put("bytes_read", s.bytes_read.to_string());
-            put("bytes_written", s.bytes_written.to_string());
-            put(
-                "limit_maxbytes",
-                env.store.settings().memory_limit.to_string(),
-            );
+            put("rusage_user", user);
+            put("rusage_system", system);
+            put("max_connections", n(s.max_connections));
+            put("curr_connections", n(s.curr_connections));
+            put("total_connections", n(s.total_connections));
+            put("rejected_connections", n(s.rejected_connections));
+            put("connection_structures", n(s.curr_connections + 1));
+            for k in [
+                "response_obj_oom",
+                "response_obj_count",
+                "response_obj_bytes",
+            ] {
+                put(k, "0".to_string());
+            }
+            for k in [
+                "read_buf_count",
+                "read_buf_bytes",
+                "read_buf_bytes_free",
+                "read_buf_oom",
+            ] {
+                put(k, "0".to_string());
+            }
+            put("reserved_fds", "20".to_string());
+            put("cmd_get", n(c.cmd_get));
+            put("cmd_set", n(c.cmd_set));
+            put("cmd_flush", n(s.cmd_flush));
+            put("cmd_touch", n(c.cmd_touch));
+            put("cmd_meta", n(s.cmd_meta));
+            put("get_hits", n(c.get_hits));
+            put("get_misses", n(c.get_misses));
+            put("get_expired", n(c.get_expired));
+            put("get_flushed", n(c.get_flushed));
+            put("delete_misses", n(c.delete_misses));
+            put("delete_hits", n(c.delete_hits));
+            put("incr_misses", n(c.incr_misses));
+            put("incr_hits", n(c.incr_hits));
+            put("decr_misses", n(c.decr_misses));
+            put("decr_hits", n(c.decr_hits));
+            put("cas_misses", n(c.cas_misses));
+            put("cas_hits", n(c.cas_hits));
+            put("cas_badval", n(c.cas_badval));
+            put("touch_hits", n(c.touch_hits));
+            put("touch_misses", n(c.touch_misses));
+            put("store_too_large", n(c.store_too_large));
+            put("store_no_memory", n(c.store_no_memory));
+            put("auth_cmds", "0".to_string());
+            put("auth_errors", "0".to_string());
+            put("bytes_read", n(s.bytes_read));
+            put("bytes_written", n(s.bytes_written));
+            put("limit_maxbytes", n(env.store.settings().memory_limit));
             put("accepting_conns", "1".to_string());
-            put("threads", s.threads.to_string());
-            put("bytes", t.bytes.to_string());
-            put("curr_items", t.curr_items.to_string());
-            put("total_items", c.total_items.to_string());
-            put("expired_unfetched", c.expired_unfetched.to_string());
-            put("evicted_unfetched", c.evicted_unfetched.to_string());
-            put("evictions", c.evictions.to_string());
-            put("reclaimed", c.reclaimed.to_string());
+            put("listen_disabled_num", "0".to_string());
+            put("time_in_listen_disabled_us", "0".to_string());
+            put("threads", n(s.threads));
+            put("conn_yields", "0".to_string());
+            put("hash_power_level", "16".to_string());
+            put("hash_bytes", "524288".to_string());
+            put("hash_is_expanding", "0".to_string());
+            for k in [
+                "slab_reassign_rescues",
+                "slab_reassign_chunk_rescues",
+                "slab_reassign_evictions_nomem",
+                "slab_reassign_inline_reclaim",
+                "slab_reassign_busy_items",
+                "slab_reassign_busy_deletes",
+                "slab_reassign_running",
+                "slabs_moved",
+                "lru_crawler_running",
+                "lru_crawler_starts",
+                "lru_maintainer_juggles",
+                "malloc_fails",
+                "log_worker_dropped",
+                "log_worker_written",
+                "log_watcher_skipped",
+                "log_watcher_sent",
+                "log_watchers",
+                "unexpected_napi_ids",
+                "round_robin_fallback",
+            ] {
+                put(k, "0".to_string());
+            }
+            put("bytes", n(t.bytes));
+            put("curr_items", n(t.curr_items));
+            put("total_items", n(c.total_items));
+            put("slab_global_page_pool", "0".to_string());
+            put("expired_unfetched", n(c.expired_unfetched));
+            put("evicted_unfetched", n(c.evicted_unfetched));
+            put("evicted_active", "0".to_string());
+            put("evictions", n(c.evictions));
+            put("reclaimed", n(c.reclaimed));
+            for k in [
+                "crawler_reclaimed",
+                "crawler_items_checked",
+                "lrutail_reflocked",
+                "moves_to_cold",
+                "moves_to_warm",
+                "moves_within_lru",
+                "direct_reclaims",
+                "lru_bumps_dropped",
+            ] {
+                put(k, "0".to_string());
+            }
         }
         Stats::Settings => {
             let s = env.server.settings();
@@ -129,54 +225,122 @@ pub fn apply(cmd: Stats, env: &Env<'_>) -> Vec<(String, String)> {
                 if s.evictions { "on" } else { "off" }.to_string(),
             );
             put("domain_socket", "NULL".to_string());
+            put("umask", "700".to_string());
+            put("shutdown_command", "no".to_string());
             put("growth_factor", "1.25".to_string());
             put("chunk_size", "48".to_string());
             put("num_threads", s.num_threads.to_string());
+            put("num_threads_per_udp", s.num_threads.to_string());
+            put("stat_key_prefix", ":".to_string());
+            put("detail_enabled", "no".to_string());
+            put("reqs_per_event", "20".to_string());
             put("cas_enabled", "yes".to_string());
+            put("tcp_backlog", "1024".to_string());
             put("binding_protocol", "ascii".to_string());
+            put("auth_enabled_sasl", "no".to_string());
+            put("auth_enabled_ascii", "no".to_string());
             put("item_size_max", s.item_size_max.to_string());
+            put("maxconns_fast", "yes".to_string());
+            put("hashpower_init", "0".to_string());
+            put("slab_reassign", "yes".to_string());
+            put("slab_automove", "1".to_string());
+            put("slab_chunk_max", (s.item_size_max / 2).to_string());
+            put("lru_crawler", "no".to_string());
             put("flush_enabled", "yes".to_string());
+            put("dump_enabled", "no".to_string());
             put("hash_algorithm", "fxhash".to_string());
-            put("lru_crawler", "yes".to_string());
+            put("lru_maintainer_thread", "no".to_string());
+            put("lru_segmented", "no".to_string());
+            put("idle_timeout", "0".to_string());
         }
         Stats::Items => {
-            let t = env.store.totals();
-            let c = t.counters;
-            if t.curr_items > 0 {
-                put("items:1:number", t.curr_items.to_string());
-                put("items:1:age", "0".to_string());
-                put("items:1:mem_requested", t.bytes.to_string());
-                put("items:1:evicted", c.evictions.to_string());
-                put("items:1:evicted_nonzero", c.evicted_nonzero.to_string());
-                put("items:1:outofmemory", c.store_no_memory.to_string());
-                put("items:1:reclaimed", c.reclaimed.to_string());
-                put("items:1:expired_unfetched", c.expired_unfetched.to_string());
-                put("items:1:evicted_unfetched", c.evicted_unfetched.to_string());
+            // memcached prints a class only while it holds items.
+            for cls in env.store.class_stats() {
+                if cls.number == 0 {
+                    continue;
+                }
+                let c = cls.counters;
+                put_all(
+                    format!("items:{}:", cls.id),
+                    &[
+                        ("number", cls.number),
+                        ("number_hot", 0),
+                        ("number_warm", 0),
+                        ("number_cold", cls.number),
+                        ("age_hot", 0),
+                        ("age_warm", 0),
+                        ("age", u64::from(cls.age)),
+                        ("mem_requested", cls.requested),
+                        ("evicted", c.evicted),
+                        ("evicted_nonzero", c.evicted_nonzero),
+                        ("evicted_time", u64::from(c.evicted_time)),
+                        ("outofmemory", c.outofmemory),
+                        ("tailrepairs", 0),
+                        ("reclaimed", c.reclaimed),
+                        ("expired_unfetched", c.expired_unfetched),
+                        ("evicted_unfetched", c.evicted_unfetched),
+                        ("evicted_active", 0),
+                        ("crawler_reclaimed", 0),
+                        ("crawler_items_checked", 0),
+                        ("lrutail_reflocked", 0),
+                        ("moves_to_cold", 0),
+                        ("moves_to_warm", 0),
+                        ("moves_within_lru", 0),
+                        ("direct_reclaims", 0),
+                        ("hits_to_hot", 0),
+                        ("hits_to_warm", 0),
+                        ("hits_to_cold", c.get_hits),
+                        ("hits_to_temp", 0),
+                    ],
+                );
             }
         }
         Stats::Slabs => {
-            let t = env.store.totals();
-            let c = t.counters;
-            if t.curr_items > 0 {
-                put(
-                    "1:chunk_size",
-                    env.store.settings().item_size_max.to_string(),
+            // memcached prints a class once it has taken a page, and keeps it.
+            let classes = env.store.class_stats();
+            let mut active = 0;
+            for cls in &classes {
+                if cls.pages == 0 {
+                    continue;
+                }
+                active += 1;
+                let per_page = slabs::per_page(cls.id);
+                let total = cls.pages * per_page;
+                let c = cls.counters;
+                put_all(
+                    format!("{}:", cls.id),
+                    &[
+                        ("chunk_size", slabs::chunk_size(cls.id)),
+                        ("chunks_per_page", per_page),
+                        ("total_pages", cls.pages),
+                        ("total_chunks", total),
+                        ("used_chunks", cls.number),
+                        ("free_chunks", total.saturating_sub(cls.number)),
+                        ("free_chunks_end", 0),
+                        ("get_hits", c.get_hits),
+                        ("cmd_set", c.cmd_set),
+                        ("delete_hits", c.delete_hits),
+                        ("incr_hits", c.incr_hits),
+                        ("decr_hits", c.decr_hits),
+                        ("cas_hits", c.cas_hits),
+                        ("cas_badval", c.cas_badval),
+                        ("touch_hits", c.touch_hits),
+                    ],
                 );
-                put("1:used_chunks", t.curr_items.to_string());
-                put("1:get_hits", c.get_hits.to_string());
-                put("1:cmd_set", c.cmd_set.to_string());
-                put("1:delete_hits", c.delete_hits.to_string());
-                put("1:incr_hits", c.incr_hits.to_string());
-                put("1:decr_hits", c.decr_hits.to_string());
-                put("1:cas_hits", c.cas_hits.to_string());
-                put("1:cas_badval", c.cas_badval.to_string());
-                put("1:touch_hits", c.touch_hits.to_string());
             }
-            put("active_slabs", u64::from(t.curr_items > 0).to_string());
-            put("total_malloced", t.bytes.to_string());
+            put("active_slabs", active.to_string());
+            put("total_malloced", env.store.malloced().to_string());
         }
         Stats::Sizes => put("sizes_status", "disabled".to_string()),
         Stats::Reset => env.store.reset_counters(),
+        Stats::CacheDump { class, limit } => {
+            for (key, len, exp) in env.store.dump_class(class, limit) {
+                put(
+                    &String::from_utf8_lossy(&key),
+                    format!("[{len} b; {exp} s]"),
+                );
+            }
+        }
     }
     v
 }
@@ -186,12 +350,31 @@ pub fn encode(cmd: Stats, pairs: &[(String, String)], out: &mut Vec<u8>) {
         out.extend_from_slice(b"RESET\r\n");
         return;
     }
+    let prefix: &[u8] = match cmd {
+        Stats::CacheDump { .. } => b"ITEM ",
+        _ => b"STAT ",
+    };
     for (k, v) in pairs {
-        out.extend_from_slice(b"STAT ");
+        out.extend_from_slice(prefix);
         out.extend_from_slice(k.as_bytes());
         out.push(b' ');
         out.extend_from_slice(v.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"END\r\n");
+}
+
+/// `rusage_user` and `rusage_system` of this process, as memcached prints them (from
+/// `/proc/self/stat`, in clock ticks of 1/100 s).
+fn rusage() -> (String, String) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let secs = |i: usize| {
+        let ticks: u64 = fields.get(i).and_then(|f| f.parse().ok()).unwrap_or(0);
+        format!("{}.{:06}", ticks / 100, (ticks % 100) * 10_000)
+    };
+    // utime and stime are fields 14 and 15, that is 11 and 12 after the state.
+    (secs(11), secs(12))
 }

@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use super::{key, noreply, parse_i32, parse_u64, Env, ProtoError};
+use crate::memcached::slabs;
 use crate::memcached::store::{Access, StoreError};
 
 /// Which storage command.
@@ -44,14 +45,6 @@ pub struct Storage {
     pub noreply: bool,
 }
 
-/// A refused command line. `swallow`: the data block that follows (bytes + 2) is read
-/// and dropped, so the next line is a command again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
-    pub error: ProtoError,
-    pub swallow: Option<usize>,
-}
-
 /// The result of a storage command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -64,7 +57,10 @@ pub enum Outcome {
 }
 
 /// Parses the command line (`tokens[0]` is the command name).
-pub fn parse(mode: Mode, tokens: &[&[u8]]) -> Result<Storage, Refused> {
+///
+/// memcached 1.6.18 answers a refused line at once and reads what follows as commands: the
+/// data block of a refused `set` is not swallowed (its lines get `ERROR`).
+pub fn parse(mode: Mode, tokens: &[&[u8]]) -> Result<Storage, ProtoError> {
     let n = tokens.len();
     let ok_count = if mode == Mode::Cas {
         n == 6 || n == 7
@@ -72,27 +68,24 @@ pub fn parse(mode: Mode, tokens: &[&[u8]]) -> Result<Storage, Refused> {
         n == 5 || n == 6
     };
     if !ok_count {
-        return Err(Refused {
-            error: ProtoError::Error,
-            swallow: None,
-        });
+        return Err(ProtoError::Error);
     }
-    // When the length is readable, a refused line still swallows its data block.
-    let length = parse_i32(tokens[4]).filter(|&v| v >= 0).map(|v| v as usize);
-    let refuse = |error| Refused {
-        error,
-        swallow: length.map(|l| l + 2),
-    };
-    let key = key(tokens[1]).map_err(refuse)?;
-    // Flags are read as memcached does (64-bit, kept modulo 2^32).
-    let flags = parse_u64(tokens[2]).ok_or_else(|| refuse(ProtoError::bad_format()))? as u32;
-    let exptime = parse_i32(tokens[3]).ok_or_else(|| refuse(ProtoError::bad_format()))?;
-    let bytes = length.ok_or_else(|| refuse(ProtoError::bad_format()))?;
+    let bad = ProtoError::bad_format;
+    let key = key(tokens[1])?;
+    // Flags, exptime and length are read as memcached reads them: flags with strtoul kept
+    // modulo 2^32, exptime and length with strtol truncated to 32 bits.
+    let flags = parse_u64(tokens[2]).ok_or_else(bad)? as u32;
+    let exptime = parse_i32(tokens[3]).ok_or_else(bad)?;
+    let length = parse_i32(tokens[4]).ok_or_else(bad)?;
     let cas = if mode == Mode::Cas {
-        parse_u64(tokens[5]).ok_or_else(|| refuse(ProtoError::bad_format()))?
+        parse_u64(tokens[5]).ok_or_else(bad)?
     } else {
         0
     };
+    if !(0..=i64::from(i32::MAX) - 2).contains(&length) {
+        return Err(bad());
+    }
+    let bytes = length as usize;
     Ok(Storage {
         mode,
         key: key.to_vec(),
@@ -108,11 +101,11 @@ pub fn parse(mode: Mode, tokens: &[&[u8]]) -> Result<Storage, Refused> {
 /// the old value goes, so no stale data survives a failed set).
 pub fn precheck(cmd: &Storage, env: &Env<'_>) -> Option<ProtoError> {
     let fits = env.store.with(&cmd.key, |g| {
-        if g.fits(&cmd.key, cmd.bytes) {
+        if g.fits(&cmd.key, cmd.flags, cmd.bytes) {
             return true;
         }
+        // No item was allocated, so memcached counts no `cmd_set` (only `store_too_large`).
         g.counters().store_too_large += 1;
-        g.counters().cmd_set += 1;
         if cmd.mode == Mode::Set {
             g.remove(&cmd.key);
         }
@@ -126,10 +119,18 @@ pub fn apply(cmd: &Storage, data: &[u8], env: &Env<'_>) -> Outcome {
     let exptime = env.store.clock.expiry(cmd.exptime);
     env.store.with(&cmd.key, |g| {
         g.counters().cmd_set += 1;
+        // memcached counts the set in the class of the item the data was read into.
+        g.slab_of(slabs::ntotal(cmd.key.len(), cmd.flags, cmd.bytes))
+            .cmd_set += 1;
         let key = &cmd.key[..];
         let existing = g
             .lookup(key, Access::Other)
             .map(|it| (it.cas, it.flags, it.exptime, it.value.clone()));
+        // cas hits and bad values count in the class of the item they compare against.
+        let old_size = existing
+            .as_ref()
+            .map(|(_, f, _, v)| slabs::ntotal(key.len(), *f, v.len()))
+            .unwrap_or(0);
         let value = match (cmd.mode, &existing) {
             (Mode::Add, Some(_)) => return Outcome::NotStored,
             (Mode::Replace | Mode::Append | Mode::Prepend, None) => return Outcome::NotStored,
@@ -139,6 +140,7 @@ pub fn apply(cmd: &Storage, data: &[u8], env: &Env<'_>) -> Outcome {
             }
             (Mode::Cas, Some((cas, ..))) if *cas != cmd.cas => {
                 g.counters().cas_badval += 1;
+                g.slab_of(old_size).cas_badval += 1;
                 return Outcome::Exists;
             }
             (Mode::Append, Some((_, _, _, old))) => {
@@ -157,6 +159,7 @@ pub fn apply(cmd: &Storage, data: &[u8], env: &Env<'_>) -> Outcome {
         };
         if cmd.mode == Mode::Cas {
             g.counters().cas_hits += 1;
+            g.slab_of(old_size).cas_hits += 1;
         }
         // append/prepend keep the item's flags and expiry.
         let (flags, exptime) = match (cmd.mode, &existing) {
