@@ -129,6 +129,9 @@ pub enum Command {
         #[command(subcommand)]
         command: DevCommand,
     },
+    /// Internal: checks exercises in an isolated copy (started by `lab grade` and `lab dev check`).
+    #[command(name = "__check-worker", hide = true)]
+    CheckWorker(CheckWorkerArgs),
     /// Internal: one process of a `WSGIDaemonProcess` group (started by the lab itself).
     #[command(name = "__wsgi-worker", hide = true)]
     WsgiWorker(WsgiWorkerArgs),
@@ -170,6 +173,19 @@ pub struct WsgiWorkerArgs {
     pub python_path: Vec<PathBuf>,
     #[arg(long)]
     pub log: Option<PathBuf>,
+}
+
+/// Arguments of the hidden check worker (the lab writes them; nobody types them).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckWorkerArgs {
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub course: Option<PathBuf>,
+    #[arg(long)]
+    pub exercise: Vec<String>,
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Clone, clap::Args)]

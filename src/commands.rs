@@ -59,6 +59,19 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Dev {
             command: DevCommand::Check { course, exercises },
         } => teaching::dev_check(course.as_deref(), &exercises),
+        Command::CheckWorker(a) => {
+            let Some(ws) = explicit else {
+                return ExitCode::from(2);
+            };
+            let code = checker::isolate::worker_main(checker::isolate::WorkerArgs {
+                workspace: ws.to_path_buf(),
+                out: a.out,
+                course: a.course,
+                exercises: a.exercise,
+                timeout: Duration::from_secs(a.timeout),
+            });
+            Ok(ExitCode::from(code.clamp(0, 255) as u8))
+        }
         Command::WsgiWorker(a) => {
             let code = lab_server::wsgi::worker::run(lab_server::wsgi::worker::WorkerArgs {
                 socket: a.socket,

@@ -312,7 +312,13 @@ pub fn dev_check(dir: Option<&Path>, only: &[String]) -> Result<ExitCode, Failur
     for id in only {
         find_exercise(&course, id)?;
     }
-    let (errors, results) = checker::dev::check_exercises(&course, only);
+    let opts = checker::isolate::WorkerOptions {
+        exe: std::env::current_exe()
+            .map_err(|e| format!("no se encuentra el programa lab: {e}"))?,
+        course_dir: course.dir.clone(),
+        limits: checker::isolate::Limits::default(),
+    };
+    let (errors, results) = checker::dev::check_exercises(&course, only, &opts);
     let mut ok = errors.is_empty();
     for e in &errors {
         text.push_str(&format!("  {} {e}\n", st.red("error:")));

@@ -33,7 +33,7 @@ pub struct Context<'a> {
 }
 
 /// The result of one check, explained.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     pub passed: bool,
     /// What was expected, in Spanish.
