@@ -46,9 +46,21 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Prepare { exercise, force } => open(explicit)
             .map_err(Failure::from)
             .and_then(|ws| teaching::prepare(&ws, &exercise, force)),
-        Command::Check { exercise } => open(explicit)
-            .map_err(Failure::from)
-            .and_then(|ws| teaching::check(&ws, exercise.as_deref())),
+        Command::Check {
+            exercise,
+            json,
+            junit,
+        } => open(explicit).map_err(Failure::from).and_then(|ws| {
+            teaching::check(
+                &ws,
+                exercise.as_deref(),
+                crate::grading::CheckOutputs {
+                    json: json.as_deref(),
+                    junit: junit.as_deref(),
+                },
+            )
+        }),
+        Command::Grade(a) => crate::grading::grade(a),
         Command::Book {
             dest,
             open: open_it,
@@ -59,6 +71,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Dev {
             command: DevCommand::Check { course, exercises },
         } => teaching::dev_check(course.as_deref(), &exercises),
+        Command::Dev {
+            command: DevCommand::Solve { exercise },
+        } => open(explicit)
+            .map_err(Failure::from)
+            .and_then(|ws| teaching::solve(&ws, &exercise)),
         Command::CheckWorker(a) => {
             let Some(ws) = explicit else {
                 return ExitCode::from(2);
