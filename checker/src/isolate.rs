@@ -134,7 +134,7 @@ pub fn copy_workspace(src: &Path, dest: &Path, limits: &Limits) -> Result<Vec<St
 
 /// A symlink at `rel` (relative to the workspace root) pointing to `target` is kept when
 /// it stays inside the workspace, or points into the system's `/usr` (a venv's python).
-fn symlink_allowed(rel: &Path, target: &Path) -> bool {
+pub(crate) fn symlink_allowed(rel: &Path, target: &Path) -> bool {
     if target.is_absolute() {
         return target.starts_with("/usr/")
             && !target.components().any(|c| c == Component::ParentDir);
@@ -622,7 +622,12 @@ fn start_lab(exe: &Path, ws: &Workspace, log_name: &str) -> Result<Lab, String> 
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             let msg: Vec<&str> = text
                 .lines()
-                .filter(|l| !l.trim().is_empty() && !l.starts_with("Espacio de trabajo"))
+                .map(str::trim)
+                .filter(|l| {
+                    !l.is_empty()
+                        && !l.starts_with("Espacio de trabajo")
+                        && !l.starts_with("consola")
+                })
                 .take(3)
                 .collect();
             return Err(format!(

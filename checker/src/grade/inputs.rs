@@ -280,7 +280,9 @@ pub fn extract(archive: &Path, dest: &Path, limits: ArchiveLimits) -> Result<Vec
             };
             let is_link = entry.unix_mode().is_some_and(|m| m & 0o170000 == 0o120000);
             if is_link {
-                notes.push(format!("se ignoró «{name}»: es un enlace simbólico"));
+                let mut target = String::new();
+                let _ = entry.by_ref().take(4096).read_to_string(&mut target);
+                link(dest, &rel, Path::new(&target), &name, &mut notes)?;
                 continue;
             }
             if entry.is_dir() {
@@ -316,6 +318,14 @@ pub fn extract(archive: &Path, dest: &Path, limits: ArchiveLimits) -> Result<Vec
                 std::fs::create_dir_all(dest.join(&rel)).map_err(|e| e.to_string())?;
             } else if kind.is_file() {
                 write(&rel, &mut entry, &mut total)?;
+            } else if kind.is_symlink() {
+                let target = entry
+                    .link_name()
+                    .ok()
+                    .flatten()
+                    .map(|t| t.into_owned())
+                    .unwrap_or_default();
+                link(dest, &rel, &target, &name, &mut notes)?;
             } else {
                 notes.push(format!(
                     "se ignoró «{name}»: {}",
@@ -329,6 +339,30 @@ pub fn extract(archive: &Path, dest: &Path, limits: ArchiveLimits) -> Result<Vec
         }
     }
     Ok(notes)
+}
+
+/// A symbolic link of an archive: made only when it stays inside the archive's tree (as
+/// `sites-enabled/x.conf -> ../sites-available/x.conf`).
+fn link(
+    dest: &Path,
+    rel: &Path,
+    target: &Path,
+    name: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    if target.is_absolute() || !crate::isolate::symlink_allowed(rel, target) {
+        notes.push(format!(
+            "se ignoró «{name}»: es un enlace simbólico que sale del archivo (-> {})",
+            target.display()
+        ));
+        return Ok(());
+    }
+    let to = dest.join(rel);
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    let _ = std::fs::remove_file(&to);
+    std::os::unix::fs::symlink(target, &to).map_err(|e| format!("{name}: {e}"))
 }
 
 /// `git clone --depth 1 [--branch REF]`, without prompts, with a time limit.

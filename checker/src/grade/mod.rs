@@ -404,7 +404,11 @@ fn grade_inner(
         return fail(CANCELLED.into());
     }
     let mut r = StudentResult::from_reports(&student, &done.reports);
-    notes.extend(done.notes);
+    for n in done.notes {
+        if !notes.contains(&n) {
+            notes.push(n);
+        }
+    }
     r.notes = notes;
     r.hash = Some(hash);
     r
