@@ -454,3 +454,147 @@ fn bad_arguments_are_reported_in_spanish() {
         out.stderr
     );
 }
+
+#[test]
+fn the_instructors_running_lab_on_the_same_ports_is_untouched() {
+    // The instructor's lab, running, with `Listen 80` on port P.
+    let mut instructor = common::TestLab::new();
+    instructor.write("var/www/html/index.html", "PROFESOR");
+    instructor.start();
+    // A student whose workspace maps port 80 to the same P.
+    let tmp = tempfile::tempdir().unwrap();
+    let class = tmp.path().join("clase");
+    std::fs::create_dir_all(&class).unwrap();
+    solve(&class, "ines", &["apache-sitio"]);
+    let toml = class.join("ines/lab.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let text = regex::Regex::new(r"(?m)^privileged_port_offset = \d+")
+        .unwrap()
+        .replace(
+            &text,
+            format!("privileged_port_offset = {}", instructor.offset).as_str(),
+        )
+        .replace(
+            "map_privileged_ports = \"auto\"",
+            "map_privileged_ports = \"always\"",
+        );
+    std::fs::write(&toml, text).unwrap();
+    let json = tmp.path().join("notas.json");
+    let out = run_lab_timeout(
+        &[
+            "grade",
+            class.to_str().unwrap(),
+            "--exercises",
+            "apache-sitio",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        tmp.path(),
+        &[],
+        Duration::from_secs(120),
+    )
+    .unwrap();
+    out.assert_code(0);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // Her own instance answered her requests (her page, not the instructor's)...
+    assert_eq!(v["students"][0]["score"], 10.0, "{v}");
+    // ...and the instructor's lab still serves its own page on P.
+    let resp = instructor.get("/");
+    assert_eq!(resp.status, 200);
+    assert!(resp.text().contains("PROFESOR"));
+    assert!(
+        !instructor.output().contains("ines"),
+        "{}",
+        instructor.output()
+    );
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_keeps_what_was_graded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let class = tmp.path().join("clase");
+    std::fs::create_dir_all(&class).unwrap();
+    solve(&class, "ana", &["apache-sitio"]);
+    for s in ["bucle1", "bucle2"] {
+        solve(&class, s, &["wsgi-hola"]);
+        std::fs::write(
+            class.join(format!("{s}/var/www/wsgi/hola.wsgi")),
+            "while True:\n    pass\n",
+        )
+        .unwrap();
+    }
+    let json = tmp.path().join("informes/notas.json");
+    let child = std::process::Command::new(common::lab_bin())
+        .args(["grade", class.to_str().unwrap()])
+        .args(["--exercises", "apache-sitio,wsgi-hola", "--jobs", "2"])
+        .args(["--timeout", "100", "--json", json.to_str().unwrap()])
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // ana takes about a second; the looping workspaces would take 100 s each.
+    std::thread::sleep(Duration::from_secs(8));
+    let started = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "tardó en pararse"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("Corrección interrumpida: 1 de 3"),
+        "{stderr}"
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["students"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["students"][0]["student"], "ana");
+    // The database kept ana: a re-run with --only-changed reuses her result.
+    std::fs::remove_dir_all(class.join("bucle1")).unwrap();
+    std::fs::remove_dir_all(class.join("bucle2")).unwrap();
+    let again = run_lab_timeout(
+        &[
+            "grade",
+            class.to_str().unwrap(),
+            "--exercises",
+            "apache-sitio,wsgi-hola",
+            "--only-changed",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        tmp.path(),
+        &[],
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    again.assert_code(0);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        v["students"][0]["notes"]
+            .to_string()
+            .contains("sin cambios"),
+        "{v}"
+    );
+    // No worker (nor `lab start`) of the interrupted run is left.
+    let marker = format!("lab-grade-{pid}-");
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+            .filter(|c| c.contains(&marker))
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !leftovers().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(leftovers().is_empty(), "{:?}", leftovers());
+}
