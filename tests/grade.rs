@@ -598,3 +598,44 @@ fn ctrl_c_stops_cleanly_and_keeps_what_was_graded() {
     }
     assert!(leftovers().is_empty(), "{:?}", leftovers());
 }
+
+#[test]
+fn the_instructors_chapter_shows_the_workflow_templates_verbatim() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let chapter = std::fs::read_to_string(root.join("book/src/profesorado/index.md")).unwrap();
+    for f in ["github-classroom.yml", "gitlab-ci.yml"] {
+        let text =
+            std::fs::read_to_string(root.join("book/src/profesorado/plantillas").join(f)).unwrap();
+        assert!(chapter.contains(&text), "{f} no coincide con el capítulo");
+        // Each runs the same grading as the instructor's machine and keeps the JSON.
+        assert!(text.contains("lab grade . --json resultados.json --junit junit.xml"));
+    }
+    let summary = std::fs::read_to_string(root.join("book/src/SUMMARY.md")).unwrap();
+    assert!(summary.contains("(profesorado/index.md)"));
+}
+
+#[test]
+fn a_workspace_graded_in_place_is_named_by_its_folder_when_lab_toml_has_no_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    lab_in(tmp.path(), &["init", "repo-tarea-luis"]).assert_code(0);
+    let ws = tmp.path().join("repo-tarea-luis");
+    let out = run_lab_timeout(
+        &[
+            "grade",
+            ".",
+            "--exercises",
+            "apache-sitio",
+            "--json",
+            "r.json",
+        ],
+        &ws,
+        &[],
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    out.assert_code(0);
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.join("r.json")).unwrap()).unwrap();
+    assert_eq!(v["students"][0]["student"], "repo-tarea-luis", "{v}");
+    assert_eq!(v["students"][0]["score"], 0.0);
+}

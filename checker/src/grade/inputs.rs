@@ -83,7 +83,9 @@ fn is_git_url(s: &str) -> bool {
 }
 
 fn name_of(p: &Path) -> String {
-    p.file_name()
+    let absolute = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    absolute
+        .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| p.display().to_string())
 }
