@@ -639,3 +639,92 @@ fn a_workspace_graded_in_place_is_named_by_its_folder_when_lab_toml_has_no_id() 
     assert_eq!(v["students"][0]["student"], "repo-tarea-luis", "{v}");
     assert_eq!(v["students"][0]["score"], 0.0);
 }
+
+#[test]
+fn a_git_repository_is_cloned_at_its_ref_and_graded() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(std::env::var_os("CI").is_none(), "CI necesita git");
+        eprintln!("aviso: sin git no se prueba la corrección de repositorios");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    solve(tmp.path(), "rosa", &[]);
+    let repo = tmp.path().join("rosa");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=Rosa", "-c", "user.email=rosa@example.org"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "inicio"]);
+    // The `entrega` branch has the solution; main does not.
+    git(&["checkout", "-q", "-b", "entrega"]);
+    lab_in(
+        tmp.path(),
+        &["--workspace", "rosa", "dev", "solve", "apache-sitio"],
+    )
+    .assert_code(0);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "entrega"]);
+    git(&["checkout", "-q", "main"]);
+    let url = format!("file://{}", repo.display());
+    let json = tmp.path().join("r.json");
+    for (target, score) in [(format!("{url}#entrega"), 10.0), (url.clone(), 0.0)] {
+        let out = run_lab_timeout(
+            &[
+                "grade",
+                &target,
+                "--exercises",
+                "apache-sitio",
+                "--json",
+                json.to_str().unwrap(),
+            ],
+            tmp.path(),
+            &[],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        out.assert_code(0);
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(v["students"][0]["student"], "rosa", "{v}");
+        assert_eq!(v["students"][0]["score"], score, "{target}: {v}");
+        assert_eq!(v["students"][0]["source"], target.as_str());
+    }
+    // A ref that does not exist: 0 with git's reason, and the run goes on.
+    let out = run_lab_timeout(
+        &[
+            "grade",
+            &format!("{url}#no-existe"),
+            "--exercises",
+            "apache-sitio",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        tmp.path(),
+        &[],
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    out.assert_code(0);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        v["students"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no-existe"),
+        "{v}"
+    );
+}
