@@ -482,3 +482,83 @@ mod tests {
         assert_eq!(csv_field("simple"), "simple");
     }
 }
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+    use crate::grade::{ExerciseInfo, ExerciseResult, Grades, StepResult, StudentResult};
+
+    fn grades() -> Grades {
+        let step = |passed: bool| StepResult {
+            title: "Paso <uno> & \"dos\"".into(),
+            passed,
+            expected: (!passed).then(|| "200".into()),
+            found: (!passed).then(|| "404 <b>".into()),
+        };
+        let student = |name: &str, passed: bool, hash: &str| StudentResult {
+            student: name.into(),
+            score: if passed { 10.0 } else { 5.0 },
+            max: 10.0,
+            exercises: vec![ExerciseResult {
+                id: "demo".into(),
+                title: "Demo".into(),
+                score: if passed { 10.0 } else { 5.0 },
+                max: 10.0,
+                steps: vec![step(true), step(passed)],
+            }],
+            error: None,
+            notes: vec![],
+            hash: Some(hash.into()),
+            identical_to: vec![],
+            source: None,
+            duration_ms: 1500,
+        };
+        let mut g = Grades {
+            exercises: vec![ExerciseInfo {
+                id: "demo".into(),
+                title: "Demo".into(),
+                points: 10,
+            }],
+            students: vec![
+                student("zoe", true, "a"),
+                student("ana", false, "b"),
+                student("luis", false, "b"),
+            ],
+        };
+        g.finish();
+        g
+    }
+
+    #[test]
+    fn copies_are_flagged_and_students_sorted() {
+        let g = grades();
+        let names: Vec<&str> = g.students.iter().map(|s| s.student.as_str()).collect();
+        assert_eq!(names, ["ana", "luis", "zoe"]);
+        assert_eq!(g.students[0].identical_to, ["luis"]);
+        assert!(g.students[2].identical_to.is_empty());
+        assert!(feedback(&g.students[0]).starts_with("Espacio de trabajo idéntico al de: luis."));
+    }
+
+    #[test]
+    fn junit_and_html_escape_what_students_wrote() {
+        let g = grades();
+        let x = junit(&g);
+        assert!(
+            x.contains("name=\"2. Paso &lt;uno&gt; &amp; &quot;dos&quot;\""),
+            "{x}"
+        );
+        assert!(x.contains("se encontró: 404 &lt;b&gt;"), "{x}");
+        assert!(
+            x.contains("<testsuites name=\"lab\" tests=\"6\" failures=\"2\">"),
+            "{x}"
+        );
+        assert!(!x.contains("<b>"));
+        let h = html(&g);
+        assert!(!h.contains("404 <b>") && !h.contains("<uno>"), "{h}");
+        assert!(h.contains("<li>ana: idéntico a luis</li>"), "{h}");
+        // The most common failure: step 2 of demo, by two students.
+        let common = common_failures(&g);
+        assert_eq!(common[0].1, 2);
+        assert_eq!(common[0].4, ["ana", "luis"]);
+    }
+}
