@@ -827,14 +827,16 @@ pub fn worker_main(args: WorkerArgs) -> i32 {
                 Ok(l) => labs.push(l),
                 Err(e) => notes.push(e),
             }
+            // Without its own lab, nothing is loaded or run: the ports may be someone else's.
+            let started = !labs.is_empty();
             let base = ws.state_dir().join("extra");
-            for port in &exercise.setup.memcached {
+            for port in exercise.setup.memcached.iter().filter(|_| started) {
                 match extra_memcached(&exe, &base, *port) {
                     Ok(l) => labs.push(l),
                     Err(e) => notes.push(format!("memcached adicional en {port}: {e}")),
                 }
             }
-            for f in &exercise.setup.memcached_load {
+            for f in exercise.setup.memcached_load.iter().filter(|_| started) {
                 let path = ws.root.join(f);
                 if path.is_file() {
                     if let Err(e) = load_memcached(&ws, &path) {
@@ -842,7 +844,7 @@ pub fn worker_main(args: WorkerArgs) -> i32 {
                     }
                 }
             }
-            for c in &exercise.setup.commands {
+            for c in exercise.setup.commands.iter().filter(|_| started) {
                 if let Err(e) = setup_command(&ws.root, c, args.timeout) {
                     notes.push(format!(
                         "preparación `{}`: {e}",
