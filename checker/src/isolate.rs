@@ -845,7 +845,9 @@ pub fn worker_main(args: WorkerArgs) -> i32 {
                 }
             }
             for c in exercise.setup.commands.iter().filter(|_| started) {
-                if let Err(e) = setup_command(&ws.root, c, args.timeout) {
+                // Half the exercise's time: the checks still get theirs.
+                let limit = (args.timeout / 2).max(Duration::from_secs(5));
+                if let Err(e) = setup_command(&ws.root, c, limit) {
                     notes.push(format!(
                         "preparación `{}`: {e}",
                         crate::checks::excerpt(c, 60)
