@@ -114,7 +114,15 @@ pub enum Command {
         /// Ejercicio (`apache-sitio`); sin él, todos.
         #[arg(value_name = "EJERCICIO")]
         exercise: Option<String>,
+        /// Escribe también el resultado en JSON (el que junta `lab grade --merge`).
+        #[arg(long, value_name = "FICHERO")]
+        json: Option<PathBuf>,
+        /// Escribe también el resultado en JUnit XML (un caso por paso), para la CI.
+        #[arg(long, value_name = "FICHERO")]
+        junit: Option<PathBuf>,
     },
+    /// Corrige una clase: espacios de trabajo, carpetas de ellos, .zip/.tar.gz o repositorios git.
+    Grade(GradeArgs),
     /// Construye el libro del curso (mdBook) sin conexión, con su buscador.
     Book {
         /// Directorio de salida (por defecto, `.lab/libro` del espacio de trabajo, o `./libro`).
@@ -129,6 +137,9 @@ pub enum Command {
         #[command(subcommand)]
         command: DevCommand,
     },
+    /// Internal: checks exercises in an isolated copy (started by `lab grade` and `lab dev check`).
+    #[command(name = "__check-worker", hide = true)]
+    CheckWorker(CheckWorkerArgs),
     /// Internal: one process of a `WSGIDaemonProcess` group (started by the lab itself).
     #[command(name = "__wsgi-worker", hide = true)]
     WsgiWorker(WsgiWorkerArgs),
@@ -146,6 +157,13 @@ pub enum DevCommand {
         /// Solo estos ejercicios (las comprobaciones de todos se validan igualmente).
         #[arg(value_name = "EJERCICIO")]
         exercises: Vec<String>,
+    },
+    /// Copia al espacio de trabajo la solución de un ejercicio (para demostraciones y para
+    /// preparar clases de prueba de `lab grade`).
+    Solve {
+        /// Ejercicio (`apache-sitio`).
+        #[arg(value_name = "EJERCICIO")]
+        exercise: String,
     },
 }
 
@@ -172,6 +190,55 @@ pub struct WsgiWorkerArgs {
     pub python_path: Vec<PathBuf>,
     #[arg(long)]
     pub log: Option<PathBuf>,
+}
+
+/// Arguments of `lab grade`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GradeArgs {
+    /// Espacio de trabajo, carpeta de espacios de trabajo, .zip/.tar.gz o repositorio git
+    /// (ruta o URL; `URL#rama` para una rama o etiqueta).
+    #[arg(value_name = "RUTA")]
+    pub paths: Vec<String>,
+    /// Solo estos ejercicios, separados por comas (por defecto, todos).
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub exercises: Vec<String>,
+    /// Espacios de trabajo corregidos a la vez (por defecto, tantos como CPU).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Tiempo máximo por ejercicio, en segundos.
+    #[arg(long, value_name = "S", default_value_t = 120)]
+    pub timeout: u64,
+    /// CSV para importar las notas en Moodle.
+    #[arg(long, value_name = "FICHERO")]
+    pub csv: Option<PathBuf>,
+    /// Resultados en JSON (se pueden juntar después con --merge).
+    #[arg(long, value_name = "FICHERO")]
+    pub json: Option<PathBuf>,
+    /// Informe HTML autocontenido, con gráficas y los fallos más comunes.
+    #[arg(long, value_name = "FICHERO")]
+    pub html: Option<PathBuf>,
+    /// JUnit XML (un caso por paso) para la corrección en CI.
+    #[arg(long, value_name = "FICHERO")]
+    pub junit: Option<PathBuf>,
+    /// Solo corrige los espacios de trabajo que cambiaron desde la última vez.
+    #[arg(long)]
+    pub only_changed: bool,
+    /// Junta resultados JSON (de `lab check --json` o `lab grade --json`) en vez de corregir.
+    #[arg(long, value_name = "RESULTADOS", num_args = 1.., conflicts_with = "paths")]
+    pub merge: Vec<PathBuf>,
+}
+
+/// Arguments of the hidden check worker (the lab writes them; nobody types them).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckWorkerArgs {
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub course: Option<PathBuf>,
+    #[arg(long)]
+    pub exercise: Vec<String>,
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -46,9 +46,21 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Prepare { exercise, force } => open(explicit)
             .map_err(Failure::from)
             .and_then(|ws| teaching::prepare(&ws, &exercise, force)),
-        Command::Check { exercise } => open(explicit)
-            .map_err(Failure::from)
-            .and_then(|ws| teaching::check(&ws, exercise.as_deref())),
+        Command::Check {
+            exercise,
+            json,
+            junit,
+        } => open(explicit).map_err(Failure::from).and_then(|ws| {
+            teaching::check(
+                &ws,
+                exercise.as_deref(),
+                crate::grading::CheckOutputs {
+                    json: json.as_deref(),
+                    junit: junit.as_deref(),
+                },
+            )
+        }),
+        Command::Grade(a) => crate::grading::grade(a),
         Command::Book {
             dest,
             open: open_it,
@@ -59,6 +71,24 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Dev {
             command: DevCommand::Check { course, exercises },
         } => teaching::dev_check(course.as_deref(), &exercises),
+        Command::Dev {
+            command: DevCommand::Solve { exercise },
+        } => open(explicit)
+            .map_err(Failure::from)
+            .and_then(|ws| teaching::solve(&ws, &exercise)),
+        Command::CheckWorker(a) => {
+            let Some(ws) = explicit else {
+                return ExitCode::from(2);
+            };
+            let code = checker::isolate::worker_main(checker::isolate::WorkerArgs {
+                workspace: ws.to_path_buf(),
+                out: a.out,
+                course: a.course,
+                exercises: a.exercise,
+                timeout: Duration::from_secs(a.timeout),
+            });
+            Ok(ExitCode::from(code.clamp(0, 255) as u8))
+        }
         Command::WsgiWorker(a) => {
             let code = lab_server::wsgi::worker::run(lab_server::wsgi::worker::WorkerArgs {
                 socket: a.socket,

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod grading;
 mod teaching;
 
 use std::process::ExitCode;

@@ -214,8 +214,12 @@ pub fn prepare(ws: &Workspace, id: &str, force: bool) -> Result<ExitCode, Failur
     Ok(ExitCode::SUCCESS)
 }
 
-/// `lab check [EXERCISE]`.
-pub fn check(ws: &Workspace, id: Option<&str>) -> Result<ExitCode, Failure> {
+/// `lab check [EXERCISE] [--json F] [--junit F]`.
+pub fn check(
+    ws: &Workspace,
+    id: Option<&str>,
+    outputs: crate::grading::CheckOutputs<'_>,
+) -> Result<ExitCode, Failure> {
     let course = course()?;
     let exercises: Vec<&lessons::Exercise> = match id {
         Some(id) => vec![find_exercise(&course, id)?],
@@ -254,6 +258,7 @@ pub fn check(ws: &Workspace, id: Option<&str>) -> Result<ExitCode, Failure> {
         text.push_str(&report::summary(&reports, st));
     }
     out(text.trim_end());
+    crate::grading::write_check_outputs(ws, &course, &reports, outputs)?;
     if let Some(why) = not_recorded {
         err(&format!(
             "aviso: el resultado no se ha guardado en tu progreso: {why}"
@@ -264,6 +269,21 @@ pub fn check(ws: &Workspace, id: Option<&str>) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `lab dev solve EXERCISE`: the starter, then the solution, with this student's values.
+pub fn solve(ws: &Workspace, id: &str) -> Result<ExitCode, Failure> {
+    let course = course()?;
+    let e = find_exercise(&course, id)?;
+    let params = checker::run::params_for(ws, e);
+    e.apply_tree(lessons::exercise::Tree::Starter, &ws.root, &params, true)?;
+    let applied = e.apply_tree(lessons::exercise::Tree::Solution, &ws.root, &params, true)?;
+    out(&format!(
+        "Solución de {} copiada: {} ficheros.",
+        e.id,
+        applied.written.len()
+    ));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `lab book [--dest DIR] [--open]`.
@@ -323,7 +343,13 @@ pub fn dev_check(dir: Option<&Path>, only: &[String]) -> Result<ExitCode, Failur
     for id in only {
         find_exercise(&course, id)?;
     }
-    let (errors, results) = checker::dev::check_exercises(&course, only);
+    let opts = checker::isolate::WorkerOptions {
+        exe: std::env::current_exe()
+            .map_err(|e| format!("no se encuentra el programa lab: {e}"))?,
+        course_dir: course.dir.clone(),
+        limits: checker::isolate::Limits::default(),
+    };
+    let (errors, results) = checker::dev::check_exercises(&course, only, &opts);
     let mut ok = errors.is_empty();
     for e in &errors {
         text.push_str(&format!("  {} {e}\n", st.red("error:")));

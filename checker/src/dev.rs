@@ -2,7 +2,8 @@
 //! loads and its checks parse, every starter fails (at least one step), every solution
 //! passes (every step). Each runs in a fresh workspace with isolated ports. An exercise with
 //! per-student parameters must also reject a classmate's solution: the solution made for
-//! one student, copied into another student's workspace, may not pass.
+//! one student, copied into another student's workspace, may not pass. Each fresh workspace
+//! is checked like a graded one ([`crate::isolate`]): its `[setup]` prepared, its own lab.
 
 use std::path::Path;
 
@@ -10,8 +11,8 @@ use lab_server::workspace;
 use lessons::exercise::{Exercise, Tree};
 use lessons::Course;
 
-use crate::run::{check_exercise, needs_http, params_for, validate_course, ExerciseReport};
-use crate::target::Target;
+use crate::isolate::{self, WorkerOptions};
+use crate::run::{params_for, validate_course, ExerciseReport};
 
 /// The verdict on one exercise.
 #[derive(Debug)]
@@ -35,7 +36,12 @@ enum Run {
     ClassmateSolution,
 }
 
-fn fresh(dir: &Path, exercise: &Exercise, run: Run) -> Result<ExerciseReport, String> {
+fn fresh(
+    dir: &Path,
+    exercise: &Exercise,
+    run: Run,
+    opts: &WorkerOptions,
+) -> Result<ExerciseReport, String> {
     let ws = workspace::init(dir, Some(DEV_STUDENT)).map_err(|e| e.to_string())?;
     let params = params_for(&ws, exercise);
     exercise
@@ -55,25 +61,30 @@ fn fresh(dir: &Path, exercise: &Exercise, run: Run) -> Result<ExerciseReport, St
             .apply_tree(Tree::Solution, &ws.root, &p, true)
             .map_err(|e| format!("al aplicar solution/: {e}"))?;
     }
-    let target = if needs_http(&ws, exercise) {
-        match lab_server::config::load(&ws) {
-            Ok(l) => Target::isolated(l.config),
-            Err(d) => Target::Unavailable(format!(
-                "configuración no válida: {}",
-                d.iter()
-                    .find(|x| x.is_error())
-                    .map(|x| x.message.clone())
-                    .unwrap_or_default()
-            )),
-        }
-    } else {
-        Target::None
-    };
-    Ok(check_exercise(&ws, exercise, &target))
+    // The fresh workspace is a throwaway: it is checked in place, in isolation.
+    let mut done = isolate::check_in_workspace(&ws.root, &[exercise], opts, None);
+    let report = done
+        .reports
+        .pop()
+        .ok_or_else(|| "la comprobación no dio resultado".to_string())?;
+    if run == Run::Solution && !report.passed() && !done.notes.is_empty() {
+        return Err(format!(
+            "preparación: {}; y además no supera: {}",
+            done.notes.join("; "),
+            report
+                .steps
+                .iter()
+                .filter(|s| !s.passed)
+                .map(|s| s.title.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(report)
 }
 
 /// Checks one exercise.
-pub fn check_one(exercise: &Exercise) -> DevResult {
+pub fn check_one(exercise: &Exercise, opts: &WorkerOptions) -> DevResult {
     let mut problems = Vec::new();
     let mut runs = vec![Run::Starter, Run::Solution];
     if !exercise.params.is_empty() {
@@ -93,7 +104,7 @@ pub fn check_one(exercise: &Exercise) -> DevResult {
             Run::Solution => "la solución",
             Run::ClassmateSolution => "la solución de otro estudiante",
         };
-        match fresh(&dir.join("ws"), exercise, run) {
+        match fresh(&dir.join("ws"), exercise, run, opts) {
             Ok(report) => {
                 if solution && !report.passed() {
                     for (i, s) in report.steps.iter().enumerate().filter(|(_, s)| !s.passed) {
@@ -150,19 +161,23 @@ fn tempfile_dir() -> Result<std::path::PathBuf, String> {
 
 /// Checks the whole course: returns the author errors of the checks and the verdict on each
 /// exercise.
-pub fn check_course(course: &Course) -> (Vec<String>, Vec<DevResult>) {
-    check_exercises(course, &[])
+pub fn check_course(course: &Course, opts: &WorkerOptions) -> (Vec<String>, Vec<DevResult>) {
+    check_exercises(course, &[], opts)
 }
 
 /// Like [`check_course`], running only the exercises in `only` (all when empty); the checks
 /// of every exercise are still validated.
-pub fn check_exercises(course: &Course, only: &[String]) -> (Vec<String>, Vec<DevResult>) {
+pub fn check_exercises(
+    course: &Course,
+    only: &[String],
+    opts: &WorkerOptions,
+) -> (Vec<String>, Vec<DevResult>) {
     let errors = validate_course(course);
     let results = course
         .exercises
         .values()
         .filter(|e| only.is_empty() || only.contains(&e.id))
-        .map(check_one)
+        .map(|e| check_one(e, opts))
         .collect();
     (errors, results)
 }

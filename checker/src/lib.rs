@@ -7,10 +7,14 @@
 //! - [`report`]: the `lab check` table.
 //! - [`console`]: the console's «Comprobar» button.
 //! - [`dev`]: `lab dev check`: every starter fails, every solution passes.
+//! - [`grade`]: `lab grade`: whole classes, in parallel, with reports.
+//! - [`isolate`]: checking a copy of a workspace with its own lab, set-up and limits.
 
 pub mod checks;
 pub mod console;
 pub mod dev;
+pub mod grade;
+pub mod isolate;
 pub mod report;
 pub mod run;
 pub mod target;

@@ -3,19 +3,20 @@
 use lab_server::workspace::Workspace;
 use lessons::exercise::Exercise;
 use lessons::params::Params;
+use serde::{Deserialize, Serialize};
 
 use crate::checks::{Check, Context, Outcome};
 use crate::target::Target;
 
 /// One check's result.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckReport {
     pub description: String,
     pub outcome: Outcome,
 }
 
 /// One step's result.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepReport {
     pub title: String,
     pub passed: bool,
@@ -26,7 +27,7 @@ pub struct StepReport {
 }
 
 /// An exercise's result.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExerciseReport {
     pub id: String,
     pub title: String,

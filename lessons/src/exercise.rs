@@ -22,6 +22,27 @@
 //! site_enabled = "{{param.sitio}}"
 //! ```
 //!
+//! ## `[setup]`: what the checks need besides the student's files
+//!
+//! `lab check` runs against the student's own running lab. `lab dev check` and `lab grade`
+//! check in an isolated copy of the workspace instead, with its own `lab start` (in a private
+//! network namespace when the system allows it), and prepare there what an exercise declares:
+//!
+//! ```toml
+//! [setup]
+//! # Virtual environments rebuilt in the copy from the workspace's requirements file, when
+//! # that file exists (a venv is never handed in). Built once per requirements list in a
+//! # shared cache (~/.cache/lab/venvs) and copied in: the tenth workspace downloads nothing.
+//! venvs = [{ path = "var/www/flask/venv", requirements = "var/www/flask/requirements.txt" }]
+//! services = ["memcached"]          # enabled in the copy's lab.toml before `lab start`
+//! memcached = [11212]               # extra memcached servers (another workspace) on these ports
+//! memcached_load = ["sesion.txt"]   # files of the workspace replayed to its memcached, if present
+//! commands = ["var/www/flask/venv/bin/python reparto.py"]  # `sh -c` in the copy, last
+//! ```
+//!
+//! Every field is optional. A lab is started for an exercise when it has `http`, `process` or
+//! `memcached` checks, or any `services`, `memcached`, `memcached_load` or `commands`.
+//!
 //! Checks are kept as TOML tables with their position here; the checker turns each into a
 //! typed check and reports a bad one at `exercise.toml:line:column`.
 
@@ -83,8 +104,82 @@ pub struct Exercise {
     pub starter_commands: Vec<String>,
     /// The same, after copying the solution.
     pub solution_commands: Vec<String>,
+    /// What the isolated checks prepare first (`[setup]`).
+    pub setup: Setup,
     /// `exercises/<id>/exercise.toml`, for messages.
     pub source: PathBuf,
+}
+
+/// The `[setup]` table (module documentation).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Setup {
+    pub venvs: Vec<VenvSetup>,
+    pub services: Vec<String>,
+    pub memcached: Vec<u16>,
+    pub memcached_load: Vec<String>,
+    pub commands: Vec<String>,
+}
+
+/// A virtual environment of `[setup]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenvSetup {
+    /// Where the venv goes, relative to the workspace root.
+    pub path: String,
+    /// The workspace's requirements file (relative to the root).
+    pub requirements: String,
+}
+
+impl Setup {
+    /// True when something must run in a started lab (not just venvs).
+    pub fn needs_lab(&self) -> bool {
+        !self.services.is_empty()
+            || !self.memcached.is_empty()
+            || !self.memcached_load.is_empty()
+            || !self.commands.is_empty()
+    }
+
+    fn validate(&self) -> Vec<String> {
+        let mut errors = Vec::new();
+        let relative = |p: &str| {
+            let path = Path::new(p);
+            !p.is_empty()
+                && !path.is_absolute()
+                && !path
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+        };
+        for v in &self.venvs {
+            for p in [&v.path, &v.requirements] {
+                if !relative(p) {
+                    errors.push(format!(
+                        "[setup]: la ruta `{p}` debe ser relativa al espacio de trabajo y sin `..`"
+                    ));
+                }
+            }
+        }
+        for p in &self.memcached_load {
+            if !relative(p) {
+                errors.push(format!(
+                    "[setup]: la ruta `{p}` debe ser relativa al espacio de trabajo y sin `..`"
+                ));
+            }
+        }
+        for s in &self.services {
+            if !["apache2", "memcached"].contains(&s.as_str()) {
+                errors.push(format!(
+                    "[setup]: servicio desconocido `{s}`; servicios: apache2, memcached"
+                ));
+            }
+        }
+        for p in &self.memcached {
+            if *p == 0 {
+                errors.push("[setup]: el puerto 0 no vale para un memcached adicional".into());
+            }
+        }
+        errors
+    }
 }
 
 #[derive(Deserialize)]
@@ -102,6 +197,8 @@ struct ExerciseToml {
     starter_commands: Vec<String>,
     #[serde(default)]
     solution_commands: Vec<String>,
+    #[serde(default)]
+    setup: Setup,
 }
 
 #[derive(Deserialize)]
@@ -254,9 +351,6 @@ pub fn parse(
         });
     }
     for cmd in raw.starter_commands.iter().chain(&raw.solution_commands) {
-        if service_command(cmd).is_some() {
-            continue;
-        }
         if let Err(msg) = parse_command(cmd) {
             errors.push(err_at(text.find(cmd.as_str()).unwrap_or(0), msg));
         }
@@ -268,6 +362,9 @@ pub fn parse(
                 format!("parámetro `{name}`: {msg}"),
             ));
         }
+    }
+    for msg in raw.setup.validate() {
+        errors.push(err_at(text.find("[setup]").unwrap_or(0), msg));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -284,6 +381,7 @@ pub fn parse(
         solution,
         starter_commands: raw.starter_commands,
         solution_commands: raw.solution_commands,
+        setup: raw.setup,
         source: source.to_path_buf(),
     })
 }
@@ -306,22 +404,30 @@ pub struct Applied {
     pub messages: Vec<String>,
 }
 
-/// `service NAME enable|disable` (what the exercise needs in `lab.toml`): (name, enable).
-fn service_command(cmd: &str) -> Option<(&str, bool)> {
-    let words: Vec<&str> = cmd.split_whitespace().collect();
-    match words.as_slice() {
-        ["service", name, "enable"] => Some((name, true)),
-        ["service", name, "disable"] => Some((name, false)),
-        _ => None,
-    }
+/// A command of a starter or solution, parsed.
+enum TreeCommand {
+    /// `a2ensite NAME...` and the rest of the `a2*` family.
+    A2(bool, lab_server::a2::Kind, Vec<String>),
+    /// `service NAME enable|disable`: what `lab service` writes in lab.toml.
+    Service(String, bool),
 }
 
-/// An `a2*` command of a starter or solution, parsed.
-fn parse_command(cmd: &str) -> Result<(bool, lab_server::a2::Kind, Vec<String>), String> {
+fn parse_command(cmd: &str) -> Result<TreeCommand, String> {
     use lab_server::a2::Kind;
     let mut words = cmd.split_whitespace();
     let verb = words.next().unwrap_or("");
     let names: Vec<String> = words.map(str::to_string).collect();
+    if verb == "service" {
+        return match names.as_slice() {
+            [name, action] if action == "enable" || action == "disable" => {
+                lab_server::supervisor::find_service(name).map_err(|e| e.to_string())?;
+                Ok(TreeCommand::Service(name.clone(), action == "enable"))
+            }
+            _ => Err(format!(
+                "`{cmd}`: se espera `service NOMBRE enable` o `service NOMBRE disable`"
+            )),
+        };
+    }
     let (enable, kind) = match verb {
         "a2ensite" => (true, Kind::Site),
         "a2dissite" => (false, Kind::Site),
@@ -338,7 +444,7 @@ fn parse_command(cmd: &str) -> Result<(bool, lab_server::a2::Kind, Vec<String>),
     if names.is_empty() {
         return Err(format!("a `{cmd}` le falta el nombre"));
     }
-    Ok((enable, kind, names))
+    Ok(TreeCommand::A2(enable, kind, names))
 }
 
 impl Exercise {
@@ -390,15 +496,17 @@ impl Exercise {
         let apache = root.join("etc/apache2");
         for cmd in commands {
             let cmd = params.apply(cmd);
-            if let Some((name, enable)) = service_command(&cmd) {
-                let mut ws = lab_server::workspace::Workspace::open(root)
-                    .map_err(|e| format!("`lab {cmd}` falló: {e}"))?;
-                let msg = lab_server::supervisor::set_service_enabled(&mut ws, name, enable)
-                    .map_err(|e| format!("`lab {cmd}` falló: {e}"))?;
-                applied.messages.push(msg);
-                continue;
-            }
-            let (enable, kind, names) = parse_command(&cmd)?;
+            let (enable, kind, names) = match parse_command(&cmd)? {
+                TreeCommand::A2(enable, kind, names) => (enable, kind, names),
+                TreeCommand::Service(name, enabled) => {
+                    let mut ws = lab_server::workspace::Workspace::open(root)
+                        .map_err(|e| format!("`lab {cmd}` falló: {e}"))?;
+                    let msg = lab_server::supervisor::set_service_enabled(&mut ws, &name, enabled)
+                        .map_err(|e| format!("`lab {cmd}` falló: {e}"))?;
+                    applied.messages.push(msg);
+                    continue;
+                }
+            };
             let out = if enable {
                 lab_server::a2::enable(&apache, kind, &names)
             } else {

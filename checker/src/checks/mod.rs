@@ -18,6 +18,11 @@
 //! files) and where HTTP requests go (`target`). A kind that talks to another service of
 //! the running lab (memcached...) can ask the supervisor for its status
 //! (`lab_server::supervisor::request(ws, &Request::Status)`), as `process` does.
+//!
+//! `lab dev check` and `lab grade` run every check in an isolated copy of the workspace
+//! ([`crate::isolate`]); a kind other than `file`, `apache` and `command` gets a real
+//! `lab start` there. What an exercise needs besides its files (a venv, a service, data)
+//! goes in its `[setup]` table (`lessons/src/exercise.rs`).
 
 use lab_server::workspace::Workspace;
 use lessons::exercise::RawCheck;
@@ -33,7 +38,7 @@ pub struct Context<'a> {
 }
 
 /// The result of one check, explained.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     pub passed: bool,
     /// What was expected, in Spanish.

@@ -24,7 +24,7 @@ def informe(anio):
         datos["origen"] = "cache"
         return datos
     datos = informe_lento(anio)  # fallo: calcular y guardar
-    cache.set(clave, json.dumps(datos), expire=60)
+    cache.set(clave, json.dumps(datos), expire={{param.caducidad}})
     datos["origen"] = "calculado"
     return datos
 
