@@ -294,6 +294,8 @@ pub struct DirConfig {
     /// `AddType mime .ext` (extension without the dot, lowercase).
     pub add_types: BTreeMap<String, String>,
     pub force_type: Option<String>,
+    /// `LimitRequestBody` in this section (0 = unlimited); applied to WSGI requests.
+    pub limit_request_body: Option<u64>,
     /// `SetHandler` (`server-status`, `cgi-script`, `None`...).
     pub set_handler: Option<String>,
     /// `AddHandler handler .ext`.

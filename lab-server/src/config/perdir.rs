@@ -122,6 +122,15 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
                 conf.redirects.push(r);
             }
         }
+        "limitrequestbody" => match a[0].text.parse::<u64>() {
+            Ok(n) if n <= 2_147_483_647 => conf.limit_request_body = Some(n),
+            _ => err_hint(
+                diags,
+                &a[0].span,
+                format!("`{}` no es un límite válido para LimitRequestBody", a[0].text),
+                "un número de bytes entre 0 (sin límite) y 2147483647, por ejemplo `LimitRequestBody 1048576`",
+            ),
+        },
         // Accepted and recorded by Apache; they change nothing the lab serves.
         "acceptpathinfo"
         | "adddefaultcharset"
@@ -131,7 +140,6 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         | "hostnamelookups"
         | "serversignature"
         | "usecanonicalname"
-        | "limitrequestbody"
         | "loglevel"
         | "directoryslash"
         | "fallbackresource"
