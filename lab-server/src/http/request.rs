@@ -555,7 +555,7 @@ async fn wsgi_route<'a>(
             Some(eff),
         ));
     };
-    let wctx = crate::wsgi::WsgiContext::from_match(
+    let mut wctx = crate::wsgi::WsgiContext::from_match(
         config,
         ctx.host,
         &m,
@@ -563,6 +563,8 @@ async fn wsgi_route<'a>(
         conn.client,
         conn.local,
     );
+    wctx.default_type = content_type(site, &eff, &script);
+    wctx.body_limit = eff.limit_request_body();
     let mut req = Request::new(body);
     *req.method_mut() = parts.method.clone();
     *req.uri_mut() = parts.uri.clone();

@@ -121,6 +121,7 @@ pub fn run(args: WorkerArgs) -> i32 {
     });
     let scripts = Arc::new(Scripts::new());
     let threads = args.threads.max(1);
+    // What `wsgi.multiprocess` says when the lab did not pass it (older lab processes).
     let multiprocess = args.processes > 1;
     for i in 0..threads {
         let Ok(listener) = listener.try_clone() else {
@@ -287,7 +288,13 @@ impl RawRequest {
             application_group: get("LAB_APPLICATION_GROUP"),
             process_group: group.to_string(),
             reloading: get("LAB_RELOADING") == "1",
-            multiprocess,
+            multiprocess: match get("LAB_MULTIPROCESS").as_str() {
+                "1" => true,
+                "0" => false,
+                _ => multiprocess,
+            },
+            multithread: get("LAB_MULTITHREAD") != "0",
+            daemon: true,
             log: if log_path.is_empty() {
                 ErrorLog::stderr()
             } else {
