@@ -170,6 +170,17 @@ impl VirtualHost {
 }
 
 /// What a server (main or virtual) says about itself, plus its per-directory defaults.
+/// `AllowEncodedSlashes Off|On|NoDecode`: what `%2F` in a request path does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodedSlashes {
+    /// 404 (Apache's default).
+    Off,
+    /// Decoded to `/`.
+    On,
+    /// Accepted and kept as `%2F` in the decoded path.
+    NoDecode,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct HostConfig {
     pub server_name: Option<String>,
@@ -191,6 +202,8 @@ pub struct HostConfig {
     pub custom_logs: Vec<CustomLog>,
     /// `WSGIScriptAlias` in order.
     pub wsgi_aliases: Vec<super::wsgi::WsgiScriptAlias>,
+    /// `AllowEncodedSlashes` (server or vhost; `None`: the main server's, else Off).
+    pub allow_encoded_slashes: Option<EncodedSlashes>,
     /// Span of the `<VirtualHost>` or of `ServerName` for reports.
     pub span: Option<Span>,
 }
