@@ -442,6 +442,13 @@ fn wsgi_answers_like_apache_with_mod_wsgi() {
             failures.push(format!("{name}:\n    {}", diffs.join("\n    ")));
         }
     }
+    // However the applications broke, every mode still answers the next request.
+    for path in ["/e/case", "/d/case", "/m/case", "/s/case"] {
+        let r = lab.get_host(path, "wsgi.test");
+        if r.status != 200 || r.text() != "case\n" {
+            failures.push(format!("{path} después de todos los casos: {r}"));
+        }
+    }
     assert!(
         failures.is_empty(),
         "{} de {} casos difieren de Apache + mod_wsgi:\n{}\n--- salida del lab ---\n{}\n--- registro de errores ---\n{}",
@@ -455,5 +462,78 @@ fn wsgi_answers_like_apache_with_mod_wsgi() {
             .take(40)
             .collect::<Vec<_>>()
             .join("\n")
+    );
+}
+
+const VERSIONED: &str = "import os, time\nV = 1\ndef application(environ, start_response):\n    if environ.get('PATH_INFO') == '/slow':\n        time.sleep(2)\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [('v=%d pid=%d\\n' % (V, os.getpid())).encode()]\n";
+
+fn version_and_pid(lab: &TestLab, path: &str) -> (String, String) {
+    let r = lab.get_host(path, "wsgi.test");
+    assert_eq!(r.status, 200, "{r}");
+    let text = r.text();
+    let mut parts = text.split_whitespace();
+    (
+        parts.next().unwrap_or_default().to_string(),
+        parts.next().unwrap_or_default().to_string(),
+    )
+}
+
+/// What `tests/conformance/wsgi/reload.txt` recorded from the real server: after the script
+/// changes, a daemon group's processes are replaced and every later request runs the new
+/// code, while a request already running finishes with the old one; in embedded mode the
+/// same process reloads the module.
+#[test]
+fn a_changed_script_restarts_the_daemon_processes_and_reloads_the_embedded_module() {
+    let mut lab = TestLab::new();
+    lab.lab(&["a2enmod", "wsgi"]).assert_code(0);
+    lab.write("var/www/app/ver.wsgi", VERSIONED);
+    lab.add_site(
+        "ver",
+        "WSGIDaemonProcess d2 processes=2 threads=5\n<VirtualHost *:80>\n  ServerName wsgi.test\n  WSGIScriptAlias /vm /var/www/app/ver.wsgi process-group=d2\n  WSGIScriptAlias /ve /var/www/app/ver.wsgi\n  <Directory /var/www/app>\n    Require all granted\n  </Directory>\n</VirtualHost>\n",
+    );
+    lab.start();
+    let before: Vec<(String, String)> = (0..6).map(|_| version_and_pid(&lab, "/vm/")).collect();
+    assert!(before.iter().all(|(v, _)| v == "v=1"), "{before:?}");
+    let (_, embedded_pid) = version_and_pid(&lab, "/ve/");
+
+    let addr = lab.addr();
+    let slow = std::thread::spawn(move || {
+        common::raw_request(
+            addr,
+            b"GET /vm/slow HTTP/1.1\r\nHost: wsgi.test\r\nConnection: close\r\n\r\n",
+            false,
+        )
+        .map(|r| r.text())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    lab.write("var/www/app/ver.wsgi", VERSIONED.replace("V = 1", "V = 2"));
+    let later = std::time::SystemTime::now() + Duration::from_secs(2);
+    std::fs::File::options()
+        .write(true)
+        .open(lab.path("var/www/app/ver.wsgi"))
+        .and_then(|f| f.set_modified(later))
+        .expect("mtime");
+
+    let after: Vec<(String, String)> = (0..6).map(|_| version_and_pid(&lab, "/vm/")).collect();
+    assert!(after.iter().all(|(v, _)| v == "v=2"), "{after:?}");
+    assert!(
+        after
+            .iter()
+            .all(|(_, p)| before.iter().all(|(_, q)| p != q)),
+        "los procesos del grupo debían ser otros: antes {before:?}, después {after:?}"
+    );
+    let slow = slow.join().expect("hilo").expect("respuesta de /slow");
+    assert!(
+        slow.starts_with("v=1 "),
+        "la petición en curso termina con el código viejo: {slow}"
+    );
+    let log = lab.read("var/log/apache2/error.log");
+    assert!(log.contains("Force restart of process 'd2'."), "{log}");
+
+    let (v, pid) = version_and_pid(&lab, "/ve/");
+    assert_eq!(
+        (v.as_str(), pid),
+        ("v=2", embedded_pid),
+        "modo embebido: mismo proceso, módulo recargado"
     );
 }

@@ -472,7 +472,7 @@ async fn touching_the_script_restarts_the_daemon_group_with_new_code() {
         "{}",
         error_log(&l)
     );
-    assert!(error_log(&l).contains("ha cambiado: se reinicia el grupo de procesos 'g'"));
+    assert!(error_log(&l).contains("Force restart of process 'g'."));
     host.stop();
 }
 

@@ -133,12 +133,16 @@ impl DaemonGroup {
                 seen.clear();
                 seen.insert(script.to_path_buf(), mtime);
                 drop(seen);
+                // mod_wsgi's line (the process that saw the change restarts; here the whole
+                // group does, which is what follows in mod_wsgi too once each process gets a
+                // request): requests in flight finish with the old code, every request from
+                // now on waits for the new processes and runs the new code.
+                let pid = self.pids().into_iter().find(|&p| p != 0).unwrap_or(0);
                 self.inner.log.write(
                     "info",
                     None,
                     &[&format!(
-                        "mod_wsgi: el script '{}' ha cambiado: se reinicia el grupo de procesos '{}'",
-                        script.display(),
+                        "mod_wsgi (pid={pid}): Force restart of process '{}'.",
                         self.inner.spec.name
                     )],
                 );

@@ -534,6 +534,12 @@ pub fn cgi_environ<B>(
     env
 }
 
+/// The header names as the application wrote them (`X-MiXeD-CaSe`, `x-lower`), one per
+/// header line kept, in order, in the response's extensions: the HTTP role's head writer
+/// spells them that way on the wire, as Apache passes mod_wsgi's names through.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderSpelling(pub Vec<String>);
+
 /// Statuses after which Apache closes the connection (`ap_status_drops_connection`).
 fn drops_connection(status: u16) -> bool {
     matches!(status, 400 | 408 | 411 | 413 | 414 | 500 | 503 | 501)
@@ -584,10 +590,11 @@ pub fn response_from_head(
         }
     }
     let no_body = status == 204 || status == 304 || (100..200).contains(&status);
+    let mut spelling = Vec::with_capacity(headers.len());
     let h = resp.headers_mut();
-    for (name, value) in headers {
+    for (written, value) in headers {
         let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
+            HeaderName::from_bytes(written.as_bytes()),
             HeaderValue::from_maybe_shared(value),
         ) else {
             continue;
@@ -599,10 +606,12 @@ pub fn response_from_head(
             continue;
         }
         if name == http::header::CONTENT_TYPE {
+            spelling.retain(|s: &String| !s.eq_ignore_ascii_case(&written));
             h.insert(name, value);
         } else {
             h.append(name, value);
         }
+        spelling.push(written);
     }
     if !no_body && !h.contains_key(http::header::CONTENT_TYPE) {
         if let Some(v) = default_type.and_then(|t| HeaderValue::from_str(t).ok()) {
@@ -612,6 +621,7 @@ pub fn response_from_head(
     if drops_connection(status) {
         h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
+    resp.extensions_mut().insert(HeaderSpelling(spelling));
     resp
 }
 
@@ -850,4 +860,103 @@ pub fn socket_path(run_dir: &Path, group: &str, index: usize, gen: u64) -> PathB
     std::env::temp_dir()
         .join(format!("lab-{:08x}", h as u32))
         .join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty() -> Body {
+        http_body_util::Empty::new()
+            .map_err(|never| match never {})
+            .boxed()
+    }
+
+    fn head(pairs: &[(&str, &str)]) -> Vec<(String, Bytes)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Bytes::from(v.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn the_head_is_shaped_as_apache_shapes_what_mod_wsgi_hands_it() {
+        let r = response_from_head(
+            200,
+            Some("OK"),
+            head(&[
+                ("X-MiXeD-CaSe", "1"),
+                ("Content-Type", "text/plain"),
+                ("content-type", "text/html"),
+                ("Connection", "close"),
+            ]),
+            Some("text/x-python"),
+            empty(),
+        );
+        assert_eq!(r.headers()["content-type"], "text/html");
+        assert_eq!(r.headers()["connection"], "close");
+        let spelling = &r.extensions().get::<HeaderSpelling>().unwrap().0;
+        assert_eq!(spelling, &["X-MiXeD-CaSe", "content-type", "Connection"]);
+
+        // No Content-Type from the application: mod_mime's type of the script.
+        let r = response_from_head(200, Some("OK"), head(&[]), Some("text/x-python"), empty());
+        assert_eq!(r.headers()["content-type"], "text/x-python");
+
+        // 304 keeps only Apache's list; 204 loses the body headers.
+        let h = head(&[("ETag", "\"x\""), ("Content-Type", "a/b"), ("X-A", "1")]);
+        let r = response_from_head(304, Some("Not Modified"), h, Some("a/c"), empty());
+        let names: Vec<&str> = r.headers().keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["etag"]);
+        let h = head(&[("Content-Type", "a/b"), ("Content-Length", "0")]);
+        let r = response_from_head(204, Some("No Content"), h, None, empty());
+        assert!(r.headers().is_empty());
+
+        // A 500 of the application closes the connection; a latin-1 reason passes through.
+        let r = response_from_head(500, Some("Oops"), head(&[]), None, empty());
+        assert_eq!(r.headers()["connection"], "close");
+        let r = response_from_head(200, Some("Señal"), head(&[]), None, empty());
+        let reason = r.extensions().get::<hyper::ext::ReasonPhrase>().unwrap();
+        assert_eq!(reason.as_bytes(), b"Se\xf1al");
+    }
+
+    #[test]
+    fn server_name_and_port_come_from_host_as_with_use_canonical_name_off() {
+        let mut ctx = WsgiContext {
+            script_name: String::new(),
+            path_info: String::new(),
+            script: PathBuf::new(),
+            process_group: None,
+            application_group: None,
+            callable: None,
+            script_reloading: true,
+            chunked_request: false,
+            pass_authorization: false,
+            default_type: None,
+            body_limit: None,
+            server_name: "wsgi.test".into(),
+            server_port: 10080,
+            remote: "127.0.0.1:1".parse().unwrap(),
+            local: "127.0.0.1:10080".parse().unwrap(),
+            error_log: None,
+            document_root: None,
+        };
+        ctx.apply_host(Some(&HeaderValue::from_static("WSGI.Test.:8080")));
+        assert_eq!(
+            (ctx.server_name.as_str(), ctx.server_port),
+            ("wsgi.test", 8080)
+        );
+        assert_eq!(ctx.application_group(), "wsgi.test:8080|");
+        ctx.apply_host(Some(&HeaderValue::from_static("otro.test")));
+        assert_eq!(
+            (ctx.server_name.as_str(), ctx.server_port),
+            ("otro.test", 80)
+        );
+        ctx.apply_host(None);
+        assert_eq!(
+            (ctx.server_name.as_str(), ctx.server_port),
+            ("otro.test", 80)
+        );
+        ctx.apply_host(Some(&HeaderValue::from_static("[::1]:81")));
+        assert_eq!((ctx.server_name.as_str(), ctx.server_port), ("[::1]", 81));
+    }
 }
