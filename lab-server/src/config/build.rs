@@ -465,6 +465,21 @@ impl Builder<'_> {
                 let base = self.cfg.server_root.clone();
                 super::proxy::host_directive(self.ws, &base, node, host, &mut self.diags);
             }
+            "allowencodedslashes" => {
+                host.allow_encoded_slashes = match a[0].text.to_ascii_lowercase().as_str() {
+                    "off" => Some(EncodedSlashes::Off),
+                    "on" => Some(EncodedSlashes::On),
+                    "nodecode" => Some(EncodedSlashes::NoDecode),
+                    _ => {
+                        self.error(
+                            &a[0].span,
+                            format!("`{}` no es un valor de AllowEncodedSlashes", a[0].text),
+                            "escribe On, Off o NoDecode",
+                        );
+                        None
+                    }
+                }
+            }
             k if k.starts_with("wsgi") => {
                 let cx = super::wsgi::Ctx {
                     ws: self.ws,

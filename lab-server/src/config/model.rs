@@ -170,6 +170,17 @@ impl VirtualHost {
 }
 
 /// What a server (main or virtual) says about itself, plus its per-directory defaults.
+/// `AllowEncodedSlashes Off|On|NoDecode`: what `%2F` in a request path does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodedSlashes {
+    /// 404 (Apache's default).
+    Off,
+    /// Decoded to `/`.
+    On,
+    /// Accepted and kept as `%2F` in the decoded path.
+    NoDecode,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct HostConfig {
     pub server_name: Option<String>,
@@ -193,6 +204,8 @@ pub struct HostConfig {
     pub wsgi_aliases: Vec<super::wsgi::WsgiScriptAlias>,
     /// `ProxyPass`, `ProxyPassMatch`, `ProxyTimeout`, `<Proxy>` (mod_proxy, mod_proxy_fcgi).
     pub proxy: super::proxy::HostProxy,
+    /// `AllowEncodedSlashes` (server or vhost; `None`: the main server's, else Off).
+    pub allow_encoded_slashes: Option<EncodedSlashes>,
     /// Span of the `<VirtualHost>` or of `ServerName` for reports.
     pub span: Option<Span>,
 }
@@ -304,6 +317,8 @@ pub struct DirConfig {
     pub remove_types: Vec<String>,
     /// `AddDefaultCharset`: `Some(charset)`, or `Some("")` for `Off`.
     pub default_charset: Option<String>,
+    /// `LimitRequestBody` in this section (0 = unlimited); applied to WSGI requests.
+    pub limit_request_body: Option<u64>,
     /// `SetHandler` (`server-status`, `cgi-script`, `None`...).
     pub set_handler: Option<String>,
     /// `AddHandler handler .ext`.

@@ -245,6 +245,15 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
                     .insert(a[0].text.to_ascii_lowercase(), (a[1].text.clone(), virt));
             }
         }
+        "limitrequestbody" => match a[0].text.parse::<u64>() {
+            Ok(n) if n <= 2_147_483_647 => conf.limit_request_body = Some(n),
+            _ => err_hint(
+                diags,
+                &a[0].span,
+                format!("`{}` no es un límite válido para LimitRequestBody", a[0].text),
+                "un número de bytes entre 0 (sin límite) y 2147483647, por ejemplo `LimitRequestBody 1048576`",
+            ),
+        },
         // Accepted and recorded by Apache; they change nothing the lab serves.
         "scriptlog"
         | "scriptloglength"
@@ -256,7 +265,6 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         | "hostnamelookups"
         | "serversignature"
         | "usecanonicalname"
-        | "limitrequestbody"
         | "loglevel"
         | "directoryslash"
         | "fallbackresource"

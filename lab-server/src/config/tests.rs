@@ -279,6 +279,70 @@ fn corpus_several_errors_in_several_files_are_reported_together() {
     assert!(out.contains("2 errores"), "{out}");
 }
 
+/// A site written for Debian's mod_wsgi 4.9 with options and directives the lab does not
+/// apply: it loads, with one warning naming each; what mod_wsgi itself refuses stays an error.
+#[test]
+fn every_mod_wsgi_directive_and_option_loads_with_a_warning_when_ignored() {
+    let wsgi = (
+        "mods-enabled/wsgi.load",
+        "LoadModule wsgi_module /usr/lib/apache2/modules/mod_wsgi.so\n",
+    );
+    let site = "WSGISocketPrefix /var/run/wsgi\nWSGIRestrictEmbedded On\n\
+<VirtualHost *:80>\n\
+ServerName app.localhost\n\
+WSGIDaemonProcess app processes=1 threads=4 user=www-data home=/var/www graceful-timeout=15 queue-timeout=45 socket-timeout=60\n\
+WSGIScriptAlias / /var/www/app.wsgi process-group=app application-group=%{GLOBAL} callable-object=app pass-authorization=On\n\
+WSGIChunkedRequest On\n\
+WSGIPassAuthorization On\n\
+WSGIErrorOverride On\n\
+</VirtualHost>\n";
+    let (_d, loaded) = loads(&[wsgi, ("sites-enabled/app.conf", site)]);
+    let w = render(&loaded.warnings, None);
+    for name in [
+        "WSGISocketPrefix",
+        "WSGIRestrictEmbedded",
+        "graceful-timeout=",
+        "queue-timeout=",
+        "socket-timeout=",
+        "WSGIErrorOverride",
+    ] {
+        assert!(
+            w.contains(&format!("`{name}")),
+            "falta el aviso de {name}:\n{w}"
+        );
+    }
+    assert!(!w.contains("`home="), "{w}");
+    let v = &loaded
+        .config
+        .vhosts
+        .iter()
+        .find(|v| v.host.server_name.as_deref() == Some("app.localhost"))
+        .unwrap()
+        .host;
+    assert_eq!(v.wsgi_aliases[0].callable_object.as_deref(), Some("app"));
+    assert_eq!(v.wsgi_aliases[0].pass_authorization, Some(true));
+    assert_eq!(v.defaults.wsgi.chunked_request, Some(true));
+    assert_eq!(v.defaults.wsgi.pass_authorization, Some(true));
+    let d = &loaded.config.wsgi.daemons[0];
+    assert!(d.multiprocess && d.home.is_some());
+
+    let e = errors_of(&[
+        wsgi,
+        (
+            "sites-enabled/app.conf",
+            "WSGIDaemonProcess app proceses=2\nWSGIScriptAlias / /var/www/app.wsgi callable=app\n",
+        ),
+    ]);
+    assert!(
+        e.contains("proceses") && e.contains("¿Quisiste decir `processes`?"),
+        "{e}"
+    );
+    assert!(
+        e.contains("opción no válida de WSGIScriptAlias: `callable=app`"),
+        "{e}"
+    );
+}
+
 #[test]
 fn missing_main_file_is_reported_without_panic() {
     let (dir, ws) = workspace(&[]);

@@ -1,6 +1,9 @@
 //! mod_wsgi's directives -> the typed WSGI configuration: `WSGIScriptAlias`,
 //! `WSGIDaemonProcess`, `WSGIProcessGroup`, `WSGIApplicationGroup`, `WSGIPythonHome`,
-//! `WSGIPythonPath`, `WSGIScriptReloading`, `WSGICallableObject`.
+//! `WSGIPythonPath`, `WSGIScriptReloading`, `WSGICallableObject`, `WSGIChunkedRequest`,
+//! `WSGIPassAuthorization`. Every other directive and option of mod_wsgi 4.9 is accepted
+//! with a warning that names it (a site written for the real mod_wsgi must start), while a
+//! name mod_wsgi itself would refuse stays an error.
 //!
 //! Kept apart from `build` so the WSGI host owns its part of the model; `build` calls
 //! [`host_directive`], `perdir` calls [`apply_dir`] and the final checks are in [`validate`].
@@ -40,6 +43,11 @@ pub struct WsgiDaemon {
     /// 0 = never recycle.
     pub maximum_requests: u64,
     pub inactivity_timeout: Option<Duration>,
+    /// `home=`: the working directory of the processes.
+    pub home: Option<ResolvedPath>,
+    /// `lang=` and `locale=`: `LANG` and `LC_ALL` of the processes.
+    pub lang: Option<String>,
+    pub locale: Option<String>,
     pub span: Span,
 }
 
@@ -55,10 +63,14 @@ impl WsgiDaemon {
             && self.display_name == other.display_name
             && self.maximum_requests == other.maximum_requests
             && self.inactivity_timeout == other.inactivity_timeout
+            && self.home == other.home
+            && self.lang == other.lang
+            && self.locale == other.locale
     }
 }
 
-/// `WSGIScriptAlias /url /path/app.wsgi [process-group=G] [application-group=A]`.
+/// `WSGIScriptAlias /url /path/app.wsgi [process-group=G] [application-group=A]
+/// [callable-object=C] [pass-authorization=On|Off]`.
 #[derive(Debug, Clone)]
 pub struct WsgiScriptAlias {
     /// URL prefix as written, without a trailing slash (`/` stays `/`).
@@ -66,6 +78,8 @@ pub struct WsgiScriptAlias {
     pub script: ResolvedPath,
     pub process_group: Option<String>,
     pub application_group: Option<String>,
+    pub callable_object: Option<String>,
+    pub pass_authorization: Option<bool>,
     pub span: Span,
 }
 
@@ -77,6 +91,71 @@ pub struct WsgiDirConfig {
     pub application_group: Option<String>,
     pub callable_object: Option<String>,
     pub script_reloading: Option<bool>,
+    /// `WSGIChunkedRequest` (default Off: a chunked request body gets 411).
+    pub chunked_request: Option<bool>,
+    /// `WSGIPassAuthorization` (default Off: `Authorization` is not in `environ`).
+    pub pass_authorization: Option<bool>,
+}
+
+/// mod_wsgi 4.9 directives the lab accepts and ignores, with a warning.
+const IGNORED_DIRECTIVES: &[&str] = &[
+    "wsgiscriptaliasmatch",
+    "wsgisocketprefix",
+    "wsgisocketrotation",
+    "wsgiacceptmutex",
+    "wsgilazyinitialization",
+    "wsgiverbosedebugging",
+    "wsgidontwritebytecode",
+    "wsgipythonwarnings",
+    "wsgipythonoptimize",
+    "wsgipythoneggs",
+    "wsgipythonhashseed",
+    "wsgidestroyinterpreter",
+    "wsgirestrictembedded",
+    "wsgirestrictstdin",
+    "wsgirestrictstdout",
+    "wsgirestrictsignal",
+    "wsgicasesensitivity",
+    "wsgirestrictprocess",
+    "wsgiimportscript",
+    "wsgidispatchscript",
+    "wsgipassapacherequest",
+    "wsgierroroverride",
+    "wsgimapheadtoget",
+    "wsgiignoreactivity",
+    "wsgitrustedproxyheaders",
+    "wsgitrustedproxies",
+    "wsgienablesendfile",
+    "wsgiaccessscript",
+    "wsgiauthuserscript",
+    "wsgiauthgroupscript",
+    "wsgiuserauthoritative",
+    "wsgigroupauthoritative",
+    "wsgihandlerscript",
+    "wsgiservermetrics",
+    "wsginewrelicconfigfile",
+    "wsginewrelicenvironment",
+];
+
+/// The warning for a real mod_wsgi directive or option the lab does not apply.
+fn ignored(diags: &mut Diags, span: &Span, what: String) {
+    diags.push(
+        Diagnostic::warning(
+            Some(span.clone()),
+            format!("{what} existe en mod_wsgi 4.9, pero el laboratorio no lo aplica: se ignora"),
+        )
+        .with_hint("el resto del sitio funciona; si el comportamiento que pide te importa, pruébalo en un Apache real"),
+    );
+}
+
+/// A per-directory (or server-wide) mod_wsgi directive the lab ignores. True when handled.
+fn ignored_directive(node: &Node, diags: &mut Diags) -> bool {
+    let key = node.key();
+    if !IGNORED_DIRECTIVES.contains(&key.as_str()) {
+        return false;
+    }
+    ignored(diags, &node.span, format!("La directiva `{}`", node.name));
+    true
 }
 
 fn error(diags: &mut Diags, span: &Span, msg: impl Into<String>, hint: impl Into<String>) {
@@ -103,7 +182,9 @@ pub(crate) fn apply_dir(node: &Node, conf: &mut WsgiDirConfig, diags: &mut Diags
             }
         }
         "wsgiscriptreloading" => conf.script_reloading = on_off(&a[0], diags),
-        _ => return false,
+        "wsgichunkedrequest" => conf.chunked_request = on_off(&a[0], diags),
+        "wsgipassauthorization" => conf.pass_authorization = on_off(&a[0], diags),
+        _ => return ignored_directive(node, diags),
     }
     true
 }
@@ -142,6 +223,41 @@ const DAEMON_OPTIONS: &[&str] = &[
     "locale",
 ];
 
+/// `WSGIDaemonProcess` options of mod_wsgi 4.9 that the lab accepts and ignores (warning).
+const IGNORED_DAEMON_OPTIONS: &[&str] = &[
+    "supplementary-groups",
+    "umask",
+    "chroot",
+    "python-eggs",
+    "stack-size",
+    "startup-timeout",
+    "shutdown-timeout",
+    "deadlock-timeout",
+    "request-timeout",
+    "graceful-timeout",
+    "eviction-timeout",
+    "restart-interval",
+    "connect-timeout",
+    "socket-timeout",
+    "queue-timeout",
+    "listen-backlog",
+    "send-buffer-size",
+    "receive-buffer-size",
+    "header-buffer-size",
+    "response-buffer-size",
+    "response-socket-timeout",
+    "socket-user",
+    "script-user",
+    "script-group",
+    "cpu-time-limit",
+    "cpu-priority",
+    "memory-limit",
+    "virtual-memory-limit",
+    "server-metrics",
+    "newrelic-config-file",
+    "newrelic-environment",
+];
+
 /// Server/vhost-level WSGI directives. Returns false for any other directive.
 pub(crate) fn host_directive(
     node: &Node,
@@ -171,6 +287,8 @@ pub(crate) fn host_directive(
                 script: cx.resolve(&a[1].text),
                 process_group: None,
                 application_group: None,
+                callable_object: None,
+                pass_authorization: None,
                 span: node.span.clone(),
             };
             for opt in &a[2..] {
@@ -181,11 +299,21 @@ pub(crate) fn host_directive(
                     Some(("application-group", v)) if !v.is_empty() => {
                         alias.application_group = Some(v.to_string())
                     }
+                    Some(("callable-object", v)) if is_identifier(v) => {
+                        alias.callable_object = Some(v.to_string())
+                    }
+                    Some(("pass-authorization", v))
+                        if v.eq_ignore_ascii_case("on") || v.eq_ignore_ascii_case("off") =>
+                    {
+                        alias.pass_authorization = Some(v.eq_ignore_ascii_case("on"))
+                    }
+                    // mod_wsgi refuses anything else ("Invalid option to WSGI script alias
+                    // definition"), so the lab does too.
                     _ => error(
                         cx.diags,
                         &opt.span,
-                        format!("opción desconocida de WSGIScriptAlias: `{}`", opt.text),
-                        "las opciones son `process-group=NOMBRE` y `application-group=NOMBRE` (por ejemplo `application-group=%{GLOBAL}`)",
+                        format!("opción no válida de WSGIScriptAlias: `{}`", opt.text),
+                        "las opciones son `process-group=NOMBRE`, `application-group=NOMBRE` (por ejemplo `application-group=%{GLOBAL}`), `callable-object=NOMBRE` y `pass-authorization=On|Off`",
                     ),
                 }
             }
@@ -207,7 +335,7 @@ pub(crate) fn host_directive(
                 .map(|p| cx.resolve(p))
                 .collect();
         }
-        _ => return false,
+        _ => return ignored_directive(node, cx.diags),
     }
     true
 }
@@ -234,6 +362,9 @@ fn daemon(node: &Node, cx: Ctx<'_>) -> Option<WsgiDaemon> {
         display_name: None,
         maximum_requests: 0,
         inactivity_timeout: None,
+        home: None,
+        lang: None,
+        locale: None,
         span: node.span.clone(),
     };
     for opt in &a[1..] {
@@ -303,8 +434,16 @@ fn daemon(node: &Node, cx: Ctx<'_>) -> Option<WsgiDaemon> {
                     .collect()
             }
             "display-name" => d.display_name = Some(value.to_string()),
+            "home" => d.home = Some(cx.resolve(value)),
+            "lang" => d.lang = Some(value.to_string()),
+            "locale" => d.locale = Some(value.to_string()),
             // Accepted as Debian tutorials write them; the lab runs everything as the student.
-            "user" | "group" | "home" | "lang" | "locale" => {}
+            "user" | "group" => {}
+            other if IGNORED_DAEMON_OPTIONS.contains(&other) => ignored(
+                cx.diags,
+                &opt.span,
+                format!("La opción `{other}=` de WSGIDaemonProcess"),
+            ),
             other => {
                 let hint = match suggest(other, DAEMON_OPTIONS.iter().copied()) {
                     Some(s) => format!("¿Quisiste decir `{s}`?"),

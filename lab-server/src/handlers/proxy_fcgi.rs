@@ -363,8 +363,13 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
                 })
                 .cloned()
                 .collect();
-            let mut resp =
-                crate::wsgi::host::response_from_head(status, None, keep, crate::http::empty());
+            let mut resp = crate::wsgi::host::response_from_head(
+                status,
+                None,
+                keep,
+                None,
+                crate::http::empty(),
+            );
             if status == 412 {
                 resp.headers_mut()
                     .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
@@ -397,6 +402,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         head.status,
         head.reason.as_deref(),
         head.headers,
+        None,
         body,
     );
     // Apache fills in a type the application did not give (php always does).

@@ -16,6 +16,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: ScriptMatch<'_>) -> Outcome<'a> {
         body,
         ctx,
         eff,
+        file,
         ..
     } = call;
     let (Some(wsgi), Some(body)) = (conn.wsgi.as_ref(), body) else {
@@ -28,7 +29,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: ScriptMatch<'_>) -> Outcome<'a> {
             Some(eff),
         ));
     };
-    let wctx = crate::wsgi::WsgiContext::from_match(
+    let mut wctx = crate::wsgi::WsgiContext::from_match(
         &site.config,
         ctx.host,
         &m,
@@ -36,6 +37,8 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: ScriptMatch<'_>) -> Outcome<'a> {
         conn.client,
         conn.local,
     );
+    wctx.default_type = super::content_type(site, &eff, file.path);
+    wctx.body_limit = eff.limit_request_body();
     let mut req = Request::new(body);
     *req.method_mut() = parts.method.clone();
     *req.uri_mut() = parts.uri.clone();

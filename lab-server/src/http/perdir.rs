@@ -162,6 +162,11 @@ impl<'a> Effective<'a> {
         self.last(|l| l.force_type.as_deref())
     }
 
+    /// `LimitRequestBody` of the innermost section that sets it.
+    pub fn limit_request_body(&self) -> Option<u64> {
+        self.last(|l| l.limit_request_body.as_ref()).copied()
+    }
+
     /// `AddType` for a lowercase extension.
     pub fn added_type(&self, ext: &str) -> Option<&'a str> {
         self.last(|l| l.add_types.get(ext).map(String::as_str))

@@ -26,7 +26,9 @@ use super::perdir::{Effective, Target};
 use super::site::Site;
 use super::vhost;
 use super::{errors, head, urlpath, Body};
-use crate::config::model::{ErrorDocument, HeaderOp, HostConfig, OptionSet, ServerConfig};
+use crate::config::model::{
+    EncodedSlashes, ErrorDocument, HeaderOp, HostConfig, OptionSet, ServerConfig,
+};
 use crate::handlers::files::{self, Conditions};
 use crate::handlers::{
     self, absolute_url, content_type, redirect_response, signature, text_response, Call, Ctx,
@@ -451,7 +453,22 @@ async fn route<'a>(
     }
 
     // 2. URL -> path.
-    let url = match urlpath::clean(parts.uri.path()) {
+    // AllowEncodedSlashes On decodes `%2F` to `/`; NoDecode keeps it as the three
+    // characters `%2F` in the decoded path (so `%2F` becomes `%252F` before decoding).
+    let encoded = ctx
+        .host
+        .allow_encoded_slashes
+        .or(config.main.allow_encoded_slashes);
+    let raw_path = parts.uri.path();
+    let raw_path: std::borrow::Cow<'_, str> = match encoded {
+        Some(EncodedSlashes::On) => raw_path.replace("%2F", "/").replace("%2f", "/").into(),
+        Some(EncodedSlashes::NoDecode) => raw_path
+            .replace("%2F", "%252F")
+            .replace("%2f", "%252f")
+            .into(),
+        _ => raw_path.into(),
+    };
+    let url = match urlpath::clean(&raw_path) {
         Ok(u) => u,
         Err(e) => {
             return Err((

@@ -133,12 +133,16 @@ impl DaemonGroup {
                 seen.clear();
                 seen.insert(script.to_path_buf(), mtime);
                 drop(seen);
+                // mod_wsgi's line (the process that saw the change restarts; here the whole
+                // group does, which is what follows in mod_wsgi too once each process gets a
+                // request): requests in flight finish with the old code, every request from
+                // now on waits for the new processes and runs the new code.
+                let pid = self.pids().into_iter().find(|&p| p != 0).unwrap_or(0);
                 self.inner.log.write(
                     "info",
                     None,
                     &[&format!(
-                        "mod_wsgi: el script '{}' ha cambiado: se reinicia el grupo de procesos '{}'",
-                        script.display(),
+                        "mod_wsgi (pid={pid}): Force restart of process '{}'.",
                         self.inner.spec.name
                     )],
                 );
@@ -162,7 +166,14 @@ impl DaemonGroup {
         let retry_safe = environ
             .iter()
             .any(|(k, v)| k == "REQUEST_METHOD" && (v == "GET" || v == "HEAD"));
-        let params = params(environ, ctx);
+        let mut params = params(environ, ctx);
+        let spec = &self.inner.spec;
+        for (k, on) in [
+            ("LAB_MULTIPROCESS", spec.multiprocess),
+            ("LAB_MULTITHREAD", spec.threads > 1),
+        ] {
+            params.push((k.as_bytes().to_vec(), vec![if on { b'1' } else { b'0' }]));
+        }
         let mut input = input;
         for attempt in 0..3 {
             // Requests without a body reuse an idle connection (the worker keeps it open).
@@ -215,11 +226,13 @@ impl DaemonGroup {
                                     first: (!first.is_empty()).then_some(first),
                                     log: log.clone(),
                                     done: false,
+                                    cut: None,
                                 };
                                 return host::response_from_head(
                                     head.status,
                                     head.reason.as_deref(),
                                     head.headers,
+                                    ctx.default_type.as_deref(),
                                     body.boxed(),
                                 );
                             }
@@ -358,6 +371,7 @@ struct DaemonBody {
     first: Option<Bytes>,
     log: ErrorLog,
     done: bool,
+    cut: Option<host::CutShort>,
 }
 
 impl HttpBody for DaemonBody {
@@ -374,6 +388,13 @@ impl HttpBody for DaemonBody {
         if self.done {
             return Poll::Ready(None);
         }
+        if let Some(cut) = self.cut.as_mut() {
+            let r = cut.poll(cx);
+            if r.is_ready() {
+                self.done = true;
+            }
+            return r;
+        }
         loop {
             return match self.exchange.poll_event(cx) {
                 Poll::Pending => Poll::Pending,
@@ -388,13 +409,11 @@ impl HttpBody for DaemonBody {
                     self.done = true;
                     Poll::Ready(None)
                 }
-                Poll::Ready(Some(Err(e))) => {
-                    self.done = true;
-                    Poll::Ready(Some(Err(e)))
-                }
-                Poll::Ready(None) => {
-                    self.done = true;
-                    Poll::Ready(Some(Err(std::io::ErrorKind::UnexpectedEof.into())))
+                Poll::Ready(Some(Err(_)) | None) => {
+                    let mut cut = host::CutShort::default();
+                    let r = cut.poll(cx);
+                    self.cut = Some(cut);
+                    r
                 }
             };
         }
@@ -466,6 +485,16 @@ async fn watch_worker(inner: Arc<Inner>, index: usize) {
         }
         if let Some(p) = &inner.log.path {
             cmd.arg("--log").arg(p);
+        }
+        // `home=`, `lang=` and `locale=` as mod_wsgi applies them to its daemon processes.
+        if let Some(h) = spec.home.as_ref().filter(|h| h.path.is_dir()) {
+            cmd.current_dir(&h.path);
+        }
+        if let Some(l) = &spec.lang {
+            cmd.env("LANG", l);
+        }
+        if let Some(l) = &spec.locale {
+            cmd.env("LC_ALL", l);
         }
         // The worker exits when this pipe closes, so workers never outlive the lab.
         cmd.stdin(std::process::Stdio::piped()).kill_on_drop(true);

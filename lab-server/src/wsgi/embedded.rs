@@ -72,12 +72,13 @@ impl Embedded {
         ctx: &WsgiContext,
     ) -> Response<Body> {
         let (tx, rx) = mpsc::channel(8);
-        let job = job(environ, input, tx, ctx, "", false, ctx.log());
+        // Apache's MPM (event) runs several processes of several threads each.
+        let job = job(environ, input, tx, ctx, "", (true, true), ctx.log());
         let submitted = self.pool.lock().map(|p| p.submit(job)).unwrap_or(false);
         if !submitted {
             return host::error_page(503);
         }
-        host::response_from_channel(rx).await
+        host::response_from_channel(rx, ctx.default_type.as_deref()).await
     }
 }
 
@@ -88,7 +89,7 @@ pub fn job(
     output: python::OutputTx,
     ctx: &WsgiContext,
     process_group: &str,
-    multiprocess: bool,
+    (multiprocess, multithread): (bool, bool),
     log: ErrorLog,
 ) -> PyJob {
     PyJob {
@@ -99,6 +100,8 @@ pub fn job(
         process_group: process_group.to_string(),
         reloading: ctx.script_reloading,
         multiprocess,
+        multithread,
+        daemon: !process_group.is_empty(),
         log,
         client: ctx.remote.to_string(),
         input: Box::new(input),

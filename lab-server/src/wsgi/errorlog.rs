@@ -44,7 +44,7 @@ impl ErrorLog {
         let mut text = String::new();
         for line in lines {
             text.push_str(&prefix);
-            text.push_str(line.trim_end_matches(['\n', '\r']));
+            escape_into(&mut text, line.trim_end_matches(['\n', '\r']));
             text.push('\n');
         }
         self.write_raw(&text);
@@ -57,6 +57,25 @@ impl ErrorLog {
             .is_some_and(|p| append(p, text).is_ok());
         if !written {
             let _ = std::io::stderr().write_all(text.as_bytes());
+        }
+    }
+}
+
+/// Apache's `ap_escape_errorlog_item`: a backslash is doubled and a control character
+/// becomes `\n`, `\t`... or `\xHH`, so one message is always one line.
+fn escape_into(out: &mut String, line: &str) {
+    for c in line.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
         }
     }
 }
@@ -161,5 +180,12 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("[client "), "{text}");
+    }
+
+    #[test]
+    fn backslashes_and_control_characters_are_escaped_as_apache_does() {
+        let mut out = String::new();
+        escape_into(&mut out, "write('a\\n')\tb\u{1}");
+        assert_eq!(out, "write('a\\\\n')\\tb\\x01");
     }
 }

@@ -3,6 +3,7 @@
 //! `environ` and turns the application's output into an HTTP response.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -41,8 +42,18 @@ pub struct WsgiContext {
     pub callable: Option<String>,
     /// `WSGIScriptReloading` (default on).
     pub script_reloading: bool,
+    /// `WSGIChunkedRequest` (default off: 411 for a chunked request body).
+    pub chunked_request: bool,
+    /// `WSGIPassAuthorization` (default off: no `HTTP_AUTHORIZATION`).
+    pub pass_authorization: bool,
+    /// The type mod_mime gives the script (`.py`: `text/x-python`), sent when the
+    /// application sets no `Content-Type`.
+    pub default_type: Option<String>,
+    /// `LimitRequestBody` where the script is (0 or `None`: unlimited).
+    pub body_limit: Option<u64>,
+    /// `SERVER_NAME`: the `Host` of the request (`UseCanonicalName Off`), else `ServerName`.
     pub server_name: String,
-    /// The port as the client sees it (written in the configuration, not the mapped one).
+    /// `SERVER_PORT`: the port of `Host`, else 80.
     pub server_port: u16,
     pub remote: SocketAddr,
     pub local: SocketAddr,
@@ -77,6 +88,10 @@ impl WsgiContext {
             application_group: settings.application_group,
             callable: settings.callable_object,
             script_reloading: settings.script_reloading.unwrap_or(true),
+            chunked_request: settings.chunked_request.unwrap_or(false),
+            pass_authorization: settings.pass_authorization.unwrap_or(false),
+            default_type: None,
+            body_limit: None,
             server_name,
             server_port,
             remote,
@@ -92,6 +107,27 @@ impl WsgiContext {
                 .or(cfg.main.document_root.as_ref())
                 .map(|p| p.path.clone()),
         }
+    }
+
+    /// `SERVER_NAME` and `SERVER_PORT` as Apache gives them with `UseCanonicalName Off`:
+    /// from `Host` (lower case, without a final dot), its port or 80; without `Host`
+    /// (HTTP/1.0), the virtual host's `ServerName` and 80.
+    pub fn apply_host(&mut self, host: Option<&HeaderValue>) {
+        let Some(host) = host.and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty()) else {
+            self.server_port = 80;
+            return;
+        };
+        let (name, port) = match host.rsplit_once(':') {
+            Some((n, p)) if !n.ends_with(']') || host.starts_with('[') => {
+                (n, p.parse::<u16>().ok())
+            }
+            _ => (host, None),
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if !name.is_empty() {
+            self.server_name = name;
+        }
+        self.server_port = port.unwrap_or(80);
     }
 
     /// The daemon group this request goes to (`None`: embedded mode).
@@ -259,13 +295,46 @@ impl WsgiHost {
     }
 
     /// Serves one request.
-    pub async fn handle<B>(&self, req: Request<B>, ctx: WsgiContext) -> Response<Body>
+    pub async fn handle<B>(&self, req: Request<B>, mut ctx: WsgiContext) -> Response<Body>
     where
         B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display,
     {
         let log = ctx.log();
         let client = ctx.remote.to_string();
+        ctx.apply_host(req.headers().get(http::header::HOST));
+        let chunked = req
+            .headers()
+            .get(http::header::TRANSFER_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
+        if chunked && !ctx.chunked_request {
+            log.write(
+                "error",
+                Some(&client),
+                &[&format!(
+                    "Received request requiring chunked transfer encoding, but optional support for chunked transfer encoding has not been enabled.: {}",
+                    ctx.script.display()
+                )],
+            );
+            return error_page(411);
+        }
+        let limit = ctx.body_limit.filter(|&l| l > 0);
+        let declared = req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if let (Some(limit), Some(len)) = (limit, declared) {
+            if len > limit {
+                log.write(
+                    "info",
+                    Some(&client),
+                    &[&format!(
+                        "AH01588: Requested content-length of {len} is larger than the configured limit of {limit}"
+                    )],
+                );
+                return error_page(413);
+            }
+        }
         if !ctx.script.is_file() {
             log.write(
                 "error",
@@ -283,9 +352,38 @@ impl WsgiHost {
             .map(|s| s.clone())
             .unwrap_or_default();
         let environ = cgi_environ(&req, &ctx, &software);
-        let body = req.into_body();
+        let mut body = req.into_body();
+        // A chunked body under LimitRequestBody: read up to the limit before the application
+        // runs, so that too much data is a 413 as in Apache (which fails the read instead).
+        let mut early: Option<Bytes> = None;
+        if let (Some(limit), true) = (limit, chunked) {
+            let mut buf = bytes::BytesMut::new();
+            while let Some(frame) = body.frame().await {
+                let Ok(frame) = frame else { break };
+                if let Some(d) = frame.data_ref() {
+                    buf.extend_from_slice(d);
+                }
+                if buf.len() as u64 > limit {
+                    log.write(
+                        "error",
+                        Some(&client),
+                        &[&format!(
+                            "AH01590: el cuerpo de la petición supera LimitRequestBody ({limit} bytes)"
+                        )],
+                    );
+                    return error_page(413);
+                }
+            }
+            early = Some(buf.freeze());
+        }
         // A request without a body (most GETs) needs no pump task.
-        let in_rx = if body.is_end_stream() {
+        let in_rx = if let Some(data) = early {
+            let (in_tx, in_rx) = mpsc::channel(1);
+            if !data.is_empty() {
+                let _ = in_tx.try_send(Ok(data));
+            }
+            Some(in_rx)
+        } else if body.is_end_stream() {
             None
         } else {
             let (in_tx, in_rx) = mpsc::channel(4);
@@ -394,8 +492,10 @@ pub fn cgi_environ<B>(
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into()),
     );
-    set("SCRIPT_NAME", ctx.script_name.clone());
-    set("PATH_INFO", ctx.path_info.clone());
+    // PEP 3333: the decoded path bytes as a latin-1 native string (`%C3%B1` is two
+    // characters, as in mod_wsgi), not as UTF-8 text.
+    set("SCRIPT_NAME", latin1(ctx.script_name.as_bytes()));
+    set("PATH_INFO", latin1(ctx.path_info.as_bytes()));
     set("QUERY_STRING", req.uri().query().unwrap_or("").into());
     set("REMOTE_ADDR", ctx.remote.ip().to_string());
     set("REMOTE_PORT", ctx.remote.port().to_string());
@@ -409,8 +509,15 @@ pub fn cgi_environ<B>(
         match name.as_str() {
             "content-type" => set("CONTENT_TYPE", value),
             "content-length" => set("CONTENT_LENGTH", value),
-            // Never pass hop-by-hop framing to the application.
-            "transfer-encoding" | "connection" | "proxy-authorization" => {}
+            // Apache keeps credentials out of the environment (mod_wsgi passes
+            // `Authorization` with WSGIPassAuthorization On) and drops `Proxy` (httpoxy).
+            "authorization" if ctx.pass_authorization => {
+                headers.push(("HTTP_AUTHORIZATION".into(), value))
+            }
+            "authorization" | "proxy-authorization" | "proxy" => {}
+            // Apache 2.4 drops a header whose name has characters other than letters,
+            // digits and `-` (`X_Foo` could pose as `X-Foo`).
+            n if !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {}
             n => {
                 let key = format!("HTTP_{}", n.to_ascii_uppercase().replace('-', "_"));
                 match headers.iter_mut().find(|(k, _)| *k == key) {
@@ -427,11 +534,42 @@ pub fn cgi_environ<B>(
     env
 }
 
-/// The response for an application's head; the body streams from `body`.
+/// The header names as the application wrote them (`X-MiXeD-CaSe`, `x-lower`), one per
+/// header line kept, in order, in the response's extensions: the HTTP role's head writer
+/// spells them that way on the wire, as Apache passes mod_wsgi's names through.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderSpelling(pub Vec<String>);
+
+/// Statuses after which Apache closes the connection (`ap_status_drops_connection`).
+fn drops_connection(status: u16) -> bool {
+    matches!(status, 400 | 408 | 411 | 413 | 414 | 500 | 503 | 501)
+}
+
+/// The headers Apache keeps on a 304 (`ap_http_header_filter`).
+const KEPT_ON_304: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "etag",
+    "content-location",
+    "expires",
+    "cache-control",
+    "vary",
+    "warning",
+    "www-authenticate",
+    "proxy-authenticate",
+    "set-cookie",
+    "set-cookie2",
+];
+
+/// The response for an application's head; the body streams from `body`. As Apache does
+/// with what mod_wsgi hands it: the last `Content-Type` wins and mod_mime's type of the
+/// script (`default_type`) applies when there is none; 204 and 304 lose their body headers;
+/// a status like 500 closes the connection.
 pub fn response_from_head(
     status: u16,
     reason: Option<&str>,
     headers: Vec<(String, Bytes)>,
+    default_type: Option<&str>,
     body: Body,
 ) -> Response<Body> {
     let Ok(code) = StatusCode::from_u16(status) else {
@@ -440,28 +578,64 @@ pub fn response_from_head(
     let mut resp = Response::new(body);
     *resp.status_mut() = code;
     if let Some(reason) = reason {
+        // mod_wsgi passes the status line through: the reason phrase in latin-1.
+        let bytes: Option<Vec<u8>> = reason
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).ok())
+            .collect();
         if code.canonical_reason() != Some(reason) {
-            if let Ok(r) = hyper::ext::ReasonPhrase::try_from(reason.as_bytes()) {
+            if let Some(r) = bytes.and_then(|b| hyper::ext::ReasonPhrase::try_from(b).ok()) {
                 resp.extensions_mut().insert(r);
             }
         }
     }
+    let no_body = status == 204 || status == 304 || (100..200).contains(&status);
+    let mut spelling = Vec::with_capacity(headers.len());
     let h = resp.headers_mut();
-    for (name, value) in headers {
+    for (written, value) in headers {
         let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
+            HeaderName::from_bytes(written.as_bytes()),
             HeaderValue::from_maybe_shared(value),
         ) else {
             continue;
         };
-        h.append(name, value);
+        if status == 304 && !KEPT_ON_304.contains(&name.as_str()) {
+            continue;
+        }
+        if no_body && (name == http::header::CONTENT_TYPE || name == http::header::CONTENT_LENGTH) {
+            continue;
+        }
+        if name == http::header::CONTENT_TYPE {
+            spelling.retain(|s: &String| !s.eq_ignore_ascii_case(&written));
+            h.insert(name, value);
+        } else {
+            h.append(name, value);
+        }
+        spelling.push(written);
     }
+    if !no_body && !h.contains_key(http::header::CONTENT_TYPE) {
+        if let Some(v) = default_type.and_then(|t| HeaderValue::from_str(t).ok()) {
+            h.insert(http::header::CONTENT_TYPE, v);
+        }
+    }
+    if drops_connection(status) {
+        h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp.extensions_mut().insert(HeaderSpelling(spelling));
     resp
 }
 
 /// The Spanish page for an error status of the WSGI host (HTML).
 pub fn error_html(status: u16) -> String {
     let (title, text) = match status {
+        411 => (
+            "411 Se necesita la longitud",
+            "El cuerpo de la petición llegó troceado (<code>Transfer-Encoding: chunked</code>) y mod_wsgi solo lo acepta con <code>WSGIChunkedRequest On</code>.",
+        ),
+        413 => (
+            "413 Cuerpo demasiado grande",
+            "El cuerpo de la petición supera el límite de <code>LimitRequestBody</code>.",
+        ),
         404 => (
             "404 No encontrado",
             "El script WSGI de esta dirección no existe. Comprueba la ruta de <code>WSGIScriptAlias</code>.",
@@ -493,11 +667,63 @@ pub fn error_page(status: u16) -> Response<Body> {
             .boxed(),
     );
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status == 413 {
+        // Apache's reason phrase (RFC 2616's), not hyper's newer one.
+        resp.extensions_mut()
+            .insert(hyper::ext::ReasonPhrase::from_static(
+                b"Request Entity Too Large",
+            ));
+    }
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
+    if drops_connection(status) {
+        resp.headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     resp
+}
+
+/// A body sent whole but framed as a stream (no size hint), as Apache frames what mod_wsgi
+/// writes: chunked, unless the application set `Content-Length`.
+struct Once(Option<Bytes>);
+
+impl HttpBody for Once {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(self.0.take().map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// Ends a response body with an error (so the connection closes and the client sees it
+/// cut short), but only after a short pause: hyper writes out what it buffered (the head and
+/// the last chunks) while the body is pending, and would drop it on an immediate error.
+#[derive(Default)]
+pub struct CutShort {
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl CutShort {
+    pub fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let pause = self.pause.get_or_insert_with(|| {
+            Box::pin(tokio::time::sleep(std::time::Duration::from_millis(20)))
+        });
+        match pause.as_mut().poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => Poll::Ready(Some(Err(std::io::Error::other(
+                "la aplicación WSGI no terminó la respuesta",
+            )))),
+        }
+    }
 }
 
 /// The body of an embedded-mode response: chunks from the Python thread until `End`; a
@@ -506,11 +732,16 @@ pub fn error_page(status: u16) -> Response<Body> {
 pub struct ChannelBody {
     rx: mpsc::Receiver<Out>,
     done: bool,
+    cut: Option<CutShort>,
 }
 
 impl ChannelBody {
     pub fn new(rx: mpsc::Receiver<Out>) -> ChannelBody {
-        ChannelBody { rx, done: false }
+        ChannelBody {
+            rx,
+            done: false,
+            cut: None,
+        }
     }
 }
 
@@ -525,6 +756,13 @@ impl HttpBody for ChannelBody {
         if self.done {
             return Poll::Ready(None);
         }
+        if let Some(cut) = self.cut.as_mut() {
+            let r = cut.poll(cx);
+            if r.is_ready() {
+                self.done = true;
+            }
+            return r;
+        }
         loop {
             return match self.rx.poll_recv(cx) {
                 Poll::Pending => Poll::Pending,
@@ -535,10 +773,10 @@ impl HttpBody for ChannelBody {
                 }
                 Poll::Ready(Some(_)) => continue,
                 Poll::Ready(None) => {
-                    self.done = true;
-                    Poll::Ready(Some(Err(std::io::Error::other(
-                        "la aplicación WSGI no terminó la respuesta",
-                    ))))
+                    let mut cut = CutShort::default();
+                    let r = cut.poll(cx);
+                    self.cut = Some(cut);
+                    r
                 }
             };
         }
@@ -549,33 +787,54 @@ impl HttpBody for ChannelBody {
     }
 }
 
-/// Turns the first message of the application into a response.
-pub async fn response_from_channel(mut rx: mpsc::Receiver<Out>) -> Response<Body> {
+/// Turns the first message of the application into a response (embedded mode).
+pub async fn response_from_channel(
+    mut rx: mpsc::Receiver<Out>,
+    default_type: Option<&str>,
+) -> Response<Body> {
     match rx.recv().await {
         Some(Out::Head(Head {
             status,
             reason,
             headers,
-        })) => {
-            let empty = headers
-                .iter()
-                .any(|(k, v)| k.eq_ignore_ascii_case("content-length") && &v[..] == b"0");
-            let body = if empty {
-                drop(rx);
+        })) => response_from_head(
+            status,
+            Some(&reason),
+            headers,
+            default_type,
+            ChannelBody::new(rx).boxed(),
+        ),
+        // Nothing written at all: Apache's content-length filter sees the whole (empty)
+        // response and says `Content-Length: 0`; anything written is streamed. Less than
+        // the application's `Content-Length`: sent, then the connection is cut.
+        Some(Out::Whole(head, body)) => {
+            let short = head.headers.iter().any(|(k, v)| {
+                k.eq_ignore_ascii_case("content-length")
+                    && std::str::from_utf8(v)
+                        .ok()
+                        .and_then(|v| v.parse::<usize>().ok())
+                        .is_some_and(|n| n > body.len())
+            });
+            let body = if short {
+                let (tx, rx) = mpsc::channel(1);
+                let _ = tx.try_send(Out::Body(body));
+                drop(tx);
+                ChannelBody::new(rx).boxed()
+            } else if body.is_empty() {
                 http_body_util::Empty::new()
                     .map_err(|never| match never {})
                     .boxed()
             } else {
-                ChannelBody::new(rx).boxed()
+                Once(Some(body)).boxed()
             };
-            response_from_head(status, Some(&reason), headers, body)
+            response_from_head(
+                head.status,
+                Some(&head.reason),
+                head.headers,
+                default_type,
+                body,
+            )
         }
-        Some(Out::Whole(head, body)) => response_from_head(
-            head.status,
-            Some(&head.reason),
-            head.headers,
-            Full::new(body).map_err(|never| match never {}).boxed(),
-        ),
         Some(Out::Failed(status)) => error_page(status),
         _ => error_page(500),
     }
@@ -601,4 +860,103 @@ pub fn socket_path(run_dir: &Path, group: &str, index: usize, gen: u64) -> PathB
     std::env::temp_dir()
         .join(format!("lab-{:08x}", h as u32))
         .join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty() -> Body {
+        http_body_util::Empty::new()
+            .map_err(|never| match never {})
+            .boxed()
+    }
+
+    fn head(pairs: &[(&str, &str)]) -> Vec<(String, Bytes)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Bytes::from(v.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn the_head_is_shaped_as_apache_shapes_what_mod_wsgi_hands_it() {
+        let r = response_from_head(
+            200,
+            Some("OK"),
+            head(&[
+                ("X-MiXeD-CaSe", "1"),
+                ("Content-Type", "text/plain"),
+                ("content-type", "text/html"),
+                ("Connection", "close"),
+            ]),
+            Some("text/x-python"),
+            empty(),
+        );
+        assert_eq!(r.headers()["content-type"], "text/html");
+        assert_eq!(r.headers()["connection"], "close");
+        let spelling = &r.extensions().get::<HeaderSpelling>().unwrap().0;
+        assert_eq!(spelling, &["X-MiXeD-CaSe", "content-type", "Connection"]);
+
+        // No Content-Type from the application: mod_mime's type of the script.
+        let r = response_from_head(200, Some("OK"), head(&[]), Some("text/x-python"), empty());
+        assert_eq!(r.headers()["content-type"], "text/x-python");
+
+        // 304 keeps only Apache's list; 204 loses the body headers.
+        let h = head(&[("ETag", "\"x\""), ("Content-Type", "a/b"), ("X-A", "1")]);
+        let r = response_from_head(304, Some("Not Modified"), h, Some("a/c"), empty());
+        let names: Vec<&str> = r.headers().keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["etag"]);
+        let h = head(&[("Content-Type", "a/b"), ("Content-Length", "0")]);
+        let r = response_from_head(204, Some("No Content"), h, None, empty());
+        assert!(r.headers().is_empty());
+
+        // A 500 of the application closes the connection; a latin-1 reason passes through.
+        let r = response_from_head(500, Some("Oops"), head(&[]), None, empty());
+        assert_eq!(r.headers()["connection"], "close");
+        let r = response_from_head(200, Some("Señal"), head(&[]), None, empty());
+        let reason = r.extensions().get::<hyper::ext::ReasonPhrase>().unwrap();
+        assert_eq!(reason.as_bytes(), b"Se\xf1al");
+    }
+
+    #[test]
+    fn server_name_and_port_come_from_host_as_with_use_canonical_name_off() {
+        let mut ctx = WsgiContext {
+            script_name: String::new(),
+            path_info: String::new(),
+            script: PathBuf::new(),
+            process_group: None,
+            application_group: None,
+            callable: None,
+            script_reloading: true,
+            chunked_request: false,
+            pass_authorization: false,
+            default_type: None,
+            body_limit: None,
+            server_name: "wsgi.test".into(),
+            server_port: 10080,
+            remote: "127.0.0.1:1".parse().unwrap(),
+            local: "127.0.0.1:10080".parse().unwrap(),
+            error_log: None,
+            document_root: None,
+        };
+        ctx.apply_host(Some(&HeaderValue::from_static("WSGI.Test.:8080")));
+        assert_eq!(
+            (ctx.server_name.as_str(), ctx.server_port),
+            ("wsgi.test", 8080)
+        );
+        assert_eq!(ctx.application_group(), "wsgi.test:8080|");
+        ctx.apply_host(Some(&HeaderValue::from_static("otro.test")));
+        assert_eq!(
+            (ctx.server_name.as_str(), ctx.server_port),
+            ("otro.test", 80)
+        );
+        ctx.apply_host(None);
+        assert_eq!(
+            (ctx.server_name.as_str(), ctx.server_port),
+            ("otro.test", 80)
+        );
+        ctx.apply_host(Some(&HeaderValue::from_static("[::1]:81")));
+        assert_eq!((ctx.server_name.as_str(), ctx.server_port), ("[::1]", 81));
+    }
 }

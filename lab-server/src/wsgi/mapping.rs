@@ -99,6 +99,12 @@ pub fn settings_for(
     if let Some(a) = &alias.application_group {
         out.application_group = Some(a.clone());
     }
+    if let Some(c) = &alias.callable_object {
+        out.callable_object = Some(c.clone());
+    }
+    if let Some(p) = alias.pass_authorization {
+        out.pass_authorization = Some(p);
+    }
     out
 }
 
@@ -114,6 +120,12 @@ fn merge(into: &mut WsgiDirConfig, from: &WsgiDirConfig) {
     }
     if from.script_reloading.is_some() {
         into.script_reloading = from.script_reloading;
+    }
+    if from.chunked_request.is_some() {
+        into.chunked_request = from.chunked_request;
+    }
+    if from.pass_authorization.is_some() {
+        into.pass_authorization = from.pass_authorization;
     }
 }
 
@@ -133,6 +145,8 @@ mod tests {
             },
             process_group: None,
             application_group: None,
+            callable_object: None,
+            pass_authorization: None,
             span: Span {
                 file: Arc::new("site.conf".into()),
                 line: 1,

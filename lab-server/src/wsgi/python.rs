@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use bytes::{Buf, Bytes, BytesMut};
-use pyo3::exceptions::{PyAssertionError, PyIOError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyIOError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use tokio::sync::mpsc;
@@ -83,7 +83,12 @@ pub struct PyJob {
     pub application_group: String,
     pub process_group: String,
     pub reloading: bool,
+    /// `wsgi.multiprocess` and `wsgi.multithread` as mod_wsgi sets them for this mode.
     pub multiprocess: bool,
+    pub multithread: bool,
+    /// Daemon mode: a failure after the head was sent ends the response normally (the web
+    /// server side sees the worker's output end); embedded mode cuts it short instead.
+    pub daemon: bool,
     pub log: ErrorLog,
     /// `ip:port` of the client, for log lines.
     pub client: String,
@@ -206,17 +211,17 @@ fn mtime(path: &Path) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// A stable module name from the script path, like mod_wsgi's `_mod_wsgi_<md5>`.
-fn module_name(group: &str, path: &Path) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in group
-        .bytes()
-        .chain([0])
-        .chain(path.to_string_lossy().bytes())
-    {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("_mod_wsgi_{h:016x}")
+/// The module name mod_wsgi gives a script: `_mod_wsgi_` and the MD5 of its path.
+fn module_name(py: Python<'_>, path: &Path) -> PyResult<String> {
+    let digest = py
+        .import("hashlib")?
+        .call_method1(
+            "md5",
+            (PyBytes::new(py, path.as_os_str().as_encoded_bytes()),),
+        )?
+        .call_method0("hexdigest")?
+        .extract::<String>()?;
+    Ok(format!("_mod_wsgi_{digest}"))
 }
 
 enum LoadError {
@@ -252,7 +257,7 @@ impl Scripts {
             }
             let source = std::fs::read(path).map_err(|_| LoadError::Missing)?;
             let stamp = mtime(path);
-            let m = load_module(py, group, path, &source).map_err(LoadError::Python)?;
+            let m = load_module(py, path, &source).map_err(LoadError::Python)?;
             modules
                 .set_item(key.clone(), (m.clone(), stamp))
                 .map_err(LoadError::Python)?;
@@ -263,13 +268,8 @@ impl Scripts {
     }
 }
 
-fn load_module<'py>(
-    py: Python<'py>,
-    group: &str,
-    path: &Path,
-    source: &[u8],
-) -> PyResult<Bound<'py, PyAny>> {
-    let name = module_name(group, path);
+fn load_module<'py>(py: Python<'py>, path: &Path, source: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let name = module_name(py, path)?;
     let file = path.to_string_lossy().into_owned();
     let module = py
         .import("types")?
@@ -552,7 +552,10 @@ impl FileWrapper {
 // ---------------------------------------------------------------------------------------------
 // start_response and write()
 
-/// `start_response(status, response_headers, exc_info=None)`, which keeps the response state.
+/// `start_response(status, response_headers, exc_info=None)`, which keeps the response state
+/// the way mod_wsgi's adapter does: a head set by `start_response` may be replaced until the
+/// first body bytes (or the end of the response) send it; `Content-Length` is checked then
+/// and bounds what is sent.
 #[pyclass(module = "mod_wsgi")]
 pub struct StartResponse {
     head: Option<Head>,
@@ -562,42 +565,50 @@ pub struct StartResponse {
     gone: bool,
     /// The response was completed (`Whole` or `End` sent).
     done: bool,
+    /// The application's `Content-Length`, once the head was sent.
+    content_length: Option<u64>,
+    /// Body bytes the application produced (sent or not).
+    output: u64,
 }
 
-/// Headers an application must not set (PEP 3333: hop-by-hop headers belong to the server).
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-];
+/// The `RuntimeError`, `TypeError` and `ValueError` texts are mod_wsgi 4.9's own, so the
+/// error log reads like a real server's.
+fn runtime_error(msg: &str) -> PyErr {
+    PyRuntimeError::new_err(msg.to_string())
+}
 
-fn parse_status(status: &Bound<'_, PyAny>) -> PyResult<(u16, String)> {
-    let s = status.cast::<PyString>().map_err(|_| {
+/// mod_wsgi converts the status and each header name and value to latin-1 bytes.
+fn native_string(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let s = value.cast::<PyString>().map_err(|_| {
         PyTypeError::new_err(format!(
-            "PEP 3333: el estado de start_response debe ser un str como '200 OK', no {}",
-            type_name(status)
+            "expected unicode object, value of type {} found",
+            type_name(value)
         ))
     })?;
-    let text = s.to_cow()?;
-    let bad = || {
-        PyValueError::new_err(format!(
-            "PEP 3333: el estado '{text}' no tiene la forma 'NNN Motivo' (tres cifras, un espacio y el motivo)"
-        ))
-    };
-    let (code, reason) = text.split_once(' ').ok_or_else(bad)?;
-    if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
+    latin1(&s.to_cow()?)
+        .ok_or_else(|| PyValueError::new_err("unicode object contains non latin-1 characters"))
+}
+
+fn parse_status(status: &Bound<'_, PyAny>) -> PyResult<(u16, String)> {
+    let bytes = native_string(status)?;
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits != 3 {
+        return Err(PyValueError::new_err(
+            "status code is not a 3 digit integer",
+        ));
     }
-    let code: u16 = code.parse().map_err(|_| bad())?;
-    if !(100..=999).contains(&code) || reason.chars().any(char::is_control) {
-        return Err(bad());
+    if bytes.get(3) != Some(&b' ') {
+        return Err(PyValueError::new_err("no space following status code"));
     }
-    Ok((code, reason.to_string()))
+    if bytes[4..].iter().any(|b| b.is_ascii_control()) {
+        return Err(PyValueError::new_err(
+            "control character present in reason phrase",
+        ));
+    }
+    let code = u16::from(bytes[0] - b'0') * 100
+        + u16::from(bytes[1] - b'0') * 10
+        + u16::from(bytes[2] - b'0');
+    Ok((code, bytes[4..].iter().map(|&b| b as char).collect()))
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
@@ -614,63 +625,86 @@ fn latin1(s: &str) -> Option<Vec<u8>> {
 fn parse_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Bytes)>> {
     let list = headers.cast::<PyList>().map_err(|_| {
         PyTypeError::new_err(format!(
-            "PEP 3333: las cabeceras de start_response deben ser una list de tuplas (nombre, valor), no {}",
+            "expected list object for headers, value of type {} found",
             type_name(headers)
         ))
     })?;
     let mut out = Vec::with_capacity(list.len());
     for item in list.iter() {
-        let tuple = item
-            .cast::<PyTuple>()
-            .ok()
-            .filter(|t| t.len() == 2)
-            .ok_or_else(|| {
-                PyTypeError::new_err(format!(
-                    "PEP 3333: cada cabecera debe ser una tupla (nombre, valor) de dos str, no {}",
-                    item.repr().map(|r| r.to_string()).unwrap_or_default()
-                ))
-            })?;
-        let name = tuple.get_item(0)?;
-        let value = tuple.get_item(1)?;
-        let (Ok(name), Ok(value)) = (name.cast::<PyString>(), value.cast::<PyString>()) else {
-            return Err(PyTypeError::new_err(format!(
-                "PEP 3333: el nombre y el valor de una cabecera deben ser str (cadenas nativas), no {} y {}",
-                type_name(&name),
-                type_name(&value)
-            )));
-        };
-        let name = name.to_cow()?.into_owned();
-        let value = value.to_cow()?;
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
-        {
+        let tuple = item.cast::<PyTuple>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "list of tuple values expected for headers, value of type {} found",
+                type_name(&item)
+            ))
+        })?;
+        if tuple.len() != 2 {
             return Err(PyValueError::new_err(format!(
-                "PEP 3333: `{name}` no es un nombre de cabecera HTTP válido"
+                "tuple of length 2 expected for header, length is {}",
+                tuple.len()
             )));
         }
-        if HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
-            return Err(PyAssertionError::new_err(format!(
-                "PEP 3333: la aplicación no puede enviar la cabecera hop-by-hop `{name}`; la gestiona el servidor"
-            )));
+        let name = native_string(&tuple.get_item(0)?)?;
+        if name.is_empty() {
+            return Err(PyValueError::new_err("header name is empty"));
         }
-        let bytes = latin1(&value)
-            .filter(|b| !b.iter().any(|&c| c == b'\r' || c == b'\n' || (c < 0x20 && c != b'\t')))
-            .ok_or_else(|| {
-                PyValueError::new_err(format!(
-                    "PEP 3333: el valor de la cabecera `{name}` contiene saltos de línea, caracteres de control o caracteres fuera de latin-1"
-                ))
-            })?;
-        out.push((name, Bytes::from(bytes)));
+        if name.iter().any(|b| b.is_ascii_control()) {
+            return Err(PyValueError::new_err(
+                "control character present in header name",
+            ));
+        }
+        if name.contains(&b' ') {
+            return Err(PyValueError::new_err(
+                "space character present in header name",
+            ));
+        }
+        let value = native_string(&tuple.get_item(1)?)?;
+        if value.iter().any(|&b| b == b'\r' || b == b'\n') {
+            return Err(PyValueError::new_err(
+                "carriage return/line feed character present in header value",
+            ));
+        }
+        out.push((
+            name.iter().map(|&b| b as char).collect(),
+            Bytes::from(value),
+        ));
     }
     Ok(out)
 }
 
+/// A `Content-Length` as mod_wsgi accepts it: digits only, not negative.
+fn content_length_of(head: &Head) -> PyResult<Option<u64>> {
+    let mut found = None;
+    for (k, v) in &head.headers {
+        if k.eq_ignore_ascii_case("content-length") {
+            let n = std::str::from_utf8(v)
+                .ok()
+                .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|t| t.parse::<u64>().ok())
+                .ok_or_else(|| PyValueError::new_err("invalid content length"))?;
+            found = Some(n);
+        }
+    }
+    Ok(found)
+}
+
 impl StartResponse {
+    fn new(out: Box<dyn ResponseSink>) -> StartResponse {
+        StartResponse {
+            head: None,
+            sent: false,
+            out,
+            gone: false,
+            done: false,
+            content_length: None,
+            output: 0,
+        }
+    }
+
     fn send(&mut self, py: Python<'_>, msg: Out) -> PyResult<()> {
         if self.gone {
-            return Err(PyIOError::new_err("el cliente cerró la conexión"));
+            return Err(PyIOError::new_err(
+                "Apache/mod_wsgi client connection closed.",
+            ));
         }
         let out = &mut self.out;
         let sent = if out.blocks(&msg) {
@@ -680,52 +714,54 @@ impl StartResponse {
         };
         if !sent {
             self.gone = true;
-            return Err(PyIOError::new_err("el cliente cerró la conexión"));
+            return Err(PyIOError::new_err(
+                "Apache/mod_wsgi client connection closed.",
+            ));
         }
         Ok(())
     }
 
-    /// The head to send now, with `Content-Length` added when known; `None` once sent.
-    fn take_head(&mut self, content_length: Option<usize>) -> PyResult<Option<Head>> {
+    /// The head to send now (its `Content-Length` checked); `None` once sent.
+    fn take_head(&mut self) -> PyResult<Option<Head>> {
         if self.sent {
             return Ok(None);
         }
-        let Some(mut head) = self.head.take() else {
-            return Err(PyAssertionError::new_err(
-                "PEP 3333: la aplicación devolvió el cuerpo sin haber llamado antes a start_response()",
-            ));
+        let Some(head) = self.head.as_ref() else {
+            return Err(runtime_error("response has not been started"));
         };
-        if let Some(n) = content_length {
-            if !head
-                .headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            {
-                head.headers
-                    .push(("Content-Length".into(), Bytes::from(n.to_string())));
-            }
-        }
+        self.content_length = content_length_of(head)?;
         self.sent = true;
-        Ok(Some(head))
+        Ok(self.head.take())
     }
 
-    fn send_head(&mut self, py: Python<'_>, content_length: Option<usize>) -> PyResult<()> {
-        match self.take_head(content_length)? {
-            Some(head) => self.send(py, Out::Head(head)),
-            None => Ok(()),
+    /// The part of `data` that fits in the application's `Content-Length` (mod_wsgi never
+    /// sends more than it announced).
+    fn clip<'d>(&mut self, data: &'d [u8]) -> &'d [u8] {
+        let before = self.output;
+        self.output += data.len() as u64;
+        match self.content_length {
+            Some(max) if before >= max => &[],
+            Some(max) => &data[..(max - before).min(data.len() as u64) as usize],
+            None => data,
         }
     }
 
     /// The whole response at once (head not sent yet): one message, one write.
     fn send_whole(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
-        match self.take_head(Some(data.len()))? {
+        match self.take_head()? {
             Some(head) => {
+                let data = Bytes::copy_from_slice(self.clip(data));
                 self.done = true;
-                self.send(py, Out::Whole(head, Bytes::copy_from_slice(data)))
+                if self.content_length.is_some_and(|n| self.output < n) {
+                    // Shorter than its Content-Length: sent without an end, so it is cut.
+                    self.send(py, Out::Head(head))?;
+                    return self.send(py, Out::Body(data));
+                }
+                self.send(py, Out::Whole(head, data))
             }
             None => {
                 self.send_body(py, data)?;
-                Ok(())
+                self.finish(py)
             }
         }
     }
@@ -735,19 +771,24 @@ impl StartResponse {
         if self.done {
             return Ok(());
         }
-        if !self.sent {
-            let head = self.take_head(Some(0))?;
-            if let Some(head) = head {
-                self.done = true;
-                return self.send(py, Out::Whole(head, Bytes::new()));
-            }
+        if let Some(head) = self.take_head()? {
+            self.done = true;
+            return self.send(py, Out::Whole(head, Bytes::new()));
         }
         self.done = true;
+        // Less body than the application's Content-Length: Apache sends what it has and the
+        // client sees the response cut short.
+        if self.content_length.is_some_and(|n| self.output < n) {
+            return Ok(());
+        }
         self.send(py, Out::End)
     }
 
     fn send_body(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
-        self.send_head(py, None)?;
+        if let Some(head) = self.take_head()? {
+            self.send(py, Out::Head(head))?;
+        }
+        let data = self.clip(data);
         if data.is_empty() {
             return Ok(());
         }
@@ -766,6 +807,9 @@ impl StartResponse {
     ) -> PyResult<Write> {
         let mut this = slf.borrow_mut();
         match exc_info.filter(|e| !e.is_none()) {
+            Some(exc) if !exc.is_instance_of::<PyTuple>() => {
+                return Err(runtime_error("exception info must be a tuple"));
+            }
             Some(exc) if this.sent => {
                 // PEP 3333: too late to change the status; re-raise the application's error.
                 let value = exc.get_item(1)?;
@@ -774,11 +818,8 @@ impl StartResponse {
                 return Err(PyErr::from_value(value));
             }
             Some(_) => {}
-            None if this.head.is_some() || this.sent => {
-                return Err(PyAssertionError::new_err(
-                    "PEP 3333: start_response() ya se había llamado; una segunda llamada solo se permite con exc_info",
-                ));
-            }
+            None if this.sent => return Err(runtime_error("headers have already been sent")),
+            // mod_wsgi lets a second call replace a head that was not sent yet.
             None => {}
         }
         let (status, reason) = parse_status(status)?;
@@ -805,7 +846,7 @@ impl Write {
     fn __call__(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let bytes = data.cast::<PyBytes>().map_err(|_| {
             PyTypeError::new_err(format!(
-                "PEP 3333: write() recibe bytes, no {}",
+                "byte string value expected, value of type {} found",
                 type_name(data)
             ))
         })?;
@@ -819,6 +860,29 @@ impl Write {
 // ---------------------------------------------------------------------------------------------
 // Running a request
 
+/// A line in Spanish after mod_wsgi's own message, naming the PEP 3333 rule broken (the lab
+/// is a course: the real server's text stays as it is, the explanation comes after it).
+fn rule_hint(err: &PyErr, py: Python<'_>) -> Option<&'static str> {
+    let text = err.value(py).to_string();
+    let hints: &[(&str, &str)] = &[
+        ("sequence of byte string values expected", "PEP 3333: cada elemento del cuerpo de la respuesta debe ser bytes, no str; codifícalo con texto.encode('utf-8')"),
+        ("byte string value expected", "PEP 3333: write() recibe bytes, no str; codifícalo con texto.encode('utf-8')"),
+        ("response has not been started", "PEP 3333: la aplicación devolvió el cuerpo sin haber llamado antes a start_response()"),
+        ("headers have already been sent", "PEP 3333: start_response() ya se había llamado y las cabeceras ya se enviaron; otra llamada solo se permite con exc_info"),
+        ("status code is not", "PEP 3333: el estado debe tener la forma 'NNN Motivo', por ejemplo '200 OK'"),
+        ("no space following status code", "PEP 3333: el estado debe tener la forma 'NNN Motivo', por ejemplo '200 OK'"),
+        ("carriage return/line feed", "PEP 3333: el valor de una cabecera no puede contener saltos de línea"),
+        ("invalid content length", "Content-Length debe ser un número entero no negativo, escrito como str"),
+        ("expected unicode object", "PEP 3333: el estado y las cabeceras son str (cadenas nativas), no bytes"),
+        ("expected list object for headers", "PEP 3333: las cabeceras son una list de tuplas (nombre, valor)"),
+        ("list of tuple values expected", "PEP 3333: las cabeceras son una list de tuplas (nombre, valor)"),
+    ];
+    hints
+        .iter()
+        .find(|(needle, _)| text.contains(needle))
+        .map(|(_, hint)| *hint)
+}
+
 /// Runs one request to completion. Never panics; every outcome ends with `Out::End`,
 /// `Out::Failed` or (after the head was sent) the channel closing early.
 pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
@@ -830,6 +894,8 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
         process_group,
         reloading,
         multiprocess,
+        multithread,
+        daemon,
         log,
         client,
         input,
@@ -840,16 +906,7 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
         log.write("error", Some(&client), &refs);
     };
     let pid = std::process::id();
-    let Ok(start) = Bound::new(
-        py,
-        StartResponse {
-            head: None,
-            sent: false,
-            out: output,
-            gone: false,
-            done: false,
-        },
-    ) else {
+    let Ok(start) = Bound::new(py, StartResponse::new(output)) else {
         return;
     };
     let fail = |status: u16| {
@@ -910,7 +967,7 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
                 if reloading { "1" } else { "0" },
             ),
         ],
-        multiprocess,
+        (multiprocess, multithread),
     ) {
         Ok(e) => e,
         Err(e) => {
@@ -925,6 +982,9 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
             script.display()
         )];
         lines.extend(format_exception(py, e));
+        if let Some(hint) = rule_hint(e, py) {
+            lines.push(format!("(laboratorio) {hint}"));
+        }
         report(&lines);
     };
 
@@ -932,53 +992,92 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
         Ok(r) => r,
         Err(e) => {
             traceback(&e);
-            return finish_failed(py, &start);
+            // The head may already be out (write() then a re-raised exc_info): Apache then
+            // appends its error page to what was sent.
+            return finish_failed(py, &start, if daemon { After::End } else { After::Page });
         }
     };
-    let outcome = iterate(py, &result, &start);
-    // PEP 3333: close() is called whatever happened.
-    let closed = match result.getattr("close") {
-        Ok(close) => close.call0().map(drop),
-        Err(_) => Ok(()),
-    };
-    let outcome = outcome.and(closed);
-    match outcome {
-        Ok(()) => {
-            let ended = start.borrow_mut().finish(py);
-            if let Err(e) = ended {
-                if !start.borrow().gone {
-                    traceback(&e);
-                    finish_failed(py, &start);
-                }
-            }
+    let outcome = iterate(py, &result, &start).and_then(|()| start.borrow_mut().finish(py));
+    if let Err(e) = outcome {
+        if start.borrow().gone {
+            log.write(
+                "info",
+                Some(&client),
+                &[&format!(
+                    "mod_wsgi (pid={pid}): el cliente cerró la conexión antes de recibir toda la respuesta de '{}'.",
+                    script.display()
+                )],
+            );
+        } else {
+            traceback(&e);
+            finish_failed(py, &start, if daemon { After::End } else { After::Cut });
         }
-        Err(e) => {
-            if start.borrow().gone {
-                log.write(
-                    "info",
-                    Some(&client),
-                    &[&format!(
-                        "mod_wsgi (pid={pid}): el cliente cerró la conexión antes de recibir toda la respuesta de '{}'.",
-                        script.display()
-                    )],
-                );
-            } else {
-                traceback(&e);
-                finish_failed(py, &start);
-            }
+    }
+    // PEP 3333: close() is called whatever happened; an error there is only logged (the
+    // response was already complete).
+    if let Ok(close) = result.getattr("close") {
+        if let Err(e) = close.call0() {
+            traceback(&e);
         }
     }
 }
 
-/// After an error: a 500 when nothing was sent yet; otherwise the response is cut short
-/// (the sink never gets `End`).
-fn finish_failed(py: Python<'_>, start: &Bound<'_, StartResponse>) {
+/// How a response whose head was already sent ends after an error.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// Cut short: the client sees a truncated response (embedded mode, error in the body).
+    Cut,
+    /// Apache's error page appended, then the normal end (embedded, error in the call).
+    Page,
+    /// The normal end (daemon mode: the worker's output just stops).
+    End,
+}
+
+/// After an error: a 500 when nothing was sent yet; otherwise as `after` says.
+fn finish_failed(py: Python<'_>, start: &Bound<'_, StartResponse>, after: After) {
     let mut s = start.borrow_mut();
+    if s.done {
+        return;
+    }
     if !s.sent {
         s.sent = true;
         s.done = true;
         let _ = s.send(py, Out::Failed(500));
+        return;
     }
+    match after {
+        After::Cut => {}
+        After::Page => {
+            let page = super::host::error_html(500);
+            let _ = s.send(py, Out::Body(Bytes::from(page)));
+            s.done = true;
+            let _ = s.send(py, Out::End);
+        }
+        After::End => {
+            s.done = true;
+            let _ = s.send(py, Out::End);
+        }
+    }
+}
+
+/// For `wsgi.file_wrapper` over a real file, the bytes left from its position: mod_wsgi
+/// sends those with a `Content-Length` when the application set none.
+fn file_size_left(py: Python<'_>, result: &Bound<'_, PyAny>) -> Option<u64> {
+    let wrapper = result.cast::<FileWrapper>().ok()?;
+    let file = wrapper.borrow().filelike.clone_ref(py);
+    let file = file.bind(py);
+    let fd = file.call_method0("fileno").ok()?;
+    let size: u64 = py
+        .import("os")
+        .ok()?
+        .call_method1("fstat", (fd,))
+        .ok()?
+        .getattr("st_size")
+        .ok()?
+        .extract()
+        .ok()?;
+    let pos: u64 = file.call_method0("tell").ok()?.extract().ok()?;
+    Some(size.saturating_sub(pos))
 }
 
 /// Iterates the application's result, sending each bytes chunk.
@@ -987,7 +1086,21 @@ fn iterate(
     result: &Bound<'_, PyAny>,
     start: &Bound<'_, StartResponse>,
 ) -> PyResult<()> {
-    // A one-element list or tuple: the whole body is known, send it with a Content-Length.
+    if let Some(n) = file_size_left(py, result) {
+        let mut s = start.borrow_mut();
+        let sent = s.sent;
+        if let Some(head) = s.head.as_mut().filter(|_| !sent) {
+            if !head
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            {
+                head.headers
+                    .push(("Content-Length".into(), Bytes::from(n.to_string())));
+            }
+        }
+    }
+    // A one-element list or tuple: the whole body is known, send it in one message.
     if let Ok(seq) = result
         .cast::<PyList>()
         .map(|l| l.as_sequence().clone())
@@ -999,19 +1112,7 @@ fn iterate(
             return start.borrow_mut().send_whole(py, bytes.as_bytes());
         }
     }
-    if result.is_instance_of::<PyBytes>() || result.is_instance_of::<PyString>() {
-        return Err(PyTypeError::new_err(format!(
-            "PEP 3333: la aplicación devolvió {} en lugar de un iterable de bytes; devuelve una lista: [cuerpo]",
-            type_name(result)
-        )));
-    }
-    let iter = result.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "PEP 3333: la aplicación debe devolver un iterable de bytes, no {}",
-            type_name(result)
-        ))
-    })?;
-    for item in iter {
+    for item in result.try_iter()? {
         let item = item?;
         let bytes = body_bytes(&item)?;
         if bytes.as_bytes().is_empty() {
@@ -1024,13 +1125,8 @@ fn iterate(
 
 fn body_bytes<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyBytes>> {
     item.cast::<PyBytes>().map_err(|_| {
-        let hint = if item.is_instance_of::<PyString>() {
-            " (codifícalo: texto.encode('utf-8'))"
-        } else {
-            ""
-        };
         PyTypeError::new_err(format!(
-            "PEP 3333: cada elemento del cuerpo de la respuesta debe ser bytes, y la aplicación devolvió {}{hint}",
+            "sequence of byte string values expected, value of type {} found",
             type_name(item)
         ))
     })
@@ -1042,11 +1138,16 @@ fn build_environ<'py>(
     input: Box<dyn BodySource>,
     errors: Errors,
     extra: &[(&str, &str)],
-    multiprocess: bool,
+    (multiprocess, multithread): (bool, bool),
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     for (k, v) in vars {
         d.set_item(k, v)?;
+        match k.as_str() {
+            "SCRIPT_NAME" => d.set_item("mod_wsgi.script_name", v)?,
+            "PATH_INFO" => d.set_item("mod_wsgi.path_info", v)?,
+            _ => {}
+        }
     }
     for (k, v) in extra {
         d.set_item(*k, *v)?;
@@ -1070,10 +1171,11 @@ fn build_environ<'py>(
     )?;
     d.set_item("wsgi.input_terminated", true)?;
     d.set_item("wsgi.errors", Bound::new(py, errors)?)?;
-    d.set_item("wsgi.multithread", true)?;
+    d.set_item("wsgi.multithread", multithread)?;
     d.set_item("wsgi.multiprocess", multiprocess)?;
     d.set_item("wsgi.run_once", false)?;
     d.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;
-    d.set_item("mod_wsgi.version", (5, 0, 0))?;
+    // The version of Debian 12's libapache2-mod-wsgi-py3.
+    d.set_item("mod_wsgi.version", (4, 9, 4))?;
     Ok(d)
 }

@@ -289,7 +289,13 @@ impl RawRequest {
             application_group: get("LAB_APPLICATION_GROUP"),
             process_group: group.to_string(),
             reloading: get("LAB_RELOADING") == "1",
-            multiprocess,
+            multiprocess: match get("LAB_MULTIPROCESS").as_str() {
+                "1" => true,
+                "0" => false,
+                _ => multiprocess,
+            },
+            multithread: get("LAB_MULTITHREAD") != "0",
+            daemon: true,
             log: if log_path.is_empty() {
                 ErrorLog::stderr().in_daemon()
             } else {
