@@ -19,6 +19,7 @@ pub mod config;
 pub mod fastcgi;
 pub mod http;
 pub mod memcached;
+pub mod proxy;
 pub mod report;
 pub mod supervisor;
 pub mod util;
