@@ -12,7 +12,7 @@ use lab_server::memcached;
 use lab_server::supervisor::{self, Request, StartOptions};
 use lab_server::workspace::{self, Workspace, WorkspaceError};
 
-use crate::cli::{Cli, Command, DevCommand, ServiceAction};
+use crate::cli::{Cli, Command, DevCommand, ProxyCommand, ServiceAction};
 use crate::teaching;
 
 /// A failed command: the message printed as `error: ...`.
@@ -39,6 +39,15 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::A2disconf(n) => a2(explicit, Kind::Conf, false, &n.names),
         Command::Service { name, action } => service(explicit, &name, action),
         Command::Explain { url, method } => explain(explicit, &url, &method),
+        Command::Proxy { command } => proxy(explicit, command),
+        Command::Ban { expr } => open(explicit).map_err(Failure::from).and_then(|ws| {
+            ask(
+                &ws,
+                &Request::Ban {
+                    expr: expr.join(" "),
+                },
+            )
+        }),
         Command::Lesson { id } => {
             let ws = open(explicit).ok();
             teaching::lesson(ws.as_ref(), id.as_deref())
@@ -210,6 +219,15 @@ fn configtest(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
             (Vec::new(), Some(diags))
         }
     };
+    // The varnish unit and its VCL, when the workspace has them.
+    let (warnings, errors) = match (errors, varnish_check(&ws)) {
+        (None, Ok(w)) => ([warnings, w].concat(), None),
+        (e, v) => {
+            let mut diags = e.unwrap_or_default();
+            diags.extend(v.err().unwrap_or_default());
+            (warnings, Some(diags))
+        }
+    };
     if let Some(diags) = errors {
         err(&render(&diags, Some(&ws.root)));
         return Ok(ExitCode::FAILURE);
@@ -219,6 +237,54 @@ fn configtest(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
     }
     out("Sintaxis correcta");
     Ok(ExitCode::SUCCESS)
+}
+
+/// varnish's diagnostics for `lab configtest`, with the port warnings.
+fn varnish_check(
+    ws: &Workspace,
+) -> Result<Vec<lab_server::config::diagnostic::Diagnostic>, Vec<lab_server::config::diagnostic::Diagnostic>>
+{
+    use lab_server::proxy::config as vc;
+    if !vc::present(ws) {
+        return Ok(Vec::new());
+    }
+    let loaded = vc::load(ws)?;
+    let mut warnings = loaded.warnings;
+    if let (Ok(a), Ok(m)) = (config::load(ws), memcached::config::load(ws)) {
+        if ws.settings.services.varnish {
+            let others = supervisor::other_binds(ws, &a.config, &m.config);
+            warnings.extend(vc::cross_check(&loaded.config, &others));
+        }
+    }
+    Ok(warnings)
+}
+
+/// `lab proxy log|stat`.
+fn proxy(explicit: Option<&Path>, command: ProxyCommand) -> Result<ExitCode, Failure> {
+    let ws = open(explicit)?;
+    match command {
+        ProxyCommand::Stat => ask(&ws, &Request::ProxyStat),
+        ProxyCommand::Log { follow } => {
+            let mut after = 0;
+            loop {
+                let resp = supervisor::request(&ws, &Request::ProxyLog { after })?;
+                if !resp.ok {
+                    err(&resp.message);
+                    return Ok(ExitCode::FAILURE);
+                }
+                if !resp.message.is_empty() {
+                    let mut o = std::io::stdout().lock();
+                    let _ = o.write_all(resp.message.as_bytes());
+                    let _ = o.flush();
+                }
+                after = resp.seq.unwrap_or(after);
+                if !follow {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
 }
 
 fn explain(explicit: Option<&Path>, url: &str, method: &str) -> Result<ExitCode, Failure> {

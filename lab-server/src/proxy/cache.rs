@@ -147,6 +147,8 @@ pub struct Object {
     /// Stored gzipped (Content-Encoding: gzip).
     pub gzip: bool,
     pub size: usize,
+    /// The body's length when the backend announced it (a streamed miss sends it too).
+    pub length: Option<u64>,
     /// Body bytes counted in the store's total (set when the body is complete).
     pub accounted: AtomicU64,
     /// Removed from the store (a late body must not be counted).

@@ -318,6 +318,7 @@ impl Proxy {
         let vary = vary_key(head.get("vary"), &job.req);
         let gzip = head.get("content-encoding").is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"));
         let mut body_owner = None;
+        let body_known = stale_body.is_none();
         let body = match stale_body {
             Some(b) => {
                 // Drain the (empty) 304 body so the connection can be reused.
@@ -381,6 +382,7 @@ impl Proxy {
             last_used: AtomicU64::new(0),
             gzip,
             size: 512,
+            length: if body_known { length } else { None },
             accounted: AtomicU64::new(0),
             gone: Default::default(),
         });
@@ -410,6 +412,7 @@ impl Proxy {
                     last_used: AtomicU64::new(0),
                     gzip,
                     size: 256,
+                    length: None,
                     accounted: AtomicU64::new(0),
                     gone: Default::default(),
                 });
@@ -466,6 +469,7 @@ impl Proxy {
             last_used: AtomicU64::new(0),
             gzip: false,
             size: 0,
+            length: None,
             accounted: AtomicU64::new(0),
             gone: Default::default(),
         });
@@ -493,6 +497,7 @@ impl Proxy {
             last_used: AtomicU64::new(0),
             gzip: false,
             size: 0,
+            length: None,
             accounted: AtomicU64::new(0),
             gone: Default::default(),
         })

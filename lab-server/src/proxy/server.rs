@@ -688,7 +688,7 @@ fn respond(
                         }
                     }
                 });
-                (resp, ProxyBody::Channel { rx, len: None }, None)
+                (resp, ProxyBody::Channel { rx, len: obj.length }, obj.length)
             }
         }
     };

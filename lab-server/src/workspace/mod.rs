@@ -89,6 +89,8 @@ pub struct Services {
     pub apache2: bool,
     /// Off until the student enables it, as in the course (`lab service memcached enable`).
     pub memcached: bool,
+    /// The caching proxy; off until `lab service varnish enable`.
+    pub varnish: bool,
 }
 
 impl Default for Services {
@@ -96,6 +98,7 @@ impl Default for Services {
         Services {
             apache2: true,
             memcached: false,
+            varnish: false,
         }
     }
 }
@@ -232,7 +235,8 @@ pub fn settings_text(s: &Settings) -> String {
          console_port = {console}\n\n\
          [services]\n\
          apache2 = {apache2}\n\
-         memcached = {memcached}\n",
+         memcached = {memcached}\n\
+         varnish = {varnish}\n",
         student = s.student,
         p80 = 80u32 + u32::from(s.privileged_port_offset),
         offset = s.privileged_port_offset,
@@ -244,6 +248,7 @@ pub fn settings_text(s: &Settings) -> String {
         console = s.console_port,
         apache2 = s.services.apache2,
         memcached = s.services.memcached,
+        varnish = s.services.varnish,
     )
 }
 

@@ -70,6 +70,14 @@ const FILES: &[(&str, &str)] = &[
     ("var/log/apache2/access.log", ""),
     ("var/log/apache2/error.log", ""),
     ("var/log/memcached.log", ""),
+    (
+        crate::proxy::config::UNIT_LIB,
+        crate::proxy::config::DEBIAN_UNIT,
+    ),
+    (
+        crate::proxy::config::VCL_PATH,
+        crate::proxy::config::DEFAULT_VCL,
+    ),
 ];
 
 /// Empty directories of the tree.
@@ -79,6 +87,8 @@ const DIRS: &[&str] = &[
     "etc/apache2/conf-enabled",
     "run/apache2",
     "var/lock/apache2",
+    "var/log/varnish",
+    "etc/systemd/system",
     ".lab",
 ];
 
