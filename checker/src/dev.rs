@@ -55,9 +55,11 @@ fn fresh(dir: &Path, exercise: &Exercise, run: Run) -> Result<ExerciseReport, St
             .apply_tree(Tree::Solution, &ws.root, &p, true)
             .map_err(|e| format!("al aplicar solution/: {e}"))?;
     }
+    // The trees' `service` commands may have changed lab.toml.
+    let ws = workspace::Workspace::open(&ws.root).map_err(|e| e.to_string())?;
     let target = if needs_http(&ws, exercise) {
         match lab_server::config::load(&ws) {
-            Ok(l) => Target::isolated(l.config),
+            Ok(l) => Target::isolated_with_varnish(&ws, l.config),
             Err(d) => Target::Unavailable(format!(
                 "configuración no válida: {}",
                 d.iter()

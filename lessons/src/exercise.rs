@@ -254,6 +254,12 @@ pub fn parse(
         });
     }
     for cmd in raw.starter_commands.iter().chain(&raw.solution_commands) {
+        if let Some(r) = parse_service_command(cmd) {
+            if let Err(msg) = r {
+                errors.push(err_at(text.find(cmd.as_str()).unwrap_or(0), msg));
+            }
+            continue;
+        }
         if let Err(msg) = parse_command(cmd) {
             errors.push(err_at(text.find(cmd.as_str()).unwrap_or(0), msg));
         }
@@ -301,6 +307,26 @@ pub struct Applied {
     pub kept: Vec<PathBuf>,
     /// Output of the `a2*` commands run.
     pub messages: Vec<String>,
+}
+
+/// `service NAME enable|disable` (what `lab service` writes to lab.toml): `None` when
+/// `cmd` is not a service command.
+fn parse_service_command(cmd: &str) -> Option<Result<(String, bool), String>> {
+    let mut words = cmd.split_whitespace();
+    if words.next() != Some("service") {
+        return None;
+    }
+    let (Some(name), Some(action), None) = (words.next(), words.next(), words.next()) else {
+        return Some(Err(format!("`{cmd}`: se espera `service NOMBRE enable|disable`")));
+    };
+    if let Err(e) = lab_server::supervisor::find_service(name) {
+        return Some(Err(e.to_string()));
+    }
+    Some(match action {
+        "enable" => Ok((name.to_string(), true)),
+        "disable" => Ok((name.to_string(), false)),
+        other => Err(format!("`{cmd}`: acción `{other}` no admitida aquí (solo enable y disable)")),
+    })
 }
 
 /// An `a2*` command of a starter or solution, parsed.
@@ -377,6 +403,14 @@ impl Exercise {
         let apache = root.join("etc/apache2");
         for cmd in commands {
             let cmd = params.apply(cmd);
+            if let Some(r) = parse_service_command(&cmd) {
+                let (name, enable) = r?;
+                let mut ws = lab_server::workspace::Workspace::open(root).map_err(|e| e.to_string())?;
+                let msg = lab_server::supervisor::set_service_enabled(&mut ws, &name, enable)
+                    .map_err(|e| e.to_string())?;
+                applied.messages.push(msg);
+                continue;
+            }
             let (enable, kind, names) = parse_command(&cmd)?;
             let out = if enable {
                 lab_server::a2::enable(&apache, kind, &names)
