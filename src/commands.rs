@@ -259,6 +259,55 @@ fn varnish_check(
     Ok(warnings)
 }
 
+/// The proxy's part of `lab explain`, when varnish is enabled: from the running lab (which
+/// knows what is cached), else from the VCL on disk.
+fn explain_proxy(ws: &Workspace, q: &lab_server::http::explain::Question) -> Option<String> {
+    use lab_server::proxy::config as vc;
+    if !vc::present(ws) {
+        return None;
+    }
+    if !ws.settings.services.varnish {
+        return Some(
+            "Proxy de caché: varnish está desactivado (`lab service varnish enable`); la petición llega directa a Apache."
+                .to_string(),
+        );
+    }
+    let url = match &q.query {
+        Some(query) => format!("{}?{query}", q.path),
+        None => q.path.clone(),
+    };
+    // The Host header a browser sends: with the port when the URL has one.
+    let host = match q.port {
+        Some(p) => format!("{}:{p}", q.host),
+        None => q.host.clone(),
+    };
+    let req = Request::ProxyExplain {
+        method: q.method.clone(),
+        url: url.clone(),
+        host: host.clone(),
+    };
+    if let Ok(resp) = supervisor::request(ws, &req) {
+        if resp.ok {
+            return Some(resp.message);
+        }
+    }
+    match vc::load(ws) {
+        Ok(l) => Some(lab_server::proxy::explain::explain(
+            &l.config.vcl,
+            None,
+            &q.method,
+            &url,
+            &host,
+            &[],
+            Some(&ws.root),
+        )),
+        Err(diags) => Some(format!(
+            "Varnish: el VCL tiene errores; `lab configtest` los muestra\n{}",
+            render(&diags, Some(&ws.root))
+        )),
+    }
+}
+
 /// `lab proxy log|stat`.
 fn proxy(explicit: Option<&Path>, command: ProxyCommand) -> Result<ExitCode, Failure> {
     let ws = open(explicit)?;
@@ -300,6 +349,10 @@ fn explain(explicit: Option<&Path>, url: &str, method: &str) -> Result<ExitCode,
     match config::load(&ws) {
         Ok(loaded) => {
             out(explain(&loaded.config, &question).trim_end());
+            if let Some(text) = explain_proxy(&ws, &question) {
+                out("");
+                out(text.trim_end());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(diags) => {

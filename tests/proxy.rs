@@ -59,6 +59,13 @@ fn port_80_scenario_end_to_end() {
     let seen = log.lines().filter(|l| l.contains("/estatico.txt")).count();
     assert!(seen <= 1, "{log}");
 
+    let ex = lab.lab(&["explain", "http://localhost/estatico.txt"]);
+    assert!(ex.stdout.contains("vcl_recv  -> hash"), "{}", ex.stdout);
+    assert!(ex.stdout.contains("hash = \"/estatico.txt\" + \"localhost\""), "{}", ex.stdout);
+    assert!(ex.stdout.contains("ACIERTO (hit)"), "{}", ex.stdout);
+    let ex = lab.lab(&["explain", "--metodo", "POST", "http://localhost/estatico.txt"]);
+    assert!(ex.stdout.contains("solo usa la caché con GET y HEAD"), "{}", ex.stdout);
+
     let stat = lab.lab(&["proxy", "stat"]);
     assert_eq!(stat.code, 0, "{}", stat.all());
     assert!(stat.stdout.contains("MAIN.cache_hit "), "{}", stat.stdout);

@@ -500,6 +500,12 @@ pub enum Request {
     Ban {
         expr: String,
     },
+    /// `lab explain URL`, the proxy's part.
+    ProxyExplain {
+        method: String,
+        url: String,
+        host: String,
+    },
 }
 
 /// The answer to a request.
@@ -974,6 +980,21 @@ impl Supervisor {
             },
             Request::ProxyStat => match self.proxy() {
                 Ok(p) => Response::ok(p.stat_text()),
+                Err(r) => r,
+            },
+            Request::ProxyExplain { method, url, host } => match self.proxy() {
+                Ok(p) => {
+                    let vcl = std::sync::Arc::clone(&p.loaded.load().vcl);
+                    Response::ok(crate::proxy::explain::explain(
+                        &vcl,
+                        Some(&p),
+                        &method,
+                        &url,
+                        &host,
+                        &[],
+                        Some(&self.ws.root),
+                    ))
+                }
                 Err(r) => r,
             },
             Request::Ban { expr } => match self.proxy() {

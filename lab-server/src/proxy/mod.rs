@@ -12,6 +12,7 @@ pub mod backend;
 pub mod body;
 pub mod cache;
 pub mod config;
+pub mod explain;
 pub mod fetch;
 pub mod server;
 pub mod stats;

@@ -212,6 +212,8 @@ pub struct Ctx {
     pub log: Vec<String>,
     pub now: f64,
     pub hostname: String,
+    /// Where the last `return` was (file:line), for `lab explain`.
+    pub decided_at: Option<crate::config::diagnostic::Span>,
 }
 
 enum Flow {
@@ -273,7 +275,8 @@ fn run_stmts(prog: &Program, stmts: &[Stmt], ctx: &mut Ctx, host: &dyn Host, dep
                     }
                 }
             }
-            Stmt::Return { action, args, .. } => {
+            Stmt::Return { action, args, span } => {
+                ctx.decided_at = Some(span.clone());
                 let mut vals = Vec::new();
                 for a in args {
                     vals.push(eval(prog, a, ctx, host)?);
