@@ -183,9 +183,12 @@ impl Object {
     pub fn vary_matches(&self, req: &Msg) -> bool {
         match &self.vary {
             None => true,
-            Some(list) => list
-                .iter()
-                .all(|(name, value)| req.get(name).map(normalize_vary) == value.as_deref().map(normalize_vary)),
+            // Accept-Encoding is ignored at lookup (http_gzip_support): a gzipped object is
+            // gunzipped on delivery for clients that do not take gzip.
+            Some(list) => list.iter().all(|(name, value)| {
+                name == "accept-encoding"
+                    || req.get(name).map(normalize_vary) == value.as_deref().map(normalize_vary)
+            }),
         }
     }
 }

@@ -130,6 +130,10 @@ impl Proxy {
                 }
             }
         }
+        if !pass && self.params.http_gzip_support {
+            // Every cache fetch asks for gzip: one object serves both kinds of clients.
+            b.set("Accept-Encoding", "gzip");
+        }
         b.proto = "HTTP/1.1".into();
         b.set("X-Varnish", xid.to_string());
         b
@@ -314,9 +318,37 @@ impl Proxy {
     ) -> Fetched {
         let mut head = std::mem::take(&mut ctx.beresp);
         let length = head.get("content-length").and_then(|l| l.trim().parse::<u64>().ok());
+        let body_length = length;
         head.unset("content-length");
+        let mut gzip = head.get("content-encoding").is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"));
+        // beresp.do_gzip / do_gunzip: the body is (un)compressed while it is fetched.
+        let transform = if ctx.do_gunzip && gzip {
+            gzip = false;
+            head.unset("content-encoding");
+            Transform::Gunzip
+        } else if ctx.do_gzip && !gzip && !head.has("content-encoding") {
+            gzip = true;
+            head.set("Content-Encoding", "gzip");
+            match head.get("vary").map(str::to_string) {
+                Some(v) if !v.to_ascii_lowercase().contains("accept-encoding") => {
+                    head.set("Vary", format!("{v}, Accept-Encoding"))
+                }
+                Some(_) => {}
+                None => head.set("Vary", "Accept-Encoding"),
+            }
+            Transform::Gzip
+        } else {
+            Transform::None
+        };
+        if transform != Transform::None {
+            if let Some(etag) = head.get("etag").map(str::to_string) {
+                if !etag.starts_with("W/") {
+                    head.set("ETag", format!("W/{etag}"));
+                }
+            }
+        }
+        let length = if transform == Transform::None { length } else { None };
         let vary = vary_key(head.get("vary"), &job.req);
-        let gzip = head.get("content-encoding").is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"));
         let mut body_owner = None;
         let body_known = stale_body.is_none();
         let body = match stale_body {
@@ -336,13 +368,24 @@ impl Proxy {
                 tokio::spawn(async move {
                     let mut incoming = incoming;
                     let mut total = 0u64;
+                    let mut received = 0u64;
                     let mut ok = true;
+                    let mut coder = Coder::new(transform);
                     while let Some(frame) = incoming.frame().await {
                         match frame {
                             Ok(f) => {
                                 if let Ok(data) = f.into_data() {
-                                    total += data.len() as u64;
-                                    writer.push(data);
+                                    received += data.len() as u64;
+                                    match coder.feed(data) {
+                                        Some(out) => {
+                                            total += out.len() as u64;
+                                            writer.push(out);
+                                        }
+                                        None => {
+                                            ok = false;
+                                            break;
+                                        }
+                                    }
                                 }
                             }
                             Err(_) => {
@@ -351,8 +394,15 @@ impl Proxy {
                             }
                         }
                     }
-                    if let Some(l) = length {
-                        ok &= total == l;
+                    match coder.finish() {
+                        Some(rest) => {
+                            total += rest.len() as u64;
+                            writer.push(rest);
+                        }
+                        None => ok = false,
+                    }
+                    if let Some(l) = body_length {
+                        ok &= received == l;
                     }
                     if !ok {
                         proxy.stats.fetch_failed.fetch_add(1, Relaxed);
@@ -574,6 +624,55 @@ impl Proxy {
         self.log.push(trace.render("BeReq", xid));
         trace_parent.add("Link", format!("bereq {xid} pass"));
         outcome.map_err(|f| (f, xid))
+    }
+}
+
+/// What happens to a body while it is fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transform {
+    None,
+    Gzip,
+    Gunzip,
+}
+
+/// Compresses or decompresses chunk by chunk.
+enum Coder {
+    None,
+    Gzip(flate2::write::GzEncoder<Vec<u8>>),
+    Gunzip(flate2::write::GzDecoder<Vec<u8>>),
+}
+
+impl Coder {
+    fn new(t: Transform) -> Coder {
+        match t {
+            Transform::None => Coder::None,
+            Transform::Gzip => Coder::Gzip(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default())),
+            Transform::Gunzip => Coder::Gunzip(flate2::write::GzDecoder::new(Vec::new())),
+        }
+    }
+
+    /// Output for one input chunk (possibly empty); `None` on a broken gzip stream.
+    fn feed(&mut self, data: Bytes) -> Option<Bytes> {
+        use std::io::Write as _;
+        match self {
+            Coder::None => Some(data),
+            Coder::Gzip(e) => {
+                e.write_all(&data).ok()?;
+                Some(Bytes::from(std::mem::take(e.get_mut())))
+            }
+            Coder::Gunzip(d) => {
+                d.write_all(&data).ok()?;
+                Some(Bytes::from(std::mem::take(d.get_mut())))
+            }
+        }
+    }
+
+    fn finish(self) -> Option<Bytes> {
+        match self {
+            Coder::None => Some(Bytes::new()),
+            Coder::Gzip(e) => e.finish().ok().map(Bytes::from),
+            Coder::Gunzip(d) => d.finish().ok().map(Bytes::from),
+        }
     }
 }
 

@@ -207,9 +207,9 @@ pub async fn handle(
                         body: String::new(),
                     },
                 };
-                return respond(&proxy, r, method_head, &client_conds, keep_alive, &mut trace, xid);
+                return respond(&proxy, r, method_head, &client_conds, keep_alive, ctx.can_gzip, &mut trace, xid);
             }
-            Finished::Done(r) => return respond(&proxy, r, method_head, &client_conds, keep_alive, &mut trace, xid),
+            Finished::Done(r) => return respond(&proxy, r, method_head, &client_conds, keep_alive, ctx.can_gzip, &mut trace, xid),
         }
     }
 }
@@ -606,6 +606,7 @@ fn respond(
     head_only: bool,
     conds: &(Option<String>, Option<String>, Option<String>),
     keep_alive: bool,
+    can_gzip: bool,
     trace: &mut Trace,
     xid: u64,
 ) -> http::Response<ProxyBody> {
@@ -623,6 +624,22 @@ fn respond(
         Reply::Stream { resp, body } => {
             let len = resp.get("content-length").and_then(|l| l.parse().ok());
             (resp, body, len)
+        }
+        Reply::Obj { mut resp, obj } if obj.gzip && !can_gzip && proxy.params.http_gzip_support => {
+            // A gzipped object for a client that does not take gzip: gunzipped on the way
+            // out, without a length (chunked), with a weak ETag.
+            resp.unset("content-encoding");
+            if let Some(etag) = resp.get("etag").map(str::to_string) {
+                if !etag.starts_with("W/") {
+                    resp.set("ETag", format!("W/{etag}"));
+                }
+            }
+            trace.add("Gzip", "U D - gunzip al entregar");
+            if head_only {
+                (resp, ProxyBody::Empty, None)
+            } else {
+                (resp, gunzip_stream(Arc::clone(&obj.body)), None)
+            }
         }
         Reply::Obj { mut resp, obj } => {
             let mut status304 = false;
@@ -750,6 +767,48 @@ fn respond(
         *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
         r
     })
+}
+
+/// Streams a gzipped body gunzipped.
+fn gunzip_stream(buf: Arc<super::cache::BodyBuf>) -> ProxyBody {
+    use std::io::Write as _;
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tokio::spawn(async move {
+        let mut dec = flate2::write::GzDecoder::new(Vec::new());
+        let mut at = 0;
+        loop {
+            match buf.read_from(at).await {
+                Some(Ok(chunks)) => {
+                    at += chunks.len();
+                    for c in chunks {
+                        if dec.write_all(&c).is_err() {
+                            let _ = tx.send(Err("cuerpo gzip no válido".into())).await;
+                            return;
+                        }
+                        let out = std::mem::take(dec.get_mut());
+                        if !out.is_empty() && tx.send(Ok(Bytes::from(out))).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Some(Err(())) => {
+                    let _ = tx.send(Err("la descarga del backend falló".into())).await;
+                    return;
+                }
+                None => break,
+            }
+        }
+        match dec.finish() {
+            Ok(rest) if !rest.is_empty() => {
+                let _ = tx.send(Ok(Bytes::from(rest))).await;
+            }
+            Ok(_) => {}
+            Err(_) => {
+                let _ = tx.send(Err("cuerpo gzip no válido".into())).await;
+            }
+        }
+    });
+    ProxyBody::Channel { rx, len: None }
 }
 
 enum RangeResult {

@@ -22,7 +22,7 @@ use crate::config::diagnostic::Span;
 use crate::config::model::Listen;
 
 /// What the backend answers for a path: (status, headers, body, delay).
-type Route = (u16, Vec<(&'static str, String)>, String, Duration);
+type Route = (u16, Vec<(&'static str, String)>, Bytes, Duration);
 
 #[derive(Clone, Default)]
 struct Backend {
@@ -40,7 +40,19 @@ impl Backend {
             (
                 status,
                 headers.iter().map(|(n, v)| (*n, v.to_string())).collect(),
-                body.into(),
+                Bytes::from(body.to_string()),
+                Duration::ZERO,
+            ),
+        );
+    }
+
+    fn route_bytes(&self, path: &str, headers: &[(&'static str, &str)], body: Vec<u8>) {
+        self.routes.lock().unwrap().insert(
+            path.into(),
+            (
+                200,
+                headers.iter().map(|(n, v)| (*n, v.to_string())).collect(),
+                Bytes::from(body),
                 Duration::ZERO,
             ),
         );
@@ -90,7 +102,7 @@ impl Backend {
                             let (status, headers, body, delay) = route.unwrap_or((
                                 200,
                                 vec![],
-                                format!("body of {path} #{}", me.count(&path)),
+                                Bytes::from(format!("body of {path} #{}", me.count(&path))),
                                 Duration::ZERO,
                             ));
                             if !delay.is_zero() {
@@ -100,7 +112,7 @@ impl Backend {
                             let etag = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("etag")).map(|(_, v)| v.clone());
                             let mut b = http::Response::builder();
                             let (status, body) = if inm.is_some() && inm == etag {
-                                (304, String::new())
+                                (304, Bytes::new())
                             } else {
                                 (status, body)
                             };
@@ -161,6 +173,7 @@ struct Resp {
     status: u16,
     headers: Vec<(String, String)>,
     body: String,
+    raw: Vec<u8>,
 }
 
 impl Resp {
@@ -188,8 +201,9 @@ async fn get(at: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)])
         .iter()
         .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let body = String::from_utf8_lossy(&resp.into_body().collect().await.unwrap().to_bytes()).to_string();
-    Resp { status, headers, body }
+    let raw = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body = String::from_utf8_lossy(&raw).to_string();
+    Resp { status, headers, body, raw }
 }
 
 #[tokio::test]
@@ -594,4 +608,66 @@ async fn director_with_probe_going_sick_and_back() {
         get(at, "GET", "/x", &[]).await;
     }
     assert_eq!(other.count("/x"), 4);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data).read_to_end(&mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn one_gzipped_object_serves_both_kinds_of_client() {
+    let (be, _role, at) = setup("").await;
+    let text = "hola ".repeat(200);
+    be.route_bytes(
+        "/gz",
+        &[("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding"), ("ETag", "\"z1\"")],
+        gzip(text.as_bytes()),
+    );
+    // A client without gzip: the cache fetch still asks the backend for gzip.
+    let plain = get(at, "GET", "/gz", &[]).await;
+    assert_eq!(be.seen("/gz", "accept-encoding").as_deref(), Some("gzip"));
+    assert_eq!(plain.body, text);
+    assert_eq!(plain.h("content-encoding"), None);
+    assert_eq!(plain.h("content-length"), None, "gunzipped on delivery: chunked");
+    assert_eq!(plain.h("etag"), Some("W/\"z1\""), "the ETag is weak after gunzip");
+    // A gzip client gets the stored bytes, with their length; same object (a hit).
+    let gz = get(at, "GET", "/gz", &[("Accept-Encoding", "gzip, deflate")]).await;
+    assert_eq!(gz.h("content-encoding"), Some("gzip"));
+    assert_eq!(gunzip(&gz.raw), text.as_bytes());
+    assert_eq!(gz.h("content-length").map(|l| l.parse::<usize>().unwrap()), Some(gz.raw.len()));
+    assert_eq!(gz.h("x-varnish").unwrap().split(' ').count(), 2);
+    let again = get(at, "GET", "/gz", &[("Accept-Encoding", "identity")]).await;
+    assert_eq!(again.body, text);
+    assert_eq!(be.count("/gz"), 1);
+}
+
+#[tokio::test]
+async fn do_gzip_compresses_while_fetching() {
+    let (be, _role, at) = setup("sub vcl_backend_response {\n  set beresp.do_gzip = true;\n}\n").await;
+    let text = "texto ".repeat(300);
+    be.route("/t", 200, &[("Content-Type", "text/plain")], &text);
+    let gz = get(at, "GET", "/t", &[("Accept-Encoding", "gzip")]).await;
+    assert_eq!(gz.h("content-encoding"), Some("gzip"));
+    assert!(gz.h("vary").unwrap().contains("Accept-Encoding"));
+    assert_eq!(gunzip(&gz.raw), text.as_bytes());
+    let plain = get(at, "GET", "/t", &[]).await;
+    assert_eq!(plain.body, text);
+    assert_eq!(be.count("/t"), 1);
+}
+
+#[tokio::test]
+async fn pass_keeps_the_clients_accept_encoding() {
+    let (be, _role, at) = setup("").await;
+    get(at, "POST", "/p", &[("Accept-Encoding", "br")]).await;
+    assert_eq!(be.seen("/p", "accept-encoding").as_deref(), Some("br"));
 }
