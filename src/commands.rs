@@ -242,8 +242,10 @@ fn configtest(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
 /// varnish's diagnostics for `lab configtest`, with the port warnings.
 fn varnish_check(
     ws: &Workspace,
-) -> Result<Vec<lab_server::config::diagnostic::Diagnostic>, Vec<lab_server::config::diagnostic::Diagnostic>>
-{
+) -> Result<
+    Vec<lab_server::config::diagnostic::Diagnostic>,
+    Vec<lab_server::config::diagnostic::Diagnostic>,
+> {
     use lab_server::proxy::config as vc;
     if !vc::present(ws) {
         return Ok(Vec::new());

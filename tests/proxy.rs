@@ -13,7 +13,11 @@ fn port80_lab(vcl_extra: &str) -> (TestLab, u16) {
     let lab = TestLab::new();
     lab.lab(&["service", "varnish", "enable"]).assert_code(0);
     let apache = free_port();
-    lab.replace("etc/apache2/ports.conf", "Listen 80\n", &format!("Listen {apache}\n"));
+    lab.replace(
+        "etc/apache2/ports.conf",
+        "Listen 80\n",
+        &format!("Listen {apache}\n"),
+    );
     lab.replace(
         "etc/apache2/sites-available/000-default.conf",
         "<VirtualHost *:80>",
@@ -40,19 +44,33 @@ fn port_80_scenario_end_to_end() {
     lab.start();
     let out = lab.output();
     assert!(
-        out.contains(&format!("varnish    http://127.0.0.1:{}/  (-a :80 -> 127.0.0.1:{})", lab.port, lab.port)),
+        out.contains(&format!(
+            "varnish    http://127.0.0.1:{}/  (-a :80 -> 127.0.0.1:{})",
+            lab.port, lab.port
+        )),
         "{out}"
     );
     let status = lab.lab(&["status"]);
-    assert!(status.stdout.contains("-a :80 -> 127.0.0.1:"), "{}", status.all());
+    assert!(
+        status.stdout.contains("-a :80 -> 127.0.0.1:"),
+        "{}",
+        status.all()
+    );
 
     let first = lab.get("/estatico.txt");
     assert_eq!(first.status, 200);
     assert_eq!(first.text(), "hola desde Apache\n");
     assert_eq!(first.header("via"), Some("1.1 varnish (Varnish/7.1)"));
-    assert_eq!(first.header("x-varnish").map(|x| x.split(' ').count()), Some(1));
+    assert_eq!(
+        first.header("x-varnish").map(|x| x.split(' ').count()),
+        Some(1)
+    );
     let second = lab.get("/estatico.txt");
-    assert_eq!(second.header("x-varnish").map(|x| x.split(' ').count()), Some(2), "a hit");
+    assert_eq!(
+        second.header("x-varnish").map(|x| x.split(' ').count()),
+        Some(2),
+        "a hit"
+    );
     assert_eq!(second.text(), "hola desde Apache\n");
     // Apache saw one request: the second came from the cache.
     let log = lab.read("var/log/apache2/access.log");
@@ -61,10 +79,24 @@ fn port_80_scenario_end_to_end() {
 
     let ex = lab.lab(&["explain", "http://localhost/estatico.txt"]);
     assert!(ex.stdout.contains("vcl_recv  -> hash"), "{}", ex.stdout);
-    assert!(ex.stdout.contains("hash = \"/estatico.txt\" + \"localhost\""), "{}", ex.stdout);
+    assert!(
+        ex.stdout
+            .contains("hash = \"/estatico.txt\" + \"localhost\""),
+        "{}",
+        ex.stdout
+    );
     assert!(ex.stdout.contains("ACIERTO (hit)"), "{}", ex.stdout);
-    let ex = lab.lab(&["explain", "--metodo", "POST", "http://localhost/estatico.txt"]);
-    assert!(ex.stdout.contains("solo usa la caché con GET y HEAD"), "{}", ex.stdout);
+    let ex = lab.lab(&[
+        "explain",
+        "--metodo",
+        "POST",
+        "http://localhost/estatico.txt",
+    ]);
+    assert!(
+        ex.stdout.contains("solo usa la caché con GET y HEAD"),
+        "{}",
+        ex.stdout
+    );
 
     let stat = lab.lab(&["proxy", "stat"]);
     assert_eq!(stat.code, 0, "{}", stat.all());
@@ -82,9 +114,14 @@ fn port_80_scenario_end_to_end() {
     assert!(log.stdout.contains("VCL_return     hash"), "{}", log.stdout);
     assert!(log.stdout.contains("BereqHeader"), "{}", log.stdout);
 
-    lab.lab(&["ban", "req.url", "~", "^/estatico"]).assert_code(0);
+    lab.lab(&["ban", "req.url", "~", "^/estatico"])
+        .assert_code(0);
     let third = lab.get("/estatico.txt");
-    assert_eq!(third.header("x-varnish").map(|x| x.split(' ').count()), Some(1), "banned: a miss");
+    assert_eq!(
+        third.header("x-varnish").map(|x| x.split(' ').count()),
+        Some(1),
+        "banned: a miss"
+    );
     let bad = lab.lab(&["ban", "frobnicate"]);
     assert_eq!(bad.code, 1, "{}", bad.all());
 
@@ -106,14 +143,23 @@ fn configtest_warns_about_ports() {
     // Default VCL: backend 8080, where nobody listens in a fresh workspace.
     let ct = lab.configtest();
     assert_eq!(ct.code, 0, "{}", ct.all());
-    assert!(ct.stderr.contains("el backend `default` apunta a 127.0.0.1:8080"), "{}", ct.all());
+    assert!(
+        ct.stderr
+            .contains("el backend `default` apunta a 127.0.0.1:8080"),
+        "{}",
+        ct.all()
+    );
     // varnish on :80 while Apache still has Listen 80.
     lab.write(
         "etc/systemd/system/varnish.service.d/override.conf",
         "[Service]\nExecStart=\nExecStart=/usr/sbin/varnishd -a :80 -f /etc/varnish/default.vcl -s malloc,256m\n",
     );
     let ct = lab.configtest();
-    assert!(ct.stderr.contains("quieren el mismo puerto"), "{}", ct.all());
+    assert!(
+        ct.stderr.contains("quieren el mismo puerto"),
+        "{}",
+        ct.all()
+    );
     // Two ExecStart= without the empty reset line is an error, as in systemd.
     lab.write(
         "etc/systemd/system/varnish.service.d/override.conf",
@@ -133,9 +179,21 @@ fn configtest_reports_vcl_errors_with_location() {
     );
     let ct = lab.configtest();
     assert_eq!(ct.code, 1, "{}", ct.all());
-    assert!(ct.stderr.contains("variable desconocida `req.ulr`"), "{}", ct.all());
-    assert!(ct.stderr.contains("etc/varnish/default.vcl:4:7"), "{}", ct.all());
-    assert!(ct.stderr.contains("¿Quisiste decir `req.url`?"), "{}", ct.all());
+    assert!(
+        ct.stderr.contains("variable desconocida `req.ulr`"),
+        "{}",
+        ct.all()
+    );
+    assert!(
+        ct.stderr.contains("etc/varnish/default.vcl:4:7"),
+        "{}",
+        ct.all()
+    );
+    assert!(
+        ct.stderr.contains("¿Quisiste decir `req.url`?"),
+        "{}",
+        ct.all()
+    );
 }
 
 #[test]
@@ -146,7 +204,10 @@ fn reload_with_a_broken_vcl_keeps_the_running_one() {
     let good = lab.read("etc/varnish/default.vcl");
     lab.write(
         "etc/varnish/default.vcl",
-        good.replace("sub vcl_deliver {", "sub vcl_deliver {\n    set resp.http.X-Nuevo = \"si\"\n"),
+        good.replace(
+            "sub vcl_deliver {",
+            "sub vcl_deliver {\n    set resp.http.X-Nuevo = \"si\"\n",
+        ),
     );
     let r = lab.lab(&["reload"]);
     assert_eq!(r.code, 1, "{}", r.all());
@@ -156,7 +217,10 @@ fn reload_with_a_broken_vcl_keeps_the_running_one() {
     assert_eq!(resp.header("x-nuevo"), None);
     lab.write(
         "etc/varnish/default.vcl",
-        good.replace("sub vcl_deliver {", "sub vcl_deliver {\n    set resp.http.X-Nuevo = \"si\";\n"),
+        good.replace(
+            "sub vcl_deliver {",
+            "sub vcl_deliver {\n    set resp.http.X-Nuevo = \"si\";\n",
+        ),
     );
     lab.lab(&["reload"]).assert_code(0);
     assert_eq!(lab.get("/estatico.txt").header("x-nuevo"), Some("si"));
@@ -167,10 +231,16 @@ fn service_varnish_stop_and_start() {
     let (mut lab, _) = port80_lab("");
     lab.start();
     lab.lab(&["service", "varnish", "stop"]).assert_code(0);
-    assert!(lab.raw(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", false).is_err());
+    assert!(lab
+        .raw(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", false)
+        .is_err());
     let st = lab.lab(&["proxy", "stat"]);
     assert_eq!(st.code, 1);
-    assert!(st.stderr.contains("varnish no está en marcha"), "{}", st.all());
+    assert!(
+        st.stderr.contains("varnish no está en marcha"),
+        "{}",
+        st.all()
+    );
     lab.lab(&["service", "varnish", "start"]).assert_code(0);
     assert_eq!(lab.get("/estatico.txt").status, 200);
 }

@@ -144,7 +144,13 @@ fn load_varnish(
     apache: &ServerConfig,
     memcached: &crate::memcached::config::MemcachedConfig,
     warnings: &mut Vec<Diagnostic>,
-) -> Result<(Option<Arc<crate::proxy::config::ProxyConfig>>, Vec<Diagnostic>), Vec<Diagnostic>> {
+) -> Result<
+    (
+        Option<Arc<crate::proxy::config::ProxyConfig>>,
+        Vec<Diagnostic>,
+    ),
+    Vec<Diagnostic>,
+> {
     if !crate::proxy::config::present(ws) {
         return Ok((None, Vec::new()));
     }
@@ -425,14 +431,19 @@ impl Running for VarnishService {
     fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let Some(new) = stack.varnish.clone() else {
-                return Err("la configuración de varnish no es válida; se sigue usando el VCL anterior".into());
+                return Err(
+                    "la configuración de varnish no es válida; se sigue usando el VCL anterior"
+                        .into(),
+                );
             };
             let Some(role) = &self.role else {
                 return Ok(());
             };
             let mut cur = self.config.lock().unwrap_or_else(|p| p.into_inner());
             // Like `varnishreload`: a new VCL is loaded and used; -a, -s and -p need a restart.
-            let restart = cur.listens != new.listens || cur.storage != new.storage || cur.params != new.params;
+            let restart = cur.listens != new.listens
+                || cur.storage != new.storage
+                || cur.params != new.params;
             role.proxy.use_vcl(Arc::clone(&new.vcl))?;
             *cur = new;
             if restart {

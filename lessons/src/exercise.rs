@@ -317,7 +317,9 @@ fn parse_service_command(cmd: &str) -> Option<Result<(String, bool), String>> {
         return None;
     }
     let (Some(name), Some(action), None) = (words.next(), words.next(), words.next()) else {
-        return Some(Err(format!("`{cmd}`: se espera `service NOMBRE enable|disable`")));
+        return Some(Err(format!(
+            "`{cmd}`: se espera `service NOMBRE enable|disable`"
+        )));
     };
     if let Err(e) = lab_server::supervisor::find_service(name) {
         return Some(Err(e.to_string()));
@@ -325,7 +327,9 @@ fn parse_service_command(cmd: &str) -> Option<Result<(String, bool), String>> {
     Some(match action {
         "enable" => Ok((name.to_string(), true)),
         "disable" => Ok((name.to_string(), false)),
-        other => Err(format!("`{cmd}`: acción `{other}` no admitida aquí (solo enable y disable)")),
+        other => Err(format!(
+            "`{cmd}`: acción `{other}` no admitida aquí (solo enable y disable)"
+        )),
     })
 }
 
@@ -405,7 +409,8 @@ impl Exercise {
             let cmd = params.apply(cmd);
             if let Some(r) = parse_service_command(&cmd) {
                 let (name, enable) = r?;
-                let mut ws = lab_server::workspace::Workspace::open(root).map_err(|e| e.to_string())?;
+                let mut ws =
+                    lab_server::workspace::Workspace::open(root).map_err(|e| e.to_string())?;
                 let msg = lab_server::supervisor::set_service_enabled(&mut ws, &name, enable)
                     .map_err(|e| e.to_string())?;
                 applied.messages.push(msg);

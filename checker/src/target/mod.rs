@@ -97,7 +97,11 @@ impl Target {
                 .filter_map(|m| parse_mapping(m))
                 .collect();
             // A running varnish answers on its `-a` ports (port 80 when it sits in front).
-            if let Some(v) = status.services.iter().find(|s| s.name == "varnish" && s.running) {
+            if let Some(v) = status
+                .services
+                .iter()
+                .find(|s| s.name == "varnish" && s.running)
+            {
                 let mut front: Vec<(u16, SocketAddr)> =
                     v.mappings.iter().filter_map(|m| parse_mapping(m)).collect();
                 front.append(&mut binds);
@@ -120,7 +124,10 @@ impl Target {
 
     /// An instance on free ports of Apache's `config` and, when the workspace enables it,
     /// varnish in front (as `lab start` would run them).
-    pub fn isolated_with_varnish(ws: &Workspace, config: lab_server::config::ServerConfig) -> Target {
+    pub fn isolated_with_varnish(
+        ws: &Workspace,
+        config: lab_server::config::ServerConfig,
+    ) -> Target {
         let varnish = if ws.settings.services.varnish {
             match lab_server::proxy::config::load(ws) {
                 Ok(v) => Some(v.config),

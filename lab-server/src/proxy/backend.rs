@@ -122,14 +122,25 @@ impl Backends {
 
     pub fn name(&self, r: BackendRef) -> String {
         match r {
-            BackendRef::Backend(i) => self.list.get(i).map(|b| b.def.name.clone()).unwrap_or_default(),
-            BackendRef::Director(d) => self.directors.get(d).map(|d| d.name.clone()).unwrap_or_default(),
+            BackendRef::Backend(i) => self
+                .list
+                .get(i)
+                .map(|b| b.def.name.clone())
+                .unwrap_or_default(),
+            BackendRef::Director(d) => self
+                .directors
+                .get(d)
+                .map(|d| d.name.clone())
+                .unwrap_or_default(),
         }
     }
 
     pub fn add_to_director(&self, d: usize, b: usize, weight: f64) {
         if let Some(d) = self.directors.get(d) {
-            d.members.lock().unwrap_or_else(|e| e.into_inner()).push((b, weight));
+            d.members
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((b, weight));
         }
     }
 
@@ -153,7 +164,9 @@ impl Backends {
                 }
                 let pick = match d.kind {
                     DirectorKind::Fallback => healthy[0].0,
-                    DirectorKind::RoundRobin => healthy[d.next.fetch_add(1, Relaxed) % healthy.len()].0,
+                    DirectorKind::RoundRobin => {
+                        healthy[d.next.fetch_add(1, Relaxed) % healthy.len()].0
+                    }
                     DirectorKind::Random => {
                         let total: f64 = healthy.iter().map(|(_, w)| w.max(0.0)).sum();
                         let mut x = super::random_unit() * total;
@@ -210,7 +223,12 @@ impl Backends {
         let fut = sender.send_request(req);
         let resp = match tokio::time::timeout(b.def.first_byte_timeout, fut).await {
             Ok(Ok(r)) => r,
-            Ok(Err(e)) => return Err(format!("el backend `{}` cortó la conexión: {e}", b.def.name)),
+            Ok(Err(e)) => {
+                return Err(format!(
+                    "el backend `{}` cortó la conexión: {e}",
+                    b.def.name
+                ))
+            }
             Err(_) => {
                 return Err(format!(
                     "el backend `{}` no respondió en {:?} (first_byte_timeout)",
@@ -218,21 +236,35 @@ impl Backends {
                 ))
             }
         };
-        b.pool.lock().unwrap_or_else(|e| e.into_inner()).push(sender);
+        b.pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(sender);
         Ok(resp)
     }
 
     async fn connect(&self, b: &Backend) -> Result<SendRequest<ProxyBody>, FetchError> {
         let addr = format!("{}:{}", b.def.host, b.def.port);
-        let stream = match tokio::time::timeout(b.def.connect_timeout, tokio::net::TcpStream::connect(&addr)).await {
+        let stream = match tokio::time::timeout(
+            b.def.connect_timeout,
+            tokio::net::TcpStream::connect(&addr),
+        )
+        .await
+        {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 self.stats.backend_fail.fetch_add(1, Relaxed);
-                return Err(format!("no se pudo conectar con el backend `{}` ({addr}): {e}", b.def.name));
+                return Err(format!(
+                    "no se pudo conectar con el backend `{}` ({addr}): {e}",
+                    b.def.name
+                ));
             }
             Err(_) => {
                 self.stats.backend_fail.fetch_add(1, Relaxed);
-                return Err(format!("el backend `{}` ({addr}) no aceptó la conexión en {:?}", b.def.name, b.def.connect_timeout));
+                return Err(format!(
+                    "el backend `{}` ({addr}) no aceptó la conexión en {:?}",
+                    b.def.name, b.def.connect_timeout
+                ));
             }
         };
         let _ = stream.set_nodelay(true);
@@ -255,7 +287,11 @@ impl Backends {
                 let probe = match &b.def.probe {
                     Some(p) => {
                         let h = b.history.load(Relaxed);
-                        let mask = if p.window >= 64 { u64::MAX } else { (1u64 << p.window) - 1 };
+                        let mask = if p.window >= 64 {
+                            u64::MAX
+                        } else {
+                            (1u64 << p.window) - 1
+                        };
                         format!("sonda {}/{} correctas", (h & mask).count_ones(), p.window)
                     }
                     None => "sin sonda".to_string(),
@@ -274,7 +310,11 @@ impl Backend {
     fn record_probe(&self, ok: bool, p: &ProbeDef) {
         let h = (self.history.load(Relaxed) << 1) | u64::from(ok);
         self.history.store(h, Relaxed);
-        let mask = if p.window >= 64 { u64::MAX } else { (1u64 << p.window) - 1 };
+        let mask = if p.window >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << p.window) - 1
+        };
         let good = (h & mask).count_ones();
         self.healthy.store(good >= p.threshold, Relaxed);
     }

@@ -45,7 +45,11 @@ impl BodyBuf {
     pub fn complete(data: Bytes) -> Arc<BodyBuf> {
         let n = usize::from(!data.is_empty());
         Arc::new(BodyBuf {
-            chunks: Mutex::new(if data.is_empty() { Vec::new() } else { vec![data] }),
+            chunks: Mutex::new(if data.is_empty() {
+                Vec::new()
+            } else {
+                vec![data]
+            }),
             progress: watch::channel((n, 1)).0,
         })
     }
@@ -205,7 +209,12 @@ pub fn vary_key(vary: Option<&str>, req: &Msg) -> Option<Vec<(String, Option<Str
         .split(',')
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
-        .map(|name| (name.to_ascii_lowercase(), req.get(name).map(|s| s.to_string())))
+        .map(|name| {
+            (
+                name.to_ascii_lowercase(),
+                req.get(name).map(|s| s.to_string()),
+            )
+        })
         .collect();
     if list.is_empty() {
         None
@@ -219,12 +228,19 @@ pub enum Lookup {
     Hit(Arc<Object>),
     /// A stale object served in grace; `bgfetch` tells whether this request must start
     /// the background refresh (nobody else is fetching it).
-    Grace { obj: Arc<Object>, bgfetch: bool, busy: Option<Arc<Busy>> },
+    Grace {
+        obj: Arc<Object>,
+        bgfetch: bool,
+        busy: Option<Arc<Busy>>,
+    },
     HitMiss(Arc<Object>),
     HitPass(Arc<Object>),
     /// Not found: this request fetches it. `stale` is an expired object kept for a
     /// conditional request; `busy` is the marker others wait on.
-    Miss { stale: Option<Arc<Object>>, busy: Option<Arc<Busy>> },
+    Miss {
+        stale: Option<Arc<Object>>,
+        busy: Option<Arc<Busy>>,
+    },
     /// Somebody is fetching it: wait, then look up again.
     Wait(watch::Receiver<bool>),
 }
@@ -309,7 +325,11 @@ pub fn parse_ban(text: &str) -> Result<Vec<BanCond>, String> {
             "!=" => BanOp::Ne,
             "~" => BanOp::Match,
             "!~" => BanOp::NoMatch,
-            o => return Err(format!("operador de ban desconocido `{o}`: usa ==, !=, ~ o !~")),
+            o => {
+                return Err(format!(
+                    "operador de ban desconocido `{o}`: usa ==, !=, ~ o !~"
+                ))
+            }
         };
         let arg = arg.trim();
         let arg = arg
@@ -319,7 +339,8 @@ pub fn parse_ban(text: &str) -> Result<Vec<BanCond>, String> {
             .to_string();
         let re = match op {
             BanOp::Match | BanOp::NoMatch => Some(
-                Regex::new(&arg).map_err(|e| format!("expresión regular no válida `{arg}`: {e}"))?,
+                Regex::new(&arg)
+                    .map_err(|e| format!("expresión regular no válida `{arg}`: {e}"))?,
             ),
             _ => None,
         };
@@ -451,11 +472,19 @@ impl Store {
                 }
             }
             None => match (grace, busy_now) {
-                (Some(obj), Some(_)) => Lookup::Grace { obj, bgfetch: false, busy: None },
+                (Some(obj), Some(_)) => Lookup::Grace {
+                    obj,
+                    bgfetch: false,
+                    busy: None,
+                },
                 (Some(obj), None) => {
                     let b = Busy::new();
                     head.busy = Some(Arc::clone(&b));
-                    Lookup::Grace { obj, bgfetch: true, busy: Some(b) }
+                    Lookup::Grace {
+                        obj,
+                        bgfetch: true,
+                        busy: Some(b),
+                    }
                 }
                 (None, Some(b)) if !ignore_busy && !always_miss => Lookup::Wait(b.done.subscribe()),
                 (None, _) => {
@@ -500,14 +529,24 @@ impl Store {
             .remove(&(Arc::as_ptr(&o.head) as usize));
         o.gone.store(true, Relaxed);
         let total = o.size as u64 + o.accounted.swap(0, Relaxed);
-        let _ = self.bytes.fetch_update(Relaxed, Relaxed, |b| Some(b.saturating_sub(total)));
+        let _ = self
+            .bytes
+            .fetch_update(Relaxed, Relaxed, |b| Some(b.saturating_sub(total)));
         self.stats.n_object.fetch_sub(1, Relaxed);
     }
 
     /// Inserts `obj` for `key` (replacing objects with the same Vary variant and clearing
     /// the busy marker `busy`), then evicts least recently used objects over the limit.
-    pub fn insert(&self, key: &[u8], obj: Arc<Object>, url: &str, req: &Msg, busy: Option<&Arc<Busy>>) {
-        obj.last_used.store(self.tick.fetch_add(1, Relaxed), Relaxed);
+    pub fn insert(
+        &self,
+        key: &[u8],
+        obj: Arc<Object>,
+        url: &str,
+        req: &Msg,
+        busy: Option<&Arc<Busy>>,
+    ) {
+        obj.last_used
+            .store(self.tick.fetch_add(1, Relaxed), Relaxed);
         let mut gone = Vec::new();
         {
             let mut heads = self.heads();
@@ -526,10 +565,10 @@ impl Store {
                 }
             }
         }
-        self.urls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(Arc::as_ptr(&obj.head) as usize, (url.to_string(), req.clone()));
+        self.urls.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            Arc::as_ptr(&obj.head) as usize,
+            (url.to_string(), req.clone()),
+        );
         self.bytes.fetch_add(obj.size as u64, Relaxed);
         self.stats.n_object.fetch_add(1, Relaxed);
         for o in gone {

@@ -156,7 +156,10 @@ fn exec_start(ws: &Workspace, diags: &mut Vec<Diagnostic>) -> Option<Exec> {
     let mut exec: Option<Exec> = None;
     for file in unit_files(ws) {
         let Ok(text) = std::fs::read_to_string(&file) else {
-            diags.push(Diagnostic::error(None, format!("no se pudo leer {}", file.display())));
+            diags.push(Diagnostic::error(
+                None,
+                format!("no se pudo leer {}", file.display()),
+            ));
             continue;
         };
         let file = Arc::new(file);
@@ -184,7 +187,12 @@ fn exec_start(ws: &Workspace, diags: &mut Vec<Diagnostic>) -> Option<Exec> {
             let Some((key, value)) = t.split_once('=') else {
                 diags.push(
                     Diagnostic::error(
-                        Some(Span::new(Arc::clone(&file), start as u32 + 1, 1, t.len() as u32)),
+                        Some(Span::new(
+                            Arc::clone(&file),
+                            start as u32 + 1,
+                            1,
+                            t.len() as u32,
+                        )),
                         format!("línea no válida en la unidad de systemd: `{t}`"),
                     )
                     .with_hint("cada línea es CLAVE=VALOR, o una sección como [Service]"),
@@ -250,8 +258,11 @@ fn parse_listen(ws: &Workspace, arg: &str, span: &Span) -> Result<Listen, Diagno
         "" => None,
         "localhost" => Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         h => Some(h.parse().map_err(|_| {
-            Diagnostic::error(Some(span.clone()), format!("`-a {arg}`: dirección no válida `{h}`"))
-                .with_hint("usa una dirección IP, `localhost` o nada (`-a :80`)")
+            Diagnostic::error(
+                Some(span.clone()),
+                format!("`-a {arg}`: dirección no válida `{h}`"),
+            )
+            .with_hint("usa una dirección IP, `localhost` o nada (`-a :80`)")
         })?),
     };
     let bind = SocketAddr::new(
@@ -331,16 +342,24 @@ pub fn load(ws: &Workspace) -> Result<LoadedConfig, Vec<Diagnostic>> {
     let mut i = 1;
     let need = |i: usize, opt: &str| -> Result<String, Diagnostic> {
         argv.get(i + 1).cloned().ok_or_else(|| {
-            Diagnostic::error(Some(span.clone()), format!("la opción `{opt}` de varnishd necesita un valor"))
+            Diagnostic::error(
+                Some(span.clone()),
+                format!("la opción `{opt}` de varnishd necesita un valor"),
+            )
         })
     };
     if !argv.first().is_some_and(|p| p.ends_with("varnishd")) {
         diags.push(
             Diagnostic::error(
                 Some(span.clone()),
-                format!("ExecStart no arranca varnishd sino `{}`", argv.first().cloned().unwrap_or_default()),
+                format!(
+                    "ExecStart no arranca varnishd sino `{}`",
+                    argv.first().cloned().unwrap_or_default()
+                ),
             )
-            .with_hint("ExecStart=/usr/sbin/varnishd -a :6081 -f /etc/varnish/default.vcl -s malloc,256m"),
+            .with_hint(
+                "ExecStart=/usr/sbin/varnishd -a :6081 -f /etc/varnish/default.vcl -s malloc,256m",
+            ),
         );
         return Err(diags);
     }
@@ -361,43 +380,75 @@ pub fn load(ws: &Workspace) -> Result<LoadedConfig, Vec<Diagnostic>> {
                 let mut parts = v.splitn(2, ',');
                 let kind = parts.next().unwrap_or("");
                 if kind != "malloc" && kind != "default" {
-                    return Err(Diagnostic::error(Some(span.clone()), format!("almacenamiento `-s {v}` no disponible en el laboratorio"))
-                        .with_hint("usa `-s malloc,256m`"));
+                    return Err(Diagnostic::error(
+                        Some(span.clone()),
+                        format!("almacenamiento `-s {v}` no disponible en el laboratorio"),
+                    )
+                    .with_hint("usa `-s malloc,256m`"));
                 }
                 if let Some(size) = parts.next() {
                     storage = parse_size(size).ok_or_else(|| {
-                        Diagnostic::error(Some(span.clone()), format!("tamaño no válido en `-s {v}`")).with_hint("por ejemplo `malloc,256m` o `malloc,1g`")
+                        Diagnostic::error(
+                            Some(span.clone()),
+                            format!("tamaño no válido en `-s {v}`"),
+                        )
+                        .with_hint("por ejemplo `malloc,256m` o `malloc,1g`")
                     })?;
                 }
                 Ok(2)
             }
             "-t" => {
                 params.default_ttl = parse_seconds(&need(i, opt)?).ok_or_else(|| {
-                    Diagnostic::error(Some(span.clone()), "`-t` necesita segundos (por ejemplo `-t 120`)")
+                    Diagnostic::error(
+                        Some(span.clone()),
+                        "`-t` necesita segundos (por ejemplo `-t 120`)",
+                    )
                 })?;
                 Ok(2)
             }
             "-p" => {
                 let v = need(i, opt)?;
                 let (name, value) = v.split_once('=').ok_or_else(|| {
-                    Diagnostic::error(Some(span.clone()), format!("`-p {v}`: se espera NOMBRE=VALOR")).with_hint("por ejemplo `-p default_ttl=300`")
+                    Diagnostic::error(
+                        Some(span.clone()),
+                        format!("`-p {v}`: se espera NOMBRE=VALOR"),
+                    )
+                    .with_hint("por ejemplo `-p default_ttl=300`")
                 })?;
                 let secs = || {
                     parse_seconds(value).ok_or_else(|| {
-                        Diagnostic::error(Some(span.clone()), format!("`-p {name}={value}`: se esperan segundos"))
+                        Diagnostic::error(
+                            Some(span.clone()),
+                            format!("`-p {name}={value}`: se esperan segundos"),
+                        )
                     })
                 };
                 match name {
                     "default_ttl" => params.default_ttl = secs()?,
                     "default_grace" => params.default_grace = secs()?,
                     "default_keep" => params.default_keep = secs()?,
-                    "http_gzip_support" => params.http_gzip_support = matches!(value, "on" | "true"),
-                    "thread_pool_min" | "thread_pool_max" | "thread_pools" | "timeout_idle" | "feature" | "vcc_allow_inline_c" | "http_resp_hdr_len" | "http_resp_size" | "workspace_backend" | "workspace_client" => {
-                        diags.push(Diagnostic::warning(Some(span.clone()), format!("el laboratorio no usa el parámetro `{name}`; se ignora")));
+                    "http_gzip_support" => {
+                        params.http_gzip_support = matches!(value, "on" | "true")
+                    }
+                    "thread_pool_min" | "thread_pool_max" | "thread_pools" | "timeout_idle"
+                    | "feature" | "vcc_allow_inline_c" | "http_resp_hdr_len" | "http_resp_size"
+                    | "workspace_backend" | "workspace_client" => {
+                        diags.push(Diagnostic::warning(
+                            Some(span.clone()),
+                            format!("el laboratorio no usa el parámetro `{name}`; se ignora"),
+                        ));
                     }
                     other => {
-                        let known = ["default_ttl", "default_grace", "default_keep", "http_gzip_support"];
-                        let mut d = Diagnostic::error(Some(span.clone()), format!("parámetro de varnishd desconocido `{other}`"));
+                        let known = [
+                            "default_ttl",
+                            "default_grace",
+                            "default_keep",
+                            "http_gzip_support",
+                        ];
+                        let mut d = Diagnostic::error(
+                            Some(span.clone()),
+                            format!("parámetro de varnishd desconocido `{other}`"),
+                        );
                         if let Some(s) = suggest(other, known) {
                             d = d.with_hint(format!("¿Quisiste decir `{s}`?"));
                         }
@@ -408,8 +459,11 @@ pub fn load(ws: &Workspace) -> Result<LoadedConfig, Vec<Diagnostic>> {
             }
             "-F" | "-d" => Ok(1),
             "-j" | "-T" | "-S" | "-n" | "-l" | "-P" | "-i" | "-I" | "-M" | "-h" | "-W" => Ok(2),
-            other => Err(Diagnostic::error(Some(span.clone()), format!("opción de varnishd desconocida `{other}`"))
-                .with_hint("el laboratorio entiende -a, -f, -s, -p, -t, -F, -j, -T, -S")),
+            other => Err(Diagnostic::error(
+                Some(span.clone()),
+                format!("opción de varnishd desconocida `{other}`"),
+            )
+            .with_hint("el laboratorio entiende -a, -f, -s, -p, -t, -F, -j, -T, -S")),
         })();
         match r {
             Ok(n) => i += n,
@@ -424,8 +478,11 @@ pub fn load(ws: &Workspace) -> Result<LoadedConfig, Vec<Diagnostic>> {
     }
     let Some(vcl_written) = vcl_written else {
         diags.push(
-            Diagnostic::error(Some(span.clone()), "varnishd arranca sin `-f`: el laboratorio necesita un fichero VCL")
-                .with_hint("añade `-f /etc/varnish/default.vcl`"),
+            Diagnostic::error(
+                Some(span.clone()),
+                "varnishd arranca sin `-f`: el laboratorio necesita un fichero VCL",
+            )
+            .with_hint("añade `-f /etc/varnish/default.vcl`"),
         );
         return Err(diags);
     };
@@ -470,7 +527,11 @@ pub fn cross_check(cfg: &ProxyConfig, others: &[(&str, SocketAddr)]) -> Vec<Diag
     let mut out = Vec::new();
     for l in &cfg.listens {
         for (name, addr) in others {
-            if addr.port() == l.bind.port() && (addr.ip() == l.bind.ip() || addr.ip().is_unspecified() || l.bind.ip().is_unspecified()) {
+            if addr.port() == l.bind.port()
+                && (addr.ip() == l.bind.ip()
+                    || addr.ip().is_unspecified()
+                    || l.bind.ip().is_unspecified())
+            {
                 out.push(
                     Diagnostic::warning(
                         Some(l.span.clone()),

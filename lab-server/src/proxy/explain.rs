@@ -22,7 +22,9 @@ impl Host for QuietHost<'_> {
         Ok(())
     }
     fn backend_name(&self, b: BackendRef) -> String {
-        self.0.map(|p| p.loaded.load().backends.name(b)).unwrap_or_default()
+        self.0
+            .map(|p| p.loaded.load().backends.name(b))
+            .unwrap_or_default()
     }
 }
 
@@ -36,9 +38,11 @@ fn where_decided(ctx: &Ctx, base: Option<&std::path::Path>) -> String {
             .nth(span.line.saturating_sub(1) as usize)
             .map(|l| l.trim().to_string())
     } else {
-        std::fs::read_to_string(&*span.file)
-            .ok()
-            .and_then(|t| t.lines().nth(span.line.saturating_sub(1) as usize).map(|l| l.trim().to_string()))
+        std::fs::read_to_string(&*span.file).ok().and_then(|t| {
+            t.lines()
+                .nth(span.line.saturating_sub(1) as usize)
+                .map(|l| l.trim().to_string())
+        })
     };
     format!(
         " (decidido en {}{})",
@@ -98,8 +102,15 @@ pub fn explain(
     );
     let original = ctx.req.clone();
     let a = run(prog, SubKind::Recv, &mut ctx, &host_impl);
-    out.push_str(&format!("  vcl_recv  -> {}{}\n", a.name(), where_decided(&ctx, base)));
-    let from_builtin = ctx.decided_at.as_ref().is_some_and(|s| s.file.as_os_str() == "builtin.vcl");
+    out.push_str(&format!(
+        "  vcl_recv  -> {}{}\n",
+        a.name(),
+        where_decided(&ctx, base)
+    ));
+    let from_builtin = ctx
+        .decided_at
+        .as_ref()
+        .is_some_and(|s| s.file.as_os_str() == "builtin.vcl");
     if from_builtin {
         if let Some(why) = why_builtin_recv(&ctx.req, &a) {
             out.push_str(&format!("            {why}\n"));
@@ -115,7 +126,11 @@ pub fn explain(
             run(prog, SubKind::Hash, &mut ctx, &host_impl);
             out.push_str(&format!(
                 "  vcl_hash  -> lookup, hash = {}\n",
-                ctx.hash.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(" + ")
+                ctx.hash
+                    .iter()
+                    .map(|h| format!("\"{h}\""))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
             ));
             if a == Action::Purge {
                 out.push_str("  Resultado: PURGE: se borrarían todas las variantes de ese hash\n");
@@ -151,8 +166,12 @@ pub fn explain(
                 None => out.push_str("  Resultado: FALLO (miss): no está en la caché; se pediría al backend y se guardaría si la respuesta lo permite\n"),
             }
         }
-        Action::Pass => out.push_str("  Resultado: PASS: se pide al backend sin mirar ni guardar en la caché\n"),
-        Action::Pipe => out.push_str("  Resultado: PIPE: la conexión se pasa tal cual al backend\n"),
+        Action::Pass => {
+            out.push_str("  Resultado: PASS: se pide al backend sin mirar ni guardar en la caché\n")
+        }
+        Action::Pipe => {
+            out.push_str("  Resultado: PIPE: la conexión se pasa tal cual al backend\n")
+        }
         Action::Synth(c, r) => out.push_str(&format!(
             "  Resultado: respuesta sintética {c} {}\n",
             r.unwrap_or_default()

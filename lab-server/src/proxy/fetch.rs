@@ -31,7 +31,11 @@ pub const HOP_BY_HOP: &[&str] = &[
 pub fn strip_hop_by_hop(m: &mut Msg) {
     let listed: Vec<String> = m
         .get("connection")
-        .map(|c| c.split(',').map(|s| s.trim().to_ascii_lowercase()).collect())
+        .map(|c| {
+            c.split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect()
+        })
         .unwrap_or_default();
     m.headers.retain(|(n, _)| {
         let n = n.to_ascii_lowercase();
@@ -58,7 +62,13 @@ pub struct FetchJob {
 }
 
 /// TTL, grace and keep as Varnish 7.1 derives them from the response (RFC2616_Ttl).
-pub fn rfc_ttl(beresp: &Msg, now: f64, default_ttl: f64, default_grace: f64, default_keep: f64) -> (f64, f64, f64, f64) {
+pub fn rfc_ttl(
+    beresp: &Msg,
+    now: f64,
+    default_ttl: f64,
+    default_grace: f64,
+    default_keep: f64,
+) -> (f64, f64, f64, f64) {
     let age = beresp
         .get("age")
         .and_then(|a| a.trim().parse::<f64>().ok())
@@ -75,9 +85,9 @@ pub fn rfc_ttl(beresp: &Msg, now: f64, default_ttl: f64, default_grace: f64, def
         cc.split(',').find_map(|d| {
             let d = d.trim();
             let (k, v) = d.split_once('=').unwrap_or((d, ""));
-            k.trim().eq_ignore_ascii_case(name).then(|| {
-                v.trim().trim_matches('"').parse::<f64>().ok()
-            })
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().trim_matches('"').parse::<f64>().ok())
         })
     };
     let mut grace = default_grace;
@@ -89,10 +99,7 @@ pub fn rfc_ttl(beresp: &Msg, now: f64, default_ttl: f64, default_grace: f64, def
         let max_age = v.unwrap_or(0.0);
         ttl = if age > max_age { 0.0 } else { max_age - age };
     } else if let Some(exp) = beresp.get("expires") {
-        let date = beresp
-            .get("date")
-            .and_then(parse_http_date)
-            .unwrap_or(now);
+        let date = beresp.get("date").and_then(parse_http_date).unwrap_or(now);
         match parse_http_date(exp) {
             Some(e) if e > date => ttl = (e - date - age).max(0.0),
             _ => ttl = 0.0,
@@ -118,7 +125,14 @@ impl Proxy {
             if b.method == "HEAD" {
                 b.method = "GET".into();
             }
-            for h in ["range", "if-range", "if-none-match", "if-modified-since", "if-match", "if-unmodified-since"] {
+            for h in [
+                "range",
+                "if-range",
+                "if-none-match",
+                "if-modified-since",
+                "if-match",
+                "if-unmodified-since",
+            ] {
                 b.unset(h);
             }
             if let Some(s) = stale {
@@ -149,10 +163,20 @@ impl Proxy {
     ) -> Result<(Msg, hyper::body::Incoming), String> {
         let target = ctx.bereq_backend.or(ctx.backend_hint);
         let Some(backend) = loaded.backends.resolve(target) else {
-            let name = loaded.backends.name(target.unwrap_or(BackendRef::Backend(0)));
-            return Err(format!("el backend `{name}` está enfermo (sick) o no tiene miembros sanos"));
+            let name = loaded
+                .backends
+                .name(target.unwrap_or(BackendRef::Backend(0)));
+            return Err(format!(
+                "el backend `{name}` está enfermo (sick) o no tiene miembros sanos"
+            ));
         };
-        trace.add("BackendOpen", format!("{} {}:{}", backend.def.name, backend.def.host, backend.def.port));
+        trace.add(
+            "BackendOpen",
+            format!(
+                "{} {}:{}",
+                backend.def.name, backend.def.host, backend.def.port
+            ),
+        );
         let mut builder = http::Request::builder()
             .method(ctx.bereq.method.as_str())
             .uri(ctx.bereq.url.as_str());
@@ -163,7 +187,11 @@ impl Proxy {
         }
         if !has_host {
             // Like Varnish: the backend's host_header, else its .host.
-            let h = backend.def.host_header.as_deref().unwrap_or(&backend.def.host);
+            let h = backend
+                .def
+                .host_header
+                .as_deref()
+                .unwrap_or(&backend.def.host);
             builder = builder.header("Host", h);
         }
         let req = builder
@@ -182,7 +210,10 @@ impl Proxy {
             ..Msg::default()
         };
         for (n, v) in &parts.headers {
-            m.headers.push((n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).to_string()));
+            m.headers.push((
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).to_string(),
+            ));
         }
         strip_hop_by_hop(&mut m);
         Ok((m, incoming))
@@ -193,7 +224,14 @@ impl Proxy {
     pub async fn fetch(self: &Arc<Self>, loaded: Arc<Loaded>, job: FetchJob) -> Fetched {
         let xid = self.next_xid();
         let mut trace = Trace::default();
-        trace.add("Begin", format!("bereq {} {}", job.client.xid, if job.background { "bgfetch" } else { "fetch" }));
+        trace.add(
+            "Begin",
+            format!(
+                "bereq {} {}",
+                job.client.xid,
+                if job.background { "bgfetch" } else { "fetch" }
+            ),
+        );
         let mut ctx = Ctx {
             bereq: self.make_bereq(&job.req, false, job.stale.as_deref(), xid),
             bereq_xid: xid,
@@ -206,7 +244,10 @@ impl Proxy {
             hostname: self.hostname.clone(),
             ..Ctx::default()
         };
-        let host = VclHost { proxy: self, loaded: &loaded };
+        let host = VclHost {
+            proxy: self,
+            loaded: &loaded,
+        };
         let result = loop {
             ctx.now = self.clock.now();
             let a = run(&loaded.vcl.program, SubKind::BackendFetch, &mut ctx, &host);
@@ -215,14 +256,19 @@ impl Proxy {
             match a {
                 Action::Fetch => {}
                 Action::Abandon => break None,
-                Action::Error(c, r) => break Some(self.backend_error(&loaded, &mut ctx, c, r, &mut trace)),
+                Action::Error(c, r) => {
+                    break Some(self.backend_error(&loaded, &mut ctx, c, r, &mut trace))
+                }
                 _ => break Some(self.backend_error(&loaded, &mut ctx, 503, None, &mut trace)),
             }
             for (n, v) in &ctx.bereq.headers {
                 trace.add("BereqHeader", format!("{n}: {v}"));
             }
             self.stats.s_fetch.fetch_add(1, Relaxed);
-            let (beresp, incoming) = match self.send_bereq(&loaded, &ctx, ProxyBody::Empty, &mut trace).await {
+            let (beresp, incoming) = match self
+                .send_bereq(&loaded, &ctx, ProxyBody::Empty, &mut trace)
+                .await
+            {
                 Ok(r) => r,
                 Err(e) => {
                     trace.add("FetchError", e);
@@ -233,21 +279,26 @@ impl Proxy {
             trace.add("BerespStatus", beresp.status.to_string());
             let now = self.clock.now();
             let p = &self.params;
-            let (ttl, grace, keep, age) = rfc_ttl(&beresp, now, p.default_ttl, p.default_grace, p.default_keep);
+            let (ttl, grace, keep, age) =
+                rfc_ttl(&beresp, now, p.default_ttl, p.default_grace, p.default_keep);
             ctx.beresp = beresp;
             ctx.ttl = ttl;
             ctx.grace = grace;
             ctx.keep = keep;
             ctx.beresp_age = age;
             ctx.do_stream = true;
-            ctx.beresp_backend = loaded.backends.name(ctx.bereq_backend.unwrap_or(BackendRef::Backend(0)));
+            ctx.beresp_backend = loaded
+                .backends
+                .name(ctx.bereq_backend.unwrap_or(BackendRef::Backend(0)));
             let mut stale_body = None;
             if ctx.beresp.status == 304 {
                 if let Some(stale) = &job.stale {
                     // Merge: the stored headers, updated by the 304's.
                     let mut merged = (*stale.head).clone();
                     for (n, v) in &ctx.beresp.headers {
-                        if n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("content-encoding") {
+                        if n.eq_ignore_ascii_case("content-length")
+                            || n.eq_ignore_ascii_case("content-encoding")
+                        {
                             continue;
                         }
                         merged.set(n, v.clone());
@@ -255,7 +306,13 @@ impl Proxy {
                     merged.proto = ctx.beresp.proto.clone();
                     ctx.beresp = merged;
                     ctx.was_304 = true;
-                    let (ttl, grace, keep, age) = rfc_ttl(&ctx.beresp, now, p.default_ttl, p.default_grace, p.default_keep);
+                    let (ttl, grace, keep, age) = rfc_ttl(
+                        &ctx.beresp,
+                        now,
+                        p.default_ttl,
+                        p.default_grace,
+                        p.default_keep,
+                    );
                     ctx.ttl = ttl;
                     ctx.grace = grace;
                     ctx.keep = keep;
@@ -265,9 +322,20 @@ impl Proxy {
                 }
             }
             ctx.bereq_uncacheable = false;
-            let a = run(&loaded.vcl.program, SubKind::BackendResponse, &mut ctx, &host);
+            let a = run(
+                &loaded.vcl.program,
+                SubKind::BackendResponse,
+                &mut ctx,
+                &host,
+            );
             trace.add("VCL_call", "BACKEND_RESPONSE");
-            trace.add("TTL", format!("VCL {:.0} {:.0} {:.0} {:.0}", ctx.ttl, ctx.grace, ctx.keep, now));
+            trace.add(
+                "TTL",
+                format!(
+                    "VCL {:.0} {:.0} {:.0} {:.0}",
+                    ctx.ttl, ctx.grace, ctx.keep, now
+                ),
+            );
             trace.add("VCL_return", a.name());
             match a {
                 Action::Deliver | Action::PassFor(_) => {
@@ -279,14 +347,18 @@ impl Proxy {
                         _ if ctx.beresp_uncacheable => ObjKind::HitMiss,
                         _ => ObjKind::Normal,
                     };
-                    break Some(self.make_object(&loaded, &job, &mut ctx, kind, incoming, stale_body, now, &mut trace));
+                    break Some(self.make_object(
+                        &loaded, &job, &mut ctx, kind, incoming, stale_body, now, &mut trace,
+                    ));
                 }
                 Action::Retry if ctx.retries < 4 => {
                     ctx.retries += 1;
                     continue;
                 }
                 Action::Abandon => break None,
-                Action::Error(c, r) => break Some(self.backend_error(&loaded, &mut ctx, c, r, &mut trace)),
+                Action::Error(c, r) => {
+                    break Some(self.backend_error(&loaded, &mut ctx, c, r, &mut trace))
+                }
                 _ => break Some(self.backend_error(&loaded, &mut ctx, 503, None, &mut trace)),
             }
         };
@@ -317,10 +389,14 @@ impl Proxy {
         trace: &mut Trace,
     ) -> Fetched {
         let mut head = std::mem::take(&mut ctx.beresp);
-        let length = head.get("content-length").and_then(|l| l.trim().parse::<u64>().ok());
+        let length = head
+            .get("content-length")
+            .and_then(|l| l.trim().parse::<u64>().ok());
         let body_length = length;
         head.unset("content-length");
-        let mut gzip = head.get("content-encoding").is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"));
+        let mut gzip = head
+            .get("content-encoding")
+            .is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"));
         // beresp.do_gzip / do_gunzip: the body is (un)compressed while it is fetched.
         let transform = if ctx.do_gunzip && gzip {
             gzip = false;
@@ -347,7 +423,11 @@ impl Proxy {
                 }
             }
         }
-        let length = if transform == Transform::None { length } else { None };
+        let length = if transform == Transform::None {
+            length
+        } else {
+            None
+        };
         let vary = vary_key(head.get("vary"), &job.req);
         let mut body_owner = None;
         let body_known = stale_body.is_none();
@@ -424,8 +504,16 @@ impl Proxy {
             t_origin: now - ctx.beresp_age,
             t_inserted: now,
             ttl: ctx.ttl,
-            grace: if kind == ObjKind::Normal { ctx.grace } else { 0.0 },
-            keep: if kind == ObjKind::Normal { ctx.keep } else { 0.0 },
+            grace: if kind == ObjKind::Normal {
+                ctx.grace
+            } else {
+                0.0
+            },
+            keep: if kind == ObjKind::Normal {
+                ctx.keep
+            } else {
+                0.0
+            },
             kind,
             vary,
             hits: AtomicI64::new(0),
@@ -443,7 +531,13 @@ impl Proxy {
         match kind {
             ObjKind::Normal => {
                 trace.add("Storage", "malloc s0");
-                self.store.insert(&job.key, Arc::clone(&obj), &url, &job.req, job.busy.as_ref());
+                self.store.insert(
+                    &job.key,
+                    Arc::clone(&obj),
+                    &url,
+                    &job.req,
+                    job.busy.as_ref(),
+                );
             }
             _ => {
                 // The marker is stored without a body; this request gets the body privately.
@@ -467,7 +561,8 @@ impl Proxy {
                     gone: Default::default(),
                 });
                 if obj.ttl > 0.0 {
-                    self.store.insert(&job.key, marker, &url, &job.req, job.busy.as_ref());
+                    self.store
+                        .insert(&job.key, marker, &url, &job.req, job.busy.as_ref());
                 } else if let Some(b) = &job.busy {
                     self.store.unbusy(&job.key, b);
                 }
@@ -477,7 +572,14 @@ impl Proxy {
     }
 
     /// Runs vcl_backend_error and returns its page as a private object.
-    fn backend_error(&self, loaded: &Loaded, ctx: &mut Ctx, status: u16, reason: Option<String>, trace: &mut Trace) -> Fetched {
+    fn backend_error(
+        &self,
+        loaded: &Loaded,
+        ctx: &mut Ctx,
+        status: u16,
+        reason: Option<String>,
+        trace: &mut Trace,
+    ) -> Fetched {
         ctx.beresp = Msg {
             proto: "HTTP/1.1".into(),
             status,
@@ -489,7 +591,10 @@ impl Proxy {
                 }
             }),
             headers: vec![
-                ("Date".into(), super::vcl::interp::http_date(self.clock.now())),
+                (
+                    "Date".into(),
+                    super::vcl::interp::http_date(self.clock.now()),
+                ),
                 ("Server".into(), "Varnish".into()),
             ],
             ..Msg::default()
@@ -497,7 +602,10 @@ impl Proxy {
         ctx.ttl = 0.0;
         ctx.grace = 0.0;
         ctx.body = None;
-        let host = VclHost { proxy: self, loaded };
+        let host = VclHost {
+            proxy: self,
+            loaded,
+        };
         let a = run(&loaded.vcl.program, SubKind::BackendError, ctx, &host);
         trace.add("VCL_call", "BACKEND_ERROR");
         trace.add("VCL_return", a.name());
@@ -526,7 +634,13 @@ impl Proxy {
         Fetched { obj, error: true }
     }
 
-    pub fn synthetic_object(&self, status: u16, reason: &str, body: String, xid: u64) -> Arc<Object> {
+    pub fn synthetic_object(
+        &self,
+        status: u16,
+        reason: &str,
+        body: String,
+        xid: u64,
+    ) -> Arc<Object> {
         Arc::new(Object {
             xid,
             head: Arc::new(Msg {
@@ -577,13 +691,20 @@ impl Proxy {
             hostname: self.hostname.clone(),
             ..Ctx::default()
         };
-        let host = VclHost { proxy: self, loaded };
+        let host = VclHost {
+            proxy: self,
+            loaded,
+        };
         let a = run(&loaded.vcl.program, SubKind::BackendFetch, &mut ctx, &host);
         trace.add("VCL_call", "BACKEND_FETCH");
         trace.add("VCL_return", a.name());
         let outcome = match a {
             Action::Fetch => {
-                let body = if ctx.bereq_body_unset { ProxyBody::Empty } else { body };
+                let body = if ctx.bereq_body_unset {
+                    ProxyBody::Empty
+                } else {
+                    body
+                };
                 for (n, v) in &ctx.bereq.headers {
                     trace.add("BereqHeader", format!("{n}: {v}"));
                 }
@@ -593,20 +714,29 @@ impl Proxy {
                         trace.add("BerespStatus", beresp.status.to_string());
                         ctx.beresp = beresp;
                         ctx.ttl = -1.0;
-                        let a = run(&loaded.vcl.program, SubKind::BackendResponse, &mut ctx, &host);
+                        let a = run(
+                            &loaded.vcl.program,
+                            SubKind::BackendResponse,
+                            &mut ctx,
+                            &host,
+                        );
                         trace.add("VCL_call", "BACKEND_RESPONSE");
                         trace.add("VCL_return", a.name());
                         match a {
                             Action::Deliver | Action::PassFor(_) => {
                                 let mut head = std::mem::take(&mut ctx.beresp);
-                                let len = head.get("content-length").and_then(|l| l.parse::<u64>().ok());
+                                let len = head
+                                    .get("content-length")
+                                    .and_then(|l| l.parse::<u64>().ok());
                                 head.unset("content-length");
                                 if let Some(l) = len {
                                     head.set("Content-Length", l.to_string());
                                 }
                                 Ok((head, ProxyBody::Incoming(incoming), xid))
                             }
-                            Action::Error(c, r) => Err(self.backend_error(loaded, &mut ctx, c, r, &mut trace)),
+                            Action::Error(c, r) => {
+                                Err(self.backend_error(loaded, &mut ctx, c, r, &mut trace))
+                            }
                             _ => Err(self.backend_error(loaded, &mut ctx, 503, None, &mut trace)),
                         }
                     }
@@ -646,7 +776,10 @@ impl Coder {
     fn new(t: Transform) -> Coder {
         match t {
             Transform::None => Coder::None,
-            Transform::Gzip => Coder::Gzip(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default())),
+            Transform::Gzip => Coder::Gzip(flate2::write::GzEncoder::new(
+                Vec::new(),
+                flate2::Compression::default(),
+            )),
             Transform::Gunzip => Coder::Gunzip(flate2::write::GzDecoder::new(Vec::new())),
         }
     }

@@ -95,7 +95,9 @@ impl Host for VclHost<'_> {
     }
 
     fn director_add(&self, director: usize, backend: usize, weight: f64) {
-        self.loaded.backends.add_to_director(director, backend, weight);
+        self.loaded
+            .backends
+            .add_to_director(director, backend, weight);
     }
 
     fn ban(&self, expr: &str) -> Result<(), String> {
@@ -240,7 +242,10 @@ impl ProxyRole {
     }
 
     pub fn bound(&self) -> Vec<(Listen, SocketAddr)> {
-        self.listeners.iter().map(|(l, a, _)| (l.clone(), *a)).collect()
+        self.listeners
+            .iter()
+            .map(|(l, a, _)| (l.clone(), *a))
+            .collect()
     }
 
     pub fn stop(self) {

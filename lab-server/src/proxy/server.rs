@@ -72,7 +72,10 @@ fn request_msg(parts: &http::request::Parts) -> Msg {
     };
     m.headers.reserve(parts.headers.len() + 2);
     for (n, v) in &parts.headers {
-        m.headers.push((n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()));
+        m.headers.push((
+            n.as_str().to_string(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        ));
     }
     m
 }
@@ -104,7 +107,10 @@ pub async fn handle(
     };
     let keep_alive = !matches!(ctx.req.get("connection"), Some(c) if c.eq_ignore_ascii_case("close"))
         && (ctx.req.proto == "HTTP/1.1"
-            || ctx.req.get("connection").is_some_and(|c| c.eq_ignore_ascii_case("keep-alive")));
+            || ctx
+                .req
+                .get("connection")
+                .is_some_and(|c| c.eq_ignore_ascii_case("keep-alive")));
     let method_head = ctx.req.method == "HEAD";
     let client_conds = (
         ctx.req.get("if-none-match").map(str::to_string),
@@ -200,16 +206,47 @@ pub async fn handle(
                     continue 'restart;
                 }
                 // Out of restarts: vcl_synth cannot restart again, so this is final.
-                let r = match synth(&proxy, &loaded, &mut ctx, 503, Some("Too many restarts".into()), &mut trace) {
+                let r = match synth(
+                    &proxy,
+                    &loaded,
+                    &mut ctx,
+                    503,
+                    Some("Too many restarts".into()),
+                    &mut trace,
+                ) {
                     Finished::Done(r) => r,
                     Finished::Restart => Reply::Synth {
-                        resp: Msg { status: 503, reason: "Too many restarts".into(), ..Msg::default() },
+                        resp: Msg {
+                            status: 503,
+                            reason: "Too many restarts".into(),
+                            ..Msg::default()
+                        },
                         body: String::new(),
                     },
                 };
-                return respond(&proxy, r, method_head, &client_conds, keep_alive, ctx.can_gzip, &mut trace, xid);
+                return respond(
+                    &proxy,
+                    r,
+                    method_head,
+                    &client_conds,
+                    keep_alive,
+                    ctx.can_gzip,
+                    &mut trace,
+                    xid,
+                );
             }
-            Finished::Done(r) => return respond(&proxy, r, method_head, &client_conds, keep_alive, ctx.can_gzip, &mut trace, xid),
+            Finished::Done(r) => {
+                return respond(
+                    &proxy,
+                    r,
+                    method_head,
+                    &client_conds,
+                    keep_alive,
+                    ctx.can_gzip,
+                    &mut trace,
+                    xid,
+                )
+            }
         }
     }
 }
@@ -233,9 +270,18 @@ fn accepts_gzip(ae: &str) -> bool {
     })
 }
 
-fn call(prog: &super::vcl::Program, kind: SubKind, ctx: &mut Ctx, host: &VclHost<'_>, trace: &mut Trace) -> Action {
+fn call(
+    prog: &super::vcl::Program,
+    kind: SubKind,
+    ctx: &mut Ctx,
+    host: &VclHost<'_>,
+    trace: &mut Trace,
+) -> Action {
     let a = run(prog, kind, ctx, host);
-    trace.add("VCL_call", kind.name().trim_start_matches("vcl_").to_ascii_uppercase());
+    trace.add(
+        "VCL_call",
+        kind.name().trim_start_matches("vcl_").to_ascii_uppercase(),
+    );
     for l in ctx.log.drain(..) {
         trace.add("VCL_Log", l);
     }
@@ -251,9 +297,15 @@ fn call(prog: &super::vcl::Program, kind: SubKind, ctx: &mut Ctx, host: &VclHost
 
 /// Where a request ended before vcl_deliver / vcl_synth.
 enum Outcome {
-    Deliver { obj: Arc<Object>, kind: Kind },
+    Deliver {
+        obj: Arc<Object>,
+        kind: Kind,
+    },
     /// A pass: the backend's head and body (not stored).
-    Stream { head: Msg, body: ProxyBody },
+    Stream {
+        head: Msg,
+        body: ProxyBody,
+    },
     Synth(u16, Option<String>),
     Restart,
     /// Pipe: the backend's answer as is.
@@ -284,11 +336,21 @@ async fn lookup(
     loop {
         let now = proxy.clock.now();
         ctx.now = now;
-        let found = proxy.store.lookup(key, &ctx.req, now, ctx.req_grace, ctx.hash_always_miss, ctx.hash_ignore_busy);
+        let found = proxy.store.lookup(
+            key,
+            &ctx.req,
+            now,
+            ctx.req_grace,
+            ctx.hash_always_miss,
+            ctx.hash_ignore_busy,
+        );
         match found {
             Lookup::Wait(mut rx) => {
                 proxy.stats.busy_sleep.fetch_add(1, Relaxed);
-                trace.add("Debug", "en la lista de espera (otra petición está descargando el objeto)");
+                trace.add(
+                    "Debug",
+                    "en la lista de espera (otra petición está descargando el objeto)",
+                );
                 waited += 1;
                 if waited > 100 {
                     return Outcome::Synth(503, Some("Service Unavailable".into()));
@@ -305,13 +367,19 @@ async fn lookup(
             }
             Lookup::HitPass(obj) => {
                 proxy.stats.cache_hitpass.fetch_add(1, Relaxed);
-                trace.add("HitPass", format!("{} {:.6}", obj.xid, obj.remaining_ttl(now)));
+                trace.add(
+                    "HitPass",
+                    format!("{} {:.6}", obj.xid, obj.remaining_ttl(now)),
+                );
                 ctx.is_hitpass = true;
                 return pass(proxy, loaded, ctx, body, trace).await;
             }
             Lookup::HitMiss(obj) => {
                 proxy.stats.cache_hitmiss.fetch_add(1, Relaxed);
-                trace.add("HitMiss", format!("{} {:.6}", obj.xid, obj.remaining_ttl(now)));
+                trace.add(
+                    "HitMiss",
+                    format!("{} {:.6}", obj.xid, obj.remaining_ttl(now)),
+                );
                 ctx.is_hitmiss = true;
                 return miss(proxy, loaded, ctx, key, None, None, body, trace).await;
             }
@@ -338,7 +406,16 @@ async fn hit(
     proxy.stats.cache_hit.fetch_add(1, Relaxed);
     let hits = obj.hits.fetch_add(1, Relaxed) + 1;
     let now = ctx.now;
-    trace.add("Hit", format!("{} {:.6} {:.6} {:.6}", obj.xid, obj.remaining_ttl(now), obj.grace, obj.keep));
+    trace.add(
+        "Hit",
+        format!(
+            "{} {:.6} {:.6} {:.6}",
+            obj.xid,
+            obj.remaining_ttl(now),
+            obj.grace,
+            obj.keep
+        ),
+    );
     ctx.obj = Some(Arc::clone(&obj.head));
     ctx.obj_hits = hits;
     ctx.obj_ttl = obj.remaining_ttl(now);
@@ -369,7 +446,10 @@ async fn hit(
         }
     }
     match a {
-        Action::Deliver => Outcome::Deliver { obj, kind: Kind::Hit },
+        Action::Deliver => Outcome::Deliver {
+            obj,
+            kind: Kind::Hit,
+        },
         Action::Pass => pass(proxy, loaded, ctx, body, trace).await,
         Action::Synth(c, r) => Outcome::Synth(c, r),
         Action::Restart => Outcome::Restart,
@@ -423,7 +503,10 @@ async fn miss(
             match fetched {
                 Ok(Fetched { obj, .. }) => {
                     trace.add("Link", format!("bereq {} fetch", obj.xid));
-                    Outcome::Deliver { obj, kind: Kind::Miss }
+                    Outcome::Deliver {
+                        obj,
+                        kind: Kind::Miss,
+                    }
                 }
                 Err(_) => Outcome::Synth(503, Some("Backend fetch failed".into())),
             }
@@ -449,7 +532,10 @@ async fn pass(
             let b = body.take().unwrap_or(ProxyBody::Empty);
             match proxy.fetch_pass(loaded, ctx, b, trace).await {
                 Ok((head, body, _)) => Outcome::Stream { head, body },
-                Err((f, _)) => Outcome::Deliver { obj: f.obj, kind: Kind::Pass },
+                Err((f, _)) => Outcome::Deliver {
+                    obj: f.obj,
+                    kind: Kind::Pass,
+                },
             }
         }
         Action::Synth(c, r) => Outcome::Synth(c, r),
@@ -474,7 +560,9 @@ async fn pipe(
     let Some(backend) = loaded.backends.resolve(ctx.backend_hint) else {
         return Outcome::Synth(503, Some("Backend fetch failed".into()));
     };
-    let mut builder = http::Request::builder().method(bereq.method.as_str()).uri(bereq.url.as_str());
+    let mut builder = http::Request::builder()
+        .method(bereq.method.as_str())
+        .uri(bereq.url.as_str());
     for (n, v) in &bereq.headers {
         builder = builder.header(n.as_str(), v.as_str());
     }
@@ -485,7 +573,10 @@ async fn pipe(
     match loaded.backends.send(&backend, req).await {
         Ok(resp) => {
             let (parts, incoming) = resp.into_parts();
-            Outcome::Raw(http::Response::from_parts(parts, ProxyBody::Incoming(incoming)))
+            Outcome::Raw(http::Response::from_parts(
+                parts,
+                ProxyBody::Incoming(incoming),
+            ))
         }
         Err(e) => {
             trace.add("FetchError", e);
@@ -495,7 +586,13 @@ async fn pipe(
 }
 
 /// vcl_deliver or vcl_synth.
-fn finish(proxy: &Arc<Proxy>, loaded: &Arc<Loaded>, ctx: &mut Ctx, outcome: Outcome, trace: &mut Trace) -> Finished {
+fn finish(
+    proxy: &Arc<Proxy>,
+    loaded: &Arc<Loaded>,
+    ctx: &mut Ctx,
+    outcome: Outcome,
+    trace: &mut Trace,
+) -> Finished {
     let host = VclHost { proxy, loaded };
     let prog = &loaded.vcl.program;
     let now = proxy.clock.now();
@@ -513,7 +610,8 @@ fn finish(proxy: &Arc<Proxy>, loaded: &Arc<Loaded>, ctx: &mut Ctx, outcome: Outc
                 ctx.xid.to_string()
             };
             resp.headers.push(("X-Varnish".into(), xv));
-            resp.headers.push(("Age".into(), (obj.age(now) as i64).to_string()));
+            resp.headers
+                .push(("Age".into(), (obj.age(now) as i64).to_string()));
             add_via(&mut resp);
             if resp.status == 200 && kind != Kind::Pass {
                 resp.set("Accept-Ranges", "bytes");
@@ -540,7 +638,10 @@ fn finish(proxy: &Arc<Proxy>, loaded: &Arc<Loaded>, ctx: &mut Ctx, outcome: Outc
         Action::Deliver => Finished::Done(match (obj, stream) {
             (_, Some(body)) => Reply::Stream { resp, body },
             (Some(obj), None) => Reply::Obj { resp, obj },
-            (None, None) => Reply::Synth { resp, body: String::new() },
+            (None, None) => Reply::Synth {
+                resp,
+                body: String::new(),
+            },
         }),
         Action::Restart => Finished::Restart,
         Action::Synth(c, r) => synth(proxy, loaded, ctx, c, r, trace),
@@ -555,7 +656,14 @@ fn add_via(resp: &mut Msg) {
     }
 }
 
-fn synth(proxy: &Arc<Proxy>, loaded: &Arc<Loaded>, ctx: &mut Ctx, code: u16, reason: Option<String>, trace: &mut Trace) -> Finished {
+fn synth(
+    proxy: &Arc<Proxy>,
+    loaded: &Arc<Loaded>,
+    ctx: &mut Ctx,
+    code: u16,
+    reason: Option<String>,
+    trace: &mut Trace,
+) -> Finished {
     let host = VclHost { proxy, loaded };
     proxy.stats.s_synth.fetch_add(1, Relaxed);
     ctx.resp = Msg {
@@ -563,7 +671,10 @@ fn synth(proxy: &Arc<Proxy>, loaded: &Arc<Loaded>, ctx: &mut Ctx, code: u16, rea
         status: code,
         reason: reason.unwrap_or_else(|| canonical_reason(code).to_string()),
         headers: vec![
-            ("Date".into(), super::vcl::interp::http_date(proxy.clock.now())),
+            (
+                "Date".into(),
+                super::vcl::interp::http_date(proxy.clock.now()),
+            ),
             ("Server".into(), "Varnish".into()),
             ("X-Varnish".into(), ctx.xid.to_string()),
         ],
@@ -595,7 +706,8 @@ fn synth(proxy: &Arc<Proxy>, loaded: &Arc<Loaded>, ctx: &mut Ctx, code: u16, rea
 
 fn etag_matches(list: &str, etag: &str) -> bool {
     let weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    list.split(',').any(|t| t.trim() == "*" || weak(t) == weak(etag))
+    list.split(',')
+        .any(|t| t.trim() == "*" || weak(t) == weak(etag))
 }
 
 /// Builds the hyper response: headers as Varnish writes them, conditional requests and
@@ -649,7 +761,10 @@ fn respond(
                         status304 = etag_matches(inm, etag);
                     }
                 } else if let (Some(ims), Some(lm)) = (&conds.1, resp.get("last-modified")) {
-                    if let (Some(ims), Some(lm)) = (super::fetch::parse_http_date(ims), super::fetch::parse_http_date(lm)) {
+                    if let (Some(ims), Some(lm)) = (
+                        super::fetch::parse_http_date(ims),
+                        super::fetch::parse_http_date(lm),
+                    ) {
                         status304 = lm <= ims && ims <= proxy.clock.now();
                     }
                 }
@@ -705,12 +820,23 @@ fn respond(
                         }
                     }
                 });
-                (resp, ProxyBody::Channel { rx, len: obj.length }, obj.length)
+                (
+                    resp,
+                    ProxyBody::Channel {
+                        rx,
+                        len: obj.length,
+                    },
+                    obj.length,
+                )
             }
         }
     };
-    let status = http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
-    let no_body = head_only || status == http::StatusCode::NOT_MODIFIED || status.is_informational() || status == http::StatusCode::NO_CONTENT;
+    let status =
+        http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
+    let no_body = head_only
+        || status == http::StatusCode::NOT_MODIFIED
+        || status.is_informational()
+        || status == http::StatusCode::NO_CONTENT;
     let mut builder = http::Response::builder().status(status);
     let reason = resp.reason.clone();
     {
@@ -719,7 +845,10 @@ fn respond(
             if n.eq_ignore_ascii_case("content-length") {
                 continue;
             }
-            if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(n.as_bytes()), http::HeaderValue::from_str(&v)) {
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(n.as_bytes()),
+                http::HeaderValue::from_str(&v),
+            ) {
                 headers.append(n, v);
             }
         }
@@ -731,7 +860,8 @@ fn respond(
                 for (name, value) in headers.drain() {
                     if let Some(name) = name {
                         if name == "x-varnish" && !placed && !synthetic {
-                            rebuilt.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
+                            rebuilt
+                                .append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
                             placed = true;
                         }
                         rebuilt.append(name, value);
@@ -831,13 +961,17 @@ fn parse_range(h: &str, total: u64) -> RangeResult {
     };
     let (a, b) = (a.trim(), b.trim());
     let (start, end) = if a.is_empty() {
-        let Ok(n) = b.parse::<u64>() else { return RangeResult::Ignore };
+        let Ok(n) = b.parse::<u64>() else {
+            return RangeResult::Ignore;
+        };
         if n == 0 {
             return RangeResult::Unsatisfiable;
         }
         (total.saturating_sub(n), total.saturating_sub(1))
     } else {
-        let Ok(s) = a.parse::<u64>() else { return RangeResult::Ignore };
+        let Ok(s) = a.parse::<u64>() else {
+            return RangeResult::Ignore;
+        };
         let e = if b.is_empty() {
             total.saturating_sub(1)
         } else {

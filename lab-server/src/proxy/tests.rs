@@ -82,7 +82,9 @@ impl Backend {
         let me = self.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((s, _)) = tcp.accept().await else { return };
+                let Ok((s, _)) = tcp.accept().await else {
+                    return;
+                };
                 let me = me.clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
@@ -95,7 +97,9 @@ impl Backend {
                                 path.clone(),
                                 req.headers()
                                     .iter()
-                                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
+                                    .map(|(n, v)| {
+                                        (n.to_string(), v.to_str().unwrap_or("").to_string())
+                                    })
                                     .collect(),
                             );
                             let route = me.routes.lock().unwrap().get(&path).cloned();
@@ -108,8 +112,14 @@ impl Backend {
                             if !delay.is_zero() {
                                 tokio::time::sleep(delay).await;
                             }
-                            let inm = req.headers().get("if-none-match").map(|v| v.to_str().unwrap_or("").to_string());
-                            let etag = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("etag")).map(|(_, v)| v.clone());
+                            let inm = req
+                                .headers()
+                                .get("if-none-match")
+                                .map(|v| v.to_str().unwrap_or("").to_string());
+                            let etag = headers
+                                .iter()
+                                .find(|(n, _)| n.eq_ignore_ascii_case("etag"))
+                                .map(|(_, v)| v.clone());
                             let mut b = http::Response::builder();
                             let (status, body) = if inm.is_some() && inm == etag {
                                 (304, Bytes::new())
@@ -141,7 +151,8 @@ async fn proxy_with(vcl_body: &str, backend: SocketAddr, params: Params) -> Prox
         "vcl 4.1;\nbackend default {{ .host = \"127.0.0.1\"; .port = \"{}\"; }}\n{vcl_body}",
         backend.port()
     );
-    let (vcl, _) = compile(&text, std::path::Path::new("test.vcl")).unwrap_or_else(|d| panic!("{d:?}"));
+    let (vcl, _) =
+        compile(&text, std::path::Path::new("test.vcl")).unwrap_or_else(|d| panic!("{d:?}"));
     let cfg = super::config::ProxyConfig {
         listens: vec![Listen {
             addr: None,
@@ -188,22 +199,41 @@ impl Resp {
 /// One request on a new connection, with hyper's client.
 async fn get(at: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
     let s = tokio::net::TcpStream::connect(at).await.unwrap();
-    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(s)).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(s))
+        .await
+        .unwrap();
     tokio::spawn(conn);
-    let mut b = http::Request::builder().method(method).uri(path).header("Host", "test.localhost");
+    let mut b = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("Host", "test.localhost");
     for (n, v) in headers {
         b = b.header(*n, *v);
     }
-    let resp = send.send_request(b.body(Full::new(Bytes::new())).unwrap()).await.unwrap();
+    let resp = send
+        .send_request(b.body(Full::new(Bytes::new())).unwrap())
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
         .iter()
         .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let raw = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let raw = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     let body = String::from_utf8_lossy(&raw).to_string();
-    Resp { status, headers, body, raw }
+    Resp {
+        status,
+        headers,
+        body,
+        raw,
+    }
 }
 
 #[tokio::test]
@@ -223,7 +253,10 @@ async fn miss_then_hit_with_varnish_headers() {
     assert_eq!(xid2.len(), 2, "a hit has two ids");
     assert_eq!(be.count("/a"), 1);
     // The backend saw what Varnish sends on a cache fetch.
-    assert_eq!(be.seen("/a", "x-forwarded-for").as_deref(), Some("127.0.0.1"));
+    assert_eq!(
+        be.seen("/a", "x-forwarded-for").as_deref(),
+        Some("127.0.0.1")
+    );
     assert!(be.seen("/a", "x-varnish").is_some());
     // The object's X-Varnish id (the fetch) is the second number of the hit.
     assert_eq!(xid2[1], be.seen("/a", "x-varnish").unwrap());
@@ -275,12 +308,19 @@ async fn statuses_and_max_age() {
     be.route("/404", 404, &[], "nope");
     be.route("/500", 500, &[], "err");
     be.route("/302", 302, &[("Location", "/x")], "");
-    be.route("/302m", 302, &[("Location", "/x"), ("Cache-Control", "max-age=60")], "");
+    be.route(
+        "/302m",
+        302,
+        &[("Location", "/x"), ("Cache-Control", "max-age=60")],
+        "",
+    );
     be.route("/bad", 200, &[("Cache-Control", "max-age=abc")], "b");
     be.route("/priv", 200, &[("Cache-Control", "private")], "p");
     be.route("/vary", 200, &[("Vary", "*")], "v");
     be.route("/sc", 200, &[("Surrogate-Control", "no-store")], "s");
-    for p in ["/404", "/500", "/302", "/302m", "/bad", "/priv", "/vary", "/sc"] {
+    for p in [
+        "/404", "/500", "/302", "/302m", "/bad", "/priv", "/vary", "/sc",
+    ] {
         get(at, "GET", p, &[]).await;
         get(at, "GET", p, &[]).await;
     }
@@ -398,7 +438,11 @@ async fn ttl_then_grace_with_one_background_fetch() {
     tokio::time::advance(Duration::from_secs(7)).await;
     let r = get(at, "GET", "/g", &[]).await;
     assert_eq!(r.body, "old");
-    assert_eq!(r.h("age"), Some("12"), "Age keeps growing past the TTL in grace");
+    assert_eq!(
+        r.h("age"),
+        Some("12"),
+        "Age keeps growing past the TTL in grace"
+    );
     let r = get(at, "GET", "/g", &[]).await;
     assert_eq!(r.body, "old");
     tokio::time::advance(Duration::from_secs(2)).await;
@@ -424,15 +468,31 @@ async fn keep_revalidates_with_304_merged() {
     };
     let role = proxy_with("", addr, params).await;
     let at = role.bound()[0].1;
-    be.route("/k", 200, &[("Cache-Control", "max-age=5"), ("ETag", "\"v1\""), ("X-Old", "1")], "kept body");
+    be.route(
+        "/k",
+        200,
+        &[
+            ("Cache-Control", "max-age=5"),
+            ("ETag", "\"v1\""),
+            ("X-Old", "1"),
+        ],
+        "kept body",
+    );
     get(at, "GET", "/k", &[]).await;
     tokio::time::advance(Duration::from_secs(10)).await;
     let r = get(at, "GET", "/k", &[]).await;
     assert_eq!(be.count("/k"), 2);
     assert_eq!(be.seen("/k", "if-none-match").as_deref(), Some("\"v1\""));
-    assert_eq!(r.status, 200, "the client gets the stored body, not the 304");
+    assert_eq!(
+        r.status, 200,
+        "the client gets the stored body, not the 304"
+    );
     assert_eq!(r.body, "kept body");
-    assert_eq!(r.h("x-revalidated"), Some("yes"), "304 headers are merged in");
+    assert_eq!(
+        r.h("x-revalidated"),
+        Some("yes"),
+        "304 headers are merged in"
+    );
     assert_eq!(r.h("x-old"), Some("1"));
     let r = get(at, "GET", "/k", &[]).await;
     assert_eq!(be.count("/k"), 2, "refreshed object is fresh again");
@@ -483,7 +543,10 @@ async fn backend_down_gives_guru_meditation_503() {
 
 #[tokio::test]
 async fn synth_has_no_via_and_one_xid() {
-    let (_be, _role, at) = setup("sub vcl_recv {\n  if (req.url == \"/teapot\") { return (synth(418, \"Tetera\")); }\n}\n").await;
+    let (_be, _role, at) = setup(
+        "sub vcl_recv {\n  if (req.url == \"/teapot\") { return (synth(418, \"Tetera\")); }\n}\n",
+    )
+    .await;
     let r = get(at, "GET", "/teapot", &[]).await;
     assert_eq!(r.status, 418);
     assert_eq!(r.h("via"), None);
@@ -501,23 +564,38 @@ async fn http10_without_host_is_hashed_by_server_ip() {
     s.read_to_string(&mut out).await.unwrap();
     // Varnish answers an HTTP/1.0 client with an HTTP/1.1 status line; hyper (the lab's
     // HTTP engine) answers with HTTP/1.0. Both close the connection.
-    assert!(out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"), "{out}");
-    assert!(out.to_ascii_lowercase().contains("connection: close"), "{out}");
-    assert!(be.seen("/old", "host").as_deref() == Some("127.0.0.1"), "Varnish adds the backend's host");
+    assert!(
+        out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"),
+        "{out}"
+    );
+    assert!(
+        out.to_ascii_lowercase().contains("connection: close"),
+        "{out}"
+    );
+    assert!(
+        be.seen("/old", "host").as_deref() == Some("127.0.0.1"),
+        "Varnish adds the backend's host"
+    );
     assert_eq!(be.count("/old"), 1);
     let mut s = tokio::net::TcpStream::connect(at).await.unwrap();
     s.write_all(b"GET /old HTTP/1.1\r\n\r\n").await.unwrap();
     let mut buf = vec![0u8; 4096];
     let n = s.read(&mut buf).await.unwrap();
     let out = String::from_utf8_lossy(&buf[..n]);
-    assert!(out.starts_with("HTTP/1.1 400"), "HTTP/1.1 needs Host: {out}");
+    assert!(
+        out.starts_with("HTTP/1.1 400"),
+        "HTTP/1.1 needs Host: {out}"
+    );
 }
 
 #[tokio::test]
 async fn lru_evicts_over_the_storage_limit() {
     let be = Backend::default();
     let addr = be.start().await;
-    let text = format!("vcl 4.1;\nbackend default {{ .host = \"127.0.0.1\"; .port = \"{}\"; }}\n", addr.port());
+    let text = format!(
+        "vcl 4.1;\nbackend default {{ .host = \"127.0.0.1\"; .port = \"{}\"; }}\n",
+        addr.port()
+    );
     let (vcl, _) = compile(&text, std::path::Path::new("t.vcl")).unwrap();
     let cfg = super::config::ProxyConfig {
         listens: vec![Listen {
@@ -565,7 +643,8 @@ async fn director_with_probe_going_sick_and_back() {
         a1.port(),
         a2.port()
     );
-    let (vcl, _) = compile(&text, std::path::Path::new("d.vcl")).unwrap_or_else(|d| panic!("{d:?}"));
+    let (vcl, _) =
+        compile(&text, std::path::Path::new("d.vcl")).unwrap_or_else(|d| panic!("{d:?}"));
     let cfg = super::config::ProxyConfig {
         listens: vec![Listen {
             addr: None,
@@ -620,7 +699,9 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 fn gunzip(data: &[u8]) -> Vec<u8> {
     use std::io::Read as _;
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(data).read_to_end(&mut out).unwrap();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
     out
 }
 
@@ -630,7 +711,11 @@ async fn one_gzipped_object_serves_both_kinds_of_client() {
     let text = "hola ".repeat(200);
     be.route_bytes(
         "/gz",
-        &[("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding"), ("ETag", "\"z1\"")],
+        &[
+            ("Content-Encoding", "gzip"),
+            ("Vary", "Accept-Encoding"),
+            ("ETag", "\"z1\""),
+        ],
         gzip(text.as_bytes()),
     );
     // A client without gzip: the cache fetch still asks the backend for gzip.
@@ -638,13 +723,24 @@ async fn one_gzipped_object_serves_both_kinds_of_client() {
     assert_eq!(be.seen("/gz", "accept-encoding").as_deref(), Some("gzip"));
     assert_eq!(plain.body, text);
     assert_eq!(plain.h("content-encoding"), None);
-    assert_eq!(plain.h("content-length"), None, "gunzipped on delivery: chunked");
-    assert_eq!(plain.h("etag"), Some("W/\"z1\""), "the ETag is weak after gunzip");
+    assert_eq!(
+        plain.h("content-length"),
+        None,
+        "gunzipped on delivery: chunked"
+    );
+    assert_eq!(
+        plain.h("etag"),
+        Some("W/\"z1\""),
+        "the ETag is weak after gunzip"
+    );
     // A gzip client gets the stored bytes, with their length; same object (a hit).
     let gz = get(at, "GET", "/gz", &[("Accept-Encoding", "gzip, deflate")]).await;
     assert_eq!(gz.h("content-encoding"), Some("gzip"));
     assert_eq!(gunzip(&gz.raw), text.as_bytes());
-    assert_eq!(gz.h("content-length").map(|l| l.parse::<usize>().unwrap()), Some(gz.raw.len()));
+    assert_eq!(
+        gz.h("content-length").map(|l| l.parse::<usize>().unwrap()),
+        Some(gz.raw.len())
+    );
     assert_eq!(gz.h("x-varnish").unwrap().split(' ').count(), 2);
     let again = get(at, "GET", "/gz", &[("Accept-Encoding", "identity")]).await;
     assert_eq!(again.body, text);
@@ -653,7 +749,8 @@ async fn one_gzipped_object_serves_both_kinds_of_client() {
 
 #[tokio::test]
 async fn do_gzip_compresses_while_fetching() {
-    let (be, _role, at) = setup("sub vcl_backend_response {\n  set beresp.do_gzip = true;\n}\n").await;
+    let (be, _role, at) =
+        setup("sub vcl_backend_response {\n  set beresp.do_gzip = true;\n}\n").await;
     let text = "texto ".repeat(300);
     be.route("/t", 200, &[("Content-Type", "text/plain")], &text);
     let gz = get(at, "GET", "/t", &[("Accept-Encoding", "gzip")]).await;

@@ -17,7 +17,15 @@ pub fn check(prog: &Program) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
         };
         let mut stack = vec![entry];
         let mut path = Vec::new();
-        visit(prog, entry, kind, &mut masks, &mut stack, &mut path, &mut errors);
+        visit(
+            prog,
+            entry,
+            kind,
+            &mut masks,
+            &mut stack,
+            &mut path,
+            &mut errors,
+        );
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -44,16 +52,18 @@ pub fn check(prog: &Program) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
     for (i, acl) in prog.acls.iter().enumerate() {
         if !prog.subs.iter().any(|s| uses_acl(&s.body, i)) {
             errors.push(
-                Diagnostic::error(Some(acl.span.clone()), format!("la acl `{}` no se usa en ningún sitio", acl.name))
-                    .with_hint(format!("úsala con `client.ip ~ {}` o bórrala", acl.name)),
+                Diagnostic::error(
+                    Some(acl.span.clone()),
+                    format!("la acl `{}` no se usa en ningún sitio", acl.name),
+                )
+                .with_hint(format!("úsala con `client.ip ~ {}` o bórrala", acl.name)),
             );
         }
     }
     if prog.backends.is_empty() {
         errors.push(
-            Diagnostic::error(None, "el VCL no define ningún backend").with_hint(
-                "añade `backend default { .host = \"127.0.0.1\"; .port = \"8080\"; }`",
-            ),
+            Diagnostic::error(None, "el VCL no define ningún backend")
+                .with_hint("añade `backend default { .host = \"127.0.0.1\"; .port = \"8080\"; }`"),
         );
     }
     if errors.is_empty() {
@@ -83,7 +93,10 @@ fn visit(
         if path.contains(&callee) {
             errors.push(Diagnostic::error(
                 Some(span),
-                format!("llamada recursiva a `{}`: VCL no admite recursión", prog.subs[callee].name),
+                format!(
+                    "llamada recursiva a `{}`: VCL no admite recursión",
+                    prog.subs[callee].name
+                ),
             ));
             continue;
         }
@@ -96,7 +109,10 @@ fn collect_calls(stmts: &[Stmt], out: &mut Vec<(usize, Span)>) {
     for s in stmts {
         match s {
             Stmt::Call { sub, span, .. } => out.push((*sub, span.clone())),
-            Stmt::If { branches, otherwise } => {
+            Stmt::If {
+                branches,
+                otherwise,
+            } => {
                 for (_, b) in branches {
                     collect_calls(b, out);
                 }
@@ -122,8 +138,14 @@ fn uses_acl(stmts: &[Stmt], acl: usize) -> bool {
     }
     stmts.iter().any(|s| match s {
         Stmt::Set { value, .. } => in_expr(value, acl),
-        Stmt::If { branches, otherwise } => {
-            branches.iter().any(|(c, b)| in_expr(c, acl) || uses_acl(b, acl)) || uses_acl(otherwise, acl)
+        Stmt::If {
+            branches,
+            otherwise,
+        } => {
+            branches
+                .iter()
+                .any(|(c, b)| in_expr(c, acl) || uses_acl(b, acl))
+                || uses_acl(otherwise, acl)
         }
         Stmt::Do(e, _) => in_expr(e, acl),
         Stmt::Return { args, .. } => args.iter().any(|a| in_expr(a, acl)),
@@ -139,12 +161,18 @@ fn not_here(var: &Var, verb: &str, allowed: u16, mask: u16, sub: &str, span: &Sp
         format!("la variable `{}` no se puede {verb} en {ctx}", var.name()),
     );
     d = if allowed == 0 {
-        d.with_hint(format!("`{}` no se puede {verb} en ninguna subrutina", var.name()))
+        d.with_hint(format!(
+            "`{}` no se puede {verb} en ninguna subrutina",
+            var.name()
+        ))
     } else {
         d.with_hint(format!("se puede {verb} en {}", mask_names(allowed)))
     };
     if !sub.starts_with("vcl_") || ctx != sub {
-        d.message.push_str(&format!(" (la subrutina `{sub}` se ejecuta desde {})", mask_names(mask)));
+        d.message.push_str(&format!(
+            " (la subrutina `{sub}` se ejecuta desde {})",
+            mask_names(mask)
+        ));
     }
     d
 }
@@ -152,7 +180,9 @@ fn not_here(var: &Var, verb: &str, allowed: u16, mask: u16, sub: &str, span: &Sp
 fn check_stmts(stmts: &[Stmt], mask: u16, sub: &str, errors: &mut Vec<Diagnostic>) {
     for s in stmts {
         match s {
-            Stmt::Set { var, value, span, .. } => {
+            Stmt::Set {
+                var, value, span, ..
+            } => {
                 let (_, w, _) = var.masks();
                 if mask & !w != 0 {
                     errors.push(not_here(var, "modificar", w, mask, sub, span));
@@ -165,7 +195,10 @@ fn check_stmts(stmts: &[Stmt], mask: u16, sub: &str, errors: &mut Vec<Diagnostic
                     errors.push(not_here(var, "borrar (unset)", u, mask, sub, span));
                 }
             }
-            Stmt::If { branches, otherwise } => {
+            Stmt::If {
+                branches,
+                otherwise,
+            } => {
                 for (c, b) in branches {
                     check_expr(c, mask, sub, errors);
                     check_stmts(b, mask, sub, errors);
@@ -177,7 +210,10 @@ fn check_stmts(stmts: &[Stmt], mask: u16, sub: &str, errors: &mut Vec<Diagnostic
                     check_expr(a, mask, sub, errors);
                 }
                 if action == "vcl" {
-                    errors.push(Diagnostic::error(Some(span.clone()), "el laboratorio no admite etiquetas VCL (`return (vcl(...))`)"));
+                    errors.push(Diagnostic::error(
+                        Some(span.clone()),
+                        "el laboratorio no admite etiquetas VCL (`return (vcl(...))`)",
+                    ));
                     continue;
                 }
                 for kind in ALL_SUBS {
@@ -192,7 +228,8 @@ fn check_stmts(stmts: &[Stmt], mask: u16, sub: &str, errors: &mut Vec<Diagnostic
                             kind.actions().join(", ")
                         ));
                         if sub != kind.name() {
-                            d.message.push_str(&format!(" (desde la subrutina `{sub}`)"));
+                            d.message
+                                .push_str(&format!(" (desde la subrutina `{sub}`)"));
                         }
                         errors.push(d);
                         break;
@@ -217,7 +254,10 @@ fn check_stmts(stmts: &[Stmt], mask: u16, sub: &str, errors: &mut Vec<Diagnostic
                         errors.push(
                             Diagnostic::error(
                                 Some(span.clone()),
-                                format!("{name} no se puede usar en {}", mask_names(mask & !allowed)),
+                                format!(
+                                    "{name} no se puede usar en {}",
+                                    mask_names(mask & !allowed)
+                                ),
                             )
                             .with_hint(format!("solo en {}", mask_names(allowed))),
                         );
@@ -226,7 +266,10 @@ fn check_stmts(stmts: &[Stmt], mask: u16, sub: &str, errors: &mut Vec<Diagnostic
             }
             Stmt::New { span, .. } => {
                 if mask != SubKind::Init.bit() {
-                    errors.push(Diagnostic::error(Some(span.clone()), "`new` solo se puede usar en vcl_init"));
+                    errors.push(Diagnostic::error(
+                        Some(span.clone()),
+                        "`new` solo se puede usar en vcl_init",
+                    ));
                 }
             }
             Stmt::Call { .. } => {}

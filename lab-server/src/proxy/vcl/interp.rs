@@ -26,7 +26,9 @@ impl Msg {
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 
     pub fn unset(&mut self, name: &str) {
@@ -234,7 +236,13 @@ pub fn run(prog: &Program, kind: SubKind, ctx: &mut Ctx, host: &dyn Host) -> Act
     }
 }
 
-fn run_sub(prog: &Program, i: usize, ctx: &mut Ctx, host: &dyn Host, depth: &mut u32) -> Result<Flow, String> {
+fn run_sub(
+    prog: &Program,
+    i: usize,
+    ctx: &mut Ctx,
+    host: &dyn Host,
+    depth: &mut u32,
+) -> Result<Flow, String> {
     *depth += 1;
     if *depth > 64 {
         return Err("demasiadas llamadas anidadas".into());
@@ -244,7 +252,13 @@ fn run_sub(prog: &Program, i: usize, ctx: &mut Ctx, host: &dyn Host, depth: &mut
     r
 }
 
-fn run_stmts(prog: &Program, stmts: &[Stmt], ctx: &mut Ctx, host: &dyn Host, depth: &mut u32) -> Result<Flow, String> {
+fn run_stmts(
+    prog: &Program,
+    stmts: &[Stmt],
+    ctx: &mut Ctx,
+    host: &dyn Host,
+    depth: &mut u32,
+) -> Result<Flow, String> {
     for st in stmts {
         match st {
             Stmt::Set { var, op, value, .. } => {
@@ -258,7 +272,10 @@ fn run_stmts(prog: &Program, stmts: &[Stmt], ctx: &mut Ctx, host: &dyn Host, dep
                 set_var(var, v, ctx, host);
             }
             Stmt::Unset { var, .. } => unset_var(var, ctx),
-            Stmt::If { branches, otherwise } => {
+            Stmt::If {
+                branches,
+                otherwise,
+            } => {
                 let mut taken = false;
                 for (cond, body) in branches {
                     if eval(prog, cond, ctx, host)?.truthy(host) {
@@ -550,8 +567,12 @@ fn eval(prog: &Program, e: &Expr, ctx: &mut Ctx, host: &dyn Host) -> Result<Valu
             Value::Dur(d) => Value::Dur(-d),
             other => other,
         },
-        Expr::And(a, b) => Value::Bool(eval(prog, a, ctx, host)?.truthy(host) && eval(prog, b, ctx, host)?.truthy(host)),
-        Expr::Or(a, b) => Value::Bool(eval(prog, a, ctx, host)?.truthy(host) || eval(prog, b, ctx, host)?.truthy(host)),
+        Expr::And(a, b) => Value::Bool(
+            eval(prog, a, ctx, host)?.truthy(host) && eval(prog, b, ctx, host)?.truthy(host),
+        ),
+        Expr::Or(a, b) => Value::Bool(
+            eval(prog, a, ctx, host)?.truthy(host) || eval(prog, b, ctx, host)?.truthy(host),
+        ),
         Expr::Cmp(op, a, b) => {
             let l = eval(prog, a, ctx, host)?;
             let r = eval(prog, b, ctx, host)?;
@@ -741,7 +762,11 @@ fn call(f: &Func, vals: Vec<Value>, ctx: &mut Ctx, host: &dyn Host) -> Result<Va
                         .map(|(_, v)| v.clone())
                         .collect();
                     if values.len() > 1 {
-                        let sep = if name.eq_ignore_ascii_case("cookie") { "; " } else { ", " };
+                        let sep = if name.eq_ignore_ascii_case("cookie") {
+                            "; "
+                        } else {
+                            ", "
+                        };
                         m.set(name, values.join(sep));
                     }
                 }

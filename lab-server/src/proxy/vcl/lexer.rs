@@ -30,8 +30,8 @@ pub struct Token {
 }
 
 const PUNCTS: &[&str] = &[
-    "==", "!=", "!~", "<=", ">=", "&&", "||", "+=", "-=", "*=", "/=", "=", "~", "<", ">", "!",
-    "+", "-", "*", "/", "(", ")", "{", "}", ";", ",", ".",
+    "==", "!=", "!~", "<=", ">=", "&&", "||", "+=", "-=", "*=", "/=", "=", "~", "<", ">", "!", "+",
+    "-", "*", "/", "(", ")", "{", "}", ";", ",", ".",
 ];
 
 /// Splits VCL text into tokens; comments (`#`, `//`, `/* */`) are skipped.
@@ -83,8 +83,13 @@ pub fn lex(text: &str, file: &Arc<PathBuf>) -> Result<Vec<Token>, Diagnostic> {
             continue;
         }
         if c == 'C' && chars.get(i + 1) == Some(&'{') {
-            return Err(err(sl, sc, 2, "el laboratorio no ejecuta código C en línea (`C{ }C`)".into())
-                .with_hint("escribe la lógica en VCL"));
+            return Err(err(
+                sl,
+                sc,
+                2,
+                "el laboratorio no ejecuta código C en línea (`C{ }C`)".into(),
+            )
+            .with_hint("escribe la lógica en VCL"));
         }
         // Long strings: {"..."} and """...""".
         let long = if c == '{' && chars.get(i + 1) == Some(&'"') {
@@ -102,8 +107,9 @@ pub fn lex(text: &str, file: &Arc<PathBuf>) -> Result<Vec<Token>, Diagnostic> {
             let mut s = String::new();
             loop {
                 if i >= chars.len() {
-                    return Err(err(sl, sc, 2, "cadena larga sin cerrar".into())
-                        .with_hint(format!("ciérrala con `{}`", close.iter().collect::<String>())));
+                    return Err(err(sl, sc, 2, "cadena larga sin cerrar".into()).with_hint(
+                        format!("ciérrala con `{}`", close.iter().collect::<String>()),
+                    ));
                 }
                 if chars[i..].starts_with(&close) {
                     for _ in 0..close.len() {
@@ -114,7 +120,12 @@ pub fn lex(text: &str, file: &Arc<PathBuf>) -> Result<Vec<Token>, Diagnostic> {
                 s.push(chars[i]);
                 bump!();
             }
-            out.push(Token { tok: Tok::Str(s), line: sl, column: sc, len: 2 });
+            out.push(Token {
+                tok: Tok::Str(s),
+                line: sl,
+                column: sc,
+                len: 2,
+            });
             continue;
         }
         if c == '"' {
@@ -137,7 +148,12 @@ pub fn lex(text: &str, file: &Arc<PathBuf>) -> Result<Vec<Token>, Diagnostic> {
                 }
             }
             let len = (col - sc).max(1);
-            out.push(Token { tok: Tok::Str(s), line: sl, column: sc, len });
+            out.push(Token {
+                tok: Tok::Str(s),
+                line: sl,
+                column: sc,
+                len,
+            });
             continue;
         }
         if c.is_ascii_digit() {
@@ -148,7 +164,12 @@ pub fn lex(text: &str, file: &Arc<PathBuf>) -> Result<Vec<Token>, Diagnostic> {
             let num: String = chars[start..i].iter().collect();
             let is_int = !num.contains('.');
             let Ok(value) = num.parse::<f64>() else {
-                return Err(err(sl, sc, num.len() as u32, format!("número no válido `{num}`")));
+                return Err(err(
+                    sl,
+                    sc,
+                    num.len() as u32,
+                    format!("número no válido `{num}`"),
+                ));
             };
             let ustart = i;
             while i < chars.len() && chars[i].is_ascii_alphabetic() {
@@ -175,7 +196,12 @@ pub fn lex(text: &str, file: &Arc<PathBuf>) -> Result<Vec<Token>, Diagnostic> {
                         .with_hint("las duraciones usan ms, s, m, h, d, w, y (por ejemplo `120s`, `1h`); los tamaños B, KB, MB, GB"));
                 }
             };
-            out.push(Token { tok, line: sl, column: sc, len });
+            out.push(Token {
+                tok,
+                line: sl,
+                column: sc,
+                len,
+            });
             continue;
         }
         if c.is_ascii_alphabetic() || c == '_' {
@@ -188,14 +214,23 @@ pub fn lex(text: &str, file: &Arc<PathBuf>) -> Result<Vec<Token>, Diagnostic> {
                 if chars[i] == '-' && !chars.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic()) {
                     break;
                 }
-                if chars[i] == '.' && !chars.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric() || *n == '_') {
+                if chars[i] == '.'
+                    && !chars
+                        .get(i + 1)
+                        .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '_')
+                {
                     break;
                 }
                 bump!();
             }
             let word: String = chars[start..i].iter().collect();
             let len = word.chars().count() as u32;
-            out.push(Token { tok: Tok::Ident(word), line: sl, column: sc, len });
+            out.push(Token {
+                tok: Tok::Ident(word),
+                line: sl,
+                column: sc,
+                len,
+            });
             continue;
         }
         let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
@@ -203,7 +238,12 @@ pub fn lex(text: &str, file: &Arc<PathBuf>) -> Result<Vec<Token>, Diagnostic> {
             for _ in 0..p.len() {
                 bump!();
             }
-            out.push(Token { tok: Tok::Punct(p), line: sl, column: sc, len: p.len() as u32 });
+            out.push(Token {
+                tok: Tok::Punct(p),
+                line: sl,
+                column: sc,
+                len: p.len() as u32,
+            });
             continue;
         }
         return Err(err(sl, sc, 1, format!("carácter inesperado `{c}`")));

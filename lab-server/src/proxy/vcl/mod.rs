@@ -322,38 +322,185 @@ pub const VARS: &[VarInfo] = &[
     v("req.proto", Field::ReqProto, Ty::Str, CLIENT, CLIENT, 0),
     v("req.xid", Field::ReqXid, Ty::Str, CLIENT, 0, 0),
     v("req.restarts", Field::ReqRestarts, Ty::Int, CLIENT, 0, 0),
-    v("req.backend_hint", Field::ReqBackendHint, Ty::Backend, CLIENT, CLIENT, 0),
+    v(
+        "req.backend_hint",
+        Field::ReqBackendHint,
+        Ty::Backend,
+        CLIENT,
+        CLIENT,
+        0,
+    ),
     v("req.ttl", Field::ReqTtl, Ty::Dur, CLIENT, CLIENT, CLIENT),
-    v("req.grace", Field::ReqGrace, Ty::Dur, CLIENT, CLIENT, CLIENT),
-    v("req.hash_always_miss", Field::ReqHashAlwaysMiss, Ty::Bool, RECV, RECV, 0),
-    v("req.hash_ignore_busy", Field::ReqHashIgnoreBusy, Ty::Bool, RECV, RECV, 0),
+    v(
+        "req.grace",
+        Field::ReqGrace,
+        Ty::Dur,
+        CLIENT,
+        CLIENT,
+        CLIENT,
+    ),
+    v(
+        "req.hash_always_miss",
+        Field::ReqHashAlwaysMiss,
+        Ty::Bool,
+        RECV,
+        RECV,
+        0,
+    ),
+    v(
+        "req.hash_ignore_busy",
+        Field::ReqHashIgnoreBusy,
+        Ty::Bool,
+        RECV,
+        RECV,
+        0,
+    ),
     v("req.can_gzip", Field::ReqCanGzip, Ty::Bool, CLIENT, 0, 0),
     v("req.esi_level", Field::ReqEsiLevel, Ty::Int, CLIENT, 0, 0),
-    v("req.is_hitmiss", Field::ReqIsHitmiss, Ty::Bool, CLIENT, 0, 0),
-    v("req.is_hitpass", Field::ReqIsHitpass, Ty::Bool, CLIENT, 0, 0),
-    v("bereq.url", Field::BereqUrl, Ty::Str, PIPE_BACKEND, PIPE_BACKEND, 0),
-    v("bereq.method", Field::BereqMethod, Ty::Str, PIPE_BACKEND, PIPE_BACKEND, 0),
-    v("bereq.proto", Field::BereqProto, Ty::Str, PIPE_BACKEND, PIPE_BACKEND, 0),
+    v(
+        "req.is_hitmiss",
+        Field::ReqIsHitmiss,
+        Ty::Bool,
+        CLIENT,
+        0,
+        0,
+    ),
+    v(
+        "req.is_hitpass",
+        Field::ReqIsHitpass,
+        Ty::Bool,
+        CLIENT,
+        0,
+        0,
+    ),
+    v(
+        "bereq.url",
+        Field::BereqUrl,
+        Ty::Str,
+        PIPE_BACKEND,
+        PIPE_BACKEND,
+        0,
+    ),
+    v(
+        "bereq.method",
+        Field::BereqMethod,
+        Ty::Str,
+        PIPE_BACKEND,
+        PIPE_BACKEND,
+        0,
+    ),
+    v(
+        "bereq.proto",
+        Field::BereqProto,
+        Ty::Str,
+        PIPE_BACKEND,
+        PIPE_BACKEND,
+        0,
+    ),
     v("bereq.xid", Field::BereqXid, Ty::Str, BACKEND, 0, 0),
-    v("bereq.uncacheable", Field::BereqUncacheable, Ty::Bool, BACKEND, 0, 0),
-    v("bereq.backend", Field::BereqBackend, Ty::Backend, PIPE_BACKEND, PIPE_BACKEND, 0),
+    v(
+        "bereq.uncacheable",
+        Field::BereqUncacheable,
+        Ty::Bool,
+        BACKEND,
+        0,
+        0,
+    ),
+    v(
+        "bereq.backend",
+        Field::BereqBackend,
+        Ty::Backend,
+        PIPE_BACKEND,
+        PIPE_BACKEND,
+        0,
+    ),
     v("bereq.retries", Field::BereqRetries, Ty::Int, BACKEND, 0, 0),
     v("bereq.body", Field::BereqBody, Ty::Body, 0, 0, BFETCH),
-    v("beresp.status", Field::BerespStatus, Ty::Int, BERESP, BERESP, 0),
-    v("beresp.reason", Field::BerespReason, Ty::Str, BERESP, BERESP, 0),
-    v("beresp.proto", Field::BerespProto, Ty::Str, BERESP, BERESP, 0),
+    v(
+        "beresp.status",
+        Field::BerespStatus,
+        Ty::Int,
+        BERESP,
+        BERESP,
+        0,
+    ),
+    v(
+        "beresp.reason",
+        Field::BerespReason,
+        Ty::Str,
+        BERESP,
+        BERESP,
+        0,
+    ),
+    v(
+        "beresp.proto",
+        Field::BerespProto,
+        Ty::Str,
+        BERESP,
+        BERESP,
+        0,
+    ),
     v("beresp.ttl", Field::BerespTtl, Ty::Dur, BERESP, BERESP, 0),
-    v("beresp.grace", Field::BerespGrace, Ty::Dur, BERESP, BERESP, 0),
+    v(
+        "beresp.grace",
+        Field::BerespGrace,
+        Ty::Dur,
+        BERESP,
+        BERESP,
+        0,
+    ),
     v("beresp.keep", Field::BerespKeep, Ty::Dur, BERESP, BERESP, 0),
-    v("beresp.uncacheable", Field::BerespUncacheable, Ty::Bool, BERESP, BERESP, 0),
-    v("beresp.do_gzip", Field::BerespDoGzip, Ty::Bool, BRESP, BRESP, 0),
-    v("beresp.do_gunzip", Field::BerespDoGunzip, Ty::Bool, BRESP, BRESP, 0),
-    v("beresp.do_stream", Field::BerespDoStream, Ty::Bool, BRESP, BRESP, 0),
+    v(
+        "beresp.uncacheable",
+        Field::BerespUncacheable,
+        Ty::Bool,
+        BERESP,
+        BERESP,
+        0,
+    ),
+    v(
+        "beresp.do_gzip",
+        Field::BerespDoGzip,
+        Ty::Bool,
+        BRESP,
+        BRESP,
+        0,
+    ),
+    v(
+        "beresp.do_gunzip",
+        Field::BerespDoGunzip,
+        Ty::Bool,
+        BRESP,
+        BRESP,
+        0,
+    ),
+    v(
+        "beresp.do_stream",
+        Field::BerespDoStream,
+        Ty::Bool,
+        BRESP,
+        BRESP,
+        0,
+    ),
     v("beresp.body", Field::BerespBody, Ty::Body, 0, BERR, 0),
     v("beresp.was_304", Field::BerespWas304, Ty::Bool, BRESP, 0, 0),
     v("beresp.age", Field::BerespAge, Ty::Dur, BERESP, 0, 0),
-    v("beresp.backend.name", Field::BerespBackendName, Ty::Str, BERESP, 0, 0),
-    v("obj.hits", Field::ObjHits, Ty::Int, bits(&[S::Hit, S::Deliver]), 0, 0),
+    v(
+        "beresp.backend.name",
+        Field::BerespBackendName,
+        Ty::Str,
+        BERESP,
+        0,
+        0,
+    ),
+    v(
+        "obj.hits",
+        Field::ObjHits,
+        Ty::Int,
+        bits(&[S::Hit, S::Deliver]),
+        0,
+        0,
+    ),
     v("obj.ttl", Field::ObjTtl, Ty::Dur, HIT, 0, 0),
     v("obj.grace", Field::ObjGrace, Ty::Dur, HIT, 0, 0),
     v("obj.keep", Field::ObjKeep, Ty::Dur, HIT, 0, 0),
@@ -361,14 +508,35 @@ pub const VARS: &[VarInfo] = &[
     v("obj.status", Field::ObjStatus, Ty::Int, HIT, 0, 0),
     v("obj.reason", Field::ObjReason, Ty::Str, HIT, 0, 0),
     v("obj.proto", Field::ObjProto, Ty::Str, HIT, 0, 0),
-    v("obj.uncacheable", Field::ObjUncacheable, Ty::Bool, DELIVER, 0, 0),
+    v(
+        "obj.uncacheable",
+        Field::ObjUncacheable,
+        Ty::Bool,
+        DELIVER,
+        0,
+        0,
+    ),
     v("resp.status", Field::RespStatus, Ty::Int, RESP, RESP, 0),
     v("resp.reason", Field::RespReason, Ty::Str, RESP, RESP, 0),
     v("resp.proto", Field::RespProto, Ty::Str, RESP, RESP, 0),
     v("resp.body", Field::RespBody, Ty::Body, 0, SYNTH, 0),
-    v("resp.is_streaming", Field::RespIsStreaming, Ty::Bool, RESP, 0, 0),
+    v(
+        "resp.is_streaming",
+        Field::RespIsStreaming,
+        Ty::Bool,
+        RESP,
+        0,
+        0,
+    ),
     v("client.ip", Field::ClientIp, Ty::Ip, CLIENT | BACKEND, 0, 0),
-    v("client.identity", Field::ClientIdentity, Ty::Str, CLIENT | BACKEND, CLIENT, 0),
+    v(
+        "client.identity",
+        Field::ClientIdentity,
+        Ty::Str,
+        CLIENT | BACKEND,
+        CLIENT,
+        0,
+    ),
     v("server.ip", Field::ServerIp, Ty::Ip, CLIENT | BACKEND, 0, 0),
     v("server.hostname", Field::ServerHostname, Ty::Str, ALL, 0, 0),
     v("server.identity", Field::ServerIdentity, Ty::Str, ALL, 0, 0),
@@ -378,7 +546,9 @@ pub const VARS: &[VarInfo] = &[
 ];
 
 pub fn var_info(field: Field) -> &'static VarInfo {
-    VARS.iter().find(|v| v.field == field).expect("every field is in VARS")
+    VARS.iter()
+        .find(|v| v.field == field)
+        .expect("every field is in VARS")
 }
 
 /// A variable as used in VCL: a field or a header of one of the HTTP messages.
@@ -421,7 +591,13 @@ impl Var {
 
 /// Looks a variable name up: `req.url`, `beresp.http.Cache-Control`...
 pub fn lookup_var(name: &str) -> Option<Var> {
-    for obj in [HttpObj::Req, HttpObj::Bereq, HttpObj::Beresp, HttpObj::Obj, HttpObj::Resp] {
+    for obj in [
+        HttpObj::Req,
+        HttpObj::Bereq,
+        HttpObj::Beresp,
+        HttpObj::Obj,
+        HttpObj::Resp,
+    ] {
         let prefix = format!("{}.http.", obj.name());
         if let Some(h) = name.strip_prefix(&prefix) {
             if !h.is_empty() {
@@ -429,7 +605,9 @@ pub fn lookup_var(name: &str) -> Option<Var> {
             }
         }
     }
-    VARS.iter().find(|v| v.name == name).map(|v| Var::Field(v.field))
+    VARS.iter()
+        .find(|v| v.name == name)
+        .map(|v| Var::Field(v.field))
 }
 
 /// A loaded, checked VCL program ready to run.
@@ -444,11 +622,13 @@ pub fn compile(text: &str, file: &Path) -> Result<(Vcl, Vec<Diagnostic>), Vec<Di
     let file = Arc::new(file.to_path_buf());
     let user = parser::parse(text, &file, false)?;
     let builtin_file = Arc::new(PathBuf::from("builtin.vcl"));
-    let builtin = parser::parse(BUILTIN_VCL, &builtin_file, true)
-        .map_err(|mut d| {
-            d.insert(0, Diagnostic::error(None, "builtin.vcl del laboratorio no compila"));
-            d
-        })?;
+    let builtin = parser::parse(BUILTIN_VCL, &builtin_file, true).map_err(|mut d| {
+        d.insert(
+            0,
+            Diagnostic::error(None, "builtin.vcl del laboratorio no compila"),
+        );
+        d
+    })?;
     let program = parser::merge(user, builtin)?;
     let warnings = check::check(&program)?;
     Ok((

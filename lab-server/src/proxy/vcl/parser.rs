@@ -344,15 +344,15 @@ impl Parser<'_> {
             (";", Some(prev)) => span_at(&self.file, prev.line, prev.column + prev.len, 1),
             _ => self.here(),
         };
-        Err(Diagnostic::error(
-            Some(span),
-            format!("se esperaba `{p}` y hay {found}"),
+        Err(
+            Diagnostic::error(Some(span), format!("se esperaba `{p}` y hay {found}")).with_hint(
+                if p == ";" {
+                    "en VCL cada sentencia termina en `;`".to_string()
+                } else {
+                    format!("añade `{p}`")
+                },
+            ),
         )
-        .with_hint(if p == ";" {
-            "en VCL cada sentencia termina en `;`".to_string()
-        } else {
-            format!("añade `{p}`")
-        }))
     }
 
     fn describe(&self) -> String {
@@ -390,7 +390,10 @@ impl Parser<'_> {
             }
             _ => Err(Diagnostic::error(
                 Some(span),
-                format!("se esperaba {what} (una cadena entre comillas) y hay {}", self.describe()),
+                format!(
+                    "se esperaba {what} (una cadena entre comillas) y hay {}",
+                    self.describe()
+                ),
             )),
         }
     }
@@ -491,7 +494,10 @@ impl Parser<'_> {
             }
             _ => Err(Diagnostic::error(
                 Some(span),
-                format!("`.{field}` necesita un número entero y hay {}", self.describe()),
+                format!(
+                    "`.{field}` necesita un número entero y hay {}",
+                    self.describe()
+                ),
             )),
         }
     }
@@ -499,7 +505,10 @@ impl Parser<'_> {
     fn backend(&mut self) -> PResult<()> {
         let (name, span) = self.ident("el nombre del backend")?;
         if self.prog.backends.iter().any(|b| b.name == name) {
-            return Err(Diagnostic::error(Some(span), format!("el backend `{name}` está definido dos veces")));
+            return Err(Diagnostic::error(
+                Some(span),
+                format!("el backend `{name}` está definido dos veces"),
+            ));
         }
         self.expect_punct("{")?;
         let mut host: Option<String> = None;
@@ -640,8 +649,20 @@ impl Parser<'_> {
                 "threshold" => p.threshold = self.int_value(&field)?,
                 "initial" => p.initial = Some(self.int_value(&field)?),
                 other => {
-                    let cands = ["url", "request", "expected_response", "timeout", "interval", "window", "threshold", "initial"];
-                    let mut d = Diagnostic::error(Some(fspan), format!("campo de sonda desconocido `.{other}`"));
+                    let cands = [
+                        "url",
+                        "request",
+                        "expected_response",
+                        "timeout",
+                        "interval",
+                        "window",
+                        "threshold",
+                        "initial",
+                    ];
+                    let mut d = Diagnostic::error(
+                        Some(fspan),
+                        format!("campo de sonda desconocido `.{other}`"),
+                    );
                     if let Some(s) = suggest(other, cands) {
                         d = d.with_hint(format!("¿Quisiste decir `.{s}`?"));
                     }
@@ -653,7 +674,10 @@ impl Parser<'_> {
         if p.threshold > p.window {
             return Err(Diagnostic::error(
                 Some(self.here()),
-                format!("sonda: `.threshold` ({}) no puede ser mayor que `.window` ({})", p.threshold, p.window),
+                format!(
+                    "sonda: `.threshold` ({}) no puede ser mayor que `.window` ({})",
+                    p.threshold, p.window
+                ),
             ));
         }
         Ok(p)
@@ -670,35 +694,45 @@ impl Parser<'_> {
                 match self.next()?.tok {
                     Tok::Num(n, true) => Some(n as u32),
                     _ => {
-                        return Err(Diagnostic::error(Some(aspan), "tras `/` va la longitud del prefijo, por ejemplo `/24`"))
+                        return Err(Diagnostic::error(
+                            Some(aspan),
+                            "tras `/` va la longitud del prefijo, por ejemplo `/24`",
+                        ))
                     }
                 }
             } else {
                 None
             };
             self.expect_punct(";")?;
-            let ips: Vec<IpAddr> = if let Ok(ip) = addr.parse::<IpAddr>() {
-                vec![ip]
-            } else if addr == "localhost" {
-                vec![IpAddr::from([127, 0, 0, 1]), IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])]
-            } else {
-                use std::net::ToSocketAddrs;
-                match (addr.as_str(), 0).to_socket_addrs() {
-                    Ok(a) => a.map(|s| s.ip()).collect(),
-                    Err(_) => {
-                        return Err(Diagnostic::error(
+            let ips: Vec<IpAddr> =
+                if let Ok(ip) = addr.parse::<IpAddr>() {
+                    vec![ip]
+                } else if addr == "localhost" {
+                    vec![
+                        IpAddr::from([127, 0, 0, 1]),
+                        IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
+                    ]
+                } else {
+                    use std::net::ToSocketAddrs;
+                    match (addr.as_str(), 0).to_socket_addrs() {
+                        Ok(a) => a.map(|s| s.ip()).collect(),
+                        Err(_) => return Err(Diagnostic::error(
                             Some(aspan),
                             format!("no se puede resolver `{addr}` en la acl `{name}`"),
                         )
-                        .with_hint("usa una dirección IP, una red (\"192.168.0.0\"/24) o \"localhost\""))
+                        .with_hint(
+                            "usa una dirección IP, una red (\"192.168.0.0\"/24) o \"localhost\"",
+                        )),
                     }
-                }
-            };
+                };
             for ip in ips {
                 let max = if ip.is_ipv4() { 32 } else { 128 };
                 let pfx = prefix.unwrap_or(max);
                 if pfx > max {
-                    return Err(Diagnostic::error(Some(aspan), format!("prefijo /{pfx} demasiado largo para {ip}")));
+                    return Err(Diagnostic::error(
+                        Some(aspan),
+                        format!("prefijo /{pfx} demasiado largo para {ip}"),
+                    ));
                 }
                 entries.push(AclEntry {
                     negated,
@@ -707,7 +741,11 @@ impl Parser<'_> {
                 });
             }
         }
-        self.prog.acls.push(AclDef { name, span, entries });
+        self.prog.acls.push(AclDef {
+            name,
+            span,
+            entries,
+        });
         Ok(())
     }
 
@@ -734,7 +772,10 @@ impl Parser<'_> {
         let mut stmts = Vec::new();
         while !self.eat_punct("}") {
             if self.pos >= self.toks.len() {
-                return Err(Diagnostic::error(Some(self.here()), "falta la llave `}` que cierra el bloque"));
+                return Err(Diagnostic::error(
+                    Some(self.here()),
+                    "falta la llave `}` que cierra el bloque",
+                ));
             }
             if self.eat_punct(";") {
                 continue;
@@ -764,7 +805,10 @@ impl Parser<'_> {
                         self.pos -= 1;
                         return Err(Diagnostic::error(
                             Some(self.here()),
-                            format!("se esperaba `=` tras `set {name}` y hay {}", self.describe()),
+                            format!(
+                                "se esperaba `=` tras `set {name}` y hay {}",
+                                self.describe()
+                            ),
                         ));
                     }
                 };
@@ -772,7 +816,12 @@ impl Parser<'_> {
                 let (value, ty) = self.expr()?;
                 let value = coerce_assign(&var, op, value, ty, &espan)?;
                 self.expect_punct(";")?;
-                Ok(Stmt::Set { var, op, value, span: vspan })
+                Ok(Stmt::Set {
+                    var,
+                    op,
+                    value,
+                    span: vspan,
+                })
             }
             "unset" | "remove" => {
                 let (name, vspan) = self.ident("una variable")?;
@@ -809,7 +858,10 @@ impl Parser<'_> {
                         _ => break,
                     }
                 }
-                Ok(Stmt::If { branches, otherwise })
+                Ok(Stmt::If {
+                    branches,
+                    otherwise,
+                })
             }
             "return" => {
                 self.expect_punct("(")?;
@@ -838,12 +890,20 @@ impl Parser<'_> {
                     }
                     _ => {}
                 }
-                Ok(Stmt::Return { action, args, span: aspan })
+                Ok(Stmt::Return {
+                    action,
+                    args,
+                    span: aspan,
+                })
             }
             "call" => {
                 let (name, nspan) = self.ident("el nombre de una subrutina")?;
                 self.expect_punct(";")?;
-                Ok(Stmt::Call { name, sub: usize::MAX, span: nspan })
+                Ok(Stmt::Call {
+                    name,
+                    sub: usize::MAX,
+                    span: nspan,
+                })
             }
             "new" => {
                 let (name, nspan) = self.ident("el nombre del objeto")?;
@@ -857,7 +917,11 @@ impl Parser<'_> {
                     .with_hint("el laboratorio tiene directors.round_robin(), directors.random() y directors.fallback()"));
                 };
                 if !self.prog.imports.iter().any(|m| m == "directors") {
-                    return Err(Diagnostic::error(Some(cspan), "`directors` se usa sin importarlo").with_hint("añade `import directors;` tras `vcl 4.1;`"));
+                    return Err(Diagnostic::error(
+                        Some(cspan),
+                        "`directors` se usa sin importarlo",
+                    )
+                    .with_hint("añade `import directors;` tras `vcl 4.1;`"));
                 }
                 self.expect_punct("(")?;
                 while !self.eat_punct(")") {
@@ -865,8 +929,15 @@ impl Parser<'_> {
                 }
                 self.expect_punct(";")?;
                 let kind = self.names.objects[obj].1;
-                self.prog.objects.push(ObjDef { name, kind, span: nspan.clone() });
-                Ok(Stmt::New { obj: self.prog.objects.len() - 1, span: nspan })
+                self.prog.objects.push(ObjDef {
+                    name,
+                    kind,
+                    span: nspan.clone(),
+                });
+                Ok(Stmt::New {
+                    obj: self.prog.objects.len() - 1,
+                    span: nspan,
+                })
             }
             _ => {
                 // A function call used as a statement: hash_data(), ban(), std.log()...
@@ -876,7 +947,17 @@ impl Parser<'_> {
                     self.expect_punct(";")?;
                     return Ok(Stmt::Do(e, span));
                 }
-                let cands = ["set", "unset", "if", "return", "call", "new", "hash_data", "ban", "synthetic"];
+                let cands = [
+                    "set",
+                    "unset",
+                    "if",
+                    "return",
+                    "call",
+                    "new",
+                    "hash_data",
+                    "ban",
+                    "synthetic",
+                ];
                 let mut d = Diagnostic::error(Some(span), format!("sentencia desconocida `{kw}`"));
                 d = match suggest(&kw, cands) {
                     Some(s) => d.with_hint(format!("¿Quisiste decir `{s}`?")),
@@ -991,16 +1072,28 @@ impl Parser<'_> {
                 let numeric = |t: Ty| matches!(t, Ty::Int | Ty::Real);
                 let ok = lty == rty
                     || (numeric(lty) && numeric(rty))
-                    || (lty == Ty::Str && rty != Ty::Void && matches!(cop, CmpOp::Eq | CmpOp::Ne) && rty == Ty::Str);
+                    || (lty == Ty::Str
+                        && rty != Ty::Void
+                        && matches!(cop, CmpOp::Eq | CmpOp::Ne)
+                        && rty == Ty::Str);
                 if !ok {
                     return Err(Diagnostic::error(
                         Some(rspan),
                         format!("no se puede comparar {} con {}", lty.name(), rty.name()),
                     )
-                    .with_hint(if lty == Ty::Dur { "las duraciones se escriben con unidad: `0s`, `120s`, `1h`" } else { "compara valores del mismo tipo" }));
+                    .with_hint(if lty == Ty::Dur {
+                        "las duraciones se escriben con unidad: `0s`, `120s`, `1h`"
+                    } else {
+                        "compara valores del mismo tipo"
+                    }));
                 }
-                if matches!(lty, Ty::Bool | Ty::Backend | Ty::Ip) && !matches!(cop, CmpOp::Eq | CmpOp::Ne) {
-                    return Err(Diagnostic::error(Some(rspan), format!("{} solo admite == y !=", lty.name())));
+                if matches!(lty, Ty::Bool | Ty::Backend | Ty::Ip)
+                    && !matches!(cop, CmpOp::Eq | CmpOp::Ne)
+                {
+                    return Err(Diagnostic::error(
+                        Some(rspan),
+                        format!("{} solo admite == y !=", lty.name()),
+                    ));
                 }
                 Ok((Expr::Cmp(cop, Box::new(lhs), Box::new(rhs)), Ty::Bool))
             }
@@ -1064,7 +1157,10 @@ impl Parser<'_> {
             let (e, ty) = self.unary()?;
             return match ty {
                 Ty::Int | Ty::Real | Ty::Dur => Ok((Expr::Neg(Box::new(e)), ty)),
-                other => Err(Diagnostic::error(Some(span), format!("no se puede negar un valor {}", other.name()))),
+                other => Err(Diagnostic::error(
+                    Some(span),
+                    format!("no se puede negar un valor {}", other.name()),
+                )),
             };
         }
         self.primary()
@@ -1114,12 +1210,19 @@ impl Parser<'_> {
                     return Ok((Expr::Backend(i), Ty::Backend));
                 }
                 if self.names.acls.contains(&name) {
-                    return Err(Diagnostic::error(Some(span), format!("la acl `{name}` solo se usa tras `~`")).with_hint(format!("por ejemplo `client.ip ~ {name}`")));
+                    return Err(Diagnostic::error(
+                        Some(span),
+                        format!("la acl `{name}` solo se usa tras `~`"),
+                    )
+                    .with_hint(format!("por ejemplo `client.ip ~ {name}`")));
                 }
                 let var = self.var(&name, &span)?;
                 let ty = var.ty();
                 if ty == Ty::Body {
-                    return Err(Diagnostic::error(Some(span), format!("`{name}` no se puede leer")));
+                    return Err(Diagnostic::error(
+                        Some(span),
+                        format!("`{name}` no se puede leer"),
+                    ));
                 }
                 Ok((Expr::Var(var, span), ty))
             }
@@ -1137,8 +1240,11 @@ impl Parser<'_> {
         if self.builtin || self.prog.imports.iter().any(|m| m == module) {
             Ok(())
         } else {
-            Err(Diagnostic::error(Some(span.clone()), format!("`{module}` se usa sin importarlo"))
-                .with_hint(format!("añade `import {module};` tras `vcl 4.1;`")))
+            Err(Diagnostic::error(
+                Some(span.clone()),
+                format!("`{module}` se usa sin importarlo"),
+            )
+            .with_hint(format!("añade `import {module};` tras `vcl 4.1;`")))
         }
     }
 
@@ -1149,7 +1255,10 @@ impl Parser<'_> {
                 if let Some(var) = lookup_var(base) {
                     let args = self.args()?;
                     if !args.is_empty() {
-                        return Err(Diagnostic::error(Some(span.clone()), format!("`{suffix}()` no lleva argumentos")));
+                        return Err(Diagnostic::error(
+                            Some(span.clone()),
+                            format!("`{suffix}()` no lleva argumentos"),
+                        ));
                     }
                     return Ok((Expr::Call(f, vec![Expr::Var(var, span.clone())]), Ty::Str));
                 }
@@ -1162,11 +1271,24 @@ impl Parser<'_> {
                     "backend" => Ok((Expr::Call(Func::DirectorBackend(i), vec![]), Ty::Backend)),
                     "add_backend" => {
                         if args.is_empty() || args[0].1 != Ty::Backend {
-                            return Err(Diagnostic::error(Some(span.clone()), format!("`{name}` necesita un backend como primer argumento")));
+                            return Err(Diagnostic::error(
+                                Some(span.clone()),
+                                format!("`{name}` necesita un backend como primer argumento"),
+                            ));
                         }
-                        Ok((Expr::Call(Func::DirectorAdd(i), args.into_iter().map(|a| a.0).collect()), Ty::Void))
+                        Ok((
+                            Expr::Call(
+                                Func::DirectorAdd(i),
+                                args.into_iter().map(|a| a.0).collect(),
+                            ),
+                            Ty::Void,
+                        ))
                     }
-                    _ => Err(Diagnostic::error(Some(span.clone()), format!("el director `{obj}` no tiene el método `{method}`")).with_hint("los directores tienen .add_backend(b) y .backend()")),
+                    _ => Err(Diagnostic::error(
+                        Some(span.clone()),
+                        format!("el director `{obj}` no tiene el método `{method}`"),
+                    )
+                    .with_hint("los directores tienen .add_backend(b) y .backend()")),
                 };
             }
         }
@@ -1183,7 +1305,13 @@ impl Parser<'_> {
                 let (repl, _) = self.expr()?;
                 self.expect_punct(")")?;
                 return Ok((
-                    Expr::Call(Func::Regsub { re, all: name == "regsuball" }, vec![subject, repl]),
+                    Expr::Call(
+                        Func::Regsub {
+                            re,
+                            all: name == "regsuball",
+                        },
+                        vec![subject, repl],
+                    ),
                     Ty::Str,
                 ));
             }
@@ -1205,7 +1333,10 @@ impl Parser<'_> {
             "std.timestamp" | "std.set_ip_tos" | "std.cache_req_body" | "std.rollback" => {
                 self.need_import("std", span)?;
                 let args = self.args()?;
-                return Ok((Expr::Call(Func::StdNoop, args.into_iter().map(|a| a.0).collect()), Ty::Void));
+                return Ok((
+                    Expr::Call(Func::StdNoop, args.into_iter().map(|a| a.0).collect()),
+                    Ty::Void,
+                ));
             }
             "std.collect" => {
                 self.need_import("std", span)?;
@@ -1219,11 +1350,27 @@ impl Parser<'_> {
             }
             _ => {
                 let known = [
-                    "regsub", "regsuball", "hash_data", "ban", "synthetic", "std.log", "std.tolower", "std.toupper",
-                    "std.integer", "std.real", "std.duration", "std.ip", "std.healthy", "std.strstr", "std.random",
-                    "std.port", "std.collect", "std.syslog",
+                    "regsub",
+                    "regsuball",
+                    "hash_data",
+                    "ban",
+                    "synthetic",
+                    "std.log",
+                    "std.tolower",
+                    "std.toupper",
+                    "std.integer",
+                    "std.real",
+                    "std.duration",
+                    "std.ip",
+                    "std.healthy",
+                    "std.strstr",
+                    "std.random",
+                    "std.port",
+                    "std.collect",
+                    "std.syslog",
                 ];
-                let mut d = Diagnostic::error(Some(span.clone()), format!("función desconocida `{name}`"));
+                let mut d =
+                    Diagnostic::error(Some(span.clone()), format!("función desconocida `{name}`"));
                 if let Some(s) = suggest(name, known) {
                     d = d.with_hint(format!("¿Quisiste decir `{s}`?"));
                 }
@@ -1237,16 +1384,23 @@ impl Parser<'_> {
         if args.len() != params.len() {
             return Err(Diagnostic::error(
                 Some(span.clone()),
-                format!("`{name}` necesita {} argumento(s) y tiene {}", params.len(), args.len()),
+                format!(
+                    "`{name}` necesita {} argumento(s) y tiene {}",
+                    params.len(),
+                    args.len()
+                ),
             ));
         }
         let mut out = Vec::new();
         for ((e, t, aspan), want) in args.into_iter().zip(params) {
-            let ok = *want == t
-                || *want == Ty::Str
-                || (*want == Ty::Real && t == Ty::Int);
+            let ok = *want == t || *want == Ty::Str || (*want == Ty::Real && t == Ty::Int);
             if !ok {
-                return Err(type_error(&aspan, &format!("el argumento de `{name}`"), *want, t));
+                return Err(type_error(
+                    &aspan,
+                    &format!("el argumento de `{name}`"),
+                    *want,
+                    t,
+                ));
             }
             out.push(e);
         }
@@ -1308,14 +1462,22 @@ fn coerce_assign(var: &Var, op: AssignOp, value: Expr, ty: Ty, span: &Span) -> P
         };
         return Err(Diagnostic::error(
             Some(span.clone()),
-            format!("`{}` es {} y el valor es {}", var.name(), want.name(), ty.name()),
+            format!(
+                "`{}` es {} y el valor es {}",
+                var.name(),
+                want.name(),
+                ty.name()
+            ),
         )
         .with_hint(hint));
     }
     if op != AssignOp::Set && !matches!(want, Ty::Str | Ty::Int | Ty::Real | Ty::Dur) {
         return Err(Diagnostic::error(
             Some(span.clone()),
-            format!("`{}` no admite operadores de asignación compuestos", var.name()),
+            format!(
+                "`{}` no admite operadores de asignación compuestos",
+                var.name()
+            ),
         ));
     }
     Ok(value)
@@ -1360,11 +1522,19 @@ pub fn net_contains(net: IpAddr, prefix: u8, ip: IpAddr) -> bool {
     };
     match (net, ip) {
         (IpAddr::V4(n), IpAddr::V4(a)) => {
-            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix))
+            };
             u32::from(n) & mask == u32::from(a) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(a)) => {
-            let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix))
+            };
             u128::from(n) & mask == u128::from(a) & mask
         }
         _ => false,
@@ -1392,10 +1562,17 @@ pub fn merge(mut user: Program, builtin: Program) -> Result<Program, Vec<Diagnos
     let mut errors = Vec::new();
     let names: Vec<String> = subs.iter().map(|s| s.name.clone()).collect();
     for s in &subs {
-        if s.name.starts_with("vcl_") && !s.builtin && SubKind::from_name(&s.name).is_none() && !names_in_builtin(&s.name) {
+        if s.name.starts_with("vcl_")
+            && !s.builtin
+            && SubKind::from_name(&s.name).is_none()
+            && !names_in_builtin(&s.name)
+        {
             let mut d = Diagnostic::error(
                 Some(s.span.clone()),
-                format!("`{}`: los nombres que empiezan por `vcl_` están reservados a Varnish", s.name),
+                format!(
+                    "`{}`: los nombres que empiezan por `vcl_` están reservados a Varnish",
+                    s.name
+                ),
             );
             if let Some(sug) = suggest(&s.name, super::ALL_SUBS.iter().map(|k| k.name())) {
                 d = d.with_hint(format!("¿Quisiste decir `{sug}`?"));
@@ -1428,14 +1605,20 @@ fn resolve_calls(stmts: &mut [Stmt], names: &[String], errors: &mut Vec<Diagnost
             Stmt::Call { name, sub, span } => match names.iter().position(|n| n == name) {
                 Some(i) => *sub = i,
                 None => {
-                    let mut d = Diagnostic::error(Some(span.clone()), format!("no existe la subrutina `{name}`"));
+                    let mut d = Diagnostic::error(
+                        Some(span.clone()),
+                        format!("no existe la subrutina `{name}`"),
+                    );
                     if let Some(s) = suggest(name, names.iter().map(|s| s.as_str())) {
                         d = d.with_hint(format!("¿Quisiste decir `{s}`?"));
                     }
                     errors.push(d);
                 }
             },
-            Stmt::If { branches, otherwise } => {
+            Stmt::If {
+                branches,
+                otherwise,
+            } => {
                 for (_, b) in branches.iter_mut() {
                     resolve_calls(b, names, errors);
                 }

@@ -76,14 +76,22 @@ fn recv_follows_builtin() {
         ("HEAD", &[("Host", "a")], Action::Hash),
         ("POST", &[("Host", "a")], Action::Pass),
         ("GET", &[("Host", "a"), ("Cookie", "x=1")], Action::Pass),
-        ("GET", &[("Host", "a"), ("Authorization", "Basic x")], Action::Pass),
+        (
+            "GET",
+            &[("Host", "a"), ("Authorization", "Basic x")],
+            Action::Pass,
+        ),
         ("PURGE", &[("Host", "a")], Action::Pipe),
         ("GET", &[], Action::Synth(400, None)),
         ("PRI", &[("Host", "a")], Action::Synth(405, None)),
     ];
     for (method, headers, want) in cases {
         let mut ctx = req(method, "/", headers);
-        assert_eq!(&run(p, SubKind::Recv, &mut ctx, &NoHost), want, "{method} {headers:?}");
+        assert_eq!(
+            &run(p, SubKind::Recv, &mut ctx, &NoHost),
+            want,
+            "{method} {headers:?}"
+        );
     }
     let mut ctx = req("GET", "/", &[("Host", "WWW.Example.COM")]);
     run(p, SubKind::Recv, &mut ctx, &NoHost);
@@ -97,16 +105,25 @@ fn user_code_runs_before_builtin() {
     ))
     .unwrap();
     let mut ctx = req("GET", "/static/a.css", &[("Host", "a"), ("Cookie", "s=1")]);
-    assert_eq!(run(&vcl.program, SubKind::Recv, &mut ctx, &NoHost), Action::Hash);
+    assert_eq!(
+        run(&vcl.program, SubKind::Recv, &mut ctx, &NoHost),
+        Action::Hash
+    );
     let mut ctx = req("GET", "/app", &[("Host", "a"), ("Cookie", "s=1")]);
-    assert_eq!(run(&vcl.program, SubKind::Recv, &mut ctx, &NoHost), Action::Pass);
+    assert_eq!(
+        run(&vcl.program, SubKind::Recv, &mut ctx, &NoHost),
+        Action::Pass
+    );
 }
 
 #[test]
 fn hash_uses_url_and_host() {
     let vcl = load(BACKEND).unwrap();
     let mut ctx = req("GET", "/x", &[("Host", "h")]);
-    assert_eq!(run(&vcl.program, SubKind::Hash, &mut ctx, &NoHost), Action::Lookup);
+    assert_eq!(
+        run(&vcl.program, SubKind::Hash, &mut ctx, &NoHost),
+        Action::Lookup
+    );
     assert_eq!(ctx.hash, vec!["/x".to_string(), "h".to_string()]);
 }
 
@@ -119,24 +136,39 @@ fn backend_response_marks_hit_for_miss() {
     };
     ctx.beresp.status = 200;
     ctx.beresp.set("Set-Cookie", "a=b");
-    assert_eq!(run(&vcl.program, SubKind::BackendResponse, &mut ctx, &NoHost), Action::Deliver);
+    assert_eq!(
+        run(&vcl.program, SubKind::BackendResponse, &mut ctx, &NoHost),
+        Action::Deliver
+    );
     assert!(ctx.beresp_uncacheable);
     assert_eq!(ctx.ttl, 120.0);
 
     for cc in ["private", "no-cache", "No-Store"] {
-        let mut ctx = Ctx { ttl: 300.0, ..Ctx::default() };
+        let mut ctx = Ctx {
+            ttl: 300.0,
+            ..Ctx::default()
+        };
         ctx.beresp.set("Cache-Control", cc);
         run(&vcl.program, SubKind::BackendResponse, &mut ctx, &NoHost);
         assert!(ctx.beresp_uncacheable, "{cc}");
     }
-    let mut ctx = Ctx { ttl: 300.0, ..Ctx::default() };
+    let mut ctx = Ctx {
+        ttl: 300.0,
+        ..Ctx::default()
+    };
     ctx.beresp.set("Cache-Control", "public, max-age=300");
     run(&vcl.program, SubKind::BackendResponse, &mut ctx, &NoHost);
     assert!(!ctx.beresp_uncacheable);
-    let mut ctx = Ctx { ttl: 0.0, ..Ctx::default() };
+    let mut ctx = Ctx {
+        ttl: 0.0,
+        ..Ctx::default()
+    };
     run(&vcl.program, SubKind::BackendResponse, &mut ctx, &NoHost);
     assert!(ctx.beresp_uncacheable);
-    let mut ctx = Ctx { ttl: 10.0, ..Ctx::default() };
+    let mut ctx = Ctx {
+        ttl: 10.0,
+        ..Ctx::default()
+    };
     ctx.beresp.set("Vary", "*");
     run(&vcl.program, SubKind::BackendResponse, &mut ctx, &NoHost);
     assert!(ctx.beresp_uncacheable);
@@ -148,10 +180,16 @@ fn user_ttl_for_images() {
         "{BACKEND}sub vcl_backend_response {{\n  if (bereq.url ~ \"\\.(png|jpg)$\") {{\n    set beresp.ttl = 1h;\n    return (deliver);\n  }}\n}}\n"
     ))
     .unwrap();
-    let mut ctx = Ctx { ttl: 120.0, ..Ctx::default() };
+    let mut ctx = Ctx {
+        ttl: 120.0,
+        ..Ctx::default()
+    };
     ctx.bereq.url = "/logo.png".into();
     ctx.beresp.set("Set-Cookie", "a");
-    assert_eq!(run(&vcl.program, SubKind::BackendResponse, &mut ctx, &NoHost), Action::Deliver);
+    assert_eq!(
+        run(&vcl.program, SubKind::BackendResponse, &mut ctx, &NoHost),
+        Action::Deliver
+    );
     assert_eq!(ctx.ttl, 3600.0);
     assert!(!ctx.beresp_uncacheable, "user return skips builtin");
 }
@@ -167,14 +205,23 @@ fn purge_acl_and_synth() {
     assert_eq!(run(p, SubKind::Recv, &mut ctx, &NoHost), Action::Purge);
     for (ip, want) in [
         ([10, 1, 2, 3], Action::Purge),
-        ([10, 0, 0, 5], Action::Synth(405, Some("No permitido".into()))),
-        ([192, 168, 1, 1], Action::Synth(405, Some("No permitido".into()))),
+        (
+            [10, 0, 0, 5],
+            Action::Synth(405, Some("No permitido".into())),
+        ),
+        (
+            [192, 168, 1, 1],
+            Action::Synth(405, Some("No permitido".into())),
+        ),
     ] {
         let mut ctx = req("PURGE", "/", &[("Host", "a")]);
         ctx.client_ip = Some(IpAddr::from(ip));
         assert_eq!(run(p, SubKind::Recv, &mut ctx, &NoHost), want, "{ip:?}");
     }
-    assert_eq!(run(p, SubKind::Purge, &mut ctx, &NoHost), Action::Synth(200, Some("Purged".into())));
+    assert_eq!(
+        run(p, SubKind::Purge, &mut ctx, &NoHost),
+        Action::Synth(200, Some("Purged".into()))
+    );
 }
 
 #[test]
@@ -184,9 +231,15 @@ fn synth_builds_guru_meditation_page() {
     ctx.xid = 32770;
     ctx.resp.status = 503;
     ctx.resp.reason = "Backend fetch failed".into();
-    assert_eq!(run(&vcl.program, SubKind::Synth, &mut ctx, &NoHost), Action::Deliver);
+    assert_eq!(
+        run(&vcl.program, SubKind::Synth, &mut ctx, &NoHost),
+        Action::Deliver
+    );
     let body = ctx.body.unwrap();
-    assert!(body.contains("<title>503 Backend fetch failed</title>"), "{body}");
+    assert!(
+        body.contains("<title>503 Backend fetch failed</title>"),
+        "{body}"
+    );
     assert!(body.contains("<p>XID: 32770</p>"));
     assert_eq!(ctx.resp.get("Retry-After"), Some("5"));
 }
@@ -197,7 +250,10 @@ fn deliver_can_add_headers_from_obj_hits() {
         "{BACKEND}sub vcl_deliver {{\n  if (obj.hits > 0) {{\n    set resp.http.X-Cache = \"HIT (\" + obj.hits + \")\";\n  }} else {{\n    set resp.http.X-Cache = \"MISS\";\n  }}\n  unset resp.http.Server;\n}}\n"
     ))
     .unwrap();
-    let mut ctx = Ctx { obj_hits: 3, ..Ctx::default() };
+    let mut ctx = Ctx {
+        obj_hits: 3,
+        ..Ctx::default()
+    };
     ctx.resp.set("Server", "Apache");
     run(&vcl.program, SubKind::Deliver, &mut ctx, &NoHost);
     assert_eq!(ctx.resp.get("X-Cache"), Some("HIT (3)"));
