@@ -1019,6 +1019,7 @@ impl Supervisor {
     }
 
     /// The running proxy, or the answer to give when varnish is not running.
+    #[allow(clippy::result_large_err)]
     fn proxy(&self) -> Result<Arc<crate::proxy::Proxy>, Response> {
         self.services
             .iter()

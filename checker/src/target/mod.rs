@@ -47,7 +47,7 @@ pub enum Target {
     /// The student's `lab start`: (written port, address) of each `Listen`.
     Running(Vec<(u16, SocketAddr)>),
     /// An instance started for the checks, stopped on drop.
-    Isolated(isolated::Instance),
+    Isolated(Box<isolated::Instance>),
     /// HTTP checks cannot run, and why (in Spanish).
     Unavailable(String),
     /// No HTTP check needs the lab.
@@ -146,7 +146,7 @@ impl Target {
             None
         };
         match isolated::start(config, varnish) {
-            Ok(instance) => Target::Isolated(instance),
+            Ok(instance) => Target::Isolated(Box::new(instance)),
             Err(e) => Target::Unavailable(e),
         }
     }
@@ -154,7 +154,7 @@ impl Target {
     /// Starts the Apache role of `config` on free loopback ports.
     pub fn isolated(config: lab_server::config::ServerConfig) -> Target {
         match isolated::start(config, None) {
-            Ok(instance) => Target::Isolated(instance),
+            Ok(instance) => Target::Isolated(Box::new(instance)),
             Err(e) => Target::Unavailable(e),
         }
     }

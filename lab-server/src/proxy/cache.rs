@@ -97,6 +97,10 @@ impl BodyBuf {
         })
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn len(&self) -> usize {
         self.chunks
             .lock()

@@ -236,7 +236,7 @@ fn parse_size(s: &str) -> Option<u64> {
         _ => (s, 1),
     };
     let n: f64 = num.parse().ok()?;
-    (n > 0.0).then(|| (n * mul as f64) as u64)
+    (n > 0.0).then_some((n * mul as f64) as u64)
 }
 
 fn parse_seconds(s: &str) -> Option<f64> {

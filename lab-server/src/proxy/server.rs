@@ -710,6 +710,7 @@ fn etag_matches(list: &str, etag: &str) -> bool {
         .any(|t| t.trim() == "*" || weak(t) == weak(etag))
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Builds the hyper response: headers as Varnish writes them, conditional requests and
 /// ranges answered from a stored object, HEAD without a body.
 fn respond(

@@ -24,12 +24,14 @@ use crate::config::model::Listen;
 /// What the backend answers for a path: (status, headers, body, delay).
 type Route = (u16, Vec<(&'static str, String)>, Bytes, Duration);
 
+type Headers = Vec<(String, String)>;
+
 #[derive(Clone, Default)]
 struct Backend {
     hits: Arc<Mutex<HashMap<String, usize>>>,
     total: Arc<AtomicUsize>,
     /// Request headers of the last request per path.
-    seen: Arc<Mutex<HashMap<String, Vec<(String, String)>>>>,
+    seen: Arc<Mutex<HashMap<String, Headers>>>,
     routes: Arc<Mutex<HashMap<String, Route>>>,
 }
 
@@ -133,7 +135,7 @@ impl Backend {
                             if status == 304 {
                                 b = b.header("X-Revalidated", "yes");
                             }
-                            Ok::<_, Infallible>(b.body(Full::new(Bytes::from(body))).unwrap())
+                            Ok::<_, Infallible>(b.body(Full::new(body)).unwrap())
                         }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()

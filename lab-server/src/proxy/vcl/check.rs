@@ -15,17 +15,8 @@ pub fn check(prog: &Program) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
         let Some(&entry) = prog.entry.get(&kind) else {
             continue;
         };
-        let mut stack = vec![entry];
         let mut path = Vec::new();
-        visit(
-            prog,
-            entry,
-            kind,
-            &mut masks,
-            &mut stack,
-            &mut path,
-            &mut errors,
-        );
+        visit(prog, entry, kind, &mut masks, &mut path, &mut errors);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -78,7 +69,6 @@ fn visit(
     i: usize,
     kind: SubKind,
     masks: &mut [u16],
-    stack: &mut Vec<usize>,
     path: &mut Vec<usize>,
     errors: &mut Vec<Diagnostic>,
 ) {
@@ -100,7 +90,7 @@ fn visit(
             ));
             continue;
         }
-        visit(prog, callee, kind, masks, stack, path, errors);
+        visit(prog, callee, kind, masks, path, errors);
     }
     path.pop();
 }

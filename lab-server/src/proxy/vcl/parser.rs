@@ -867,15 +867,13 @@ impl Parser<'_> {
                 self.expect_punct("(")?;
                 let (action, aspan) = self.ident("una acción (hash, pass, deliver...)")?;
                 let mut args = Vec::new();
-                if self.eat_punct("(") {
-                    if !self.eat_punct(")") {
-                        loop {
-                            args.push(self.expr()?.0);
-                            if self.eat_punct(")") {
-                                break;
-                            }
-                            self.expect_punct(",")?;
+                if self.eat_punct("(") && !self.eat_punct(")") {
+                    loop {
+                        args.push(self.expr()?.0);
+                        if self.eat_punct(")") {
+                            break;
                         }
+                        self.expect_punct(",")?;
                     }
                 }
                 self.expect_punct(")")?;

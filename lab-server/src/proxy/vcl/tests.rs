@@ -71,7 +71,8 @@ fn builtin_alone_compiles() {
 fn recv_follows_builtin() {
     let vcl = load(BACKEND).unwrap();
     let p = &vcl.program;
-    let cases: &[(&str, &[(&str, &str)], Action)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], Action);
+    let cases: &[Case] = &[
         ("GET", &[("Host", "a")], Action::Hash),
         ("HEAD", &[("Host", "a")], Action::Hash),
         ("POST", &[("Host", "a")], Action::Pass),
@@ -330,7 +331,6 @@ fn diagnostics_misc() {
 
 #[test]
 fn parser_never_panics_on_garbage() {
-    use proptest::prelude::*;
     let mut runner = proptest::test_runner::TestRunner::default();
     runner
         .run(&"(vcl 4\\.1;)?[ -~\\n{}\"]{0,200}", |s| {
