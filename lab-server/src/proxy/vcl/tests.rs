@@ -348,3 +348,71 @@ fn parser_never_panics_on_garbage() {
         }
     }
 }
+
+#[test]
+fn remaining_subroutines_follow_builtin() {
+    let vcl = load(BACKEND).unwrap();
+    let p = &vcl.program;
+    let mut ctx = req("GET", "/", &[("Host", "a")]);
+    assert_eq!(run(p, SubKind::Hit, &mut ctx, &NoHost), Action::Deliver);
+    assert_eq!(run(p, SubKind::Miss, &mut ctx, &NoHost), Action::Fetch);
+    assert_eq!(run(p, SubKind::Pass, &mut ctx, &NoHost), Action::Fetch);
+    assert_eq!(run(p, SubKind::Pipe, &mut ctx, &NoHost), Action::Pipe);
+    assert_eq!(run(p, SubKind::Init, &mut ctx, &NoHost), Action::Ok);
+    // vcl_backend_fetch drops the body of a GET.
+    let mut ctx = Ctx::default();
+    ctx.bereq.method = "GET".into();
+    assert_eq!(run(p, SubKind::BackendFetch, &mut ctx, &NoHost), Action::Fetch);
+    assert!(ctx.bereq_body_unset);
+    // vcl_backend_error writes the Guru Meditation page into beresp.
+    let mut ctx = Ctx {
+        bereq_xid: 7,
+        ..Ctx::default()
+    };
+    ctx.beresp.status = 503;
+    ctx.beresp.reason = "Backend fetch failed".into();
+    assert_eq!(run(p, SubKind::BackendError, &mut ctx, &NoHost), Action::Deliver);
+    assert!(ctx.body.unwrap().contains("<p>XID: 7</p>"));
+    // bereq.uncacheable (a pass) skips the hit-for-miss rules.
+    let mut ctx = Ctx {
+        bereq_uncacheable: true,
+        ttl: 0.0,
+        ..Ctx::default()
+    };
+    run(p, SubKind::BackendResponse, &mut ctx, &NoHost);
+    assert!(!ctx.beresp_uncacheable);
+}
+
+#[test]
+fn user_subroutines_can_return_in_hit_miss_and_pass() {
+    let vcl = load(&format!(
+        "{BACKEND}sub vcl_hit {{\n  if (obj.ttl < 0s) {{ return (pass); }}\n}}\nsub vcl_miss {{\n  if (req.url ~ \"^/nocache\") {{ return (pass); }}\n}}\nsub vcl_pass {{\n  if (req.url == \"/teapot\") {{ return (synth(418)); }}\n}}\n"
+    ))
+    .unwrap();
+    let p = &vcl.program;
+    let mut ctx = req("GET", "/x", &[]);
+    ctx.obj_ttl = -3.0;
+    assert_eq!(run(p, SubKind::Hit, &mut ctx, &NoHost), Action::Pass);
+    ctx.obj_ttl = 30.0;
+    assert_eq!(run(p, SubKind::Hit, &mut ctx, &NoHost), Action::Deliver);
+    let mut ctx = req("GET", "/nocache/a", &[]);
+    assert_eq!(run(p, SubKind::Miss, &mut ctx, &NoHost), Action::Pass);
+    let mut ctx = req("GET", "/teapot", &[]);
+    assert_eq!(run(p, SubKind::Pass, &mut ctx, &NoHost), Action::Synth(418, None));
+}
+
+#[test]
+fn std_functions_and_string_operators() {
+    let vcl = load(&format!(
+        "{BACKEND}import std;\nsub vcl_recv {{\n  set req.http.X-Low = std.tolower(\"AbC\");\n  set req.http.X-N = std.integer(\"41\", 0) + 1;\n  set req.http.X-D = std.duration(\"2m\", 0s);\n  std.log(\"visto \" + req.url);\n  set req.http.X-Cat = \"a\" + req.http.missing + \"b\";\n  if (req.http.User-Agent !~ \"curl\") {{ set req.http.X-Not = \"yes\"; }}\n}}\n"
+    ))
+    .unwrap();
+    let mut ctx = req("GET", "/u", &[("Host", "a"), ("User-Agent", "firefox")]);
+    run(&vcl.program, SubKind::Recv, &mut ctx, &NoHost);
+    assert_eq!(ctx.req.get("X-Low"), Some("abc"));
+    assert_eq!(ctx.req.get("X-N"), Some("42"));
+    assert_eq!(ctx.req.get("X-D"), Some("120.000"));
+    assert_eq!(ctx.req.get("X-Cat"), Some("ab"));
+    assert_eq!(ctx.req.get("X-Not"), Some("yes"));
+    assert_eq!(ctx.log, vec!["visto /u".to_string()]);
+}
