@@ -423,9 +423,19 @@ impl Store {
         always_miss: bool,
         ignore_busy: bool,
     ) -> Lookup {
-        let bans = self.bans.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let bans = {
+            let b = self.bans.lock().unwrap_or_else(|p| p.into_inner());
+            if b.is_empty() {
+                Vec::new()
+            } else {
+                b.clone()
+            }
+        };
         let mut heads = self.heads();
-        let head = heads.entry(key.to_vec()).or_default();
+        if !heads.contains_key(key) {
+            heads.insert(key.to_vec(), Head::default());
+        }
+        let head = heads.get_mut(key).expect("just inserted");
         let mut stale: Option<Arc<Object>> = None;
         let mut grace: Option<Arc<Object>> = None;
         let mut removed = Vec::new();

@@ -363,7 +363,7 @@ impl Proxy {
             }
         };
         trace.add("End", "");
-        self.log.push(trace.render("BeReq", xid));
+        self.log.push("BeReq", xid, std::mem::take(&mut trace));
         match result {
             Some(f) => f,
             None => {
@@ -751,7 +751,7 @@ impl Proxy {
             _ => Err(self.backend_error(loaded, &mut ctx, 503, None, &mut trace)),
         };
         trace.add("End", "");
-        self.log.push(trace.render("BeReq", xid));
+        self.log.push("BeReq", xid, std::mem::take(&mut trace));
         trace_parent.add("Link", format!("bereq {xid} pass"));
         outcome.map_err(|f| (f, xid))
     }

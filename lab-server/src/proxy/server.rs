@@ -727,7 +727,7 @@ fn respond(
     let (mut resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
         Reply::Raw(r) => {
             trace.add("End", "");
-            proxy.log.push(trace.render("Request", xid));
+            proxy.log.push("Request", xid, std::mem::take(trace));
             return r;
         }
         Reply::Synth { resp, body } => {
@@ -891,7 +891,7 @@ fn respond(
     }
     trace.add("RespStatus", status.as_u16().to_string());
     trace.add("End", "");
-    proxy.log.push(trace.render("Request", xid));
+    proxy.log.push("Request", xid, std::mem::take(trace));
     let body = if no_body { ProxyBody::Empty } else { body };
     builder.body(body).unwrap_or_else(|_| {
         let mut r = http::Response::new(ProxyBody::Empty);

@@ -52,7 +52,7 @@ counters! {
 
 /// The last transactions, as varnishlog would show them.
 pub struct TxLog {
-    entries: Mutex<VecDeque<(u64, String)>>,
+    entries: Mutex<VecDeque<(u64, Entry)>>,
     seq: AtomicU64,
     cap: usize,
 }
@@ -66,13 +66,14 @@ impl TxLog {
         }
     }
 
-    pub fn push(&self, text: String) {
+    /// Keeps one transaction (rendered only when somebody reads the log).
+    pub fn push(&self, kind: &'static str, xid: u64, trace: Trace) {
         let n = self.seq.fetch_add(1, Relaxed) + 1;
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if e.len() == self.cap {
             e.pop_front();
         }
-        e.push_back((n, text));
+        e.push_back((n, Entry { kind, xid, trace }));
     }
 
     /// Entries after sequence number `after`, and the last number.
@@ -81,10 +82,16 @@ impl TxLog {
         let out = e
             .iter()
             .filter(|(n, _)| *n > after)
-            .map(|(_, t)| t.clone())
+            .map(|(_, t)| t.trace.render(t.kind, t.xid))
             .collect();
         (out, self.seq.load(Relaxed))
     }
+}
+
+struct Entry {
+    kind: &'static str,
+    xid: u64,
+    trace: Trace,
 }
 
 /// Builds one transaction's lines: `-   VCL_call       RECV`.

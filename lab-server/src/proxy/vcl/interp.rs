@@ -550,6 +550,24 @@ fn expand(caps: &regex::Captures<'_>, repl: &str, out: &mut String) {
     }
 }
 
+/// A string expression readable in place: `Some(None)` for an absent header, `None` when
+/// `e` is not such an expression.
+fn borrowed<'c>(e: &'c Expr, ctx: &'c Ctx) -> Option<Option<&'c str>> {
+    match e {
+        Expr::Str(s) => Some(Some(s)),
+        Expr::Var(Var::Http(o, name), _) => Some(msg(ctx, *o).and_then(|m| m.get(name))),
+        Expr::Var(Var::Field(f), _) => match f {
+            Field::ReqUrl => Some(Some(&ctx.req.url)),
+            Field::ReqMethod => Some(Some(&ctx.req.method)),
+            Field::ReqProto => Some(Some(&ctx.req.proto)),
+            Field::BereqUrl => Some(Some(&ctx.bereq.url)),
+            Field::BereqMethod => Some(Some(&ctx.bereq.method)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn eval(prog: &Program, e: &Expr, ctx: &mut Ctx, host: &dyn Host) -> Result<Value, String> {
     Ok(match e {
         Expr::Str(v) => Value::Str(v.to_string()),
@@ -573,6 +591,21 @@ fn eval(prog: &Program, e: &Expr, ctx: &mut Ctx, host: &dyn Host) -> Result<Valu
         Expr::Or(a, b) => Value::Bool(
             eval(prog, a, ctx, host)?.truthy(host) || eval(prog, b, ctx, host)?.truthy(host),
         ),
+        Expr::Cmp(op @ (CmpOp::Eq | CmpOp::Ne), a, b)
+            if borrowed(a, ctx).is_some() && borrowed(b, ctx).is_some() =>
+        {
+            // Strings compared in place, without copying them (the common case in
+            // builtin.vcl: `req.method != "GET"`).
+            let eq = borrowed(a, ctx) == borrowed(b, ctx);
+            Value::Bool(eq == (*op == CmpOp::Eq))
+        }
+        Expr::Regex { neg, lhs, re } if borrowed(lhs, ctx).is_some() => {
+            let m = match borrowed(lhs, ctx) {
+                Some(Some(v)) => re.is_match(v),
+                _ => false,
+            };
+            Value::Bool(m != *neg)
+        }
         Expr::Cmp(op, a, b) => {
             let l = eval(prog, a, ctx, host)?;
             let r = eval(prog, b, ctx, host)?;
