@@ -770,3 +770,63 @@ async fn pass_keeps_the_clients_accept_encoding() {
     get(at, "POST", "/p", &[("Accept-Encoding", "br")]).await;
     assert_eq!(be.seen("/p", "accept-encoding").as_deref(), Some("br"));
 }
+
+/// The headers Varnish adds or rewrites, in order, with the count of ids in X-Varnish.
+fn varnish_tail(headers: &[(String, String)]) -> Vec<String> {
+    const NAMES: &[&str] = &["content-length", "x-varnish", "age", "via", "accept-ranges", "connection"];
+    headers
+        .iter()
+        .filter(|(n, _)| NAMES.contains(&n.to_ascii_lowercase().as_str()))
+        .map(|(n, v)| {
+            let n = n.to_ascii_lowercase();
+            match n.as_str() {
+                "x-varnish" => format!("x-varnish:{}", v.split(' ').count()),
+                "content-length" => n,
+                _ => format!("{n}:{v}"),
+            }
+        })
+        .collect()
+}
+
+/// Sections of a recorded transcript: (title, status, headers).
+fn transcript(text: &str) -> Vec<(String, u16, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    for section in text.split("=== ").skip(1) {
+        let mut lines = section.lines();
+        let title = lines.next().unwrap_or("").to_string();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .take_while(|l| !l.trim().is_empty())
+            .filter_map(|l| l.split_once(": "))
+            .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+            .collect();
+        out.push((title, status, headers));
+    }
+    out
+}
+
+#[tokio::test]
+async fn headers_match_the_recorded_varnish_transcript() {
+    let recorded = transcript(include_str!("../../../tests/transcripts/varnish/basic.txt"));
+    assert_eq!(recorded.len(), 7);
+    let (be, _role, at) = setup("").await;
+    be.route("/cookie2", 200, &[("Content-Type", "text/plain"), ("Set-Cookie", "a=b")], "c");
+    be.route("/404b", 404, &[("Content-Type", "text/plain")], "nope");
+    let ours = vec![
+        get(at, "GET", "/b1", &[]).await,
+        get(at, "GET", "/b1", &[]).await,
+        get(at, "GET", "/cookie2", &[]).await,
+        get(at, "GET", "/cookie2", &[]).await,
+        get(at, "GET", "/404b", &[]).await,
+        get(at, "HEAD", "/h2", &[]).await,
+        get(at, "GET", "/c3", &[("Cookie", "x=1")]).await,
+    ];
+    for ((title, status, headers), r) in recorded.iter().zip(&ours) {
+        assert_eq!(r.status, *status, "{title}");
+        assert_eq!(varnish_tail(&r.headers), varnish_tail(headers), "{title}");
+    }
+}
