@@ -407,6 +407,7 @@ fn start_varnish(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String
         Ok(Box::new(VarnishService {
             role: Some(role),
             config: std::sync::Mutex::new(config),
+            started: Instant::now(),
         }) as Box<dyn Running>)
     })
 }
@@ -414,6 +415,7 @@ fn start_varnish(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String
 struct VarnishService {
     role: Option<crate::proxy::ProxyRole>,
     config: std::sync::Mutex<Arc<crate::proxy::config::ProxyConfig>>,
+    started: Instant,
 }
 
 impl Running for VarnishService {
@@ -465,7 +467,7 @@ impl Running for VarnishService {
         let st = &role.proxy.stats;
         let r = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
         Counters {
-            uptime_secs: 0,
+            uptime_secs: self.started.elapsed().as_secs(),
             requests: r(&st.client_req),
             bytes: r(&st.s_resp_bodybytes),
             busy_workers: 0,
