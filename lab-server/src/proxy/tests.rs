@@ -773,7 +773,14 @@ async fn pass_keeps_the_clients_accept_encoding() {
 
 /// The headers Varnish adds or rewrites, in order, with the count of ids in X-Varnish.
 fn varnish_tail(headers: &[(String, String)]) -> Vec<String> {
-    const NAMES: &[&str] = &["content-length", "x-varnish", "age", "via", "accept-ranges", "connection"];
+    const NAMES: &[&str] = &[
+        "content-length",
+        "x-varnish",
+        "age",
+        "via",
+        "accept-ranges",
+        "connection",
+    ];
     headers
         .iter()
         .filter(|(n, _)| NAMES.contains(&n.to_ascii_lowercase().as_str()))
@@ -814,7 +821,12 @@ async fn headers_match_the_recorded_varnish_transcript() {
     let recorded = transcript(include_str!("../../../tests/transcripts/varnish/basic.txt"));
     assert_eq!(recorded.len(), 7);
     let (be, _role, at) = setup("").await;
-    be.route("/cookie2", 200, &[("Content-Type", "text/plain"), ("Set-Cookie", "a=b")], "c");
+    be.route(
+        "/cookie2",
+        200,
+        &[("Content-Type", "text/plain"), ("Set-Cookie", "a=b")],
+        "c",
+    );
     be.route("/404b", 404, &[("Content-Type", "text/plain")], "nope");
     let ours = vec![
         get(at, "GET", "/b1", &[]).await,

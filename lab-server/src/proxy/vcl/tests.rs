@@ -362,7 +362,10 @@ fn remaining_subroutines_follow_builtin() {
     // vcl_backend_fetch drops the body of a GET.
     let mut ctx = Ctx::default();
     ctx.bereq.method = "GET".into();
-    assert_eq!(run(p, SubKind::BackendFetch, &mut ctx, &NoHost), Action::Fetch);
+    assert_eq!(
+        run(p, SubKind::BackendFetch, &mut ctx, &NoHost),
+        Action::Fetch
+    );
     assert!(ctx.bereq_body_unset);
     // vcl_backend_error writes the Guru Meditation page into beresp.
     let mut ctx = Ctx {
@@ -371,7 +374,10 @@ fn remaining_subroutines_follow_builtin() {
     };
     ctx.beresp.status = 503;
     ctx.beresp.reason = "Backend fetch failed".into();
-    assert_eq!(run(p, SubKind::BackendError, &mut ctx, &NoHost), Action::Deliver);
+    assert_eq!(
+        run(p, SubKind::BackendError, &mut ctx, &NoHost),
+        Action::Deliver
+    );
     assert!(ctx.body.unwrap().contains("<p>XID: 7</p>"));
     // bereq.uncacheable (a pass) skips the hit-for-miss rules.
     let mut ctx = Ctx {
@@ -398,7 +404,10 @@ fn user_subroutines_can_return_in_hit_miss_and_pass() {
     let mut ctx = req("GET", "/nocache/a", &[]);
     assert_eq!(run(p, SubKind::Miss, &mut ctx, &NoHost), Action::Pass);
     let mut ctx = req("GET", "/teapot", &[]);
-    assert_eq!(run(p, SubKind::Pass, &mut ctx, &NoHost), Action::Synth(418, None));
+    assert_eq!(
+        run(p, SubKind::Pass, &mut ctx, &NoHost),
+        Action::Synth(418, None)
+    );
 }
 
 #[test]
@@ -415,4 +424,112 @@ fn std_functions_and_string_operators() {
     assert_eq!(ctx.req.get("X-Cat"), Some("ab"));
     assert_eq!(ctx.req.get("X-Not"), Some("yes"));
     assert_eq!(ctx.log, vec!["visto /u".to_string()]);
+}
+
+/// Fuzzing with VCL's own vocabulary: token soups reach far deeper into the parser and the
+/// checks than random bytes. Nothing may panic; everything either compiles or gets errors.
+#[test]
+fn parser_never_panics_on_vcl_token_soup() {
+    use proptest::prelude::*;
+    const WORDS: &[&str] = &[
+        "vcl 4.1;",
+        "backend",
+        "default",
+        "{",
+        "}",
+        "(",
+        ")",
+        ";",
+        ",",
+        ".",
+        "=",
+        "==",
+        "!=",
+        "~",
+        "!~",
+        "&&",
+        "||",
+        "!",
+        "+",
+        "-",
+        "*",
+        "/",
+        "+=",
+        ".host",
+        ".port",
+        ".probe",
+        "\"127.0.0.1\"",
+        "\"8080\"",
+        "sub",
+        "vcl_recv",
+        "vcl_deliver",
+        "vcl_backend_response",
+        "vcl_init",
+        "vcl_hash",
+        "if",
+        "elsif",
+        "else",
+        "set",
+        "unset",
+        "return",
+        "call",
+        "new",
+        "hash",
+        "pass",
+        "purge",
+        "synth",
+        "deliver",
+        "lookup",
+        "req.url",
+        "req.http.Cookie",
+        "beresp.ttl",
+        "resp.http.X",
+        "client.ip",
+        "obj.hits",
+        "acl",
+        "a",
+        "\"localhost\"",
+        "1h",
+        "0s",
+        "42",
+        "3.5",
+        "true",
+        "regsub",
+        "regsuball",
+        "hash_data",
+        "ban",
+        "std.log",
+        "import",
+        "std",
+        "directors",
+        "directors.round_robin",
+        "rr",
+        "rr.backend",
+        "rr.add_backend",
+        "probe",
+        "p",
+        ".url",
+        "{\"x\"}",
+        "\"(unclosed\"",
+        "\"[a-z]+\"",
+        "#c\n",
+        "/* c */",
+        "\n",
+    ];
+    let word = prop::sample::select(WORDS);
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: 2000,
+        ..Default::default()
+    });
+    runner
+        .run(&prop::collection::vec(word, 0..60), |words| {
+            let text = words.join(" ");
+            let _ = compile(&text, std::path::Path::new("soup.vcl"));
+            let _ = compile(
+                &format!("vcl 4.1;\n{BACKEND}{text}"),
+                std::path::Path::new("soup.vcl"),
+            );
+            Ok(())
+        })
+        .unwrap();
 }
