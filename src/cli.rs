@@ -94,6 +94,17 @@ pub enum Command {
         #[arg(long = "metodo", value_name = "MÉTODO", default_value = "GET")]
         method: String,
     },
+    /// Herramientas de la caché HTTP (varnish): registro y contadores.
+    Proxy {
+        #[command(subcommand)]
+        command: ProxyCommand,
+    },
+    /// Invalida objetos de la caché HTTP, como `varnishadm ban` (ej.: `req.url ~ ^/img/`).
+    Ban {
+        /// Expresión: CAMPO OPERADOR VALOR [&& ...], con req.url, req.http.X, obj.http.X, obj.status.
+        #[arg(value_name = "EXPRESIÓN", num_args = 1.., required = true)]
+        expr: Vec<String>,
+    },
     /// Muestra una lección en la terminal (sin ID: la lista de lecciones y tu progreso).
     Lesson {
         /// Lección (`apache/sitios`) o ejercicio (`apache-sitio`).
@@ -465,4 +476,16 @@ mod tests {
             "{help}"
         );
     }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProxyCommand {
+    /// Las últimas peticiones que pasaron por varnish, como varnishlog.
+    Log {
+        /// Sigue mostrando las nuevas (Ctrl-C para salir).
+        #[arg(short = 'f', long = "seguir")]
+        follow: bool,
+    },
+    /// Los contadores de varnish, como `varnishstat -1`.
+    Stat,
 }

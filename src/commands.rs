@@ -12,7 +12,7 @@ use lab_server::memcached;
 use lab_server::supervisor::{self, Request, StartOptions};
 use lab_server::workspace::{self, Workspace, WorkspaceError};
 
-use crate::cli::{Cli, Command, DevCommand, ServiceAction};
+use crate::cli::{Cli, Command, DevCommand, ProxyCommand, ServiceAction};
 use crate::teaching;
 
 /// A failed command: the message printed as `error: ...`.
@@ -39,6 +39,15 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::A2disconf(n) => a2(explicit, Kind::Conf, false, &n.names),
         Command::Service { name, action } => service(explicit, &name, action),
         Command::Explain { url, method } => explain(explicit, &url, &method),
+        Command::Proxy { command } => proxy(explicit, command),
+        Command::Ban { expr } => open(explicit).map_err(Failure::from).and_then(|ws| {
+            ask(
+                &ws,
+                &Request::Ban {
+                    expr: expr.join(" "),
+                },
+            )
+        }),
         Command::Lesson { id } => {
             let ws = open(explicit).ok();
             teaching::lesson(ws.as_ref(), id.as_deref())
@@ -254,6 +263,15 @@ fn configtest(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
             (Vec::new(), Some(diags))
         }
     };
+    // The varnish unit and its VCL, when the workspace has them.
+    let (warnings, errors) = match (errors, varnish_check(&ws)) {
+        (None, Ok(w)) => ([warnings, w].concat(), None),
+        (e, v) => {
+            let mut diags = e.unwrap_or_default();
+            diags.extend(v.err().unwrap_or_default());
+            (warnings, Some(diags))
+        }
+    };
     if let Some(diags) = errors {
         err(&render(&diags, Some(&ws.root)));
         return Ok(ExitCode::FAILURE);
@@ -263,6 +281,105 @@ fn configtest(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
     }
     out("Sintaxis correcta");
     Ok(ExitCode::SUCCESS)
+}
+
+/// varnish's diagnostics for `lab configtest`, with the port warnings.
+fn varnish_check(
+    ws: &Workspace,
+) -> Result<
+    Vec<lab_server::config::diagnostic::Diagnostic>,
+    Vec<lab_server::config::diagnostic::Diagnostic>,
+> {
+    use lab_server::proxy::config as vc;
+    if !vc::present(ws) {
+        return Ok(Vec::new());
+    }
+    let loaded = vc::load(ws)?;
+    let mut warnings = loaded.warnings;
+    if let (Ok(a), Ok(m)) = (config::load(ws), memcached::config::load(ws)) {
+        if ws.settings.services.varnish {
+            let others = supervisor::other_binds(ws, &a.config, &m.config);
+            warnings.extend(vc::cross_check(&loaded.config, &others));
+        }
+    }
+    Ok(warnings)
+}
+
+/// The proxy's part of `lab explain`, when varnish is enabled: from the running lab (which
+/// knows what is cached), else from the VCL on disk.
+fn explain_proxy(ws: &Workspace, q: &lab_server::http::explain::Question) -> Option<String> {
+    use lab_server::proxy::config as vc;
+    if !vc::present(ws) {
+        return None;
+    }
+    if !ws.settings.services.varnish {
+        return Some(
+            "Proxy de caché: varnish está desactivado (`lab service varnish enable`); la petición llega directa a Apache."
+                .to_string(),
+        );
+    }
+    let url = match &q.query {
+        Some(query) => format!("{}?{query}", q.path),
+        None => q.path.clone(),
+    };
+    // The Host header a browser sends: with the port when the URL has one.
+    let host = match q.port {
+        Some(p) => format!("{}:{p}", q.host),
+        None => q.host.clone(),
+    };
+    let req = Request::ProxyExplain {
+        method: q.method.clone(),
+        url: url.clone(),
+        host: host.clone(),
+    };
+    if let Ok(resp) = supervisor::request(ws, &req) {
+        if resp.ok {
+            return Some(resp.message);
+        }
+    }
+    match vc::load(ws) {
+        Ok(l) => Some(lab_server::proxy::explain::explain(
+            &l.config.vcl,
+            None,
+            &q.method,
+            &url,
+            &host,
+            &[],
+            Some(&ws.root),
+        )),
+        Err(diags) => Some(format!(
+            "Varnish: el VCL tiene errores; `lab configtest` los muestra\n{}",
+            render(&diags, Some(&ws.root))
+        )),
+    }
+}
+
+/// `lab proxy log|stat`.
+fn proxy(explicit: Option<&Path>, command: ProxyCommand) -> Result<ExitCode, Failure> {
+    let ws = open(explicit)?;
+    match command {
+        ProxyCommand::Stat => ask(&ws, &Request::ProxyStat),
+        ProxyCommand::Log { follow } => {
+            let mut after = 0;
+            loop {
+                let resp = supervisor::request(&ws, &Request::ProxyLog { after })?;
+                if !resp.ok {
+                    err(&resp.message);
+                    return Ok(ExitCode::FAILURE);
+                }
+                if !resp.message.is_empty() {
+                    let mut o = std::io::stdout().lock();
+                    let _ = o.write_all(resp.message.as_bytes());
+                    let _ = o.flush();
+                }
+                after = resp.seq.unwrap_or(after);
+                if !follow {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    }
 }
 
 fn explain(explicit: Option<&Path>, url: &str, method: &str) -> Result<ExitCode, Failure> {
@@ -278,6 +395,10 @@ fn explain(explicit: Option<&Path>, url: &str, method: &str) -> Result<ExitCode,
     match config::load(&ws) {
         Ok(loaded) => {
             out(explain(&loaded.config, &question).trim_end());
+            if let Some(text) = explain_proxy(&ws, &question) {
+                out("");
+                out(text.trim_end());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(diags) => {

@@ -23,6 +23,7 @@ pub mod handlers;
 pub mod http;
 pub mod memcached;
 pub mod php;
+pub mod proxy;
 pub mod report;
 pub mod supervisor;
 pub mod util;

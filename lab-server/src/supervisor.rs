@@ -87,6 +87,10 @@ pub struct Stack {
     pub memcached: Arc<crate::memcached::config::MemcachedConfig>,
     /// `etc/php/8.2/fpm/` (absent in workspaces made before PHP-FPM was in the lab).
     pub php_fpm: Option<Arc<crate::php::fpm::FpmConfig>>,
+    /// The varnish unit and its VCL (`None` when absent, or invalid while disabled).
+    pub varnish: Option<Arc<crate::proxy::config::ProxyConfig>>,
+    /// Why `varnish` is `None` although the workspace has it (shown on `service start`).
+    pub varnish_errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -104,10 +108,14 @@ impl Stack {
                     warnings.extend(f.warnings);
                     Arc::new(f.config)
                 });
+                let (varnish, varnish_errors) =
+                    load_varnish(ws, &loaded.config, &mc.config, &mut warnings)?;
                 Ok(Stack {
                     apache: Arc::new(loaded.config),
                     memcached: Arc::new(mc.config),
                     php_fpm,
+                    varnish,
+                    varnish_errors,
                     warnings,
                 })
             }
@@ -118,6 +126,57 @@ impl Stack {
                 Err(diags)
             }
         }
+    }
+}
+
+/// The addresses the other enabled services bind, for varnish's port warnings.
+pub fn other_binds(
+    ws: &Workspace,
+    apache: &ServerConfig,
+    memcached: &crate::memcached::config::MemcachedConfig,
+) -> Vec<(&'static str, SocketAddr)> {
+    let mut others = Vec::new();
+    if ws.settings.services.apache2 {
+        others.extend(apache.listens.iter().map(|l| ("apache2", l.bind)));
+    }
+    if ws.settings.services.memcached {
+        others.extend(memcached.binds.iter().map(|b| ("memcached", *b)));
+    }
+    others
+}
+
+/// Loads varnish's unit and VCL when the workspace has them: errors stop everything when
+/// the service is enabled, and are kept for `lab service varnish start` otherwise.
+#[allow(clippy::type_complexity)]
+fn load_varnish(
+    ws: &Workspace,
+    apache: &ServerConfig,
+    memcached: &crate::memcached::config::MemcachedConfig,
+    warnings: &mut Vec<Diagnostic>,
+) -> Result<
+    (
+        Option<Arc<crate::proxy::config::ProxyConfig>>,
+        Vec<Diagnostic>,
+    ),
+    Vec<Diagnostic>,
+> {
+    if !crate::proxy::config::present(ws) {
+        return Ok((None, Vec::new()));
+    }
+    let enabled = ws.settings.services.varnish;
+    match crate::proxy::config::load(ws) {
+        Ok(loaded) => {
+            if enabled {
+                warnings.extend(loaded.warnings);
+                warnings.extend(crate::proxy::config::cross_check(
+                    &loaded.config,
+                    &other_binds(ws, apache, memcached),
+                ));
+            }
+            Ok((Some(Arc::new(loaded.config)), Vec::new()))
+        }
+        Err(diags) if enabled => Err(diags),
+        Err(diags) => Ok((None, diags)),
     }
 }
 
@@ -145,6 +204,11 @@ trait Running: Send + Sync {
     /// For a service without listeners (php-fpm): what it serves, as (what, detail) lines.
     fn notes(&self) -> Vec<(String, String)> {
         Vec::new()
+    }
+
+    /// The caching proxy, for `lab proxy` and `lab ban`.
+    fn proxy(&self) -> Option<Arc<crate::proxy::Proxy>> {
+        None
     }
 }
 
@@ -182,6 +246,13 @@ pub const SERVICES: &[ServiceSpec] = &[
         enabled: |s| s.services.php_fpm,
         set_enabled: |s, on| s.services.php_fpm = on,
         start: start_php_fpm,
+    },
+    ServiceSpec {
+        name: "varnish",
+        description: "caché HTTP (acelerador) Varnish",
+        enabled: |s| s.services.varnish,
+        set_enabled: |s, on| s.services.varnish = on,
+        start: start_varnish,
     },
 ];
 
@@ -467,6 +538,104 @@ impl Running for FpmService {
     }
 }
 
+/// varnish: the proxy runs as tasks of the lab's runtime.
+fn start_varnish(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>> {
+    Box::pin(async move {
+        let Some(config) = stack.varnish.clone() else {
+            return Err(if stack.varnish_errors.is_empty() {
+                "el espacio de trabajo no tiene etc/varnish/default.vcl ni la unidad varnish.service".to_string()
+            } else {
+                format!(
+                    "la configuración de varnish tiene errores:\n{}",
+                    render(&stack.varnish_errors, Some(&stack.apache.workspace))
+                )
+            });
+        };
+        let role = crate::proxy::ProxyRole::start(&config).await?;
+        Ok(Box::new(VarnishService {
+            role: Some(role),
+            config: std::sync::Mutex::new(config),
+            started: Instant::now(),
+        }) as Box<dyn Running>)
+    })
+}
+
+struct VarnishService {
+    role: Option<crate::proxy::ProxyRole>,
+    config: std::sync::Mutex<Arc<crate::proxy::config::ProxyConfig>>,
+    started: Instant,
+}
+
+impl Running for VarnishService {
+    fn endpoint(&self, listen: &Listen, addr: SocketAddr) -> (String, String) {
+        (
+            report::url_for(addr),
+            format!(
+                "-a {}:{} -> {addr}",
+                listen.addr.map(|a| a.to_string()).unwrap_or_default(),
+                listen.port
+            ),
+        )
+    }
+
+    fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            let Some(new) = stack.varnish.clone() else {
+                return Err(
+                    "la configuración de varnish no es válida; se sigue usando el VCL anterior"
+                        .into(),
+                );
+            };
+            let Some(role) = &self.role else {
+                return Ok(());
+            };
+            let mut cur = self.config.lock().unwrap_or_else(|p| p.into_inner());
+            // Like `varnishreload`: a new VCL is loaded and used; -a, -s and -p need a restart.
+            let restart = cur.listens != new.listens
+                || cur.storage != new.storage
+                || cur.params != new.params;
+            role.proxy.use_vcl(Arc::clone(&new.vcl))?;
+            *cur = new;
+            if restart {
+                Err("VCL nuevo en uso, pero -a, -s y -p solo cambian al reiniciar: `lab service varnish restart`".into())
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    fn bound(&self) -> Vec<(Listen, SocketAddr)> {
+        self.role.as_ref().map(|r| r.bound()).unwrap_or_default()
+    }
+
+    fn stats(&self) -> Counters {
+        let Some(role) = &self.role else {
+            return Counters::default();
+        };
+        let st = &role.proxy.stats;
+        let r = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        Counters {
+            uptime_secs: self.started.elapsed().as_secs(),
+            requests: r(&st.client_req),
+            bytes: r(&st.s_resp_bodybytes),
+            busy_workers: 0,
+        }
+    }
+
+    fn stop(mut self: Box<Self>) -> BoxFuture<'static, ()> {
+        let role = self.role.take();
+        Box::pin(async move {
+            if let Some(role) = role {
+                role.stop();
+            }
+        })
+    }
+
+    fn proxy(&self) -> Option<Arc<crate::proxy::Proxy>> {
+        self.role.as_ref().map(|r| Arc::clone(&r.proxy))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Control protocol
 
@@ -482,6 +651,22 @@ pub enum Request {
         name: String,
         action: String,
     },
+    /// `lab proxy log`: transactions after sequence number `after`.
+    ProxyLog {
+        after: u64,
+    },
+    /// `lab proxy stat`.
+    ProxyStat,
+    /// `lab ban EXPR`.
+    Ban {
+        expr: String,
+    },
+    /// `lab explain URL`, the proxy's part.
+    ProxyExplain {
+        method: String,
+        url: String,
+        host: String,
+    },
 }
 
 /// The answer to a request.
@@ -492,6 +677,9 @@ pub struct Response {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusData>,
+    /// `lab proxy log`: the last transaction number returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
 }
 
 impl Response {
@@ -500,6 +688,7 @@ impl Response {
             ok: true,
             message: message.into(),
             status: None,
+            seq: None,
         }
     }
 
@@ -508,6 +697,7 @@ impl Response {
             ok: false,
             message: message.into(),
             status: None,
+            seq: None,
         }
     }
 }
@@ -946,12 +1136,59 @@ impl Supervisor {
                     ok: true,
                     message: status_text(&status),
                     status: Some(status),
+                    seq: None,
                 }
             }
             Request::Reload => self.reload(None).await,
             Request::Stop => Response::ok("Parando el laboratorio…"),
             Request::Service { name, action } => self.service(&name, &action).await,
+            Request::ProxyLog { after } => match self.proxy() {
+                Ok(p) => {
+                    let (entries, seq) = p.log.since(after);
+                    let mut r = Response::ok(entries.concat());
+                    r.seq = Some(seq);
+                    r
+                }
+                Err(r) => r,
+            },
+            Request::ProxyStat => match self.proxy() {
+                Ok(p) => Response::ok(p.stat_text()),
+                Err(r) => r,
+            },
+            Request::ProxyExplain { method, url, host } => match self.proxy() {
+                Ok(p) => {
+                    let vcl = std::sync::Arc::clone(&p.loaded.load().vcl);
+                    Response::ok(crate::proxy::explain::explain(
+                        &vcl,
+                        Some(&p),
+                        &method,
+                        &url,
+                        &host,
+                        &[],
+                        Some(&self.ws.root),
+                    ))
+                }
+                Err(r) => r,
+            },
+            Request::Ban { expr } => match self.proxy() {
+                Ok(p) => match p.ban(&expr) {
+                    Ok(()) => Response::ok(format!("Ban añadido: {expr}")),
+                    Err(e) => Response::fail(format!("ban no válido: {e}")),
+                },
+                Err(r) => r,
+            },
         }
+    }
+
+    /// The running proxy, or the answer to give when varnish is not running.
+    #[allow(clippy::result_large_err)]
+    fn proxy(&self) -> Result<Arc<crate::proxy::Proxy>, Response> {
+        self.services
+            .iter()
+            .find_map(|(_, r)| r.as_ref().and_then(|r| r.proxy()))
+            .ok_or_else(|| {
+                Response::fail("varnish no está en marcha; actívalo con `lab service varnish enable` y arráncalo con `lab service varnish start`")
+            })
     }
 
     fn status(&self) -> StatusData {

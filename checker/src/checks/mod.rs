@@ -138,6 +138,7 @@ kinds! {
     Command(command::CommandCheck) = "command",
     Process(process::ProcessCheck) = "process",
     Memcached(memcached::MemcachedCheck) = "memcached",
+    Vcl(vcl::VclCheck) = "vcl",
 }
 
 fn typed<T: CheckKind>(v: toml::Value) -> Result<T, String> {

@@ -15,6 +15,8 @@ pub struct Instance {
     /// (port as written in `Listen`, address bound).
     pub binds: Vec<(u16, SocketAddr)>,
     role: Option<HttpRole>,
+    /// The caching proxy, when the workspace enables varnish.
+    proxy: Option<lab_server::proxy::ProxyRole>,
     /// mod_wsgi's host, so `WSGIScriptAlias` sites answer as in `lab start`.
     wsgi: Arc<WsgiHost>,
     /// Where the daemon processes' sockets live (never the running lab's `run/`).
@@ -26,8 +28,13 @@ pub struct Instance {
     runtime: tokio::runtime::Runtime,
 }
 
-/// Starts the HTTP role of `config` with every `Listen` moved to `127.0.0.1:0`.
-pub fn start(mut config: lab_server::config::ServerConfig) -> Result<Instance, String> {
+/// Starts the HTTP role of `config` with every `Listen` moved to `127.0.0.1:0` and, when
+/// given, varnish (`-a` moved the same way, its backends pointed at the moved `Listen`s).
+pub fn start(
+    mut config: lab_server::config::ServerConfig,
+    varnish: Option<lab_server::proxy::config::ProxyConfig>,
+) -> Result<Instance, String> {
+    let original: Vec<u16> = config.listens.iter().map(|l| l.bind.port()).collect();
     for l in &mut config.listens {
         l.bind = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0);
     }
@@ -77,9 +84,47 @@ pub fn start(mut config: lab_server::config::ServerConfig) -> Result<Instance, S
             ));
         }
     };
-    let binds = role.bound().into_iter().map(|(l, a)| (l.port, a)).collect();
+    let mut binds: Vec<(u16, SocketAddr)> =
+        role.bound().into_iter().map(|(l, a)| (l.port, a)).collect();
+    let moved: Vec<(u16, SocketAddr)> = original
+        .iter()
+        .copied()
+        .zip(role.bound().into_iter().map(|(_, a)| a))
+        .collect();
+    let proxy = match varnish {
+        Some(mut v) => {
+            if let Some(vcl) = Arc::get_mut(&mut v.vcl) {
+                for b in vcl.program.backends.iter_mut() {
+                    if let Some((_, a)) = moved.iter().find(|(p, _)| *p == b.port) {
+                        b.port = a.port();
+                    }
+                }
+            }
+            for l in &mut v.listens {
+                l.bind = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0);
+            }
+            match runtime.block_on(lab_server::proxy::ProxyRole::start(&v)) {
+                Ok(p) => {
+                    // Varnish first: on a port both want, the proxy is what a client reaches.
+                    let mut b: Vec<(u16, SocketAddr)> =
+                        p.bound().into_iter().map(|(l, a)| (l.port, a)).collect();
+                    b.append(&mut binds);
+                    binds = b;
+                    Some(p)
+                }
+                Err(e) => {
+                    runtime.block_on(role.stop());
+                    wsgi.stop();
+                    let _ = std::fs::remove_dir_all(&run_dir);
+                    return Err(format!("no se pudo arrancar varnish para comprobar: {e}"));
+                }
+            }
+        }
+        None => None,
+    };
     Ok(Instance {
         binds,
+        proxy,
         role: Some(role),
         wsgi,
         run_dir,
@@ -91,6 +136,10 @@ pub fn start(mut config: lab_server::config::ServerConfig) -> Result<Instance, S
 
 impl Drop for Instance {
     fn drop(&mut self) {
+        if let Some(p) = self.proxy.take() {
+            let _guard = self.runtime.enter();
+            p.stop();
+        }
         if let Some(role) = self.role.take() {
             self.runtime.block_on(role.stop());
         }

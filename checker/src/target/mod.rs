@@ -91,11 +91,22 @@ impl Target {
             };
             // Where the running lab really listens (its configuration may be older than the
             // files on disk when the student has not reloaded).
-            let binds: Vec<(u16, SocketAddr)> = apache
+            let mut binds: Vec<(u16, SocketAddr)> = apache
                 .mappings
                 .iter()
                 .filter_map(|m| parse_mapping(m))
                 .collect();
+            // A running varnish answers on its `-a` ports (port 80 when it sits in front).
+            if let Some(v) = status
+                .services
+                .iter()
+                .find(|s| s.name == "varnish" && s.running)
+            {
+                let mut front: Vec<(u16, SocketAddr)> =
+                    v.mappings.iter().filter_map(|m| parse_mapping(m)).collect();
+                front.append(&mut binds);
+                binds = front;
+            }
             if !binds.is_empty() {
                 return Target::Running(binds);
             }
@@ -108,12 +119,41 @@ impl Target {
                     .collect(),
             );
         }
-        Target::isolated(loaded.config)
+        Target::isolated_with_varnish(ws, loaded.config)
+    }
+
+    /// An instance on free ports of Apache's `config` and, when the workspace enables it,
+    /// varnish in front (as `lab start` would run them).
+    pub fn isolated_with_varnish(
+        ws: &Workspace,
+        config: lab_server::config::ServerConfig,
+    ) -> Target {
+        let varnish = if ws.settings.services.varnish {
+            match lab_server::proxy::config::load(ws) {
+                Ok(v) => Some(v.config),
+                Err(diags) => {
+                    let first = diags
+                        .iter()
+                        .find(|d| d.is_error())
+                        .map(|d| d.message.clone())
+                        .unwrap_or_default();
+                    return Target::Unavailable(format!(
+                        "la configuración de varnish tiene errores ({first}); `lab configtest` los muestra"
+                    ));
+                }
+            }
+        } else {
+            None
+        };
+        match isolated::start(config, varnish) {
+            Ok(instance) => Target::Isolated(Box::new(instance)),
+            Err(e) => Target::Unavailable(e),
+        }
     }
 
     /// Starts the Apache role of `config` on free loopback ports.
     pub fn isolated(config: lab_server::config::ServerConfig) -> Target {
-        match isolated::start(config) {
+        match isolated::start(config, None) {
             Ok(instance) => Target::Isolated(Box::new(instance)),
             Err(e) => Target::Unavailable(e),
         }

@@ -409,10 +409,6 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         },
     };
     let _ = writeln!(out, "Manejador: {what}");
-    out.push_str(
-        "Proxy de caché: esta versión del laboratorio no tiene todavía el proxy tipo Varnish; \
-         la petición llega directa a Apache.\n",
-    );
     out
 }
 

@@ -92,6 +92,8 @@ pub struct Services {
     /// PHP-FPM (Debian's `php-fpm8.2`), off until the PHP lessons enable it.
     #[serde(rename = "php8.2-fpm")]
     pub php_fpm: bool,
+    /// The caching proxy; off until `lab service varnish enable`.
+    pub varnish: bool,
 }
 
 impl Default for Services {
@@ -100,6 +102,7 @@ impl Default for Services {
             apache2: true,
             memcached: false,
             php_fpm: false,
+            varnish: false,
         }
     }
 }
@@ -237,7 +240,8 @@ pub fn settings_text(s: &Settings) -> String {
          [services]\n\
          apache2 = {apache2}\n\
          memcached = {memcached}\n\
-         \"php8.2-fpm\" = {php_fpm}\n",
+         \"php8.2-fpm\" = {php_fpm}\n\
+         varnish = {varnish}\n",
         student = s.student,
         p80 = 80u32 + u32::from(s.privileged_port_offset),
         offset = s.privileged_port_offset,
@@ -250,6 +254,7 @@ pub fn settings_text(s: &Settings) -> String {
         apache2 = s.services.apache2,
         memcached = s.services.memcached,
         php_fpm = s.services.php_fpm,
+        varnish = s.services.varnish,
     )
 }
 

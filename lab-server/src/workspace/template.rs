@@ -105,6 +105,14 @@ const FILES: &[(&str, &str)] = &[
     ("var/log/apache2/access.log", ""),
     ("var/log/apache2/error.log", ""),
     ("var/log/memcached.log", ""),
+    (
+        crate::proxy::config::UNIT_LIB,
+        crate::proxy::config::DEBIAN_UNIT,
+    ),
+    (
+        crate::proxy::config::VCL_PATH,
+        crate::proxy::config::DEFAULT_VCL,
+    ),
 ];
 
 /// Empty directories of the tree.
@@ -117,6 +125,8 @@ const DIRS: &[&str] = &[
     "var/lock/apache2",
     "run/apache2/socks",
     "usr/lib/cgi-bin",
+    "var/log/varnish",
+    "etc/systemd/system",
     ".lab",
 ];
 

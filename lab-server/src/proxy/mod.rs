@@ -1,0 +1,290 @@
+//! The caching reverse proxy (the Varnish role), configured with VCL.
+//!
+//! - [`vcl`]: lexer, parser, load-time checks and interpreter; Varnish 7.1's builtin.vcl.
+//! - [`config`]: the systemd unit and drop-ins, varnishd's options, the VCL file.
+//! - [`cache`]: objects, Vary variants, the waiting list, bans, LRU under `-s malloc`.
+//! - [`fetch`]: the backend side (bereq, TTL rules, 304 merge, vcl_backend_*).
+//! - [`server`]: the client side (vcl_recv ... vcl_deliver) and delivery headers.
+//! - [`backend`]: connection pools, probes, directors.
+//! - [`stats`]: varnishstat counters and the varnishlog-like log.
+
+pub mod backend;
+pub mod body;
+pub mod cache;
+pub mod config;
+pub mod explain;
+pub mod fetch;
+pub mod server;
+pub mod stats;
+pub mod vcl;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::config::model::Listen;
+use backend::Backends;
+use cache::Store;
+use config::{Params, ProxyConfig};
+use stats::{Stats, TxLog};
+use vcl::interp::{run, Action, BackendRef, Ctx, Host};
+use vcl::{SubKind, Vcl};
+
+/// Wall-clock seconds that follow tokio's clock, so tests with paused time move TTLs.
+pub struct Clock {
+    wall0: f64,
+    inst0: tokio::time::Instant,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        Clock {
+            wall0: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0),
+            inst0: tokio::time::Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> f64 {
+        self.wall0 + self.inst0.elapsed().as_secs_f64()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// A VCL in use with its backends.
+pub struct Loaded {
+    pub vcl: Arc<Vcl>,
+    pub backends: Backends,
+}
+
+/// The state shared by every connection of the proxy.
+pub struct Proxy {
+    pub loaded: ArcSwap<Loaded>,
+    pub store: Store,
+    pub stats: Arc<Stats>,
+    pub log: TxLog,
+    pub params: Params,
+    pub clock: Clock,
+    pub hostname: String,
+    xid: AtomicU64,
+}
+
+/// The interpreter's view of the proxy.
+pub struct VclHost<'a> {
+    pub proxy: &'a Proxy,
+    pub loaded: &'a Loaded,
+}
+
+impl Host for VclHost<'_> {
+    fn healthy(&self, b: BackendRef) -> bool {
+        self.loaded.backends.healthy(b)
+    }
+
+    fn director_add(&self, director: usize, backend: usize, weight: f64) {
+        self.loaded
+            .backends
+            .add_to_director(director, backend, weight);
+    }
+
+    fn ban(&self, expr: &str) -> Result<(), String> {
+        self.proxy.store.ban(expr, self.proxy.clock.now())
+    }
+
+    fn backend_name(&self, b: BackendRef) -> String {
+        self.loaded.backends.name(b)
+    }
+}
+
+impl Proxy {
+    pub fn new(vcl: Arc<Vcl>, storage: u64, params: Params) -> Result<Arc<Proxy>, String> {
+        let stats = Arc::new(Stats::default());
+        let proxy = Arc::new(Proxy {
+            loaded: ArcSwap::from_pointee(Loaded {
+                backends: Backends::new(&vcl.program, Arc::clone(&stats)),
+                vcl: Arc::clone(&vcl),
+            }),
+            store: Store::new(storage, Arc::clone(&stats)),
+            stats,
+            log: TxLog::new(2000),
+            params,
+            clock: Clock::new(),
+            hostname: hostname(),
+            // Varnish's first client request gets xid 2 (1 is the session).
+            xid: AtomicU64::new(1),
+        });
+        let loaded = proxy.init_vcl(vcl)?;
+        proxy.loaded.store(Arc::new(loaded));
+        Ok(proxy)
+    }
+
+    /// Runs vcl_init for `vcl` (directors get their backends) and starts its probes.
+    pub fn init_vcl(&self, vcl: Arc<Vcl>) -> Result<Loaded, String> {
+        let loaded = Loaded {
+            backends: Backends::new(&vcl.program, Arc::clone(&self.stats)),
+            vcl,
+        };
+        let host = VclHost {
+            proxy: self,
+            loaded: &loaded,
+        };
+        let mut ctx = Ctx::default();
+        match run(&loaded.vcl.program, SubKind::Init, &mut ctx, &host) {
+            Action::Ok => {}
+            other => return Err(format!("vcl_init terminó con `{}`", other.name())),
+        }
+        if tokio::runtime::Handle::try_current().is_ok() {
+            loaded.backends.start_probes();
+        }
+        Ok(loaded)
+    }
+
+    /// Switches to a new VCL; requests in flight finish on the old one.
+    pub fn use_vcl(&self, vcl: Arc<Vcl>) -> Result<(), String> {
+        let loaded = self.init_vcl(vcl)?;
+        let old = self.loaded.swap(Arc::new(loaded));
+        old.backends.stop_probes();
+        Ok(())
+    }
+
+    pub fn next_xid(&self) -> u64 {
+        self.xid.fetch_add(1, Relaxed) + 1
+    }
+
+    /// `lab ban EXPR`.
+    pub fn ban(&self, expr: &str) -> Result<(), String> {
+        self.store.ban(expr, self.clock.now())
+    }
+
+    /// The varnishstat-like table.
+    pub fn stat_text(&self) -> String {
+        let mut out = String::from("Contadores (como varnishstat -1):\n");
+        for (name, value, desc) in self.stats.snapshot() {
+            out.push_str(&format!("MAIN.{name:<22} {value:>12}   {desc}\n"));
+        }
+        out.push_str(&format!(
+            "SMA.s0.g_bytes{:>22}   Bytes en uso en el almacenamiento malloc\n",
+            self.store.bytes()
+        ));
+        let loaded = self.loaded.load();
+        for (name, healthy, probe) in loaded.backends.health() {
+            out.push_str(&format!(
+                "VBE.{name:<20} {:>14}   {probe}\n",
+                if healthy { "sano" } else { "enfermo" }
+            ));
+        }
+        out
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// A running proxy: its listeners and shared state.
+pub struct ProxyRole {
+    pub proxy: Arc<Proxy>,
+    listeners: Vec<(Listen, SocketAddr, JoinHandle<()>)>,
+}
+
+impl ProxyRole {
+    /// Binds every `-a` and starts serving.
+    pub async fn start(cfg: &ProxyConfig) -> Result<ProxyRole, String> {
+        let proxy = Proxy::new(Arc::clone(&cfg.vcl), cfg.storage, cfg.params.clone())?;
+        let mut listeners = Vec::new();
+        for l in &cfg.listens {
+            let tcp = match bind(l.bind).await {
+                Ok(t) => t,
+                Err(e) => {
+                    for (_, _, t) in listeners {
+                        let t: JoinHandle<()> = t;
+                        t.abort();
+                    }
+                    proxy.loaded.load().backends.stop_probes();
+                    return Err(format!(
+                        "varnish no pudo escuchar en {} (-a {}:{}): {e}\n  ayuda: cambia -a en la unidad de systemd o para el programa que ocupa ese puerto",
+                        l.bind,
+                        l.addr.map(|a| a.to_string()).unwrap_or_default(),
+                        l.port
+                    ));
+                }
+            };
+            let bound = tcp.local_addr().unwrap_or(l.bind);
+            let p = Arc::clone(&proxy);
+            let task = tokio::spawn(async move {
+                loop {
+                    match tcp.accept().await {
+                        Ok((stream, client)) => {
+                            tokio::spawn(server::connection(Arc::clone(&p), stream, client));
+                        }
+                        Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+                    }
+                }
+            });
+            listeners.push((l.clone(), bound, task));
+        }
+        Ok(ProxyRole { proxy, listeners })
+    }
+
+    pub fn bound(&self) -> Vec<(Listen, SocketAddr)> {
+        self.listeners
+            .iter()
+            .map(|(l, a, _)| (l.clone(), *a))
+            .collect()
+    }
+
+    pub fn stop(self) {
+        for (_, _, t) in self.listeners {
+            t.abort();
+        }
+        self.proxy.loaded.load().backends.stop_probes();
+    }
+}
+
+async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+/// A pseudo-random number in [0, 1) (directors and `std.random`), without a crate: a
+/// xorshift over a per-thread state seeded from the clock.
+pub fn random_unit() -> f64 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0x9e37_79b9_7f4a_7c15)
+                | 1,
+        );
+    }
+    STATE.with(|s| {
+        let mut x = s.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        s.set(x);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    })
+}

@@ -1,0 +1,990 @@
+//! The client side: listeners, the request state machine (vcl_recv -> hash -> lookup ->
+//! hit/miss/pass/pipe/purge/synth -> vcl_deliver) and delivery with Varnish's headers.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+
+use super::body::ProxyBody;
+use super::cache::{hash_key, Lookup, Object};
+use super::fetch::{canonical_reason, strip_hop_by_hop, FetchJob, Fetched};
+use super::stats::Trace;
+use super::vcl::interp::{run, Action, Ctx, Msg};
+use super::vcl::SubKind;
+use super::{Loaded, Proxy, VclHost};
+
+pub const VIA: &str = "1.1 varnish (Varnish/7.1)";
+
+/// How the answer was produced, for headers and counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Hit,
+    Miss,
+    Pass,
+}
+
+/// Serves one connection.
+pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client: SocketAddr) {
+    let local = stream.local_addr().unwrap_or(client);
+    let _ = stream.set_nodelay(true);
+    proxy.stats.sess_conn.fetch_add(1, Relaxed);
+    let service = {
+        let proxy = Arc::clone(&proxy);
+        service_fn(move |req| {
+            let proxy = Arc::clone(&proxy);
+            async move { Ok::<_, Infallible>(handle(proxy, req, client, local).await) }
+        })
+    };
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(60))
+        .keep_alive(true)
+        .title_case_headers(true)
+        .max_buf_size(256 * 1024);
+    let _ = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await;
+}
+
+fn request_msg(parts: &http::request::Parts) -> Msg {
+    let mut m = Msg {
+        method: parts.method.as_str().to_string(),
+        url: parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into()),
+        proto: match parts.version {
+            http::Version::HTTP_10 => "HTTP/1.0".into(),
+            http::Version::HTTP_09 => "HTTP/0.9".into(),
+            _ => "HTTP/1.1".into(),
+        },
+        ..Msg::default()
+    };
+    m.headers.reserve(parts.headers.len() + 2);
+    for (n, v) in &parts.headers {
+        m.headers.push((
+            n.as_str().to_string(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        ));
+    }
+    m
+}
+
+/// One client request, from vcl_recv to the response.
+pub async fn handle(
+    proxy: Arc<Proxy>,
+    req: http::Request<hyper::body::Incoming>,
+    client: SocketAddr,
+    local: SocketAddr,
+) -> http::Response<ProxyBody> {
+    let loaded = proxy.loaded.load_full();
+    let xid = proxy.next_xid();
+    proxy.stats.client_req.fetch_add(1, Relaxed);
+    let (parts, incoming) = req.into_parts();
+    let mut trace = Trace::default();
+    trace.add("Begin", format!("req {} rxreq", xid));
+    trace.add("ReqStart", format!("{} {}", client.ip(), client.port()));
+    trace.add("ReqMethod", parts.method.as_str());
+    trace.add("ReqURL", parts.uri.to_string());
+    let mut ctx = Ctx {
+        req: request_msg(&parts),
+        xid,
+        client_ip: Some(client.ip()),
+        server_ip: Some(local.ip()),
+        now: proxy.clock.now(),
+        hostname: proxy.hostname.clone(),
+        ..Ctx::default()
+    };
+    let keep_alive = !matches!(ctx.req.get("connection"), Some(c) if c.eq_ignore_ascii_case("close"))
+        && (ctx.req.proto == "HTTP/1.1"
+            || ctx
+                .req
+                .get("connection")
+                .is_some_and(|c| c.eq_ignore_ascii_case("keep-alive")));
+    let method_head = ctx.req.method == "HEAD";
+    let client_conds = (
+        ctx.req.get("if-none-match").map(str::to_string),
+        ctx.req.get("if-modified-since").map(str::to_string),
+        ctx.req.get("range").map(str::to_string),
+    );
+    strip_hop_by_hop(&mut ctx.req);
+    // Varnish adds the client to X-Forwarded-For before vcl_recv.
+    let ip = client.ip().to_canonical().to_string();
+    match ctx.req.get("x-forwarded-for").map(str::to_string) {
+        Some(prev) => ctx.req.set("X-Forwarded-For", format!("{prev}, {ip}")),
+        None => ctx.req.set("X-Forwarded-For", ip),
+    }
+    let mut body = Some(ProxyBody::Incoming(incoming));
+    let host = VclHost {
+        proxy: &proxy,
+        loaded: &loaded,
+    };
+    let prog = &loaded.vcl.program;
+
+    'restart: loop {
+        ctx.now = proxy.clock.now();
+        let a = call(prog, SubKind::Recv, &mut ctx, &host, &mut trace);
+        // After vcl_recv Varnish normalizes Accept-Encoding for cache lookups.
+        if matches!(a, Action::Hash | Action::Purge) {
+            let gz = ctx.req.get("accept-encoding").is_some_and(accepts_gzip);
+            ctx.can_gzip = gz;
+            if gz {
+                ctx.req.set("Accept-Encoding", "gzip");
+            } else {
+                ctx.req.unset("accept-encoding");
+            }
+        }
+        let outcome = match a {
+            Action::Hash | Action::Purge => {
+                ctx.hash.clear();
+                let h = call(prog, SubKind::Hash, &mut ctx, &host, &mut trace);
+                if h != Action::Lookup {
+                    Outcome::Synth(503, Some("VCL failed".into()))
+                } else {
+                    let key = hash_key(&ctx.hash);
+                    if a == Action::Purge {
+                        let n = proxy.store.purge(&key);
+                        proxy.stats.n_purges.fetch_add(1, Relaxed);
+                        proxy.stats.n_obj_purged.fetch_add(n as u64, Relaxed);
+                        trace.add("VCL_Log", format!("purgados {n} objetos"));
+                        match call(prog, SubKind::Purge, &mut ctx, &host, &mut trace) {
+                            Action::Synth(c, r) => Outcome::Synth(c, r),
+                            Action::Restart => {
+                                if restart(&mut ctx) {
+                                    continue 'restart;
+                                }
+                                Outcome::Synth(503, Some("Too many restarts".into()))
+                            }
+                            _ => Outcome::Synth(503, Some("VCL failed".into())),
+                        }
+                    } else {
+                        match lookup(&proxy, &loaded, &mut ctx, &key, &mut body, &mut trace).await {
+                            Outcome::Restart => {
+                                if restart(&mut ctx) {
+                                    continue 'restart;
+                                }
+                                Outcome::Synth(503, Some("Too many restarts".into()))
+                            }
+                            o => o,
+                        }
+                    }
+                }
+            }
+            Action::Pass => pass(&proxy, &loaded, &mut ctx, &mut body, &mut trace).await,
+            Action::Pipe => {
+                proxy.stats.s_pipe.fetch_add(1, Relaxed);
+                let a = call(prog, SubKind::Pipe, &mut ctx, &host, &mut trace);
+                match a {
+                    Action::Pipe => pipe(&proxy, &loaded, &mut ctx, &mut body, &mut trace).await,
+                    Action::Synth(c, r) => Outcome::Synth(c, r),
+                    _ => Outcome::Synth(503, Some("VCL failed".into())),
+                }
+            }
+            Action::Synth(c, r) => Outcome::Synth(c, r),
+            Action::Restart => {
+                if restart(&mut ctx) {
+                    continue 'restart;
+                }
+                Outcome::Synth(503, Some("Too many restarts".into()))
+            }
+            _ => Outcome::Synth(503, Some("VCL failed".into())),
+        };
+        // vcl_deliver / vcl_synth may restart too.
+        match finish(&proxy, &loaded, &mut ctx, outcome, &mut trace) {
+            Finished::Restart => {
+                if restart(&mut ctx) {
+                    continue 'restart;
+                }
+                // Out of restarts: vcl_synth cannot restart again, so this is final.
+                let r = match synth(
+                    &proxy,
+                    &loaded,
+                    &mut ctx,
+                    503,
+                    Some("Too many restarts".into()),
+                    &mut trace,
+                ) {
+                    Finished::Done(r) => r,
+                    Finished::Restart => Reply::Synth {
+                        resp: Msg {
+                            status: 503,
+                            reason: "Too many restarts".into(),
+                            ..Msg::default()
+                        },
+                        body: String::new(),
+                    },
+                };
+                return respond(
+                    &proxy,
+                    r,
+                    method_head,
+                    &client_conds,
+                    keep_alive,
+                    ctx.can_gzip,
+                    &mut trace,
+                    xid,
+                );
+            }
+            Finished::Done(r) => {
+                return respond(
+                    &proxy,
+                    r,
+                    method_head,
+                    &client_conds,
+                    keep_alive,
+                    ctx.can_gzip,
+                    &mut trace,
+                    xid,
+                )
+            }
+        }
+    }
+}
+
+fn restart(ctx: &mut Ctx) -> bool {
+    ctx.restarts += 1;
+    ctx.hash.clear();
+    ctx.obj = None;
+    ctx.restarts <= 4
+}
+
+fn accepts_gzip(ae: &str) -> bool {
+    ae.split(',').any(|p| {
+        let mut it = p.split(';');
+        let name = it.next().unwrap_or("").trim();
+        let q = it
+            .find_map(|x| x.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f64>().ok())
+            .unwrap_or(1.0);
+        name.eq_ignore_ascii_case("gzip") && q > 0.0
+    })
+}
+
+fn call(
+    prog: &super::vcl::Program,
+    kind: SubKind,
+    ctx: &mut Ctx,
+    host: &VclHost<'_>,
+    trace: &mut Trace,
+) -> Action {
+    let a = run(prog, kind, ctx, host);
+    trace.add(
+        "VCL_call",
+        kind.name().trim_start_matches("vcl_").to_ascii_uppercase(),
+    );
+    for l in ctx.log.drain(..) {
+        trace.add("VCL_Log", l);
+    }
+    match &a {
+        Action::Fail(e) => {
+            trace.add("VCL_Error", e.clone());
+            trace.add("VCL_return", "fail");
+        }
+        other => trace.add("VCL_return", other.name()),
+    }
+    a
+}
+
+/// Where a request ended before vcl_deliver / vcl_synth.
+enum Outcome {
+    Deliver {
+        obj: Arc<Object>,
+        kind: Kind,
+    },
+    /// A pass: the backend's head and body (not stored).
+    Stream {
+        head: Msg,
+        body: ProxyBody,
+    },
+    Synth(u16, Option<String>),
+    Restart,
+    /// Pipe: the backend's answer as is.
+    Raw(http::Response<ProxyBody>),
+}
+
+enum Finished {
+    Done(Reply),
+    Restart,
+}
+
+enum Reply {
+    Obj { resp: Msg, obj: Arc<Object> },
+    Stream { resp: Msg, body: ProxyBody },
+    Synth { resp: Msg, body: String },
+    Raw(http::Response<ProxyBody>),
+}
+
+async fn lookup(
+    proxy: &Arc<Proxy>,
+    loaded: &Arc<Loaded>,
+    ctx: &mut Ctx,
+    key: &[u8],
+    body: &mut Option<ProxyBody>,
+    trace: &mut Trace,
+) -> Outcome {
+    let mut waited = 0;
+    loop {
+        let now = proxy.clock.now();
+        ctx.now = now;
+        let found = proxy.store.lookup(
+            key,
+            &ctx.req,
+            now,
+            ctx.req_grace,
+            ctx.hash_always_miss,
+            ctx.hash_ignore_busy,
+        );
+        match found {
+            Lookup::Wait(mut rx) => {
+                proxy.stats.busy_sleep.fetch_add(1, Relaxed);
+                trace.add(
+                    "Debug",
+                    "en la lista de espera (otra petición está descargando el objeto)",
+                );
+                waited += 1;
+                if waited > 100 {
+                    return Outcome::Synth(503, Some("Service Unavailable".into()));
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(120), rx.wait_for(|d| *d)).await;
+                proxy.stats.busy_wakeup.fetch_add(1, Relaxed);
+                continue;
+            }
+            Lookup::Hit(obj) => return hit(proxy, loaded, ctx, key, obj, None, body, trace).await,
+            Lookup::Grace { obj, bgfetch, busy } => {
+                proxy.stats.cache_hit_grace.fetch_add(1, Relaxed);
+                let bg = if bgfetch { busy } else { None };
+                return hit(proxy, loaded, ctx, key, obj, bg, body, trace).await;
+            }
+            Lookup::HitPass(obj) => {
+                proxy.stats.cache_hitpass.fetch_add(1, Relaxed);
+                trace.add(
+                    "HitPass",
+                    format!("{} {:.6}", obj.xid, obj.remaining_ttl(now)),
+                );
+                ctx.is_hitpass = true;
+                return pass(proxy, loaded, ctx, body, trace).await;
+            }
+            Lookup::HitMiss(obj) => {
+                proxy.stats.cache_hitmiss.fetch_add(1, Relaxed);
+                trace.add(
+                    "HitMiss",
+                    format!("{} {:.6}", obj.xid, obj.remaining_ttl(now)),
+                );
+                ctx.is_hitmiss = true;
+                return miss(proxy, loaded, ctx, key, None, None, body, trace).await;
+            }
+            Lookup::Miss { stale, busy } => {
+                proxy.stats.cache_miss.fetch_add(1, Relaxed);
+                return miss(proxy, loaded, ctx, key, stale, busy, body, trace).await;
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn hit(
+    proxy: &Arc<Proxy>,
+    loaded: &Arc<Loaded>,
+    ctx: &mut Ctx,
+    key: &[u8],
+    obj: Arc<Object>,
+    bgfetch: Option<Arc<super::cache::Busy>>,
+    body: &mut Option<ProxyBody>,
+    trace: &mut Trace,
+) -> Outcome {
+    let host = VclHost { proxy, loaded };
+    proxy.stats.cache_hit.fetch_add(1, Relaxed);
+    let hits = obj.hits.fetch_add(1, Relaxed) + 1;
+    let now = ctx.now;
+    trace.add(
+        "Hit",
+        format!(
+            "{} {:.6} {:.6} {:.6}",
+            obj.xid,
+            obj.remaining_ttl(now),
+            obj.grace,
+            obj.keep
+        ),
+    );
+    ctx.obj = Some(Arc::clone(&obj.head));
+    ctx.obj_hits = hits;
+    ctx.obj_ttl = obj.remaining_ttl(now);
+    ctx.obj_grace = obj.grace;
+    ctx.obj_keep = obj.keep;
+    ctx.obj_age = obj.age(now);
+    let a = call(&loaded.vcl.program, SubKind::Hit, ctx, &host, trace);
+    ctx.obj = None;
+    if let Some(busy) = bgfetch {
+        if a == Action::Deliver {
+            proxy.stats.bgfetch.fetch_add(1, Relaxed);
+            let job = FetchJob {
+                key: key.to_vec(),
+                req: ctx.req.clone(),
+                client: clone_client(ctx),
+                stale: Some(Arc::clone(&obj)),
+                busy: Some(busy),
+                background: true,
+                hitmiss: false,
+            };
+            let p = Arc::clone(proxy);
+            let l = Arc::clone(loaded);
+            tokio::spawn(async move {
+                p.fetch(l, job).await;
+            });
+        } else {
+            proxy.store.unbusy(key, &busy);
+        }
+    }
+    match a {
+        Action::Deliver => Outcome::Deliver {
+            obj,
+            kind: Kind::Hit,
+        },
+        Action::Pass => pass(proxy, loaded, ctx, body, trace).await,
+        Action::Synth(c, r) => Outcome::Synth(c, r),
+        Action::Restart => Outcome::Restart,
+        _ => Outcome::Synth(503, Some("VCL failed".into())),
+    }
+}
+
+fn clone_client(ctx: &Ctx) -> Ctx {
+    Ctx {
+        xid: ctx.xid,
+        client_ip: ctx.client_ip,
+        server_ip: ctx.server_ip,
+        backend_hint: ctx.backend_hint,
+        ..Ctx::default()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn miss(
+    proxy: &Arc<Proxy>,
+    loaded: &Arc<Loaded>,
+    ctx: &mut Ctx,
+    key: &[u8],
+    stale: Option<Arc<Object>>,
+    busy: Option<Arc<super::cache::Busy>>,
+    body: &mut Option<ProxyBody>,
+    trace: &mut Trace,
+) -> Outcome {
+    let host = VclHost { proxy, loaded };
+    let a = call(&loaded.vcl.program, SubKind::Miss, ctx, &host, trace);
+    if a != Action::Fetch {
+        if let Some(b) = &busy {
+            proxy.store.unbusy(key, b);
+        }
+    }
+    match a {
+        Action::Fetch => {
+            let job = FetchJob {
+                key: key.to_vec(),
+                req: ctx.req.clone(),
+                client: clone_client(ctx),
+                stale,
+                busy,
+                background: false,
+                hitmiss: ctx.is_hitmiss,
+            };
+            let p = Arc::clone(proxy);
+            let l = Arc::clone(loaded);
+            // The fetch runs on its own: if this client goes away, waiting ones still get it.
+            let fetched = tokio::spawn(async move { p.fetch(l, job).await }).await;
+            match fetched {
+                Ok(Fetched { obj, .. }) => {
+                    trace.add("Link", format!("bereq {} fetch", obj.xid));
+                    Outcome::Deliver {
+                        obj,
+                        kind: Kind::Miss,
+                    }
+                }
+                Err(_) => Outcome::Synth(503, Some("Backend fetch failed".into())),
+            }
+        }
+        Action::Pass => pass(proxy, loaded, ctx, body, trace).await,
+        Action::Synth(c, r) => Outcome::Synth(c, r),
+        Action::Restart => Outcome::Restart,
+        _ => Outcome::Synth(503, Some("VCL failed".into())),
+    }
+}
+
+async fn pass(
+    proxy: &Arc<Proxy>,
+    loaded: &Arc<Loaded>,
+    ctx: &mut Ctx,
+    body: &mut Option<ProxyBody>,
+    trace: &mut Trace,
+) -> Outcome {
+    let host = VclHost { proxy, loaded };
+    proxy.stats.s_pass.fetch_add(1, Relaxed);
+    match call(&loaded.vcl.program, SubKind::Pass, ctx, &host, trace) {
+        Action::Fetch => {
+            let b = body.take().unwrap_or(ProxyBody::Empty);
+            match proxy.fetch_pass(loaded, ctx, b, trace).await {
+                Ok((head, body, _)) => Outcome::Stream { head, body },
+                Err((f, _)) => Outcome::Deliver {
+                    obj: f.obj,
+                    kind: Kind::Pass,
+                },
+            }
+        }
+        Action::Synth(c, r) => Outcome::Synth(c, r),
+        Action::Restart => Outcome::Restart,
+        _ => Outcome::Synth(503, Some("VCL failed".into())),
+    }
+}
+
+/// Pipe: the request goes to the backend as is (with `Connection: close`), and the answer
+/// comes back untouched: no X-Varnish, Age or Via.
+async fn pipe(
+    proxy: &Arc<Proxy>,
+    loaded: &Arc<Loaded>,
+    ctx: &mut Ctx,
+    body: &mut Option<ProxyBody>,
+    trace: &mut Trace,
+) -> Outcome {
+    let xid = proxy.next_xid();
+    let mut bereq = ctx.req.clone();
+    bereq.set("X-Varnish", xid.to_string());
+    bereq.set("Connection", "close");
+    let Some(backend) = loaded.backends.resolve(ctx.backend_hint) else {
+        return Outcome::Synth(503, Some("Backend fetch failed".into()));
+    };
+    let mut builder = http::Request::builder()
+        .method(bereq.method.as_str())
+        .uri(bereq.url.as_str());
+    for (n, v) in &bereq.headers {
+        builder = builder.header(n.as_str(), v.as_str());
+    }
+    let Ok(req) = builder.body(body.take().unwrap_or(ProxyBody::Empty)) else {
+        return Outcome::Synth(400, None);
+    };
+    trace.add("Link", format!("bereq {xid} pipe"));
+    match loaded.backends.send(&backend, req).await {
+        Ok(resp) => {
+            let (parts, incoming) = resp.into_parts();
+            Outcome::Raw(http::Response::from_parts(
+                parts,
+                ProxyBody::Incoming(incoming),
+            ))
+        }
+        Err(e) => {
+            trace.add("FetchError", e);
+            Outcome::Synth(503, Some("Backend fetch failed".into()))
+        }
+    }
+}
+
+/// vcl_deliver or vcl_synth.
+fn finish(
+    proxy: &Arc<Proxy>,
+    loaded: &Arc<Loaded>,
+    ctx: &mut Ctx,
+    outcome: Outcome,
+    trace: &mut Trace,
+) -> Finished {
+    let host = VclHost { proxy, loaded };
+    let prog = &loaded.vcl.program;
+    let now = proxy.clock.now();
+    ctx.now = now;
+    let (mut resp, obj, stream) = match outcome {
+        Outcome::Restart => return Finished::Restart,
+        Outcome::Raw(r) => return Finished::Done(Reply::Raw(r)),
+        Outcome::Synth(code, reason) => return synth(proxy, loaded, ctx, code, reason, trace),
+        Outcome::Deliver { obj, kind } => {
+            let mut resp = (*obj.head).clone();
+            resp.proto = "HTTP/1.1".into();
+            let xv = if kind == Kind::Hit {
+                format!("{} {}", ctx.xid, obj.xid)
+            } else {
+                ctx.xid.to_string()
+            };
+            resp.headers.push(("X-Varnish".into(), xv));
+            resp.headers
+                .push(("Age".into(), (obj.age(now) as i64).to_string()));
+            add_via(&mut resp);
+            if resp.status == 200 && kind != Kind::Pass {
+                resp.set("Accept-Ranges", "bytes");
+            }
+            ctx.obj_hits = obj.hits.load(Relaxed);
+            ctx.obj_uncacheable = obj.kind != super::cache::ObjKind::Normal;
+            (resp, Some(obj), None)
+        }
+        Outcome::Stream { head, body, .. } => {
+            let mut resp = head;
+            resp.proto = "HTTP/1.1".into();
+            resp.headers.push(("X-Varnish".into(), ctx.xid.to_string()));
+            resp.headers.push(("Age".into(), "0".into()));
+            add_via(&mut resp);
+            ctx.obj_hits = 0;
+            ctx.obj_uncacheable = true;
+            (resp, None, Some(body))
+        }
+    };
+    std::mem::swap(&mut ctx.resp, &mut resp);
+    let a = call(prog, SubKind::Deliver, ctx, &host, trace);
+    let resp = std::mem::take(&mut ctx.resp);
+    match a {
+        Action::Deliver => Finished::Done(match (obj, stream) {
+            (_, Some(body)) => Reply::Stream { resp, body },
+            (Some(obj), None) => Reply::Obj { resp, obj },
+            (None, None) => Reply::Synth {
+                resp,
+                body: String::new(),
+            },
+        }),
+        Action::Restart => Finished::Restart,
+        Action::Synth(c, r) => synth(proxy, loaded, ctx, c, r, trace),
+        _ => synth(proxy, loaded, ctx, 503, Some("VCL failed".into()), trace),
+    }
+}
+
+fn add_via(resp: &mut Msg) {
+    match resp.get("via").map(str::to_string) {
+        Some(prev) => resp.set("Via", format!("{prev}, {VIA}")),
+        None => resp.headers.push(("Via".into(), VIA.into())),
+    }
+}
+
+fn synth(
+    proxy: &Arc<Proxy>,
+    loaded: &Arc<Loaded>,
+    ctx: &mut Ctx,
+    code: u16,
+    reason: Option<String>,
+    trace: &mut Trace,
+) -> Finished {
+    let host = VclHost { proxy, loaded };
+    proxy.stats.s_synth.fetch_add(1, Relaxed);
+    ctx.resp = Msg {
+        proto: "HTTP/1.1".into(),
+        status: code,
+        reason: reason.unwrap_or_else(|| canonical_reason(code).to_string()),
+        headers: vec![
+            (
+                "Date".into(),
+                super::vcl::interp::http_date(proxy.clock.now()),
+            ),
+            ("Server".into(), "Varnish".into()),
+            ("X-Varnish".into(), ctx.xid.to_string()),
+        ],
+        ..Msg::default()
+    };
+    ctx.body = None;
+    let a = call(&loaded.vcl.program, SubKind::Synth, ctx, &host, trace);
+    match a {
+        Action::Deliver => {
+            let body = ctx.body.take().unwrap_or_default();
+            Finished::Done(Reply::Synth {
+                resp: std::mem::take(&mut ctx.resp),
+                body,
+            })
+        }
+        Action::Restart if ctx.restarts < 4 => Finished::Restart,
+        _ => Finished::Done(Reply::Synth {
+            resp: Msg {
+                proto: "HTTP/1.1".into(),
+                status: 503,
+                reason: "VCL failed".into(),
+                headers: vec![("X-Varnish".into(), ctx.xid.to_string())],
+                ..Msg::default()
+            },
+            body: String::new(),
+        }),
+    }
+}
+
+fn etag_matches(list: &str, etag: &str) -> bool {
+    let weak = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    list.split(',')
+        .any(|t| t.trim() == "*" || weak(t) == weak(etag))
+}
+
+#[allow(clippy::too_many_arguments)]
+/// Builds the hyper response: headers as Varnish writes them, conditional requests and
+/// ranges answered from a stored object, HEAD without a body.
+fn respond(
+    proxy: &Arc<Proxy>,
+    reply: Reply,
+    head_only: bool,
+    conds: &(Option<String>, Option<String>, Option<String>),
+    keep_alive: bool,
+    can_gzip: bool,
+    trace: &mut Trace,
+    xid: u64,
+) -> http::Response<ProxyBody> {
+    let synthetic = matches!(reply, Reply::Synth { .. });
+    let (mut resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
+        Reply::Raw(r) => {
+            trace.add("End", "");
+            proxy.log.push("Request", xid, std::mem::take(trace));
+            return r;
+        }
+        Reply::Synth { resp, body } => {
+            let len = body.len() as u64;
+            (resp, ProxyBody::full(body), Some(len))
+        }
+        Reply::Stream { resp, body } => {
+            let len = resp.get("content-length").and_then(|l| l.parse().ok());
+            (resp, body, len)
+        }
+        Reply::Obj { mut resp, obj } if obj.gzip && !can_gzip && proxy.params.http_gzip_support => {
+            // A gzipped object for a client that does not take gzip: gunzipped on the way
+            // out, without a length (chunked), with a weak ETag.
+            resp.unset("content-encoding");
+            if let Some(etag) = resp.get("etag").map(str::to_string) {
+                if !etag.starts_with("W/") {
+                    resp.set("ETag", format!("W/{etag}"));
+                }
+            }
+            trace.add("Gzip", "U D - gunzip al entregar");
+            if head_only {
+                (resp, ProxyBody::Empty, None)
+            } else {
+                (resp, gunzip_stream(Arc::clone(&obj.body)), None)
+            }
+        }
+        Reply::Obj { mut resp, obj } => {
+            let mut status304 = false;
+            if resp.status == 200 {
+                if let Some(inm) = &conds.0 {
+                    if let Some(etag) = resp.get("etag") {
+                        status304 = etag_matches(inm, etag);
+                    }
+                } else if let (Some(ims), Some(lm)) = (&conds.1, resp.get("last-modified")) {
+                    if let (Some(ims), Some(lm)) = (
+                        super::fetch::parse_http_date(ims),
+                        super::fetch::parse_http_date(lm),
+                    ) {
+                        status304 = lm <= ims && ims <= proxy.clock.now();
+                    }
+                }
+            }
+            if status304 {
+                resp.status = 304;
+                resp.reason = "Not Modified".into();
+                resp.unset("content-length");
+                (resp, ProxyBody::Empty, None)
+            } else if let Some(whole) = obj.body.whole() {
+                let total = whole.len() as u64;
+                match (&conds.2, resp.status) {
+                    (Some(range), 200) => match parse_range(range, total) {
+                        RangeResult::Ok(a, b) => {
+                            resp.status = 206;
+                            resp.reason = "Partial Content".into();
+                            resp.set("Content-Range", format!("bytes {a}-{b}/{total}"));
+                            let part = whole.slice(a as usize..=b as usize);
+                            let l = part.len() as u64;
+                            (resp, ProxyBody::full(part), Some(l))
+                        }
+                        RangeResult::Unsatisfiable => {
+                            resp.status = 416;
+                            resp.reason = "Range Not Satisfiable".into();
+                            resp.set("Content-Range", format!("bytes */{total}"));
+                            (resp, ProxyBody::Empty, Some(0))
+                        }
+                        RangeResult::Ignore => (resp, ProxyBody::full(whole), Some(total)),
+                    },
+                    _ => (resp, ProxyBody::full(whole), Some(total)),
+                }
+            } else {
+                // Still being fetched: stream what arrives (chunked).
+                let (tx, rx) = tokio::sync::mpsc::channel(8);
+                let buf = Arc::clone(&obj.body);
+                tokio::spawn(async move {
+                    let mut at = 0;
+                    loop {
+                        match buf.read_from(at).await {
+                            Some(Ok(chunks)) => {
+                                at += chunks.len();
+                                for c in chunks {
+                                    if tx.send(Ok(c)).await.is_err() {
+                                        return;
+                                    }
+                                }
+                            }
+                            Some(Err(())) => {
+                                let _ = tx.send(Err("la descarga del backend falló".into())).await;
+                                return;
+                            }
+                            None => return,
+                        }
+                    }
+                });
+                (
+                    resp,
+                    ProxyBody::Channel {
+                        rx,
+                        len: obj.length,
+                    },
+                    obj.length,
+                )
+            }
+        }
+    };
+    let status =
+        http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
+    let no_body = head_only
+        || status == http::StatusCode::NOT_MODIFIED
+        || status.is_informational()
+        || status == http::StatusCode::NO_CONTENT;
+    let mut builder = http::Response::builder().status(status);
+    let reason = resp.reason.clone();
+    {
+        let headers = builder.headers_mut().expect("fresh builder");
+        for (n, v) in resp.headers.drain(..) {
+            if n.eq_ignore_ascii_case("content-length") {
+                continue;
+            }
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::from_bytes(n.as_bytes()),
+                http::HeaderValue::from_str(&v),
+            ) {
+                headers.append(n, v);
+            }
+        }
+        if let Some(l) = len {
+            if status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT {
+                // Content-Length goes before X-Varnish, where Varnish writes it.
+                let mut rebuilt = http::HeaderMap::with_capacity(headers.len() + 2);
+                let mut placed = false;
+                for (name, value) in headers.drain() {
+                    if let Some(name) = name {
+                        if name == "x-varnish" && !placed && !synthetic {
+                            rebuilt
+                                .append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
+                            placed = true;
+                        }
+                        rebuilt.append(name, value);
+                    }
+                }
+                if !placed {
+                    rebuilt.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
+                }
+                *headers = rebuilt;
+            }
+        }
+        headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static(if keep_alive { "keep-alive" } else { "close" }),
+        );
+    }
+    if reason != status.canonical_reason().unwrap_or("") {
+        if let Ok(r) = hyper::ext::ReasonPhrase::try_from(Bytes::from(reason.clone())) {
+            builder = builder.extension(r);
+        }
+    }
+    if let Some(l) = len {
+        if !no_body {
+            proxy.stats.s_resp_bodybytes.fetch_add(l, Relaxed);
+        }
+    }
+    trace.add("RespStatus", status.as_u16().to_string());
+    trace.add("End", "");
+    proxy.log.push("Request", xid, std::mem::take(trace));
+    let body = if no_body { ProxyBody::Empty } else { body };
+    builder.body(body).unwrap_or_else(|_| {
+        let mut r = http::Response::new(ProxyBody::Empty);
+        *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+        r
+    })
+}
+
+/// Streams a gzipped body gunzipped.
+fn gunzip_stream(buf: Arc<super::cache::BodyBuf>) -> ProxyBody {
+    use std::io::Write as _;
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tokio::spawn(async move {
+        let mut dec = flate2::write::GzDecoder::new(Vec::new());
+        let mut at = 0;
+        loop {
+            match buf.read_from(at).await {
+                Some(Ok(chunks)) => {
+                    at += chunks.len();
+                    for c in chunks {
+                        if dec.write_all(&c).is_err() {
+                            let _ = tx.send(Err("cuerpo gzip no válido".into())).await;
+                            return;
+                        }
+                        let out = std::mem::take(dec.get_mut());
+                        if !out.is_empty() && tx.send(Ok(Bytes::from(out))).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Some(Err(())) => {
+                    let _ = tx.send(Err("la descarga del backend falló".into())).await;
+                    return;
+                }
+                None => break,
+            }
+        }
+        match dec.finish() {
+            Ok(rest) if !rest.is_empty() => {
+                let _ = tx.send(Ok(Bytes::from(rest))).await;
+            }
+            Ok(_) => {}
+            Err(_) => {
+                let _ = tx.send(Err("cuerpo gzip no válido".into())).await;
+            }
+        }
+    });
+    ProxyBody::Channel { rx, len: None }
+}
+
+enum RangeResult {
+    Ok(u64, u64),
+    Unsatisfiable,
+    Ignore,
+}
+
+/// One `bytes=a-b` range, as Varnish answers it from a stored object (several ranges are
+/// ignored: the whole object is sent).
+fn parse_range(h: &str, total: u64) -> RangeResult {
+    let Some(spec) = h.trim().strip_prefix("bytes=") else {
+        return RangeResult::Ignore;
+    };
+    if spec.contains(',') {
+        return RangeResult::Ignore;
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return RangeResult::Ignore;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let (start, end) = if a.is_empty() {
+        let Ok(n) = b.parse::<u64>() else {
+            return RangeResult::Ignore;
+        };
+        if n == 0 {
+            return RangeResult::Unsatisfiable;
+        }
+        (total.saturating_sub(n), total.saturating_sub(1))
+    } else {
+        let Ok(s) = a.parse::<u64>() else {
+            return RangeResult::Ignore;
+        };
+        let e = if b.is_empty() {
+            total.saturating_sub(1)
+        } else {
+            match b.parse::<u64>() {
+                Ok(e) if e >= s => e.min(total.saturating_sub(1)),
+                _ => return RangeResult::Ignore,
+            }
+        };
+        (s, e)
+    };
+    if total == 0 || start >= total {
+        return RangeResult::Unsatisfiable;
+    }
+    RangeResult::Ok(start, end)
+}

@@ -1,0 +1,115 @@
+//! Counters named as varnishstat names them, and the varnishlog-like transaction log.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+
+macro_rules! counters {
+    ($($name:ident : $desc:literal),* $(,)?) => {
+        /// `MAIN.*` counters.
+        #[derive(Debug, Default)]
+        pub struct Stats {
+            $(pub $name: AtomicU64,)*
+        }
+
+        impl Stats {
+            /// (name, value, description), in varnishstat's order.
+            pub fn snapshot(&self) -> Vec<(&'static str, u64, &'static str)> {
+                vec![$((stringify!($name), self.$name.load(Relaxed), $desc),)*]
+            }
+        }
+    };
+}
+
+counters! {
+    sess_conn: "Sesiones (conexiones) aceptadas",
+    client_req: "Peticiones de clientes recibidas",
+    cache_hit: "Aciertos de caché",
+    cache_hit_grace: "Aciertos con objetos caducados en periodo de gracia",
+    cache_hitpass: "Aciertos de hit-for-pass (la petición pasa al backend)",
+    cache_hitmiss: "Aciertos de hit-for-miss (la petición va al backend)",
+    cache_miss: "Fallos de caché",
+    backend_conn: "Conexiones nuevas al backend",
+    backend_reuse: "Conexiones al backend reutilizadas",
+    backend_fail: "Fallos al conectar con el backend",
+    backend_req: "Peticiones enviadas al backend",
+    fetch_failed: "Descargas del backend fallidas",
+    n_object: "Objetos en caché",
+    n_expired: "Objetos caducados",
+    n_lru_nuked: "Objetos expulsados por falta de memoria (LRU)",
+    n_purges: "Purgas ejecutadas",
+    n_obj_purged: "Objetos purgados",
+    bans_added: "Bans añadidos",
+    s_pass: "Peticiones pasadas al backend (pass)",
+    s_pipe: "Peticiones en modo pipe",
+    s_synth: "Respuestas sintéticas",
+    s_fetch: "Descargas del backend",
+    busy_sleep: "Peticiones puestas en la lista de espera",
+    busy_wakeup: "Peticiones despertadas de la lista de espera",
+    bgfetch: "Descargas en segundo plano (gracia)",
+    s_resp_bodybytes: "Bytes de cuerpo enviados a los clientes",
+}
+
+/// The last transactions, as varnishlog would show them.
+pub struct TxLog {
+    entries: Mutex<VecDeque<(u64, Entry)>>,
+    seq: AtomicU64,
+    cap: usize,
+}
+
+impl TxLog {
+    pub fn new(cap: usize) -> TxLog {
+        TxLog {
+            entries: Mutex::new(VecDeque::with_capacity(cap)),
+            seq: AtomicU64::new(0),
+            cap,
+        }
+    }
+
+    /// Keeps one transaction (rendered only when somebody reads the log).
+    pub fn push(&self, kind: &'static str, xid: u64, trace: Trace) {
+        let n = self.seq.fetch_add(1, Relaxed) + 1;
+        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if e.len() == self.cap {
+            e.pop_front();
+        }
+        e.push_back((n, Entry { kind, xid, trace }));
+    }
+
+    /// Entries after sequence number `after`, and the last number.
+    pub fn since(&self, after: u64) -> (Vec<String>, u64) {
+        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let out = e
+            .iter()
+            .filter(|(n, _)| *n > after)
+            .map(|(_, t)| t.trace.render(t.kind, t.xid))
+            .collect();
+        (out, self.seq.load(Relaxed))
+    }
+}
+
+struct Entry {
+    kind: &'static str,
+    xid: u64,
+    trace: Trace,
+}
+
+/// Builds one transaction's lines: `-   VCL_call       RECV`.
+#[derive(Default)]
+pub struct Trace {
+    lines: Vec<(&'static str, String)>,
+}
+
+impl Trace {
+    pub fn add(&mut self, tag: &'static str, text: impl Into<String>) {
+        self.lines.push((tag, text.into()));
+    }
+
+    pub fn render(&self, kind: &str, xid: u64) -> String {
+        let mut out = format!("*   << {kind:<8} >> {xid}\n");
+        for (tag, text) in &self.lines {
+            out.push_str(&format!("-   {tag:<14} {text}\n"));
+        }
+        out
+    }
+}

@@ -1,0 +1,844 @@
+//! The proxy end to end: a real backend (a small HTTP server counting requests), the proxy
+//! on a free port, and a raw HTTP/1.1 client. Time-dependent tests run with tokio's clock
+//! paused, which the proxy's clock follows.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::config::Params;
+use super::vcl::compile;
+use super::ProxyRole;
+use crate::config::diagnostic::Span;
+use crate::config::model::Listen;
+
+/// What the backend answers for a path: (status, headers, body, delay).
+type Route = (u16, Vec<(&'static str, String)>, Bytes, Duration);
+
+type Headers = Vec<(String, String)>;
+
+#[derive(Clone, Default)]
+struct Backend {
+    hits: Arc<Mutex<HashMap<String, usize>>>,
+    total: Arc<AtomicUsize>,
+    /// Request headers of the last request per path.
+    seen: Arc<Mutex<HashMap<String, Headers>>>,
+    routes: Arc<Mutex<HashMap<String, Route>>>,
+}
+
+impl Backend {
+    fn route(&self, path: &str, status: u16, headers: &[(&'static str, &str)], body: &str) {
+        self.routes.lock().unwrap().insert(
+            path.into(),
+            (
+                status,
+                headers.iter().map(|(n, v)| (*n, v.to_string())).collect(),
+                Bytes::from(body.to_string()),
+                Duration::ZERO,
+            ),
+        );
+    }
+
+    fn route_bytes(&self, path: &str, headers: &[(&'static str, &str)], body: Vec<u8>) {
+        self.routes.lock().unwrap().insert(
+            path.into(),
+            (
+                200,
+                headers.iter().map(|(n, v)| (*n, v.to_string())).collect(),
+                Bytes::from(body),
+                Duration::ZERO,
+            ),
+        );
+    }
+
+    fn slow(&self, path: &str, delay: Duration) {
+        if let Some(r) = self.routes.lock().unwrap().get_mut(path) {
+            r.3 = delay;
+        }
+    }
+
+    fn count(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+
+    fn seen(&self, path: &str, header: &str) -> Option<String> {
+        self.seen.lock().unwrap().get(path).and_then(|h| {
+            h.iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(header))
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    async fn start(&self) -> SocketAddr {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((s, _)) = tcp.accept().await else {
+                    return;
+                };
+                let me = me.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let me = me.clone();
+                        async move {
+                            let path = req.uri().path().to_string();
+                            me.total.fetch_add(1, SeqCst);
+                            *me.hits.lock().unwrap().entry(path.clone()).or_default() += 1;
+                            me.seen.lock().unwrap().insert(
+                                path.clone(),
+                                req.headers()
+                                    .iter()
+                                    .map(|(n, v)| {
+                                        (n.to_string(), v.to_str().unwrap_or("").to_string())
+                                    })
+                                    .collect(),
+                            );
+                            let route = me.routes.lock().unwrap().get(&path).cloned();
+                            let (status, headers, body, delay) = route.unwrap_or((
+                                200,
+                                vec![],
+                                Bytes::from(format!("body of {path} #{}", me.count(&path))),
+                                Duration::ZERO,
+                            ));
+                            if !delay.is_zero() {
+                                tokio::time::sleep(delay).await;
+                            }
+                            let inm = req
+                                .headers()
+                                .get("if-none-match")
+                                .map(|v| v.to_str().unwrap_or("").to_string());
+                            let etag = headers
+                                .iter()
+                                .find(|(n, _)| n.eq_ignore_ascii_case("etag"))
+                                .map(|(_, v)| v.clone());
+                            let mut b = http::Response::builder();
+                            let (status, body) = if inm.is_some() && inm == etag {
+                                (304, Bytes::new())
+                            } else {
+                                (status, body)
+                            };
+                            b = b.status(status);
+                            for (n, v) in &headers {
+                                b = b.header(*n, v.as_str());
+                            }
+                            if status == 304 {
+                                b = b.header("X-Revalidated", "yes");
+                            }
+                            Ok::<_, Infallible>(b.body(Full::new(body)).unwrap())
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(s), svc)
+                        .await;
+                });
+            }
+        });
+        addr
+    }
+}
+
+async fn proxy_with(vcl_body: &str, backend: SocketAddr, params: Params) -> ProxyRole {
+    let text = format!(
+        "vcl 4.1;\nbackend default {{ .host = \"127.0.0.1\"; .port = \"{}\"; }}\n{vcl_body}",
+        backend.port()
+    );
+    let (vcl, _) =
+        compile(&text, std::path::Path::new("test.vcl")).unwrap_or_else(|d| panic!("{d:?}"));
+    let cfg = super::config::ProxyConfig {
+        listens: vec![Listen {
+            addr: None,
+            port: 0,
+            bind: "127.0.0.1:0".parse().unwrap(),
+            span: Span::new(Arc::new("x".into()), 1, 1, 1),
+        }],
+        vcl_written: "test.vcl".into(),
+        vcl_path: "test.vcl".into(),
+        storage: 64 * 1024 * 1024,
+        params,
+        vcl: Arc::new(vcl),
+        unit_files: vec![],
+        exec_span: None,
+    };
+    ProxyRole::start(&cfg).await.unwrap()
+}
+
+async fn setup(vcl_body: &str) -> (Backend, ProxyRole, SocketAddr) {
+    let be = Backend::default();
+    let addr = be.start().await;
+    let role = proxy_with(vcl_body, addr, Params::default()).await;
+    let at = role.bound()[0].1;
+    (be, role, at)
+}
+
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+    raw: Vec<u8>,
+}
+
+impl Resp {
+    fn h(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One request on a new connection, with hyper's client.
+async fn get(at: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
+    let s = tokio::net::TcpStream::connect(at).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(s))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut b = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("Host", "test.localhost");
+    for (n, v) in headers {
+        b = b.header(*n, *v);
+    }
+    let resp = send
+        .send_request(b.body(Full::new(Bytes::new())).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let raw = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    let body = String::from_utf8_lossy(&raw).to_string();
+    Resp {
+        status,
+        headers,
+        body,
+        raw,
+    }
+}
+
+#[tokio::test]
+async fn miss_then_hit_with_varnish_headers() {
+    let (be, _role, at) = setup("").await;
+    let a = get(at, "GET", "/a", &[]).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body, "body of /a #1");
+    let xid1: Vec<&str> = a.h("x-varnish").unwrap().split(' ').collect();
+    assert_eq!(xid1.len(), 1, "a miss has one id");
+    assert_eq!(a.h("age"), Some("0"));
+    assert_eq!(a.h("via"), Some("1.1 varnish (Varnish/7.1)"));
+    assert_eq!(a.h("accept-ranges"), Some("bytes"));
+    let b = get(at, "GET", "/a", &[]).await;
+    assert_eq!(b.body, "body of /a #1");
+    let xid2: Vec<&str> = b.h("x-varnish").unwrap().split(' ').collect();
+    assert_eq!(xid2.len(), 2, "a hit has two ids");
+    assert_eq!(be.count("/a"), 1);
+    // The backend saw what Varnish sends on a cache fetch.
+    assert_eq!(
+        be.seen("/a", "x-forwarded-for").as_deref(),
+        Some("127.0.0.1")
+    );
+    assert!(be.seen("/a", "x-varnish").is_some());
+    // The object's X-Varnish id (the fetch) is the second number of the hit.
+    assert_eq!(xid2[1], be.seen("/a", "x-varnish").unwrap());
+}
+
+#[tokio::test]
+async fn cookie_and_post_pass() {
+    let (be, _role, at) = setup("").await;
+    get(at, "GET", "/c", &[("Cookie", "a=1")]).await;
+    let r = get(at, "GET", "/c", &[("Cookie", "a=1")]).await;
+    assert_eq!(be.count("/c"), 2);
+    assert_eq!(r.h("x-varnish").unwrap().split(' ').count(), 1);
+    assert_eq!(r.h("accept-ranges"), None, "no Accept-Ranges on a pass");
+    get(at, "POST", "/p", &[]).await;
+    get(at, "POST", "/p", &[]).await;
+    assert_eq!(be.count("/p"), 2);
+}
+
+#[tokio::test]
+async fn set_cookie_makes_hit_for_miss_then_cacheable_answer_is_stored() {
+    let (be, role, at) = setup("").await;
+    be.route("/s", 200, &[("Set-Cookie", "x=1")], "one");
+    get(at, "GET", "/s", &[]).await;
+    get(at, "GET", "/s", &[]).await;
+    assert_eq!(be.count("/s"), 2);
+    let st = &role.proxy.stats;
+    assert_eq!(st.cache_hitmiss.load(SeqCst), 1);
+    // The backend stops sending Set-Cookie: hit-for-miss is a miss, so this is stored.
+    be.route("/s", 200, &[], "two");
+    get(at, "GET", "/s", &[]).await;
+    let r = get(at, "GET", "/s", &[]).await;
+    assert_eq!(r.body, "two");
+    assert_eq!(be.count("/s"), 3);
+    assert_eq!(r.h("x-varnish").unwrap().split(' ').count(), 2);
+}
+
+#[tokio::test]
+async fn hit_for_pass_from_vcl() {
+    let (be, role, at) = setup("sub vcl_backend_response {\n  return (pass(60s));\n}\n").await;
+    get(at, "GET", "/hp", &[]).await;
+    get(at, "GET", "/hp", &[]).await;
+    assert_eq!(be.count("/hp"), 2);
+    assert_eq!(role.proxy.stats.cache_hitpass.load(SeqCst), 1);
+}
+
+#[tokio::test]
+async fn statuses_and_max_age() {
+    let (be, _role, at) = setup("").await;
+    be.route("/404", 404, &[], "nope");
+    be.route("/500", 500, &[], "err");
+    be.route("/302", 302, &[("Location", "/x")], "");
+    be.route(
+        "/302m",
+        302,
+        &[("Location", "/x"), ("Cache-Control", "max-age=60")],
+        "",
+    );
+    be.route("/bad", 200, &[("Cache-Control", "max-age=abc")], "b");
+    be.route("/priv", 200, &[("Cache-Control", "private")], "p");
+    be.route("/vary", 200, &[("Vary", "*")], "v");
+    be.route("/sc", 200, &[("Surrogate-Control", "no-store")], "s");
+    for p in [
+        "/404", "/500", "/302", "/302m", "/bad", "/priv", "/vary", "/sc",
+    ] {
+        get(at, "GET", p, &[]).await;
+        get(at, "GET", p, &[]).await;
+    }
+    assert_eq!(be.count("/404"), 1, "404 gets default_ttl");
+    assert_eq!(be.count("/500"), 2, "500 is never cached");
+    assert_eq!(be.count("/302"), 2, "302 only with explicit freshness");
+    assert_eq!(be.count("/302m"), 1);
+    assert_eq!(be.count("/bad"), 2, "unparsable max-age is 0");
+    assert_eq!(be.count("/priv"), 2);
+    assert_eq!(be.count("/vary"), 2);
+    assert_eq!(be.count("/sc"), 2);
+}
+
+#[tokio::test]
+async fn coalescing_100_concurrent_misses_make_one_backend_request() {
+    let (be, role, at) = setup("").await;
+    be.route("/slow", 200, &[("Cache-Control", "max-age=60")], "shared");
+    be.slow("/slow", Duration::from_millis(300));
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        tasks.push(tokio::spawn(get(at, "GET", "/slow", &[])));
+    }
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.body, "shared");
+    }
+    assert_eq!(be.count("/slow"), 1);
+    assert!(role.proxy.stats.busy_sleep.load(SeqCst) >= 1);
+}
+
+#[tokio::test]
+async fn coalesced_uncacheable_answer_sends_waiters_to_the_backend() {
+    let (be, _role, at) = setup("").await;
+    be.route("/u", 200, &[("Cache-Control", "private")], "mine");
+    be.slow("/u", Duration::from_millis(200));
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        tasks.push(tokio::spawn(get(at, "GET", "/u", &[])));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().body, "mine");
+    }
+    assert_eq!(be.count("/u"), 5, "hit-for-miss: every waiter fetches");
+}
+
+#[tokio::test]
+async fn vary_keeps_variants() {
+    let (be, _role, at) = setup("").await;
+    be.route("/v", 200, &[("Vary", "Accept-Language")], "v");
+    get(at, "GET", "/v", &[("Accept-Language", "es")]).await;
+    get(at, "GET", "/v", &[("Accept-Language", "en")]).await;
+    get(at, "GET", "/v", &[("Accept-Language", "es")]).await;
+    let r = get(at, "GET", "/v", &[("Accept-Language", "en")]).await;
+    assert_eq!(be.count("/v"), 2);
+    assert_eq!(r.h("x-varnish").unwrap().split(' ').count(), 2);
+}
+
+const PURGE_VCL: &str = "acl purgers { \"127.0.0.1\"; }\nsub vcl_recv {\n  if (req.method == \"PURGE\") {\n    if (!client.ip ~ purgers) { return (synth(405, \"Not allowed\")); }\n    return (purge);\n  }\n  if (req.method == \"BAN\") {\n    ban(\"req.url ~ \" + req.url);\n    return (synth(200, \"Ban added\"));\n  }\n}\n";
+
+#[tokio::test]
+async fn purge_removes_every_variant() {
+    let (be, role, at) = setup(PURGE_VCL).await;
+    be.route("/v", 200, &[("Vary", "Accept-Language")], "v");
+    get(at, "GET", "/v", &[("Accept-Language", "es")]).await;
+    get(at, "GET", "/v", &[("Accept-Language", "en")]).await;
+    let p = get(at, "PURGE", "/v", &[]).await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("Purged"));
+    assert_eq!(role.proxy.stats.n_obj_purged.load(SeqCst), 2);
+    // Purging what is not cached answers 200 too.
+    assert_eq!(get(at, "PURGE", "/nothing", &[]).await.status, 200);
+    get(at, "GET", "/v", &[("Accept-Language", "es")]).await;
+    assert_eq!(be.count("/v"), 3);
+}
+
+#[tokio::test]
+async fn purge_without_vcl_is_piped() {
+    let (be, _role, at) = setup("").await;
+    let r = get(at, "PURGE", "/x", &[]).await;
+    assert_eq!(be.count("/x"), 1, "piped to the backend");
+    assert_eq!(r.h("x-varnish"), None, "pipe adds no X-Varnish");
+}
+
+#[tokio::test]
+async fn ban_from_vcl_and_from_the_tool() {
+    let (be, role, at) = setup(PURGE_VCL).await;
+    for p in ["/img/a.png", "/img/b.png", "/css/c.css"] {
+        get(at, "GET", p, &[]).await;
+    }
+    assert_eq!(get(at, "BAN", "/img/", &[]).await.status, 200);
+    for p in ["/img/a.png", "/img/b.png", "/css/c.css"] {
+        get(at, "GET", p, &[]).await;
+    }
+    assert_eq!(be.count("/img/a.png"), 2);
+    assert_eq!(be.count("/img/b.png"), 2);
+    assert_eq!(be.count("/css/c.css"), 1);
+    role.proxy.ban("req.url ~ \\.css$").unwrap();
+    get(at, "GET", "/css/c.css", &[]).await;
+    assert_eq!(be.count("/css/c.css"), 2);
+    assert!(role.proxy.ban("frobnicate").is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn ttl_then_grace_with_one_background_fetch() {
+    let (be, _role, at) = setup("").await;
+    be.route("/g", 200, &[("Cache-Control", "max-age=10")], "old");
+    get(at, "GET", "/g", &[]).await;
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let r = get(at, "GET", "/g", &[]).await;
+    assert_eq!(r.h("age"), Some("5"));
+    assert_eq!(be.count("/g"), 1);
+    // Past the TTL, inside the default 10 s grace: stale answer, one refresh.
+    be.route("/g", 200, &[("Cache-Control", "max-age=10")], "new");
+    be.slow("/g", Duration::from_secs(1));
+    tokio::time::advance(Duration::from_secs(7)).await;
+    let r = get(at, "GET", "/g", &[]).await;
+    assert_eq!(r.body, "old");
+    assert_eq!(
+        r.h("age"),
+        Some("12"),
+        "Age keeps growing past the TTL in grace"
+    );
+    let r = get(at, "GET", "/g", &[]).await;
+    assert_eq!(r.body, "old");
+    tokio::time::advance(Duration::from_secs(2)).await;
+    tokio::task::yield_now().await;
+    let r = get(at, "GET", "/g", &[]).await;
+    assert_eq!(r.body, "new");
+    assert_eq!(be.count("/g"), 2, "one background fetch");
+    // Past ttl + grace: a plain miss.
+    tokio::time::advance(Duration::from_secs(30)).await;
+    be.slow("/g", Duration::ZERO);
+    get(at, "GET", "/g", &[]).await;
+    assert_eq!(be.count("/g"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn keep_revalidates_with_304_merged() {
+    let be = Backend::default();
+    let addr = be.start().await;
+    let params = Params {
+        default_grace: 0.0,
+        default_keep: 3600.0,
+        ..Params::default()
+    };
+    let role = proxy_with("", addr, params).await;
+    let at = role.bound()[0].1;
+    be.route(
+        "/k",
+        200,
+        &[
+            ("Cache-Control", "max-age=5"),
+            ("ETag", "\"v1\""),
+            ("X-Old", "1"),
+        ],
+        "kept body",
+    );
+    get(at, "GET", "/k", &[]).await;
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let r = get(at, "GET", "/k", &[]).await;
+    assert_eq!(be.count("/k"), 2);
+    assert_eq!(be.seen("/k", "if-none-match").as_deref(), Some("\"v1\""));
+    assert_eq!(
+        r.status, 200,
+        "the client gets the stored body, not the 304"
+    );
+    assert_eq!(r.body, "kept body");
+    assert_eq!(
+        r.h("x-revalidated"),
+        Some("yes"),
+        "304 headers are merged in"
+    );
+    assert_eq!(r.h("x-old"), Some("1"));
+    let r = get(at, "GET", "/k", &[]).await;
+    assert_eq!(be.count("/k"), 2, "refreshed object is fresh again");
+    assert_eq!(r.body, "kept body");
+}
+
+#[tokio::test]
+async fn conditional_and_range_from_cache() {
+    let (be, _role, at) = setup("").await;
+    be.route("/r", 200, &[("ETag", "\"e1\"")], "0123456789");
+    get(at, "GET", "/r", &[]).await;
+    let r = get(at, "GET", "/r", &[("If-None-Match", "\"x\", \"e1\"")]).await;
+    assert_eq!(r.status, 304);
+    let r = get(at, "GET", "/r", &[("If-None-Match", "*")]).await;
+    assert_eq!(r.status, 304);
+    let r = get(at, "GET", "/r", &[("Range", "bytes=2-4")]).await;
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, "234");
+    assert_eq!(r.h("content-range"), Some("bytes 2-4/10"));
+    let r = get(at, "GET", "/r", &[("Range", "bytes=20-")]).await;
+    assert_eq!(r.status, 416);
+    let r = get(at, "HEAD", "/r", &[]).await;
+    assert_eq!(r.body, "");
+    assert_eq!(r.h("content-length"), Some("10"));
+    assert_eq!(be.count("/r"), 1);
+}
+
+#[tokio::test]
+async fn backend_down_gives_guru_meditation_503() {
+    let (_be, role, at) = setup("").await;
+    drop(role);
+    let be = Backend::default();
+    let _ = be;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let role = proxy_with("", dead, Params::default()).await;
+    let at2 = role.bound()[0].1;
+    let r = get(at2, "GET", "/", &[]).await;
+    assert_eq!(r.status, 503);
+    assert!(r.body.contains("Backend fetch failed"), "{}", r.body);
+    assert!(r.body.contains("Guru Meditation"));
+    assert_eq!(r.h("via"), Some("1.1 varnish (Varnish/7.1)"));
+    assert_eq!(role.proxy.stats.backend_fail.load(SeqCst), 1);
+    let _ = at;
+}
+
+#[tokio::test]
+async fn synth_has_no_via_and_one_xid() {
+    let (_be, _role, at) = setup(
+        "sub vcl_recv {\n  if (req.url == \"/teapot\") { return (synth(418, \"Tetera\")); }\n}\n",
+    )
+    .await;
+    let r = get(at, "GET", "/teapot", &[]).await;
+    assert_eq!(r.status, 418);
+    assert_eq!(r.h("via"), None);
+    assert_eq!(r.h("server"), Some("Varnish"));
+    assert!(r.body.contains("<title>418 Tetera</title>"));
+    assert_eq!(r.h("x-varnish").unwrap().split(' ').count(), 1);
+}
+
+#[tokio::test]
+async fn http10_without_host_is_hashed_by_server_ip() {
+    let (be, _role, at) = setup("").await;
+    let mut s = tokio::net::TcpStream::connect(at).await.unwrap();
+    s.write_all(b"GET /old HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    // Varnish answers an HTTP/1.0 client with an HTTP/1.1 status line; hyper (the lab's
+    // HTTP engine) answers with HTTP/1.0. Both close the connection.
+    assert!(
+        out.starts_with("HTTP/1.0 200") || out.starts_with("HTTP/1.1 200"),
+        "{out}"
+    );
+    assert!(
+        out.to_ascii_lowercase().contains("connection: close"),
+        "{out}"
+    );
+    assert!(
+        be.seen("/old", "host").as_deref() == Some("127.0.0.1"),
+        "Varnish adds the backend's host"
+    );
+    assert_eq!(be.count("/old"), 1);
+    let mut s = tokio::net::TcpStream::connect(at).await.unwrap();
+    s.write_all(b"GET /old HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    let out = String::from_utf8_lossy(&buf[..n]);
+    assert!(
+        out.starts_with("HTTP/1.1 400"),
+        "HTTP/1.1 needs Host: {out}"
+    );
+}
+
+#[tokio::test]
+async fn lru_evicts_over_the_storage_limit() {
+    let be = Backend::default();
+    let addr = be.start().await;
+    let text = format!(
+        "vcl 4.1;\nbackend default {{ .host = \"127.0.0.1\"; .port = \"{}\"; }}\n",
+        addr.port()
+    );
+    let (vcl, _) = compile(&text, std::path::Path::new("t.vcl")).unwrap();
+    let cfg = super::config::ProxyConfig {
+        listens: vec![Listen {
+            addr: None,
+            port: 0,
+            bind: "127.0.0.1:0".parse().unwrap(),
+            span: Span::new(Arc::new("x".into()), 1, 1, 1),
+        }],
+        vcl_written: "t.vcl".into(),
+        vcl_path: "t.vcl".into(),
+        storage: 8 * 1024,
+        params: Params::default(),
+        vcl: Arc::new(vcl),
+        unit_files: vec![],
+        exec_span: None,
+    };
+    let role = ProxyRole::start(&cfg).await.unwrap();
+    let at = role.bound()[0].1;
+    let big = "x".repeat(3000);
+    for i in 0..6 {
+        be.route(&format!("/big{i}"), 200, &[], &big);
+        get(at, "GET", &format!("/big{i}"), &[]).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(role.proxy.stats.n_lru_nuked.load(SeqCst) >= 2);
+    assert!(role.proxy.store.bytes() <= 8 * 1024);
+    get(at, "GET", "/big0", &[]).await;
+    assert_eq!(be.count("/big0"), 2, "the oldest was evicted");
+}
+
+#[tokio::test(start_paused = true)]
+async fn director_with_probe_going_sick_and_back() {
+    let good = Backend::default();
+    let a1 = good.start().await;
+    let other = Backend::default();
+    let a2 = other.start().await;
+    good.route("/health", 200, &[], "ok");
+    other.route("/health", 200, &[], "ok");
+    let text = format!(
+        "vcl 4.1;\nimport directors;\nprobe p {{ .url = \"/health\"; .interval = 1s; .timeout = 1s; .window = 3; .threshold = 2; .initial = 3; }}\n\
+         backend one {{ .host = \"127.0.0.1\"; .port = \"{}\"; .probe = p; }}\n\
+         backend two {{ .host = \"127.0.0.1\"; .port = \"{}\"; .probe = p; }}\n\
+         sub vcl_init {{\n  new rr = directors.round_robin();\n  rr.add_backend(one);\n  rr.add_backend(two);\n}}\n\
+         sub vcl_recv {{\n  set req.backend_hint = rr.backend();\n  return (pass);\n}}\n",
+        a1.port(),
+        a2.port()
+    );
+    let (vcl, _) =
+        compile(&text, std::path::Path::new("d.vcl")).unwrap_or_else(|d| panic!("{d:?}"));
+    let cfg = super::config::ProxyConfig {
+        listens: vec![Listen {
+            addr: None,
+            port: 0,
+            bind: "127.0.0.1:0".parse().unwrap(),
+            span: Span::new(Arc::new("x".into()), 1, 1, 1),
+        }],
+        vcl_written: "d.vcl".into(),
+        vcl_path: "d.vcl".into(),
+        storage: 1 << 20,
+        params: Params::default(),
+        vcl: Arc::new(vcl),
+        unit_files: vec![],
+        exec_span: None,
+    };
+    let role = ProxyRole::start(&cfg).await.unwrap();
+    let at = role.bound()[0].1;
+    for _ in 0..4 {
+        get(at, "GET", "/x", &[]).await;
+    }
+    assert_eq!(good.count("/x"), 2);
+    assert_eq!(other.count("/x"), 2);
+    // `two` starts failing its probe: after two bad probes it leaves the rotation.
+    other.route("/health", 500, &[], "bad");
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    for _ in 0..4 {
+        get(at, "GET", "/x", &[]).await;
+    }
+    assert_eq!(good.count("/x"), 6);
+    assert_eq!(other.count("/x"), 2);
+    assert!(role.proxy.stat_text().contains("enfermo"));
+    // And comes back.
+    other.route("/health", 200, &[], "ok");
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    for _ in 0..4 {
+        get(at, "GET", "/x", &[]).await;
+    }
+    assert_eq!(other.count("/x"), 4);
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn one_gzipped_object_serves_both_kinds_of_client() {
+    let (be, _role, at) = setup("").await;
+    let text = "hola ".repeat(200);
+    be.route_bytes(
+        "/gz",
+        &[
+            ("Content-Encoding", "gzip"),
+            ("Vary", "Accept-Encoding"),
+            ("ETag", "\"z1\""),
+        ],
+        gzip(text.as_bytes()),
+    );
+    // A client without gzip: the cache fetch still asks the backend for gzip.
+    let plain = get(at, "GET", "/gz", &[]).await;
+    assert_eq!(be.seen("/gz", "accept-encoding").as_deref(), Some("gzip"));
+    assert_eq!(plain.body, text);
+    assert_eq!(plain.h("content-encoding"), None);
+    assert_eq!(
+        plain.h("content-length"),
+        None,
+        "gunzipped on delivery: chunked"
+    );
+    assert_eq!(
+        plain.h("etag"),
+        Some("W/\"z1\""),
+        "the ETag is weak after gunzip"
+    );
+    // A gzip client gets the stored bytes, with their length; same object (a hit).
+    let gz = get(at, "GET", "/gz", &[("Accept-Encoding", "gzip, deflate")]).await;
+    assert_eq!(gz.h("content-encoding"), Some("gzip"));
+    assert_eq!(gunzip(&gz.raw), text.as_bytes());
+    assert_eq!(
+        gz.h("content-length").map(|l| l.parse::<usize>().unwrap()),
+        Some(gz.raw.len())
+    );
+    assert_eq!(gz.h("x-varnish").unwrap().split(' ').count(), 2);
+    let again = get(at, "GET", "/gz", &[("Accept-Encoding", "identity")]).await;
+    assert_eq!(again.body, text);
+    assert_eq!(be.count("/gz"), 1);
+}
+
+#[tokio::test]
+async fn do_gzip_compresses_while_fetching() {
+    let (be, _role, at) =
+        setup("sub vcl_backend_response {\n  set beresp.do_gzip = true;\n}\n").await;
+    let text = "texto ".repeat(300);
+    be.route("/t", 200, &[("Content-Type", "text/plain")], &text);
+    let gz = get(at, "GET", "/t", &[("Accept-Encoding", "gzip")]).await;
+    assert_eq!(gz.h("content-encoding"), Some("gzip"));
+    assert!(gz.h("vary").unwrap().contains("Accept-Encoding"));
+    assert_eq!(gunzip(&gz.raw), text.as_bytes());
+    let plain = get(at, "GET", "/t", &[]).await;
+    assert_eq!(plain.body, text);
+    assert_eq!(be.count("/t"), 1);
+}
+
+#[tokio::test]
+async fn pass_keeps_the_clients_accept_encoding() {
+    let (be, _role, at) = setup("").await;
+    get(at, "POST", "/p", &[("Accept-Encoding", "br")]).await;
+    assert_eq!(be.seen("/p", "accept-encoding").as_deref(), Some("br"));
+}
+
+/// The headers Varnish adds or rewrites, in order, with the count of ids in X-Varnish.
+fn varnish_tail(headers: &[(String, String)]) -> Vec<String> {
+    const NAMES: &[&str] = &[
+        "content-length",
+        "x-varnish",
+        "age",
+        "via",
+        "accept-ranges",
+        "connection",
+    ];
+    headers
+        .iter()
+        .filter(|(n, _)| NAMES.contains(&n.to_ascii_lowercase().as_str()))
+        .map(|(n, v)| {
+            let n = n.to_ascii_lowercase();
+            match n.as_str() {
+                "x-varnish" => format!("x-varnish:{}", v.split(' ').count()),
+                "content-length" => n,
+                _ => format!("{n}:{v}"),
+            }
+        })
+        .collect()
+}
+
+/// Sections of a recorded transcript: (title, status, headers).
+fn transcript(text: &str) -> Vec<(String, u16, Vec<(String, String)>)> {
+    let mut out = Vec::new();
+    for section in text.split("=== ").skip(1) {
+        let mut lines = section.lines();
+        let title = lines.next().unwrap_or("").to_string();
+        let status = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let headers = lines
+            .take_while(|l| !l.trim().is_empty())
+            .filter_map(|l| l.split_once(": "))
+            .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+            .collect();
+        out.push((title, status, headers));
+    }
+    out
+}
+
+#[tokio::test]
+async fn headers_match_the_recorded_varnish_transcript() {
+    let recorded = transcript(include_str!("../../../tests/transcripts/varnish/basic.txt"));
+    assert_eq!(recorded.len(), 7);
+    let (be, _role, at) = setup("").await;
+    be.route(
+        "/cookie2",
+        200,
+        &[("Content-Type", "text/plain"), ("Set-Cookie", "a=b")],
+        "c",
+    );
+    be.route("/404b", 404, &[("Content-Type", "text/plain")], "nope");
+    let ours = vec![
+        get(at, "GET", "/b1", &[]).await,
+        get(at, "GET", "/b1", &[]).await,
+        get(at, "GET", "/cookie2", &[]).await,
+        get(at, "GET", "/cookie2", &[]).await,
+        get(at, "GET", "/404b", &[]).await,
+        get(at, "HEAD", "/h2", &[]).await,
+        get(at, "GET", "/c3", &[("Cookie", "x=1")]).await,
+    ];
+    for ((title, status, headers), r) in recorded.iter().zip(&ours) {
+        assert_eq!(r.status, *status, "{title}");
+        assert_eq!(varnish_tail(&r.headers), varnish_tail(headers), "{title}");
+    }
+}
