@@ -45,6 +45,7 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
             server_tokens: server_tokens("full"),
             types_config: None,
             wsgi: Default::default(),
+            scriptcache: Default::default(),
         },
     };
     b.cfg.log_formats.insert("combined".into(), COMBINED.into());
@@ -497,6 +498,31 @@ impl Builder<'_> {
         let key = node.key();
         match key.as_str() {
             "listen" => self.listen(node),
+            "scriptcache" => {
+                if let Some(v) = perdir::on_off(&a[0], &mut self.diags) {
+                    self.cfg.scriptcache.on = v;
+                }
+            }
+            "scriptcachevalidatetimestamps" => {
+                if let Some(v) = perdir::on_off(&a[0], &mut self.diags) {
+                    self.cfg.scriptcache.validate_timestamps = v;
+                }
+            }
+            "scriptcacherevalidatefreq" => {
+                if let Some(n) = self.number(&a[0], 0, 86400) {
+                    self.cfg.scriptcache.revalidate_freq = Duration::from_secs(n);
+                }
+            }
+            "scriptcachemaxfiles" => {
+                if let Some(n) = self.number(&a[0], 1, 1_000_000) {
+                    self.cfg.scriptcache.max_files = n as usize;
+                }
+            }
+            "scriptcachememory" => {
+                if let Some(n) = self.number(&a[0], 1, 65536) {
+                    self.cfg.scriptcache.memory = n * 1024 * 1024;
+                }
+            }
             "timeout" => {
                 if let Some(n) = self.number(&a[0], 1, 86400) {
                     self.cfg.timeout = Duration::from_secs(n);
