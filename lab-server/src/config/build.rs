@@ -439,6 +439,7 @@ impl Builder<'_> {
                     .unwrap_or_else(|| "default".into());
                 self.cfg.log_formats.insert(name, a[0].text.clone());
             }
+            "wsgiapcushmsize" => self.server_only(node),
             k if k.starts_with("wsgi") => {
                 let cx = super::wsgi::Ctx {
                     ws: self.ws,
@@ -516,6 +517,26 @@ impl Builder<'_> {
             "scriptcachemaxfiles" => {
                 if let Some(n) = self.number(&a[0], 1, 1_000_000) {
                     self.cfg.scriptcache.max_files = n as usize;
+                }
+            }
+            "wsgiapcushmsize" => {
+                let t = a[0].text.to_ascii_uppercase();
+                let (num, mult) = match t.strip_suffix('M') {
+                    Some(n) => (n, 1024 * 1024),
+                    None => match t.strip_suffix('K') {
+                        Some(n) => (n, 1024),
+                        None => (t.as_str(), 1024 * 1024),
+                    },
+                };
+                match num.parse::<u64>() {
+                    Ok(n) if n > 0 && n * mult >= 256 * 1024 && n * mult <= 4 << 30 => {
+                        self.cfg.scriptcache.apcu_shm_size = n * mult;
+                    }
+                    _ => self.error(
+                        &a[0].span,
+                        format!("tamaño no válido para WSGIApcuShmSize: `{}`", a[0].text),
+                        "escribe megas (`32M`) o kilobytes (`512K`), al menos 256K",
+                    ),
                 }
             }
             "scriptcachememory" => {

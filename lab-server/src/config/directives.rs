@@ -274,6 +274,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     d("WSGIPythonPath", "wsgi", C::S, 1, 1),
     d("WSGIScriptReloading", "wsgi", C::SVD, 1, 1),
     d("WSGICallableObject", "wsgi", C::SVD, 1, 1),
+    d("WSGIApcuShmSize", "wsgi", C::S, 1, 1),
 ];
 
 /// Finds a directive by name, case-insensitively.

@@ -52,6 +52,8 @@ pub struct ScriptCacheSettings {
     pub max_files: usize,
     /// Bytes of compiled code the cache may hold.
     pub memory: u64,
+    /// `WSGIApcuShmSize`: bytes of each WSGI process group's `apcu` cache (apc.shm_size).
+    pub apcu_shm_size: u64,
 }
 
 impl Default for ScriptCacheSettings {
@@ -62,6 +64,7 @@ impl Default for ScriptCacheSettings {
             revalidate_freq: Duration::from_secs(2),
             max_files: 10_000,
             memory: 128 * 1024 * 1024,
+            apcu_shm_size: 32 * 1024 * 1024,
         }
     }
 }

@@ -10,6 +10,8 @@
 //! - [`status`]: `SetHandler scriptcache-status` (HTML and `?json`, like
 //!   `opcache_get_status()`).
 
+pub mod apcu;
+pub mod shm;
 pub mod status;
 
 use std::collections::HashMap;
