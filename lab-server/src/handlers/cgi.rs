@@ -282,6 +282,8 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
             parse_head(&buf).map(|h| h.map(|(h, n)| (h, n, None)))
         };
         match parsed {
+            // A head that ends, but beyond the limit, is refused all the same.
+            Ok(Some((_, n, _))) if n > MAX_HEAD => break Err(HeadFailure::Bad(HeadError::TooLong)),
             Ok(Some(h)) => break Ok(h),
             Ok(None) => {}
             Err(e) => break Err(HeadFailure::Bad(e)),
