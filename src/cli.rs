@@ -85,6 +85,12 @@ pub enum Command {
         #[arg(value_name = "ACCIÓN", display_order = 2)]
         action: ServiceAction,
     },
+    /// La caché de scripts (como OPcache): `lab cache reset` la vacía, `lab cache status`
+    /// muestra sus números.
+    Cache {
+        #[arg(value_name = "ACCIÓN")]
+        action: CacheAction,
+    },
     /// Explica qué sitio, qué directivas (fichero:línea) y qué manejador atenderían una URL.
     Explain {
         /// `http://sitio.localhost:10080/ruta` o solo `/ruta` (Host: localhost).
@@ -257,6 +263,14 @@ pub struct Names {
     /// Nombres (con o sin la extensión .conf/.load).
     #[arg(required = true, value_name = "NOMBRE")]
     pub names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CacheAction {
+    /// Vacía la caché de scripts del laboratorio en marcha (como opcache_reset()).
+    Reset,
+    /// Muestra aciertos, fallos, scripts y memoria de la caché.
+    Status,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 },
             )
         }),
+        Command::Cache { action } => cache(explicit, action),
         Command::Lesson { id } => {
             let ws = open(explicit).ok();
             teaching::lesson(ws.as_ref(), id.as_deref())
@@ -232,6 +233,15 @@ fn ask(ws: &Workspace, req: &Request) -> Result<ExitCode, Failure> {
 fn reload(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
     let ws = open(explicit)?;
     ask(&ws, &Request::Reload)
+}
+
+fn cache(explicit: Option<&Path>, action: crate::cli::CacheAction) -> Result<ExitCode, Failure> {
+    let ws = open(explicit)?;
+    let req = match action {
+        crate::cli::CacheAction::Reset => Request::CacheReset,
+        crate::cli::CacheAction::Status => Request::CacheStatus,
+    };
+    ask(&ws, &req)
 }
 
 fn status(explicit: Option<&Path>) -> Result<ExitCode, Failure> {

@@ -658,3 +658,29 @@ fn explain_names_the_script_its_interpreter_and_the_reason_for_errors() {
     let text = lab.lab(&["explain", "/cgi-bin/badinterp.py"]).all();
     assert!(text.contains("NO existe"), "{text}");
 }
+
+#[test]
+fn a_head_beyond_the_limit_is_a_500_and_the_lab_keeps_serving() {
+    let lab = cgi_lab("");
+    lab.write(
+        "usr/lib/cgi-bin/cabecera.py",
+        "#!/usr/bin/python3\nimport sys\nsys.stdout.write('X-Larga: ' + 'a' * 100000 + '\\r\\n\\r\\nfin\\n')\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        lab.path("usr/lib/cgi-bin/cabecera.py"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
+    let mut lab = lab;
+    lab.start();
+    let before = log_len(&lab);
+    let resp = lab.get("/cgi-bin/cabecera.py");
+    assert_eq!(resp.status, 500, "una cabecera de 100 kB debería dar 500");
+    let log = log_since(&lab, before).join("\n");
+    assert!(
+        log.contains("malformed header from script 'cabecera.py'"),
+        "{log}"
+    );
+    assert_eq!(lab.get("/cgi-bin/hola.py").status, 200);
+}

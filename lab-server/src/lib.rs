@@ -11,6 +11,7 @@
 //! - [`fastcgi`]: FastCGI record codec, CGI response heads and the client side of a request.
 //! - [`handlers`]: what answers a request once Apache's phases chose it: static files,
 //!   autoindex, `server-status`, WSGI, CGI.
+//! - [`scriptcache`]: the script cache (like OPcache) and the `apcu` user cache for Python.
 //! - [`a2`]: Debian's `a2ensite`/`a2enmod`/`a2enconf` and their `dis` forms.
 //! - [`report`]: the `apache2ctl -S`-style virtual host table and the port mappings.
 //! - [`supervisor`]: starts, reloads and stops the roles; the control socket in `run/`.
@@ -25,6 +26,7 @@ pub mod memcached;
 pub mod php;
 pub mod proxy;
 pub mod report;
+pub mod scriptcache;
 pub mod supervisor;
 pub mod util;
 pub mod workspace;

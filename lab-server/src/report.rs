@@ -255,6 +255,7 @@ mod tests {
             server_tokens: "Apache".into(),
             types_config: None,
             wsgi: Default::default(),
+            scriptcache: Default::default(),
         }
     }
 

@@ -646,6 +646,12 @@ pub enum Request {
     Status,
     Reload,
     Stop,
+    /// `lab cache reset`: empties the script cache.
+    #[serde(rename = "cache-reset")]
+    CacheReset,
+    /// `lab cache status`.
+    #[serde(rename = "cache-status")]
+    CacheStatus,
     /// `lab service NAME start|stop|restart|reload`.
     Service {
         name: String,
@@ -1141,6 +1147,18 @@ impl Supervisor {
             }
             Request::Reload => self.reload(None).await,
             Request::Stop => Response::ok("Parando el laboratorio…"),
+            Request::CacheReset => {
+                let cache = crate::scriptcache::global();
+                let n = cache.status().scripts.len();
+                cache.reset();
+                Response::ok(format!(
+                    "Caché de scripts vaciada ({n} scripts compilados descartados)."
+                ))
+            }
+            Request::CacheStatus => {
+                let st = crate::scriptcache::global().status();
+                Response::ok(crate::scriptcache::summary(&st))
+            }
             Request::Service { name, action } => self.service(&name, &action).await,
             Request::ProxyLog { after } => match self.proxy() {
                 Ok(p) => {

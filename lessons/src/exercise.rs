@@ -489,8 +489,16 @@ impl Exercise {
                 Ok(text) => params.apply(text).into_bytes(),
                 Err(_) => f.contents.clone(),
             };
+            let script = data.starts_with(b"#!");
             std::fs::write(&dest, data)
                 .map_err(|e| format!("no se pudo escribir {}: {e}", dest.display()))?;
+            // A file that starts with `#!` is a program (a CGI script): executable, as
+            // `chmod +x` would leave it.
+            if script {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o755))
+                    .map_err(|e| format!("no se pudo hacer ejecutable {}: {e}", dest.display()))?;
+            }
             applied.written.push(dest);
         }
         let apache = root.join("etc/apache2");

@@ -103,6 +103,11 @@ impl CheckKind for CommandCheck {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // `LAB_HTTP_80=127.0.0.1:10080`: where each `Listen` of the lab is, for commands
+        // that talk HTTP themselves.
+        for (port, addr) in cx.target.listeners() {
+            cmd.env(format!("LAB_HTTP_{port}"), addr.to_string());
+        }
         if let Some(v) = &self.venv {
             let venv = cx.ws.root.join(v);
             if !venv.join("bin/python").exists() && !venv.join("bin/python3").exists() {

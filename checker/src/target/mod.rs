@@ -178,6 +178,27 @@ impl Target {
         matches!(self, Target::Running(_))
     }
 
+    /// The listeners of the lab checked against: (written port, address), loopback for an
+    /// unspecified address.
+    pub fn listeners(&self) -> Vec<(u16, SocketAddr)> {
+        let binds: &[(u16, SocketAddr)] = match self {
+            Target::Running(b) => b,
+            Target::Isolated(i) => &i.binds,
+            _ => &[],
+        };
+        binds
+            .iter()
+            .map(|(p, a)| {
+                let a = if a.ip().is_unspecified() {
+                    SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), a.port())
+                } else {
+                    *a
+                };
+                (*p, a)
+            })
+            .collect()
+    }
+
     /// Sends `req` to the listener whose written port is `port`.
     pub fn send(&self, port: u16, req: &HttpRequest) -> Result<HttpResponse, String> {
         let binds = match self {

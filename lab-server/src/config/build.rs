@@ -45,6 +45,7 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
             server_tokens: server_tokens("full"),
             types_config: None,
             wsgi: Default::default(),
+            scriptcache: Default::default(),
         },
     };
     b.cfg.log_formats.insert("combined".into(), COMBINED.into());
@@ -480,6 +481,7 @@ impl Builder<'_> {
                     }
                 }
             }
+            "wsgiapcushmsize" => self.server_only(node),
             k if k.starts_with("wsgi") => {
                 let cx = super::wsgi::Ctx {
                     ws: self.ws,
@@ -539,6 +541,51 @@ impl Builder<'_> {
         let key = node.key();
         match key.as_str() {
             "listen" => self.listen(node),
+            "scriptcache" => {
+                if let Some(v) = perdir::on_off(&a[0], &mut self.diags) {
+                    self.cfg.scriptcache.on = v;
+                }
+            }
+            "scriptcachevalidatetimestamps" => {
+                if let Some(v) = perdir::on_off(&a[0], &mut self.diags) {
+                    self.cfg.scriptcache.validate_timestamps = v;
+                }
+            }
+            "scriptcacherevalidatefreq" => {
+                if let Some(n) = self.number(&a[0], 0, 86400) {
+                    self.cfg.scriptcache.revalidate_freq = Duration::from_secs(n);
+                }
+            }
+            "scriptcachemaxfiles" => {
+                if let Some(n) = self.number(&a[0], 1, 1_000_000) {
+                    self.cfg.scriptcache.max_files = n as usize;
+                }
+            }
+            "wsgiapcushmsize" => {
+                let t = a[0].text.to_ascii_uppercase();
+                let (num, mult) = match t.strip_suffix('M') {
+                    Some(n) => (n, 1024 * 1024),
+                    None => match t.strip_suffix('K') {
+                        Some(n) => (n, 1024),
+                        None => (t.as_str(), 1024 * 1024),
+                    },
+                };
+                match num.parse::<u64>() {
+                    Ok(n) if n > 0 && n * mult >= 256 * 1024 && n * mult <= 4 << 30 => {
+                        self.cfg.scriptcache.apcu_shm_size = n * mult;
+                    }
+                    _ => self.error(
+                        &a[0].span,
+                        format!("tamaño no válido para WSGIApcuShmSize: `{}`", a[0].text),
+                        "escribe megas (`32M`) o kilobytes (`512K`), al menos 256K",
+                    ),
+                }
+            }
+            "scriptcachememory" => {
+                if let Some(n) = self.number(&a[0], 1, 65536) {
+                    self.cfg.scriptcache.memory = n * 1024 * 1024;
+                }
+            }
             "timeout" => {
                 if let Some(n) = self.number(&a[0], 1, 86400) {
                     self.cfg.timeout = Duration::from_secs(n);

@@ -263,6 +263,12 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     d("ScriptSock", "cgid", C::S, 1, 1),
     d("CGIDScriptTimeout", "cgid", C::SVD, 1, 1),
     d("Action", "actions", C::SVD, 2, 3),
+    // the lab's script cache (OPcache's settings for Python CGI scripts)
+    d("ScriptCache", "scriptcache", C::S, 1, 1),
+    d("ScriptCacheValidateTimestamps", "scriptcache", C::S, 1, 1),
+    d("ScriptCacheRevalidateFreq", "scriptcache", C::S, 1, 1),
+    d("ScriptCacheMaxFiles", "scriptcache", C::S, 1, 1),
+    d("ScriptCacheMemory", "scriptcache", C::S, 1, 1),
     // env
     d("SetEnv", "env", C::SVD, 1, 2),
     d("UnsetEnv", "env", C::SVD, 1, ANY),
@@ -321,6 +327,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     d("WSGIServerMetrics", "wsgi", C::S, 1, 1),
     d("WSGINewRelicConfigFile", "wsgi", C::S, 1, 1),
     d("WSGINewRelicEnvironment", "wsgi", C::S, 1, 1),
+    d("WSGIApcuShmSize", "wsgi", C::S, 1, 1),
 ];
 
 /// Finds a directive by name, case-insensitively.

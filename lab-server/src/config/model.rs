@@ -36,6 +36,37 @@ pub struct ServerConfig {
     pub types_config: Option<ResolvedPath>,
     /// mod_wsgi's server-wide settings and daemon process groups.
     pub wsgi: super::wsgi::WsgiServer,
+    /// The lab's script cache (`ScriptCache*`, modelled on OPcache's settings).
+    pub scriptcache: ScriptCacheSettings,
+}
+
+/// `ScriptCache`, `ScriptCacheValidateTimestamps`, `ScriptCacheRevalidateFreq`,
+/// `ScriptCacheMaxFiles`, `ScriptCacheMemory` (opcache.enable, validate_timestamps,
+/// revalidate_freq, max_accelerated_files, memory_consumption).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptCacheSettings {
+    /// `ScriptCache On|Off` (default On once the module is loaded).
+    pub on: bool,
+    pub validate_timestamps: bool,
+    pub revalidate_freq: Duration,
+    pub max_files: usize,
+    /// Bytes of compiled code the cache may hold.
+    pub memory: u64,
+    /// `WSGIApcuShmSize`: bytes of each WSGI process group's `apcu` cache (apc.shm_size).
+    pub apcu_shm_size: u64,
+}
+
+impl Default for ScriptCacheSettings {
+    fn default() -> Self {
+        ScriptCacheSettings {
+            on: true,
+            validate_timestamps: true,
+            revalidate_freq: Duration::from_secs(2),
+            max_files: 10_000,
+            memory: 128 * 1024 * 1024,
+            apcu_shm_size: 32 * 1024 * 1024,
+        }
+    }
 }
 
 impl ServerConfig {

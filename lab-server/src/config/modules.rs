@@ -193,6 +193,14 @@ pub const MODULES: &[ModuleInfo] = &[
         "programas CGI lanzados por un demonio (el de Debian con MPM de hilos)",
     ),
     module(
+        "scriptcache",
+        false,
+        false,
+        &[],
+        &[],
+        "caché del laboratorio del código compilado de los CGI en Python (como OPcache)",
+    ),
+    module(
         "actions",
         false,
         false,

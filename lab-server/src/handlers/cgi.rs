@@ -210,7 +210,33 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
 
     let timeout = eff.cgid_script_timeout().unwrap_or(config.timeout);
     let args = isindex_args(parts.uri.query());
-    let spawned = spawn(path, &args, &env);
+    let executable = {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o111 != 0
+    };
+    // Without the exec bit the script fails as Apache makes it fail, cache or not.
+    let plan = if executable {
+        crate::scriptcache::global().plan(path, &meta)
+    } else {
+        crate::scriptcache::Plan::Direct
+    };
+    let spawned = match plan {
+        crate::scriptcache::Plan::Direct => spawn(path, &args, &env),
+        crate::scriptcache::Plan::Bootstrap {
+            program,
+            args: interp_args,
+            env: extra,
+            ..
+        } => {
+            let mut argv: Vec<String> = interp_args;
+            argv.push("-c".into());
+            argv.push(crate::scriptcache::BOOTSTRAP.into());
+            argv.push(path.to_string_lossy().into_owned());
+            argv.extend(args.iter().cloned());
+            env.extend(extra);
+            spawn_program(Path::new(&program), path, &argv, &env)
+        }
+    };
     let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
@@ -256,6 +282,8 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
             parse_head(&buf).map(|h| h.map(|(h, n)| (h, n, None)))
         };
         match parsed {
+            // A head that ends, but beyond the limit, is refused all the same.
+            Ok(Some((_, n, _))) if n > MAX_HEAD => break Err(HeadFailure::Bad(HeadError::TooLong)),
             Ok(Some(h)) => break Ok(h),
             Ok(None) => {}
             Err(e) => break Err(HeadFailure::Bad(e)),
@@ -414,7 +442,18 @@ fn spawn(
     args: &[String],
     env: &[(String, String)],
 ) -> std::io::Result<tokio::process::Child> {
-    let mut cmd = tokio::process::Command::new(path);
+    spawn_program(path, path, args, env)
+}
+
+/// Starts `program` for `script` (the script itself, or its interpreter with the script
+/// cache's bootstrap).
+fn spawn_program(
+    program: &Path,
+    path: &Path,
+    args: &[String],
+    env: &[(String, String)],
+) -> std::io::Result<tokio::process::Child> {
+    let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

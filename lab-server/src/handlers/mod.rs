@@ -62,6 +62,8 @@ pub enum Handler<'a> {
     ProxyFcgi,
     /// `SetHandler application/x-httpd-php` with mod_php loaded (Debian's php8.2.conf).
     ModPhp,
+    /// `SetHandler scriptcache-status` (the lab's script cache).
+    ScriptCacheStatus,
 }
 
 /// Chooses the handler: a `WSGIScriptAlias` translation, else `ScriptAlias`, else
@@ -101,6 +103,7 @@ pub fn choose<'a>(
         Some(h) if h.eq_ignore_ascii_case("server-status") && config.has_module("status") => {
             Handler::ServerStatus
         }
+        Some(h) if h.eq_ignore_ascii_case("scriptcache-status") => Handler::ScriptCacheStatus,
         Some(h)
             if h.eq_ignore_ascii_case("cgi-script")
                 && (config.has_module("cgid") || config.has_module("cgi")) =>
@@ -158,6 +161,27 @@ pub async fn run<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {
                     ))
                 }
             }
+        }
+        Handler::ScriptCacheStatus => {
+            let st = crate::scriptcache::global().status();
+            let json = call
+                .parts
+                .uri
+                .query()
+                .is_some_and(|q| q.split('&').any(|p| p == "json"));
+            let (body, ctype) = if json {
+                (crate::scriptcache::status::json(&st), "application/json")
+            } else {
+                let sig = signature(call.site, call.ctx.host, call.conn);
+                (
+                    crate::scriptcache::status::html(&st, &sig),
+                    "text/html; charset=utf-8",
+                )
+            };
+            Ok((
+                text_response(StatusCode::OK, ctype, body, call.parts),
+                Some(call.eff),
+            ))
         }
     }
 }

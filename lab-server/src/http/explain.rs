@@ -354,6 +354,10 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         Handler::ServerStatus => "mod_status (SetHandler server-status)".to_string(),
         Handler::Cgi => explain_cgi(&eff, mapped.is_script(), &mapped.path, &walk),
         Handler::Wsgi(_) => "mod_wsgi (WSGIScriptAlias)".to_string(),
+        Handler::ScriptCacheStatus => {
+            "estado de la caché de scripts (SetHandler scriptcache-status; ?json para programas)"
+                .to_string()
+        }
         Handler::Action(program, _) => format!(
             "mod_actions (Action): redirección interna a {program} con la URL como PATH_INFO"
         ),

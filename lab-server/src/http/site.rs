@@ -90,6 +90,13 @@ impl Site {
             logs.push(host_logs(&config, &v.host, Some(&main_logs), log_files)?);
         }
         logs.push(main_logs);
+        // The script cache follows the configuration; a reload empties it.
+        crate::scriptcache::global().configure(
+            config
+                .has_module("scriptcache")
+                .then_some(&config.scriptcache),
+            &config.workspace,
+        );
         let mut header_timeout = config.timeout;
         if config.has_module("reqtimeout") {
             header_timeout = header_timeout.min(std::time::Duration::from_secs(20));

@@ -28,6 +28,7 @@ const MODULE_CONFS: &[(&str, &str)] = &[
     ("actions", include_str!("files/mods/actions.conf")),
     ("reqtimeout", include_str!("files/mods/reqtimeout.conf")),
     ("setenvif", include_str!("files/mods/setenvif.conf")),
+    ("scriptcache", include_str!("files/mods/scriptcache.conf")),
     ("status", include_str!("files/mods/status.conf")),
     ("wsgi", include_str!("files/mods/wsgi.conf")),
 ];

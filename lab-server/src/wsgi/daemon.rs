@@ -52,6 +52,8 @@ struct Inner {
     scripts: Mutex<HashMap<PathBuf, SystemTime>>,
     /// Idle keep-alive connections per worker, with the generation they belong to.
     idle: Vec<Mutex<Vec<(u64, UnixStream)>>>,
+    /// The group's `apcu` cache (shared memory file), when it could be created.
+    apcu: Option<PathBuf>,
 }
 
 impl DaemonGroup {
@@ -65,7 +67,23 @@ impl DaemonGroup {
         std::fs::create_dir_all(run_dir)
             .map_err(|e| format!("no se pudo crear {}: {e}", run_dir.display()))?;
         let (restart, _) = watch::channel(0);
+        // One `apcu` cache per group, new every time the group starts.
+        let apcu_file = run_dir.join(format!(
+            "apcu-{}-{}.shm",
+            spec.name.replace(['/', '.'], "_"),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let apcu = match crate::scriptcache::apcu::create(&apcu_file) {
+            Ok(()) => Some(apcu_file),
+            Err(e) => {
+                log.write("warn", None, &[&e]);
+                None
+            }
+        };
         let inner = Arc::new(Inner {
+            apcu,
             pids: (0..spec.processes).map(|_| AtomicU32::new(0)).collect(),
             idle: (0..spec.processes)
                 .map(|_| Mutex::new(Vec::new()))
@@ -106,6 +124,13 @@ impl DaemonGroup {
     }
 
     fn restart_all(&self) {
+        // The group's user cache goes with its processes, as APCu's with php-fpm's.
+        if let Some(f) = &self.inner.apcu {
+            crate::scriptcache::apcu::clear_file(f);
+            if self.inner.stopping.load(Ordering::SeqCst) {
+                let _ = std::fs::remove_file(f);
+            }
+        }
         for idle in &self.inner.idle {
             if let Ok(mut idle) = idle.lock() {
                 idle.clear();
@@ -495,6 +520,9 @@ async fn watch_worker(inner: Arc<Inner>, index: usize) {
         }
         if let Some(l) = &spec.locale {
             cmd.env("LC_ALL", l);
+        }
+        if let Some(f) = &inner.apcu {
+            cmd.env(crate::scriptcache::apcu::ENV_FILE, f);
         }
         // The worker exits when this pipe closes, so workers never outlive the lab.
         cmd.stdin(std::process::Stdio::piped()).kill_on_drop(true);

@@ -45,6 +45,11 @@ pub fn settings(cfg: &ServerConfig) -> Result<InterpreterSettings, String> {
 impl Embedded {
     pub fn start(cfg: &ServerConfig) -> Result<Embedded, String> {
         let settings = settings(cfg)?;
+        // Embedded mode's `apcu` cache: one for the lab process.
+        let apcu = cfg.workspace.join("run/apcu-embedded.shm");
+        if crate::scriptcache::apcu::create(&apcu).is_ok() {
+            crate::scriptcache::apcu::use_file(&apcu);
+        }
         python::init_interpreter(&settings)
             .map_err(|e| format!("no se pudo preparar el intérprete de Python: {e}"))?;
         let pool = PythonPool::start("wsgi", EMBEDDED_THREADS)

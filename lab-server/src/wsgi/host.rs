@@ -222,6 +222,7 @@ impl WsgiHost {
     pub fn reload(&self, cfg: &ServerConfig) -> Result<(), String> {
         let poisoned = || "estado interno del host WSGI dañado".to_string();
         *self.server_software.lock().map_err(|_| poisoned())? = cfg.server_tokens.clone();
+        crate::scriptcache::apcu::set_size(cfg.scriptcache.apcu_shm_size);
         if !cfg.has_module("wsgi") {
             self.stop_groups();
             return Ok(());

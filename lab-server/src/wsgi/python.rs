@@ -113,6 +113,8 @@ pub fn init_interpreter(settings: &InterpreterSettings) -> Result<(), String> {
     Python::initialize();
     Python::attach(|py| -> PyResult<()> {
         let sys = py.import("sys")?;
+        // `import apcu`: the lab's user cache (shared by the process group).
+        crate::scriptcache::apcu::register(py)?;
         if sys.getattr("argv").is_err() {
             sys.setattr("argv", vec!["mod_wsgi"])?;
         }
