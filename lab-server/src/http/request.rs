@@ -475,7 +475,7 @@ async fn route<'a>(
             mapped.path.file_name().and_then(|n| n.to_str()),
             links,
         ),
-        Walk::Missing { dir, links } => (
+        Walk::Missing { dir, links, .. } => (
             dir.clone(),
             mapped.path.file_name().and_then(|n| n.to_str()),
             links,
@@ -511,6 +511,23 @@ async fn route<'a>(
     }
     if !granted(&eff, conn, parts, &ctx.env) {
         return Err((denied(&mapped.path, ""), Some(eff)));
+    }
+    if let Walk::Missing {
+        refused: Some((at, why)),
+        ..
+    } = &walk
+    {
+        return Err((
+            Failure::logged(
+                403,
+                Level::Error,
+                format!(
+                    "AH00037: enlace simbólico no permitido o destino inaccesible: {} ({why})",
+                    at.display()
+                ),
+            ),
+            Some(eff),
+        ));
     }
     if let Some(link) = refused_link(links, eff.options) {
         return Err((
