@@ -214,8 +214,13 @@ where
             env: &ctx.env,
             keepalive_requests: served - 1,
         };
+        // BufferedLogs Off (the default): the line is in the file when the request ends.
         for (file, format) in &logs.access {
-            file.line(&format.render(&entry));
+            if site.config.buffered_logs {
+                file.line(&format.render(&entry));
+            } else {
+                file.line_now(&format.render(&entry));
+            }
         }
     }
     site.stats.busy.fetch_sub(1, Ordering::Relaxed);
