@@ -388,6 +388,7 @@ fn logs_are_written_when_the_request_ends_in_local_time() {
     lab.write("var/www/html/a.txt", "hola\n");
     lab.start();
     let access = lab.path("var/log/apache2/access.log");
+    let local = regex::Regex::new(r"\[\d\d/\w{3}/\d{4}:(\d\d):\d\d:\d\d \+0300\]").expect("regex");
     for i in 0..5 {
         let before = std::fs::metadata(&access).map(|m| m.len()).unwrap_or(0);
         let data = exchange(
@@ -412,8 +413,6 @@ fn logs_are_written_when_the_request_ends_in_local_time() {
             .as_secs()
             / 3600
             % 24;
-        let local =
-            regex::Regex::new(r"\[\d\d/\w{3}/\d{4}:(\d\d):\d\d:\d\d \+0300\]").expect("regex");
         let caps = local
             .captures(line)
             .unwrap_or_else(|| panic!("sin hora local +0300: {line}"));
