@@ -53,15 +53,17 @@ pub fn redirect<'a>(
                     continue;
                 }
                 r.to.as_ref().map(|to| {
-                    // The target is written already encoded; what follows the prefix comes
-                    // decoded from the request and is encoded again.
-                    let rest = &url[r.from.len().min(url.len())..];
+                    // mod_alias: the target as written (already encoded), then what follows
+                    // the prefix, escaped again; no slash is added or removed
+                    // (`Redirect /carpeta/ /destino` sends /carpeta/x to /destinox).
+                    // The one-argument form inside `<Location>` sends every URL there to
+                    // the target itself.
+                    let rest = if r.from.is_empty() {
+                        ""
+                    } else {
+                        &url[r.from.len().min(url.len())..]
+                    };
                     let mut out = to.clone();
-                    if out.ends_with('/') && rest.starts_with('/') {
-                        out.pop();
-                    } else if !out.ends_with('/') && !rest.is_empty() && !rest.starts_with('/') {
-                        out.push('/');
-                    }
                     out.push_str(&super::urlpath::encode(rest));
                     append_query(&mut out, query);
                     out

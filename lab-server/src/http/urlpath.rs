@@ -123,14 +123,14 @@ pub fn clean(raw: &str) -> Result<String, PathError> {
 }
 
 /// Percent-encodes a decoded path for a `Location` header or a link: everything but
-/// unreserved characters and `/`.
+/// unreserved characters and `/`, in lower-case hexadecimal like Apache's `ap_escape_uri`.
 pub fn encode(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for &b in path.as_bytes() {
         if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push_str(&format!("%{b:02x}"));
         }
     }
     out
