@@ -224,13 +224,18 @@ fn normalise_log(line: &str, port: u16) -> String {
         .replace(&format!(":{port}"), ":<port>")
 }
 
-/// Apache's own pages: compared by header names only.
+/// Apache's own pages: compared by header names only (a listing keeps its exact type).
 fn generated(head: &[String]) -> bool {
     head.iter().any(|l| {
         let l = l.to_ascii_lowercase();
         l.starts_with("content-type: text/html")
             && (l.contains("charset=iso-8859-1") || l.contains("html;charset="))
     })
+}
+
+fn listing(head: &[String]) -> bool {
+    head.iter()
+        .any(|l| l == "Content-Type: text/html;charset=UTF-8")
 }
 
 fn byte_count_free(log: &str) -> String {
@@ -295,6 +300,12 @@ fn run(family: &str) {
                     "línea de estado: Apache {:?}, lab {:?}",
                     case.head.first(),
                     head.first()
+                ));
+            }
+            if listing(&case.head) && !listing(&head) {
+                diffs.push(format!(
+                    "tipo del listado: Apache {:?}, lab {:?}",
+                    case.head, head
                 ));
             }
             if names(&head) != names(&case.head) {
@@ -478,4 +489,9 @@ fn buffered_logs_on_still_reaches_the_file() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(found, "{}", lab.read("var/log/apache2/access.log"));
+}
+
+#[test]
+fn what_a_student_sees_first() {
+    run("common");
 }

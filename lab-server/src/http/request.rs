@@ -901,8 +901,10 @@ async fn static_handler<'a>(
         if eff.options.contains(OptionSet::INDEXES) && config.has_module("autoindex") {
             let sig = signature(site, ctx.host, conn);
             return match autoindex::listing(path, url, &sig) {
+                // Debian's autoindex.conf says `IndexOptions Charset=UTF-8`; mod_autoindex
+                // writes the type without a space.
                 Ok(html) => Ok((
-                    text_response(StatusCode::OK, "text/html; charset=utf-8", html, parts),
+                    text_response(StatusCode::OK, "text/html;charset=UTF-8", html, parts),
                     Some(eff),
                 )),
                 Err(e) => Err((
