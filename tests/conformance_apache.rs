@@ -495,3 +495,47 @@ fn buffered_logs_on_still_reaches_the_file() {
 fn what_a_student_sees_first() {
     run("common");
 }
+
+/// Debian's Apache with mod_wsgi writes an application's header names as the application
+/// wrote them, except `Content-Type` and `Content-Length`, which go through the core:
+///
+/// ```text
+/// start_response('200 OK', [('content-type', 'text/plain'), ('X-mi-Cabecera', '1'),
+///                           ('x-lower', '2'), ('ETAG', '"a"'), ('content-length', '2')])
+/// HTTP/1.1 200 OK / Date / Server / X-mi-Cabecera: 1 / x-lower: 2 / ETAG: "a" /
+/// Content-Length: 2 / Content-Type: text/plain
+/// ```
+#[test]
+fn application_header_names_keep_their_spelling() {
+    let mut lab = TestLab::new();
+    lab.lab(&["a2enmod", "wsgi"]).assert_code(0);
+    lab.write(
+        "var/www/app/app.wsgi",
+        "def application(environ, start_response):\n    start_response('200 OK', [('content-type', 'text/plain'), ('X-mi-Cabecera', '1'), ('x-lower', '2'), ('ETAG', '\"a\"'), ('content-length', '2')])\n    return [b'ok']\n",
+    );
+    lab.add_site(
+        "app",
+        "<VirtualHost *:80>\n    ServerName app.localhost\n    WSGIScriptAlias /app /var/www/app/app.wsgi\n    <Directory /var/www/app>\n        Require all granted\n    </Directory>\n</VirtualHost>\n",
+    );
+    lab.start();
+    let data = exchange(
+        &lab,
+        "GET /app HTTP/1.1\r\nHost: app.localhost\r\nConnection: close\r\n\r\n",
+    );
+    let (head, body) = normalise(&data, lab.port);
+    assert_eq!(body, "ok");
+    assert_eq!(
+        head,
+        [
+            "HTTP/1.1 200 OK",
+            "Date: <date>",
+            "Server: <server>",
+            "X-mi-Cabecera: 1",
+            "x-lower: 2",
+            "ETAG: \"a\"",
+            "Content-Length: 2",
+            "Connection: close",
+            "Content-Type: text/plain",
+        ]
+    );
+}

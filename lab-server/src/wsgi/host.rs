@@ -446,16 +446,21 @@ pub fn response_from_head(
             }
         }
     }
+    let mut spelled = Vec::with_capacity(headers.len());
     let h = resp.headers_mut();
     for (name, value) in headers {
-        let (Ok(name), Ok(value)) = (
+        let (Ok(parsed), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
             HeaderValue::from_maybe_shared(value),
         ) else {
             continue;
         };
-        h.append(name, value);
+        h.append(parsed, value);
+        spelled.push(name);
     }
+    // Apache writes the application's header names as it wrote them.
+    resp.extensions_mut()
+        .insert(crate::http::head::Spelling(spelled));
     resp
 }
 
