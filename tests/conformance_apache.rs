@@ -224,13 +224,18 @@ fn normalise_log(line: &str, port: u16) -> String {
         .replace(&format!(":{port}"), ":<port>")
 }
 
-/// Apache's own pages: compared by header names only.
+/// Apache's own pages: compared by header names only (a listing keeps its exact type).
 fn generated(head: &[String]) -> bool {
     head.iter().any(|l| {
         let l = l.to_ascii_lowercase();
         l.starts_with("content-type: text/html")
             && (l.contains("charset=iso-8859-1") || l.contains("html;charset="))
     })
+}
+
+fn listing(head: &[String]) -> bool {
+    head.iter()
+        .any(|l| l == "Content-Type: text/html;charset=UTF-8")
 }
 
 fn byte_count_free(log: &str) -> String {
@@ -295,6 +300,12 @@ fn run(family: &str) {
                     "línea de estado: Apache {:?}, lab {:?}",
                     case.head.first(),
                     head.first()
+                ));
+            }
+            if listing(&case.head) && !listing(&head) {
+                diffs.push(format!(
+                    "tipo del listado: Apache {:?}, lab {:?}",
+                    case.head, head
                 ));
             }
             if names(&head) != names(&case.head) {
@@ -375,4 +386,156 @@ fn types() {
 #[test]
 fn files_on_disk() {
     run("files");
+}
+
+/// Apache writes the access log line when the request ends (`BufferedLogs Off`, the default),
+/// in local time with the server's offset: with `TZ=XYZ-3` (three hours east of UTC, no
+/// summer time) Debian's apache2 writes `[06/Dec/2026:18:04:05 +0300]`, and the error log
+/// the same clock.
+#[test]
+fn logs_are_written_when_the_request_ends_in_local_time() {
+    let mut lab = TestLab::new();
+    lab.set_env("TZ", "XYZ-3");
+    lab.write("var/www/html/a.txt", "hola\n");
+    lab.start();
+    let access = lab.path("var/log/apache2/access.log");
+    let local = regex::Regex::new(r"\[\d\d/\w{3}/\d{4}:(\d\d):\d\d:\d\d \+0300\]").expect("regex");
+    for i in 0..5 {
+        let before = std::fs::metadata(&access).map(|m| m.len()).unwrap_or(0);
+        let data = exchange(
+            &lab,
+            &format!("GET /a.txt?n={i} HTTP/1.1\r\nHost: @HOST@\r\nConnection: close\r\n\r\n"),
+        );
+        assert!(
+            data.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&data)
+        );
+        // No waiting: the line must already be there, as `curl ... && tail -1` expects.
+        let all = std::fs::read_to_string(&access).expect("access.log");
+        let line = all[before as usize..].trim();
+        assert!(
+            line.contains(&format!("\"GET /a.txt?n={i} HTTP/1.1\" 200")),
+            "la línea no estaba en access.log al terminar la petición: {all:?}"
+        );
+        let utc_hour = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+            / 3600
+            % 24;
+        let caps = local
+            .captures(line)
+            .unwrap_or_else(|| panic!("sin hora local +0300: {line}"));
+        let hour: u64 = caps[1].parse().expect("hour");
+        // The hour may have turned between the request and this check.
+        assert!(
+            hour == (utc_hour + 3) % 24 || hour == (utc_hour + 2) % 24,
+            "hora {hour}, UTC {utc_hour}: {line}"
+        );
+    }
+    // The error log keeps the same clock: a 404 is logged at once.
+    let data = exchange(
+        &lab,
+        "GET /nada HTTP/1.1\r\nHost: @HOST@\r\nConnection: close\r\n\r\n",
+    );
+    assert!(data.starts_with(b"HTTP/1.1 404"));
+    let errors = lab.read("var/log/apache2/error.log");
+    let utc_hour = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        / 3600
+        % 24;
+    let stamp =
+        regex::Regex::new(r"\[\w{3} \w{3} \d\d (\d\d):\d\d:\d\d\.\d{6} \d{4}\]").expect("regex");
+    let last = errors.lines().last().unwrap_or("");
+    let hour: u64 = stamp
+        .captures(last)
+        .unwrap_or_else(|| panic!("línea de error sin fecha: {errors}"))[1]
+        .parse()
+        .expect("hour");
+    assert!(
+        hour == (utc_hour + 3) % 24 || hour == (utc_hour + 2) % 24,
+        "hora {hour}, UTC {utc_hour}: {last}"
+    );
+}
+
+/// `BufferedLogs On` keeps lines in memory for a while; they still reach the file.
+#[test]
+fn buffered_logs_on_still_reaches_the_file() {
+    let mut lab = TestLab::new();
+    let main = lab.read("etc/apache2/apache2.conf");
+    lab.write(
+        "etc/apache2/apache2.conf",
+        format!("{main}\nBufferedLogs On\n"),
+    );
+    lab.write("var/www/html/a.txt", "hola\n");
+    lab.start();
+    let data = exchange(
+        &lab,
+        "GET /a.txt?buffered HTTP/1.1\r\nHost: @HOST@\r\nConnection: close\r\n\r\n",
+    );
+    assert!(data.starts_with(b"HTTP/1.1 200"));
+    let mut found = false;
+    for _ in 0..100 {
+        if lab
+            .read("var/log/apache2/access.log")
+            .contains("GET /a.txt?buffered")
+        {
+            found = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(found, "{}", lab.read("var/log/apache2/access.log"));
+}
+
+#[test]
+fn what_a_student_sees_first() {
+    run("common");
+}
+
+/// Debian's Apache with mod_wsgi writes an application's header names as the application
+/// wrote them, except `Content-Type` and `Content-Length`, which go through the core:
+///
+/// ```text
+/// start_response('200 OK', [('content-type', 'text/plain'), ('X-mi-Cabecera', '1'),
+///                           ('x-lower', '2'), ('ETAG', '"a"'), ('content-length', '2')])
+/// HTTP/1.1 200 OK / Date / Server / X-mi-Cabecera: 1 / x-lower: 2 / ETAG: "a" /
+/// Content-Length: 2 / Content-Type: text/plain
+/// ```
+#[test]
+fn application_header_names_keep_their_spelling() {
+    let mut lab = TestLab::new();
+    lab.lab(&["a2enmod", "wsgi"]).assert_code(0);
+    lab.write(
+        "var/www/app/app.wsgi",
+        "def application(environ, start_response):\n    start_response('200 OK', [('content-type', 'text/plain'), ('X-mi-Cabecera', '1'), ('x-lower', '2'), ('ETAG', '\"a\"'), ('content-length', '2')])\n    return [b'ok']\n",
+    );
+    lab.add_site(
+        "app",
+        "<VirtualHost *:80>\n    ServerName app.localhost\n    WSGIScriptAlias /app /var/www/app/app.wsgi\n    <Directory /var/www/app>\n        Require all granted\n    </Directory>\n</VirtualHost>\n",
+    );
+    lab.start();
+    let data = exchange(
+        &lab,
+        "GET /app HTTP/1.1\r\nHost: app.localhost\r\nConnection: close\r\n\r\n",
+    );
+    let (head, body) = normalise(&data, lab.port);
+    assert_eq!(body, "ok");
+    assert_eq!(
+        head,
+        [
+            "HTTP/1.1 200 OK",
+            "Date: <date>",
+            "Server: <server>",
+            "X-mi-Cabecera: 1",
+            "x-lower: 2",
+            "ETAG: \"a\"",
+            "Content-Length: 2",
+            "Connection: close",
+            "Content-Type: text/plain",
+        ]
+    );
 }

@@ -46,3 +46,17 @@ fn explain_rejects_what_is_not_a_url() {
     out.assert_code(2);
     assert!(out.stderr.contains("no es una URL"), "{}", out.stderr);
 }
+
+#[test]
+fn explain_tells_a_broken_symlink_is_a_403() {
+    let lab = TestLab::new();
+    lab.symlink("no-existe.txt", "var/www/html/roto.txt");
+    let url = format!("http://localhost:{}/roto.txt", lab.port);
+    let out = lab.lab(&["explain", &url]);
+    out.assert_code(0);
+    let text = out.stdout;
+    assert!(
+        text.contains("el destino del enlace simbólico no existe o no se puede leer; responde 403"),
+        "{text}"
+    );
+}

@@ -253,6 +253,7 @@ mod tests {
             },
             timeout: Duration::from_secs(300),
             server_tokens: "Apache".into(),
+            buffered_logs: false,
             types_config: None,
             wsgi: Default::default(),
             scriptcache: Default::default(),

@@ -190,6 +190,8 @@ pub struct TestLab {
     pub offset: u16,
     child: Option<Child>,
     output: Arc<Mutex<String>>,
+    /// Extra environment for `lab start` (`TZ`...).
+    env: Vec<(String, String)>,
 }
 
 impl TestLab {
@@ -210,6 +212,7 @@ impl TestLab {
             offset,
             child: None,
             output: Arc::new(Mutex::new(String::new())),
+            env: Vec::new(),
         };
         lab.set_setting("privileged_port_offset", &offset.to_string());
         lab.set_setting("map_privileged_ports", "\"always\"");
@@ -217,6 +220,11 @@ impl TestLab {
         // collide with the one chosen above for `Listen 80` (nor with a parallel test).
         lab.set_setting("console_port", "0");
         lab
+    }
+
+    /// Sets an environment variable for the next `start()`.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.push((key.to_string(), value.to_string()));
     }
 
     /// The temp dir that holds the workspace (`root` is `<tmp>/ws`).
@@ -370,6 +378,7 @@ impl TestLab {
             .current_dir(self.dir.path())
             .env_remove("LAB_WORKSPACE")
             .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -43,6 +43,7 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
             },
             timeout: Duration::from_secs(60),
             server_tokens: server_tokens("full"),
+            buffered_logs: false,
             types_config: None,
             wsgi: Default::default(),
             scriptcache: Default::default(),
@@ -624,6 +625,11 @@ impl Builder<'_> {
             "limitrequestfields" => {
                 if let Some(n) = self.number(&a[0], 1, 32767) {
                     self.cfg.limits.fields = n as usize;
+                }
+            }
+            "bufferedlogs" => {
+                if let Some(v) = perdir::on_off(&a[0], &mut self.diags) {
+                    self.cfg.buffered_logs = v;
                 }
             }
             "servertokens" => {

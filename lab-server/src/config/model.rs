@@ -32,6 +32,9 @@ pub struct ServerConfig {
     pub timeout: Duration,
     /// `ServerTokens`/`ServerSignature`-like value sent in the `Server` header.
     pub server_tokens: String,
+    /// `BufferedLogs On`: access log lines are kept in memory and written in batches. Off
+    /// (the default) writes each line when its request ends.
+    pub buffered_logs: bool,
     /// `TypesConfig`: the `mime.types` table of mod_mime.
     pub types_config: Option<ResolvedPath>,
     /// mod_wsgi's server-wide settings and daemon process groups.

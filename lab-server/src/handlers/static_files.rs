@@ -212,7 +212,7 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
             let sig = signature(site, ctx.host, conn);
             return match autoindex::listing(path, url, &sig) {
                 Ok(html) => Ok((
-                    text_response(StatusCode::OK, "text/html; charset=utf-8", html, parts),
+                    text_response(StatusCode::OK, "text/html;charset=UTF-8", html, parts),
                     Some(eff),
                 )),
                 Err(e) => Err((

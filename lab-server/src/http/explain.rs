@@ -388,6 +388,13 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
             }
         ),
         Handler::Static => match &walk {
+            Walk::Missing {
+                refused: Some((at, why)),
+                ..
+            } => format!(
+                "Apache no puede recorrer {}: {why}; responde 403",
+                crate::config::diagnostic::display_path(at, base)
+            ),
             Walk::Missing { .. } => "fichero estático, pero no existe: 404".to_string(),
             Walk::Found { meta, .. } if meta.is_dir() => {
                 if !url.ends_with('/') {

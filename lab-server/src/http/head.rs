@@ -158,8 +158,9 @@ async fn case_map(extra: &[String]) -> Option<Extensions> {
     if let Some(e) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Some(e.clone());
     }
-    let mut names: Vec<&str> = APACHE_SPELLINGS.to_vec();
-    names.extend(extra.iter().map(String::as_str));
+    // The first spelling of a name is the one written: the author's before Apache's.
+    let mut names: Vec<&str> = extra.iter().map(String::as_str).collect();
+    names.extend(APACHE_SPELLINGS.iter().copied());
     let ext = parse_case_map(&names).await?;
     let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
     // Applications with ever-changing names must not grow it without bound.
@@ -205,12 +206,17 @@ async fn parse_case_map(names: &[&str]) -> Option<Extensions> {
 
 /// Gives `resp` the case map for Apache's odd names and the names of its [`Spelling`].
 pub async fn spell(resp: &mut Response<Body>) {
+    // Content-Type and Content-Length are Apache's own (mod_wsgi hands them to the core),
+    // whatever case the application used.
     let extra: Vec<String> = resp
         .extensions_mut()
         .remove::<Spelling>()
         .map(|s| {
             s.0.into_iter()
-                .filter(|n| title_case(&n.to_ascii_lowercase()) != *n)
+                .filter(|n| {
+                    let lower = n.to_ascii_lowercase();
+                    lower != "content-type" && lower != "content-length" && title_case(&lower) != *n
+                })
                 .collect()
         })
         .unwrap_or_default();

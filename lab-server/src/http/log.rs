@@ -2,8 +2,10 @@
 //! default) and the error log with Apache 2.4's line shape
 //! (`[Tue Dec 01 07:37:09.123456 2026] [core:info] [pid 12:tid 34] [client 127.0.0.1:5] ...`).
 //!
-//! Lines go to an in-memory buffer per file and reach the disk when the buffer fills or a
-//! flusher task runs (every [`FLUSH_EVERY`]), so a request never waits on a `write(2)`.
+//! As in Apache, a line reaches the file when its request ends (`curl ... && tail -1
+//! access.log` shows it), and the error log is never held back. Only with `BufferedLogs On`
+//! do access log lines wait in an in-memory buffer per file until it fills or a flusher task
+//! runs (every [`FLUSH_EVERY`]). Times are local, with the server's offset, like Apache's.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -56,6 +58,14 @@ impl LogFile {
         if inner.buf.len() >= FLUSH_AT {
             inner.flush();
         }
+    }
+
+    /// Appends one line and writes it out at once, after anything buffered before it.
+    pub fn line_now(&self, text: &str) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.buf.extend_from_slice(text.as_bytes());
+        inner.buf.push(b'\n');
+        inner.flush();
     }
 
     pub fn flush(&self) {
@@ -328,61 +338,77 @@ fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Time formats (UTC; the lab does not read the system time zone)
-
-/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
+// Time formats: local time with the server's offset (`TZ`, else /etc/localtime), as Apache
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
-const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
 struct Parts {
     y: i64,
     mon: &'static str,
     d: u32,
     wday: &'static str,
-    h: u64,
-    min: u64,
-    s: u64,
+    h: u32,
+    min: u32,
+    s: u32,
     micros: u32,
+    /// Seconds east of UTC.
+    offset: i64,
+}
+
+/// `localtime_r(3)`: the broken-down local time and its UTC offset (`tm_gmtoff`). A zeroed
+/// `tm` (day 0) when the time cannot be converted.
+#[allow(unsafe_code)]
+fn local_tm(secs: libc::time_t) -> libc::tm {
+    // SAFETY: `tm` is plain data, so all zeroes is a valid value; `localtime_r` reads `secs`
+    // and writes only the `tm` it is given, and is thread-safe.
+    unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return std::mem::zeroed();
+        }
+        tm
+    }
 }
 
 fn parts(t: SystemTime) -> Parts {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let days = (secs / 86_400) as i64;
-    let (y, m, d) = civil(days);
+    let secs = since.as_secs() as libc::time_t;
+    let mut tm = local_tm(secs);
+    if tm.tm_mday == 0 {
+        tm.tm_year = 70;
+        tm.tm_mday = 1;
+    }
     Parts {
-        y,
-        mon: MONTHS[(m - 1) as usize],
-        d,
-        wday: DAYS[days.rem_euclid(7) as usize],
-        h: secs / 3600 % 24,
-        min: secs / 60 % 60,
-        s: secs % 60,
+        y: i64::from(tm.tm_year) + 1900,
+        mon: MONTHS[tm.tm_mon.clamp(0, 11) as usize],
+        d: tm.tm_mday.max(1) as u32,
+        wday: DAYS[tm.tm_wday.clamp(0, 6) as usize],
+        h: tm.tm_hour.max(0) as u32,
+        min: tm.tm_min.max(0) as u32,
+        s: tm.tm_sec.max(0) as u32,
         micros: since.subsec_micros(),
+        offset: tm.tm_gmtoff,
     }
 }
 
 /// `01/Dec/2026:07:37:09 +0000`, the `%t` of access logs.
 pub fn clf_time(t: SystemTime) -> String {
     let p = parts(t);
+    let sign = if p.offset < 0 { '-' } else { '+' };
+    let off = p.offset.abs() / 60;
     format!(
-        "{:02}/{}/{}:{:02}:{:02}:{:02} +0000",
-        p.d, p.mon, p.y, p.h, p.min, p.s
+        "{:02}/{}/{}:{:02}:{:02}:{:02} {sign}{:02}{:02}",
+        p.d,
+        p.mon,
+        p.y,
+        p.h,
+        p.min,
+        p.s,
+        off / 60,
+        off % 60
     )
 }
 
@@ -468,7 +494,7 @@ impl ErrorLog {
         }
         line.push(' ');
         line.push_str(message);
-        self.file.line(&line);
+        self.file.line_now(&line);
     }
 }
 
@@ -486,19 +512,31 @@ fn thread_number() -> u64 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn civil_dates_are_right() {
-        assert_eq!(civil(0), (1970, 1, 1));
-        // 2026-12-01 is day 20788.
-        assert_eq!(civil(20_788), (2026, 12, 1));
-        assert_eq!(civil(11_016), (2000, 2, 29));
+    /// What the local offset of `secs` prints as (`+0100`).
+    fn offset_text(secs: u64) -> String {
+        let off = local_tm(secs as libc::time_t).tm_gmtoff;
+        let sign = if off < 0 { '-' } else { '+' };
+        format!("{sign}{:02}{:02}", off.abs() / 3600, off.abs() / 60 % 60)
     }
 
     #[test]
-    fn times_have_apache_shapes() {
-        let t = UNIX_EPOCH + Duration::from_secs(20_788 * 86_400 + 7 * 3600 + 37 * 60 + 9);
-        assert_eq!(clf_time(t), "01/Dec/2026:07:37:09 +0000");
-        assert_eq!(error_time(t), "Tue Dec 01 07:37:09.000000 2026");
+    fn times_have_apache_shapes_in_local_time() {
+        let secs = 20_788 * 86_400 + 7 * 3600 + 37 * 60 + 9;
+        let t = UNIX_EPOCH + Duration::from_secs(secs);
+        let clf = clf_time(t);
+        let shape = regex::Regex::new(r"^\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}$")
+            .expect("regex");
+        assert!(shape.is_match(&clf), "{clf}");
+        assert!(clf.ends_with(&offset_text(secs)), "{clf}");
+        let err = error_time(t);
+        let shape =
+            regex::Regex::new(r"^[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d\.000000 \d{4}$")
+                .expect("regex");
+        assert!(shape.is_match(&err), "{err}");
+        if offset_text(secs) == "+0000" {
+            assert_eq!(clf, "01/Dec/2026:07:37:09 +0000");
+            assert_eq!(err, "Tue Dec 01 07:37:09.000000 2026");
+        }
     }
 
     #[test]
@@ -532,7 +570,10 @@ mod tests {
         };
         assert_eq!(
             f.render(&e),
-            "127.0.0.1 - - [01/Jan/1970:00:00:00 +0000] \"GET /a?b=1 HTTP/1.1\" 200 110 \"-\" \"curl/8 \\\"raro\\\"\""
+            format!(
+                "127.0.0.1 - - [{}] \"GET /a?b=1 HTTP/1.1\" 200 110 \"-\" \"curl/8 \\\"raro\\\"\"",
+                clf_time(UNIX_EPOCH)
+            )
         );
         assert_eq!(
             AccessFormat::compile("%>s %D %q %%").render(&e),

@@ -53,15 +53,17 @@ pub fn redirect<'a>(
                     continue;
                 }
                 r.to.as_ref().map(|to| {
-                    // The target is written already encoded; what follows the prefix comes
-                    // decoded from the request and is encoded again.
-                    let rest = &url[r.from.len().min(url.len())..];
+                    // mod_alias: the target as written (already encoded), then what follows
+                    // the prefix, escaped again; no slash is added or removed
+                    // (`Redirect /carpeta/ /destino` sends /carpeta/x to /destinox).
+                    // The one-argument form inside `<Location>` sends every URL there to
+                    // the target itself.
+                    let rest = if r.from.is_empty() {
+                        ""
+                    } else {
+                        &url[r.from.len().min(url.len())..]
+                    };
                     let mut out = to.clone();
-                    if out.ends_with('/') && rest.starts_with('/') {
-                        out.pop();
-                    } else if !out.ends_with('/') && !rest.is_empty() && !rest.starts_with('/') {
-                        out.push('/');
-                    }
                     out.push_str(&super::urlpath::encode(rest));
                     append_query(&mut out, query);
                     out
@@ -148,10 +150,13 @@ pub enum Walk {
         links: Vec<(PathBuf, bool)>,
     },
     /// Something on the way does not exist (or is not a directory); `dir` is the deepest
-    /// directory that does.
+    /// directory that does. `refused` names what stopped the walk when Apache answers 403
+    /// rather than 404 (its `ap_directory_walk`): a symbolic link whose target cannot be
+    /// reached, a name longer than the file system allows, a directory it may not search.
     Missing {
         dir: PathBuf,
         links: Vec<(PathBuf, bool)>,
+        refused: Option<(PathBuf, String)>,
     },
 }
 
@@ -164,6 +169,24 @@ pub fn walk(root: &Path, path: &Path) -> Walk {
     let mut current = root.to_path_buf();
     let mut last_dir = root.to_path_buf();
     let mut meta = None;
+    // ENOENT and ENOTDIR are a 404; anything else stops Apache's walk with a 403.
+    let refusal = |at: &Path, e: &std::io::Error, link: bool| -> Option<(PathBuf, String)> {
+        let gone = matches!(
+            e.kind(),
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+        );
+        if gone && !link {
+            return None;
+        }
+        let why = if link {
+            "el destino del enlace simbólico no existe o no se puede leer".to_string()
+        } else if e.raw_os_error() == Some(libc::ENAMETOOLONG) {
+            "el nombre es más largo de lo que permite el sistema de ficheros".to_string()
+        } else {
+            e.to_string()
+        };
+        Some((at.to_path_buf(), why))
+    };
     for comp in rel.components() {
         current.push(comp);
         let m = match std::fs::symlink_metadata(&current) {
@@ -172,16 +195,18 @@ pub fn walk(root: &Path, path: &Path) -> Walk {
                     links.push((current.clone(), target.uid() == m.uid()));
                     target
                 }
-                Err(_) => {
+                Err(e) => {
                     return Walk::Missing {
+                        refused: refusal(&current, &e, true),
                         dir: last_dir,
                         links,
                     }
                 }
             },
             Ok(m) => m,
-            Err(_) => {
+            Err(e) => {
                 return Walk::Missing {
+                    refused: refusal(&current, &e, false),
                     dir: last_dir,
                     links,
                 }
@@ -194,6 +219,7 @@ pub fn walk(root: &Path, path: &Path) -> Walk {
             return Walk::Missing {
                 dir: last_dir,
                 links,
+                refused: None,
             };
         }
         meta = Some(m);
@@ -202,8 +228,9 @@ pub fn walk(root: &Path, path: &Path) -> Walk {
         Some(m) => m,
         None => match std::fs::metadata(path) {
             Ok(m) => m,
-            Err(_) => {
+            Err(e) => {
                 return Walk::Missing {
+                    refused: refusal(path, &e, false),
                     dir: last_dir,
                     links,
                 }

@@ -218,8 +218,13 @@ where
             env: &ctx.env,
             keepalive_requests: served - 1,
         };
+        // BufferedLogs Off (the default): the line is in the file when the request ends.
         for (file, format) in &logs.access {
-            file.line(&format.render(&entry));
+            if site.config.buffered_logs {
+                file.line(&format.render(&entry));
+            } else {
+                file.line_now(&format.render(&entry));
+            }
         }
     }
     site.stats.busy.fetch_sub(1, Ordering::Relaxed);
@@ -517,7 +522,7 @@ async fn route<'a>(
             mapped.path.file_name().and_then(|n| n.to_str()),
             links,
         ),
-        Walk::Missing { dir, links } => (
+        Walk::Missing { dir, links, .. } => (
             dir.clone(),
             mapped.path.file_name().and_then(|n| n.to_str()),
             links,
@@ -545,6 +550,23 @@ async fn route<'a>(
     }
     if !granted(&eff, conn, parts, &ctx.env) {
         return Err((denied(&mapped.path), Some(eff)));
+    }
+    if let Walk::Missing {
+        refused: Some((at, why)),
+        ..
+    } = &walk
+    {
+        return Err((
+            Failure::logged(
+                403,
+                Level::Error,
+                format!(
+                    "AH00037: enlace simbólico no permitido o destino inaccesible: {} ({why})",
+                    at.display()
+                ),
+            ),
+            Some(eff),
+        ));
     }
     if let Some(link) = refused_link(links, eff.options) {
         return Err((

@@ -1,7 +1,8 @@
 //! The request path, made safe before anything maps it: percent-decoded exactly once, dot
-//! segments resolved, and refused when it would climb above the root, carries a NUL byte, a
-//! backslash, an encoded slash or invalid escapes (the CVE-2021-41773/42013 forms among
-//! them). What comes out is an absolute path of plain segments.
+//! segments resolved, and refused when it would climb above the root, carries a NUL byte, an
+//! encoded slash or invalid escapes (the CVE-2021-41773/42013 forms among them). What comes
+//! out is an absolute path of plain segments. A backslash is an ordinary character, as for
+//! Apache on Linux: `/a\b.txt` names a file called `a\b.txt` (404 when there is none).
 
 /// Why a request path is refused, with the status Apache would give.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +15,6 @@ pub enum PathError {
     Nul,
     /// `%2f` inside a segment (AllowEncodedSlashes Off): 404.
     EncodedSlash,
-    /// A backslash, literal or `%5c`: 400 (never a path separator here).
-    Backslash,
     /// Decoded bytes that are not UTF-8 (overlong `%c0%ae` forms included): 400.
     NotUtf8,
     /// Not starting with `/` (nor an absolute URL): 400.
@@ -41,7 +40,6 @@ impl PathError {
             PathError::EncodedSlash => {
                 "la ruta contiene una barra codificada (%2F); AllowEncodedSlashes está desactivado"
             }
-            PathError::Backslash => "la ruta contiene una barra invertida",
             PathError::NotUtf8 => "la ruta decodificada no es UTF-8 válido",
             PathError::NotAbsolute => "la ruta no empieza por «/»",
         }
@@ -100,13 +98,11 @@ pub fn clean(raw: &str) -> Result<String, PathError> {
                 match v {
                     0 => return Err(PathError::Nul),
                     b'/' => return Err(PathError::EncodedSlash),
-                    b'\\' => return Err(PathError::Backslash),
                     _ => current.push(v),
                 }
                 i += 3;
             }
             0 => return Err(PathError::Nul),
-            b'\\' => return Err(PathError::Backslash),
             _ => {
                 current.push(b);
                 i += 1;
@@ -127,14 +123,14 @@ pub fn clean(raw: &str) -> Result<String, PathError> {
 }
 
 /// Percent-encodes a decoded path for a `Location` header or a link: everything but
-/// unreserved characters and `/`.
+/// unreserved characters and `/`, in lower-case hexadecimal like Apache's `ap_escape_uri`.
 pub fn encode(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for &b in path.as_bytes() {
         if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push_str(&format!("%{b:02x}"));
         }
     }
     out
@@ -186,10 +182,16 @@ mod tests {
         assert_eq!(clean("/a%2"), Err(PathError::BadEscape));
         assert_eq!(clean("/a%00b"), Err(PathError::Nul));
         assert_eq!(clean("/..%2f..%2fetc"), Err(PathError::EncodedSlash));
-        assert_eq!(clean("/a\\b"), Err(PathError::Backslash));
-        assert_eq!(clean("/a%5cb"), Err(PathError::Backslash));
         assert_eq!(clean("/%c0%ae%c0%ae/x"), Err(PathError::NotUtf8));
         assert_eq!(clean("x"), Err(PathError::NotAbsolute));
+    }
+
+    #[test]
+    fn a_backslash_is_an_ordinary_character() {
+        assert_eq!(clean("/a\\b.txt").unwrap(), "/a\\b.txt");
+        assert_eq!(clean("/a%5cb.txt").unwrap(), "/a\\b.txt");
+        // It never separates segments, so `..\` cannot climb.
+        assert_eq!(clean("/..\\..\\x").unwrap(), "/..\\..\\x");
     }
 
     #[test]

@@ -535,12 +535,6 @@ pub fn cgi_environ<B>(
     env
 }
 
-/// The header names as the application wrote them (`X-MiXeD-CaSe`, `x-lower`), one per
-/// header line kept, in order, in the response's extensions: the HTTP role's head writer
-/// spells them that way on the wire, as Apache passes mod_wsgi's names through.
-#[derive(Debug, Clone, Default)]
-pub struct HeaderSpelling(pub Vec<String>);
-
 /// Statuses after which Apache closes the connection (`ap_status_drops_connection`).
 fn drops_connection(status: u16) -> bool {
     matches!(status, 400 | 408 | 411 | 413 | 414 | 500 | 503 | 501)
@@ -622,7 +616,8 @@ pub fn response_from_head(
     if drops_connection(status) {
         h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
-    resp.extensions_mut().insert(HeaderSpelling(spelling));
+    resp.extensions_mut()
+        .insert(crate::http::head::Spelling(spelling));
     resp
 }
 
@@ -896,7 +891,11 @@ mod tests {
         );
         assert_eq!(r.headers()["content-type"], "text/html");
         assert_eq!(r.headers()["connection"], "close");
-        let spelling = &r.extensions().get::<HeaderSpelling>().unwrap().0;
+        let spelling = &r
+            .extensions()
+            .get::<crate::http::head::Spelling>()
+            .unwrap()
+            .0;
         assert_eq!(spelling, &["X-MiXeD-CaSe", "content-type", "Connection"]);
 
         // No Content-Type from the application: mod_mime's type of the script.
