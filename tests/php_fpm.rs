@@ -191,7 +191,10 @@ fn debian_php_fpm_conf_matches_the_real_server() {
     // php-fpm reads `.user.ini` next to the script.
     lab.mkdir("var/www/html/userini");
     lab.write("var/www/html/userini/.user.ini", "memory_limit = 55M\n");
-    lab.write("var/www/html/userini/ini.php", "<?php echo ini_get('memory_limit'), \"\\n\";\n");
+    lab.write(
+        "var/www/html/userini/ini.php",
+        "<?php echo ini_get('memory_limit'), \"\\n\";\n",
+    );
     assert_eq!(lab.get("/userini/ini.php").text(), "55M\n");
 
     // Validators sent by PHP: Apache answers 304 and 412 itself (sethandler-etag.txt).
@@ -460,6 +463,23 @@ fn pool_errors_are_configtest_errors_and_status_shows_the_pool() {
         explain.contains("mod_proxy_fcgi") && explain.contains("pool [www] de php-fpm"),
         "{explain}"
     );
+
+    // A new pool, applied with reload: same master, new socket answering.
+    let pid = lab.read("run/php/php8.2-fpm.pid");
+    let port = free_port();
+    lab.write(
+        "etc/php/8.2/fpm/pool.d/extra.conf",
+        format!("[extra]\nlisten = 127.0.0.1:{port}\npm = static\npm.max_children = 1\n"),
+    );
+    lab.lab(&["service", "php8.2-fpm", "reload"]).assert_code(0);
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    assert_eq!(lab.read("run/php/php8.2-fpm.pid"), pid);
+    let status = lab.lab(&["status"]).all();
+    assert!(
+        status.contains(&format!("pool [extra] en 127.0.0.1:{port}")),
+        "{status}"
+    );
+    assert_eq!(lab.get("/hello.php").status, 200);
 }
 
 #[test]
