@@ -310,6 +310,12 @@ fn proxy_pass_match_over_tcp_matches_the_real_server() {
         &format!("DocumentRoot /var/www/html\n\tProxyPassMatch ^/(.*\\.php(/.*)?)$ fcgi://127.0.0.1:{port}/var/www/html/$1"),
     );
     lab.configtest().assert_code(0);
+    let explain = lab.lab(&["explain", "http://localhost/env.php/x"]).all();
+    assert!(
+        explain.contains("ProxyPassMatch ^/(.*\\.php(/.*)?)$")
+            && explain.contains(&format!("127.0.0.1:{port} (pool [tcp] de php-fpm")),
+        "{explain}"
+    );
     lab.start();
     check(
         &lab,
