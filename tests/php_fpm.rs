@@ -613,7 +613,7 @@ fn params_recorder() -> (u16, std::sync::mpsc::Receiver<Vec<(String, String)>>) 
             }
             let mut pairs = Vec::new();
             let mut i = 0;
-            let mut len_at = |i: &mut usize| -> usize {
+            let len_at = |i: &mut usize| -> usize {
                 if params[*i] < 128 {
                     *i += 1;
                     params[*i - 1] as usize
