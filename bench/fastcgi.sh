@@ -4,6 +4,9 @@
 # keepalive and fastcgi_keep_conn) and Apache 2.4 (mod_proxy_fcgi, the same SetHandler,
 # mpm_event). Each has its own php-fpm 8.2 master with the same pool: pm = static,
 # 4 children, unix socket. Same load for all: wrk, 32 connections, loopback only.
+# nginx runs one worker, so its kept connections (keepalive = children) never outnumber the
+# php-fpm children: a kept idle connection holds a child, and more of them than children
+# would leave new connections waiting in php-fpm's queue.
 #
 #   bench/fastcgi.sh                      # 2 rounds of 10 s per server, after a warm-up
 #   DURATION=20s ROUNDS=3 CONNECTIONS=64 bench/fastcgi.sh
@@ -110,7 +113,7 @@ wait_http "http://127.0.0.1:$lab_port/hello.php" 20 || { cat "$tmp/lab.log"; die
 start_fpm nginx
 mkdir -p "$tmp/nginx"
 cat > "$tmp/nginx/nginx.conf" <<CONF
-worker_processes auto;
+worker_processes 1;
 pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/error.log;
 $( [ "$(id -u)" = 0 ] && echo "user $run_user $run_group;" )

@@ -310,6 +310,12 @@ fn proxy_pass_match_over_tcp_matches_the_real_server() {
         &format!("DocumentRoot /var/www/html\n\tProxyPassMatch ^/(.*\\.php(/.*)?)$ fcgi://127.0.0.1:{port}/var/www/html/$1"),
     );
     lab.configtest().assert_code(0);
+    let explain = lab.lab(&["explain", "http://localhost/env.php/x"]).all();
+    assert!(
+        explain.contains("ProxyPassMatch ^/(.*\\.php(/.*)?)$")
+            && explain.contains(&format!("127.0.0.1:{port} (pool [tcp] de php-fpm")),
+        "{explain}"
+    );
     lab.start();
     check(
         &lab,
@@ -463,6 +469,23 @@ fn pool_errors_are_configtest_errors_and_status_shows_the_pool() {
         explain.contains("mod_proxy_fcgi") && explain.contains("pool [www] de php-fpm"),
         "{explain}"
     );
+
+    // A new pool, applied with reload: same master, new socket answering.
+    let pid = lab.read("run/php/php8.2-fpm.pid");
+    let port = free_port();
+    lab.write(
+        "etc/php/8.2/fpm/pool.d/extra.conf",
+        format!("[extra]\nlisten = 127.0.0.1:{port}\npm = static\npm.max_children = 1\n"),
+    );
+    lab.lab(&["service", "php8.2-fpm", "reload"]).assert_code(0);
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    assert_eq!(lab.read("run/php/php8.2-fpm.pid"), pid);
+    let status = lab.lab(&["status"]).all();
+    assert!(
+        status.contains(&format!("pool [extra] en 127.0.0.1:{port}")),
+        "{status}"
+    );
+    assert_eq!(lab.get("/hello.php").status, 200);
 }
 
 #[test]
@@ -558,4 +581,171 @@ fn php_exercises_pass_dev_check() {
     for id in ids {
         assert!(out.stdout.contains(&format!("✔ {id}\n")), "{}", out.stdout);
     }
+}
+
+/// A FastCGI responder on a TCP port that records the PARAMS of each request and answers
+/// `ok`: what Apache sends, seen from the application's side.
+fn params_recorder() -> (u16, std::sync::mpsc::Receiver<Vec<(String, String)>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let mut params = Vec::new();
+            loop {
+                let mut h = [0u8; 8];
+                if s.read_exact(&mut h).is_err() {
+                    break;
+                }
+                let len = u16::from_be_bytes([h[4], h[5]]) as usize;
+                let mut body = vec![0u8; len + h[6] as usize];
+                if s.read_exact(&mut body).is_err() {
+                    break;
+                }
+                body.truncate(len);
+                match h[1] {
+                    4 => params.extend_from_slice(&body),
+                    5 if len == 0 => break,
+                    _ => {}
+                }
+            }
+            let mut pairs = Vec::new();
+            let mut i = 0;
+            let len_at = |i: &mut usize| -> usize {
+                if params[*i] < 128 {
+                    *i += 1;
+                    params[*i - 1] as usize
+                } else {
+                    let v = u32::from_be_bytes([
+                        params[*i] & 0x7f,
+                        params[*i + 1],
+                        params[*i + 2],
+                        params[*i + 3],
+                    ]);
+                    *i += 4;
+                    v as usize
+                }
+            };
+            while i < params.len() {
+                let n = len_at(&mut i);
+                let v = len_at(&mut i);
+                let name = String::from_utf8_lossy(&params[i..i + n]).into_owned();
+                let value = String::from_utf8_lossy(&params[i + n..i + n + v]).into_owned();
+                i += n + v;
+                pairs.push((name, value));
+            }
+            let _ = tx.send(pairs);
+            let out = b"Content-Type: text/plain\r\n\r\nok";
+            let mut resp = vec![1u8, 6, 0, 1, 0, out.len() as u8, 0, 0];
+            resp.extend_from_slice(out);
+            resp.extend_from_slice(&[
+                1, 6, 0, 1, 0, 0, 0, 0, 1, 3, 0, 1, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ]);
+            let _ = s.write_all(&resp);
+        }
+    });
+    (port, rx)
+}
+
+/// `KEY=value` lines of a recorded PARAMS fixture block, without what depends on the client,
+/// the machine or the port.
+fn fixture_params(text: &str, block: usize, root: &str, port: u16) -> Vec<(String, String)> {
+    text.split("--\n")
+        .nth(block)
+        .unwrap_or("")
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| {
+            !matches!(
+                *k,
+                "BEGIN flags"
+                    | "SERVER_SIGNATURE"
+                    | "PATH"
+                    | "REMOTE_PORT"
+                    | "SERVER_PORT"
+                    | "HTTP_HOST"
+                    | "HTTP_USER_AGENT"
+                    | "HTTP_ACCEPT"
+                    | "SERVER_SOFTWARE"
+                    | "SERVER_ADMIN"
+                    | "SERVER_NAME"
+            )
+        })
+        .map(|(k, v)| {
+            let v = v
+                .replace("@ROOT@/www", root)
+                .replace("19401", &port.to_string());
+            (k.to_string(), v)
+        })
+        .collect()
+}
+
+fn comparable(got: Vec<(String, String)>) -> Vec<(String, String)> {
+    got.into_iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "SERVER_SIGNATURE"
+                    | "PATH"
+                    | "REMOTE_PORT"
+                    | "SERVER_PORT"
+                    | "HTTP_HOST"
+                    | "HTTP_CONNECTION"
+                    | "HTTP_USER_AGENT"
+                    | "HTTP_ACCEPT"
+                    | "SERVER_SOFTWARE"
+                    | "SERVER_ADMIN"
+                    | "SERVER_NAME"
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn fastcgi_params_match_what_apache_sends_per_form() {
+    let (port, rx) = params_recorder();
+    let mut lab = TestLab::new();
+    lab.lab(&["a2enmod", "proxy_fcgi"]).assert_code(0);
+    lab.write("var/www/html/env.php", "<?php\n");
+    lab.add_site(
+        "formas",
+        &format!(
+            "<VirtualHost *:80>\n\tServerName fpm.localhost\n\tDocumentRoot /var/www/html\n\tProxyPassMatch ^/(.*\\.php(/.*)?)$ fcgi://127.0.0.1:{port}/var/www/html/$1\n</VirtualHost>\n\
+             <VirtualHost *:80>\n\tServerName generic.localhost\n\tDocumentRoot /var/www/html\n\tProxyPassMatch ^/(.*\\.php(/.*)?)$ fcgi://127.0.0.1:{port}/var/www/html/$1\n\tProxyFCGIBackendType GENERIC\n</VirtualHost>\n\
+             <VirtualHost *:80>\n\tServerName handler.localhost\n\tDocumentRoot /var/www/html\n\t<FilesMatch \"\\.php$\">\n\t\tSetHandler \"proxy:fcgi://127.0.0.1:{port}\"\n\t</FilesMatch>\n</VirtualHost>\n"
+        ),
+    );
+    lab.configtest().assert_code(0);
+    lab.start();
+    let root = lab.root.join("var/www/html").display().to_string();
+    let raw = fixture("params-raw.txt");
+    let generic = fixture("params-generic.txt");
+
+    // ProxyPassMatch (FPM type): the second block of params-raw.txt.
+    let r = lab.get_host("/env.php", "fpm.localhost");
+    assert_eq!(r.text(), "ok");
+    let got = comparable(rx.recv_timeout(Duration::from_secs(5)).unwrap());
+    let mut want = fixture_params(&raw, 1, &root, port);
+    want.retain(|(k, _)| k != "HTTP_AUTHORIZATION");
+    assert_eq!(got, want);
+
+    // GENERIC: Apache strips proxy:fcgi://host:port itself.
+    lab.get_host("/env.php/extra/p%20ath?q=2", "generic.localhost");
+    let got = comparable(rx.recv_timeout(Duration::from_secs(5)).unwrap());
+    assert_eq!(got, fixture_params(&generic, 0, &root, port));
+
+    // SetHandler to a TCP backend: proxy-nokeepalive first, PATH_INFO split on the disk.
+    lab.get_host("/env.php?q=2", "handler.localhost");
+    let got = comparable(rx.recv_timeout(Duration::from_secs(5)).unwrap());
+    let mut want = fixture_params(&raw, 0, &root, port);
+    // The fixture request had path info (/a) and Proxy/Authorization headers; this one not.
+    want.retain(|(k, _)| !matches!(k.as_str(), "PATH_INFO" | "PATH_TRANSLATED"));
+    for (k, v) in want.iter_mut() {
+        if k == "REQUEST_URI" {
+            *v = "/env.php?q=2".into();
+        }
+    }
+    assert_eq!(got, want);
 }

@@ -473,8 +473,8 @@ struct FpmService(tokio::sync::Mutex<Option<crate::php::service::FpmProcess>>);
 impl Running for FpmService {
     fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
-            let guard = self.0.lock().await;
-            let Some(p) = guard.as_ref() else {
+            let mut guard = self.0.lock().await;
+            let Some(p) = guard.as_mut() else {
                 return Ok(());
             };
             match &stack.php_fpm {
@@ -482,7 +482,11 @@ impl Running for FpmService {
                     p.reload();
                     Ok(())
                 }
-                _ => Err("php-fpm lee pool.d al arrancar; aplica los cambios con `lab service php8.2-fpm restart`".to_string()),
+                Some(new) => p.reload_with(Arc::clone(new)).await,
+                None => Err(format!(
+                    "falta {}; php-fpm sigue con la configuración anterior",
+                    crate::php::fpm::CONF_PATH
+                )),
             }
         })
     }

@@ -104,18 +104,41 @@ pub struct Pool {
     backend: Backend,
     /// Requests in flight are bounded by the backend's size; `None`: not bounded, no reuse.
     slots: Option<Arc<Semaphore>>,
-    idle: Arc<Mutex<Vec<Stream>>>,
+    /// Kept connections and since when each is idle.
+    idle: Arc<Mutex<Vec<(std::time::Instant, Stream)>>>,
     connect_timeout: Duration,
 }
 
+/// A kept connection idle for longer is closed: php-fpm counts a child waiting on a kept
+/// connection as busy, so without this `pm = ondemand` would never see an idle child to
+/// stop, nor `dynamic` its spare ones.
+pub const IDLE_KEEP: Duration = Duration::from_secs(2);
+
 impl Pool {
     /// `size`: the number of requests the backend serves at once (`pm.max_children`), when
-    /// known; then connections are kept and reused.
+    /// known; then connections are kept and reused (idle ones for [`IDLE_KEEP`] at most).
     pub fn new(backend: Backend, size: Option<usize>) -> Pool {
+        let idle: Arc<Mutex<Vec<(std::time::Instant, Stream)>>> = Arc::default();
+        if size.is_some() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let weak = Arc::downgrade(&idle);
+                rt.spawn(async move {
+                    let mut tick = tokio::time::interval(IDLE_KEEP / 2);
+                    loop {
+                        tick.tick().await;
+                        let Some(idle) = weak.upgrade() else { return };
+                        let guard = idle.lock();
+                        if let Ok(mut list) = guard {
+                            list.retain(|(since, _)| since.elapsed() < IDLE_KEEP);
+                        }
+                    }
+                });
+            }
+        }
         Pool {
             backend,
             slots: size.map(|n| Arc::new(Semaphore::new(n.max(1)))),
-            idle: Arc::new(Mutex::new(Vec::new())),
+            idle,
             connect_timeout: Duration::from_secs(5),
         }
     }
@@ -185,7 +208,11 @@ impl Pool {
         let mut body = body;
         for attempt in 0..2 {
             let pooled = if attempt == 0 && reuse {
-                self.idle.lock().ok().and_then(|mut i| i.pop())
+                self.idle
+                    .lock()
+                    .ok()
+                    .and_then(|mut i| i.pop())
+                    .map(|(_, s)| s)
             } else {
                 None
             };
@@ -198,7 +225,7 @@ impl Pool {
                 let idle = Arc::clone(&self.idle);
                 Box::new(move |s: Stream| {
                     if let Ok(mut idle) = idle.lock() {
-                        idle.push(s);
+                        idle.push((std::time::Instant::now(), s));
                     }
                 }) as client::Recycle<Stream>
             });

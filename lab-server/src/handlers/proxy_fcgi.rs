@@ -124,6 +124,16 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         }
     };
     let reuse = params.enablereuse.unwrap_or(false);
+    // `ProxyFCGIBackendType GENERIC`: Apache itself strips `proxy:fcgi://host:port` from
+    // SCRIPT_FILENAME (php-fpm, the default FPM type, does it on its side).
+    let generic = host.proxy.generic || config.main.proxy.generic;
+    let script_filename = match script_filename.strip_prefix("proxy:fcgi://") {
+        Some(rest) if generic => rest
+            .find('/')
+            .map(|i| rest[i..].to_string())
+            .unwrap_or_else(|| "/".to_string()),
+        _ => script_filename,
+    };
 
     let docroot = host
         .document_root

@@ -224,6 +224,28 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         );
         return out;
     }
+    if let Some(m) = super::request::proxy_match(config, host, &url) {
+        let base = Some(config.workspace.as_path());
+        let _ = writeln!(
+            out,
+            "Correspondencia: {} {} ({}): mod_proxy la traduce sin mirar el disco",
+            if m.rule.regex.is_some() {
+                "ProxyPassMatch"
+            } else {
+                "ProxyPass"
+            },
+            m.rule.pattern,
+            m.rule.span.location(base)
+        );
+        let _ = writeln!(
+            out,
+            "Manejador: FastCGI por mod_proxy_fcgi hacia {}{}\n  SCRIPT_FILENAME=proxy:{} SCRIPT_NAME={url:?}, sin PATH_INFO (lo calcula PHP-FPM con cgi.fix_pathinfo)",
+            m.target.backend,
+            php_pool_note(config, &m.target.backend),
+            m.url
+        );
+        return out;
+    }
     let mut mapped = mapping::map(config, host, &url);
     if mapped.alias.is_none() {
         if let Some(m) = super::request::wsgi_alias(config, host, &url) {

@@ -38,6 +38,8 @@ pub fn missing_message(program: &str, package: &str) -> String {
 pub struct FpmProcess {
     pub config: Arc<FpmConfig>,
     shared: Arc<Shared>,
+    /// The generated configuration file php-fpm was started with.
+    conf: PathBuf,
 }
 
 struct Shared {
@@ -91,11 +93,15 @@ impl FpmProcess {
         tokio::spawn(watch(
             child,
             binary,
-            conf,
+            conf.clone(),
             Arc::clone(&config),
             Arc::clone(&shared),
         ));
-        Ok(FpmProcess { config, shared })
+        Ok(FpmProcess {
+            config,
+            shared,
+            conf,
+        })
     }
 
     pub fn pid(&self) -> u32 {
@@ -116,6 +122,48 @@ impl FpmProcess {
         if pid > 0 {
             signal(pid, libc::SIGUSR2);
         }
+    }
+
+    /// Applies a new configuration as `systemctl reload php8.2-fpm` does: the generated file
+    /// is rewritten and the master re-reads it (SIGUSR2); its pools answer on their new
+    /// sockets within a few seconds, or the error says what php-fpm logged.
+    pub async fn reload_with(&mut self, new: Arc<FpmConfig>) -> Result<(), String> {
+        std::fs::write(&self.conf, new.generate())
+            .map_err(|e| format!("no se pudo escribir {}: {e}", self.conf.display()))?;
+        for p in &self.config.pools {
+            pool::forget(&p.backend);
+        }
+        self.reload();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // The old sockets go away while the master re-executes itself; give it a moment.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        loop {
+            let mut ready = true;
+            for p in &new.pools {
+                ready &= match &p.backend {
+                    Backend::Unix(s) => tokio::net::UnixStream::connect(s).await.is_ok(),
+                    Backend::Tcp(h, port) => tokio::net::TcpStream::connect((h.as_str(), *port))
+                        .await
+                        .is_ok(),
+                };
+            }
+            if ready {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "php-fpm no abrió sus sockets tras recargar; últimas líneas de {}:\n{}",
+                    new.error_log.display(),
+                    log_tail(&new.error_log, 5)
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for p in &new.pools {
+            pool::declare(p.backend.clone(), Some(p.max_children));
+        }
+        self.config = new;
+        Ok(())
     }
 
     /// Stops php-fpm (SIGQUIT: graceful) and waits for it, up to a few seconds.

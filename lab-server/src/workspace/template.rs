@@ -343,7 +343,8 @@ mod tests {
             .iter()
             .filter(|m| module_conf(m.name).is_some())
             .count();
-        let expected = modules.len() + with_conf + CONFS.len() + 1;
+        let enabled_confs = CONFS.iter().filter(|(_, _, on)| *on).count();
+        let expected = modules.len() + with_conf + enabled_confs + 1;
         assert_eq!(count, expected);
         assert!(apache.join("mods-enabled/status.conf").is_file());
         assert!(apache.join("mods-enabled/authz_host.load").is_file());
