@@ -45,7 +45,7 @@ pub fn sizes() -> &'static [u64] {
             if size as f64 >= max as f64 / FACTOR {
                 break;
             }
-            if size % ALIGN != 0 {
+            if !size.is_multiple_of(ALIGN) {
                 size += ALIGN - size % ALIGN;
             }
             out.push(size);

@@ -428,10 +428,11 @@ proptest! {
         let mut bytes: Vec<u8> = b"mn\r\n".to_vec();
         bytes.extend_from_slice(&cmds.concat());
         bytes.extend_from_slice(b"mn\r\n");
-        // CPU time (`rusage_*` in `stats`) is the only figure that moves between two runs.
+        // CPU time (`rusage_*`) and the wall clock (`time`) in `stats` are the figures that
+        // move between two runs.
         let steady = |out: Vec<u8>| -> Vec<u8> {
             out.split_inclusive(|&b| b == b'\n')
-                .filter(|l| !l.starts_with(b"STAT rusage_"))
+                .filter(|l| !l.starts_with(b"STAT rusage_") && !l.starts_with(b"STAT time "))
                 .flatten()
                 .copied()
                 .collect()
