@@ -409,11 +409,11 @@ async fn hit(
     trace.add(
         "Hit",
         format!(
-            "{} {:.6} {:.6} {:.6}",
+            "{} {} {} {}",
             obj.xid,
-            obj.remaining_ttl(now),
-            obj.grace,
-            obj.keep
+            obj.remaining_ttl(now) as i64,
+            obj.grace as i64,
+            obj.keep as i64
         ),
     );
     ctx.obj = Some(Arc::clone(&obj.head));
@@ -842,9 +842,20 @@ fn respond(
     let reason = resp.reason.clone();
     {
         let headers = builder.headers_mut().expect("fresh builder");
+        // Content-Length goes where Varnish writes it: right before X-Varnish on objects,
+        // at the end on synthetic answers.
+        let mut length = len.filter(|_| {
+            status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT
+        });
+        headers.reserve(resp.headers.len() + 2);
         for (n, v) in resp.headers.drain(..) {
             if n.eq_ignore_ascii_case("content-length") {
                 continue;
+            }
+            if !synthetic && n.eq_ignore_ascii_case("x-varnish") {
+                if let Some(l) = length.take() {
+                    headers.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
+                }
             }
             if let (Ok(n), Ok(v)) = (
                 http::HeaderName::from_bytes(n.as_bytes()),
@@ -853,26 +864,8 @@ fn respond(
                 headers.append(n, v);
             }
         }
-        if let Some(l) = len {
-            if status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT {
-                // Content-Length goes before X-Varnish, where Varnish writes it.
-                let mut rebuilt = http::HeaderMap::with_capacity(headers.len() + 2);
-                let mut placed = false;
-                for (name, value) in headers.drain() {
-                    if let Some(name) = name {
-                        if name == "x-varnish" && !placed && !synthetic {
-                            rebuilt
-                                .append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
-                            placed = true;
-                        }
-                        rebuilt.append(name, value);
-                    }
-                }
-                if !placed {
-                    rebuilt.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
-                }
-                *headers = rebuilt;
-            }
+        if let Some(l) = length {
+            headers.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
         }
         headers.insert(
             http::header::CONNECTION,

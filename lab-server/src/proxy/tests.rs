@@ -842,3 +842,28 @@ async fn headers_match_the_recorded_varnish_transcript() {
         assert_eq!(varnish_tail(&r.headers), varnish_tail(headers), "{title}");
     }
 }
+
+#[tokio::test]
+async fn repeated_headers_survive_delivery() {
+    let (be, _role, at) = setup("").await;
+    be.route(
+        "/two",
+        200,
+        &[
+            ("X-Multi", "uno"),
+            ("X-Multi", "dos"),
+            ("Cache-Control", "max-age=60"),
+        ],
+        "x",
+    );
+    for _ in 0..2 {
+        let r = get(at, "GET", "/two", &[]).await;
+        let values: Vec<&str> = r
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "x-multi")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(values, ["uno", "dos"]);
+    }
+}
