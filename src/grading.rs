@@ -164,12 +164,11 @@ pub fn grade(a: GradeArgs) -> Result<ExitCode, Failure> {
         jobs: a.jobs.unwrap_or_else(grade::default_jobs),
         limits: limits.clone(),
         archive_limits: grade::inputs::ArchiveLimits::default(),
-        worker: checker::isolate::WorkerOptions {
-            exe: std::env::current_exe()
-                .map_err(|e| format!("no se encuentra el programa lab: {e}"))?,
-            course_dir: course.dir.clone(),
+        worker: checker::isolate::WorkerOptions::new(
+            std::env::current_exe().map_err(|e| format!("no se encuentra el programa lab: {e}"))?,
+            &course,
             limits,
-        },
+        ),
         only_changed: a.only_changed,
         cancel: Arc::clone(&cancel),
     };

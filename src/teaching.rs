@@ -343,12 +343,11 @@ pub fn dev_check(dir: Option<&Path>, only: &[String]) -> Result<ExitCode, Failur
     for id in only {
         find_exercise(&course, id)?;
     }
-    let opts = checker::isolate::WorkerOptions {
-        exe: std::env::current_exe()
-            .map_err(|e| format!("no se encuentra el programa lab: {e}"))?,
-        course_dir: course.dir.clone(),
-        limits: checker::isolate::Limits::default(),
-    };
+    let opts = checker::isolate::WorkerOptions::new(
+        std::env::current_exe().map_err(|e| format!("no se encuentra el programa lab: {e}"))?,
+        &course,
+        checker::isolate::Limits::default(),
+    );
     let (errors, results) = checker::dev::check_exercises(&course, only, &opts);
     let mut ok = errors.is_empty();
     for e in &errors {

@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use lab_server::workspace::Workspace;
-use lessons::exercise::{Exercise, Setup};
+use lessons::exercise::{Exercise, Setup, VenvSetup};
 use lessons::Course;
 use serde::{Deserialize, Serialize};
 
@@ -234,7 +234,7 @@ pub fn cached_venv(requirements: &[String]) -> Result<PathBuf, String> {
         .map_err(|e| format!("no se pudo crear la caché {}: {e}", venvs.display()))?;
     let dir = venvs.join(&key[..16]);
     let ready = dir.join(".lab-ready");
-    if ready.exists() {
+    if ready.exists() && dir.join(".lab-manifest").exists() {
         return Ok(dir);
     }
     let lock_path = venvs.join(format!("{}.lock", &key[..16]));
@@ -242,7 +242,7 @@ pub fn cached_venv(requirements: &[String]) -> Result<PathBuf, String> {
         .map_err(|e| format!("no se pudo crear {}: {e}", lock_path.display()))?;
     lock.lock()
         .map_err(|e| format!("no se pudo bloquear {}: {e}", lock_path.display()))?;
-    if ready.exists() {
+    if ready.exists() && dir.join(".lab-manifest").exists() {
         return Ok(dir);
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -279,60 +279,118 @@ pub fn cached_venv(requirements: &[String]) -> Result<PathBuf, String> {
             let _ = std::fs::remove_dir_all(&dir);
         })?;
     }
+    std::fs::write(dir.join(".lab-manifest"), manifest(&dir)).map_err(|e| {
+        format!(
+            "no se pudo escribir el manifiesto de {}: {e}",
+            dir.display()
+        )
+    })?;
     std::fs::write(&ready, requirements.join("\n"))
         .map_err(|e| format!("no se pudo escribir {}: {e}", ready.display()))?;
     Ok(dir)
 }
 
-/// Builds, in the workspace at `root`, the venvs of the exercises' `[setup]` whose
-/// requirements file exists and which are not there yet. Returns notes for the report.
-pub fn prepare_venvs(root: &Path, exercises: &[&Exercise]) -> Vec<String> {
-    let mut notes = Vec::new();
-    let mut done: Vec<String> = Vec::new();
-    for e in exercises {
-        for v in &e.setup.venvs {
-            if done.contains(&v.path) {
-                continue;
-            }
-            done.push(v.path.clone());
-            let dest = root.join(&v.path);
-            if dest.join("pyvenv.cfg").exists() {
-                continue;
-            }
-            let Ok(text) = std::fs::read_to_string(root.join(&v.requirements)) else {
+/// Every file of a cached venv with its length and modification time: a venv whose files
+/// changed since it was built (a graded program wrote into its hard-linked copy) is dropped.
+fn manifest(dir: &Path) -> String {
+    let mut lines = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(meta) = std::fs::symlink_metadata(&p) else {
                 continue;
             };
-            let reqs = match parse_requirements(&text) {
-                Ok(r) => r,
-                Err(why) => {
-                    notes.push(format!("{}: {why}", v.requirements));
-                    continue;
-                }
-            };
-            match cached_venv(&reqs) {
-                Ok(cached) => {
-                    if let Some(parent) = dest.parent() {
-                        let _ = std::fs::create_dir_all(parent);
-                    }
-                    let ok = Command::new("cp")
-                        .arg("-a")
-                        .arg(&cached)
-                        .arg(&dest)
-                        .status()
-                        .is_ok_and(|s| s.success());
-                    let _ = std::fs::remove_file(dest.join(".lab-ready"));
-                    if !ok {
-                        notes.push(format!("no se pudo copiar el entorno virtual a {}", v.path));
-                    }
-                }
-                Err(why) => notes.push(format!(
-                    "no se pudo crear el entorno virtual {} desde {}: {why}",
-                    v.path, v.requirements
-                )),
+            if meta.is_dir() {
+                stack.push(p);
+            } else if meta.is_file() && !p.ends_with(".lab-manifest") && !p.ends_with(".lab-ready")
+            {
+                let mtime = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                lines.push(format!(
+                    "{}\t{}\t{mtime}",
+                    p.strip_prefix(dir).unwrap_or(&p).display(),
+                    meta.len()
+                ));
             }
         }
     }
-    notes
+    lines.sort();
+    lines.join("\n")
+}
+
+/// True when the cached venv at `dir` is as it was built.
+pub fn cache_intact(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(".lab-manifest")).is_ok_and(|m| m == manifest(dir))
+}
+
+/// Builds, in the workspace at `root`, the venvs of `setups` whose requirements file exists
+/// and which are not there yet: hard links to the shared cache when it is on the same file
+/// system (instant, and checked afterwards with [`cache_intact`]), else a copy. Returns
+/// notes for the report and the cache directories linked.
+pub fn prepare_venvs(root: &Path, setups: &[VenvSetup]) -> (Vec<String>, Vec<PathBuf>) {
+    let mut notes = Vec::new();
+    let mut linked = Vec::new();
+    let mut done: Vec<String> = Vec::new();
+    for v in setups {
+        if done.contains(&v.path) {
+            continue;
+        }
+        done.push(v.path.clone());
+        let dest = root.join(&v.path);
+        if dest.join("pyvenv.cfg").exists() {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(root.join(&v.requirements)) else {
+            continue;
+        };
+        let reqs = match parse_requirements(&text) {
+            Ok(r) => r,
+            Err(why) => {
+                notes.push(format!("{}: {why}", v.requirements));
+                continue;
+            }
+        };
+        match cached_venv(&reqs) {
+            Ok(cached) => {
+                if let Some(parent) = dest.parent() {
+                    let _ = std::fs::create_dir_all(parent);
+                }
+                let cp = |flags: &str| {
+                    Command::new("cp")
+                        .arg(flags)
+                        .arg(&cached)
+                        .arg(&dest)
+                        .stderr(Stdio::null())
+                        .status()
+                        .is_ok_and(|s| s.success())
+                };
+                let ok = if cp("-al") {
+                    linked.push(cached.clone());
+                    true
+                } else {
+                    let _ = std::fs::remove_dir_all(&dest);
+                    cp("-a")
+                };
+                let _ = std::fs::remove_file(dest.join(".lab-ready"));
+                let _ = std::fs::remove_file(dest.join(".lab-manifest"));
+                if !ok {
+                    notes.push(format!("no se pudo copiar el entorno virtual a {}", v.path));
+                }
+            }
+            Err(why) => notes.push(format!(
+                "no se pudo crear el entorno virtual {} desde {}: {why}",
+                v.path, v.requirements
+            )),
+        }
+    }
+    (notes, linked)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -380,6 +438,24 @@ pub struct WorkerOptions {
     /// The course directory handed to the worker (None: the worker loads its default).
     pub course_dir: Option<PathBuf>,
     pub limits: Limits,
+    /// The venvs of every exercise's `[setup]`: a workspace's configuration may name any of
+    /// them (a site of another exercise with its `python-home`).
+    pub venvs: Vec<VenvSetup>,
+}
+
+impl WorkerOptions {
+    pub fn new(exe: PathBuf, course: &Course, limits: Limits) -> WorkerOptions {
+        WorkerOptions {
+            exe,
+            course_dir: course.dir.clone(),
+            limits,
+            venvs: course
+                .exercises
+                .values()
+                .flat_map(|e| e.setup.venvs.iter().cloned())
+                .collect(),
+        }
+    }
 }
 
 /// A report where every step failed for `reason` (the exercise could not be checked).
@@ -414,9 +490,26 @@ pub fn check_in_workspace(
     opts: &WorkerOptions,
     cancel: Option<&std::sync::atomic::AtomicBool>,
 ) -> Isolated {
+    let setups: Vec<VenvSetup> = exercises
+        .iter()
+        .flat_map(|e| e.setup.venvs.iter().cloned())
+        .chain(opts.venvs.iter().cloned())
+        .collect();
+    let (notes, linked) = prepare_venvs(root, &setups);
     let mut result = Isolated {
-        notes: prepare_venvs(root, exercises),
+        notes,
         ..Isolated::default()
+    };
+    let result_after = |result: &mut Isolated| {
+        for cache in &linked {
+            if !cache_intact(cache) {
+                let _ = std::fs::remove_dir_all(cache);
+                result.notes.push(
+                    "la entrega modificó ficheros de un entorno virtual compartido; se reconstruirá"
+                        .into(),
+                );
+            }
+        }
     };
     let ws = match Workspace::open(root) {
         Ok(ws) => ws,
@@ -553,6 +646,7 @@ pub fn check_in_workspace(
             None => result.reports.push(failed_report(&ws, e, &why_missing)),
         }
     }
+    result_after(&mut result);
     result
 }
 
@@ -952,5 +1046,32 @@ mod tests {
         };
         let err = copy_workspace(&src, &tmp.path().join("d2"), &small).unwrap_err();
         assert!(err.contains("ocupa más de"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_venv_written_through_a_hard_link_is_no_longer_intact() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = tmp.path().join("venv");
+        std::fs::create_dir_all(cache.join("lib")).unwrap();
+        std::fs::write(cache.join("lib/flask.py"), "x = 1\n").unwrap();
+        std::fs::write(cache.join(".lab-manifest"), manifest(&cache)).unwrap();
+        assert!(cache_intact(&cache));
+        // A copy made of hard links shares the files: writing one changes the cache.
+        let copy = tmp.path().join("copia");
+        assert!(Command::new("cp")
+            .arg("-al")
+            .arg(&cache)
+            .arg(&copy)
+            .status()
+            .unwrap()
+            .success());
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(copy.join("lib/flask.py"), "x = 2; y = 3\n").unwrap();
+        assert!(!cache_intact(&cache));
     }
 }
