@@ -105,6 +105,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     d("ProxyTimeout", "proxy", C::SV, 1, 1),
     d("ProxyPreserveHost", "proxy", C::SV, 1, 1),
     d("ProxyRequests", "proxy", C::SV, 1, 1),
+    d("ProxyStatus", "proxy", C::SV, 1, 1),
     d("ProxyFCGIBackendType", "proxy_fcgi", C::SV, 1, 1),
     s("Proxy", "proxy", C::SV, 1, ANY),
     d("ProxySet", "proxy", C::D, 1, ANY),

@@ -299,7 +299,8 @@ pub fn host_directive(
             }
             true
         }
-        "proxypreservehost" | "proxyrequests" => true,
+        // Accepted as Apache does; the lab has no balancer for mod_status to show.
+        "proxypreservehost" | "proxyrequests" | "proxystatus" => true,
         "proxy" if node.is_section => {
             let Some(url) = a.first() else {
                 diags.push(Diagnostic::error(
