@@ -796,7 +796,7 @@ fn varnish_tail(headers: &[(String, String)]) -> Vec<String> {
 }
 
 /// Sections of a recorded transcript: (title, status, headers).
-fn transcript(text: &str) -> Vec<(String, u16, Vec<(String, String)>)> {
+fn transcript(text: &str) -> Vec<(String, u16, Headers)> {
     let mut out = Vec::new();
     for section in text.split("=== ").skip(1) {
         let mut lines = section.lines();
