@@ -146,11 +146,7 @@ impl MemcachedCheck {
                 .ok_or_else(|| format!("`{s}` no es una dirección `host:puerto`"));
         }
         let loaded = lab_server::memcached::config::load(cx.ws).map_err(|diags| {
-            let first = diags
-                .iter()
-                .find(|d| d.is_error())
-                .map(|d| d.message.clone())
-                .unwrap_or_default();
+            let first = lab_server::config::diagnostic::first_error(&diags);
             format!("etc/memcached.conf tiene errores ({first}); `lab configtest` los muestra")
         })?;
         let addr = *loaded

@@ -63,11 +63,7 @@ impl Target {
         let loaded = match lab_server::config::load(ws) {
             Ok(l) => l,
             Err(diags) => {
-                let first = diags
-                    .iter()
-                    .find(|d| d.is_error())
-                    .map(|d| d.message.clone())
-                    .unwrap_or_default();
+                let first = lab_server::config::diagnostic::first_error(&diags);
                 return Target::Unavailable(format!(
                     "la configuración de Apache tiene errores ({first}); `lab configtest` los muestra"
                 ));
@@ -132,11 +128,7 @@ impl Target {
             match lab_server::proxy::config::load(ws) {
                 Ok(v) => Some(v.config),
                 Err(diags) => {
-                    let first = diags
-                        .iter()
-                        .find(|d| d.is_error())
-                        .map(|d| d.message.clone())
-                        .unwrap_or_default();
+                    let first = lab_server::config::diagnostic::first_error(&diags);
                     return Target::Unavailable(format!(
                         "la configuración de varnish tiene errores ({first}); `lab configtest` los muestra"
                     ));

@@ -93,6 +93,16 @@ pub fn display_path(path: &Path, base: Option<&Path>) -> String {
     path.display().to_string()
 }
 
+/// The message of the first error among `diagnostics` (empty when there is none), for the
+/// one-line summaries that point to `lab configtest` for the rest.
+pub fn first_error(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .find(|d| d.is_error())
+        .map(|d| d.message.clone())
+        .unwrap_or_default()
+}
+
 /// Renders diagnostics the way the lab always shows them:
 ///
 /// ```text
