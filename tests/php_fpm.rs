@@ -152,6 +152,15 @@ fn debian_php_fpm_conf_matches_the_real_server() {
         None,
     );
     check(&lab, "sethandler-dir-index.txt", "GET", "/sub/", &[], None);
+    // Debian's SetHandler form: Apache splits the path on disk and php-fpm gets PATH_INFO.
+    check(
+        &lab,
+        "sethandler-env-pathinfo.txt",
+        "GET",
+        "/env.php/extra/p%20ath?q=2",
+        &[],
+        None,
+    );
     check(
         &lab,
         "sethandler-post.txt",
