@@ -143,23 +143,10 @@ wait_http "$lab_base/cgi-bin/hola.py" 30 || { cat "$tmp/lab.out" "$tmp/lab/var/l
 # ---- Apache 2.4 + mod_cgid ----------------------------------------------------------------
 ap_port=$(free_port)
 ap="$tmp/apache"
-mkdir -p "$ap/logs" "$ap/run"
-chmod 755 "$ap"
-if [ "$(id -u)" = 0 ]; then
-  run_user=www-data run_group=www-data
-  chown www-data "$ap/run"
-else
-  run_user=$(id -un) run_group=$(id -gn)
-fi
-cat >"$ap/apache2.conf" <<EOF
-ServerRoot "$ap"
-ServerName localhost
-Listen 127.0.0.1:$ap_port
-PidFile $ap/run/apache2.pid
-DefaultRuntimeDir $ap/run
-Mutex file:$ap/run default
-User $run_user
-Group $run_group
+mkdir -p "$ap"
+{
+  apache_head "$ap" "$ap_port"
+  cat <<EOF
 LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
 LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
 LoadModule alias_module $APACHE_MODULES/mod_alias.so
@@ -181,6 +168,7 @@ ScriptAlias /cgi-bin/ $cgi/
     Require all granted
 </Directory>
 EOF
+} >"$ap/apache2.conf"
 env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   "$APACHE_BIN" -d "$ap" -f "$ap/apache2.conf" -DFOREGROUND >"$tmp/apache.out" 2>&1 &
 pids+=($!)

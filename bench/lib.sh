@@ -38,3 +38,29 @@ wait_port() {
   done
   return 1
 }
+
+# A private Apache instance's directory (logs/, run/) and the head of its apache2.conf:
+# `apache_head DIR PORT` prints ServerRoot, Listen, pid, runtime dir, mutex, user and group
+# (www-data when run as root, which Apache needs to drop to), for the caller to append its
+# modules and the rest.
+apache_head() {
+  local dir=$1 port=$2 user group
+  mkdir -p "$dir/logs" "$dir/run"
+  chmod 755 "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    user=www-data group=www-data
+    chown www-data "$dir/run"
+  else
+    user=$(id -un) group=$(id -gn)
+  fi
+  cat <<HEAD
+ServerRoot "$dir"
+ServerName localhost
+Listen 127.0.0.1:$port
+PidFile $dir/run/apache2.pid
+DefaultRuntimeDir $dir/run
+Mutex file:$dir/run default
+User $user
+Group $group
+HEAD
+}

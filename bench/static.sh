@@ -70,25 +70,14 @@ wait_http "$lab_url" 10 || { cat "$tmp/lab.out" >&2; die "el lab no responde en 
 # ---- Apache 2.4 -------------------------------------------------------------------------
 apache_port=$(free_port)
 ap="$tmp/apache"
-mkdir -p "$ap/htdocs" "$ap/logs" "$ap/run"
+mkdir -p "$ap/htdocs"
 cp "$page" "$ap/htdocs/index.html"
-chmod 755 "$ap" "$ap/htdocs"
-if [ "$(id -u)" = 0 ]; then
-  run_user=www-data run_group=www-data
-else
-  run_user=$(id -un) run_group=$(id -gn)
-fi
-cat >"$ap/apache2.conf" <<EOF
+chmod 755 "$ap/htdocs"
+{
+  apache_head "$ap" "$apache_port"
+  cat <<EOF
 # Private Apache instance for the benchmark: Debian's defaults for mpm_event and
 # keep-alive, combined access log, one static docroot.
-ServerRoot "$ap"
-ServerName localhost
-Listen 127.0.0.1:$apache_port
-PidFile $ap/run/apache2.pid
-DefaultRuntimeDir $ap/run
-Mutex file:$ap/run default
-User $run_user
-Group $run_group
 
 LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
 LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
@@ -128,6 +117,7 @@ DocumentRoot $ap/htdocs
 	Require all granted
 </Directory>
 EOF
+} >"$ap/apache2.conf"
 "$APACHE_BIN" -d "$ap" -f "$ap/apache2.conf" -DFOREGROUND >"$tmp/apache.out" 2>&1 &
 apache_pid=$!
 apache_url="http://127.0.0.1:$apache_port/index.html"

@@ -129,23 +129,10 @@ wait_http "http://127.0.0.1:$gr_flask_port/" 20 || { cat "$tmp/granian-flask.out
 # ---- Apache 2.4 + mod_wsgi (daemon mode) ------------------------------------------------
 ap_port=$(free_port)
 ap="$tmp/apache"
-mkdir -p "$ap/logs" "$ap/run"
-chmod 755 "$ap"
-if [ "$(id -u)" = 0 ]; then
-  run_user=www-data run_group=www-data
-  chown www-data "$ap/run"
-else
-  run_user=$(id -un) run_group=$(id -gn)
-fi
-cat >"$ap/apache2.conf" <<EOF
-ServerRoot "$ap"
-ServerName localhost
-Listen 127.0.0.1:$ap_port
-PidFile $ap/run/apache2.pid
-DefaultRuntimeDir $ap/run
-Mutex file:$ap/run default
-User $run_user
-Group $run_group
+mkdir -p "$ap"
+{
+  apache_head "$ap" "$ap_port"
+  cat <<EOF
 LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
 LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
 LoadModule mime_module $APACHE_MODULES/mod_mime.so
@@ -171,6 +158,7 @@ WSGIScriptAlias /flask $app/flask.wsgi
     Require all granted
 </Directory>
 EOF
+} >"$ap/apache2.conf"
 "$APACHE_BIN" -d "$ap" -f "$ap/apache2.conf" -DFOREGROUND >"$tmp/apache.out" 2>&1 &
 pids+=($!)
 ap_base="http://127.0.0.1:$ap_port"
