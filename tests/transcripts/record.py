@@ -150,11 +150,14 @@ def normalise(data, port):
     if m:
         text = text.replace(m.group(1), "<boundary>")
         body_text = body_text.replace(m.group(1), "<boundary>")
+    # A second answer on the same connection (pipelining) is part of the body here.
+    body_text = re.sub(r"\r\nDate: [^\r]+", "\r\nDate: <date>", body_text)
+    body_text = re.sub(r"\r\nServer: [^\r]+", "\r\nServer: <server>", body_text)
     return text, body_text.replace(f":{port}", ":<port>")
 
 
 def normalise_log(line, port):
-    line = re.sub(r"\[[^\]]+\]", "[<time>]", line, count=1)
+    line = re.sub(r"\[\d\d/\w\w\w/[^\]]+\]", "[<time>]", line)
     return line.replace(f":{port}", ":<port>")
 
 

@@ -313,6 +313,12 @@ impl Builder<'_> {
                 }
                 continue;
             }
+            // Also accepted in <Directory>, where the lab ignores it; at host level it
+            // decides self-referential URLs.
+            if node.key() == "usecanonicalname" {
+                self.host_directive(node, host, in_vhost);
+                continue;
+            }
             if perdir::apply(node, &mut host.defaults, &mut self.diags) {
                 continue;
             }
@@ -328,6 +334,7 @@ impl Builder<'_> {
                     .text
                     .trim_start_matches("http://")
                     .trim_start_matches("https://");
+                host.server_port = name.split_once(':').and_then(|(_, p)| p.parse().ok());
                 let name = name.split(':').next().unwrap_or(name).to_ascii_lowercase();
                 if name.is_empty() || name.contains('/') {
                     self.error(
@@ -467,6 +474,33 @@ impl Builder<'_> {
                 let base = self.cfg.server_root.clone();
                 super::proxy::host_directive(self.ws, &base, node, host, &mut self.diags);
             }
+            "usecanonicalname" => match a[0].text.to_ascii_lowercase().as_str() {
+                "on" => host.use_canonical_name = Some(true),
+                "off" => host.use_canonical_name = Some(false),
+                "dns" => {
+                    self.warn(
+                        &a[0].span,
+                        "el laboratorio no hace búsquedas DNS inversas: `UseCanonicalName DNS` se trata como On",
+                        "usa On u Off",
+                    );
+                    host.use_canonical_name = Some(true);
+                }
+                _ => self.error(
+                    &a[0].span,
+                    format!("`{}` no es un valor de UseCanonicalName", a[0].text),
+                    "escribe On, Off o DNS",
+                ),
+            },
+            "traceenable" => match a[0].text.to_ascii_lowercase().as_str() {
+                "on" => host.trace_enable = Some(TraceEnable::On),
+                "off" => host.trace_enable = Some(TraceEnable::Off),
+                "extended" => host.trace_enable = Some(TraceEnable::Extended),
+                _ => self.error(
+                    &a[0].span,
+                    format!("`{}` no es un valor de TraceEnable", a[0].text),
+                    "escribe On, Off o extended",
+                ),
+            },
             "allowencodedslashes" => {
                 host.allow_encoded_slashes = match a[0].text.to_ascii_lowercase().as_str() {
                     "off" => Some(EncodedSlashes::Off),

@@ -14,7 +14,7 @@ use super::syntax::{self, Arg, Node};
 use crate::workspace::Workspace;
 
 /// The Apache version the lab presents itself as (for `<IfVersion>`).
-pub const APACHE_VERSION: (u32, u32, u32) = (2, 4, 62);
+pub const APACHE_VERSION: (u32, u32, u32) = (2, 4, 71);
 
 /// What the loader produces.
 #[derive(Debug, Default)]
@@ -437,7 +437,7 @@ impl Loader<'_> {
             self.error(Diagnostic::error(
                 Some(ver.span.clone()),
                 format!(
-                    "versión no válida `{}`: se espera algo como `2.4` o `2.4.62`",
+                    "versión no válida `{}`: se espera algo como `2.4` o `2.4.71`",
                     ver.text
                 ),
             ));

@@ -215,6 +215,15 @@ pub enum EncodedSlashes {
     NoDecode,
 }
 
+/// `TraceEnable On|Off|extended`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceEnable {
+    On,
+    Off,
+    /// TRACE with a request body too.
+    Extended,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct HostConfig {
     pub server_name: Option<String>,
@@ -240,6 +249,12 @@ pub struct HostConfig {
     pub proxy: super::proxy::HostProxy,
     /// `AllowEncodedSlashes` (server or vhost; `None`: the main server's, else Off).
     pub allow_encoded_slashes: Option<EncodedSlashes>,
+    /// `UseCanonicalName On`: self-referential URLs use `ServerName` and its port.
+    pub use_canonical_name: Option<bool>,
+    /// The port written in `ServerName name:port`.
+    pub server_port: Option<u16>,
+    /// `TraceEnable`: `None` leaves Apache's default (On; Debian's security.conf says Off).
+    pub trace_enable: Option<TraceEnable>,
     /// Span of the `<VirtualHost>` or of `ServerName` for reports.
     pub span: Option<Span>,
 }

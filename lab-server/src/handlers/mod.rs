@@ -381,8 +381,8 @@ pub(crate) fn known_method(m: &str) -> bool {
     )
 }
 
-/// A URL path made absolute the way Apache's `ap_construct_url` does with
-/// `UseCanonicalName Off`: the host the client asked for (`Host`, else `ServerName`), the port
+/// A URL path made absolute the way Apache's `ap_construct_url` does. With
+/// `UseCanonicalName On`, `ServerName` and its port; with `Off` (the default), the host the client asked for (`Host`, else `ServerName`), the port
 /// it reached (from `Host`, else the local port of the connection; left out when 80).
 pub(crate) fn absolute_url(
     site: &Site,
@@ -393,6 +393,19 @@ pub(crate) fn absolute_url(
 ) -> String {
     if !to.starts_with('/') {
         return to.to_string();
+    }
+    let canonical = host
+        .use_canonical_name
+        .or(site.config.main.use_canonical_name)
+        .unwrap_or(false);
+    if canonical {
+        // `UseCanonicalName On`: `ServerName` and its port (80 when it has none), whatever
+        // the client asked for.
+        let name = site.server_name(host);
+        return match host.server_port.or(site.config.main.server_port) {
+            None | Some(80) => format!("http://{name}{to}"),
+            Some(port) => format!("http://{name}:{port}{to}"),
+        };
     }
     let asked = parts
         .headers

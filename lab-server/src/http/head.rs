@@ -88,10 +88,12 @@ fn rank(name: &HeaderName, always: &[HeaderName], late_length: bool) -> u8 {
         6
     } else if name == header::CONNECTION {
         7
-    } else if name == header::CONTENT_TYPE {
+    } else if name == header::TRANSFER_ENCODING {
         8
-    } else if name == header::CONTENT_LANGUAGE {
+    } else if name == header::CONTENT_TYPE {
         9
+    } else if name == header::CONTENT_LANGUAGE {
+        10
     } else {
         3
     }

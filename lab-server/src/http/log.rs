@@ -149,7 +149,10 @@ pub struct Entry<'a> {
     pub method: &'a str,
     /// The target as received (`/x?y`).
     pub target: &'a str,
+    /// `HTTP/1.1`; empty for an HTTP/0.9 request.
     pub protocol: &'a str,
+    /// The request line as received when it could not be parsed (`%r` shows it).
+    pub request_line: Option<&'a str>,
     pub status: u16,
     pub body_bytes: u64,
     pub header_bytes: u64,
@@ -231,13 +234,26 @@ fn dash_or(out: &mut String, v: Option<&str>) {
 }
 
 /// Apache escapes quotes, backslashes and control characters in logged strings.
+/// Apache's `ap_escape_logitem`: quotes and backslashes escaped, the usual control
+/// characters as `\n`, `\t`..., every other byte that is not printable ASCII as `\xhh`.
 fn escape_into(out: &mut String, v: &str) {
     for c in v.chars() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if c.is_control() => {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{b}' => out.push_str("\\v"),
+            c if c.is_ascii_control() => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if !c.is_ascii() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    let _ = write!(out, "\\x{b:02x}");
+                }
             }
             c => out.push(c),
         }
@@ -259,7 +275,11 @@ fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
             out.push(']');
         }
         'r' => {
-            let line = format!("{} {} {}", e.method, e.target, e.protocol);
+            let line = match e.request_line {
+                Some(raw) => raw.to_string(),
+                None if e.protocol.is_empty() => format!("{} {}", e.method, e.target),
+                None => format!("{} {} {}", e.method, e.target, e.protocol),
+            };
             escape_into(out, &line);
         }
         's' => {
@@ -555,6 +575,7 @@ mod tests {
             method: "GET",
             target: "/a?b=1",
             protocol: "HTTP/1.1",
+            request_line: None,
             status: 200,
             body_bytes: 10,
             header_bytes: 100,

@@ -12,6 +12,8 @@
 //!   handlers themselves live in [`crate::handlers`].
 //! - [`errors`]: Spanish error pages and `ErrorDocument`.
 //! - [`log`]: access log formats and the error log.
+//! - [`wire`]: the bytes under hyper: Apache's checks of a request head, HTTP/0.9 and
+//!   HTTP/1.0 answers as Apache writes them.
 //! - [`explain`]: `lab explain URL`, the same pipeline told in words.
 
 pub mod authz;
@@ -26,6 +28,7 @@ pub mod server;
 pub mod site;
 pub mod urlpath;
 pub mod vhost;
+pub mod wire;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;

@@ -25,9 +25,10 @@ use super::mapping::{self, Walk};
 use super::perdir::{Effective, Target};
 use super::site::Site;
 use super::vhost;
+use super::wire::Note;
 use super::{errors, head, urlpath, Body};
 use crate::config::model::{
-    EncodedSlashes, ErrorDocument, HeaderOp, HostConfig, OptionSet, ServerConfig,
+    EncodedSlashes, ErrorDocument, HeaderOp, HostConfig, OptionSet, ServerConfig, TraceEnable,
 };
 use crate::handlers::files::{self, Conditions};
 use crate::handlers::{
@@ -47,6 +48,8 @@ pub struct Conn {
     pub served: AtomicU64,
     /// mod_wsgi's host, when the role runs with one.
     pub wsgi: Option<Arc<crate::wsgi::WsgiHost>>,
+    /// What the connection's [`super::wire::Wire`] noted about requests it rewrote or refused.
+    pub notes: Arc<super::wire::Notes>,
 }
 
 /// The request body, type-erased so the pipeline is not generic over it.
@@ -64,7 +67,11 @@ where
     let _permit = site.workers.acquire().await.ok();
     site.stats.busy.fetch_add(1, Ordering::Relaxed);
     let served = conn.served.fetch_add(1, Ordering::Relaxed) + 1;
-    let (parts, body) = req.into_parts();
+    let note = conn.notes.take(served);
+    let (mut parts, body) = req.into_parts();
+    if let Some(Note::Trace(raw)) = &note {
+        parts.extensions.insert(TraceHead(bytes::Bytes::from(raw.clone())));
+    }
     let mut body = Some(body.map_err(|e| e.to_string()).boxed_unsync());
 
     let host_header = parts
@@ -89,7 +96,13 @@ where
         request_uri: None,
     };
 
-    let mut outcome = route(&site, &conn, &parts, &mut body, &mut ctx).await;
+    let mut outcome = match &note {
+        // Refused while the head was read: the answer is the error, on the default host.
+        Some(Note::Refused { status, why, .. }) => {
+            Err((Failure::logged(*status, Level::Error, why.clone()), None))
+        }
+        _ => route(&site, &conn, &parts, &mut body, &mut ctx).await,
+    };
     // Internal redirects (a CGI `Location: /path`, `Action`): the phases again for the new
     // URL, at most 10 times as Apache's `LimitInternalRecursion`.
     let mut redirected: Vec<Parts> = Vec::new();
@@ -168,6 +181,7 @@ where
     } else {
         http_body::Body::size_hint(resp.body())
             .exact()
+            .or_else(|| resp.extensions().get::<ChunkedBytes>().map(|c| c.0))
             .unwrap_or_else(|| {
                 resp.headers()
                     .get(header::CONTENT_LENGTH)
@@ -175,7 +189,12 @@ where
                     .unwrap_or(0)
             })
     };
-    let header_bytes = head_bytes(&resp);
+    // A 0.9 client gets the body alone.
+    let header_bytes = if note == Some(Note::Http09) {
+        0
+    } else {
+        head_bytes(&resp)
+    };
     site.stats.requests.fetch_add(1, Ordering::Relaxed);
     site.stats
         .bytes
@@ -183,11 +202,14 @@ where
 
     let logs = site.logs(chosen);
     if !logs.access.is_empty() {
-        let target = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/");
+        // The target as sent: an absolute URL (`GET http://host/x`) is logged whole.
+        let absolute;
+        let target = if parts.uri.scheme().is_some() {
+            absolute = parts.uri.to_string();
+            absolute.as_str()
+        } else {
+            parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+        };
         let request_bytes = parts
             .headers
             .iter()
@@ -204,7 +226,15 @@ where
             duration: t0.elapsed(),
             method: parts.method.as_str(),
             target,
-            protocol: version_text(parts.version),
+            protocol: match &note {
+                Some(Note::Http09) => "",
+                Some(Note::Version(v)) => v,
+                _ => version_text(parts.version),
+            },
+            request_line: match &note {
+                Some(Note::Refused { line, .. }) => Some(line),
+                _ => None,
+            },
             status: resp.status().as_u16(),
             body_bytes,
             header_bytes,
@@ -229,6 +259,55 @@ where
     }
     site.stats.busy.fetch_sub(1, Ordering::Relaxed);
     resp
+}
+
+/// The head of a TRACE request as received, for the echo.
+#[derive(Clone)]
+struct TraceHead(bytes::Bytes);
+
+/// The bytes a chunked body takes on the wire (for `%O`), when the lab knows them.
+#[derive(Clone, Copy)]
+struct ChunkedBytes(u64);
+
+/// Apache's TRACE answer: the head as received, as a `message/http` body of unknown length
+/// (chunked, as Apache sends it).
+fn trace_response(echo: bytes::Bytes, chunked: bool) -> Response<Body> {
+    use http_body_util::BodyExt;
+    let wire = if echo.is_empty() {
+        5
+    } else {
+        format!("{:x}\r\n", echo.len()).len() as u64 + echo.len() as u64 + 2 + 5
+    };
+    let body = OneChunk(Some(echo)).map_err(|never| match never {}).boxed();
+    let mut resp = Response::new(body);
+    // Written here (hyper would add it last) so it is in Apache's place and counted in `%O`.
+    if chunked {
+        resp.headers_mut().insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+    }
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("message/http"),
+    );
+    resp.extensions_mut().insert(ChunkedBytes(wire));
+    resp
+}
+
+/// One chunk of data whose size is not announced, so hyper sends it chunked.
+struct OneChunk(Option<bytes::Bytes>);
+
+impl http_body::Body for OneChunk {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.take().map(|b| Ok(http_body::Frame::data(b))))
+    }
 }
 
 /// The request an internal redirect makes: the same headers, `GET` without a body unless the
@@ -445,16 +524,46 @@ async fn route<'a>(
             .unwrap_or_default();
         return Ok((resp, None));
     }
-    // Debian's security.conf says `TraceEnable Off`: the core refuses TRACE with an empty
-    // `Allow`.
+    // TRACE: Apache's core echoes the request head (`TraceEnable On`, its default), or
+    // refuses it (`Off`, what Debian's security.conf says) with an empty `Allow`.
     if parts.method == Method::TRACE {
-        let mut f = Failure::logged(
-            405,
-            Level::Error,
-            "AH00669: TRACE no está permitido en este servidor (TraceEnable Off)",
-        );
-        f.headers = vec![(header::ALLOW, HeaderValue::from_static(""))];
-        return Err((f, None));
+        let mode = ctx
+            .host
+            .trace_enable
+            .or(config.main.trace_enable)
+            .unwrap_or(TraceEnable::On);
+        if mode == TraceEnable::Off {
+            let mut f = Failure::logged(
+                405,
+                Level::Error,
+                "AH00669: TRACE no está permitido en este servidor (TraceEnable Off)",
+            );
+            f.headers = vec![(header::ALLOW, HeaderValue::from_static(""))];
+            return Err((f, None));
+        }
+        let has_body = parts.headers.contains_key(header::TRANSFER_ENCODING)
+            || parts
+                .headers
+                .get(header::CONTENT_LENGTH)
+                .is_some_and(|v| v.as_bytes() != b"0");
+        if has_body && mode != TraceEnable::Extended {
+            return Err((
+                Failure::logged(
+                    413,
+                    Level::Error,
+                    "AH00672: TRACE con cuerpo no está permitido (hace falta `TraceEnable extended`)",
+                ),
+                None,
+            ));
+        }
+        let echo = parts
+            .extensions
+            .get::<TraceHead>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        // An HTTP/1.0 client gets the echo until the connection closes.
+        let chunked = parts.version == http::Version::HTTP_11;
+        return Ok((trace_response(echo, chunked), None));
     }
 
     // 2. URL -> path.

@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use super::log::{Level, LogFiles, FLUSH_EVERY};
 use super::request::{self, Conn};
 use super::site::{Site, Stats};
+use super::wire;
 use crate::config::model::{Listen, ServerConfig};
 
 /// A running Apache role.
@@ -290,6 +291,7 @@ async fn connection(
         port,
         served: Default::default(),
         wsgi: shared.wsgi.clone(),
+        notes: Arc::default(),
     });
     let idle_limit = if site.config.keep_alive.enabled {
         site.config.keep_alive.timeout
@@ -297,7 +299,13 @@ async fn connection(
         site.header_timeout
     };
     let header_timeout = site.header_timeout;
+    // The wire refuses a head with more than `LimitRequestFields` fields before hyper sees it.
     let max_headers = site.config.limits.fields.max(100) + 1;
+    let limits = wire::Limits {
+        request_line: site.config.limits.request_line,
+        field_size: site.config.limits.field_size,
+        fields: site.config.limits.fields,
+    };
     drop(site);
 
     // Activity for the keep-alive idle timer: requests in flight and when the last ended.
@@ -328,6 +336,7 @@ async fn connection(
         .title_case_headers(true)
         .max_headers(max_headers)
         .max_buf_size(256 * 1024);
+    let stream = wire::Wire::new(stream, limits, Arc::clone(&conn.notes));
     let http = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(http);
     let mut tick = tokio::time::interval(Duration::from_millis(500));

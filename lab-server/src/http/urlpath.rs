@@ -15,8 +15,6 @@ pub enum PathError {
     Nul,
     /// `%2f` inside a segment (AllowEncodedSlashes Off): 404.
     EncodedSlash,
-    /// Decoded bytes that are not UTF-8 (overlong `%c0%ae` forms included): 400.
-    NotUtf8,
     /// Not starting with `/` (nor an absolute URL): 400.
     NotAbsolute,
 }
@@ -40,7 +38,6 @@ impl PathError {
             PathError::EncodedSlash => {
                 "la ruta contiene una barra codificada (%2F); AllowEncodedSlashes está desactivado"
             }
-            PathError::NotUtf8 => "la ruta decodificada no es UTF-8 válido",
             PathError::NotAbsolute => "la ruta no empieza por «/»",
         }
     }
@@ -114,7 +111,7 @@ pub fn clean(raw: &str) -> Result<String, PathError> {
     let mut out = String::with_capacity(raw.len());
     for seg in &segments {
         out.push('/');
-        out.push_str(std::str::from_utf8(seg).map_err(|_| PathError::NotUtf8)?);
+        push_lossless(&mut out, seg);
     }
     if segments.is_empty() || trailing {
         out.push('/');
@@ -122,11 +119,46 @@ pub fn clean(raw: &str) -> Result<String, PathError> {
     Ok(out)
 }
 
+/// Where a byte that is not part of valid UTF-8 goes in a decoded path: one private-use
+/// character per byte (U+F700 + byte). Apache works on bytes, so `/caf%E9.txt` is a name
+/// like any other (404 when no such file exists) and reaches a WSGI application's
+/// `PATH_INFO` as the latin-1 string `/caf\xe9.txt`; the lab's paths are `String`s, and this
+/// keeps those bytes without letting them pass for anything else (`%c0%ae` is not a dot).
+const RAW_BYTE_BASE: u32 = 0xF700;
+
+fn push_lossless(out: &mut String, bytes: &[u8]) {
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            out.extend(char::from_u32(RAW_BYTE_BASE + u32::from(b)));
+        }
+    }
+}
+
+/// The bytes a decoded path stands for (the inverse of what [`clean`] does with bytes that
+/// are not UTF-8).
+pub fn raw_bytes(path: &str) -> std::borrow::Cow<'_, [u8]> {
+    let raw = |c: char| (RAW_BYTE_BASE..RAW_BYTE_BASE + 0x100).contains(&(c as u32));
+    if !path.chars().any(raw) {
+        return std::borrow::Cow::Borrowed(path.as_bytes());
+    }
+    let mut out = Vec::with_capacity(path.len());
+    for c in path.chars() {
+        if raw(c) {
+            out.push((c as u32 - RAW_BYTE_BASE) as u8);
+        } else {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Percent-encodes a decoded path for a `Location` header or a link: everything but
 /// unreserved characters and `/`, in lower-case hexadecimal like Apache's `ap_escape_uri`.
 pub fn encode(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
-    for &b in path.as_bytes() {
+    for &b in raw_bytes(path).iter() {
         if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b) {
             out.push(b as char);
         } else {
@@ -182,8 +214,19 @@ mod tests {
         assert_eq!(clean("/a%2"), Err(PathError::BadEscape));
         assert_eq!(clean("/a%00b"), Err(PathError::Nul));
         assert_eq!(clean("/..%2f..%2fetc"), Err(PathError::EncodedSlash));
-        assert_eq!(clean("/%c0%ae%c0%ae/x"), Err(PathError::NotUtf8));
         assert_eq!(clean("x"), Err(PathError::NotAbsolute));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_kept_and_never_read_as_dots() {
+        let p = clean("/caf%E9.txt").unwrap();
+        assert_eq!(&*raw_bytes(&p), b"/caf\xe9.txt");
+        assert_eq!(encode(&p), "/caf%e9.txt");
+        // The overlong forms of `.` stay two odd bytes each: no climbing.
+        let p = clean("/%c0%ae%c0%ae/x").unwrap();
+        assert_eq!(&*raw_bytes(&p), b"/\xc0\xae\xc0\xae/x");
+        assert!(!p.contains(".."));
+        assert_eq!(clean("/%c0%ae%c0%ae/../../x"), Err(PathError::AboveRoot));
     }
 
     #[test]

@@ -495,8 +495,14 @@ pub fn cgi_environ<B>(
     );
     // PEP 3333: the decoded path bytes as a latin-1 native string (`%C3%B1` is two
     // characters, as in mod_wsgi), not as UTF-8 text.
-    set("SCRIPT_NAME", latin1(ctx.script_name.as_bytes()));
-    set("PATH_INFO", latin1(ctx.path_info.as_bytes()));
+    set(
+        "SCRIPT_NAME",
+        latin1(&crate::http::urlpath::raw_bytes(&ctx.script_name)),
+    );
+    set(
+        "PATH_INFO",
+        latin1(&crate::http::urlpath::raw_bytes(&ctx.path_info)),
+    );
     set("QUERY_STRING", req.uri().query().unwrap_or("").into());
     set("REMOTE_ADDR", ctx.remote.ip().to_string());
     set("REMOTE_PORT", ctx.remote.port().to_string());

@@ -1,0 +1,1044 @@
+//! The bytes of a connection, between the socket and hyper.
+//!
+//! hyper parses and writes HTTP/1 for the Apache role, but it is not Apache in three places a
+//! student sees with `curl -i`, `telnet` or `ab`:
+//!
+//! - it answers an HTTP/1.0 client with an `HTTP/1.0` status line, where Apache always writes
+//!   `HTTP/1.1` (RFC 9110 §2.5: a server sends its own highest version);
+//! - it refuses what Apache's `HttpProtocolOptions Strict Allow0.9` accepts (`GET /` without a
+//!   version, `HTTP/1.2`, a folded header line) and accepts some of what Apache refuses (a bare
+//!   LF line end, a control character in a value);
+//! - when it refuses a request it writes its own bare `400`/`431` and nobody logs it, where
+//!   Apache answers with its error page and writes both logs.
+//!
+//! [`Wire`] sits under hyper. On the way in it reads each request head itself, checks it the way
+//! Apache's `ap_read_request` does (request line, `LimitRequestLine`, `LimitRequestFieldSize`,
+//! `LimitRequestFields`, header syntax), and hands hyper either the head as received, a
+//! rewritten head hyper can parse (`HTTP/0.9`, other 1.x versions, folded lines), or, for a
+//! refused request, a stand-in `GET` whose [`Note`] tells the service to answer with the error
+//! (so the error page, `ErrorDocument`, the `Server` header and both logs come from the same
+//! code as every other answer) and to close. It follows each request body (`Content-Length`
+//! or chunked) so the next head is found where it starts.
+//!
+//! On the way out it follows each response (head, then body by `Content-Length`, chunks or
+//! until close) and fixes the status line of an HTTP/1.0 request's response to `HTTP/1.1`, and
+//! drops the head of an HTTP/0.9 request's response, as Apache sends a 0.9 client only the body.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Apache's request limits (`LimitRequestLine`, `LimitRequestFieldSize`, `LimitRequestFields`).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub request_line: usize,
+    pub field_size: usize,
+    pub fields: usize,
+}
+
+/// What the service must know about a request that hyper did not see as it was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// `GET /path` without a version: hyper saw `HTTP/1.0`; log `"GET /path"` and send only
+    /// the body.
+    Http09,
+    /// A version hyper cannot parse but Apache serves (`HTTP/1.2`, `HTTP/2.0` in a request
+    /// line): hyper saw `HTTP/1.1`; the log shows the version as sent.
+    Version(String),
+    /// A TRACE request: the head as received, which the answer echoes.
+    Trace(Vec<u8>),
+    /// A request Apache refuses while reading it: answer `status`, log `line` as the request
+    /// line and `why` in the error log, and close.
+    Refused {
+        status: u16,
+        line: String,
+        why: String,
+    },
+}
+
+/// Notes for the requests handed to hyper, by their number on the connection (from 1).
+#[derive(Debug, Default)]
+pub struct Notes {
+    queue: Mutex<VecDeque<(u64, Note)>>,
+}
+
+impl Notes {
+    /// The note of request number `n` of the connection, if it has one.
+    pub fn take(&self, n: u64) -> Option<Note> {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        while q.front().is_some_and(|(k, _)| *k < n) {
+            q.pop_front();
+        }
+        if q.front().is_some_and(|(k, _)| *k == n) {
+            return q.pop_front().map(|(_, note)| note);
+        }
+        None
+    }
+
+    fn push(&self, n: u64, note: Note) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back((n, note));
+    }
+}
+
+/// How a response to a request must be fixed on its way out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Version {
+    Http09,
+    Http10,
+    Http11,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Expect {
+    version: Version,
+    head_request: bool,
+}
+
+/// The framing of a chunked body, followed byte by byte without decoding it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Chunks {
+    state: ChunkState,
+    size: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum ChunkState {
+    #[default]
+    Size,
+    Extension,
+    Data,
+    DataEnd,
+    LineStart,
+    Trailer,
+    LastLf,
+    Done,
+}
+
+impl Chunks {
+    /// Follows `input`; returns how many bytes belong to the body (all of them unless the
+    /// body ends inside `input`).
+    fn feed(&mut self, input: &[u8]) -> usize {
+        let mut i = 0;
+        while i < input.len() {
+            let b = input[i];
+            match self.state {
+                ChunkState::Size => match b {
+                    b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
+                        let d = (b as char).to_digit(16).unwrap_or(0) as u64;
+                        self.size = self.size.saturating_mul(16).saturating_add(d);
+                    }
+                    b'\n' => self.end_of_size_line(),
+                    _ => self.state = ChunkState::Extension,
+                },
+                ChunkState::Extension => {
+                    if b == b'\n' {
+                        self.end_of_size_line();
+                    }
+                }
+                ChunkState::Data => {
+                    let take = (input.len() - i).min(self.size.min(usize::MAX as u64) as usize);
+                    self.size -= take as u64;
+                    i += take;
+                    if self.size == 0 {
+                        self.state = ChunkState::DataEnd;
+                    }
+                    continue;
+                }
+                ChunkState::DataEnd => {
+                    if b == b'\n' {
+                        self.state = ChunkState::Size;
+                        self.size = 0;
+                    }
+                }
+                ChunkState::LineStart => match b {
+                    b'\r' => self.state = ChunkState::LastLf,
+                    b'\n' => {
+                        self.state = ChunkState::Done;
+                        return i + 1;
+                    }
+                    _ => self.state = ChunkState::Trailer,
+                },
+                ChunkState::Trailer => {
+                    if b == b'\n' {
+                        self.state = ChunkState::LineStart;
+                    }
+                }
+                ChunkState::LastLf => {
+                    self.state = ChunkState::Done;
+                    return i + 1;
+                }
+                ChunkState::Done => return i,
+            }
+            i += 1;
+        }
+        i
+    }
+
+    fn end_of_size_line(&mut self) {
+        self.state = if self.size == 0 {
+            ChunkState::LineStart
+        } else {
+            ChunkState::Data
+        };
+    }
+
+    fn done(&self) -> bool {
+        self.state == ChunkState::Done
+    }
+}
+
+/// Where the incoming byte stream is.
+#[derive(Clone, Copy, Debug)]
+enum In {
+    Head,
+    Body(u64),
+    Chunked(Chunks),
+    /// After a refused request, an HTTP/0.9 one, or a head whose body cannot be followed:
+    /// nothing more is read, and hyper is not told the client is gone (it would drop the
+    /// answer), so the answer goes out and its `Connection: close` ends the connection.
+    Hold,
+    /// The client closed its side.
+    Closed,
+}
+
+/// Where the outgoing byte stream is.
+#[derive(Clone, Debug)]
+enum Out {
+    /// A head, with the bytes seen of it so far and what its request asked for.
+    Head { seen: Vec<u8>, expect: Expect },
+    Body(u64),
+    Chunked(Chunks),
+    /// A body that ends when the connection does (or an upgraded connection).
+    UntilClose,
+}
+
+/// A piece of one write: input bytes passed on, replaced by one byte, or dropped.
+#[derive(Clone, Copy, Debug)]
+enum Seg {
+    Pass(usize),
+    Replace(&'static [u8; 1]),
+    Drop(usize),
+}
+
+/// The outgoing stream's state machine, kept apart so a write can be planned on a copy.
+#[derive(Clone, Debug)]
+struct Writer {
+    out: Out,
+    expects: VecDeque<Expect>,
+}
+
+impl Writer {
+    #[cfg(test)]
+    fn idle(&self) -> bool {
+        matches!(&self.out, Out::Head { seen, .. } if seen.is_empty()) && self.expects.is_empty()
+    }
+
+    /// Follows `input` as the next bytes of the stream and says what to do with each.
+    fn step(&mut self, input: &[u8], segs: &mut Vec<Seg>) {
+        let mut i = 0;
+        while i < input.len() {
+            match &mut self.out {
+                Out::Body(n) => {
+                    let take = (input.len() - i).min((*n).min(usize::MAX as u64) as usize);
+                    segs.push(Seg::Pass(take));
+                    *n -= take as u64;
+                    i += take;
+                    if *n == 0 {
+                        self.out = self.next_head();
+                    }
+                }
+                Out::Chunked(c) => {
+                    let take = c.feed(&input[i..]);
+                    segs.push(Seg::Pass(take));
+                    i += take;
+                    if c.done() {
+                        self.out = self.next_head();
+                    }
+                }
+                Out::UntilClose => {
+                    segs.push(Seg::Pass(input.len() - i));
+                    i = input.len();
+                }
+                Out::Head { seen, expect } => {
+                    if seen.is_empty() {
+                        // A head begins: it answers the oldest request without an answer.
+                        // hyper writing a head nobody asked for (its own error answer) is
+                        // passed on as it is.
+                        if let Some(e) = self.expects.pop_front() {
+                            *expect = e;
+                        }
+                    }
+                    let rest = &input[i..];
+                    // Where the head ends in `rest`, if it does.
+                    let mut end = None;
+                    for (k, &b) in rest.iter().enumerate() {
+                        seen.push(b);
+                        if b == b'\n' && seen.ends_with(b"\r\n\r\n") {
+                            end = Some(k + 1);
+                            break;
+                        }
+                    }
+                    let used = end.unwrap_or(rest.len());
+                    let start = seen.len() - used;
+                    match expect.version {
+                        Version::Http09 => segs.push(Seg::Drop(used)),
+                        Version::Http10 if start <= 7 && start + used > 7 && seen.starts_with(b"HTTP/1.0") => {
+                            let before = 7 - start;
+                            if before > 0 {
+                                segs.push(Seg::Pass(before));
+                            }
+                            segs.push(Seg::Replace(b"1"));
+                            if used > before + 1 {
+                                segs.push(Seg::Pass(used - before - 1));
+                            }
+                        }
+                        _ => segs.push(Seg::Pass(used)),
+                    }
+                    i += used;
+                    if end.is_some() {
+                        let head = std::mem::take(seen);
+                        let expect = *expect;
+                        self.out = self.after_head(&head, expect);
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_head(&self) -> Out {
+        Out::Head {
+            seen: Vec::new(),
+            expect: Expect {
+                version: Version::Http11,
+                head_request: false,
+            },
+        }
+    }
+
+    /// The body that follows a complete response head.
+    fn after_head(&mut self, head: &[u8], expect: Expect) -> Out {
+        let text = String::from_utf8_lossy(head);
+        let status: u16 = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(200);
+        if (100..200).contains(&status) && status != 101 {
+            // An interim answer: the final one to the same request follows.
+            self.expects.push_front(expect);
+            return self.next_head();
+        }
+        if status == 101 {
+            return Out::UntilClose;
+        }
+        if expect.head_request || status == 204 || status == 304 {
+            return self.next_head();
+        }
+        let mut length = None;
+        let mut chunked = false;
+        for line in text.split("\r\n").skip(1) {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse::<u64>().ok();
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value
+                    .rsplit(',')
+                    .next()
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked"));
+            }
+        }
+        match (chunked, length) {
+            (true, _) => Out::Chunked(Chunks::default()),
+            (false, Some(0)) => self.next_head(),
+            (false, Some(n)) => Out::Body(n),
+            (false, None) => Out::UntilClose,
+        }
+    }
+}
+
+/// The framing of a request body, from a checked head.
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+/// What the check of a request head decided.
+enum Checked {
+    /// Not all of the head has arrived yet.
+    More,
+    /// Hand hyper `deliver` (the head as received, or rewritten), `used` bytes of the buffer.
+    Good {
+        used: usize,
+        deliver: Vec<u8>,
+        framing: Framing,
+        version: Version,
+        head_request: bool,
+        note: Option<Note>,
+    },
+    Refused {
+        used: usize,
+        status: u16,
+        line: String,
+        why: String,
+    },
+}
+
+/// A connection's socket as hyper sees it. See the module documentation.
+pub struct Wire<S> {
+    io: S,
+    limits: Limits,
+    notes: Arc<Notes>,
+    /// Bytes read from the socket and not yet handed to hyper.
+    inbuf: Vec<u8>,
+    /// A head (as received or rewritten) being handed to hyper.
+    deliver: Vec<u8>,
+    delivered: usize,
+    input: In,
+    /// Requests handed to hyper so far.
+    requests: u64,
+    writer: Writer,
+    segs: Vec<Seg>,
+}
+
+impl<S> Wire<S> {
+    pub fn new(io: S, limits: Limits, notes: Arc<Notes>) -> Wire<S> {
+        Wire {
+            io,
+            limits,
+            notes,
+            inbuf: Vec::new(),
+            deliver: Vec::new(),
+            delivered: 0,
+            input: In::Head,
+            requests: 0,
+            writer: Writer {
+                out: Out::Head {
+                    seen: Vec::new(),
+                    expect: Expect {
+                        version: Version::Http11,
+                        head_request: false,
+                    },
+                },
+                expects: VecDeque::new(),
+            },
+            segs: Vec::new(),
+        }
+    }
+
+    pub fn get_ref(&self) -> &S {
+        &self.io
+    }
+
+    /// Checks the head at the start of `inbuf`.
+    fn check_head(&self) -> Checked {
+        let buf = &self.inbuf;
+        // Empty lines before a request line are skipped, as Apache does.
+        let mut start = 0;
+        while start < buf.len() && (buf[start] == b'\r' || buf[start] == b'\n') {
+            if buf[start] == b'\r' && buf.get(start + 1).is_some_and(|&b| b != b'\n') {
+                break;
+            }
+            start += 1;
+        }
+        let limits = self.limits;
+        let Some(nl) = memchr(b'\n', &buf[start..]) else {
+            if buf.len() - start > limits.request_line {
+                // Apache keeps one byte more than the limit for the log.
+                let line = lossy(&buf[start..start + limits.request_line + 1]);
+                return refuse(
+                    buf.len(),
+                    414,
+                    line,
+                    format!(
+                        "AH00565: la línea de petición supera LimitRequestLine ({} bytes)",
+                        limits.request_line
+                    ),
+                );
+            }
+            return Checked::More;
+        };
+        let line_end = start + nl;
+        let raw_line = &buf[start..line_end];
+        let Some(line) = raw_line.strip_suffix(b"\r") else {
+            // A bare LF: Apache's strict parser refuses it and logs the line with its LF.
+            return refuse(
+                buf.len(),
+                400,
+                lossy(&buf[start..=line_end]),
+                "AH02428: la línea de petición termina en LF sin CR (HttpProtocolOptions Strict)"
+                    .into(),
+            );
+        };
+        if line.len() > limits.request_line {
+            let line = lossy(&line[..limits.request_line + 1]);
+            return refuse(
+                buf.len(),
+                414,
+                line,
+                format!(
+                    "AH00565: la línea de petición supera LimitRequestLine ({} bytes)",
+                    limits.request_line
+                ),
+            );
+        }
+        let words: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+        let shown = |n: usize| {
+            lossy(
+                &words
+                    .iter()
+                    .filter(|w| !w.is_empty())
+                    .take(n)
+                    .map(|w| w.to_vec())
+                    .collect::<Vec<_>>()
+                    .join(&b' '),
+            )
+        };
+        let bad_line = |why: &str| {
+            refuse(
+                buf.len(),
+                400,
+                shown(3),
+                format!("AH02418: línea de petición no válida: {why}"),
+            )
+        };
+        if words.iter().any(|w| w.is_empty()) {
+            return bad_line("hay espacios de más");
+        }
+        let (method, target) = (words[0], words.get(1).copied().unwrap_or_default());
+        if !method.iter().all(|&b| is_tchar(b)) {
+            return bad_line("el método no es un token");
+        }
+        if target.iter().any(|&b| b <= b' ' || b == 0x7f) {
+            return bad_line("la URL tiene caracteres de control");
+        }
+        let (version, note) = match words.len() {
+            2 if method == b"GET" => (Version::Http09, Some(Note::Http09)),
+            3 => match parse_version(words[2]) {
+                Some((1, 0)) => (Version::Http10, None),
+                Some((1, 1)) => (Version::Http11, None),
+                Some(_) => (Version::Http11, Some(Note::Version(lossy(words[2])))),
+                None => return bad_line("la versión no es HTTP/x.y"),
+            },
+            _ => return bad_line("se esperan tres palabras: método, URL y versión"),
+        };
+        let request_line = shown(3);
+
+        // The header lines.
+        let mut pos = line_end + 1;
+        let mut fields: Vec<(usize, usize)> = Vec::new();
+        let mut folded = false;
+        let mut framing = Framing::None;
+        let mut has_te = false;
+        let head_end = loop {
+            if version == Version::Http09 {
+                // A 0.9 request is one line.
+                break pos;
+            }
+            let Some(nl) = memchr(b'\n', &buf[pos..]) else {
+                if buf.len() - pos > limits.field_size {
+                    return refuse(
+                        buf.len(),
+                        400,
+                        request_line,
+                        format!(
+                            "AH00561: una cabecera de la petición supera LimitRequestFieldSize ({} bytes)",
+                            limits.field_size
+                        ),
+                    );
+                }
+                return Checked::More;
+            };
+            let end = pos + nl;
+            let Some(field) = buf[pos..end].strip_suffix(b"\r") else {
+                return refuse(
+                    buf.len(),
+                    400,
+                    request_line,
+                    "AH02430: una cabecera termina en LF sin CR (HttpProtocolOptions Strict)"
+                        .into(),
+                );
+            };
+            if field.is_empty() {
+                break end + 1;
+            }
+            if field.len() > limits.field_size {
+                let name = field.split(|&b| b == b':').next().unwrap_or_default();
+                return refuse(
+                    buf.len(),
+                    400,
+                    request_line,
+                    format!(
+                        "AH00561: la cabecera {} supera LimitRequestFieldSize ({} bytes)",
+                        lossy(&name[..name.len().min(80)]),
+                        limits.field_size
+                    ),
+                );
+            }
+            if field[0] == b' ' || field[0] == b'\t' {
+                // obs-fold: Apache joins the line to the previous field.
+                if fields.is_empty() {
+                    return refuse(
+                        buf.len(),
+                        400,
+                        request_line,
+                        "AH00562: una línea de continuación sin cabecera anterior".into(),
+                    );
+                }
+                folded = true;
+                pos = end + 1;
+                continue;
+            }
+            let Some(colon) = memchr(b':', field) else {
+                return refuse(
+                    buf.len(),
+                    400,
+                    request_line,
+                    format!(
+                        "AH02429: línea de cabecera sin «:» ({})",
+                        lossy(&field[..field.len().min(80)])
+                    ),
+                );
+            };
+            let name = &field[..colon];
+            if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+                return refuse(
+                    buf.len(),
+                    400,
+                    request_line,
+                    format!(
+                        "AH02429: nombre de cabecera no válido ({})",
+                        lossy(&name[..name.len().min(80)])
+                    ),
+                );
+            }
+            let value = &field[colon + 1..];
+            if value.iter().any(|&b| (b < b' ' && b != b'\t') || b == 0x7f) {
+                return refuse(
+                    buf.len(),
+                    400,
+                    request_line,
+                    format!(
+                        "AH02430: la cabecera {} tiene caracteres de control",
+                        lossy(name)
+                    ),
+                );
+            }
+            fields.push((pos, end));
+            if fields.len() > limits.fields {
+                return refuse(
+                    buf.len(),
+                    400,
+                    request_line,
+                    format!(
+                        "AH00563: la petición tiene más de {} cabeceras (LimitRequestFields)",
+                        limits.fields
+                    ),
+                );
+            }
+            let value = trim(value);
+            if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                has_te = true;
+                let last = value.rsplit(|&b| b == b',').next().map(trim);
+                framing = if last.is_some_and(|t| t.eq_ignore_ascii_case(b"chunked")) {
+                    Framing::Chunked
+                } else {
+                    // A body hyper will refuse: nothing after it can be followed.
+                    Framing::Length(u64::MAX)
+                };
+            } else if name.eq_ignore_ascii_case(b"content-length") && !has_te {
+                match std::str::from_utf8(value).ok().and_then(|v| v.parse::<u64>().ok()) {
+                    Some(n) => framing = Framing::Length(n),
+                    None => {
+                        return refuse(
+                            buf.len(),
+                            400,
+                            request_line,
+                            format!("AH00566: Content-Length no válido ({})", lossy(value)),
+                        )
+                    }
+                }
+            }
+            pos = end + 1;
+        };
+        let head_request = method == b"HEAD";
+        let rewritten = version == Version::Http09 || note.is_some() || folded;
+        let note = if method == b"TRACE" && note.is_none() {
+            Some(Note::Trace(buf[start..head_end].to_vec()))
+        } else {
+            note
+        };
+
+        let deliver = if rewritten {
+            let mut out = Vec::with_capacity(head_end - start + 16);
+            out.extend_from_slice(method);
+            out.push(b' ');
+            out.extend_from_slice(target);
+            out.extend_from_slice(if version == Version::Http09 {
+                b" HTTP/1.0\r\n"
+            } else if version == Version::Http10 {
+                b" HTTP/1.0\r\n"
+            } else {
+                b" HTTP/1.1\r\n"
+            });
+            let mut i = line_end + 1;
+            while i < head_end {
+                let nl = memchr(b'\n', &buf[i..head_end]).map_or(head_end, |n| i + n);
+                let line = &buf[i..nl];
+                if !line.is_empty() && (line[0] == b' ' || line[0] == b'\t') {
+                    // Join: drop the CRLF already written, one space for the fold.
+                    out.truncate(out.len() - 2);
+                    out.push(b' ');
+                    out.extend_from_slice(trim(line.strip_suffix(b"\r").unwrap_or(line)));
+                    out.extend_from_slice(b"\r\n");
+                } else {
+                    out.extend_from_slice(line);
+                    out.push(b'\n');
+                }
+                i = nl + 1;
+            }
+            if version == Version::Http09 {
+                out.extend_from_slice(b"\r\n");
+            }
+            out
+        } else {
+            buf[start..head_end].to_vec()
+        };
+        Checked::Good {
+            used: head_end,
+            deliver,
+            framing,
+            version,
+            head_request,
+            note,
+        }
+    }
+}
+
+fn refuse(used: usize, status: u16, line: String, why: String) -> Checked {
+    Checked::Refused {
+        used,
+        status,
+        line,
+        why,
+    }
+}
+
+fn parse_version(v: &[u8]) -> Option<(u32, u32)> {
+    let rest = v.strip_prefix(b"HTTP/")?;
+    let dot = memchr(b'.', rest)?;
+    let (major, minor) = (&rest[..dot], &rest[dot + 1..]);
+    let digits = |d: &[u8]| !d.is_empty() && d.len() <= 3 && d.iter().all(u8::is_ascii_digit);
+    if !digits(major) || !digits(minor) {
+        return None;
+    }
+    Some((
+        std::str::from_utf8(major).ok()?.parse().ok()?,
+        std::str::from_utf8(minor).ok()?.parse().ok()?,
+    ))
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let start = v.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |e| e + 1);
+    &v[start..end.max(start)]
+}
+
+fn lossy(b: &[u8]) -> String {
+    // The log escapes every byte of what is not ASCII, so UTF-8 comes out as Apache writes it.
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The head hyper is given for a refused request: it parses, it has no body, and its answer
+/// closes the connection.
+const STAND_IN: &[u8] = b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n";
+
+impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if this.delivered < this.deliver.len() {
+                let n = (this.deliver.len() - this.delivered).min(buf.remaining());
+                buf.put_slice(&this.deliver[this.delivered..this.delivered + n]);
+                this.delivered += n;
+                if this.delivered == this.deliver.len() {
+                    this.deliver.clear();
+                    this.delivered = 0;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            match this.input {
+                In::Closed => return Poll::Ready(Ok(())),
+                In::Hold => return Poll::Pending,
+                In::Body(0) => this.input = In::Head,
+                In::Body(n) => {
+                    if !this.inbuf.is_empty() {
+                        let k = this
+                            .inbuf
+                            .len()
+                            .min(buf.remaining())
+                            .min(n.min(usize::MAX as u64) as usize);
+                        buf.put_slice(&this.inbuf[..k]);
+                        this.inbuf.drain(..k);
+                        this.input = In::Body(n - k as u64);
+                        return Poll::Ready(Ok(()));
+                    }
+                    std::task::ready!(this.fill(cx))?;
+                    if this.inbuf.is_empty() {
+                        // The client closed in the middle of a body.
+                        this.input = In::Closed;
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+                In::Chunked(mut chunks) => {
+                    if this.inbuf.is_empty() {
+                        std::task::ready!(this.fill(cx))?;
+                        if this.inbuf.is_empty() {
+                            return Poll::Ready(Ok(()));
+                        }
+                    }
+                    let avail = this.inbuf.len().min(buf.remaining());
+                    let k = chunks.feed(&this.inbuf[..avail]);
+                    buf.put_slice(&this.inbuf[..k]);
+                    this.inbuf.drain(..k);
+                    this.input = if chunks.done() {
+                        In::Head
+                    } else {
+                        In::Chunked(chunks)
+                    };
+                    return Poll::Ready(Ok(()));
+                }
+                In::Head => match this.check_head() {
+                    Checked::More => {
+                        let before = this.inbuf.len();
+                        std::task::ready!(this.fill(cx))?;
+                        if this.inbuf.len() == before {
+                            // The client closed: whatever part of a head there was is lost,
+                            // as with Apache.
+                            this.input = In::Closed;
+                            return Poll::Ready(Ok(()));
+                        }
+                    }
+                    Checked::Good {
+                        used,
+                        deliver,
+                        framing,
+                        version,
+                        head_request,
+                        note,
+                    } => {
+                        this.inbuf.drain(..used);
+                        this.requests += 1;
+                        if let Some(note) = note {
+                            this.notes.push(this.requests, note);
+                        }
+                        this.writer.expects.push_back(Expect {
+                            version,
+                            head_request,
+                        });
+                        this.deliver = deliver;
+                        this.delivered = 0;
+                        this.input = match framing {
+                            Framing::None => In::Head,
+                            Framing::Length(u64::MAX) => In::Hold,
+                            Framing::Length(n) => In::Body(n),
+                            Framing::Chunked => In::Chunked(Chunks::default()),
+                        };
+                        if version == Version::Http09 {
+                            this.input = In::Hold;
+                        }
+                    }
+                    Checked::Refused {
+                        used,
+                        status,
+                        line,
+                        why,
+                    } => {
+                        this.inbuf.drain(..used.min(this.inbuf.len()));
+                        this.requests += 1;
+                        this.notes
+                            .push(this.requests, Note::Refused { status, line, why });
+                        this.writer.expects.push_back(Expect {
+                            version: Version::Http11,
+                            head_request: false,
+                        });
+                        this.deliver = STAND_IN.to_vec();
+                        this.delivered = 0;
+                        this.input = In::Hold;
+                    }
+                },
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> Wire<S> {
+    /// Reads more from the socket into `inbuf`, at most what a head may take.
+    fn fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut chunk = [0u8; 8192];
+        let mut rb = ReadBuf::new(&mut chunk);
+        std::task::ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
+        self.inbuf.extend_from_slice(rb.filled());
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> Wire<S> {
+    /// Writes `bufs` with the fixes the responses need; returns the input bytes consumed.
+    fn write_planned(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        // Fast path: nothing to fix in a body being passed on.
+        if let Out::Body(n) = self.writer.out {
+            let first = bufs.iter().find(|b| !b.is_empty()).map_or(0, |b| b.len());
+            if first as u64 <= n && bufs.iter().map(|b| b.len() as u64).sum::<u64>() <= n {
+                let k = std::task::ready!(Pin::new(&mut self.io).poll_write_vectored(cx, bufs))?;
+                let left = n - k as u64;
+                self.writer.out = if left == 0 {
+                    self.writer.next_head()
+                } else {
+                    Out::Body(left)
+                };
+                return Poll::Ready(Ok(k));
+            }
+        }
+        // Plan on a copy: which input bytes go out as they are, which change, which are
+        // dropped.
+        let mut plan = self.writer.clone();
+        let mut segs = std::mem::take(&mut self.segs);
+        segs.clear();
+        let mut bounds = Vec::with_capacity(bufs.len());
+        for b in bufs {
+            plan.step(b, &mut segs);
+            bounds.push(segs.len());
+        }
+        let mut out: Vec<IoSlice<'_>> = Vec::with_capacity(segs.len());
+        let mut seg_i = 0;
+        for (b, &end) in bufs.iter().zip(&bounds) {
+            let mut at = 0;
+            while seg_i < end {
+                match segs[seg_i] {
+                    Seg::Pass(n) => {
+                        if n > 0 {
+                            out.push(IoSlice::new(&b[at..at + n]));
+                        }
+                        at += n;
+                    }
+                    Seg::Replace(r) => {
+                        out.push(IoSlice::new(&r[..]));
+                        at += 1;
+                    }
+                    Seg::Drop(n) => at += n,
+                }
+                seg_i += 1;
+            }
+        }
+        let written = if out.is_empty() {
+            0
+        } else {
+            match Pin::new(&mut self.io).poll_write_vectored(cx, &out) {
+                Poll::Ready(Ok(k)) => k,
+                other => {
+                    self.segs = segs;
+                    return other;
+                }
+            }
+        };
+        if written == 0 && !out.is_empty() {
+            self.segs = segs;
+            return Poll::Ready(Ok(0));
+        }
+        // Map the output bytes written back to input bytes, then advance the real state
+        // machine over exactly those.
+        let mut left = written;
+        let mut consumed = 0;
+        for s in &segs {
+            match *s {
+                // Reached only when everything before it went out.
+                Seg::Drop(n) => consumed += n,
+                Seg::Pass(n) => {
+                    let k = n.min(left);
+                    consumed += k;
+                    left -= k;
+                    if k < n {
+                        break;
+                    }
+                }
+                Seg::Replace(_) => {
+                    if left == 0 {
+                        break;
+                    }
+                    consumed += 1;
+                    left -= 1;
+                }
+            }
+        }
+        let mut real_segs = Vec::new();
+        let mut remaining = consumed;
+        for b in bufs {
+            if remaining == 0 {
+                break;
+            }
+            let k = remaining.min(b.len());
+            self.writer.step(&b[..k], &mut real_segs);
+            remaining -= k;
+        }
+        self.segs = segs;
+        Poll::Ready(Ok(consumed))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Wire<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().write_planned(cx, &[IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().write_planned(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,236 @@
+use super::*;
+
+fn wire() -> Wire<()> {
+    Wire::new(
+        (),
+        Limits {
+            request_line: 8190,
+            field_size: 8190,
+            fields: 100,
+        },
+        Arc::default(),
+    )
+}
+
+fn check(raw: &[u8]) -> Checked {
+    let mut w = wire();
+    w.inbuf = raw.to_vec();
+    w.check_head()
+}
+
+fn refused_status(raw: &[u8]) -> Option<u16> {
+    match check(raw) {
+        Checked::Refused { status, .. } => Some(status),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_plain_head_is_handed_over_as_received() {
+    let raw = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\n";
+    match check(raw) {
+        Checked::Good {
+            used,
+            deliver,
+            note,
+            ..
+        } => {
+            assert_eq!(used, 28);
+            assert_eq!(deliver, raw[..28].to_vec());
+            assert_eq!(note, None);
+        }
+        _ => panic!("la cabecera es válida"),
+    }
+}
+
+#[test]
+fn an_incomplete_head_asks_for_more() {
+    assert!(matches!(check(b"GET /a HTTP/1.1\r\nHost: x\r\n"), Checked::More));
+    assert!(matches!(check(b"GET /a HT"), Checked::More));
+}
+
+#[test]
+fn http09_and_other_versions_are_rewritten_with_a_note() {
+    match check(b"GET /a.txt\r\n") {
+        Checked::Good { deliver, note, .. } => {
+            assert_eq!(deliver, b"GET /a.txt HTTP/1.0\r\n\r\n".to_vec());
+            assert_eq!(note, Some(Note::Http09));
+        }
+        _ => panic!("Apache acepta HTTP/0.9"),
+    }
+    match check(b"GET /a HTTP/1.2\r\nHost: x\r\n\r\n") {
+        Checked::Good { deliver, note, .. } => {
+            assert_eq!(deliver, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n".to_vec());
+            assert_eq!(note, Some(Note::Version("HTTP/1.2".into())));
+        }
+        _ => panic!("Apache acepta HTTP/1.2"),
+    }
+}
+
+#[test]
+fn folded_lines_are_joined() {
+    match check(b"GET /a HTTP/1.1\r\nHost: x\r\nX-A: uno\r\n dos\r\n\r\n") {
+        Checked::Good { deliver, .. } => {
+            assert_eq!(
+                String::from_utf8(deliver).unwrap(),
+                "GET /a HTTP/1.1\r\nHost: x\r\nX-A: uno dos\r\n\r\n"
+            );
+        }
+        _ => panic!("Apache une las líneas plegadas"),
+    }
+}
+
+#[test]
+fn what_apache_refuses_is_refused_with_its_status() {
+    assert_eq!(refused_status(b"GET /a HTTP/1.1 x\r\n\r\n"), Some(400));
+    assert_eq!(refused_status(b"GET  /a HTTP/1.1\r\n\r\n"), Some(400));
+    assert_eq!(refused_status(b"GET /a http/1.1\r\n\r\n"), Some(400));
+    assert_eq!(refused_status(b"GET /a HTTP/1.1\nHost: x\n\n"), Some(400));
+    assert_eq!(refused_status(b"GET /a HTTP/1.1\r\nMala Cabecera: x\r\n\r\n"), Some(400));
+    assert_eq!(refused_status(b"GET /a HTTP/1.1\r\nSinDosPuntos\r\n\r\n"), Some(400));
+    assert_eq!(refused_status(b"GET /a HTTP/1.1\r\n: x\r\n\r\n"), Some(400));
+    assert_eq!(refused_status(b"GET /a HTTP/1.1\r\nX: a\x01b\r\n\r\n"), Some(400));
+    assert_eq!(refused_status(b"GET /a HTTP/1.1\r\nContent-Length: x\r\n\r\n"), Some(400));
+    let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(9000));
+    assert_eq!(refused_status(long.as_bytes()), Some(414));
+    // Too long even before its end arrives.
+    let partial = format!("GET /{}", "a".repeat(9000));
+    assert_eq!(refused_status(partial.as_bytes()), Some(414));
+    let big = format!("GET /a HTTP/1.1\r\nX: {}\r\n\r\n", "b".repeat(9000));
+    assert_eq!(refused_status(big.as_bytes()), Some(400));
+    let many: String = (0..101).map(|i| format!("X-{i}: v\r\n")).collect();
+    let many = format!("GET /a HTTP/1.1\r\n{many}\r\n");
+    assert_eq!(refused_status(many.as_bytes()), Some(400));
+    let hundred: String = (0..100).map(|i| format!("X-{i}: v\r\n")).collect();
+    let hundred = format!("GET /a HTTP/1.1\r\n{hundred}\r\n");
+    assert_eq!(refused_status(hundred.as_bytes()), None);
+}
+
+#[test]
+fn the_refused_request_line_is_kept_for_the_log() {
+    match check(b"GET /a HTTP/1.1 extra\r\n\r\n") {
+        Checked::Refused { line, .. } => assert_eq!(line, "GET /a HTTP/1.1"),
+        _ => panic!("rechazada"),
+    }
+    match check(b"GET /a HTTP/1.1\nHost: x\n\n") {
+        Checked::Refused { line, .. } => assert_eq!(line, "GET /a HTTP/1.1\n"),
+        _ => panic!("rechazada"),
+    }
+}
+
+#[test]
+fn chunked_framing_is_followed_across_pieces() {
+    let body = b"3\r\nabc\r\n10;ext=1\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+    for split in 0..=body.len() - 4 {
+        let mut c = Chunks::default();
+        let a = c.feed(&body[..split]);
+        assert_eq!(a, split, "todo es cuerpo hasta el final");
+        let b = c.feed(&body[split..]);
+        assert!(c.done());
+        assert_eq!(a + b, body.len() - 4, "corte en {split}");
+    }
+}
+
+fn run(w: &mut Writer, pieces: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in pieces {
+        let mut segs = Vec::new();
+        w.step(p, &mut segs);
+        let mut at = 0;
+        for s in segs {
+            match s {
+                Seg::Pass(n) => {
+                    out.extend_from_slice(&p[at..at + n]);
+                    at += n;
+                }
+                Seg::Replace(r) => {
+                    out.extend_from_slice(r);
+                    at += 1;
+                }
+                Seg::Drop(n) => at += n,
+            }
+        }
+        assert_eq!(at, p.len());
+    }
+    out
+}
+
+fn writer(expects: &[(Version, bool)]) -> Writer {
+    let mut w = wire().writer;
+    for &(version, head_request) in expects {
+        w.expects.push_back(Expect {
+            version,
+            head_request,
+        });
+    }
+    w
+}
+
+#[test]
+fn http10_answers_get_an_http11_status_line_and_bodies_are_untouched() {
+    let mut w = writer(&[(Version::Http10, false), (Version::Http10, false)]);
+    let out = run(
+        &mut w,
+        &[
+            b"HTTP/1.0 200 OK\r\nContent-Length: 12\r\n\r\n",
+            b"HTTP/1.0 200",
+            b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        ],
+    );
+    assert_eq!(
+        out,
+        b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nHTTP/1.0 200HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+            .to_vec()
+    );
+    assert!(w.idle());
+}
+
+#[test]
+fn a_head_split_before_the_version_digit_is_still_fixed() {
+    let mut w = writer(&[(Version::Http10, false)]);
+    let out = run(&mut w, &[b"HTTP/1", b".0 404 Not Found\r\nConnection: close\r\n\r\n"]);
+    assert_eq!(out, b"HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n".to_vec());
+}
+
+#[test]
+fn chunked_and_bodiless_answers_are_followed_to_the_next_head() {
+    let mut w = writer(&[
+        (Version::Http11, false),
+        (Version::Http11, true),
+        (Version::Http10, false),
+    ]);
+    let out = run(
+        &mut w,
+        &[
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nHTTP/\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\n\r\nrest HTTP/1.0",
+        ],
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.ends_with("HTTP/1.1 200 OK\r\n\r\nrest HTTP/1.0"), "{text}");
+    assert!(text.contains("5\r\nHTTP/\r\n"));
+}
+
+#[test]
+fn http09_answers_lose_their_head() {
+    let mut w = writer(&[(Version::Http09, false)]);
+    let out = run(
+        &mut w,
+        &[b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhola\n"],
+    );
+    assert_eq!(out, b"hola\n".to_vec());
+}
+
+#[test]
+fn an_interim_answer_keeps_the_request_waiting() {
+    let mut w = writer(&[(Version::Http10, false)]);
+    let out = run(
+        &mut w,
+        &[b"HTTP/1.0 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"],
+    );
+    assert_eq!(
+        out,
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec()
+    );
+}
