@@ -217,6 +217,27 @@ async fn lines_and_data_may_arrive_in_pieces() {
     ]));
 }
 
+/// memcached's `t/metaget.t` "serve stale": `ms ... I` with a cas lower than the item's
+/// stores the value as stale, with the old TTL and the win token still counted as sent
+/// (answers as Debian's memcached 1.6.18 gave them).
+#[tokio::test]
+async fn a_stale_set_keeps_the_ttl_and_the_sent_token() {
+    let text = transcript(&[
+        b"set toinv 0 0 3\r\nmoo\r\n",
+        b"md toinv I T30\r\n",
+        b"mg toinv s t v\r\n",
+        b"ms toinv 1 T90 C0\r\nf\r\n",
+        b"ms toinv 1 I T90 C1\r\nf\r\n",
+        b"mg toinv s t v\r\n",
+    ]);
+    let answers: Vec<&str> = text.lines().filter(|l| l.starts_with("< ")).collect();
+    assert_eq!(answers[2], "< VA 3 s3 t30 X W\\r\\n", "{text}");
+    assert_eq!(answers[4], "< EX\\r\\n", "{text}");
+    assert_eq!(answers[5], "< HD\\r\\n", "{text}");
+    assert_eq!(answers[6], "< VA 1 s1 t30 Z X\\r\\n", "{text}");
+    assert_eq!(answers[7], "< f\\r\\n", "{text}");
+}
+
 #[tokio::test]
 async fn meta_commands() {
     insta::assert_snapshot!(transcript(&[

@@ -356,18 +356,22 @@ pub fn set(ms: &MetaSet, data: &[u8], env: &Env<'_>, out: &mut Vec<u8>) {
         let key = &m.key[..];
         let existing = g
             .lookup(key, Access::Other)
-            .map(|it| (it.cas, it.value.clone(), it.flags, it.exptime));
+            .map(|it| (it.cas, it.value.clone(), it.flags, it.exptime, it.win_sent));
         let old_size = existing
             .as_ref()
-            .map(|(_, v, f, _)| crate::memcached::slabs::ntotal(key.len(), *f, v.len()))
+            .map(|(_, v, f, ..)| crate::memcached::slabs::ntotal(key.len(), *f, v.len()))
             .unwrap_or(0);
-        let mut stale = false;
+        // `I` with a cas lower than the item's: memcached stores the value as stale, keeping
+        // the old item's TTL and whether its win token went out (items.c, do_store).
+        let mut stale_over: Option<(u32, bool)> = None;
         if let Some(c) = compare {
             match &existing {
                 None => return ("NF", 0),
-                Some((cas, ..)) if *cas != c => {
+                Some((cas, _, _, old_exp, old_win)) if *cas != c => {
                     if invalidate && c < *cas {
-                        stale = true;
+                        stale_over = Some((*old_exp, *old_win));
+                        g.counters().cas_hits += 1;
+                        g.slab_of(old_size).cas_hits += 1;
                     } else {
                         g.counters().cas_badval += 1;
                         g.slab_of(old_size).cas_badval += 1;
@@ -383,12 +387,16 @@ pub fn set(ms: &MetaSet, data: &[u8], env: &Env<'_>, out: &mut Vec<u8>) {
         let (value, f, e) = match (mode, &existing) {
             (b'E', Some(_)) => return ("NS", 0),
             (b'A' | b'P' | b'R', None) => return ("NS", 0),
-            (b'A', Some((_, old, f, e))) => ([&old[..], data].concat().into(), *f, *e),
-            (b'P', Some((_, old, f, e))) => ([data, &old[..]].concat().into(), *f, *e),
+            (b'A', Some((_, old, f, e, _))) => ([&old[..], data].concat().into(), *f, *e),
+            (b'P', Some((_, old, f, e, _))) => ([data, &old[..]].concat().into(), *f, *e),
             _ => (Bytes::copy_from_slice(data), client_flags, exptime),
         };
         let mut item = g.new_item(value, f, e);
-        item.stale = stale;
+        if let Some((old_exp, old_win)) = stale_over {
+            item.exptime = old_exp;
+            item.stale = true;
+            item.win_sent = old_win;
+        }
         if let Some(c) = explicit_cas {
             item.cas = c;
         }
