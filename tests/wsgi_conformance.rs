@@ -260,29 +260,14 @@ fn comparable_headers(headers: &[(String, String)], error_page: bool) -> Vec<(St
 
 const APACHE_PAGE: &str = "<!DOCTYPE HTML PUBLIC";
 
-const NOT_UTF8: &str = "the lab's URL decoding (the HTTP role) refuses with 400 a decoded path that is not UTF-8, the overlong forms of / and . among them; Apache passes those bytes and PATH_INFO carries them as latin-1";
 
 /// Differences kept on purpose: (case, the comparison left out, why). `todo` leaves out
 /// everything but that the lab answers.
 const KEPT: &[(&str, &str, &str)] = &[
-    ("embedded/encoded-slash-on", "todo", NOT_UTF8),
-    ("embedded/encoded-slash-nodecode", "todo", NOT_UTF8),
-    ("embedded/latin1-path", "todo", NOT_UTF8),
-    ("daemon/latin1-path", "todo", NOT_UTF8),
     (
         "embedded/sr2excafter",
         "conexión cerrada",
         "Apache appends its 500 page to a response already under way and then closes; the lab appends its page too, but hyper cannot close a connection after a complete response it did not announce as the last one",
-    ),
-    (
-        "embedded/env-http10",
-        "estado y cabeceras",
-        "Apache answers HTTP/1.0 with an HTTP/1.1 status line and Connection: close; the status line and the connection headers are written by the HTTP role's head writer, not by mod_wsgi's host",
-    ),
-    (
-        "daemon/env-http10",
-        "estado y cabeceras",
-        "as embedded/env-http10",
     ),
     (
         "embedded/chunked-over-limit",
