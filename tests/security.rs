@@ -162,19 +162,25 @@ fn nul_byte_in_path_is_rejected() {
     );
 }
 
+/// Apache answers 400 (not 431) to a header line over `LimitRequestFieldSize`, and logs it.
 #[test]
-fn oversized_header_value_gives_431() {
+fn oversized_header_value_gives_400_and_is_logged() {
     let lab = hostile_lab();
     let big = "a".repeat(9000);
     let req = format!(
         "GET / HTTP/1.1\r\nHost: localhost\r\nX-Grande: {big}\r\nConnection: close\r\n\r\n"
     );
     let resp = lab.raw(req.as_bytes(), false).expect("respuesta");
-    assert_eq!(resp.status, 431, "{resp}");
+    assert_eq!(resp.status, 400, "{resp}");
+    let log = wait_for_log(&lab, "var/log/apache2/access.log", "\"GET / HTTP/1.1\" 400");
+    assert!(log.contains("\"GET / HTTP/1.1\" 400"), "{log}");
+    let errors = wait_for_log(&lab, "var/log/apache2/error.log", "AH00561");
+    assert!(errors.contains("X-Grande"), "{errors}");
 }
 
+/// More than `LimitRequestFields` header lines: 400, as Apache.
 #[test]
-fn too_many_headers_gives_431() {
+fn too_many_headers_gives_400() {
     let lab = hostile_lab();
     let mut req = String::from("GET / HTTP/1.1\r\nHost: localhost\r\n");
     for i in 0..101 {
@@ -182,7 +188,7 @@ fn too_many_headers_gives_431() {
     }
     req.push_str("Connection: close\r\n\r\n");
     let resp = lab.raw(req.as_bytes(), false).expect("respuesta");
-    assert_eq!(resp.status, 431, "{resp}");
+    assert_eq!(resp.status, 400, "{resp}");
 }
 
 #[test]
@@ -264,4 +270,17 @@ fn silent_client_is_disconnected_after_timeout() {
     );
     // Other clients are unaffected.
     assert_eq!(lab.get("/").status, 200);
+}
+
+/// Waits (up to 2 s) for `needle` in a log of the lab's workspace; returns the log.
+fn wait_for_log(lab: &TestLab, rel: &str, needle: &str) -> String {
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = std::fs::read_to_string(lab.path(rel)).unwrap_or_default();
+        if text.contains(needle) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    text
 }

@@ -144,9 +144,9 @@ impl Listen {
 pub struct RequestLimits {
     /// `LimitRequestLine` (default 8190): longer request lines get 414.
     pub request_line: usize,
-    /// `LimitRequestFieldSize` (default 8190): a longer header line gets 431.
+    /// `LimitRequestFieldSize` (default 8190): a longer header line gets 400, as in Apache.
     pub field_size: usize,
-    /// `LimitRequestFields` (default 100): more header fields get 431.
+    /// `LimitRequestFields` (default 100): more header fields get 400, as in Apache.
     pub fields: usize,
     /// `LimitRequestBody` (0 = unlimited).
     pub body: u64,

@@ -448,7 +448,7 @@ async fn route<'a>(
     if parts.headers.len() > limits.fields {
         return Err((
             Failure::logged(
-                431,
+                400,
                 Level::Error,
                 format!(
                     "AH00563: la petición tiene {} cabeceras y LimitRequestFields es {}",
@@ -466,7 +466,7 @@ async fn route<'a>(
     {
         return Err((
             Failure::logged(
-                431,
+                400,
                 Level::Error,
                 format!(
                     "AH00561: la cabecera {name} supera LimitRequestFieldSize ({} bytes)",
