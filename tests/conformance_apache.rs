@@ -218,7 +218,9 @@ fn normalise(data: &[u8], port: u16) -> (Vec<String>, String) {
     let date = regex::Regex::new(r"\r\nDate: [^\r]+").expect("regex");
     let server = regex::Regex::new(r"\r\nServer: [^\r]+").expect("regex");
     body = date.replace_all(&body, "\r\nDate: <date>").into_owned();
-    body = server.replace_all(&body, "\r\nServer: <server>").into_owned();
+    body = server
+        .replace_all(&body, "\r\nServer: <server>")
+        .into_owned();
     let boundary = regex::Regex::new(r"boundary=(\w+)").expect("regex");
     if let Some(b) = boundary.captures(&text).map(|c| c[1].to_string()) {
         text = text.replace(&b, "<boundary>");

@@ -260,7 +260,6 @@ fn comparable_headers(headers: &[(String, String)], error_page: bool) -> Vec<(St
 
 const APACHE_PAGE: &str = "<!DOCTYPE HTML PUBLIC";
 
-
 /// Differences kept on purpose: (case, the comparison left out, why). `todo` leaves out
 /// everything but that the lab answers.
 const KEPT: &[(&str, &str, &str)] = &[

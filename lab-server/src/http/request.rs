@@ -70,7 +70,9 @@ where
     let note = conn.notes.take(served);
     let (mut parts, body) = req.into_parts();
     if let Some(Note::Trace(raw)) = &note {
-        parts.extensions.insert(TraceHead(bytes::Bytes::from(raw.clone())));
+        parts
+            .extensions
+            .insert(TraceHead(bytes::Bytes::from(raw.clone())));
     }
     let mut body = Some(body.map_err(|e| e.to_string()).boxed_unsync());
 
@@ -208,7 +210,11 @@ where
             absolute = parts.uri.to_string();
             absolute.as_str()
         } else {
-            parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+            parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/")
         };
         let request_bytes = parts
             .headers

@@ -212,7 +212,10 @@ enum In {
 #[derive(Clone, Debug)]
 enum Out {
     /// A head, with the bytes seen of it so far and what its request asked for.
-    Head { seen: Vec<u8>, expect: Expect },
+    Head {
+        seen: Vec<u8>,
+        expect: Expect,
+    },
     Body(u64),
     Chunked(Chunks),
     /// A body that ends when the connection does (or an upgraded connection).
@@ -289,7 +292,9 @@ impl Writer {
                     let start = seen.len() - used;
                     match expect.version {
                         Version::Http09 => segs.push(Seg::Drop(used)),
-                        Version::Http10 if start <= 7 && start + used > 7 && seen.starts_with(b"HTTP/1.0") => {
+                        Version::Http10
+                            if start <= 7 && start + used > 7 && seen.starts_with(b"HTTP/1.0") =>
+                        {
                             let before = 7 - start;
                             if before > 0 {
                                 segs.push(Seg::Pass(before));
@@ -652,7 +657,10 @@ impl<S> Wire<S> {
                     Framing::Length(u64::MAX)
                 };
             } else if name.eq_ignore_ascii_case(b"content-length") && !has_te {
-                match std::str::from_utf8(value).ok().and_then(|v| v.parse::<u64>().ok()) {
+                match std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
                     Some(n) => framing = Framing::Length(n),
                     None => {
                         return refuse(
@@ -679,9 +687,8 @@ impl<S> Wire<S> {
             out.extend_from_slice(method);
             out.push(b' ');
             out.extend_from_slice(target);
-            out.extend_from_slice(if version == Version::Http09 {
-                b" HTTP/1.0\r\n"
-            } else if version == Version::Http10 {
+            // hyper is told 1.0 for a 0.9 request: no keep-alive, no chunked body.
+            out.extend_from_slice(if matches!(version, Version::Http09 | Version::Http10) {
                 b" HTTP/1.0\r\n"
             } else {
                 b" HTTP/1.1\r\n"
@@ -752,7 +759,10 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 }
 
 fn trim(v: &[u8]) -> &[u8] {
-    let start = v.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(v.len());
+    let start = v
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(v.len());
     let end = v
         .iter()
         .rposition(|&b| b != b' ' && b != b'\t')

@@ -45,7 +45,10 @@ fn a_plain_head_is_handed_over_as_received() {
 
 #[test]
 fn an_incomplete_head_asks_for_more() {
-    assert!(matches!(check(b"GET /a HTTP/1.1\r\nHost: x\r\n"), Checked::More));
+    assert!(matches!(
+        check(b"GET /a HTTP/1.1\r\nHost: x\r\n"),
+        Checked::More
+    ));
     assert!(matches!(check(b"GET /a HT"), Checked::More));
 }
 
@@ -86,11 +89,23 @@ fn what_apache_refuses_is_refused_with_its_status() {
     assert_eq!(refused_status(b"GET  /a HTTP/1.1\r\n\r\n"), Some(400));
     assert_eq!(refused_status(b"GET /a http/1.1\r\n\r\n"), Some(400));
     assert_eq!(refused_status(b"GET /a HTTP/1.1\nHost: x\n\n"), Some(400));
-    assert_eq!(refused_status(b"GET /a HTTP/1.1\r\nMala Cabecera: x\r\n\r\n"), Some(400));
-    assert_eq!(refused_status(b"GET /a HTTP/1.1\r\nSinDosPuntos\r\n\r\n"), Some(400));
+    assert_eq!(
+        refused_status(b"GET /a HTTP/1.1\r\nMala Cabecera: x\r\n\r\n"),
+        Some(400)
+    );
+    assert_eq!(
+        refused_status(b"GET /a HTTP/1.1\r\nSinDosPuntos\r\n\r\n"),
+        Some(400)
+    );
     assert_eq!(refused_status(b"GET /a HTTP/1.1\r\n: x\r\n\r\n"), Some(400));
-    assert_eq!(refused_status(b"GET /a HTTP/1.1\r\nX: a\x01b\r\n\r\n"), Some(400));
-    assert_eq!(refused_status(b"GET /a HTTP/1.1\r\nContent-Length: x\r\n\r\n"), Some(400));
+    assert_eq!(
+        refused_status(b"GET /a HTTP/1.1\r\nX: a\x01b\r\n\r\n"),
+        Some(400)
+    );
+    assert_eq!(
+        refused_status(b"GET /a HTTP/1.1\r\nContent-Length: x\r\n\r\n"),
+        Some(400)
+    );
     let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(9000));
     assert_eq!(refused_status(long.as_bytes()), Some(414));
     // Too long even before its end arrives.
@@ -188,8 +203,14 @@ fn http10_answers_get_an_http11_status_line_and_bodies_are_untouched() {
 #[test]
 fn a_head_split_before_the_version_digit_is_still_fixed() {
     let mut w = writer(&[(Version::Http10, false)]);
-    let out = run(&mut w, &[b"HTTP/1", b".0 404 Not Found\r\nConnection: close\r\n\r\n"]);
-    assert_eq!(out, b"HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n".to_vec());
+    let out = run(
+        &mut w,
+        &[b"HTTP/1", b".0 404 Not Found\r\nConnection: close\r\n\r\n"],
+    );
+    assert_eq!(
+        out,
+        b"HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n".to_vec()
+    );
 }
 
 #[test]
@@ -208,7 +229,10 @@ fn chunked_and_bodiless_answers_are_followed_to_the_next_head() {
         ],
     );
     let text = String::from_utf8(out).unwrap();
-    assert!(text.ends_with("HTTP/1.1 200 OK\r\n\r\nrest HTTP/1.0"), "{text}");
+    assert!(
+        text.ends_with("HTTP/1.1 200 OK\r\n\r\nrest HTTP/1.0"),
+        "{text}"
+    );
     assert!(text.contains("5\r\nHTTP/\r\n"));
 }
 
