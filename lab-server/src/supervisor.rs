@@ -979,22 +979,38 @@ pub async fn run(ws: Workspace, opts: StartOptions) -> Result<(), SupervisorErro
 
     let (tx, mut rx) = mpsc::channel::<Command>(16);
     let accept = tokio::spawn(accept_loop(listener, tx));
-    say("Listo. Pulsa Ctrl-C para parar.");
-
+    // The handlers go in before "Listo": a SIGTERM or Ctrl-C right after it must stop the
+    // lab cleanly, not kill it with the signal's default action.
     let mut sigterm =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    say("Listo. Pulsa Ctrl-C para parar.");
+
     let terminate = async move {
-        match sigterm.as_mut() {
-            Some(s) => {
-                s.recv().await;
+        let term = async {
+            match sigterm.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            None => std::future::pending::<()>().await,
+        };
+        let int = async {
+            match sigint.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = term => {}
+            _ = int => {}
         }
     };
     tokio::pin!(terminate);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
             _ = &mut terminate => break,
             cmd = rx.recv() => {
                 let Some(cmd) = cmd else { break };

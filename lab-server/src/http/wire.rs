@@ -440,6 +440,21 @@ impl<S> Wire<S> {
         &self.io
     }
 
+    /// For a connection another process passed on: the requests it already served there,
+    /// so this side's notes are numbered like the connection's requests.
+    pub fn starting_after(mut self, served: u64) -> Wire<S> {
+        self.requests = served;
+        self
+    }
+
+    /// The socket back, with the bytes read from it that hyper has not been given yet (to
+    /// pass the connection on with them).
+    pub fn into_parts(self) -> (S, Vec<u8>) {
+        let mut pending = self.deliver[self.delivered..].to_vec();
+        pending.extend_from_slice(&self.inbuf);
+        (self.io, pending)
+    }
+
     /// Checks the head at the start of `inbuf`.
     fn check_head(&self) -> Checked {
         let buf = &self.inbuf;
