@@ -238,6 +238,16 @@ struct Writer {
 }
 
 impl Writer {
+    /// Whether nothing in flight needs fixing: every answer started or awaited is to an
+    /// HTTP/1.1 request.
+    fn plain(&self) -> bool {
+        let current = match &self.out {
+            Out::Head { seen, expect } if !seen.is_empty() => expect.version == Version::Http11,
+            _ => true,
+        };
+        current && self.expects.iter().all(|e| e.version == Version::Http11)
+    }
+
     #[cfg(test)]
     fn idle(&self) -> bool {
         matches!(&self.out, Out::Head { seen, .. } if seen.is_empty()) && self.expects.is_empty()
@@ -279,15 +289,20 @@ impl Writer {
                         }
                     }
                     let rest = &input[i..];
-                    // Where the head ends in `rest`, if it does.
-                    let mut end = None;
-                    for (k, &b) in rest.iter().enumerate() {
-                        seen.push(b);
-                        if b == b'\n' && seen.ends_with(b"\r\n\r\n") {
-                            end = Some(k + 1);
-                            break;
-                        }
-                    }
+                    // Where the head ends in `rest`, if it does: a `\n` that closes
+                    // `\r\n\r\n`, counting the bytes already seen before `rest`.
+                    let base = seen.len();
+                    let at = |j: usize| if j < base { seen[j] } else { rest[j - base] };
+                    let end = rest
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &b)| b == b'\n')
+                        .map(|(k, _)| base + k)
+                        .find(|&j| {
+                            j >= 3 && at(j - 1) == b'\r' && at(j - 2) == b'\n' && at(j - 3) == b'\r'
+                        })
+                        .map(|j| j - base + 1);
+                    seen.extend_from_slice(&rest[..end.unwrap_or(rest.len())]);
                     let used = end.unwrap_or(rest.len());
                     let start = seen.len() - used;
                     match expect.version {
@@ -935,19 +950,23 @@ impl<S: AsyncWrite + Unpin> Wire<S> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        // Fast path: nothing to fix in a body being passed on.
-        if let Out::Body(n) = self.writer.out {
-            let first = bufs.iter().find(|b| !b.is_empty()).map_or(0, |b| b.len());
-            if first as u64 <= n && bufs.iter().map(|b| b.len() as u64).sum::<u64>() <= n {
-                let k = std::task::ready!(Pin::new(&mut self.io).poll_write_vectored(cx, bufs))?;
-                let left = n - k as u64;
-                self.writer.out = if left == 0 {
-                    self.writer.next_head()
-                } else {
-                    Out::Body(left)
-                };
-                return Poll::Ready(Ok(k));
+        // Fast path: when every answer in flight is to an HTTP/1.1 request nothing changes
+        // on the way out; the bytes are written as they are and then followed.
+        if self.writer.plain() {
+            let k = std::task::ready!(Pin::new(&mut self.io).poll_write_vectored(cx, bufs))?;
+            let mut segs = std::mem::take(&mut self.segs);
+            let mut remaining = k;
+            for b in bufs {
+                if remaining == 0 {
+                    break;
+                }
+                let n = remaining.min(b.len());
+                segs.clear();
+                self.writer.step(&b[..n], &mut segs);
+                remaining -= n;
             }
+            self.segs = segs;
+            return Poll::Ready(Ok(k));
         }
         // Plan on a copy: which input bytes go out as they are, which change, which are
         // dropped.
