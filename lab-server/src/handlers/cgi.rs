@@ -132,7 +132,20 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
         .headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok());
+    let canonical = ctx
+        .host
+        .use_canonical_name
+        .or(site.config.main.use_canonical_name)
+        .unwrap_or(false);
     let (server_name, server_port) = match host_header {
+        // `UseCanonicalName On`: `ServerName` and its port, whatever `Host` says.
+        _ if canonical => (
+            site.server_name(ctx.host).to_string(),
+            ctx.host
+                .server_port
+                .or(site.config.main.server_port)
+                .unwrap_or(80),
+        ),
         Some(h) => {
             let (n, p) = split_host(h);
             (n.to_string(), p.unwrap_or(conn.port))

@@ -156,7 +156,14 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
                 h.split(':').next().unwrap_or(h).to_string()
             }
         });
-    let server_name = host_header.unwrap_or_else(|| site.server_name(host).to_string());
+    let canonical = host
+        .use_canonical_name
+        .or(config.main.use_canonical_name)
+        .unwrap_or(false);
+    let server_name = match host_header {
+        Some(h) if !canonical => h,
+        _ => site.server_name(host).to_string(),
+    };
     let admin = host
         .server_admin
         .as_deref()

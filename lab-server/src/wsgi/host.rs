@@ -55,6 +55,8 @@ pub struct WsgiContext {
     pub server_name: String,
     /// `SERVER_PORT`: the port of `Host`, else 80.
     pub server_port: u16,
+    /// `UseCanonicalName On`: `SERVER_NAME`/`SERVER_PORT` come from `ServerName`, not `Host`.
+    pub canonical: bool,
     pub remote: SocketAddr,
     pub local: SocketAddr,
     /// The virtual host's `ErrorLog` (the main server's when the vhost has none).
@@ -92,8 +94,20 @@ impl WsgiContext {
             pass_authorization: settings.pass_authorization.unwrap_or(false),
             default_type: None,
             body_limit: None,
+            canonical: host
+                .use_canonical_name
+                .or(cfg.main.use_canonical_name)
+                .unwrap_or(false),
+            server_port: if host
+                .use_canonical_name
+                .or(cfg.main.use_canonical_name)
+                .unwrap_or(false)
+            {
+                host.server_port.or(cfg.main.server_port).unwrap_or(80)
+            } else {
+                server_port
+            },
             server_name,
-            server_port,
             remote,
             local,
             error_log: host
@@ -109,10 +123,14 @@ impl WsgiContext {
         }
     }
 
-    /// `SERVER_NAME` and `SERVER_PORT` as Apache gives them with `UseCanonicalName Off`:
+    /// `SERVER_NAME` and `SERVER_PORT` as Apache gives them with `UseCanonicalName Off` (with
+    /// `On` they stay `ServerName` and its port, set by [`WsgiContext::from_match`]):
     /// from `Host` (lower case, without a final dot), its port or 80; without `Host`
     /// (HTTP/1.0), the virtual host's `ServerName` and 80.
     pub fn apply_host(&mut self, host: Option<&HeaderValue>) {
+        if self.canonical {
+            return;
+        }
         let Some(host) = host.and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty()) else {
             self.server_port = 80;
             return;
@@ -941,6 +959,7 @@ mod tests {
             body_limit: None,
             server_name: "wsgi.test".into(),
             server_port: 10080,
+            canonical: false,
             remote: "127.0.0.1:1".parse().unwrap(),
             local: "127.0.0.1:10080".parse().unwrap(),
             error_log: None,
@@ -964,5 +983,14 @@ mod tests {
         );
         ctx.apply_host(Some(&HeaderValue::from_static("[::1]:81")));
         assert_eq!((ctx.server_name.as_str(), ctx.server_port), ("[::1]", 81));
+        // `UseCanonicalName On`: `Host` changes nothing.
+        ctx.canonical = true;
+        ctx.server_name = "www.ejemplo.test".into();
+        ctx.server_port = 80;
+        ctx.apply_host(Some(&HeaderValue::from_static("otro.test:8080")));
+        assert_eq!(
+            (ctx.server_name.as_str(), ctx.server_port),
+            ("www.ejemplo.test", 80)
+        );
     }
 }
