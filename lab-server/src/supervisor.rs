@@ -676,6 +676,9 @@ pub enum Request {
         method: String,
         url: String,
         host: String,
+        /// Extra request headers (cookies, Accept-Encoding...), as the console's form sends.
+        #[serde(default)]
+        headers: Vec<(String, String)>,
     },
 }
 
@@ -1177,7 +1180,12 @@ impl Supervisor {
                 Ok(p) => Response::ok(p.stat_text()),
                 Err(r) => r,
             },
-            Request::ProxyExplain { method, url, host } => match self.proxy() {
+            Request::ProxyExplain {
+                method,
+                url,
+                host,
+                headers,
+            } => match self.proxy() {
                 Ok(p) => {
                     let vcl = std::sync::Arc::clone(&p.loaded.load().vcl);
                     Response::ok(crate::proxy::explain::explain(
@@ -1186,7 +1194,7 @@ impl Supervisor {
                         &method,
                         &url,
                         &host,
-                        &[],
+                        &headers,
                         Some(&self.ws.root),
                     ))
                 }
