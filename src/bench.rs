@@ -76,7 +76,9 @@ pub fn bench(explicit: Option<&Path>, a: BenchArgs) -> Result<ExitCode, Failure>
             err("error: falta la URL a medir, por ejemplo: lab bench http://localhost:10080/ -c 10 -d 5 --label sin-proxy\n  (o --lista para ver las mediciones guardadas, --plot F.svg para dibujarlas)");
             return Ok(ExitCode::from(2));
         }
-        let ws = ws.ok_or("hace falta un espacio de trabajo para ver sus mediciones (`--workspace DIR`)")?;
+        let ws = ws.ok_or(
+            "hace falta un espacio de trabajo para ver sus mediciones (`--workspace DIR`)",
+        )?;
         let progress = Progress::open_workspace(&ws.root)?;
         let all = progress.runs()?;
         if a.lista {
@@ -95,10 +97,7 @@ pub fn bench(explicit: Option<&Path>, a: BenchArgs) -> Result<ExitCode, Failure>
         let Some(w) = &ws else {
             return Err("una ruta sola (`/x`) necesita un espacio de trabajo: escribe la URL entera, http://máquina:puerto/x".into());
         };
-        format!(
-            "http://localhost:{}{url}",
-            web_port(w, status.as_ref())
-        )
+        format!("http://localhost:{}{url}", web_port(w, status.as_ref()))
     } else {
         url
     };
@@ -113,7 +112,9 @@ pub fn bench(explicit: Option<&Path>, a: BenchArgs) -> Result<ExitCode, Failure>
         (None, Some(d)) if d.is_finite() && d > 0.0 && d <= 3600.0 => {
             Stop::Duration(Duration::from_secs_f64(d))
         }
-        (None, Some(d)) => return Err(format!("-d {d}: la duración va de 0 a 3600 segundos").into()),
+        (None, Some(d)) => {
+            return Err(format!("-d {d}: la duración va de 0 a 3600 segundos").into())
+        }
         (None, None) => Stop::Duration(Duration::from_secs(5)),
     };
     if a.connections == 0 || a.connections > 10_000 {
@@ -322,7 +323,9 @@ pub fn report_text(r: &Report, target: &Target) -> String {
     let mut line = |k: &str, v: String| s.push_str(&format!("{k:<32}{v}\n"));
     line(
         "Servidor:",
-        r.server.clone().unwrap_or_else(|| "(sin cabecera Server)".into()),
+        r.server
+            .clone()
+            .unwrap_or_else(|| "(sin cabecera Server)".into()),
     );
     line("URL:", target.url());
     if let Some(n) = r.document_length {
@@ -378,10 +381,7 @@ pub fn report_text(r: &Report, target: &Target) -> String {
         for p in [50.0, 66.0, 75.0, 80.0, 90.0, 95.0, 98.0, 99.0] {
             s.push_str(&format!("  {p:>3.0}%  {:>10.3}\n", r.percentile_ms(p)));
         }
-        s.push_str(&format!(
-            "  100%  {:>10.3} (la más lenta)\n",
-            r.max_ms()
-        ));
+        s.push_str(&format!("  100%  {:>10.3} (la más lenta)\n", r.max_ms()));
     }
     s
 }

@@ -125,12 +125,20 @@ impl Plan {
     /// The request, serialized once.
     fn request_bytes(&self) -> Vec<u8> {
         let mut r = format!("GET {} HTTP/1.1\r\n", self.target.path);
-        let has = |name: &str| self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        let has = |name: &str| {
+            self.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
         if !has("host") {
             r.push_str(&format!("Host: {}\r\n", self.target.host_header()));
         }
         if !has("user-agent") {
-            r.push_str(concat!("User-Agent: lab-bench/", env!("CARGO_PKG_VERSION"), "\r\n"));
+            r.push_str(concat!(
+                "User-Agent: lab-bench/",
+                env!("CARGO_PKG_VERSION"),
+                "\r\n"
+            ));
         }
         if !has("accept") {
             r.push_str("Accept: */*\r\n");
@@ -146,7 +154,9 @@ impl Plan {
 /// Parses `-H 'Name: value'`.
 pub fn parse_header(h: &str) -> Result<(String, String), String> {
     let Some((name, value)) = h.split_once(':') else {
-        return Err(format!("la cabecera `{h}` no tiene la forma `Nombre: valor`"));
+        return Err(format!(
+            "la cabecera `{h}` no tiene la forma `Nombre: valor`"
+        ));
     };
     let name = name.trim();
     let value = value.trim();
@@ -155,7 +165,9 @@ pub fn parse_header(h: &str) -> Result<(String, String), String> {
         return Err(format!("`{name}` no es un nombre de cabecera válido"));
     }
     if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(format!("el valor de la cabecera `{name}` tiene saltos de línea"));
+        return Err(format!(
+            "el valor de la cabecera `{name}` tiene saltos de línea"
+        ));
     }
     Ok((name.to_string(), value.to_string()))
 }
@@ -312,7 +324,9 @@ pub async fn run(plan: Plan, live: Arc<Live>) -> Result<Report, String> {
     };
     // No more connections than requests: an idle one would only skew the numbers.
     let connections = match limit {
-        Some(n) => plan.connections.min(usize::try_from(n).unwrap_or(usize::MAX)),
+        Some(n) => plan
+            .connections
+            .min(usize::try_from(n).unwrap_or(usize::MAX)),
         None => plan.connections,
     };
     let mut tasks = Vec::with_capacity(connections);
@@ -380,7 +394,10 @@ struct Connection {
 /// How one exchange ended.
 enum Exchange {
     /// A complete response; `keep` is false when the server closes the connection.
-    Done { status: u16, keep: bool },
+    Done {
+        status: u16,
+        keep: bool,
+    },
     Failed(&'static str),
 }
 
@@ -459,7 +476,12 @@ impl Connection {
 
 /// Sends the request and reads one whole response from `s`. Bytes past the response (none
 /// without pipelining) are kept in `buf`.
-async fn exchange(s: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>, tally: &mut Tally) -> Exchange {
+async fn exchange(
+    s: &mut TcpStream,
+    request: &[u8],
+    buf: &mut Vec<u8>,
+    tally: &mut Tally,
+) -> Exchange {
     if s.write_all(request).await.is_err() {
         return Exchange::Failed("error al enviar la petición");
     }
@@ -474,7 +496,9 @@ async fn exchange(s: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>, tally: &
             return Exchange::Failed("cabecera de respuesta demasiado larga");
         }
         match read_more(s, buf).await {
-            Some(0) if buf.is_empty() => return Exchange::Failed("el servidor cerró la conexión sin responder"),
+            Some(0) if buf.is_empty() => {
+                return Exchange::Failed("el servidor cerró la conexión sin responder")
+            }
             Some(0) => return Exchange::Failed("respuesta cortada"),
             Some(_) => {}
             None => return Exchange::Failed("error al leer la respuesta"),
@@ -491,8 +515,13 @@ async fn exchange(s: &mut TcpStream, request: &[u8], buf: &mut Vec<u8>, tally: &
             let mut server = None;
             for h in resp.headers.iter() {
                 if h.name.eq_ignore_ascii_case("content-length") {
-                    match std::str::from_utf8(h.value).ok().and_then(|v| v.trim().parse().ok()) {
-                        Some(n) if !matches!(framing, Framing::Chunked) => framing = Framing::Length(n),
+                    match std::str::from_utf8(h.value)
+                        .ok()
+                        .and_then(|v| v.trim().parse().ok())
+                    {
+                        Some(n) if !matches!(framing, Framing::Chunked) => {
+                            framing = Framing::Length(n)
+                        }
                         Some(_) => {}
                         None => return Exchange::Failed("Content-Length no válido"),
                     }
@@ -603,7 +632,8 @@ async fn read_chunked(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<u64, &'sta
                 Some(_) => {}
             }
         };
-        let line = std::str::from_utf8(&buf[..line_end]).map_err(|_| "tamaño de trozo (chunk) no válido")?;
+        let line = std::str::from_utf8(&buf[..line_end])
+            .map_err(|_| "tamaño de trozo (chunk) no válido")?;
         let hex = line.split(';').next().unwrap_or("").trim();
         let size = u64::from_str_radix(hex, 16).map_err(|_| "tamaño de trozo (chunk) no válido")?;
         buf.drain(..line_end + 2);
@@ -697,7 +727,9 @@ mod tests {
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         tokio::spawn(async move {
             loop {
-                let Ok((mut s, _)) = l.accept().await else { return };
+                let Ok((mut s, _)) = l.accept().await else {
+                    return;
+                };
                 let responses = responses.clone();
                 let next = Arc::clone(&next);
                 tokio::spawn(async move {
@@ -742,10 +774,17 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhasta el cierre",
         ])
         .await;
-        let report = run(plan(addr, 3, 90), Arc::new(Live::default())).await.unwrap();
+        let report = run(plan(addr, 3, 90), Arc::new(Live::default()))
+            .await
+            .unwrap();
         assert_eq!(report.completed, 90);
         assert_eq!(report.failed, 0, "{:?}", report.errors);
-        assert_eq!(report.statuses.get(&404), Some(&30), "{:?}", report.statuses);
+        assert_eq!(
+            report.statuses.get(&404),
+            Some(&30),
+            "{:?}",
+            report.statuses
+        );
         assert_eq!(report.non_2xx, 30);
         assert_eq!(report.latency.len(), 90);
         assert_eq!(report.server.as_deref(), Some("prueba"));
@@ -758,7 +797,9 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\nConnection: close\r\n\r\ncorto",
         ])
         .await;
-        let report = run(plan(addr, 2, 10), Arc::new(Live::default())).await.unwrap();
+        let report = run(plan(addr, 2, 10), Arc::new(Live::default()))
+            .await
+            .unwrap();
         assert_eq!(report.completed, 0);
         assert_eq!(report.failed, 10);
         assert_eq!(
@@ -772,7 +813,9 @@ mod tests {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         drop(l);
-        let e = run(plan(addr, 1, 1), Arc::new(Live::default())).await.unwrap_err();
+        let e = run(plan(addr, 1, 1), Arc::new(Live::default()))
+            .await
+            .unwrap_err();
         assert!(e.contains("no se pudo conectar"), "{e}");
     }
 }

@@ -33,8 +33,10 @@ pub(crate) const MIGRATION: &str = "CREATE TABLE bench_runs (
     );
     CREATE INDEX bench_runs_label ON bench_runs(label);";
 
-/// One stored run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One stored run. In `exercise.toml`, `[[solution_runs]]` tables have these fields (all
+/// but `label` optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Run {
     /// Assigned by the database (0 before it is stored).
     pub id: i64,
@@ -303,13 +305,12 @@ fn draw(runs: &[Run], out: &mut String) -> Result<(), Box<dyn std::error::Error>
             [(x + 0.15, 0.0), (x + 0.85, r.rps)],
             colour.filled(),
         )))?;
-        let style = ("sans-serif", 13)
-            .into_font()
-            .color(&BLACK)
-            .pos(plotters::style::text_anchor::Pos::new(
+        let style = ("sans-serif", 13).into_font().color(&BLACK).pos(
+            plotters::style::text_anchor::Pos::new(
                 plotters::style::text_anchor::HPos::Center,
                 plotters::style::text_anchor::VPos::Bottom,
-            ));
+            ),
+        );
         bars.draw_series(std::iter::once(Text::new(
             format!("{} ({})", r.name(), short(r.rps)),
             (x + 0.5, r.rps + top * 0.02),
@@ -318,12 +319,7 @@ fn draw(runs: &[Run], out: &mut String) -> Result<(), Box<dyn std::error::Error>
     }
 
     // Latency percentiles, one line per run.
-    let top = runs
-        .iter()
-        .map(|r| r.p99_ms)
-        .fold(0.0, f64::max)
-        .max(0.01)
-        * 1.2;
+    let top = runs.iter().map(|r| r.p99_ms).fold(0.0, f64::max).max(0.01) * 1.2;
     let mut lines = ChartBuilder::on(&right)
         .caption("Latencia por percentil (ms)", ("sans-serif", 18))
         .margin(12)
