@@ -6,6 +6,7 @@
 //! label = "con-proxy"          # the newest run with this label is the one checked
 //! url_matches = ":6081/"       # optional: regex on the URL the run measured
 //! served_by = "varnish"        # optional: regex on what served it (recorded with the run)
+//! not_served_by = "scriptcache" # optional: regex that must NOT match it
 //! min_requests = 1000          # optional: complete requests, at least
 //! max_failed = 0               # optional: failed requests, at most
 //! compare_to = "sin-proxy"     # optional: another label...
@@ -30,6 +31,8 @@ pub struct BenchCheck {
     pub url_matches: Option<String>,
     #[serde(default)]
     pub served_by: Option<String>,
+    #[serde(default)]
+    pub not_served_by: Option<String>,
     #[serde(default)]
     pub min_requests: Option<u64>,
     #[serde(default)]
@@ -84,6 +87,9 @@ impl CheckKind for BenchCheck {
         if let Some(s) = &self.served_by {
             d.push_str(&format!(", atendida por `{s}`"));
         }
+        if let Some(s) = &self.not_served_by {
+            d.push_str(&format!(", sin `{s}` en lo que la atendió"));
+        }
         if let Some(n) = self.min_requests {
             d.push_str(&format!(", de al menos {n} peticiones completas"));
         }
@@ -111,7 +117,10 @@ impl CheckKind for BenchCheck {
         if self.label.trim().is_empty() {
             return Err("`label` no puede estar vacío".into());
         }
-        for r in [&self.url_matches, &self.served_by].into_iter().flatten() {
+        for r in [&self.url_matches, &self.served_by, &self.not_served_by]
+            .into_iter()
+            .flatten()
+        {
             regex(r)?;
         }
         if !METRICS.contains(&self.metric()) {
@@ -161,6 +170,17 @@ impl CheckKind for BenchCheck {
                     expected,
                     format!(
                         "la medición «{}» no la atendió `{s}`; lo que la atendió:\n{}",
+                        run.label, run.config
+                    ),
+                );
+            }
+        }
+        if let Some(s) = &self.not_served_by {
+            if regex(s).is_ok_and(|re| re.is_match(&run.config)) {
+                return Outcome::fail(
+                    expected,
+                    format!(
+                        "la medición «{}» se hizo con `{s}`; lo que la atendió:\n{}",
                         run.label, run.config
                     ),
                 );
@@ -319,6 +339,8 @@ mod tests {
         assert!(!check("label = 'a'\nat_least = 500.0").run(&cx).passed);
         assert!(!check("label = 'a'\nserved_by = 'apache2$'").run(&cx).passed);
         assert!(!check("label = 'a'\nmin_requests = 1000").run(&cx).passed);
+        assert!(!check("label = 'a'\nnot_served_by = 'varnish'").run(&cx).passed);
+        assert!(check("label = 'a'\nnot_served_by = 'scriptcache'").run(&cx).passed);
     }
 
     #[test]
