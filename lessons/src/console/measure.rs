@@ -219,14 +219,14 @@ pub async fn explain(
             )
         })
         .collect();
-    let _ = write!(
+    let _ = writeln!(
         body,
         "<form id=\"explicar\" method=\"get\" action=\"/explicar\">\
          <p><label>URL <input name=\"url\" size=\"50\" value=\"{url}\" placeholder=\"http://localhost:10080/\"></label> \
          <label>Método <select name=\"metodo\">{options}</select></label></p>\
          <p><label>Cabeceras (una por línea, <code>Nombre: valor</code>)<br>\
          <textarea name=\"cabeceras\" rows=\"3\" cols=\"60\">{headers}</textarea></label></p>\
-         <p><button type=\"submit\">Explicar</button></p></form>\n",
+         <p><button type=\"submit\">Explicar</button></p></form>",
         url = escape(&url),
         headers = escape(&form.cabeceras),
     );
