@@ -106,13 +106,19 @@ impl Answer {
         out
     }
 
-    /// A short summary: the site, the handler and the proxy's verdict, one per line.
+    /// A short summary: the site, the handler (with its details: the WSGI mode, the script),
+    /// and the proxy's verdict, one per line.
     pub fn summary(&self) -> String {
         let mut lines = Vec::new();
         if let Some(a) = &self.apache {
-            for label in ["Sitio virtual", "Manejador"] {
-                if let Some(v) = a.field(label) {
-                    lines.push(format!("{label}: {v}"));
+            for f in a
+                .fields
+                .iter()
+                .filter(|f| f.label == "Sitio virtual" || f.label == "Manejador")
+            {
+                lines.push(format!("{}: {}", f.label, f.value));
+                if f.label == "Manejador" {
+                    lines.extend(f.details.iter().map(|d| format!("  {d}")));
                 }
             }
         }
@@ -126,6 +132,12 @@ impl Answer {
                 } else {
                     format!("{}: {}", f.label, f.value)
                 });
+                lines.extend(
+                    f.details
+                        .iter()
+                        .filter(|d| d.starts_with("Resultado"))
+                        .map(|d| format!("  {d}")),
+                );
             }
         }
         lines.join("\n")
