@@ -127,11 +127,13 @@ pub fn bench(explicit: Option<&Path>, a: BenchArgs) -> Result<ExitCode, Failure>
         headers: headers.clone(),
         timeout: Duration::from_secs(a.timeout.max(1)),
     };
+    // One load thread per core, as `wrk -t`; a small runtime of its own draws the progress
+    // line and listens for Ctrl-C.
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(a.connections);
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(|e| format!("no se pudo crear el planificador de tareas: {e}"))?;
@@ -157,7 +159,10 @@ pub fn bench(explicit: Option<&Path>, a: BenchArgs) -> Result<ExitCode, Failure>
                 l2.cancel.store(true, Relaxed);
             }
         });
-        let r = bench::run(plan, Arc::clone(&live)).await;
+        let l3 = Arc::clone(&live);
+        let r = tokio::task::spawn_blocking(move || bench::run_threads(plan, l3, threads))
+            .await
+            .unwrap_or_else(|e| Err(format!("la medición terminó mal: {e}")));
         ticker.abort();
         ctrl_c.abort();
         r

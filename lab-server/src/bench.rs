@@ -291,8 +291,81 @@ impl Tally {
     }
 }
 
-/// Runs the plan to the end (or until `live.cancel`).
+/// Runs the plan to the end (or until `live.cancel`) on the current runtime.
 pub async fn run(plan: Plan, live: Arc<Live>) -> Result<Report, String> {
+    let addr = prepare(&plan).await?;
+    let start = Instant::now();
+    let conns = connections(&plan, addr, &live, start);
+    let n = conns.len();
+    let tasks: Vec<_> = conns.into_iter().map(|c| tokio::spawn(c.run())).collect();
+    let mut tallies = Vec::with_capacity(n);
+    for t in tasks {
+        tallies.push(
+            t.await
+                .map_err(|e| format!("una conexión de la medición terminó mal: {e}"))?,
+        );
+    }
+    merge(&plan, n, start.elapsed(), tallies)
+}
+
+/// Runs the plan on `threads` OS threads, each with its own single-threaded tokio runtime
+/// and its share of the connections, as `wrk -t` does: a connection never moves between
+/// threads and no wake-up crosses cores, which keeps the generator's own CPU low.
+pub fn run_threads(plan: Plan, live: Arc<Live>, threads: usize) -> Result<Report, String> {
+    let rt = |what: &str| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("no se pudo crear el planificador de tareas ({what}): {e}"))
+    };
+    let addr = rt("preparación")?.block_on(prepare(&plan))?;
+    let start = Instant::now();
+    let conns = connections(&plan, addr, &live, start);
+    let n = conns.len();
+    let threads = threads.clamp(1, n.max(1));
+    let mut shares: Vec<Vec<Connection>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, c) in conns.into_iter().enumerate() {
+        shares[i % threads].push(c);
+    }
+    let results: Vec<Result<Vec<Tally>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                scope.spawn(move || -> Result<Vec<Tally>, String> {
+                    let rt = rt("hilo de carga")?;
+                    rt.block_on(async move {
+                        let tasks: Vec<_> =
+                            share.into_iter().map(|c| tokio::spawn(c.run())).collect();
+                        let mut out = Vec::with_capacity(tasks.len());
+                        for t in tasks {
+                            out.push(t.await.map_err(|e| {
+                                format!("una conexión de la medición terminó mal: {e}")
+                            })?);
+                        }
+                        Ok(out)
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("un hilo de la medición terminó mal".to_string()))
+            })
+            .collect()
+    });
+    let elapsed = start.elapsed();
+    let mut tallies = Vec::with_capacity(n);
+    for r in results {
+        tallies.extend(r?);
+    }
+    merge(&plan, n, elapsed, tallies)
+}
+
+/// Validates the plan, resolves its address and fails early and clearly when nothing
+/// listens there.
+async fn prepare(plan: &Plan) -> Result<SocketAddr, String> {
     if plan.connections == 0 {
         return Err("hace falta al menos una conexión (-c 1)".into());
     }
@@ -300,20 +373,20 @@ pub async fn run(plan: Plan, live: Arc<Live>) -> Result<Report, String> {
         return Err("hace falta al menos una petición (-n 1)".into());
     }
     let addr = plan.target.resolve().await?;
-    // Fail early and clearly when nothing listens there.
     match tokio::time::timeout(plan.timeout, TcpStream::connect(addr)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => {
-            return Err(format!(
-                "no se pudo conectar con {addr} ({}): {e}\n  ayuda: ¿está el laboratorio en marcha (`lab start`) y es ese su puerto (`lab status`)?",
-                plan.target.url()
-            ))
-        }
-        Err(_) => return Err(format!("{addr} no acepta la conexión en {:?}", plan.timeout)),
+        Ok(Ok(_)) => Ok(addr),
+        Ok(Err(e)) => Err(format!(
+            "no se pudo conectar con {addr} ({}): {e}\n  ayuda: ¿está el laboratorio en marcha (`lab start`) y es ese su puerto (`lab status`)?",
+            plan.target.url()
+        )),
+        Err(_) => Err(format!("{addr} no acepta la conexión en {:?}", plan.timeout)),
     }
+}
+
+/// The connections of a run started at `start`.
+fn connections(plan: &Plan, addr: SocketAddr, live: &Arc<Live>, start: Instant) -> Vec<Connection> {
     let request: Arc<[u8]> = plan.request_bytes().into();
     let issued = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
     let deadline = match plan.stop {
         Stop::Duration(d) => Some(start + d),
         Stop::Requests(_) => None,
@@ -323,30 +396,33 @@ pub async fn run(plan: Plan, live: Arc<Live>) -> Result<Report, String> {
         Stop::Duration(_) => None,
     };
     // No more connections than requests: an idle one would only skew the numbers.
-    let connections = match limit {
-        Some(n) => plan
+    let n = match limit {
+        Some(l) => plan
             .connections
-            .min(usize::try_from(n).unwrap_or(usize::MAX)),
+            .min(usize::try_from(l).unwrap_or(usize::MAX)),
         None => plan.connections,
     };
-    let mut tasks = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        let conn = Connection {
+    (0..n)
+        .map(|_| Connection {
             addr,
             request: Arc::clone(&request),
             issued: Arc::clone(&issued),
             limit,
             deadline,
             timeout: plan.timeout,
-            live: Arc::clone(&live),
-        };
-        tasks.push(tokio::spawn(conn.run()));
-    }
+            live: Arc::clone(live),
+        })
+        .collect()
+}
+
+fn merge(
+    plan: &Plan,
+    connections: usize,
+    elapsed: Duration,
+    tallies: Vec<Tally>,
+) -> Result<Report, String> {
     let mut total = Tally::new();
-    for t in tasks {
-        let tally = t
-            .await
-            .map_err(|e| format!("una conexión de la medición terminó mal: {e}"))?;
+    for tally in tallies {
         total.completed += tally.completed;
         total.failed += tally.failed;
         total.non_2xx += tally.non_2xx;
@@ -367,7 +443,7 @@ pub async fn run(plan: Plan, live: Arc<Live>) -> Result<Report, String> {
     Ok(Report {
         url: plan.target.url(),
         connections,
-        elapsed: start.elapsed(),
+        elapsed,
         completed: total.completed,
         failed: total.failed,
         non_2xx: total.non_2xx,
@@ -789,6 +865,21 @@ mod tests {
         assert_eq!(report.latency.len(), 90);
         assert_eq!(report.server.as_deref(), Some("prueba"));
         assert!(report.requests_per_second() > 0.0);
+    }
+
+    #[test]
+    fn threads_share_the_connections_and_the_exact_count() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let addr = rt.block_on(server(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ]));
+        let live = Arc::new(Live::default());
+        let report = run_threads(plan(addr, 5, 1001), Arc::clone(&live), 2).unwrap();
+        assert_eq!(report.completed, 1001);
+        assert_eq!(report.connections, 5);
+        assert_eq!(live.completed.load(Relaxed), 1001);
+        assert_eq!(report.latency.len(), 1001);
+        drop(rt);
     }
 
     #[tokio::test]
