@@ -99,7 +99,13 @@ pub enum Command {
         /// Método de la petición.
         #[arg(long = "metodo", value_name = "MÉTODO", default_value = "GET")]
         method: String,
+        /// La respuesta en JSON, para otras herramientas.
+        #[arg(long)]
+        json: bool,
     },
+    /// Mide una URL con muchas peticiones (como `ab`/`wrk`), guarda la medición con su nombre
+    /// y dibuja las guardadas: `lab bench http://localhost:10080/ -c 10 -d 5 --label sin-proxy`.
+    Bench(crate::bench::BenchArgs),
     /// Herramientas de la caché HTTP (varnish): registro y contadores.
     Proxy {
         #[command(subcommand)]

@@ -38,7 +38,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::A2enconf(n) => a2(explicit, Kind::Conf, true, &n.names),
         Command::A2disconf(n) => a2(explicit, Kind::Conf, false, &n.names),
         Command::Service { name, action } => service(explicit, &name, action),
-        Command::Explain { url, method } => explain(explicit, &url, &method),
+        Command::Explain { url, method, json } => explain(explicit, &url, &method, json),
+        Command::Bench(a) => crate::bench::bench(explicit, a),
         Command::Proxy { command } => proxy(explicit, command),
         Command::Ban { expr } => open(explicit).map_err(Failure::from).and_then(|ws| {
             ask(
@@ -315,55 +316,6 @@ fn varnish_check(
     Ok(warnings)
 }
 
-/// The proxy's part of `lab explain`, when varnish is enabled: from the running lab (which
-/// knows what is cached), else from the VCL on disk.
-fn explain_proxy(ws: &Workspace, q: &lab_server::http::explain::Question) -> Option<String> {
-    use lab_server::proxy::config as vc;
-    if !vc::present(ws) {
-        return None;
-    }
-    if !ws.settings.services.varnish {
-        return Some(
-            "Proxy de caché: varnish está desactivado (`lab service varnish enable`); la petición llega directa a Apache."
-                .to_string(),
-        );
-    }
-    let url = match &q.query {
-        Some(query) => format!("{}?{query}", q.path),
-        None => q.path.clone(),
-    };
-    // The Host header a browser sends: with the port when the URL has one.
-    let host = match q.port {
-        Some(p) => format!("{}:{p}", q.host),
-        None => q.host.clone(),
-    };
-    let req = Request::ProxyExplain {
-        method: q.method.clone(),
-        url: url.clone(),
-        host: host.clone(),
-    };
-    if let Ok(resp) = supervisor::request(ws, &req) {
-        if resp.ok {
-            return Some(resp.message);
-        }
-    }
-    match vc::load(ws) {
-        Ok(l) => Some(lab_server::proxy::explain::explain(
-            &l.config.vcl,
-            None,
-            &q.method,
-            &url,
-            &host,
-            &[],
-            Some(&ws.root),
-        )),
-        Err(diags) => Some(format!(
-            "Varnish: el VCL tiene errores; `lab configtest` los muestra\n{}",
-            render(&diags, Some(&ws.root))
-        )),
-    }
-}
-
 /// `lab proxy log|stat`.
 fn proxy(explicit: Option<&Path>, command: ProxyCommand) -> Result<ExitCode, Failure> {
     let ws = open(explicit)?;
@@ -392,8 +344,13 @@ fn proxy(explicit: Option<&Path>, command: ProxyCommand) -> Result<ExitCode, Fai
     }
 }
 
-fn explain(explicit: Option<&Path>, url: &str, method: &str) -> Result<ExitCode, Failure> {
-    use lab_server::http::explain::{explain, Question};
+fn explain(
+    explicit: Option<&Path>,
+    url: &str,
+    method: &str,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    use lab_server::http::explain::Question;
     let ws = open(explicit)?;
     let question = match Question::parse(url, method) {
         Ok(q) => q,
@@ -402,21 +359,19 @@ fn explain(explicit: Option<&Path>, url: &str, method: &str) -> Result<ExitCode,
             return Ok(ExitCode::from(2));
         }
     };
-    match config::load(&ws) {
-        Ok(loaded) => {
-            out(explain(&loaded.config, &question).trim_end());
-            if let Some(text) = explain_proxy(&ws, &question) {
-                out("");
-                out(text.trim_end());
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(diags) => {
-            err(&render(&diags, Some(&ws.root)));
-            err("La configuración tiene errores: corrígelos antes de preguntar qué atendería una URL.");
-            Ok(ExitCode::FAILURE)
-        }
+    let answer = lab_server::explainer::answer(&ws, &question, &[]);
+    if json {
+        out(&serde_json::to_string_pretty(&answer)?);
+    } else if answer.error.is_some() {
+        err(answer.text().trim_end());
+    } else {
+        out(answer.text().trim_end());
     }
+    Ok(if answer.error.is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn a2(

@@ -1,6 +1,7 @@
 //! `lab`: the command-line entry. Parsing lives in [`cli`], the work in [`commands`] and the
 //! `lab-server` crate.
 
+mod bench;
 mod cli;
 mod commands;
 mod grading;

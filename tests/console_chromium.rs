@@ -319,3 +319,107 @@ fn the_console_works_in_headless_chromium() {
     let p = lessons::progress::Progress::open_workspace(&lab.root).unwrap();
     assert_eq!(p.attempts("apache-a2").unwrap(), 2);
 }
+
+/// The live picture, the stored runs and the explain form, in a real browser: the picture's
+/// numbers move while `lab bench` runs, the run then shows in the table and the plot, and
+/// the explain form answers what `lab explain` answers.
+#[test]
+fn the_live_picture_moves_while_a_bench_runs() {
+    let chromium = find_binary(&["chromium", "chromium-browser"]);
+    let chromedriver = find_binary(&["chromedriver"]);
+    let (Some(chromium), Some(chromedriver)) = (chromium, chromedriver) else {
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+        assert!(
+            !ci,
+            "chromium y chromium-driver deben estar instalados en CI (.ci/run los instala)"
+        );
+        println!("SKIP the_live_picture_moves_while_a_bench_runs: chromium/chromedriver not installed (apt-get install chromium chromium-driver)");
+        return;
+    };
+    let mut lab = TestLab::new();
+    lab.start();
+    let url = console_url(&lab.output());
+    let browser = Browser::start(&chromium, &chromedriver);
+
+    // The picture before any load: the web server and its static files, at rest.
+    browser.go(&format!("{url}pila"));
+    let rps = browser.wait_text("#caja-apache2 .rps", |t| !t.is_empty());
+    assert_eq!(rps, "0.0");
+    let state = browser.text("#caja-apache2 .estado").unwrap_or_default();
+    assert!(state.contains("en marcha"), "{state}");
+    assert!(!browser.find_all("#caja-static").is_empty());
+
+    // A run in the background; the page, without reloading, shows the requests moving.
+    let web = format!("http://127.0.0.1:{}/", lab.port);
+    let root = lab.root.clone();
+    let bench = std::thread::spawn(move || {
+        common::run_lab(
+            &[
+                "--workspace",
+                root.to_str().unwrap(),
+                "bench",
+                &web,
+                "-c",
+                "4",
+                "-d",
+                "6",
+                "--label",
+                "carga",
+            ],
+            root.parent().unwrap(),
+        )
+    });
+    let moving = browser.wait_text("#caja-apache2 .rps", |t| {
+        t.parse::<f64>().is_ok_and(|x| x > 10.0)
+    });
+    let static_requests = browser.wait_text("#caja-static .peticiones", |t| {
+        t.parse::<u64>().is_ok_and(|n| n > 10)
+    });
+    let out = bench.join().unwrap();
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("Peticiones fallidas:            0"),
+        "{}",
+        out.stdout
+    );
+    println!("picture showed {moving} req/s and {static_requests} static requests");
+    // When the run is over, the rate falls back.
+    browser.wait_text("#caja-apache2 .rps", |t| t == "0.0");
+
+    // The stored run: a table row and the plot.
+    browser.go(&format!("{url}mediciones"));
+    let row = browser.wait_text("#mediciones tr[data-nombre=carga]", |t| !t.is_empty());
+    assert!(row.contains(&format!("127.0.0.1:{}", lab.port)), "{row}");
+    let loaded = browser
+        .cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": "var i = document.getElementById('grafica'); return i.complete && i.naturalWidth;", "args": []})),
+        )
+        .expect("script");
+    assert_eq!(
+        loaded.as_u64(),
+        Some(960),
+        "the plot did not load: {loaded}"
+    );
+
+    // The explain form.
+    browser.go(&format!("{url}explicar"));
+    let field = browser
+        .find_all("#explicar input[name=url]")
+        .into_iter()
+        .next()
+        .expect("url field");
+    browser
+        .cmd(
+            "POST",
+            &format!("/element/{field}/value"),
+            Some(json!({"text": "/index.html"})),
+        )
+        .expect("type the URL");
+    browser.click("#explicar button");
+    let answer = browser.wait_text("#respuesta", |t| !t.is_empty());
+    let terminal = lab.lab(&["explain", "/index.html"]);
+    assert_eq!(answer.trim(), terminal.stdout.trim());
+    assert!(answer.contains("Manejador:"), "{answer}");
+}

@@ -60,6 +60,18 @@ fn fresh(
         exercise
             .apply_tree(Tree::Solution, &ws.root, &p, true)
             .map_err(|e| format!("al aplicar solution/: {e}"))?;
+        if !exercise.solution_runs.is_empty() {
+            let mut progress = lessons::progress::Progress::open_workspace(&ws.root)
+                .map_err(|e| format!("al guardar solution_runs: {e}"))?;
+            for r in &exercise.solution_runs {
+                let mut r = r.clone();
+                r.label = p.apply(&r.label);
+                r.url = p.apply(&r.url);
+                progress
+                    .record_run(&r)
+                    .map_err(|e| format!("al guardar solution_runs: {e}"))?;
+            }
+        }
     }
     // The fresh workspace is a throwaway: it is checked in place, in isolation.
     let mut done = isolate::check_in_workspace(&ws.root, &[exercise], opts, None);

@@ -129,6 +129,12 @@ pub fn copy_workspace(src: &Path, dest: &Path, limits: &Limits) -> Result<Vec<St
             // Sockets, fifos and devices are left out.
         }
     }
+    // `.lab/` stays behind, but the `lab bench` runs are part of the student's work.
+    if let Err(e) = crate::checks::copy_bench_runs(src, dest) {
+        notes.push(format!(
+            "no se pudieron copiar las mediciones de `lab bench`: {e}"
+        ));
+    }
     Ok(notes)
 }
 

@@ -12,13 +12,17 @@
 //! - [`handlers`]: what answers a request once Apache's phases chose it: static files,
 //!   autoindex, `server-status`, WSGI, CGI.
 //! - [`scriptcache`]: the script cache (like OPcache) and the `apcu` user cache for Python.
+//! - [`bench`]: the load generator of `lab bench` (keep-alive connections, HDR histogram).
 //! - [`a2`]: Debian's `a2ensite`/`a2enmod`/`a2enconf` and their `dis` forms.
+//! - [`explainer`]: the whole answer of `lab explain` (Apache and proxy), as text or JSON.
 //! - [`report`]: the `apache2ctl -S`-style virtual host table and the port mappings.
 //! - [`supervisor`]: starts, reloads and stops the roles; the control socket in `run/`.
 //! - [`util`]: small shared helpers.
 
 pub mod a2;
+pub mod bench;
 pub mod config;
+pub mod explainer;
 pub mod fastcgi;
 pub mod handlers;
 pub mod http;

@@ -195,6 +195,10 @@ trait Running: Send + Sync {
     /// Where it listens: (`Listen 80` as written, address bound).
     fn bound(&self) -> Vec<(Listen, SocketAddr)>;
     fn stats(&self) -> Counters;
+    /// The service's parts with their counters (the web server's handlers).
+    fn parts(&self) -> Vec<PartCounters> {
+        Vec::new()
+    }
     /// How to reach one bound address, and how it relates to the configuration:
     /// (`http://127.0.0.1:10080/`, `Listen 80 -> 127.0.0.1:10080`).
     fn endpoint(&self, listen: &Listen, addr: SocketAddr) -> (String, String) {
@@ -359,7 +363,23 @@ impl Running for ApacheService {
             requests: s.requests.load(Relaxed),
             bytes: s.bytes.load(Relaxed),
             busy_workers: s.busy.load(Relaxed),
+            errors: s.errors.load(Relaxed),
+            ..Counters::default()
         }
+    }
+
+    fn parts(&self) -> Vec<PartCounters> {
+        self.0
+            .stats()
+            .handlers()
+            .into_iter()
+            .map(|(key, requests, errors, busy)| PartCounters {
+                key,
+                requests,
+                errors,
+                busy,
+            })
+            .collect()
     }
 
     fn stop(self: Box<Self>) -> BoxFuture<'static, ()> {
@@ -440,6 +460,9 @@ impl Running for MemcachedService {
             requests: totals.counters.cmd_get + totals.counters.cmd_set,
             bytes: r(&shared.bytes_written),
             busy_workers: r(&shared.curr_connections),
+            hits: Some(totals.counters.get_hits),
+            misses: Some(totals.counters.get_misses),
+            ..Counters::default()
         }
     }
 
@@ -623,6 +646,9 @@ impl Running for VarnishService {
             requests: r(&st.client_req),
             bytes: r(&st.s_resp_bodybytes),
             busy_workers: 0,
+            errors: r(&st.fetch_failed) + r(&st.backend_fail),
+            hits: Some(r(&st.cache_hit) + r(&st.cache_hit_grace)),
+            misses: Some(r(&st.cache_miss)),
         }
     }
 
@@ -676,6 +702,9 @@ pub enum Request {
         method: String,
         url: String,
         host: String,
+        /// Extra request headers (cookies, Accept-Encoding...), as the console's form sends.
+        #[serde(default)]
+        headers: Vec<(String, String)>,
     },
 }
 
@@ -736,6 +765,10 @@ pub struct ServiceStatus {
     pub mappings: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counters: Option<Counters>,
+    /// What the service is made of, with their own counters (the web server's handlers:
+    /// static files, each WSGI group, CGI, each FastCGI backend).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartCounters>,
 }
 
 /// Activity counters of a running service.
@@ -745,6 +778,23 @@ pub struct Counters {
     pub requests: u64,
     pub bytes: u64,
     pub busy_workers: u64,
+    /// Answers that went wrong (5xx for HTTP, failed fetches for the proxy).
+    #[serde(default)]
+    pub errors: u64,
+    /// Cache hits and misses (varnish, memcached's `get`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hits: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misses: Option<u64>,
+}
+
+/// Counters of one part of a service (`wsgi:GROUP`, `cgi`, `fcgi:unix:/run/php/...`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartCounters {
+    pub key: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub busy: u64,
 }
 
 /// The text `lab status` prints.
@@ -1193,7 +1243,12 @@ impl Supervisor {
                 Ok(p) => Response::ok(p.stat_text()),
                 Err(r) => r,
             },
-            Request::ProxyExplain { method, url, host } => match self.proxy() {
+            Request::ProxyExplain {
+                method,
+                url,
+                host,
+                headers,
+            } => match self.proxy() {
                 Ok(p) => {
                     let vcl = std::sync::Arc::clone(&p.loaded.load().vcl);
                     Response::ok(crate::proxy::explain::explain(
@@ -1202,7 +1257,7 @@ impl Supervisor {
                         &method,
                         &url,
                         &host,
-                        &[],
+                        &headers,
                         Some(&self.ws.root),
                     ))
                 }
@@ -1255,6 +1310,7 @@ impl Supervisor {
                         urls: endpoints.iter().map(|(u, _)| u.clone()).collect(),
                         mappings: endpoints.into_iter().map(|(_, m)| m).collect(),
                         counters: running.as_ref().map(|r| r.stats()),
+                        parts: running.as_ref().map(|r| r.parts()).unwrap_or_default(),
                     }
                 })
                 .collect(),
@@ -1451,7 +1507,9 @@ mod tests {
                     requests: 3,
                     bytes: 2048,
                     busy_workers: 0,
+                    ..Counters::default()
                 }),
+                parts: Vec::new(),
             }],
             vhosts: "Configuración de VirtualHost:\n".into(),
             console: Some("http://127.0.0.1:7070/".into()),

@@ -106,6 +106,10 @@ pub struct Exercise {
     pub solution_commands: Vec<String>,
     /// What the isolated checks prepare first (`[setup]`).
     pub setup: Setup,
+    /// `[[solution_runs]]`: `lab bench` runs measured with the reference solution, stored
+    /// in the fresh workspace by `lab dev check` so that `bench` checks can be validated
+    /// (a student's workspace gets none: its runs are the student's own).
+    pub solution_runs: Vec<crate::runs::Run>,
     /// `exercises/<id>/exercise.toml`, for messages.
     pub source: PathBuf,
 }
@@ -199,6 +203,8 @@ struct ExerciseToml {
     solution_commands: Vec<String>,
     #[serde(default)]
     setup: Setup,
+    #[serde(default)]
+    solution_runs: Vec<crate::runs::Run>,
 }
 
 #[derive(Deserialize)]
@@ -382,6 +388,7 @@ pub fn parse(
         starter_commands: raw.starter_commands,
         solution_commands: raw.solution_commands,
         setup: raw.setup,
+        solution_runs: raw.solution_runs,
         source: source.to_path_buf(),
     })
 }

@@ -8,6 +8,7 @@
 //! - [`render`]: Markdown -> HTML and terminal text, with `{{#exercise id}}` markers expanded.
 //! - [`book`]: `lab book`: the mdBook built offline, markers expanded by a preprocessor.
 //! - [`console`]: the web console (axum) that `lab start` serves.
+//! - [`runs`]: `lab bench` runs stored next to the progress, and their SVG plots.
 //! - [`progress`]: attempts and passed steps in `.lab/progress.db` (SQLite, WAL, migrations).
 
 pub mod book;
@@ -17,6 +18,7 @@ pub mod exercise;
 pub mod params;
 pub mod progress;
 pub mod render;
+pub mod runs;
 
 pub use course::{Course, CourseError};
 pub use exercise::Exercise;

@@ -292,6 +292,7 @@ mod tests {
                     "Listen 80 -> 0.0.0.0:80".into(),
                 ],
                 counters: None,
+                parts: Vec::new(),
             }],
             vhosts: String::new(),
             console: None,

@@ -50,6 +50,8 @@ const MIGRATIONS: &[&str] = &[
         exercise TEXT PRIMARY KEY,
         at INTEGER NOT NULL
     );",
+    // 3: `lab bench` runs (crate::runs).
+    crate::runs::MIGRATION,
 ];
 
 /// What is known about one exercise.
@@ -70,11 +72,11 @@ impl ExerciseStatus {
 
 /// The open database.
 pub struct Progress {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -279,7 +281,7 @@ mod tests {
             .unwrap();
         }
         let mut p = Progress::open(&path).unwrap();
-        assert_eq!(p.schema_version().unwrap(), 2);
+        assert_eq!(p.schema_version().unwrap(), MIGRATIONS.len() as i64);
         assert_eq!(p.attempts("viejo").unwrap(), 1);
         assert!(!p.is_prepared("viejo").unwrap());
         p.mark_prepared("viejo").unwrap();

@@ -139,7 +139,10 @@ kinds! {
     Process(process::ProcessCheck) = "process",
     Memcached(memcached::MemcachedCheck) = "memcached",
     Vcl(vcl::VclCheck) = "vcl",
+    Bench(bench::BenchCheck) = "bench",
 }
+
+pub(crate) use bench::copy_runs as copy_bench_runs;
 
 fn typed<T: CheckKind>(v: toml::Value) -> Result<T, String> {
     let t: T = v

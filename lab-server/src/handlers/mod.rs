@@ -127,8 +127,69 @@ pub fn choose<'a>(
     }
 }
 
-/// Runs `handler` for `call`.
+/// The key of the per-handler counters (`crate::http::site::Stats::handler`).
+fn stats_key(handler: &Handler<'_>, call: &Call<'_, '_>) -> std::borrow::Cow<'static, str> {
+    match handler {
+        Handler::Static => "static".into(),
+        Handler::ServerStatus => "server-status".into(),
+        Handler::ScriptCacheStatus => "scriptcache-status".into(),
+        Handler::Wsgi(m) => {
+            let settings =
+                crate::wsgi::mapping::settings_for(&call.site.config, call.ctx.host, m.alias);
+            match settings.process_group {
+                Some((g, _)) if !g.is_empty() => format!("wsgi:{g}").into(),
+                _ => "wsgi:".into(),
+            }
+        }
+        Handler::Cgi | Handler::Action(..) => "cgi".into(),
+        Handler::ModPhp => "php:mod_php".into(),
+        Handler::ProxyFcgi => {
+            let named = call.eff.set_handler().unwrap_or_default();
+            let target = named
+                .split_once(':')
+                .map(|(_, t)| t.split('|').next().unwrap_or(t))
+                .unwrap_or(named);
+            format!("fcgi:{target}").into()
+        }
+    }
+}
+
+/// Runs `fut` counting it in `stats`: busy while it runs, a request when it ends, an error
+/// when it ends with a 5xx.
+pub(crate) async fn counted<'a>(
+    stats: &crate::http::site::HandlerStats,
+    fut: impl std::future::Future<Output = Outcome<'a>>,
+) -> Outcome<'a> {
+    use std::sync::atomic::Ordering::Relaxed;
+    /// Not busy any more even when the request is dropped midway (client gone).
+    struct Busy<'s>(&'s crate::http::site::HandlerStats);
+    impl Drop for Busy<'_> {
+        fn drop(&mut self) {
+            self.0.busy.fetch_sub(1, Relaxed);
+        }
+    }
+    stats.busy.fetch_add(1, Relaxed);
+    let busy = Busy(stats);
+    let out = fut.await;
+    drop(busy);
+    stats.requests.fetch_add(1, Relaxed);
+    let status = match &out {
+        Ok((resp, _)) => resp.status().as_u16(),
+        Err((f, _)) => f.status,
+    };
+    if status >= 500 {
+        stats.errors.fetch_add(1, Relaxed);
+    }
+    out
+}
+
+/// Runs `handler` for `call`, counting it by handler.
 pub async fn run<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {
+    let stats = call.site.stats.handler(&stats_key(&handler, &call));
+    counted(&stats, dispatch(handler, call)).await
+}
+
+async fn dispatch<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {
     match handler {
         Handler::Static => static_files::serve(call).await,
         Handler::ServerStatus => status::serve(call),

@@ -198,6 +198,9 @@ where
         head_bytes(&resp)
     };
     site.stats.requests.fetch_add(1, Ordering::Relaxed);
+    if resp.status().is_server_error() {
+        site.stats.errors.fetch_add(1, Ordering::Relaxed);
+    }
     site.stats
         .bytes
         .fetch_add(body_bytes + header_bytes, Ordering::Relaxed);
@@ -892,7 +895,12 @@ async fn proxy_route<'a>(
             walk: None,
         },
     };
-    handlers::proxy_fcgi::serve(call, handlers::proxy_fcgi::Form::Pass(m)).await
+    let stats = site.stats.handler(&format!("fcgi:{}", m.target.backend));
+    handlers::counted(
+        &stats,
+        handlers::proxy_fcgi::serve(call, handlers::proxy_fcgi::Form::Pass(m)),
+    )
+    .await
 }
 
 /// True when the `Require` rules of `eff` let this client in.

@@ -26,6 +26,48 @@ pub struct Stats {
     pub connections: AtomicU64,
     /// Incremented by every reload (`ParentServerConfigGeneration`).
     pub generation: AtomicU64,
+    /// Responses with a 5xx status.
+    pub errors: AtomicU64,
+    /// The same counters by handler (`static`, `wsgi:GROUP`, `cgi`, `fcgi:BACKEND`...), for
+    /// the console's live picture of the stack.
+    handlers: std::sync::RwLock<std::collections::BTreeMap<String, Arc<HandlerStats>>>,
+}
+
+/// Counters of one handler.
+#[derive(Debug, Default)]
+pub struct HandlerStats {
+    pub requests: AtomicU64,
+    pub errors: AtomicU64,
+    pub busy: AtomicU64,
+}
+
+impl Stats {
+    /// The counters of handler `key`, created on first use.
+    pub fn handler(&self, key: &str) -> Arc<HandlerStats> {
+        if let Ok(map) = self.handlers.read() {
+            if let Some(h) = map.get(key) {
+                return Arc::clone(h);
+            }
+        }
+        let mut map = self.handlers.write().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(map.entry(key.to_string()).or_default())
+    }
+
+    /// (key, requests, errors, busy) of every handler that served something.
+    pub fn handlers(&self) -> Vec<(String, u64, u64, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let map = self.handlers.read().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .map(|(k, h)| {
+                (
+                    k.clone(),
+                    h.requests.load(Relaxed),
+                    h.errors.load(Relaxed),
+                    h.busy.load(Relaxed),
+                )
+            })
+            .collect()
+    }
 }
 
 impl Default for Stats {
@@ -38,6 +80,8 @@ impl Default for Stats {
             busy: AtomicU64::new(0),
             connections: AtomicU64::new(0),
             generation: AtomicU64::new(1),
+            errors: AtomicU64::new(0),
+            handlers: Default::default(),
         }
     }
 }

@@ -7,11 +7,18 @@
 //! - `GET /ejercicio/{id}`: one exercise alone (also for exercises whose page is not written).
 //! - `POST /ejercicio/{id}/comprobar`: runs the checker, records the attempt, redirects back.
 //! - `POST /ejercicio/{id}/preparar`: copies the exercise's starter files (never overwriting).
+//! - `GET /mediciones`, `/mediciones.svg`: the stored `lab bench` runs and their plot.
+//! - `GET /explicar`: `lab explain` as a form (`formato=json` for the JSON answer).
+//! - `GET /pila`, `/pila.json`, `/pila/eventos`: the live picture of the stack (the page
+//!   updates itself from server-sent events; the only script of the console).
+//! - `GET /registro/{service}`: the tail of a service's error log.
 //!
 //! Checking lives in the `checker` crate, which depends on this one, so the app receives it
 //! as an [`ExerciseChecker`]. Service status comes from the running supervisor through its
 //! control socket (or from a function given in tests).
 
+mod live;
+mod measure;
 mod pages;
 
 use std::collections::BTreeMap;
@@ -147,6 +154,13 @@ pub fn app(console: Shared) -> Router {
         .route("/ejercicio/{id}", get(exercise_page))
         .route("/ejercicio/{id}/comprobar", post(check))
         .route("/ejercicio/{id}/preparar", post(prepare))
+        .route("/mediciones", get(measure::page))
+        .route("/mediciones.svg", get(measure::svg))
+        .route("/explicar", get(measure::explain))
+        .route("/pila", get(live::page))
+        .route("/pila.json", get(live::json))
+        .route("/pila/eventos", get(live::events))
+        .route("/registro/{name}", get(live::log))
         .fallback(not_found)
         .with_state(console)
 }

@@ -27,7 +27,19 @@ button { font-size: 1em; padding: 0.3em 1em; cursor: pointer; }\n\
 table { border-collapse: collapse; }\n\
 td, th { border: 1px solid #cbd2d9; padding: 0.2em 0.6em; text-align: left; }\n\
 .registro { max-height: 20em; white-space: pre-wrap; }\n\
-.capitulos li.sub { margin-left: 1.5em; }\n";
+.capitulos li.sub { margin-left: 1.5em; }\n\
+header nav { margin-left: auto; }\n\
+header nav a { font-weight: normal; text-decoration: underline; }\n\
+.pila { display: flex; gap: 0.8em; align-items: center; }\n\
+.columna { display: flex; flex-direction: column; gap: 0.6em; }\n\
+.columna h3 { margin: 0; font-size: 0.9em; color: #52606d; }\n\
+.flecha { font-size: 2em; color: #7b8794; }\n\
+.caja { border: 2px solid #2f855a; border-radius: 6px; padding: 0.4em 0.7em; min-width: 11em; }\n\
+.caja[data-estado=down] { border-color: #c53030; border-style: dashed; background: #fff5f5; }\n\
+.caja[data-estado=error] { border-color: #c53030; background: #fed7d7; }\n\
+.caja dl { display: grid; grid-template-columns: auto auto; gap: 0 0.8em; margin: 0.3em 0; }\n\
+.caja dt { color: #52606d; } .caja dd { margin: 0; text-align: right; font-variant-numeric: tabular-nums; }\n\
+.muestra { display: inline-block; width: 0.9em; height: 0.9em; vertical-align: middle; }\n";
 
 /// The page around `body`.
 pub fn layout(title: &str, body: &str) -> String {
@@ -35,7 +47,8 @@ pub fn layout(title: &str, body: &str) -> String {
         "<!DOCTYPE html>\n<html lang=\"es\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{} · Laboratorio</title>\n<link rel=\"stylesheet\" href=\"/estilo.css\">\n</head>\n<body>\n\
-         <header><a href=\"/\">Laboratorio de Apache</a><span>Ejecución de aplicaciones web Python en Apache2</span></header>\n\
+         <header><a href=\"/\">Laboratorio de Apache</a><span>Ejecución de aplicaciones web Python en Apache2</span>\
+         <nav><a href=\"/pila\">Pila</a> · <a href=\"/mediciones\">Mediciones</a> · <a href=\"/explicar\">Explicar</a></nav></header>\n\
          <main>\n{body}\n</main>\n</body>\n</html>\n",
         escape(title)
     )
