@@ -28,3 +28,26 @@ pub fn is_root() -> bool {
         libc::geteuid() == 0
     }
 }
+
+/// Makes the child `cmd` starts receive `signal` when the lab dies, however it dies (even
+/// `kill -9`), so no WSGI worker, php-fpm or CGI script outlives it (Linux's
+/// `PR_SET_PDEATHSIG`). The signal follows the thread that spawned the child: every spawn
+/// happens on the runtime's worker threads, which live as long as the lab.
+pub fn die_with_parent(cmd: &mut tokio::process::Command, signal: libc::c_int) {
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl(2),
+    // getppid(2) and _exit(2), which are async-signal-safe; it allocates nothing.
+    #[allow(unsafe_code)]
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The lab died between fork and prctl: nobody will send the signal.
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
