@@ -967,6 +967,7 @@ fn say_err(text: &str) {
 
 /// Runs the lab in the foreground until Ctrl-C, SIGTERM or `lab stop`.
 pub async fn run(ws: Workspace, opts: StartOptions) -> Result<(), SupervisorError> {
+    crate::util::raise_fd_limit();
     let stack = match Stack::load(&ws) {
         Ok(stack) => stack,
         Err(diags) => {

@@ -51,3 +51,33 @@ pub fn die_with_parent(cmd: &mut tokio::process::Command, signal: libc::c_int) {
         });
     }
 }
+
+/// Raises the soft limit of open files to the hard one (at most 65536), as systemd's
+/// `LimitNOFILE` does for Apache: with Debian's default soft limit of 1024, a thousand slow
+/// clients would use up every descriptor and nobody else could connect. Returns the limit
+/// now in force.
+pub fn raise_fd_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed by pointer,
+    // which lives on this stack frame for the whole call.
+    #[allow(unsafe_code)]
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        let want = lim.rlim_max.min(65536);
+        if lim.rlim_cur < want {
+            let raised = libc::rlimit {
+                rlim_cur: want,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = want;
+            }
+        }
+    }
+    lim.rlim_cur as u64
+}
