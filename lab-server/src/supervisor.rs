@@ -1358,7 +1358,7 @@ impl Supervisor {
             msg.push_str("Configuración recargada.");
             for l in notes.iter().chain(lines.iter()) {
                 msg.push('\n');
-                msg.push_str(&l);
+                msg.push_str(l);
             }
             Response::ok(msg)
         } else {

@@ -454,8 +454,8 @@ pub enum RequireExpr {
     All(bool),
     /// `Require ip 10.0.0.0/8 192.168.1.5`.
     Ip(Vec<IpNet>),
-    /// `Require host example.org` (matched on the client's reverse name; the lab only knows
-    /// `localhost` for loopback clients).
+    /// `Require host example.org`: the client's name by double reverse lookup, matched as a
+    /// domain suffix (`http::authz::host_matches`).
     Host(Vec<String>),
     /// `Require local`: loopback clients.
     Local,
