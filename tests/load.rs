@@ -369,3 +369,37 @@ fn every_service_binds_loopback_by_default() {
         "web, memcached and console listen: {listening}"
     );
 }
+
+#[test]
+fn limit_request_body_refuses_large_bodies_for_cgi_before_running_it() {
+    let mut lab = TestLab::new();
+    lab.lab(&["a2enmod", "cgid"]).assert_code(0);
+    lab.write(
+        "usr/lib/cgi-bin/eco.py",
+        "#!/usr/bin/python3\nimport sys\ndata = sys.stdin.buffer.read()\nsys.stdout.write('Content-Type: text/plain\\r\\n\\r\\n%d bytes\\n' % len(data))\n",
+    );
+    let script = lab.path("usr/lib/cgi-bin/eco.py");
+    let mut perm = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&script, perm).unwrap();
+    let conf = lab.read("etc/apache2/apache2.conf");
+    lab.write(
+        "etc/apache2/apache2.conf",
+        format!("{conf}\n<Directory /usr/lib/cgi-bin>\n    LimitRequestBody 100\n</Directory>\n"),
+    );
+    lab.start();
+    let post = |n: usize| {
+        let body = "x".repeat(n);
+        let req = format!(
+            "POST /cgi-bin/eco.py HTTP/1.1\r\nHost: localhost\r\nContent-Length: {n}\r\nConnection: close\r\n\r\n{body}"
+        );
+        lab.raw(req.as_bytes(), false).unwrap()
+    };
+    let small = post(100);
+    assert_eq!(small.status, 200, "{}", small.text());
+    assert_eq!(small.text(), "100 bytes\n");
+    let large = post(101);
+    assert_eq!(large.status, 413, "{}", large.text());
+    // The script never ran for it (its answer would be 200 with a count).
+    assert!(!large.text().contains("bytes"), "{}", large.text());
+}
