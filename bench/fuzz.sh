@@ -37,8 +37,13 @@ else
   mapfile -t targets < <(cargo +nightly fuzz list)
 fi
 
-# The fuzz builds share the repository's target directory (in its own subdirectory).
+# The fuzz builds share the repository's target directory (in its own subdirectory). The
+# exercise.toml target needs the checker (and mdBook with it): its feature is only turned on
+# when that target is asked for.
 fuzz_args=(--sanitizer "$SANITIZER" --target-dir "$repo/target/fuzz")
+for t in "${targets[@]}"; do
+  [ "$t" = exercise_toml ] && fuzz_args+=(--features exercise)
+done
 echo "Compilando ${#targets[@]} objetivos (sanitizer: $SANITIZER)…"
 nice -n "$JOBS_NICE" cargo +nightly fuzz build "${fuzz_args[@]}" >/dev/null || die "no compila"
 
