@@ -354,13 +354,62 @@ fn reload_keeps_memcached_and_asks_for_a_restart_when_its_file_changed() {
     lab.lab(&["reload"]).assert_code(0);
     let conf = lab.read("etc/memcached.conf");
     lab.write("etc/memcached.conf", format!("{conf}-m 32\n"));
+    // Apache reloads, so the reload succeeded; memcached keeps running as it was, and the
+    // answer says what waits for a restart.
     let out = lab.lab(&["reload"]);
-    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(out.code, 0, "{}", out.all());
     assert!(
-        out.all().contains("lab service memcached restart"),
+        out.all().contains("Configuración recargada."),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.all().contains("solo lo lee al arrancar")
+            && out.all().contains("lab service memcached restart"),
         "{}",
         out.all()
     );
     // Still serving, with its data.
     assert!(ask(port, b"get k\r\n", b"END\r\n").starts_with("VALUE k 0 1"));
+    // Asking memcached itself to reload is what systemd refuses.
+    let out = lab.lab(&["service", "memcached", "reload"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    // After the restart nothing is pending any more.
+    lab.lab(&["service", "memcached", "restart"]).assert_code(0);
+    let out = lab.lab(&["reload"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        !out.all().contains("solo lo lee al arrancar"),
+        "{}",
+        out.all()
+    );
+}
+
+#[test]
+fn a_broken_memcached_conf_does_not_stop_the_lab_while_memcached_is_disabled() {
+    let (mut lab, _port) = memcached_lab("-m muchos\n");
+    let lines = lab.read("etc/memcached.conf").lines().count();
+    lab.lab(&["service", "memcached", "disable"]).assert_code(0);
+    lab.lab(&["service", "apache2", "enable"]).assert_code(0);
+    lab.start();
+    let started = lab.output();
+    assert!(
+        started.contains("memcached.conf") && started.contains("desactivado"),
+        "{started}"
+    );
+    assert_eq!(lab.get("/").status, 200);
+    // Starting it by hand shows the error with its file and line, and changes nothing.
+    let out = lab.lab(&["service", "memcached", "start"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.all().contains(&format!("etc/memcached.conf:{lines}")),
+        "{}",
+        out.all()
+    );
+    assert_eq!(lab.get("/").status, 200);
+    // Enabled, the same file stops `lab start` as before.
+    assert_eq!(lab.stop_with_sigterm(), Some(0));
+    lab.lab(&["service", "memcached", "enable"]).assert_code(0);
+    let out = lab.lab(&["configtest"]);
+    assert_eq!(out.code, 1, "{}", out.all());
 }

@@ -13,6 +13,8 @@
 pub mod checks;
 pub mod console;
 pub mod dev;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod grade;
 pub mod isolate;
 pub mod report;

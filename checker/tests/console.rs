@@ -190,3 +190,43 @@ async fn forms_posted_from_another_site_are_refused() {
         1
     );
 }
+
+/// DNS rebinding: a page of `malo.example` whose name now resolves to 127.0.0.1 posts with
+/// its own name as `Host` and `Origin`; the console refuses it (and any page under that
+/// name), and keeps answering its own names.
+#[tokio::test]
+async fn requests_for_a_name_that_is_not_local_are_refused() {
+    let (_t, c) = setup();
+    let req = |method: &str, uri: &str, host: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", host)
+            .header("origin", format!("http://{host}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    for (method, uri) in [("GET", "/"), ("POST", "/ejercicio/demo-pagina/comprobar")] {
+        let resp = console::app(Arc::clone(&c))
+            .oneshot(req(method, uri, "malo.example:7070"))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{method} {uri}");
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&body).contains("DNS rebinding"));
+    }
+    assert_eq!(
+        Progress::open_workspace(&c.ws.root)
+            .unwrap()
+            .attempts("demo-pagina")
+            .unwrap(),
+        0
+    );
+    for host in ["127.0.0.1:7070", "localhost:7070", "[::1]:7070"] {
+        let resp = console::app(Arc::clone(&c))
+            .oneshot(req("GET", "/", host))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{host}");
+    }
+}

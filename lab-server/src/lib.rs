@@ -18,12 +18,15 @@
 //! - [`report`]: the `apache2ctl -S`-style virtual host table and the port mappings.
 //! - [`supervisor`]: starts, reloads and stops the roles; the control socket in `run/`.
 //! - [`util`]: small shared helpers.
+//! - `fuzzing`: the entry points of the fuzz targets and of their property tests.
 
 pub mod a2;
 pub mod bench;
 pub mod config;
 pub mod explainer;
 pub mod fastcgi;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handlers;
 pub mod http;
 pub mod memcached;

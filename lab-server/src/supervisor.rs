@@ -91,6 +91,9 @@ pub struct Stack {
     pub varnish: Option<Arc<crate::proxy::config::ProxyConfig>>,
     /// Why `varnish` is `None` although the workspace has it (shown on `service start`).
     pub varnish_errors: Vec<Diagnostic>,
+    /// The errors of a broken `memcached.conf` while memcached is disabled: they do not stop
+    /// the lab (`memcached` then holds the defaults) but refuse `lab service memcached start`.
+    pub memcached_errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -98,7 +101,7 @@ impl Stack {
     /// Loads and validates all configuration of the workspace.
     pub fn load(ws: &Workspace) -> Result<Stack, Vec<Diagnostic>> {
         let apache = crate::config::load(ws);
-        let memcached = crate::memcached::config::load(ws);
+        let (memcached, memcached_errors) = load_memcached(ws);
         let php_fpm = crate::php::fpm::load(ws);
         match (apache, memcached, php_fpm) {
             (Ok(loaded), Ok(mc), Ok(fpm)) => {
@@ -116,6 +119,7 @@ impl Stack {
                     php_fpm,
                     varnish,
                     varnish_errors,
+                    memcached_errors,
                     warnings,
                 })
             }
@@ -126,6 +130,41 @@ impl Stack {
                 Err(diags)
             }
         }
+    }
+}
+
+/// Loads `etc/memcached.conf`. Its errors stop everything only when memcached is enabled;
+/// when it is disabled they are kept for `lab service memcached start` and the defaults
+/// stand in, with a warning, so a file the student has not got to yet does not stop the lab.
+fn load_memcached(
+    ws: &Workspace,
+) -> (
+    Result<crate::memcached::config::Loaded, Vec<Diagnostic>>,
+    Vec<Diagnostic>,
+) {
+    use crate::memcached::config;
+    match config::load(ws) {
+        Err(diags) if !ws.settings.services.memcached => {
+            let defaults =
+                config::MemcachedConfig::defaults(ws.resolve(config::DEFAULT_LOG, &ws.root).path);
+            let first = crate::config::diagnostic::first_error(&diags);
+            let warning = Diagnostic::warning(
+                diags.iter().find(|d| d.is_error()).and_then(|d| d.span.clone()),
+                format!(
+                    "{} tiene errores ({first}); memcached está desactivado en lab.toml, así que no impide arrancar",
+                    config::CONF_PATH
+                ),
+            )
+            .with_hint("corrígelo antes de `lab service memcached start`; `lab configtest` muestra todos los errores");
+            (
+                Ok(config::Loaded {
+                    config: defaults,
+                    warnings: vec![warning],
+                }),
+                diags,
+            )
+        }
+        other => (other, Vec::new()),
     }
 }
 
@@ -205,6 +244,11 @@ trait Running: Send + Sync {
         (report::url_for(addr), report::mapping(listen, addr))
     }
     fn stop(self: Box<Self>) -> BoxFuture<'static, ()>;
+    /// A change in `stack` this service does not apply on reload, said in Spanish (memcached
+    /// reads its configuration only when it starts).
+    fn pending(&self, _stack: &Stack) -> Option<String> {
+        None
+    }
     /// For a service without listeners (php-fpm): what it serves, as (what, detail) lines.
     fn notes(&self) -> Vec<(String, String)> {
         Vec::new()
@@ -397,6 +441,13 @@ impl Running for ApacheService {
 /// memcached: the role runs on its own runtime with `-t` worker threads.
 fn start_memcached(stack: &Stack) -> BoxFuture<'_, Result<Box<dyn Running>, String>> {
     Box::pin(async move {
+        if !stack.memcached_errors.is_empty() {
+            return Err(format!(
+                "{} tiene errores:\n{}",
+                crate::memcached::config::CONF_PATH,
+                render(&stack.memcached_errors, Some(&stack.apache.workspace))
+            ));
+        }
         let config = Arc::clone(&stack.memcached);
         let role = crate::memcached::MemcachedRole::start((*config).clone())?;
         let file = Arc::new(PathBuf::from(crate::memcached::config::CONF_PATH));
@@ -427,15 +478,18 @@ impl Running for MemcachedService {
         )
     }
 
-    fn reload<'a>(&'a self, stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
-        // Like Debian's memcached, the configuration is read at start only.
-        let changed = *stack.memcached != *self.config;
-        Box::pin(async move {
-            if changed {
-                Err("memcached no relee etc/memcached.conf en marcha; aplícalo con `lab service memcached restart`".to_string())
-            } else {
-                Ok(())
-            }
+    fn reload<'a>(&'a self, _stack: &'a Stack) -> BoxFuture<'a, Result<(), String>> {
+        // Like Debian's memcached, the configuration is read at start only: a reload leaves
+        // it as it is and `pending` says what is waiting for a restart.
+        Box::pin(async { Ok(()) })
+    }
+
+    fn pending(&self, stack: &Stack) -> Option<String> {
+        (*stack.memcached != *self.config).then(|| {
+            format!(
+                "memcached: {} ha cambiado, pero memcached solo lo lee al arrancar (como en Debian); aplícalo con `lab service memcached restart`",
+                crate::memcached::config::CONF_PATH
+            )
         })
     }
 
@@ -963,6 +1017,7 @@ fn say_err(text: &str) {
 
 /// Runs the lab in the foreground until Ctrl-C, SIGTERM or `lab stop`.
 pub async fn run(ws: Workspace, opts: StartOptions) -> Result<(), SupervisorError> {
+    crate::util::raise_fd_limit();
     let stack = match Stack::load(&ws) {
         Ok(stack) => stack,
         Err(diags) => {
@@ -1347,6 +1402,7 @@ impl Supervisor {
         };
         let mut failures = Vec::new();
         let mut lines = Vec::new();
+        let mut notes = Vec::new();
         for (i, (spec, running)) in self.services.iter().enumerate() {
             if only.is_some_and(|o| o != i) {
                 continue;
@@ -1356,6 +1412,15 @@ impl Supervisor {
                     Ok(()) => lines.extend(endpoint_lines(spec, r.as_ref())),
                     Err(e) => failures.push(format!("{}: {e}", spec.name)),
                 }
+                if let Some(note) = r.pending(&stack) {
+                    // `lab service memcached reload` asks for what cannot be done (systemd:
+                    // reload is not applicable); `lab reload` reloaded the rest and says so.
+                    if only.is_some() {
+                        failures.push(note);
+                    } else {
+                        notes.push(note);
+                    }
+                }
             }
         }
         let warnings = render(&stack.warnings, Some(&self.ws.root));
@@ -1363,9 +1428,9 @@ impl Supervisor {
         if failures.is_empty() {
             let mut msg = warnings;
             msg.push_str("Configuración recargada.");
-            for l in lines {
+            for l in notes.iter().chain(lines.iter()) {
                 msg.push('\n');
-                msg.push_str(&l);
+                msg.push_str(l);
             }
             Response::ok(msg)
         } else {

@@ -42,6 +42,7 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
                 max_requests: 100,
             },
             timeout: Duration::from_secs(60),
+            request_read_header: None,
             server_tokens: server_tokens("full"),
             buffered_logs: false,
             types_config: None,
@@ -626,6 +627,19 @@ impl Builder<'_> {
                     self.cfg.timeout = Duration::from_secs(n);
                 }
             }
+            "requestreadtimeout" => {
+                for arg in a {
+                    match request_read_timeout(&arg.text) {
+                        Ok(Some(first)) => self.cfg.request_read_header = Some(first),
+                        Ok(None) => {}
+                        Err(()) => self.error(
+                            &arg.span,
+                            format!("argumento no válido para RequestReadTimeout: `{}`", arg.text),
+                            "escribe `header=20-40,MinRate=500` o `body=10,MinRate=500`",
+                        ),
+                    }
+                }
+            }
             "keepalive" => {
                 if let Some(v) = perdir::on_off(&a[0], &mut self.diags) {
                     self.cfg.keep_alive.enabled = v;
@@ -1057,4 +1071,34 @@ fn parse_vhost_addr(text: &str) -> Option<VhostAddr> {
         Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p > 0)?),
     };
     Some(VhostAddr { ip, port })
+}
+
+/// One argument of `RequestReadTimeout` (`header=20-40,MinRate=500`, `body=10`,
+/// `handshake=0`): the first timeout of a `header=` argument, `None` for the other stages.
+fn request_read_timeout(arg: &str) -> Result<Option<Duration>, ()> {
+    let (stage, value) = arg.split_once('=').ok_or(())?;
+    let mut parts = value.split(',');
+    let times = parts.next().ok_or(())?;
+    let (first, max) = match times.split_once('-') {
+        Some((a, b)) => (a, Some(b)),
+        None => (times, None),
+    };
+    let first: u64 = first.parse().map_err(|_| ())?;
+    if let Some(max) = max {
+        let max: u64 = max.parse().map_err(|_| ())?;
+        if max < first {
+            return Err(());
+        }
+    }
+    for extra in parts {
+        let (k, v) = extra.split_once('=').ok_or(())?;
+        if !k.eq_ignore_ascii_case("minrate") || v.parse::<u64>().is_err() {
+            return Err(());
+        }
+    }
+    match stage.to_ascii_lowercase().as_str() {
+        "header" => Ok(Some(Duration::from_secs(first))),
+        "body" | "handshake" => Ok(None),
+        _ => Err(()),
+    }
 }

@@ -30,6 +30,10 @@ pub struct ServerConfig {
     pub keep_alive: KeepAliveSettings,
     /// `Timeout`: how long to wait for a client (also the header read timeout).
     pub timeout: Duration,
+    /// `RequestReadTimeout header=N[-M][,MinRate=R]` of mod_reqtimeout: the first `N`
+    /// seconds for a request's headers (`Some(0)`: header=0, no limit but `Timeout`); `None`
+    /// when not written (the module's default, 20 s, when mod_reqtimeout is loaded).
+    pub request_read_header: Option<Duration>,
     /// `ServerTokens`/`ServerSignature`-like value sent in the `Server` header.
     pub server_tokens: String,
     /// `BufferedLogs On`: access log lines are kept in memory and written in batches. Off
@@ -465,8 +469,8 @@ pub enum RequireExpr {
     All(bool),
     /// `Require ip 10.0.0.0/8 192.168.1.5`.
     Ip(Vec<IpNet>),
-    /// `Require host example.org` (matched on the client's reverse name; the lab only knows
-    /// `localhost` for loopback clients).
+    /// `Require host example.org`: the client's name by double reverse lookup, matched as a
+    /// domain suffix (`http::authz::host_matches`).
     Host(Vec<String>),
     /// `Require local`: loopback clients.
     Local,

@@ -475,6 +475,7 @@ fn spawn_program(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    crate::util::die_with_parent(&mut cmd, libc::SIGKILL);
     if let Some(dir) = path.parent() {
         cmd.current_dir(dir);
     }

@@ -185,6 +185,11 @@ pub(crate) async fn counted<'a>(
 
 /// Runs `handler` for `call`, counting it by handler.
 pub async fn run<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {
+    if matches!(handler, Handler::Cgi | Handler::ModPhp | Handler::ProxyFcgi) {
+        if let Some(f) = body_over_limit(&call) {
+            return Err((f, Some(call.eff)));
+        }
+    }
     let stats = call.site.stats.handler(&stats_key(&handler, &call));
     counted(&stats, dispatch(handler, call)).await
 }
@@ -343,6 +348,37 @@ impl Failure {
 
 /// A response, or an error status; either way with the per-directory configuration that
 /// applied (for `ErrorDocument` and `Header always`).
+/// Apache's `LimitRequestBody` when none is written: 1 GiB since 2.4.53 (Debian 12 has
+/// 2.4.62).
+pub const DEFAULT_LIMIT_REQUEST_BODY: u64 = 1 << 30;
+
+/// `LimitRequestBody` for a handler that passes the body on (CGI, PHP): a declared
+/// `Content-Length` over the limit is refused with 413 before anything is started, as
+/// Apache's core does (`0` means no limit).
+fn body_over_limit(call: &Call<'_, '_>) -> Option<Failure> {
+    let limit = call
+        .eff
+        .limit_request_body()
+        .unwrap_or(DEFAULT_LIMIT_REQUEST_BODY);
+    let len = call
+        .parts
+        .headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse::<u64>()
+        .ok()?;
+    (limit > 0 && len > limit).then(|| {
+        Failure::logged(
+            413,
+            Level::Info,
+            format!(
+                "AH01588: Requested content-length of {len} is larger than the configured limit of {limit}"
+            ),
+        )
+    })
+}
+
 pub type Outcome<'a> =
     Result<(Response<Body>, Option<Effective<'a>>), (Failure, Option<Effective<'a>>)>;
 

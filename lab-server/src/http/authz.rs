@@ -24,14 +24,7 @@ fn eval(expr: &RequireExpr, who: &Subject<'_>) -> bool {
     match expr {
         RequireExpr::All(g) => *g,
         RequireExpr::Ip(nets) => nets.iter().any(|n| n.contains(who.client)),
-        RequireExpr::Host(names) => {
-            // The lab resolves no names: loopback clients are `localhost`.
-            is_loopback(who.client)
-                && names.iter().any(|n| {
-                    let n = n.trim_start_matches('.').to_ascii_lowercase();
-                    n == "localhost" || n == "localdomain" || n == "localhost.localdomain"
-                })
-        }
+        RequireExpr::Host(names) => host_matches(names, who.client, &dns::Resolver),
         RequireExpr::Local => is_loopback(who.client) || who.client == who.local,
         RequireExpr::Method(methods) => methods.iter().any(|m| m.eq_ignore_ascii_case(who.method)),
         RequireExpr::Env(vars) => vars.iter().any(|v| who.env.contains_key(v)),
@@ -46,10 +39,268 @@ fn is_loopback(ip: IpAddr) -> bool {
     ip.to_canonical().is_loopback()
 }
 
+/// Name lookups for `Require host`, replaceable in tests.
+pub trait Lookup {
+    /// The name the reverse lookup (PTR, or /etc/hosts) gives for `ip`.
+    fn reverse(&self, ip: IpAddr) -> Option<String>;
+    /// The addresses `name` resolves to.
+    fn forward(&self, name: &str) -> Vec<IpAddr>;
+}
+
+/// mod_authz_host's `Require host`: the client's name is found by a double lookup (reverse,
+/// then forward, which must give the client's address back, so a PTR record alone cannot
+/// claim a name), and it matches a name of the rule when it equals it or ends with it after
+/// a dot (`Require host ejemplo.org` grants `www.ejemplo.org`, not `malejemplo.org`).
+pub fn host_matches(names: &[String], client: IpAddr, dns: &dyn Lookup) -> bool {
+    let client = client.to_canonical();
+    // Loopback clients are `localhost` without asking anyone (as /etc/hosts says anyway).
+    let local_names = ["localhost", "localdomain", "localhost.localdomain"];
+    if client.is_loopback()
+        && names
+            .iter()
+            .any(|n| local_names.contains(&n.trim_start_matches('.').to_ascii_lowercase().as_str()))
+    {
+        return true;
+    }
+    let Some(name) = dns.reverse(client) else {
+        return false;
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    if !dns
+        .forward(&name)
+        .iter()
+        .any(|ip| ip.to_canonical() == client)
+    {
+        return false;
+    }
+    names.iter().any(|n| {
+        let n = n
+            .trim_start_matches('.')
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        !n.is_empty()
+            && (name == n
+                || name
+                    .strip_suffix(n.as_str())
+                    .is_some_and(|head| head.ends_with('.')))
+    })
+}
+
+/// The system's resolver (getnameinfo, getaddrinfo: /etc/hosts, then DNS), with a small
+/// cache so that a busy `Require host` does not ask for every request.
+mod dns {
+    use std::collections::HashMap;
+    use std::net::{IpAddr, ToSocketAddrs};
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    pub struct Resolver;
+
+    const TTL: Duration = Duration::from_secs(60);
+
+    type Cache<K, V> = Mutex<HashMap<K, (Instant, V)>>;
+
+    fn cached<K: std::hash::Hash + Eq + Clone, V: Clone>(
+        cache: &Cache<K, V>,
+        key: &K,
+        f: impl FnOnce() -> V,
+    ) -> V {
+        if let Ok(c) = cache.lock() {
+            if let Some((at, v)) = c.get(key) {
+                if at.elapsed() < TTL {
+                    return v.clone();
+                }
+            }
+        }
+        let v = f();
+        if let Ok(mut c) = cache.lock() {
+            if c.len() > 4096 {
+                c.clear();
+            }
+            c.insert(key.clone(), (Instant::now(), v.clone()));
+        }
+        v
+    }
+
+    static REVERSE: std::sync::LazyLock<Cache<IpAddr, Option<String>>> =
+        std::sync::LazyLock::new(Default::default);
+    static FORWARD: std::sync::LazyLock<Cache<String, Vec<IpAddr>>> =
+        std::sync::LazyLock::new(Default::default);
+
+    impl super::Lookup for Resolver {
+        fn reverse(&self, ip: IpAddr) -> Option<String> {
+            cached(&REVERSE, &ip, || getnameinfo(ip))
+        }
+
+        fn forward(&self, name: &str) -> Vec<IpAddr> {
+            cached(&FORWARD, &name.to_string(), || {
+                (name, 0)
+                    .to_socket_addrs()
+                    .map(|a| a.map(|s| s.ip()).collect())
+                    .unwrap_or_default()
+            })
+        }
+    }
+
+    /// The name of `ip` (NI_NAMEREQD: no name, no answer).
+    fn getnameinfo(ip: IpAddr) -> Option<String> {
+        let mut host = [0 as libc::c_char; 1025];
+        // SAFETY: the sockaddr structs are fully initialised on this stack frame and passed
+        // with their exact size; `host` is a writable buffer of the length given, which
+        // getnameinfo NUL-terminates on success.
+        #[allow(unsafe_code)]
+        let rc = unsafe {
+            match ip {
+                IpAddr::V4(a) => {
+                    let mut sa: libc::sockaddr_in = std::mem::zeroed();
+                    sa.sin_family = libc::AF_INET as libc::sa_family_t;
+                    sa.sin_addr = libc::in_addr {
+                        s_addr: u32::from_ne_bytes(a.octets()),
+                    };
+                    libc::getnameinfo(
+                        (&sa as *const libc::sockaddr_in).cast(),
+                        std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                        host.as_mut_ptr(),
+                        host.len() as libc::socklen_t,
+                        std::ptr::null_mut(),
+                        0,
+                        libc::NI_NAMEREQD,
+                    )
+                }
+                IpAddr::V6(a) => {
+                    let mut sa: libc::sockaddr_in6 = std::mem::zeroed();
+                    sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                    sa.sin6_addr = libc::in6_addr {
+                        s6_addr: a.octets(),
+                    };
+                    libc::getnameinfo(
+                        (&sa as *const libc::sockaddr_in6).cast(),
+                        std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                        host.as_mut_ptr(),
+                        host.len() as libc::socklen_t,
+                        std::ptr::null_mut(),
+                        0,
+                        libc::NI_NAMEREQD,
+                    )
+                }
+            }
+        };
+        if rc != 0 {
+            return None;
+        }
+        let bytes: Vec<u8> = host
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        String::from_utf8(bytes).ok().filter(|s| !s.is_empty())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::super::Lookup;
+        use super::Resolver;
+
+        /// The real resolver: loopback has a name in every /etc/hosts, and it resolves back.
+        #[test]
+        fn loopback_resolves_both_ways() {
+            let ip: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+            let name = Resolver.reverse(ip).expect("127.0.0.1 has a name");
+            assert!(Resolver.forward(&name).contains(&ip), "{name}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::perdir::parse_ip_net;
+
+    /// A fake DNS: PTR records and A records.
+    struct Fake(
+        &'static [(&'static str, &'static str)],
+        &'static [(&'static str, &'static str)],
+    );
+
+    impl Lookup for Fake {
+        fn reverse(&self, ip: IpAddr) -> Option<String> {
+            self.0
+                .iter()
+                .find(|(a, _)| a.parse::<IpAddr>().ok() == Some(ip))
+                .map(|(_, n)| n.to_string())
+        }
+        fn forward(&self, name: &str) -> Vec<IpAddr> {
+            self.1
+                .iter()
+                .filter(|(n, _)| *n == name)
+                .filter_map(|(_, a)| a.parse().ok())
+                .collect()
+        }
+    }
+
+    #[test]
+    fn require_host_uses_double_reverse_lookup_and_domain_suffixes() {
+        let dns = Fake(
+            &[
+                ("192.0.2.10", "www.ejemplo.org."),
+                ("192.0.2.66", "falso.ejemplo.org"),
+                ("192.0.2.11", "pc.Aula.Ejemplo.org"),
+            ],
+            &[
+                ("www.ejemplo.org", "192.0.2.10"),
+                ("falso.ejemplo.org", "198.51.100.1"),
+                ("pc.aula.ejemplo.org", "192.0.2.11"),
+            ],
+        );
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(host_matches(
+            &names(&["ejemplo.org"]),
+            ip("192.0.2.10"),
+            &dns
+        ));
+        assert!(host_matches(
+            &names(&["www.ejemplo.org"]),
+            ip("192.0.2.10"),
+            &dns
+        ));
+        assert!(host_matches(
+            &names(&[".ejemplo.org"]),
+            ip("192.0.2.10"),
+            &dns
+        ));
+        assert!(!host_matches(
+            &names(&["jemplo.org"]),
+            ip("192.0.2.10"),
+            &dns
+        ));
+        assert!(!host_matches(&names(&["otro.org"]), ip("192.0.2.10"), &dns));
+        // The PTR claims a name whose A record is another address: refused.
+        assert!(!host_matches(
+            &names(&["ejemplo.org"]),
+            ip("192.0.2.66"),
+            &dns
+        ));
+        // No PTR at all.
+        assert!(!host_matches(
+            &names(&["ejemplo.org"]),
+            ip("192.0.2.99"),
+            &dns
+        ));
+        // Case and IPv4-mapped clients.
+        assert!(host_matches(
+            &names(&["aula.ejemplo.org"]),
+            ip("::ffff:192.0.2.11"),
+            &dns
+        ));
+        // Loopback is `localhost` without a lookup.
+        assert!(host_matches(&names(&["localhost"]), ip("127.0.0.1"), &dns));
+        assert!(!host_matches(
+            &names(&["ejemplo.org"]),
+            ip("127.0.0.1"),
+            &dns
+        ));
+    }
 
     fn who(ip: &str) -> (IpAddr, HashMap<String, String>) {
         (ip.parse().unwrap(), HashMap::new())

@@ -142,8 +142,14 @@ impl Site {
             &config.workspace,
         );
         let mut header_timeout = config.timeout;
+        // mod_reqtimeout: the headers get `RequestReadTimeout header=` seconds (20 by
+        // default), so a slow client is dropped long before `Timeout` (slowloris).
         if config.has_module("reqtimeout") {
-            header_timeout = header_timeout.min(std::time::Duration::from_secs(20));
+            match config.request_read_header {
+                Some(t) if t.is_zero() => {}
+                Some(t) => header_timeout = header_timeout.min(t),
+                None => header_timeout = header_timeout.min(std::time::Duration::from_secs(20)),
+            }
         }
         Ok(Site {
             vhosts: VhostIndex::new(&config),

@@ -142,6 +142,10 @@ enum State {
     Swallow(usize),
 }
 
+/// At most this much room is reserved ahead for a data block: the buffer grows with what
+/// the client actually sends, never with what its command line claims.
+const READ_AHEAD: usize = 1 << 20;
+
 /// The protocol state of one connection.
 pub struct Session {
     shared: Arc<Shared>,
@@ -176,7 +180,7 @@ impl Session {
                 State::Data(cmd) => {
                     let need = cmd.bytes + 2;
                     if input.len() < need {
-                        input.reserve(need - input.len());
+                        input.reserve((need - input.len()).min(READ_AHEAD));
                         self.state = State::Data(cmd);
                         return Flow::Continue;
                     }
@@ -194,7 +198,7 @@ impl Session {
                 State::MetaData(ms) => {
                     let need = ms.bytes + 2;
                     if input.len() < need {
-                        input.reserve(need - input.len());
+                        input.reserve((need - input.len()).min(READ_AHEAD));
                         self.state = State::MetaData(ms);
                         return Flow::Continue;
                     }
@@ -338,6 +342,10 @@ impl Session {
                         b"me" => meta::debug(&meta::parse(&tokens, b"b")?, &env, out),
                         _ => {
                             let ms = meta::parse_set(&tokens)?;
+                            if let Some(e) = meta::precheck_set(&ms, &env) {
+                                next = Some(State::Swallow(ms.bytes.saturating_add(2)));
+                                return Err(e);
+                            }
                             next = Some(State::MetaData(ms));
                         }
                     }

@@ -496,3 +496,33 @@ async fn input_that_is_not_memcacheds_protocol_closes_the_connection() {
     < MN\r\n
     ");
 }
+
+/// Found by fuzzing: `ms` with a length over `-I` reserved the whole claimed length before
+/// any byte of it arrived. Like memcached, the refusal comes at once, the block is swallowed
+/// and the old value is gone.
+#[test]
+fn meta_set_over_item_size_is_refused_before_its_data() {
+    let shared = shared_with(64 << 20, 1 << 20);
+    let mut session = Session::new(shared, 1);
+    let mut input = BytesMut::from(&b"set k 0 0 1\r\nx\r\nms k 30000000 T0\r\n"[..]);
+    let mut out = Vec::new();
+    assert_eq!(session.process(&mut input, &mut out), Flow::Continue);
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "STORED\r\nSERVER_ERROR object too large for cache\r\n"
+    );
+    assert!(input.capacity() < 2 << 20, "buffer {}", input.capacity());
+    // The block is swallowed as it comes, then the session is in step again.
+    let block = vec![b'x'; 1 << 20];
+    for _ in 0..28 {
+        input.extend_from_slice(&block);
+        out.clear();
+        session.process(&mut input, &mut out);
+        assert!(out.is_empty());
+    }
+    input.extend_from_slice(&vec![b'x'; 30000000 - 28 * (1 << 20)]);
+    input.extend_from_slice(b"\r\nmg k v\r\n");
+    out.clear();
+    session.process(&mut input, &mut out);
+    assert_eq!(String::from_utf8_lossy(&out), "EN\r\n");
+}

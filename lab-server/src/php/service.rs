@@ -195,6 +195,8 @@ fn spawn(binary: &Path, conf: &Path, config: &FpmConfig) -> Result<Child, String
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
+    // SIGTERM, so that the master stops its workers before it goes.
+    crate::util::die_with_parent(&mut cmd, libc::SIGTERM);
     cmd.spawn()
         .map_err(|e| format!("no se pudo ejecutar {}: {e}", binary.display()))
 }

@@ -117,6 +117,11 @@ impl DaemonGroup {
             .collect()
     }
 
+    /// True once the group is stopped (or replaced by a reload).
+    pub fn is_stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::SeqCst)
+    }
+
     /// Stops every worker; in-flight requests get [`STOP_GRACE`] to finish.
     pub fn stop(&self) {
         self.inner.stopping.store(true, Ordering::SeqCst);
@@ -211,6 +216,9 @@ impl DaemonGroup {
                 Some(p) => p,
                 None => match self.connect().await {
                     Some(c) => c,
+                    // A group replaced by a reload: the caller hands the request on to
+                    // the new one, with nothing to log.
+                    None if self.is_stopping() => return host::error_page(503),
                     None => {
                         log.write(
                             "error",

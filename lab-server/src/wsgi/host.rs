@@ -422,7 +422,17 @@ impl WsgiHost {
                 );
                 return error_page(500);
             };
-            return g.handle(environ, in_rx, &ctx).await;
+            // A reload that replaces the group stops it under requests that had just picked
+            // it: one without a body that found no process goes to the new group instead.
+            let retry = in_rx.is_none().then(|| environ.clone());
+            let resp = g.handle(environ, in_rx, &ctx).await;
+            if let Some(environ) = retry.filter(|_| resp.status() == 503 && g.is_stopping()) {
+                let now = self.daemons.lock().ok().and_then(|d| d.get(group).cloned());
+                if let Some(now) = now.filter(|now| !Arc::ptr_eq(now, &g)) {
+                    return now.handle(environ, None, &ctx).await;
+                }
+            }
+            return resp;
         }
         let embedded = self.embedded.lock().ok().and_then(|e| e.clone());
         let Some(embedded) = embedded else {

@@ -162,6 +162,7 @@ pub fn app(console: Shared) -> Router {
         .route("/pila/eventos", get(live::events))
         .route("/registro/{name}", get(live::log))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(local_host_only))
         .with_state(console)
 }
 
@@ -345,4 +346,83 @@ async fn prepare(
         m.insert(id.clone(), msg);
     }
     Ok(Redirect::to(&back_to(&c, &id)))
+}
+
+/// Refuses every request whose `Host` is a name other than `localhost` or `*.localhost`
+/// (DNS rebinding: a site on the Internet whose name is made to resolve to 127.0.0.1 would
+/// otherwise reach the console from the student's browser, with its own name in `Host` and
+/// in `Origin`). IP literals are fine: no DNS answer can rebind them; so is no `Host` at all
+/// (HTTP/1.0 from curl or a script, never a browser).
+async fn local_host_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|h| h.to_str().unwrap_or("\u{0}"));
+    match host {
+        Some(h) if !is_local_host(h) => AppError(
+            StatusCode::FORBIDDEN,
+            format!(
+                "La consola solo responde a http://127.0.0.1 o http://localhost, no a «{h}»: otro nombre que apunte a esta máquina podría ser una página ajena intentando usarla (DNS rebinding)."
+            ),
+        )
+        .into_response(),
+        _ => next.run(req).await,
+    }
+}
+
+/// `localhost`, `*.localhost` or an IP literal, with or without a port.
+fn is_local_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // `[::1]:7070`
+        return rest.split_once(']').is_some_and(|(ip, port)| {
+            ip.parse::<std::net::Ipv6Addr>().is_ok() && valid_port(port)
+        });
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) if valid_port(&format!(":{port}")) => name,
+            _ => host,
+        }
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+fn valid_port(p: &str) -> bool {
+    p.is_empty()
+        || p.strip_prefix(':')
+            .is_some_and(|n| n.parse::<u16>().is_ok())
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::is_local_host;
+
+    #[test]
+    fn only_loopback_names_and_ip_literals_are_local() {
+        for ok in [
+            "127.0.0.1:7070",
+            "localhost:7070",
+            "localhost",
+            "LOCALHOST.:7070",
+            "consola.localhost:7070",
+            "[::1]:7070",
+            "[::1]",
+            "192.168.1.10:7070",
+        ] {
+            assert!(is_local_host(ok), "{ok}");
+        }
+        for bad in [
+            "malo.example:7070",
+            "malo.example",
+            "localhost.malo.example:7070",
+            "127.0.0.1.nip.io:7070",
+            "[::1]x:7070",
+            "",
+            "\u{0}",
+        ] {
+            assert!(!is_local_host(bad), "{bad}");
+        }
+    }
 }

@@ -319,6 +319,30 @@ pub fn get(m: &Meta<'_>, env: &Env<'_>, out: &mut Vec<u8>) -> Result<(), ProtoEr
 }
 
 /// `ms` once its data block arrived: writes the reply.
+/// Checked before the data block arrives, like memcached's `process_mset_command`: a value
+/// over `-I` is refused at once (the old value goes, so nothing stale survives) and its data
+/// block is swallowed rather than buffered.
+pub fn precheck_set(ms: &MetaSet, env: &Env<'_>) -> Option<ProtoError> {
+    if ms.error.is_some() {
+        return None;
+    }
+    let client_flags = ms
+        .flags
+        .iter()
+        .find(|(n, _)| *n == b'F')
+        .and_then(|(_, t)| std::str::from_utf8(t).ok()?.parse::<u32>().ok())
+        .unwrap_or(0);
+    let fits = env.store.with(&ms.key, |g| {
+        if g.fits(&ms.key, client_flags, ms.bytes) {
+            return true;
+        }
+        g.counters().store_too_large += 1;
+        g.remove(&ms.key);
+        false
+    });
+    (!fits).then_some(ProtoError::Server("object too large for cache"))
+}
+
 pub fn set(ms: &MetaSet, data: &[u8], env: &Env<'_>, out: &mut Vec<u8>) {
     if let Some(e) = &ms.error {
         return e.encode(out);
