@@ -540,6 +540,8 @@ pub enum HeaderOp {
 pub struct SetEnvIf {
     /// `Remote_Addr`, `Request_URI`, `Request_Method`, or a request header name.
     pub attribute: String,
+    /// An attribute written as a regular expression (`^Authorization$`), compiled once.
+    pub attribute_regex: Option<regex::Regex>,
     pub regex: regex::Regex,
     pub case_insensitive: bool,
     /// `VAR=value`, `VAR` (=1) or `!VAR` (unset: value `None`).

@@ -864,8 +864,18 @@ fn parse_setenvif(node: &Node, diags: &mut Diags) -> Option<SetEnvIf> {
             },
         })
         .collect();
+    let attribute_regex = attribute
+        .contains(['^', '$', '*', '[', '(', '|', '+', '?'])
+        .then(|| {
+            regex::RegexBuilder::new(&attribute)
+                .case_insensitive(true)
+                .build()
+                .ok()
+        })
+        .flatten();
     Some(SetEnvIf {
         attribute,
+        attribute_regex,
         regex,
         case_insensitive: nocase,
         vars,

@@ -191,7 +191,9 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         script_name: &script_name,
         path_info: &path_info,
         path_translated: translated.as_deref(),
-        pass_auth: false,
+        // `CGIPassAuth On` hands `Authorization` to the application, as with mod_cgi
+        // (Debian's php8.2-fpm.conf gets it there through SetEnvIfNoCase instead).
+        pass_auth: eff.cgi_pass_auth(),
         remote_user: None,
         auth_type: None,
         subprocess_env: &env,
@@ -396,6 +398,10 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
             return Ok((resp, Some(eff)));
         }
     }
+    // A body that ended before its first byte: Apache's content-length filter sees the end
+    // of the response with nothing before it and writes `Content-Length: 0` (a HEAD request
+    // gets neither).
+    let empty = rest.is_empty() && parts.method != Method::HEAD;
     let body = FcgiBody {
         rest,
         log,
@@ -405,6 +411,8 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     };
     let body: Body = if parts.method == Method::HEAD {
         crate::http::empty()
+    } else if empty {
+        crate::http::head::zero_length()
     } else {
         body.boxed()
     };
@@ -415,6 +423,10 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         None,
         body,
     );
+    if empty {
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
     // Apache fills in a type the application did not give (php always does).
     if !resp.headers().contains_key(header::CONTENT_TYPE)
         && resp.status() != http::StatusCode::NOT_MODIFIED

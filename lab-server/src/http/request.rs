@@ -935,7 +935,7 @@ fn set_env_if(
             name => parts
                 .headers
                 .get(name)
-                .or_else(|| header_by_regex(&rule.attribute, parts))
+                .or_else(|| header_by_regex(rule.attribute_regex.as_ref(), parts))
                 .and_then(|v| v.to_str().ok()),
         };
         let Some(value) = value else { continue };
@@ -958,14 +958,8 @@ fn set_env_if(
 
 /// An attribute written as a regular expression (`^Authorization$`, as Debian's
 /// php8.2-fpm.conf does) names the first request header whose name it matches.
-fn header_by_regex<'p>(attribute: &str, parts: &'p Parts) -> Option<&'p HeaderValue> {
-    if !attribute.contains(['^', '$', '*', '[', '(', '|', '+', '?']) {
-        return None;
-    }
-    let re = regex::RegexBuilder::new(attribute)
-        .case_insensitive(true)
-        .build()
-        .ok()?;
+fn header_by_regex<'p>(re: Option<&regex::Regex>, parts: &'p Parts) -> Option<&'p HeaderValue> {
+    let re = re?;
     parts
         .headers
         .iter()
