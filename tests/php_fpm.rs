@@ -820,7 +820,10 @@ fn cgi_pass_auth_and_an_empty_body_match_the_real_server() {
     let r = lab.request("GET", "/pass/env.php?x=1&y=%41", "127.0.0.1", &auth);
     let mut got = vars(&r.text(), &root);
     // The fixture's directory is `pass/` under the same root.
-    assert_eq!(got.remove("HTTP_AUTHORIZATION").as_deref(), Some("Basic YTpi"));
+    assert_eq!(
+        got.remove("HTTP_AUTHORIZATION").as_deref(),
+        Some("Basic YTpi")
+    );
     let mut want = want;
     want.remove("HTTP_AUTHORIZATION");
     assert_eq!(got, want, "{r}");
@@ -839,9 +842,8 @@ fn cgi_pass_auth_and_an_empty_body_match_the_real_server() {
         ("GET", "sethandler-empty.txt"),
         ("HEAD", "sethandler-empty-head.txt"),
     ] {
-        let raw = format!(
-            "{method} /empty.php HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        );
+        let raw =
+            format!("{method} /empty.php HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
         let mut data = Vec::new();
         {
             use std::io::{Read, Write};

@@ -218,6 +218,8 @@ pub enum EncodedSlashes {
 #[derive(Debug, Clone, Default)]
 pub struct HostConfig {
     pub server_name: Option<String>,
+    /// `AccessFileName` (`None`: not written here; Apache's default is `.htaccess`).
+    pub access_file_names: Option<Vec<String>>,
     pub server_aliases: Vec<String>,
     pub server_admin: Option<String>,
     pub document_root: Option<ResolvedPath>,
@@ -331,6 +333,13 @@ pub enum SectionPattern {
 pub struct DirConfig {
     pub options: Option<OptionsDirective>,
     pub allow_override_none: Option<bool>,
+    /// `AllowOverride`: the categories `.htaccess` files may use (bits of
+    /// [`crate::http::htaccess::Override`]); `None` when not written here.
+    pub allow_override: Option<u8>,
+    /// `AllowOverrideList`: directives allowed in `.htaccess` by name (lowercase).
+    pub allow_override_list: Option<Vec<String>>,
+    /// `ProxyFCGISetEnvIf`, in order (mod_proxy_fcgi appends the inner ones to the outer).
+    pub fcgi_set_env: Vec<FcgiSetEnv>,
     /// `Require` lines of this section (several lines = `RequireAny`).
     pub require: Option<RequireExpr>,
     pub directory_index: Option<Vec<String>>,
@@ -378,6 +387,17 @@ pub struct DirConfig {
     pub actions: BTreeMap<String, (String, bool)>,
     /// `php_value`, `php_flag`, `php_admin_value`, `php_admin_flag` (mod_php), in order.
     pub php: Vec<PhpSetting>,
+}
+
+/// `ProxyFCGISetEnvIf condition [!]NAME [value]`.
+#[derive(Debug, Clone)]
+pub struct FcgiSetEnv {
+    pub condition: crate::config::expr::Expr,
+    /// The variable; `unset` for the `!NAME` form.
+    pub name: String,
+    pub unset: bool,
+    /// The value as a string expression (`$1`, `%{VAR}`); empty when not given.
+    pub value: crate::config::expr::StrExpr,
 }
 
 /// One mod_env directive.

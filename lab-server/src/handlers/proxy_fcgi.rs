@@ -203,6 +203,8 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         .into_iter()
         .map(|(k, v)| (k.into_bytes(), latin1_bytes(&v)))
         .collect();
+    // `ProxyFCGISetEnvIf`: the last word on the variables, after they are all built.
+    fix_cgivars(&eff, parts, &ctx.url, &mut fcgi_params);
     let is_mod_php = matches!(form, Form::ModPhp { .. });
     if is_mod_php {
         // php_value/php_flag and php_admin_*: per-request ini settings of the PHP pool.
@@ -437,6 +439,78 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         );
     }
     Ok((resp, Some(eff)))
+}
+
+/// What a `ProxyFCGISetEnvIf` expression reads: the variables being sent (`reqenv`), the
+/// request's headers and the usual server variables.
+struct FcgiLookup<'p> {
+    params: &'p [(Vec<u8>, Vec<u8>)],
+    parts: &'p http::request::Parts,
+    url: &'p str,
+}
+
+impl crate::config::expr::Lookup for FcgiLookup<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        match name {
+            // `%{REQUEST_URI}` is the path without the query (r->uri), unlike the CGI variable.
+            "REQUEST_URI" => Some(self.url.to_string()),
+            "THE_REQUEST" => Some(format!(
+                "{} {} {:?}",
+                self.parts.method,
+                self.parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+                self.parts.version
+            )),
+            "REQUEST_FILENAME" => self.reqenv("SCRIPT_FILENAME"),
+            _ => self.reqenv(name).or_else(|| {
+                name.strip_prefix("HTTP_")
+                    .and_then(|h| self.header(&h.replace('_', "-")))
+            }),
+        }
+    }
+
+    fn reqenv(&self, name: &str) -> Option<String> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name.as_bytes())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        self.parts
+            .headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    }
+}
+
+/// mod_proxy_fcgi's `fix_cgivars`: each `ProxyFCGISetEnvIf` whose condition holds sets (or,
+/// with `!NAME`, removes) a variable; the value may use the condition's `$1`..`$9`.
+fn fix_cgivars(
+    eff: &crate::http::perdir::Effective<'_>,
+    parts: &http::request::Parts,
+    url: &str,
+    params: &mut Vec<(Vec<u8>, Vec<u8>)>,
+) {
+    for rule in eff.fcgi_set_env() {
+        let mut caps = Vec::new();
+        let (holds, value) = {
+            let look = FcgiLookup { params, parts, url };
+            let holds = rule.condition.eval(&look, &mut caps);
+            let value = (holds && !rule.unset).then(|| rule.value.eval(&look, &caps));
+            (holds, value)
+        };
+        if !holds {
+            continue;
+        }
+        let name = rule.name.as_bytes();
+        match value {
+            None => params.retain(|(k, _)| k != name),
+            Some(v) => match params.iter_mut().find(|(k, _)| k == name) {
+                Some(slot) => slot.1 = v.into_bytes(),
+                None => params.push((name.to_vec(), v.into_bytes())),
+            },
+        }
+    }
 }
 
 fn host_of(url: &str) -> &str {

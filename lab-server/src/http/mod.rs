@@ -18,6 +18,7 @@ pub mod authz;
 pub mod errors;
 pub mod explain;
 pub mod head;
+pub mod htaccess;
 pub mod log;
 pub mod mapping;
 pub mod perdir;
