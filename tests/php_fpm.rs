@@ -861,3 +861,61 @@ fn cgi_pass_auth_and_an_empty_body_match_the_real_server() {
         assert_eq!(got, head(&fixture(name)), "{method}: {text}");
     }
 }
+
+/// `ProxyFCGISetEnvIf` (mod_proxy_fcgi 2.4.26+): conditions on the variables being sent and
+/// on request headers, `$1` from the condition's regex, `%{VAR}` in the value, `!NAME` to
+/// remove one, no value for an empty one; the headers read go to `Vary`
+/// (sethandler-fcgisetenvif-*.txt, recorded with the same five lines).
+#[test]
+fn proxy_fcgi_set_env_if_matches_the_real_server() {
+    if !have_fpm() {
+        return;
+    }
+    let mut lab = php_lab();
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "DocumentRoot /var/www/html",
+        "DocumentRoot /var/www/html\n\
+         \tProxyFCGISetEnvIf \"reqenv('PATH_INFO') =~ m#/foo(\\d+)\\.php$#\" HTTP_X_NUMERO \"$1\"\n\
+         \tProxyFCGISetEnvIf \"%{QUERY_STRING} =~ /borra/\" !QUERY_STRING\n\
+         \tProxyFCGISetEnvIf \"true\" HTTP_X_HOST \"host=%{HTTP_HOST} uri=%{REQUEST_URI}\"\n\
+         \tProxyFCGISetEnvIf \"-n req('X-Demo')\" HTTP_X_VACIA\n\
+         \tProxyFCGISetEnvIf \"reqenv('REQUEST_METHOD') == 'POST' && %{HTTP:X-Demo} == 'a'\" HTTP_X_POST \"si-$0\"",
+    );
+    lab.start();
+    check(
+        &lab,
+        "sethandler-fcgisetenvif-get.txt",
+        "GET",
+        "/env.php/a/foo42.php?x=1",
+        &[("X-Demo", "a")],
+        None,
+    );
+    check(
+        &lab,
+        "sethandler-fcgisetenvif-post.txt",
+        "POST",
+        "/env.php?borra=1",
+        &[
+            ("X-Demo", "a"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        Some("a=1"),
+    );
+    let r = lab.request("GET", "/env.php", "127.0.0.1", &[("X-Demo", "a")]);
+    assert_eq!(r.header("vary"), Some("X-Demo"), "{r}");
+    // A rule that does not parse is a configtest error naming the line.
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "HTTP_X_VACIA",
+        "HTTP_X_VACIA\n\tProxyFCGISetEnvIf \"%{A} =~ m#sin-cerrar\" X",
+    );
+    let out = lab.lab(&["configtest"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert!(
+        out.all().contains("000-default.conf")
+            && out.all().contains("expresión regular sin cerrar"),
+        "{}",
+        out.all()
+    );
+}

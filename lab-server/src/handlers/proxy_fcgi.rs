@@ -204,7 +204,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         .map(|(k, v)| (k.into_bytes(), latin1_bytes(&v)))
         .collect();
     // `ProxyFCGISetEnvIf`: the last word on the variables, after they are all built.
-    fix_cgivars(&eff, parts, &ctx.url, &mut fcgi_params);
+    let vary = fix_cgivars(&eff, parts, &ctx.url, &mut fcgi_params);
     let is_mod_php = matches!(form, Form::ModPhp { .. });
     if is_mod_php {
         // php_value/php_flag and php_admin_*: per-request ini settings of the PHP pool.
@@ -429,6 +429,25 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         resp.headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
+    if !vary.is_empty() {
+        let h = resp.headers_mut();
+        let mut names: Vec<String> = h
+            .get_all(header::VARY)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
+        for n in vary {
+            if !names.iter().any(|x| x.eq_ignore_ascii_case(&n)) {
+                names.push(n);
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(&names.join(",")) {
+            h.insert(header::VARY, v);
+        }
+    }
     // Apache fills in a type the application did not give (php always does).
     if !resp.headers().contains_key(header::CONTENT_TYPE)
         && resp.status() != http::StatusCode::NOT_MODIFIED
@@ -447,6 +466,9 @@ struct FcgiLookup<'p> {
     params: &'p [(Vec<u8>, Vec<u8>)],
     parts: &'p http::request::Parts,
     url: &'p str,
+    /// Request headers read through `req()`/`http()`/`%{HTTP:...}`: ap_expr adds them to
+    /// `Vary`.
+    vary: std::cell::RefCell<Vec<String>>,
 }
 
 impl crate::config::expr::Lookup for FcgiLookup<'_> {
@@ -462,8 +484,12 @@ impl crate::config::expr::Lookup for FcgiLookup<'_> {
             )),
             "REQUEST_FILENAME" => self.reqenv("SCRIPT_FILENAME"),
             _ => self.reqenv(name).or_else(|| {
-                name.strip_prefix("HTTP_")
-                    .and_then(|h| self.header(&h.replace('_', "-")))
+                name.strip_prefix("HTTP_").and_then(|h| {
+                    self.parts
+                        .headers
+                        .get(h.replace('_', "-"))
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                })
             }),
         }
     }
@@ -476,6 +502,11 @@ impl crate::config::expr::Lookup for FcgiLookup<'_> {
     }
 
     fn header(&self, name: &str) -> Option<String> {
+        if let Ok(mut v) = self.vary.try_borrow_mut() {
+            if !v.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                v.push(name.to_string());
+            }
+        }
         self.parts
             .headers
             .get(name)
@@ -484,19 +515,27 @@ impl crate::config::expr::Lookup for FcgiLookup<'_> {
 }
 
 /// mod_proxy_fcgi's `fix_cgivars`: each `ProxyFCGISetEnvIf` whose condition holds sets (or,
-/// with `!NAME`, removes) a variable; the value may use the condition's `$1`..`$9`.
+/// with `!NAME`, removes) a variable; the value may use the condition's `$1`..`$9`. Returns
+/// the request headers the expressions read (for `Vary`).
 fn fix_cgivars(
     eff: &crate::http::perdir::Effective<'_>,
     parts: &http::request::Parts,
     url: &str,
     params: &mut Vec<(Vec<u8>, Vec<u8>)>,
-) {
+) -> Vec<String> {
+    let mut vary: Vec<String> = Vec::new();
     for rule in eff.fcgi_set_env() {
         let mut caps = Vec::new();
         let (holds, value) = {
-            let look = FcgiLookup { params, parts, url };
+            let look = FcgiLookup {
+                params,
+                parts,
+                url,
+                vary: std::cell::RefCell::new(std::mem::take(&mut vary)),
+            };
             let holds = rule.condition.eval(&look, &mut caps);
             let value = (holds && !rule.unset).then(|| rule.value.eval(&look, &caps));
+            vary = look.vary.into_inner();
             (holds, value)
         };
         if !holds {
@@ -511,6 +550,7 @@ fn fix_cgivars(
             },
         }
     }
+    vary
 }
 
 fn host_of(url: &str) -> &str {
