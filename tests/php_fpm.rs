@@ -919,3 +919,72 @@ fn proxy_fcgi_set_env_if_matches_the_real_server() {
         out.all()
     );
 }
+
+/// `php_value`/`php_flag` in `.htaccess` under mod_php (AllowOverride Options), and
+/// `php_admin_value` refused there with Apache's log line (modphp-htaccess-*.txt).
+#[test]
+fn mod_php_reads_php_value_from_htaccess_like_the_real_server() {
+    let mut lab = TestLab::new();
+    lab.lab(&["a2dismod", "mpm_event"]).assert_code(0);
+    lab.lab(&["a2enmod", "mpm_prefork", "php8.2"])
+        .assert_code(0);
+    let page = "<?php echo ini_get(\"memory_limit\"), \" \", ini_get(\"display_errors\"), \" \", ini_get(\"max_execution_time\"), \"\\n\";\n";
+    for d in ["", "dir/", "fi/"] {
+        lab.write(&format!("var/www/html/{d}ini.php"), page);
+    }
+    lab.write(
+        "var/www/html/dir/.htaccess",
+        "php_value memory_limit 77M\nphp_flag display_errors on\n",
+    );
+    lab.write(
+        "var/www/html/fi/.htaccess",
+        "php_admin_value max_execution_time 5\n",
+    );
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "DocumentRoot /var/www/html",
+        "DocumentRoot /var/www/html\n\t<Directory /var/www/html>\n\t\tAllowOverride Options\n\t</Directory>\n\t<Directory /var/www/html/fi>\n\t\tAllowOverride FileInfo\n\t</Directory>",
+    );
+    lab.configtest().assert_code(0);
+    if !have_fpm() {
+        return;
+    }
+    lab.start();
+    let body = |name: &str| -> (u16, String) {
+        let text = fixture(name);
+        let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        (status, body.to_string())
+    };
+    for _ in 0..3 {
+        let r = lab.get("/ini.php");
+        assert_eq!((r.status, r.text()), body("modphp-htaccess-ini.txt"), "{r}");
+        let r = lab.get("/dir/ini.php");
+        assert_eq!((r.status, r.text()), body("modphp-htaccess-dir.txt"), "{r}");
+    }
+    let r = lab.get("/fi/ini.php");
+    assert_eq!(r.status, body("modphp-htaccess-fi.txt").0, "{r}");
+    let want = fixture("modphp-htaccess-fi-error-log.txt").trim().replace(
+        "@ROOT@/www",
+        &lab.root.join("var/www/html").display().to_string(),
+    );
+    let want = want.split("] ").last().unwrap_or("").to_string();
+    let log_path = lab.root.join("var/log/apache2/error.log");
+    assert!(
+        wait_until(Duration::from_secs(5), || std::fs::read_to_string(
+            &log_path
+        )
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.contains("[core:alert]") && l.ends_with(&want))),
+        "falta «{want}» en\n{}",
+        std::fs::read_to_string(&log_path).unwrap_or_default()
+    );
+    // `lab explain` names the .htaccess files that applied.
+    let explain = lab.lab(&["explain", "http://localhost/dir/ini.php"]).all();
+    assert!(explain.contains("dir/.htaccess"), "{explain}");
+}
