@@ -42,7 +42,9 @@ fn load(family: &str) -> (toml::Value, Vec<Case>) {
     let spec: toml::Value = toml::from_str(&spec_text).expect("parse spec");
     let recorded = std::fs::read_to_string(transcripts().join(format!("{family}.txt")))
         .expect("read transcript");
-    let mut answers: Vec<(String, Vec<String>, String, String, Vec<String>)> = Vec::new();
+    // Name, head, body, access log line, error log lines.
+    type Answer = (String, Vec<String>, String, String, Vec<String>);
+    let mut answers: Vec<Answer> = Vec::new();
     for block in recorded.split("=== ").skip(1) {
         let mut lines = block.lines();
         let name = lines.next().expect("name").trim().to_string();

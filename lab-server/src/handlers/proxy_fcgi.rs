@@ -201,7 +201,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     let vars = cgivars::build(&req);
     let mut fcgi_params: Vec<(Vec<u8>, Vec<u8>)> = vars
         .into_iter()
-        .map(|(k, v)| (k.into_bytes(), latin1_bytes(&v)))
+        .map(|(k, v)| (k.into_bytes(), latin1_bytes(v)))
         .collect();
     // `ProxyFCGISetEnvIf`: the last word on the variables, after they are all built.
     let vary = fix_cgivars(&eff, parts, &ctx.url, &mut fcgi_params);
@@ -567,8 +567,12 @@ fn os_error_text(e: &std::io::Error) -> String {
     }
 }
 
-fn latin1_bytes(s: &str) -> Vec<u8> {
-    // cgivars turns header bytes into one char per byte; turn them back.
+fn latin1_bytes(s: String) -> Vec<u8> {
+    // cgivars turns header bytes into one char per byte; turn them back (ASCII, nearly every
+    // value, is already right and keeps its buffer).
+    if s.is_ascii() {
+        return s.into_bytes();
+    }
     if s.chars().all(|c| (c as u32) < 256) {
         s.chars().map(|c| c as u8).collect()
     } else {

@@ -346,13 +346,13 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
     if !any {
         out.push_str("  (ninguna)\n");
     }
-    if eff.htaccess.is_empty() {
+    if eff.htaccess_files().is_empty() {
         out.push_str("Ficheros .htaccess: ninguno (AllowOverride None o no hay ficheros)\n");
     } else {
         out.push_str(
             "Ficheros .htaccess leídos, cada uno tras los <Directory> de su directorio:\n",
         );
-        for f in &eff.htaccess {
+        for f in eff.htaccess_files() {
             let _ = writeln!(
                 out,
                 "  - {}",

@@ -24,9 +24,14 @@ pub struct Effective<'a> {
     layers: Vec<(Option<&'a Section>, &'a DirConfig)>,
     /// `Options` after every layer applied.
     pub options: OptionSet,
-    /// The `.htaccess` files read on the way, root first.
-    pub htaccess: Vec<std::path::PathBuf>,
+    /// The `.htaccess` files read on the way, root first (boxed: most requests read none,
+    /// and the struct travels in every handler's error).
+    htaccess: Option<Box<HtaccessFiles>>,
 }
+
+/// The `.htaccess` files one request read (a thin box keeps [`Effective`] small).
+#[derive(Debug, Clone)]
+struct HtaccessFiles(Vec<std::path::PathBuf>);
 
 /// Where a request lands, for matching sections.
 pub struct Target<'a> {
@@ -49,7 +54,7 @@ impl<'a> Effective<'a> {
             Err(_) => Self::merge_inner(config, host, target, false).unwrap_or(Effective {
                 layers: Vec::new(),
                 options: OptionSet::DEFAULT,
-                htaccess: Vec::new(),
+                htaccess: None,
             }),
         }
     }
@@ -191,8 +196,13 @@ impl<'a> Effective<'a> {
         Ok(Effective {
             layers,
             options,
-            htaccess,
+            htaccess: (!htaccess.is_empty()).then(|| Box::new(HtaccessFiles(htaccess))),
         })
+    }
+
+    /// The `.htaccess` files read for this request, root first.
+    pub fn htaccess_files(&self) -> &[std::path::PathBuf] {
+        self.htaccess.as_deref().map_or(&[], |h| h.0.as_slice())
     }
 
     /// The sections that applied, in merge order (for `lab explain`).
