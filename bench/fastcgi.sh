@@ -4,6 +4,9 @@
 # keepalive and fastcgi_keep_conn) and Apache 2.4 (mod_proxy_fcgi, the same SetHandler,
 # mpm_event). Each has its own php-fpm 8.2 master with the same pool: pm = static,
 # 4 children, unix socket. Same load for all: wrk, 32 connections, loopback only.
+# All three write an access log line per request in Apache's combined format (the lab's
+# Debian 000-default.conf does, so the others do too), and the script checks that OPcache
+# is in the same state in the three php-fpm pools before measuring.
 # nginx runs one worker, so its kept connections (keepalive = children) never outnumber the
 # php-fpm children: a kept idle connection holds a child, and more of them than children
 # would leave new connections waiting in php-fpm's queue.
@@ -82,6 +85,7 @@ CONF
 
 mkdir -p "$tmp/www"
 printf '<?php\necho "Hola desde PHP\\n";\n' > "$tmp/www/hello.php"
+printf '<?php\necho json_encode(opcache_get_status(false)["opcache_enabled"] ?? false);\n' > "$tmp/www/opcache.php"
 chmod -R a+rX "$tmp/www"
 
 echo "Compilando el laboratorio (release)…"
@@ -103,7 +107,7 @@ sed -i "s/<VirtualHost \*:80>/<VirtualHost *:$lab_port>/" "$ws/etc/apache2/sites
 sed -i 's/^console_port = .*/console_port = 0/' "$ws/lab.toml"
 sed -i -e 's/^pm = dynamic/pm = static/' -e "s/^pm.max_children = .*/pm.max_children = $CHILDREN/" \
   "$ws/etc/php/8.2/fpm/pool.d/www.conf"
-cp "$tmp/www/hello.php" "$ws/var/www/html/hello.php"
+cp "$tmp/www/hello.php" "$tmp/www/opcache.php" "$ws/var/www/html/"
 "$lab" --workspace "$ws" configtest >/dev/null || die "configuración del laboratorio no válida"
 "$lab" start --workspace "$ws" > "$tmp/lab.log" 2>&1 &
 pids+=($!)
@@ -119,7 +123,8 @@ error_log $tmp/nginx/error.log;
 $( [ "$(id -u)" = 0 ] && echo "user $run_user $run_group;" )
 events { worker_connections 1024; }
 http {
-  access_log off;
+  log_format combined_apache '\$remote_addr - \$remote_user [\$time_local] "\$request" \$status \$body_bytes_sent "\$http_referer" "\$http_user_agent"';
+  access_log $tmp/nginx/access.log combined_apache;
   client_body_temp_path $tmp/nginx/body;
   fastcgi_temp_path $tmp/nginx/fastcgi;
   proxy_temp_path $tmp/nginx/proxy;
@@ -157,12 +162,16 @@ Include mods-available/mime.load
 Include mods-available/dir.load
 Include mods-available/proxy.load
 Include mods-available/proxy_fcgi.load
+Include mods-available/setenvif.load
 TypesConfig /etc/mime.types
+LogFormat "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" combined
+CustomLog $tmp/apache/access.log combined
 Listen 127.0.0.1:$apache_port
 DocumentRoot $tmp/www
 <Directory $tmp/www>
   Require all granted
 </Directory>
+SetEnvIfNoCase ^Authorization\$ "(.+)" HTTP_AUTHORIZATION=\$1
 <FilesMatch ".+\.php\$">
   SetHandler "proxy:unix:$tmp/apache/php-fpm.sock|fcgi://localhost"
 </FilesMatch>
@@ -177,6 +186,16 @@ for url in "http://127.0.0.1:$lab_port/hello.php" "http://127.0.0.1:$nginx_port/
   body=$(curl -s "$url")
   [ "$body" = "Hola desde PHP" ] || die "$url respondió «$body»"
 done
+
+# The same OPcache state in the three pools (Debian's conf.d loads it in each).
+opcache_states=""
+for port in "$lab_port" "$nginx_port" "$apache_port"; do
+  opcache_states="$opcache_states $(curl -s "http://127.0.0.1:$port/opcache.php")"
+done
+case "$opcache_states" in
+  " true true true" | " false false false") echo "OPcache activo en los tres pools:$opcache_states" ;;
+  *) die "OPcache no está igual en los tres pools:$opcache_states" ;;
+esac
 
 # wrk against URL for DURATION; prints requests/s (integer). Non-2xx answers fail the run.
 load() {

@@ -183,7 +183,12 @@ fn workspace_for_start(explicit: Option<&Path>) -> Result<Workspace, Failure> {
 
 fn start(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
     let ws = workspace_for_start(explicit)?;
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // `LAB_WORKER_THREADS` (for benchmarks): how many threads serve; one per core otherwise.
+    let threads = std::env::var("LAB_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=64).contains(n))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .enable_all()

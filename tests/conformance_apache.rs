@@ -28,6 +28,8 @@ struct Case {
     head: Vec<String>,
     body: String,
     log: String,
+    /// Error log lines (only for specs with `errors = true`), normalised.
+    errors: Vec<String>,
 }
 
 fn transcripts() -> std::path::PathBuf {
@@ -40,15 +42,20 @@ fn load(family: &str) -> (toml::Value, Vec<Case>) {
     let spec: toml::Value = toml::from_str(&spec_text).expect("parse spec");
     let recorded = std::fs::read_to_string(transcripts().join(format!("{family}.txt")))
         .expect("read transcript");
-    let mut answers: Vec<(String, Vec<String>, String, String)> = Vec::new();
+    // Name, head, body, access log line, error log lines.
+    type Answer = (String, Vec<String>, String, String, Vec<String>);
+    let mut answers: Vec<Answer> = Vec::new();
     for block in recorded.split("=== ").skip(1) {
         let mut lines = block.lines();
         let name = lines.next().expect("name").trim().to_string();
         let mut head = Vec::new();
         let mut body = String::new();
         let mut log = String::new();
+        let mut errors = Vec::new();
         for line in lines {
-            if let Some(b) = line.strip_prefix("body: ") {
+            if let Some(e) = line.strip_prefix("error: ") {
+                errors.push(e.to_string());
+            } else if let Some(b) = line.strip_prefix("body: ") {
                 body = serde_json::from_str(b).expect("body is a JSON string");
             } else if let Some(l) = line.strip_prefix("log: ") {
                 log = l.to_string();
@@ -60,7 +67,7 @@ fn load(family: &str) -> (toml::Value, Vec<Case>) {
                 head.push(line.to_string());
             }
         }
-        answers.push((name, head, body, log));
+        answers.push((name, head, body, log, errors));
     }
     let reqs = spec["req"].as_array().expect("[[req]]");
     assert_eq!(
@@ -71,7 +78,7 @@ fn load(family: &str) -> (toml::Value, Vec<Case>) {
     let cases = reqs
         .iter()
         .zip(answers)
-        .map(|(r, (name, head, body, log))| {
+        .map(|(r, (name, head, body, log, errors))| {
             assert_eq!(r["name"].as_str(), Some(name.as_str()), "{family}: orden");
             Case {
                 name,
@@ -79,6 +86,7 @@ fn load(family: &str) -> (toml::Value, Vec<Case>) {
                 head,
                 body,
                 log,
+                errors,
             }
         })
         .collect();
@@ -235,6 +243,19 @@ fn normalise_log(line: &str, port: u16) -> String {
         .replace(&format!(":{port}"), ":<port>")
 }
 
+/// An error log line as `record.py` keeps it: without time, pid and tid, the client's port
+/// and the workspace root (paths read as on a Debian server).
+fn normalise_error(line: &str, root: &std::path::Path, port: u16) -> String {
+    let time = regex::Regex::new(r"^\[[^\]]+\] ").expect("regex");
+    let pid = regex::Regex::new(r" \[pid [^\]]+\]").expect("regex");
+    let client = regex::Regex::new(r"\[client ([0-9.]+):\d+\]").expect("regex");
+    let line = time.replace(line, "");
+    let line = pid.replace(&line, "");
+    let line = client.replace(&line, "[client $1]");
+    line.replace(&root.display().to_string(), "")
+        .replace(&format!(":{port}"), ":<port>")
+}
+
 /// Apache's own pages: compared by header names only (a listing keeps its exact type).
 fn generated(head: &[String]) -> bool {
     head.iter().any(|l| {
@@ -258,9 +279,15 @@ fn run(family: &str) {
     let (spec, cases) = load(family);
     let lab = lab_for(&spec);
     let access = lab.path("var/log/apache2/access.log");
+    let error_log = lab.path("var/log/apache2/error.log");
+    let compare_errors = spec
+        .get("errors")
+        .and_then(|e| e.as_bool())
+        .unwrap_or(false);
     let mut failures = Vec::new();
     for case in &cases {
         let before = std::fs::metadata(&access).map(|m| m.len()).unwrap_or(0);
+        let err_before = std::fs::metadata(&error_log).map(|m| m.len()).unwrap_or(0);
         let data = exchange(&lab, &case.raw);
         let (head, body) = normalise(&data, lab.port);
         let mut log = String::new();
@@ -276,6 +303,33 @@ fn run(family: &str) {
         }
         let log = normalise_log(&log, lab.port);
         let mut diffs = Vec::new();
+        if compare_errors {
+            let all = std::fs::read(&error_log).unwrap_or_default();
+            let text =
+                String::from_utf8_lossy(&all[(err_before as usize).min(all.len())..]).to_string();
+            let got: Vec<String> = text
+                .lines()
+                .filter(|l| l.contains("[client "))
+                .map(|l| normalise_error(l, &lab.root, lab.port))
+                .collect();
+            // The lab writes its own messages in Spanish; Apache's words are compared where
+            // the lab keeps them (the .htaccess lines), the module and level always.
+            let shape = |l: &str| -> String {
+                if l.contains(".htaccess: ") {
+                    l.to_string()
+                } else {
+                    l.split(" [client").next().unwrap_or("").to_string()
+                }
+            };
+            let want: Vec<String> = case.errors.iter().map(|l| shape(l)).collect();
+            let got_shape: Vec<String> = got.iter().map(|l| shape(l)).collect();
+            if want != got_shape {
+                diffs.push(format!(
+                    "registro de errores: Apache {:?}\n                     lab    {:?}",
+                    case.errors, got
+                ));
+            }
+        }
         if generated(&case.head) {
             let names = |h: &[String]| -> Vec<String> {
                 h.iter()
@@ -496,6 +550,13 @@ fn buffered_logs_on_still_reaches_the_file() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(found, "{}", lab.read("var/log/apache2/access.log"));
+}
+
+/// `.htaccess` files: the overrides, the common directives, and the 500 with Apache's own
+/// error log line for an invalid one.
+#[test]
+fn htaccess_files() {
+    run("htaccess");
 }
 
 #[test]

@@ -758,3 +758,233 @@ fn fastcgi_params_match_what_apache_sends_per_form() {
     }
     assert_eq!(got, want);
 }
+
+/// Without Debian's `php-fpm8.2` (here: the lab looks for programs only in an empty
+/// directory), the service says which package to install and the rest of the lab keeps
+/// serving. Needs no PHP at all.
+#[test]
+fn a_missing_php_fpm_binary_names_the_package_and_the_lab_keeps_running() {
+    let mut lab = TestLab::new();
+    lab.lab(&["service", "php8.2-fpm", "enable"]).assert_code(0);
+    let empty = lab.tmp().join("sin-programas");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    lab.set_env("LAB_PROGRAM_DIRS", empty.to_str().expect("utf-8 path"));
+    lab.write("var/www/html/a.txt", "sigo aquí\n");
+    lab.start();
+    let r = lab.get("/a.txt");
+    assert_eq!(r.status, 200, "{r}");
+    assert_eq!(r.body, "sigo aquí\n".as_bytes());
+    let out = lab.lab(&["service", "php8.2-fpm", "start"]);
+    let text = out.all();
+    assert_ne!(out.code, 0, "{text}");
+    assert!(
+        text.contains("no está instalado php-fpm8.2 (paquete php8.2-fpm)")
+            && text.contains("sudo apt-get install php8.2-fpm"),
+        "{text}"
+    );
+    // Still serving after the failed start.
+    assert_eq!(lab.get("/a.txt").status, 200);
+}
+
+/// `Authorization` reaches php-fpm only through Debian's `SetEnvIfNoCase` or `CGIPassAuth
+/// On`: without mod_setenvif it is dropped, and `CGIPassAuth On` in a `<Directory>` passes it
+/// (sethandler-nosetenvif-auth.txt, sethandler-cgipassauth.txt). A script that writes
+/// nothing gets `Content-Length: 0`, and no length at all for HEAD (sethandler-empty*.txt).
+#[test]
+fn cgi_pass_auth_and_an_empty_body_match_the_real_server() {
+    if !have_fpm() {
+        return;
+    }
+    let mut lab = php_lab();
+    lab.lab(&["a2dismod", "setenvif"]).assert_code(0);
+    lab.mkdir("var/www/html/pass");
+    lab.write("var/www/html/pass/env.php", fixture("env.php"));
+    lab.write("var/www/html/empty.php", "<?php\n");
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "DocumentRoot /var/www/html",
+        "DocumentRoot /var/www/html\n\t<Directory /var/www/html/pass>\n\t\tCGIPassAuth On\n\t</Directory>",
+    );
+    lab.start();
+    let auth = [("X-Demo", "a"), ("Authorization", "Basic YTpi")];
+    check(
+        &lab,
+        "sethandler-nosetenvif-auth.txt",
+        "GET",
+        "/env.php?x=1&y=%41",
+        &auth,
+        None,
+    );
+    let root = lab.root.join("var/www/html").display().to_string();
+    let (_, _, want) = expected("sethandler-cgipassauth.txt", &root);
+    let r = lab.request("GET", "/pass/env.php?x=1&y=%41", "127.0.0.1", &auth);
+    let mut got = vars(&r.text(), &root);
+    // The fixture's directory is `pass/` under the same root.
+    assert_eq!(
+        got.remove("HTTP_AUTHORIZATION").as_deref(),
+        Some("Basic YTpi")
+    );
+    let mut want = want;
+    want.remove("HTTP_AUTHORIZATION");
+    assert_eq!(got, want, "{r}");
+
+    // The head as the real server wrote it, Date and Server aside.
+    let head = |text: &str| -> Vec<String> {
+        text.split("\n\n")
+            .next()
+            .unwrap_or("")
+            .lines()
+            .filter(|l| !l.starts_with("Server: ") && !l.starts_with("Date: "))
+            .map(str::to_string)
+            .collect()
+    };
+    for (method, name) in [
+        ("GET", "sethandler-empty.txt"),
+        ("HEAD", "sethandler-empty-head.txt"),
+    ] {
+        let raw =
+            format!("{method} /empty.php HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        let mut data = Vec::new();
+        {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect(lab.addr()).expect("connect");
+            s.set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            s.write_all(raw.as_bytes()).expect("write");
+            let _ = s.read_to_end(&mut data);
+        }
+        let text = String::from_utf8_lossy(&data).replace("\r\n", "\n");
+        let mut got = head(&text);
+        // The lab answers `Connection: close` to a client that asked for it, as Apache does;
+        // curl did not ask.
+        got.retain(|l| l != "Connection: close");
+        assert_eq!(got, head(&fixture(name)), "{method}: {text}");
+    }
+}
+
+/// `ProxyFCGISetEnvIf` (mod_proxy_fcgi 2.4.26+): conditions on the variables being sent and
+/// on request headers, `$1` from the condition's regex, `%{VAR}` in the value, `!NAME` to
+/// remove one, no value for an empty one; the headers read go to `Vary`
+/// (sethandler-fcgisetenvif-*.txt, recorded with the same five lines).
+#[test]
+fn proxy_fcgi_set_env_if_matches_the_real_server() {
+    if !have_fpm() {
+        return;
+    }
+    let mut lab = php_lab();
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "DocumentRoot /var/www/html",
+        "DocumentRoot /var/www/html\n\
+         \tProxyFCGISetEnvIf \"reqenv('PATH_INFO') =~ m#/foo(\\d+)\\.php$#\" HTTP_X_NUMERO \"$1\"\n\
+         \tProxyFCGISetEnvIf \"%{QUERY_STRING} =~ /borra/\" !QUERY_STRING\n\
+         \tProxyFCGISetEnvIf \"true\" HTTP_X_HOST \"host=%{HTTP_HOST} uri=%{REQUEST_URI}\"\n\
+         \tProxyFCGISetEnvIf \"-n req('X-Demo')\" HTTP_X_VACIA\n\
+         \tProxyFCGISetEnvIf \"reqenv('REQUEST_METHOD') == 'POST' && %{HTTP:X-Demo} == 'a'\" HTTP_X_POST \"si-$0\"",
+    );
+    lab.start();
+    check(
+        &lab,
+        "sethandler-fcgisetenvif-get.txt",
+        "GET",
+        "/env.php/a/foo42.php?x=1",
+        &[("X-Demo", "a")],
+        None,
+    );
+    check(
+        &lab,
+        "sethandler-fcgisetenvif-post.txt",
+        "POST",
+        "/env.php?borra=1",
+        &[
+            ("X-Demo", "a"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        Some("a=1"),
+    );
+    let r = lab.request("GET", "/env.php", "127.0.0.1", &[("X-Demo", "a")]);
+    assert_eq!(r.header("vary"), Some("X-Demo"), "{r}");
+    // A rule that does not parse is a configtest error naming the line.
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "HTTP_X_VACIA",
+        "HTTP_X_VACIA\n\tProxyFCGISetEnvIf \"%{A} =~ m#sin-cerrar\" X",
+    );
+    let out = lab.lab(&["configtest"]);
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert!(
+        out.all().contains("000-default.conf")
+            && out.all().contains("expresión regular sin cerrar"),
+        "{}",
+        out.all()
+    );
+}
+
+/// `php_value`/`php_flag` in `.htaccess` under mod_php (AllowOverride Options), and
+/// `php_admin_value` refused there with Apache's log line (modphp-htaccess-*.txt).
+#[test]
+fn mod_php_reads_php_value_from_htaccess_like_the_real_server() {
+    let mut lab = TestLab::new();
+    lab.lab(&["a2dismod", "mpm_event"]).assert_code(0);
+    lab.lab(&["a2enmod", "mpm_prefork", "php8.2"])
+        .assert_code(0);
+    let page = "<?php echo ini_get(\"memory_limit\"), \" \", ini_get(\"display_errors\"), \" \", ini_get(\"max_execution_time\"), \"\\n\";\n";
+    for d in ["", "dir/", "fi/"] {
+        lab.write(&format!("var/www/html/{d}ini.php"), page);
+    }
+    lab.write(
+        "var/www/html/dir/.htaccess",
+        "php_value memory_limit 77M\nphp_flag display_errors on\n",
+    );
+    lab.write(
+        "var/www/html/fi/.htaccess",
+        "php_admin_value max_execution_time 5\n",
+    );
+    lab.replace(
+        "etc/apache2/sites-available/000-default.conf",
+        "DocumentRoot /var/www/html",
+        "DocumentRoot /var/www/html\n\t<Directory /var/www/html>\n\t\tAllowOverride Options\n\t</Directory>\n\t<Directory /var/www/html/fi>\n\t\tAllowOverride FileInfo\n\t</Directory>",
+    );
+    lab.configtest().assert_code(0);
+    if !have_fpm() {
+        return;
+    }
+    lab.start();
+    let body = |name: &str| -> (u16, String) {
+        let text = fixture(name);
+        let (head, body) = text.split_once("\n\n").unwrap_or((&text, ""));
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        (status, body.to_string())
+    };
+    for _ in 0..3 {
+        let r = lab.get("/ini.php");
+        assert_eq!((r.status, r.text()), body("modphp-htaccess-ini.txt"), "{r}");
+        let r = lab.get("/dir/ini.php");
+        assert_eq!((r.status, r.text()), body("modphp-htaccess-dir.txt"), "{r}");
+    }
+    let r = lab.get("/fi/ini.php");
+    assert_eq!(r.status, body("modphp-htaccess-fi.txt").0, "{r}");
+    let want = fixture("modphp-htaccess-fi-error-log.txt").trim().replace(
+        "@ROOT@/www",
+        &lab.root.join("var/www/html").display().to_string(),
+    );
+    let want = want.split("] ").last().unwrap_or("").to_string();
+    let log_path = lab.root.join("var/log/apache2/error.log");
+    assert!(
+        wait_until(Duration::from_secs(5), || std::fs::read_to_string(
+            &log_path
+        )
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.contains("[core:alert]") && l.ends_with(&want))),
+        "falta «{want}» en\n{}",
+        std::fs::read_to_string(&log_path).unwrap_or_default()
+    );
+    // `lab explain` names the .htaccess files that applied.
+    let explain = lab.lab(&["explain", "http://localhost/dir/ini.php"]).all();
+    assert!(explain.contains("dir/.htaccess"), "{explain}");
+}

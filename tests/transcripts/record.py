@@ -161,6 +161,15 @@ def normalise_log(line, port):
     return line.replace(f":{port}", ":<port>")
 
 
+def normalise_error(line, root, port):
+    """An error log line without what changes between runs: the time, pid and tid, the
+    client's port and the temporary root (so paths read as on a Debian server)."""
+    line = re.sub(r"^\[[^\]]+\] ", "", line)
+    line = re.sub(r" \[pid [^\]]+\]", "", line)
+    line = re.sub(r"\[client ([0-9.]+):\d+\]", r"[client \1]", line)
+    return line.replace(root, "").replace(f":{port}", ":<port>")
+
+
 def record(spec_path):
     with open(spec_path, "rb") as f:
         spec = tomllib.load(f)
@@ -187,6 +196,8 @@ def record(spec_path):
         for req in spec["req"]:
             raw = req["raw"].replace("@HOST@", f"127.0.0.1:{port}")
             before = os.path.getsize(access) if os.path.exists(access) else 0
+            errors_path = f"{root}/var/log/apache2/error.log"
+            err_before = os.path.getsize(errors_path) if os.path.exists(errors_path) else 0
             data = exchange(port, raw)
             head, body = normalise(data, port)
             log = ""
@@ -197,8 +208,17 @@ def record(spec_path):
                 if log:
                     break
                 time.sleep(0.02)
+            errlines = ""
+            if spec.get("errors"):
+                time.sleep(0.1)
+                with open(errors_path) as f:
+                    f.seek(err_before)
+                    for line in f.read().splitlines():
+                        if "[client " not in line:
+                            continue
+                        errlines += f"error: {normalise_error(line, root, port)}\n"
             out.append(f"=== {req['name']}\n{head}\nbody: {json.dumps(body)}\n"
-                       f"log: {normalise_log(log, port)}\n")
+                       f"log: {normalise_log(log, port)}\n{errlines}")
     finally:
         subprocess.run(ctl + ["stop"], env=env)
         time.sleep(0.5)

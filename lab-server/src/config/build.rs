@@ -348,6 +348,9 @@ impl Builder<'_> {
                 host.server_name = Some(name);
                 host.span.get_or_insert(node.span.clone());
             }
+            "accessfilename" => {
+                host.access_file_names = Some(a.iter().map(|x| x.text.clone()).collect())
+            }
             "serveralias" => host
                 .server_aliases
                 .extend(a.iter().map(|x| x.text.to_ascii_lowercase())),

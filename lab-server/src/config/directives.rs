@@ -107,6 +107,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     d("ProxyRequests", "proxy", C::SV, 1, 1),
     d("ProxyStatus", "proxy", C::SV, 1, 1),
     d("ProxyFCGIBackendType", "proxy_fcgi", C::SV, 1, 1),
+    d("ProxyFCGISetEnvIf", "proxy_fcgi", C::SVD, 2, 3),
     s("Proxy", "proxy", C::SV, 1, ANY),
     d("ProxySet", "proxy", C::D, 1, ANY),
     // mod_php

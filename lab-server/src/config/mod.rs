@@ -13,6 +13,7 @@
 pub mod build;
 pub mod diagnostic;
 pub mod directives;
+pub mod expr;
 pub mod loader;
 pub mod model;
 pub mod modules;

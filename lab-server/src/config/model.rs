@@ -231,6 +231,8 @@ pub enum TraceEnable {
 #[derive(Debug, Clone, Default)]
 pub struct HostConfig {
     pub server_name: Option<String>,
+    /// `AccessFileName` (`None`: not written here; Apache's default is `.htaccess`).
+    pub access_file_names: Option<Vec<String>>,
     pub server_aliases: Vec<String>,
     pub server_admin: Option<String>,
     pub document_root: Option<ResolvedPath>,
@@ -350,6 +352,13 @@ pub enum SectionPattern {
 pub struct DirConfig {
     pub options: Option<OptionsDirective>,
     pub allow_override_none: Option<bool>,
+    /// `AllowOverride`: the categories `.htaccess` files may use (bits of
+    /// [`crate::http::htaccess::Override`]); `None` when not written here.
+    pub allow_override: Option<u8>,
+    /// `AllowOverrideList`: directives allowed in `.htaccess` by name (lowercase).
+    pub allow_override_list: Option<Vec<String>>,
+    /// `ProxyFCGISetEnvIf`, in order (mod_proxy_fcgi appends the inner ones to the outer).
+    pub fcgi_set_env: Vec<FcgiSetEnv>,
     /// `Require` lines of this section (several lines = `RequireAny`).
     pub require: Option<RequireExpr>,
     pub directory_index: Option<Vec<String>>,
@@ -397,6 +406,17 @@ pub struct DirConfig {
     pub actions: BTreeMap<String, (String, bool)>,
     /// `php_value`, `php_flag`, `php_admin_value`, `php_admin_flag` (mod_php), in order.
     pub php: Vec<PhpSetting>,
+}
+
+/// `ProxyFCGISetEnvIf condition [!]NAME [value]`.
+#[derive(Debug, Clone)]
+pub struct FcgiSetEnv {
+    pub condition: crate::config::expr::Expr,
+    /// The variable; `unset` for the `!NAME` form.
+    pub name: String,
+    pub unset: bool,
+    /// The value as a string expression (`$1`, `%{VAR}`); empty when not given.
+    pub value: crate::config::expr::StrExpr,
 }
 
 /// One mod_env directive.
@@ -559,6 +579,8 @@ pub enum HeaderOp {
 pub struct SetEnvIf {
     /// `Remote_Addr`, `Request_URI`, `Request_Method`, or a request header name.
     pub attribute: String,
+    /// An attribute written as a regular expression (`^Authorization$`), compiled once.
+    pub attribute_regex: Option<regex::Regex>,
     pub regex: regex::Regex,
     pub case_insensitive: bool,
     /// `VAR=value`, `VAR` (=1) or `!VAR` (unset: value `None`).

@@ -142,6 +142,7 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         }
         "allowoverride" => {
             conf.allow_override_none = Some(a.len() == 1 && a[0].text.eq_ignore_ascii_case("none"));
+            conf.allow_override = Some(crate::http::htaccess::Override::parse(a));
             for x in a {
                 const KINDS: &[&str] = &[
                     "All",
@@ -160,6 +161,20 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
                     }
                     err(diags, &x.span, msg);
                 }
+            }
+        }
+        "allowoverridelist" => {
+            conf.allow_override_list = Some(
+                if a.len() == 1 && a[0].text.eq_ignore_ascii_case("none") {
+                    Vec::new()
+                } else {
+                    a.iter().map(|x| x.text.to_ascii_lowercase()).collect()
+                },
+            );
+        }
+        "proxyfcgisetenvif" => {
+            if let Some(rule) = parse_fcgi_set_env(node, diags) {
+                conf.fcgi_set_env.push(rule);
             }
         }
         "redirect" | "redirectmatch" | "redirectpermanent" | "redirecttemp" => {
@@ -291,7 +306,6 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         | "readmename"
         | "authmerging"
         | "authzsendforbiddenonfailure"
-        | "allowoverridelist"
         | "defaulttype" => {}
         _ => return false,
     }
@@ -828,6 +842,64 @@ fn parse_expires(arg: &Arg, diags: &mut Diags) -> Option<Duration> {
     Some(Duration::from_secs(total))
 }
 
+/// `ProxyFCGISetEnvIf "condition" [!]NAME ["value"]` (mod_proxy_fcgi's `cmd_setenv`).
+fn parse_fcgi_set_env(node: &Node, diags: &mut Diags) -> Option<super::model::FcgiSetEnv> {
+    let a = &node.args;
+    let condition = match super::expr::parse(&a[0].text) {
+        Ok(e) => e,
+        Err(e) => {
+            err(
+                diags,
+                &a[0].span,
+                format!("no se puede leer la expresión \"{}\": {e}", a[0].text),
+            );
+            return None;
+        }
+    };
+    let (unset, name) = match a[1].text.strip_prefix('!') {
+        Some(n) => (true, n.to_string()),
+        None => (false, a[1].text.clone()),
+    };
+    if unset && a.len() > 2 {
+        err_hint(
+            diags,
+            &a[2].span,
+            format!(
+                "el tercer argumento (\"{}\") no se permite con `!{name}`: ProxyFCGISetEnvIf solo borra la variable",
+                a[2].text
+            ),
+            "quita el valor o quita el `!`",
+        );
+        return None;
+    }
+    if name.is_empty() {
+        err(
+            diags,
+            &a[1].span,
+            "ProxyFCGISetEnvIf: \"!\" no es un nombre de variable",
+        );
+        return None;
+    }
+    let value = match a.get(2).map(|v| super::expr::parse_string(&v.text)) {
+        None => super::expr::StrExpr::default(),
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            err(
+                diags,
+                &a[2].span,
+                format!("no se puede leer la expresión \"{}\": {e}", a[2].text),
+            );
+            return None;
+        }
+    };
+    Some(super::model::FcgiSetEnv {
+        condition,
+        name,
+        unset,
+        value,
+    })
+}
+
 fn parse_setenvif(node: &Node, diags: &mut Diags) -> Option<SetEnvIf> {
     let key = node.key();
     let browser = key.starts_with("browsermatch");
@@ -864,8 +936,18 @@ fn parse_setenvif(node: &Node, diags: &mut Diags) -> Option<SetEnvIf> {
             },
         })
         .collect();
+    let attribute_regex = attribute
+        .contains(['^', '$', '*', '[', '(', '|', '+', '?'])
+        .then(|| {
+            regex::RegexBuilder::new(&attribute)
+                .case_insensitive(true)
+                .build()
+                .ok()
+        })
+        .flatten();
     Some(SetEnvIf {
         attribute,
+        attribute_regex,
         regex,
         case_insensitive: nocase,
         vars,

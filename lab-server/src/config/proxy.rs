@@ -409,11 +409,34 @@ pub fn handler_target(
             .filter(|p| p.eq_ignore_ascii_case("proxy:"))
             .map(|_| &handler[6..])
     })?;
+    // The handler string is the same on every request of a site: a target that resolved
+    // inside the workspace is kept (the resolution stats the host and workspace paths).
+    type Cache = std::sync::RwLock<std::collections::HashMap<(PathBuf, String), FcgiTarget>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (ws_root.to_path_buf(), rest.to_string());
+    if let Some(t) = cache.read().ok().and_then(|c| c.get(&key).cloned()) {
+        return Some(Ok(t));
+    }
     let ws = Workspace {
         root: ws_root.to_path_buf(),
         settings: Default::default(),
     };
-    Some(parse_target(&ws, rest, &PathBuf::from("/")))
+    let target = parse_target(&ws, rest, &PathBuf::from("/"));
+    if let Ok(t) = &target {
+        let inside = match &t.backend {
+            Backend::Unix(p) => p.starts_with(ws_root),
+            Backend::Tcp(..) => true,
+        };
+        if inside {
+            if let Ok(mut c) = cache.write() {
+                if c.len() < 256 {
+                    c.insert(key, t.clone());
+                }
+            }
+        }
+    }
+    Some(target)
 }
 
 #[cfg(test)]

@@ -32,13 +32,20 @@ pub type Recycle<S> = Box<dyn FnOnce(S) + Send + Sync>;
 
 /// One request in flight: poll it for [`Event`]s.
 pub struct Exchange<S> {
-    rd: Option<ReadHalf<S>>,
+    rd: Option<Reader<S>>,
     recycle: Option<Recycle<S>>,
     buf: BytesMut,
-    /// Kept open until the response is read (a half-close may look like an abort).
-    writer: Option<WriteHalf<S>>,
     pump: Option<JoinHandle<()>>,
     finished: bool,
+}
+
+/// Where the answer is read from: the whole connection (a request without a body, written
+/// in one go before reading: no lock between halves), or the read half while a task pumps
+/// the body into the write half (which it keeps open until the response is read: a
+/// half-close may look like an abort).
+enum Reader<S> {
+    Whole(S),
+    Half(ReadHalf<S>),
 }
 
 /// Sends a request (id 1). `body`: `None` for a request without a body; otherwise the
@@ -52,7 +59,7 @@ pub async fn begin<S>(
     recycle: Option<Recycle<S>>,
 ) -> std::io::Result<Exchange<S>>
 where
-    S: AsyncRead + AsyncWrite + Send + 'static,
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let recycle = if body.is_none() { recycle } else { None };
     let flags = if recycle.is_some() {
@@ -60,7 +67,6 @@ where
     } else {
         0
     };
-    let (rd, mut wr) = tokio::io::split(stream);
     let mut buf = BytesMut::with_capacity(1024);
     record::encode(
         &mut buf,
@@ -71,13 +77,15 @@ where
     let pairs = record::encode_pairs(params.iter().map(|(k, v)| (&k[..], &v[..])));
     record::encode_stream(&mut buf, RecordType::Params, 1, &pairs);
     record::encode(&mut buf, RecordType::Params, 1, b"");
-    let (writer, pump) = match body {
+    let (rd, pump) = match body {
         None => {
             record::encode(&mut buf, RecordType::Stdin, 1, b"");
-            wr.write_all(&buf).await?;
-            (Some(wr), None)
+            let mut stream = stream;
+            stream.write_all(&buf).await?;
+            (Reader::Whole(stream), None)
         }
         Some(mut body) => {
+            let (rd, mut wr): (ReadHalf<S>, WriteHalf<S>) = tokio::io::split(stream);
             wr.write_all(&buf).await?;
             let pump = tokio::spawn(async move {
                 let mut buf = BytesMut::new();
@@ -103,14 +111,13 @@ where
                 }
                 std::future::pending::<()>().await;
             });
-            (None, Some(pump))
+            (Reader::Half(rd), Some(pump))
         }
     };
     Ok(Exchange {
         rd: Some(rd),
         recycle,
         buf: BytesMut::with_capacity(8192),
-        writer,
         pump,
         finished: false,
     })
@@ -161,7 +168,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exchange<S> {
             let Some(rd) = self.rd.as_mut() else {
                 return Poll::Ready(None);
             };
-            match Pin::new(rd).poll_read(cx, &mut rb) {
+            let polled = match rd {
+                Reader::Whole(s) => Pin::new(s).poll_read(cx, &mut rb),
+                Reader::Half(h) => Pin::new(h).poll_read(cx, &mut rb),
+            };
+            match polled {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(e)) => {
                     self.finish();
@@ -187,18 +198,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exchange<S> {
         if !self.buf.is_empty() {
             return;
         }
-        if let (Some(recycle), Some(rd), Some(wr)) =
-            (self.recycle.take(), self.rd.take(), self.writer.take())
-        {
-            recycle(rd.unsplit(wr));
+        if self.recycle.is_some() && matches!(self.rd, Some(Reader::Whole(_))) {
+            if let (Some(recycle), Some(Reader::Whole(s))) = (self.recycle.take(), self.rd.take()) {
+                recycle(s);
+            }
         }
     }
 
     fn finish(&mut self) {
         self.finished = true;
-        if self.recycle.is_none() {
-            self.writer = None;
-        }
         if let Some(p) = self.pump.take() {
             p.abort();
         }

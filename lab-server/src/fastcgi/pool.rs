@@ -247,14 +247,37 @@ impl Pool {
                         buf.extend_from_slice(&b);
                         match cgi::parse_head(&buf) {
                             Ok(Some((head, n))) => {
-                                let first = buf.split_off(n).freeze();
+                                let mut first = buf.split_off(n).freeze();
+                                let mut exchange = Some(exchange);
+                                // Like mod_proxy_fcgi, nothing goes to the client before the
+                                // first byte of the body: a body that ends before any byte
+                                // is known to be empty (Apache then sends
+                                // `Content-Length: 0`).
+                                while first.is_empty() {
+                                    let Some(ex) = exchange.as_mut() else { break };
+                                    let ev = match tokio::time::timeout(timeout, ex.next_event())
+                                        .await
+                                    {
+                                        Ok(ev) => ev,
+                                        Err(_) => return Err(ProxyError::Timeout),
+                                    };
+                                    match ev {
+                                        Some(Ok(Event::Stdout(b))) => first = b,
+                                        Some(Ok(Event::Stderr(b))) => stderr.push(b),
+                                        Some(Ok(Event::End { .. })) | None => exchange = None,
+                                        Some(Err(e)) => {
+                                            return Err(ProxyError::Broken(e.to_string()))
+                                        }
+                                    }
+                                }
+                                let empty = exchange.is_none() && first.is_empty();
                                 return Ok((
                                     head,
                                     Response {
-                                        exchange: Some(exchange),
+                                        exchange,
                                         first: (!first.is_empty()).then_some(first),
                                         timeout,
-                                        _permit: permit,
+                                        _permit: (!empty).then_some(permit).flatten(),
                                     },
                                 ));
                             }
@@ -357,6 +380,11 @@ pub enum Piece {
 }
 
 impl Response {
+    /// The body is known to be empty (the application ended without writing any byte of it).
+    pub fn is_empty(&self) -> bool {
+        self.exchange.is_none() && self.first.is_none()
+    }
+
     /// Polls the next piece; `None` at END_REQUEST.
     pub fn poll_piece(&mut self, cx: &mut Context<'_>) -> Poll<Option<std::io::Result<Piece>>> {
         if let Some(first) = self.first.take() {

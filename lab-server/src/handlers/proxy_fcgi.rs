@@ -198,7 +198,9 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         script_name: &script_name,
         path_info: &path_info,
         path_translated: translated.as_deref(),
-        pass_auth: false,
+        // `CGIPassAuth On` hands `Authorization` to the application, as with mod_cgi
+        // (Debian's php8.2-fpm.conf gets it there through SetEnvIfNoCase instead).
+        pass_auth: eff.cgi_pass_auth(),
         remote_user: None,
         auth_type: None,
         subprocess_env: &env,
@@ -206,8 +208,10 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     let vars = cgivars::build(&req);
     let mut fcgi_params: Vec<(Vec<u8>, Vec<u8>)> = vars
         .into_iter()
-        .map(|(k, v)| (k.into_bytes(), latin1_bytes(&v)))
+        .map(|(k, v)| (k.into_bytes(), latin1_bytes(v)))
         .collect();
+    // `ProxyFCGISetEnvIf`: the last word on the variables, after they are all built.
+    let vary = fix_cgivars(&eff, parts, &ctx.url, &mut fcgi_params);
     let is_mod_php = matches!(form, Form::ModPhp { .. });
     if is_mod_php {
         // php_value/php_flag and php_admin_*: per-request ini settings of the PHP pool.
@@ -403,6 +407,10 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
             return Ok((resp, Some(eff)));
         }
     }
+    // A body that ended before its first byte: Apache's content-length filter sees the end
+    // of the response with nothing before it and writes `Content-Length: 0` (a HEAD request
+    // gets neither).
+    let empty = rest.is_empty() && parts.method != Method::HEAD;
     let body = FcgiBody {
         rest,
         log,
@@ -412,6 +420,8 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     };
     let body: Body = if parts.method == Method::HEAD {
         crate::http::empty()
+    } else if empty {
+        crate::http::head::zero_length()
     } else {
         body.boxed()
     };
@@ -422,6 +432,29 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         None,
         body,
     );
+    if empty {
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    }
+    if !vary.is_empty() {
+        let h = resp.headers_mut();
+        let mut names: Vec<String> = h
+            .get_all(header::VARY)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
+        for n in vary {
+            if !names.iter().any(|x| x.eq_ignore_ascii_case(&n)) {
+                names.push(n);
+            }
+        }
+        if let Ok(v) = HeaderValue::from_str(&names.join(",")) {
+            h.insert(header::VARY, v);
+        }
+    }
     // Apache fills in a type the application did not give (php always does).
     if !resp.headers().contains_key(header::CONTENT_TYPE)
         && resp.status() != http::StatusCode::NOT_MODIFIED
@@ -432,6 +465,99 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         );
     }
     Ok((resp, Some(eff)))
+}
+
+/// What a `ProxyFCGISetEnvIf` expression reads: the variables being sent (`reqenv`), the
+/// request's headers and the usual server variables.
+struct FcgiLookup<'p> {
+    params: &'p [(Vec<u8>, Vec<u8>)],
+    parts: &'p http::request::Parts,
+    url: &'p str,
+    /// Request headers read through `req()`/`http()`/`%{HTTP:...}`: ap_expr adds them to
+    /// `Vary`.
+    vary: std::cell::RefCell<Vec<String>>,
+}
+
+impl crate::config::expr::Lookup for FcgiLookup<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        match name {
+            // `%{REQUEST_URI}` is the path without the query (r->uri), unlike the CGI variable.
+            "REQUEST_URI" => Some(self.url.to_string()),
+            "THE_REQUEST" => Some(format!(
+                "{} {} {:?}",
+                self.parts.method,
+                self.parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+                self.parts.version
+            )),
+            "REQUEST_FILENAME" => self.reqenv("SCRIPT_FILENAME"),
+            _ => self.reqenv(name).or_else(|| {
+                name.strip_prefix("HTTP_").and_then(|h| {
+                    self.parts
+                        .headers
+                        .get(h.replace('_', "-"))
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                })
+            }),
+        }
+    }
+
+    fn reqenv(&self, name: &str) -> Option<String> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name.as_bytes())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    }
+
+    fn header(&self, name: &str) -> Option<String> {
+        if let Ok(mut v) = self.vary.try_borrow_mut() {
+            if !v.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                v.push(name.to_string());
+            }
+        }
+        self.parts
+            .headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    }
+}
+
+/// mod_proxy_fcgi's `fix_cgivars`: each `ProxyFCGISetEnvIf` whose condition holds sets (or,
+/// with `!NAME`, removes) a variable; the value may use the condition's `$1`..`$9`. Returns
+/// the request headers the expressions read (for `Vary`).
+fn fix_cgivars(
+    eff: &crate::http::perdir::Effective<'_>,
+    parts: &http::request::Parts,
+    url: &str,
+    params: &mut Vec<(Vec<u8>, Vec<u8>)>,
+) -> Vec<String> {
+    let mut vary: Vec<String> = Vec::new();
+    for rule in eff.fcgi_set_env() {
+        let mut caps = Vec::new();
+        let (holds, value) = {
+            let look = FcgiLookup {
+                params,
+                parts,
+                url,
+                vary: std::cell::RefCell::new(std::mem::take(&mut vary)),
+            };
+            let holds = rule.condition.eval(&look, &mut caps);
+            let value = (holds && !rule.unset).then(|| rule.value.eval(&look, &caps));
+            vary = look.vary.into_inner();
+            (holds, value)
+        };
+        if !holds {
+            continue;
+        }
+        let name = rule.name.as_bytes();
+        match value {
+            None => params.retain(|(k, _)| k != name),
+            Some(v) => match params.iter_mut().find(|(k, _)| k == name) {
+                Some(slot) => slot.1 = v.into_bytes(),
+                None => params.push((name.to_vec(), v.into_bytes())),
+            },
+        }
+    }
+    vary
 }
 
 fn host_of(url: &str) -> &str {
@@ -448,8 +574,12 @@ fn os_error_text(e: &std::io::Error) -> String {
     }
 }
 
-fn latin1_bytes(s: &str) -> Vec<u8> {
-    // cgivars turns header bytes into one char per byte; turn them back.
+fn latin1_bytes(s: String) -> Vec<u8> {
+    // cgivars turns header bytes into one char per byte; turn them back (ASCII, nearly every
+    // value, is already right and keeps its buffer).
+    if s.is_ascii() {
+        return s.into_bytes();
+    }
     if s.chars().all(|c| (c as u32) < 256) {
         s.chars().map(|c| c as u8).collect()
     } else {

@@ -151,7 +151,7 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
                 if let Ok(m) = std::fs::metadata(&candidate) {
                     if m.is_file() {
                         // The index is a subrequest: its own <Files> sections apply.
-                        let sub = Effective::merge(
+                        let sub = Effective::merge_or_plain(
                             config,
                             ctx.host,
                             &Target {
@@ -229,7 +229,13 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
             };
         }
         return Err((
-            Failure::logged(
+            Failure {
+                module: if config.has_module("autoindex") {
+                    "autoindex"
+                } else {
+                    "core"
+                },
+                ..Failure::logged(
                 403,
                 Level::Error,
                 format!(
@@ -239,7 +245,8 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
                         .map(|v| v.join(" "))
                         .unwrap_or_else(|| "index.html".into())
                 ),
-            ),
+            )
+            },
             Some(eff),
         ));
     }

@@ -319,16 +319,24 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         }
     };
 
-    // Sections and access.
-    let eff = Effective::merge(
-        config,
-        host,
-        &Target {
-            dir: Some(&dir),
-            file_name,
-            url: &url,
-        },
-    );
+    // Sections, `.htaccess` files and access.
+    let target = Target {
+        dir: Some(&dir),
+        file_name,
+        url: &url,
+    };
+    let eff = match Effective::merge_walk(config, host, &target) {
+        Ok(eff) => eff,
+        Err(bad) => {
+            let _ = writeln!(
+                out,
+                "Ficheros .htaccess: {} no es válido, así que la petición recibe un 500\n  (en error.log: {})",
+                crate::config::diagnostic::display_path(&bad.file, base),
+                bad.log_line()
+            );
+            return out;
+        }
+    };
     out.push_str("Secciones que se aplican, en el orden en que Apache las combina:\n");
     let mut any = false;
     for (n, s) in eff.sections().enumerate() {
@@ -337,6 +345,20 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
     }
     if !any {
         out.push_str("  (ninguna)\n");
+    }
+    if eff.htaccess_files().is_empty() {
+        out.push_str("Ficheros .htaccess: ninguno (AllowOverride None o no hay ficheros)\n");
+    } else {
+        out.push_str(
+            "Ficheros .htaccess leídos, cada uno tras los <Directory> de su directorio:\n",
+        );
+        for f in eff.htaccess_files() {
+            let _ = writeln!(
+                out,
+                "  - {}",
+                crate::config::diagnostic::display_path(f, base)
+            );
+        }
     }
     let _ = writeln!(out, "Options resultantes: {}", options_text(eff.options));
     let env = std::collections::HashMap::new();

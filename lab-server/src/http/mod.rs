@@ -20,6 +20,7 @@ pub mod authz;
 pub mod errors;
 pub mod explain;
 pub mod head;
+pub mod htaccess;
 pub mod log;
 pub mod mapping;
 pub mod perdir;

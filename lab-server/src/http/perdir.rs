@@ -24,7 +24,14 @@ pub struct Effective<'a> {
     layers: Vec<(Option<&'a Section>, &'a DirConfig)>,
     /// `Options` after every layer applied.
     pub options: OptionSet,
+    /// The `.htaccess` files read on the way, root first (boxed: most requests read none,
+    /// and the struct travels in every handler's error).
+    htaccess: Option<Box<HtaccessFiles>>,
 }
+
+/// The `.htaccess` files one request read (a thin box keeps [`Effective`] small).
+#[derive(Debug, Clone)]
+struct HtaccessFiles(Vec<std::path::PathBuf>);
 
 /// Where a request lands, for matching sections.
 pub struct Target<'a> {
@@ -38,8 +45,47 @@ pub struct Target<'a> {
 }
 
 impl<'a> Effective<'a> {
-    /// Merges what applies to `target` on `host` (the main server or a vhost).
+    /// Merges what applies to `target` on `host` (the main server or a vhost), without
+    /// `.htaccess` files.
     pub fn merge(config: &'a ServerConfig, host: &'a HostConfig, target: &Target<'_>) -> Self {
+        match Self::merge_inner(config, host, target, false) {
+            Ok(e) => e,
+            // Not reached: without the walk nothing is read.
+            Err(_) => Self::merge_inner(config, host, target, false).unwrap_or(Effective {
+                layers: Vec::new(),
+                options: OptionSet::DEFAULT,
+                htaccess: None,
+            }),
+        }
+    }
+
+    /// [`Effective::merge`] with the `.htaccess` files of every directory from the root down
+    /// to `target.dir`, each right after the `<Directory>` sections of its own level, where
+    /// `AllowOverride`/`AllowOverrideList` let them in. An invalid file is an error.
+    pub fn merge_walk(
+        config: &'a ServerConfig,
+        host: &'a HostConfig,
+        target: &Target<'_>,
+    ) -> Result<Self, super::htaccess::Invalid> {
+        Self::merge_inner(config, host, target, true)
+    }
+
+    /// [`Effective::merge_walk`] for a subrequest (an index file, an `ErrorDocument`): an
+    /// invalid `.htaccess` there leaves the sections alone.
+    pub fn merge_or_plain(
+        config: &'a ServerConfig,
+        host: &'a HostConfig,
+        target: &Target<'_>,
+    ) -> Self {
+        Self::merge_walk(config, host, target).unwrap_or_else(|_| Self::merge(config, host, target))
+    }
+
+    fn merge_inner(
+        config: &'a ServerConfig,
+        host: &'a HostConfig,
+        target: &Target<'_>,
+        walk: bool,
+    ) -> Result<Self, super::htaccess::Invalid> {
         let is_main = std::ptr::eq(host, &config.main);
         let mut layers: Vec<(Option<&'a Section>, &'a DirConfig)> = Vec::with_capacity(8);
         layers.push((None, &config.main.defaults));
@@ -49,6 +95,7 @@ impl<'a> Effective<'a> {
         let sections = || config.sections_for(host);
         // `<Files>` nested in the directory sections that matched, merged with the others.
         let mut nested: Vec<&'a Section> = Vec::new();
+        let mut htaccess = Vec::new();
         if let Some(dir) = target.dir {
             // Only `<DirectoryMatch>` needs the path as the configuration writes it.
             let mut virt: Option<String> = None;
@@ -59,7 +106,57 @@ impl<'a> Effective<'a> {
             // Stable: equal depths keep configuration order.
             dirs.sort_by_key(|(d, _)| *d);
             nested.extend(dirs.iter().flat_map(|(_, s)| s.config.files.iter()));
-            layers.extend(dirs.into_iter().map(|(_, s)| (Some(s), &s.config)));
+            let overrides = walk
+                && dirs.iter().any(|(_, s)| {
+                    s.config.allow_override.is_some_and(|a| a != 0)
+                        || s.config
+                            .allow_override_list
+                            .as_ref()
+                            .is_some_and(|l| !l.is_empty())
+                });
+            if overrides {
+                // The walk: each level's sections, then its `.htaccess`.
+                let base = if dir.starts_with(&config.workspace) {
+                    config.workspace.as_path()
+                } else {
+                    Path::new("/")
+                };
+                let mut levels: Vec<&Path> = dir
+                    .ancestors()
+                    .take_while(|a| a.starts_with(base))
+                    .collect();
+                levels.reverse();
+                let names = super::htaccess::names(config, host);
+                let (mut allowed, mut list): (u8, &[String]) = (0, &[]);
+                let mut next = 0;
+                for level in levels {
+                    let k = level.components().count();
+                    while next < dirs.len() && dirs[next].0 <= k {
+                        let s = dirs[next].1;
+                        if let Some(a) = s.config.allow_override {
+                            allowed = a;
+                        }
+                        if let Some(l) = &s.config.allow_override_list {
+                            list = l;
+                        }
+                        layers.push((Some(s), &s.config));
+                        next += 1;
+                    }
+                    if allowed == 0 && list.is_empty() {
+                        continue;
+                    }
+                    if let Some(found) =
+                        super::htaccess::read(config, level, &names, allowed, list)?
+                    {
+                        nested.extend(found.config.files.iter());
+                        layers.push((None, found.config));
+                        htaccess.push(found.file);
+                    }
+                }
+                layers.extend(dirs[next..].iter().map(|(_, s)| (Some(*s), &s.config)));
+            } else {
+                layers.extend(dirs.into_iter().map(|(_, s)| (Some(s), &s.config)));
+            }
             let matched: Vec<&'a Section> = sections()
                 .filter(|s| s.kind == SectionKind::DirectoryMatch)
                 .filter(|s| match &s.pattern {
@@ -96,7 +193,16 @@ impl<'a> Effective<'a> {
         let options = layers.iter().fold(OptionSet::DEFAULT, |opts, (_, l)| {
             l.options.map_or(opts, |o| o.apply(opts))
         });
-        Effective { layers, options }
+        Ok(Effective {
+            layers,
+            options,
+            htaccess: (!htaccess.is_empty()).then(|| Box::new(HtaccessFiles(htaccess))),
+        })
+    }
+
+    /// The `.htaccess` files read for this request, root first.
+    pub fn htaccess_files(&self) -> &[std::path::PathBuf] {
+        self.htaccess.as_deref().map_or(&[], |h| h.0.as_slice())
     }
 
     /// The sections that applied, in merge order (for `lab explain`).
@@ -232,6 +338,11 @@ impl<'a> Effective<'a> {
                     .rev()
                     .find_map(|(_, l)| l.expires_default)
             })
+    }
+
+    /// Every `ProxyFCGISetEnvIf`, outer sections first (mod_proxy_fcgi appends).
+    pub fn fcgi_set_env(&self) -> impl Iterator<Item = &'a crate::config::model::FcgiSetEnv> + '_ {
+        self.layers.iter().flat_map(|(_, l)| l.fcgi_set_env.iter())
     }
 
     /// Every `SetEnvIf` rule, in order.

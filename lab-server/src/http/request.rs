@@ -165,7 +165,11 @@ where
             }
             let mut resp =
                 error_response(&site, &conn, &parts, &ctx, eff.as_ref(), failure.status).await;
-            resp.extensions_mut().insert(head::ErrorPage);
+            // A local `ErrorDocument` is a request of its own (an internal redirect): its
+            // answer gets the plain `Header`s too; Apache's generated pages do not.
+            if resp.extensions().get::<head::Generated>().is_some() {
+                resp.extensions_mut().insert(head::ErrorPage);
+            }
             for (k, v) in failure.headers {
                 resp.headers_mut().insert(k, v);
             }
@@ -648,16 +652,16 @@ async fn route<'a>(
     };
     ctx.file = Some(mapped.path.clone());
 
-    // 3. Per-directory configuration and access.
-    let eff = Effective::merge(
-        config,
-        ctx.host,
-        &Target {
-            dir: Some(&dir),
-            file_name,
-            url: &url,
-        },
-    );
+    // 3. Per-directory configuration (`.htaccess` files included) and access.
+    let target = Target {
+        dir: Some(&dir),
+        file_name,
+        url: &url,
+    };
+    let eff = match Effective::merge_walk(config, ctx.host, &target) {
+        Ok(eff) => eff,
+        Err(bad) => return Err((Failure::logged(500, Level::Alert, bad.log_line()), None)),
+    };
     set_env_if(&eff, conn, parts, &url, &mut ctx.env);
     if let Some(name) = file_name {
         if name.len() >= 3 && name[..3].eq_ignore_ascii_case(".ht") {
@@ -1017,7 +1021,7 @@ async fn local_error_document(site: &Site, ctx: &Ctx<'_>, url: &str) -> Option<R
         return None;
     }
     let entity = site.files.entity(&mapped.path, &meta).ok()?;
-    let eff = Effective::merge(
+    let eff = Effective::merge_or_plain(
         &site.config,
         ctx.host,
         &Target {
@@ -1058,7 +1062,7 @@ fn set_env_if(
             name => parts
                 .headers
                 .get(name)
-                .or_else(|| header_by_regex(&rule.attribute, parts))
+                .or_else(|| header_by_regex(rule.attribute_regex.as_ref(), parts))
                 .and_then(|v| v.to_str().ok()),
         };
         let Some(value) = value else { continue };
@@ -1081,14 +1085,8 @@ fn set_env_if(
 
 /// An attribute written as a regular expression (`^Authorization$`, as Debian's
 /// php8.2-fpm.conf does) names the first request header whose name it matches.
-fn header_by_regex<'p>(attribute: &str, parts: &'p Parts) -> Option<&'p HeaderValue> {
-    if !attribute.contains(['^', '$', '*', '[', '(', '|', '+', '?']) {
-        return None;
-    }
-    let re = regex::RegexBuilder::new(attribute)
-        .case_insensitive(true)
-        .build()
-        .ok()?;
+fn header_by_regex<'p>(re: Option<&regex::Regex>, parts: &'p Parts) -> Option<&'p HeaderValue> {
+    let re = re?;
     parts
         .headers
         .iter()

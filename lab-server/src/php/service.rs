@@ -17,12 +17,23 @@ pub const FPM_BINARY: &str = "php-fpm8.2";
 /// The package that provides it.
 pub const FPM_PACKAGE: &str = "php8.2-fpm";
 
-/// Finds a program in the usual Debian places and in `PATH`.
+/// Where [`find_program`] looks instead of the usual places, when set (a list like `PATH`):
+/// lets a test, or a machine with PHP installed elsewhere, choose the programs.
+pub const PROGRAM_DIRS_ENV: &str = "LAB_PROGRAM_DIRS";
+
+/// Finds a program in the usual Debian places and in `PATH` (or only in the directories of
+/// [`PROGRAM_DIRS_ENV`] when that is set).
 pub fn find_program(name: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = vec!["/usr/sbin".into(), "/usr/bin".into()];
-    if let Some(path) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&path));
-    }
+    let dirs: Vec<PathBuf> = match std::env::var_os(PROGRAM_DIRS_ENV) {
+        Some(list) => std::env::split_paths(&list).collect(),
+        None => {
+            let mut dirs: Vec<PathBuf> = vec!["/usr/sbin".into(), "/usr/bin".into()];
+            if let Some(path) = std::env::var_os("PATH") {
+                dirs.extend(std::env::split_paths(&path));
+            }
+            dirs
+        }
+    };
     dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
