@@ -16,6 +16,7 @@ pub mod explain;
 pub mod fetch;
 pub mod server;
 pub mod stats;
+pub mod tunnel;
 pub mod vcl;
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use super::body::ProxyBody;
 use super::cache::{hash_key, Lookup, Object};
 use super::fetch::{canonical_reason, strip_hop_by_hop, FetchJob, Fetched};
 use super::stats::Trace;
+use super::tunnel::{ClientIo, Tunnel};
 use super::vcl::interp::{run, Action, Ctx, Msg};
 use super::vcl::SubKind;
 use super::{Loaded, Proxy, VclHost};
@@ -35,11 +36,14 @@ pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client
     let local = stream.local_addr().unwrap_or(client);
     let _ = stream.set_nodelay(true);
     proxy.stats.sess_conn.fetch_add(1, Relaxed);
+    let tunnel = Arc::new(Tunnel::default());
     let service = {
         let proxy = Arc::clone(&proxy);
+        let tunnel = Arc::clone(&tunnel);
         service_fn(move |req| {
             let proxy = Arc::clone(&proxy);
-            async move { Ok::<_, Infallible>(handle(proxy, req, client, local).await) }
+            let tunnel = Arc::clone(&tunnel);
+            async move { Ok::<_, Infallible>(handle(proxy, req, client, local, &tunnel).await) }
         })
     };
     let mut builder = http1::Builder::new();
@@ -47,12 +51,32 @@ pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(60))
         .keep_alive(true)
+        // A client that ends its side after a request still gets the answer (and a piped
+        // request its tunnel), as with Varnish.
+        .half_close(true)
         .title_case_headers(true)
         .max_buf_size(256 * 1024);
-    let _ = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades()
-        .await;
+    let io = ClientIo {
+        inner: stream,
+        tunnel: Arc::clone(&tunnel),
+    };
+    let Ok(parts) = builder
+        .serve_connection(TokioIo::new(io), service)
+        .without_shutdown()
+        .await
+    else {
+        return;
+    };
+    let mut client_stream = parts.io.into_inner().inner;
+    match tunnel.take() {
+        // `return (pipe)`: what the client sent after the piped request goes on to the
+        // backend, then bytes flow both ways.
+        Some(backend) => super::tunnel::join(client_stream, backend, parts.read_buf).await,
+        None => {
+            use tokio::io::AsyncWriteExt as _;
+            let _ = client_stream.shutdown().await;
+        }
+    }
 }
 
 fn request_msg(parts: &http::request::Parts) -> Msg {
@@ -86,6 +110,7 @@ pub async fn handle(
     req: http::Request<hyper::body::Incoming>,
     client: SocketAddr,
     local: SocketAddr,
+    tunnel: &Tunnel,
 ) -> http::Response<ProxyBody> {
     let loaded = proxy.loaded.load_full();
     let xid = proxy.next_xid();
@@ -117,7 +142,9 @@ pub async fn handle(
         ctx.req.get("if-modified-since").map(str::to_string),
         ctx.req.get("range").map(str::to_string),
     );
-    strip_hop_by_hop(&mut ctx.req);
+    // Hop-by-hop headers (Connection, Upgrade...) stay in req, as in Varnish, where VCL
+    // reads them (the websocket recipe pipes on `req.http.upgrade`); they are filtered
+    // out of every bereq.
     // Varnish adds the client to X-Forwarded-For before vcl_recv.
     let ip = client.ip().to_canonical().to_string();
     match ctx.req.get("x-forwarded-for").map(str::to_string) {
@@ -183,9 +210,19 @@ pub async fn handle(
             Action::Pass => pass(&proxy, &loaded, &mut ctx, &mut body, &mut trace).await,
             Action::Pipe => {
                 proxy.stats.s_pipe.fetch_add(1, Relaxed);
+                // As cnt_pipe: the request's headers, X-Varnish with a new id and
+                // `Connection: close`, which vcl_pipe may undo.
+                let bxid = proxy.next_xid();
+                ctx.bereq = ctx.req.clone();
+                strip_hop_by_hop(&mut ctx.bereq);
+                ctx.bereq_xid = bxid;
+                ctx.bereq.set("X-Varnish", bxid.to_string());
+                ctx.bereq.set("Connection", "close");
                 let a = call(prog, SubKind::Pipe, &mut ctx, &host, &mut trace);
                 match a {
-                    Action::Pipe => pipe(&proxy, &loaded, &mut ctx, &mut body, &mut trace).await,
+                    Action::Pipe => {
+                        pipe(&loaded, &mut ctx, &mut body, &mut trace, tunnel, bxid).await
+                    }
                     Action::Synth(c, r) => Outcome::Synth(c, r),
                     _ => Outcome::Synth(503, Some("VCL failed".into())),
                 }
@@ -544,39 +581,38 @@ async fn pass(
     }
 }
 
-/// Pipe: the request goes to the backend as is (with `Connection: close`), and the answer
-/// comes back untouched: no X-Varnish, Age or Via.
+/// Pipe: the request goes to the backend (with `Connection: close` unless vcl_pipe removed
+/// it), and from then on the connection is a tunnel: the backend's answer and whatever either
+/// side sends next pass untouched (no X-Varnish, Age or Via).
 async fn pipe(
-    proxy: &Arc<Proxy>,
     loaded: &Arc<Loaded>,
     ctx: &mut Ctx,
     body: &mut Option<ProxyBody>,
     trace: &mut Trace,
+    tunnel: &Tunnel,
+    xid: u64,
 ) -> Outcome {
-    let xid = proxy.next_xid();
-    let mut bereq = ctx.req.clone();
-    bereq.set("X-Varnish", xid.to_string());
-    bereq.set("Connection", "close");
     let Some(backend) = loaded.backends.resolve(ctx.backend_hint) else {
         return Outcome::Synth(503, Some("Backend fetch failed".into()));
     };
-    let mut builder = http::Request::builder()
-        .method(bereq.method.as_str())
-        .uri(bereq.url.as_str());
-    for (n, v) in &bereq.headers {
-        builder = builder.header(n.as_str(), v.as_str());
-    }
-    let Ok(req) = builder.body(body.take().unwrap_or(ProxyBody::Empty)) else {
-        return Outcome::Synth(400, None);
-    };
+    let addr = format!("{}:{}", backend.def.host, backend.def.port);
     trace.add("Link", format!("bereq {xid} pipe"));
-    match loaded.backends.send(&backend, req).await {
-        Ok(resp) => {
-            let (parts, incoming) = resp.into_parts();
-            Outcome::Raw(http::Response::from_parts(
-                parts,
-                ProxyBody::Incoming(incoming),
-            ))
+    let bereq = std::mem::take(&mut ctx.bereq);
+    let b = body.take().unwrap_or(ProxyBody::Empty);
+    match super::tunnel::send(&addr, backend.def.connect_timeout, bereq, b).await {
+        Ok(stream) => {
+            tunnel.open(stream);
+            trace.add(
+                "PipeAcct",
+                "túnel abierto hasta que cierre una de las partes",
+            );
+            // hyper writes this nowhere (the IO swallows it) and lets go of the socket.
+            let mut r = http::Response::new(ProxyBody::Empty);
+            r.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            Outcome::Raw(r)
         }
         Err(e) => {
             trace.add("FetchError", e);
@@ -857,9 +893,10 @@ fn respond(
                     headers.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
                 }
             }
+            // The value's String becomes the header's bytes without a copy.
             if let (Ok(n), Ok(v)) = (
                 http::HeaderName::from_bytes(n.as_bytes()),
-                http::HeaderValue::from_str(&v),
+                http::HeaderValue::from_maybe_shared(Bytes::from(v)),
             ) {
                 headers.append(n, v);
             }
