@@ -760,6 +760,7 @@ fn respond(
     xid: u64,
 ) -> http::Response<ProxyBody> {
     let synthetic = matches!(reply, Reply::Synth { .. });
+    let mut len_last = false;
     let (mut resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
         Reply::Raw(r) => {
             trace.add("End", "");
@@ -811,60 +812,54 @@ fn respond(
                 resp.reason = "Not Modified".into();
                 resp.unset("content-length");
                 (resp, ProxyBody::Empty, None)
-            } else if let Some(whole) = obj.body.whole() {
-                let total = whole.len() as u64;
-                match (&conds.2, resp.status) {
-                    (Some(range), 200) => match parse_range(range, total) {
-                        RangeResult::Ok(a, b) => {
-                            resp.status = 206;
-                            resp.reason = "Partial Content".into();
-                            resp.set("Content-Range", format!("bytes {a}-{b}/{total}"));
-                            let part = whole.slice(a as usize..=b as usize);
-                            let l = part.len() as u64;
-                            (resp, ProxyBody::full(part), Some(l))
-                        }
-                        RangeResult::Unsatisfiable => {
-                            resp.status = 416;
-                            resp.reason = "Range Not Satisfiable".into();
-                            resp.set("Content-Range", format!("bytes */{total}"));
-                            (resp, ProxyBody::Empty, Some(0))
-                        }
-                        RangeResult::Ignore => (resp, ProxyBody::full(whole), Some(total)),
-                    },
-                    _ => (resp, ProxyBody::full(whole), Some(total)),
-                }
             } else {
-                // Still being fetched: stream what arrives (chunked).
-                let (tx, rx) = tokio::sync::mpsc::channel(8);
-                let buf = Arc::clone(&obj.body);
-                tokio::spawn(async move {
-                    let mut at = 0;
-                    loop {
-                        match buf.read_from(at).await {
-                            Some(Ok(chunks)) => {
-                                at += chunks.len();
-                                for c in chunks {
-                                    if tx.send(Ok(c)).await.is_err() {
-                                        return;
-                                    }
-                                }
-                            }
-                            Some(Err(())) => {
-                                let _ = tx.send(Err("la descarga del backend falló".into())).await;
-                                return;
-                            }
-                            None => return,
-                        }
+                // Range (http_range_support) on a 200 whose length is known: a complete
+                // object or one still being fetched with a Content-Length. Without a
+                // known length Varnish ignores the Range and sends everything.
+                let whole = obj.body.whole();
+                let total = whole.as_ref().map(|w| w.len() as u64).or(obj.length);
+                let range = match (&conds.2, resp.status, total) {
+                    (Some(r), 200, Some(total)) if proxy.params.http_range_support => {
+                        Some((parse_range(r, total), total))
                     }
-                });
-                (
-                    resp,
-                    ProxyBody::Channel {
-                        rx,
-                        len: obj.length,
+                    _ => None,
+                };
+                match range {
+                    Some((Ok((a, b)), total)) => {
+                        resp.status = 206;
+                        resp.reason = "Partial Content".into();
+                        resp.set("Content-Range", format!("bytes {a}-{b}/{total}"));
+                        let l = b - a + 1;
+                        // A length that changed goes last, after Content-Range.
+                        len_last = l != total;
+                        let body = match whole {
+                            Some(w) => ProxyBody::full(w.slice(a as usize..=b as usize)),
+                            None => stream_body(Arc::clone(&obj.body), Some((a, b)), Some(l)),
+                        };
+                        (resp, body, Some(l))
+                    }
+                    Some((Err(()), total)) => {
+                        resp.status = 416;
+                        resp.reason = "Requested Range Not Satisfiable".into();
+                        resp.set("Content-Range", format!("bytes */{total}"));
+                        len_last = true;
+                        // Not `Empty`: hyper would move an empty body's Content-Length
+                        // after Connection.
+                        (resp, ProxyBody::Full(Some(Bytes::new())), Some(0))
+                    }
+                    None => match whole {
+                        Some(w) => {
+                            let l = w.len() as u64;
+                            (resp, ProxyBody::full(w), Some(l))
+                        }
+                        // Still being fetched: stream what arrives.
+                        None => (
+                            resp,
+                            stream_body(Arc::clone(&obj.body), None, obj.length),
+                            obj.length,
+                        ),
                     },
-                    obj.length,
-                )
+                }
             }
         }
     };
@@ -888,7 +883,7 @@ fn respond(
             if n.eq_ignore_ascii_case("content-length") {
                 continue;
             }
-            if !synthetic && n.eq_ignore_ascii_case("x-varnish") {
+            if !synthetic && !len_last && n.eq_ignore_ascii_case("x-varnish") {
                 if let Some(l) = length.take() {
                     headers.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
                 }
@@ -972,49 +967,86 @@ fn gunzip_stream(buf: Arc<super::cache::BodyBuf>) -> ProxyBody {
     ProxyBody::Channel { rx, len: None }
 }
 
-enum RangeResult {
-    Ok(u64, u64),
-    Unsatisfiable,
-    Ignore,
+/// Streams a stored body while it is fetched, optionally only bytes `a..=b`.
+fn stream_body(
+    buf: Arc<super::cache::BodyBuf>,
+    range: Option<(u64, u64)>,
+    len: Option<u64>,
+) -> ProxyBody {
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tokio::spawn(async move {
+        let mut at = 0;
+        // Offset in the body of the next chunk's first byte.
+        let mut pos: u64 = 0;
+        loop {
+            match buf.read_from(at).await {
+                Some(Ok(chunks)) => {
+                    at += chunks.len();
+                    for c in chunks {
+                        let start = pos;
+                        pos += c.len() as u64;
+                        let c = match range {
+                            None => c,
+                            Some((a, b)) => {
+                                if pos <= a || start > b {
+                                    if start > b {
+                                        return;
+                                    }
+                                    continue;
+                                }
+                                let from = a.saturating_sub(start) as usize;
+                                let to = ((b + 1).min(pos) - start) as usize;
+                                c.slice(from..to)
+                            }
+                        };
+                        if tx.send(Ok(c)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Some(Err(())) => {
+                    let _ = tx.send(Err("la descarga del backend falló".into())).await;
+                    return;
+                }
+                None => return,
+            }
+        }
+    });
+    ProxyBody::Channel { rx, len }
 }
 
-/// One `bytes=a-b` range, as Varnish answers it from a stored object (several ranges are
-/// ignored: the whole object is sent).
-fn parse_range(h: &str, total: u64) -> RangeResult {
-    let Some(spec) = h.trim().strip_prefix("bytes=") else {
-        return RangeResult::Ignore;
-    };
-    if spec.contains(',') {
-        return RangeResult::Ignore;
-    }
-    let Some((a, b)) = spec.split_once('-') else {
-        return RangeResult::Ignore;
-    };
-    let (a, b) = (a.trim(), b.trim());
-    let (start, end) = if a.is_empty() {
-        let Ok(n) = b.parse::<u64>() else {
-            return RangeResult::Ignore;
-        };
-        if n == 0 {
-            return RangeResult::Unsatisfiable;
-        }
-        (total.saturating_sub(n), total.saturating_sub(1))
+/// A `Range` header as Varnish 7.1's `http_range_support` reads it (cache_range.c): one
+/// `bytes=` range; anything else (several ranges, other units, spaces, an inverted range,
+/// a start past the end, `-0`) is answered 416. `Ok((first, last))` otherwise.
+pub(crate) fn parse_range(h: &str, total: u64) -> Result<(u64, u64), ()> {
+    let r = h.strip_prefix("bytes=").ok_or(())?;
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let n = digits(r);
+    let has_low = n > 0;
+    let low: u64 = if has_low {
+        r[..n].parse().map_err(|_| ())?
     } else {
-        let Ok(s) = a.parse::<u64>() else {
-            return RangeResult::Ignore;
-        };
-        let e = if b.is_empty() {
-            total.saturating_sub(1)
-        } else {
-            match b.parse::<u64>() {
-                Ok(e) if e >= s => e.min(total.saturating_sub(1)),
-                _ => return RangeResult::Ignore,
-            }
-        };
-        (s, e)
+        0
     };
-    if total == 0 || start >= total {
-        return RangeResult::Unsatisfiable;
+    let r = r[n..].strip_prefix('-').ok_or(())?;
+    let m = digits(r);
+    let high: Option<u64> = if m > 0 {
+        Some(r[..m].parse().map_err(|_| ())?)
+    } else {
+        None
+    };
+    if m != r.len() {
+        return Err(());
     }
-    RangeResult::Ok(start, end)
+    let (low, high) = match high {
+        Some(h) if !has_low => (total.saturating_sub(h), total.saturating_sub(1)),
+        Some(h) if h >= total => (low, total.saturating_sub(1)),
+        None => (low, total.saturating_sub(1)),
+        Some(h) if h < low => return Err(()),
+        Some(h) => (low, h),
+    };
+    if low >= total {
+        return Err(());
+    }
+    Ok((low, high))
 }
