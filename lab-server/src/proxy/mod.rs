@@ -14,6 +14,7 @@ pub mod cache;
 pub mod config;
 pub mod explain;
 pub mod fetch;
+pub mod query;
 pub mod server;
 pub mod stats;
 pub mod tunnel;

@@ -121,6 +121,20 @@ pub async fn handle(
     trace.add("ReqStart", format!("{} {}", client.ip(), client.port()));
     trace.add("ReqMethod", parts.method.as_str());
     trace.add("ReqURL", parts.uri.to_string());
+    trace.add(
+        "ReqProtocol",
+        match parts.version {
+            http::Version::HTTP_10 => "HTTP/1.0",
+            _ => "HTTP/1.1",
+        },
+    );
+    // The client's headers, for `lab proxy log -q 'ReqHeader:Host eq ...'`.
+    for (n, v) in &parts.headers {
+        trace.add(
+            "ReqHeader",
+            format!("{}: {}", n.as_str(), String::from_utf8_lossy(v.as_bytes())),
+        );
+    }
     let mut ctx = Ctx {
         req: request_msg(&parts),
         xid,
@@ -915,6 +929,15 @@ fn respond(
         }
     }
     trace.add("RespStatus", status.as_u16().to_string());
+    trace.add("RespReason", reason);
+    if let Some(h) = builder.headers_ref() {
+        for (n, v) in h {
+            trace.add(
+                "RespHeader",
+                format!("{}: {}", n.as_str(), String::from_utf8_lossy(v.as_bytes())),
+            );
+        }
+    }
     trace.add("End", "");
     proxy.log.push("Request", xid, std::mem::take(trace));
     let body = if no_body { ProxyBody::Empty } else { body };

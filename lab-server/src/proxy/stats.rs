@@ -4,6 +4,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 
+use super::query::{Grouping, Query};
+
 macro_rules! counters {
     ($($name:ident : $desc:literal),* $(,)?) => {
         /// `MAIN.*` counters.
@@ -88,6 +90,60 @@ impl TxLog {
     }
 }
 
+/// `lab proxy log -q QUERY -g GROUPING`.
+impl TxLog {
+    /// Like [`TxLog::since`], keeping only what `query` selects. With
+    /// [`Grouping::Request`], each client request comes with the backend requests it started
+    /// (their `Begin` names it), and the query sees the records of all of them.
+    pub fn since_query(
+        &self,
+        after: u64,
+        query: Option<&Query>,
+        grouping: Grouping,
+    ) -> (Vec<String>, u64) {
+        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for (n, t) in e.iter().filter(|(n, _)| *n > after) {
+            match grouping {
+                Grouping::Vxid => {
+                    if query.map_or(true, |q| q.matches(&t.trace.records())) {
+                        out.push(t.trace.render(t.kind, t.xid));
+                    }
+                }
+                Grouping::Request => {
+                    if t.kind != "Request" {
+                        continue;
+                    }
+                    let parent = t.xid.to_string();
+                    let children: Vec<&Entry> = e
+                        .iter()
+                        .filter(|(m, c)| {
+                            m != n
+                                && c.kind == "BeReq"
+                                && c.trace.lines.first().is_some_and(|(tag, text)| {
+                                    *tag == "Begin" && text.split(' ').nth(1) == Some(&parent)
+                                })
+                        })
+                        .map(|(_, c)| c)
+                        .collect();
+                    let mut records = t.trace.records();
+                    for c in &children {
+                        records.extend(c.trace.records());
+                    }
+                    if query.map_or(true, |q| q.matches(&records)) {
+                        let mut text = t.trace.render(t.kind, t.xid);
+                        for c in children {
+                            text.push_str(&c.trace.render_nested(c.kind, c.xid));
+                        }
+                        out.push(text);
+                    }
+                }
+            }
+        }
+        (out, self.seq.load(Relaxed))
+    }
+}
+
 struct Entry {
     kind: &'static str,
     xid: u64,
@@ -107,6 +163,20 @@ impl Trace {
             self.lines.reserve(16);
         }
         self.lines.push((tag, text.into()));
+    }
+
+    /// The records as (tag, text), for queries.
+    pub fn records(&self) -> Vec<(&str, &str)> {
+        self.lines.iter().map(|(t, x)| (*t, x.as_str())).collect()
+    }
+
+    /// As varnishlog shows a backend request inside its client request (`-g request`).
+    pub fn render_nested(&self, kind: &str, xid: u64) -> String {
+        let mut out = format!("**  << {kind:<8} >> {xid}\n");
+        for (tag, text) in &self.lines {
+            out.push_str(&format!("--  {tag:<14} {text}\n"));
+        }
+        out
     }
 
     pub fn render(&self, kind: &str, xid: u64) -> String {
