@@ -4,6 +4,7 @@
 #
 #   bench/proxy.sh                      # wrk -t1 -c64 -d10s per case after a 2 s warm-up
 #   DURATION=30s CONNECTIONS=128 bench/proxy.sh
+#   LAB_BIN=/ruta/a/otro/lab bench/proxy.sh   # sin compilar: mide ese binario
 #
 # Cases: hits (the same URL, cached) and misses (a new query string per request, so every
 # request is a lookup that fails, a backend fetch and an insertion).
@@ -36,9 +37,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "== compilando (release)"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-lab="$repo/target/release/lab"
+if [ -n "${LAB_BIN:-}" ]; then
+  # A binary built earlier (to compare two versions of the lab on the same machine).
+  lab=$LAB_BIN
+else
+  echo "== compilando (release)"
+  cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+  lab="$repo/target/release/lab"
+fi
 
 # ---- the lab: Apache role (backend) + varnish role --------------------------------------
 apache_port=$(free_port)

@@ -119,7 +119,7 @@ pub async fn handle(
     let mut trace = Trace::default();
     trace.add("Begin", format!("req {} rxreq", xid));
     trace.add("ReqStart", format!("{} {}", client.ip(), client.port()));
-    trace.add("ReqMethod", parts.method.as_str());
+    trace.add("ReqMethod", parts.method.as_str().to_string());
     trace.add("ReqURL", parts.uri.to_string());
     trace.add(
         "ReqProtocol",
@@ -129,12 +129,7 @@ pub async fn handle(
         },
     );
     // The client's headers, for `lab proxy log -q 'ReqHeader:Host eq ...'`.
-    for (n, v) in &parts.headers {
-        trace.add(
-            "ReqHeader",
-            format!("{}: {}", n.as_str(), String::from_utf8_lossy(v.as_bytes())),
-        );
-    }
+    trace.add_headers("ReqHeader", parts.headers.clone());
     let mut ctx = Ctx {
         req: request_msg(&parts),
         xid,
@@ -321,6 +316,26 @@ fn accepts_gzip(ae: &str) -> bool {
     })
 }
 
+/// The subroutine as varnishlog writes it after `VCL_call`.
+fn call_name(kind: SubKind) -> &'static str {
+    match kind {
+        SubKind::Recv => "RECV",
+        SubKind::Pipe => "PIPE",
+        SubKind::Pass => "PASS",
+        SubKind::Hash => "HASH",
+        SubKind::Purge => "PURGE",
+        SubKind::Hit => "HIT",
+        SubKind::Miss => "MISS",
+        SubKind::Deliver => "DELIVER",
+        SubKind::Synth => "SYNTH",
+        SubKind::BackendFetch => "BACKEND_FETCH",
+        SubKind::BackendResponse => "BACKEND_RESPONSE",
+        SubKind::BackendError => "BACKEND_ERROR",
+        SubKind::Init => "INIT",
+        SubKind::Fini => "FINI",
+    }
+}
+
 fn call(
     prog: &super::vcl::Program,
     kind: SubKind,
@@ -329,10 +344,7 @@ fn call(
     trace: &mut Trace,
 ) -> Action {
     let a = run(prog, kind, ctx, host);
-    trace.add(
-        "VCL_call",
-        kind.name().trim_start_matches("vcl_").to_ascii_uppercase(),
-    );
+    trace.add("VCL_call", call_name(kind));
     for l in ctx.log.drain(..) {
         trace.add("VCL_Log", l);
     }
@@ -931,12 +943,7 @@ fn respond(
     trace.add("RespStatus", status.as_u16().to_string());
     trace.add("RespReason", reason);
     if let Some(h) = builder.headers_ref() {
-        for (n, v) in h {
-            trace.add(
-                "RespHeader",
-                format!("{}: {}", n.as_str(), String::from_utf8_lossy(v.as_bytes())),
-            );
-        }
+        trace.add_headers("RespHeader", h.clone());
     }
     trace.add("End", "");
     proxy.log.push("Request", xid, std::mem::take(trace));
