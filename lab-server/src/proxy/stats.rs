@@ -107,7 +107,7 @@ impl TxLog {
         for (n, t) in e.iter().filter(|(n, _)| *n > after) {
             match grouping {
                 Grouping::Vxid => {
-                    if query.map_or(true, |q| q.matches(&as_pairs(&t.trace.records()))) {
+                    if query.is_none_or(|q| q.matches(&as_pairs(&t.trace.records()))) {
                         out.push(t.trace.render(t.kind, t.xid));
                     }
                 }
@@ -131,7 +131,7 @@ impl TxLog {
                     for c in &children {
                         records.extend(c.trace.records());
                     }
-                    if query.map_or(true, |q| q.matches(&as_pairs(&records))) {
+                    if query.is_none_or(|q| q.matches(&as_pairs(&records))) {
                         let mut text = t.trace.render(t.kind, t.xid);
                         for c in children {
                             text.push_str(&c.trace.render_nested(c.kind, c.xid));

@@ -919,7 +919,10 @@ async fn raw_backend() -> (SocketAddr, Arc<Mutex<Vec<Vec<String>>>>) {
 
 /// The blocks of `pipe.txt`: what the client writes (`>`), reads (`<`), and the heads the
 /// backend reads (`backend N:`), with `\r\n` spelled out.
-fn pipe_transcript() -> Vec<(Vec<(char, String)>, Vec<String>)> {
+/// One exchange of `pipe.txt`: the client's writes and reads, and the backend's heads.
+type PipeBlock = (Vec<(char, String)>, Vec<String>);
+
+fn pipe_transcript() -> Vec<PipeBlock> {
     let text = include_str!("../../../tests/transcripts/varnish/pipe.txt");
     let unescape = |s: &str| s.replace("\\r", "\r").replace("\\n", "\n");
     let mut out = Vec::new();

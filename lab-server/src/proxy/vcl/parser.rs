@@ -1546,11 +1546,13 @@ fn has_possessive(re: &str) -> bool {
             b'\\' => i += 1,
             b'[' if !class => class = true,
             b']' if class => class = false,
-            b'*' | b'+' | b'?' | b'}' if !class && b.get(i + 1) == Some(&b'+') => {
-                // `(?+1)`-like group syntax is not a quantifier.
-                if !(b[i] == b'?' && i > 0 && b[i - 1] == b'(') {
-                    return true;
-                }
+            // `(?+1)`-like group syntax is not a quantifier.
+            b'*' | b'+' | b'?' | b'}'
+                if !class
+                    && b.get(i + 1) == Some(&b'+')
+                    && !(b[i] == b'?' && i > 0 && b[i - 1] == b'(') =>
+            {
+                return true;
             }
             _ => {}
         }
