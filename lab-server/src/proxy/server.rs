@@ -905,7 +905,7 @@ fn respond(
             status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT
         });
         headers.reserve(resp.headers.len() + 2);
-        for (n, v) in resp.headers.drain(..) {
+        for (n, v) in &resp.headers {
             if n.eq_ignore_ascii_case("content-length") {
                 continue;
             }
@@ -914,10 +914,10 @@ fn respond(
                     headers.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
                 }
             }
-            // The value's String becomes the header's bytes without a copy.
+            // One copy of the value; the strings themselves go on to the log below.
             if let (Ok(n), Ok(v)) = (
                 http::HeaderName::from_bytes(n.as_bytes()),
-                http::HeaderValue::from_maybe_shared(Bytes::from(v)),
+                http::HeaderValue::from_bytes(v.as_bytes()),
             ) {
                 headers.append(n, v);
             }
@@ -942,9 +942,7 @@ fn respond(
     }
     trace.add("RespStatus", status.as_u16().to_string());
     trace.add("RespReason", reason);
-    if let Some(h) = builder.headers_ref() {
-        trace.add_headers("RespHeader", h.clone());
-    }
+    trace.add_pairs("RespHeader", std::mem::take(&mut resp.headers));
     trace.add("End", "");
     proxy.log.push("Request", xid, std::mem::take(trace));
     let body = if no_body { ProxyBody::Empty } else { body };

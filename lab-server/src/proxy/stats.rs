@@ -161,6 +161,8 @@ struct Entry {
 enum Text {
     Str(Cow<'static, str>),
     Headers(http::HeaderMap),
+    /// A VCL message's headers as they were (the response's, moved here after use).
+    Pairs(Vec<(String, String)>),
 }
 
 /// Builds one transaction's lines: `-   VCL_call       RECV`.
@@ -183,6 +185,11 @@ impl Trace {
         self.lines.push((tag, Text::Headers(headers)));
     }
 
+    /// One `tag` record per (name, value), without copying them.
+    pub fn add_pairs(&mut self, tag: &'static str, pairs: Vec<(String, String)>) {
+        self.lines.push((tag, Text::Pairs(pairs)));
+    }
+
     /// The text of the first record, when it is `tag`.
     fn first(&self, tag: &str) -> Option<&str> {
         match self.lines.first() {
@@ -197,6 +204,11 @@ impl Trace {
         for (tag, text) in &self.lines {
             match text {
                 Text::Str(s) => out.push((*tag, Cow::Borrowed(s.as_ref()))),
+                Text::Pairs(p) => {
+                    for (n, v) in p {
+                        out.push((*tag, Cow::Owned(format!("{n}: {v}"))));
+                    }
+                }
                 Text::Headers(h) => {
                     for (n, v) in h {
                         out.push((

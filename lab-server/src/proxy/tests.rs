@@ -1180,3 +1180,29 @@ fn range_header_parsing_follows_varnish() {
         assert_eq!(parse_range(h, 120), want, "{h}");
     }
 }
+
+#[tokio::test]
+async fn log_queries_see_request_and_response_headers() {
+    use super::query::{Grouping, Query};
+    let (_be, role, at) = setup("").await;
+    get(at, "GET", "/q1", &[("X-Alumno", "ana")]).await;
+    get(at, "GET", "/q1", &[]).await;
+    let log = &role.proxy.log;
+    let count = |q: &str, g| {
+        let q = Query::parse(q).unwrap();
+        log.since_query(0, Some(&q), g).0.len()
+    };
+    assert_eq!(count("ReqHeader:X-Alumno eq ana", Grouping::Vxid), 1);
+    assert_eq!(count("RespHeader:Via ~ varnish", Grouping::Vxid), 2);
+    assert_eq!(
+        count("RespHeader:X-Varnish ~ \" \"", Grouping::Vxid),
+        1,
+        "the hit"
+    );
+    // The miss with its backend request, selected by a record of the backend side.
+    let q = Query::parse("BereqHeader:X-Varnish").unwrap();
+    let (grouped, _) = log.since_query(0, Some(&q), Grouping::Request);
+    assert_eq!(grouped.len(), 1, "{grouped:?}");
+    assert!(grouped[0].contains("**  << BeReq"), "{}", grouped[0]);
+    role.stop();
+}
