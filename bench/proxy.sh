@@ -4,6 +4,7 @@
 #
 #   bench/proxy.sh                      # wrk -t1 -c64 -d10s per case after a 2 s warm-up
 #   DURATION=30s CONNECTIONS=128 bench/proxy.sh
+#   LAB_BIN=/ruta/a/otro/lab bench/proxy.sh   # sin compilar: mide ese binario
 #
 # Cases: hits (the same URL, cached) and misses (a new query string per request, so every
 # request is a lookup that fails, a backend fetch and an insertion).
@@ -36,9 +37,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "== compilando (release)"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-lab="$repo/target/release/lab"
+if [ -n "${LAB_BIN:-}" ]; then
+  # A binary built earlier (to compare two versions of the lab on the same machine).
+  lab=$LAB_BIN
+else
+  echo "== compilando (release)"
+  cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+  lab="$repo/target/release/lab"
+fi
 
 # ---- the lab: Apache role (backend) + varnish role --------------------------------------
 apache_port=$(free_port)
@@ -98,31 +104,52 @@ request = function()
 end
 EOF2
 
-# Prints "req/s p99" for one URL (and an optional script).
+# CPU time (clock ticks) used so far by the lab (proxy and backend) and by our varnishd
+# (manager and child). On a shared machine req/s depends on how much CPU each server gets
+# (varnishd runs many threads, the lab two); requests per CPU second do not.
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$lab_pid" "$varnish_pid" $(pgrep -P "$varnish_pid" 2>/dev/null); do
+    [ -r "/proc/$pid/stat" ] || continue
+    total=$((total + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
+
+# Prints "req/s p99 req-per-cpu-second" for one URL (and an optional script).
 run_wrk() {
-  local url=$1 script=${2:-} out
+  local url=$1 script=${2:-} out t0 t1 n
   local args=(-t"$THREADS" -c"$CONNECTIONS")
   [ -n "$script" ] && args+=(-s "$script")
   wrk "${args[@]}" -d"$WARMUP" "$url" >/dev/null
+  t0=$(cpu_ticks)
   out=$(wrk "${args[@]}" -d"$DURATION" --latency "$url")
+  t1=$(cpu_ticks)
   echo "$out" >>"$tmp/wrk.log"
   if echo "$out" | grep -q 'Non-2xx'; then
     echo "$out" >&2
     die "respuestas no 2xx en $url"
   fi
-  echo "$(echo "$out" | awk '/^Requests\/sec:/ {print $2}') $(echo "$out" | awk '$1 == "99%" {print $2; exit}')"
+  n=$(echo "$out" | awk '/requests in/ {print $1; exit}')
+  echo "$(echo "$out" | awk '/^Requests\/sec:/ {print $2}') $(echo "$out" | awk '$1 == "99%" {print $2; exit}') \
+$(awk -v n="$n" -v t=$((t1 - t0)) -v hz="$hz" 'BEGIN { if (t > 0) printf "%.0f", n / (t / hz); else print "-" }')"
 }
 
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION (calentamiento $WARMUP), página de 1 KiB"
-read -r lab_hit lab_hit_p99 < <(run_wrk "http://127.0.0.1:$lab_port/index.html")
-read -r v_hit v_hit_p99 < <(run_wrk "http://127.0.0.1:$varnish_port/index.html")
-read -r lab_miss lab_miss_p99 < <(run_wrk "http://127.0.0.1:$lab_port/index.html" "$tmp/miss.lua")
-read -r v_miss v_miss_p99 < <(run_wrk "http://127.0.0.1:$varnish_port/index.html" "$tmp/miss.lua")
+read -r lab_hit lab_hit_p99 lab_hit_cpu < <(run_wrk "http://127.0.0.1:$lab_port/index.html")
+read -r v_hit v_hit_p99 v_hit_cpu < <(run_wrk "http://127.0.0.1:$varnish_port/index.html")
+read -r lab_miss lab_miss_p99 lab_miss_cpu < <(run_wrk "http://127.0.0.1:$lab_port/index.html" "$tmp/miss.lua")
+read -r v_miss v_miss_p99 v_miss_cpu < <(run_wrk "http://127.0.0.1:$varnish_port/index.html" "$tmp/miss.lua")
 
-printf '\n%-10s %-22s %12s %12s\n' caso servidor 'req/s' 'p99'
-printf '%-10s %-22s %12s %12s\n' aciertos lab "$lab_hit" "$lab_hit_p99"
-printf '%-10s %-22s %12s %12s\n' aciertos "varnish $("$VARNISHD" -V 2>&1 | sed -n 's/.*varnish-\([0-9.]*\).*/\1/p' | head -1)" "$v_hit" "$v_hit_p99"
-printf '%-10s %-22s %12s %12s\n' fallos lab "$lab_miss" "$lab_miss_p99"
-printf '%-10s %-22s %12s %12s\n' fallos varnish "$v_miss" "$v_miss_p99"
+vname="varnish $("$VARNISHD" -V 2>&1 | sed -n 's/.*varnish-\([0-9.]*\).*/\1/p' | head -1)"
+printf '\n%-10s %-22s %12s %12s %16s\n' caso servidor 'req/s' 'p99' 'req/s de CPU'
+printf '%-10s %-22s %12s %12s %16s\n' aciertos lab "$lab_hit" "$lab_hit_p99" "$lab_hit_cpu"
+printf '%-10s %-22s %12s %12s %16s\n' aciertos "$vname" "$v_hit" "$v_hit_p99" "$v_hit_cpu"
+printf '%-10s %-22s %12s %12s %16s\n' fallos lab "$lab_miss" "$lab_miss_p99" "$lab_miss_cpu"
+printf '%-10s %-22s %12s %12s %16s\n' fallos varnish "$v_miss" "$v_miss_p99" "$v_miss_cpu"
+echo "(req/s de CPU: peticiones por segundo de CPU gastado por el servidor y el backend del lab)"
 awk -v a="$lab_hit" -v b="$v_hit" 'BEGIN { printf "ratio lab/varnish (aciertos): %.2f\n", a / b }'
 awk -v a="$lab_miss" -v b="$v_miss" 'BEGIN { printf "ratio lab/varnish (fallos): %.2f\n", a / b }'
+awk -v a="$lab_hit_cpu" -v b="$v_hit_cpu" 'BEGIN { if (b + 0 > 0) printf "ratio lab/varnish por CPU (aciertos): %.2f\n", a / b }'
+awk -v a="$lab_miss_cpu" -v b="$v_miss_cpu" 'BEGIN { if (b + 0 > 0) printf "ratio lab/varnish por CPU (fallos): %.2f\n", a / b }'

@@ -505,6 +505,12 @@ pub enum ProxyCommand {
         /// Sigue mostrando las nuevas (Ctrl-C para salir).
         #[arg(short = 'f', long = "seguir")]
         follow: bool,
+        /// Solo las que cumplen la consulta, como varnishlog -q (ej.: 'RespStatus >= 500').
+        #[arg(short = 'q', long = "consulta", value_name = "CONSULTA")]
+        query: Option<String>,
+        /// Agrupa: vxid (cada transacción) o request (la petición con las del backend).
+        #[arg(short = 'g', long = "agrupar", value_name = "MODO")]
+        group: Option<String>,
     },
     /// Los contadores de varnish, como `varnishstat -1`.
     Stat,

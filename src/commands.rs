@@ -326,10 +326,21 @@ fn proxy(explicit: Option<&Path>, command: ProxyCommand) -> Result<ExitCode, Fai
     let ws = open(explicit)?;
     match command {
         ProxyCommand::Stat => ask(&ws, &Request::ProxyStat),
-        ProxyCommand::Log { follow } => {
+        ProxyCommand::Log {
+            follow,
+            query,
+            group,
+        } => {
             let mut after = 0;
             loop {
-                let resp = supervisor::request(&ws, &Request::ProxyLog { after })?;
+                let resp = supervisor::request(
+                    &ws,
+                    &Request::ProxyLog {
+                        after,
+                        query: query.clone(),
+                        group: group.clone(),
+                    },
+                )?;
                 if !resp.ok {
                     err(&resp.message);
                     return Ok(ExitCode::FAILURE);

@@ -57,7 +57,10 @@ pub fn lesson(ws: Option<&Workspace>, id: Option<&str>) -> Result<ExitCode, Fail
         let status = lab_server::supervisor::request(w, &lab_server::supervisor::Request::Status)
             .ok()
             .and_then(|r| r.status);
-        lessons::params::web_address(w, status.as_ref())
+        (
+            lessons::params::web_address(w, status.as_ref()),
+            lessons::params::proxy_address(w, status.as_ref()),
+        )
     });
     let Some(id) = id else {
         let mut text = st.bold("Lecciones del curso") + "\n\n";
@@ -120,14 +123,18 @@ pub fn lesson(ws: Option<&Workspace>, id: Option<&str>) -> Result<ExitCode, Fail
             return format!("[el ejercicio {ex_id} todavía no está disponible en esta versión del laboratorio]\n\n");
         };
         let params = Params::derive(student.as_deref().unwrap_or(""), &e.id, &e.params)
-            .with_web(web.clone().unwrap_or_default());
+            .with_web(web.as_ref().map(|w| w.0.clone()).unwrap_or_default())
+            .with_proxy(web.as_ref().map(|w| w.1.clone()).unwrap_or_default());
         let status = progress.as_ref().and_then(|p| p.status(&e.id).ok());
         exercise_text(e, &params, status.as_ref(), st)
     };
     let text = match only_exercise {
         Some(e) => render_exercise(&e.id),
         None => {
-            let md = lessons::params::localize(&course.pages[&page], web.as_deref().unwrap_or(""));
+            let md = lessons::params::localize(
+                &course.pages[&page],
+                web.as_ref().map(|w| w.0.as_str()).unwrap_or(""),
+            );
             render::to_terminal(&md, st, render_exercise)
         }
     };

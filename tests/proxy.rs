@@ -113,6 +113,64 @@ fn port_80_scenario_end_to_end() {
     assert!(log.stdout.contains("VCL_call       RECV"), "{}", log.stdout);
     assert!(log.stdout.contains("VCL_return     hash"), "{}", log.stdout);
     assert!(log.stdout.contains("BereqHeader"), "{}", log.stdout);
+    // varnishlog's query language: only the hit (a `Hit` record) ...
+    let hits_only = lab.lab(&["proxy", "log", "-q", "Hit and ReqURL ~ \"^/estatico\""]);
+    assert_eq!(hits_only.code, 0, "{}", hits_only.all());
+    assert_eq!(
+        hits_only.stdout.matches("<< Request  >>").count(),
+        1,
+        "{}",
+        hits_only.stdout
+    );
+    assert!(
+        !hits_only.stdout.contains("<< BeReq"),
+        "{}",
+        hits_only.stdout
+    );
+    // ... the miss with its backend request nested (-g request) ...
+    let grouped = lab.lab(&[
+        "proxy",
+        "log",
+        "-g",
+        "request",
+        "-q",
+        "not Hit and RespStatus == 200",
+    ]);
+    assert_eq!(
+        grouped.stdout.matches("<< Request  >>").count(),
+        1,
+        "{}",
+        grouped.stdout
+    );
+    assert!(
+        grouped.stdout.contains("**  << BeReq    >>"),
+        "{}",
+        grouped.stdout
+    );
+    assert!(
+        grouped.stdout.contains("--  BereqHeader"),
+        "{}",
+        grouped.stdout
+    );
+    // ... nothing for a query no request satisfies, and Spanish errors for the rest.
+    let none = lab.lab(&["proxy", "log", "-q", "RespStatus >= 500"]);
+    assert_eq!(none.code, 0, "{}", none.all());
+    assert!(!none.stdout.contains("<< Request"), "{}", none.stdout);
+    let bad = lab.lab(&["proxy", "log", "-q", "ReqUrls ~ x"]);
+    assert_eq!(bad.code, 1, "{}", bad.all());
+    assert!(
+        bad.stderr.contains("etiqueta desconocida `ReqUrls`"),
+        "{}",
+        bad.all()
+    );
+    assert!(bad.stderr.contains("ReqURL"), "{}", bad.all());
+    let bad = lab.lab(&["proxy", "log", "-g", "session"]);
+    assert_eq!(bad.code, 1, "{}", bad.all());
+    assert!(
+        bad.stderr.contains("no agrupa con `-g session`"),
+        "{}",
+        bad.all()
+    );
 
     lab.lab(&["ban", "req.url", "~", "^/estatico"])
         .assert_code(0);

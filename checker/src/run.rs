@@ -62,7 +62,7 @@ pub fn params_for(ws: &Workspace, exercise: &Exercise) -> Params {
 
 /// The same, with `{{web}}` where the checked lab serves `Listen 80` (for the hints).
 fn params_against(ws: &Workspace, exercise: &Exercise, target: &Target) -> Params {
-    let params = params_for(ws, exercise);
+    let params = params_for(ws, exercise).with_proxy(lessons::params::proxy_address(ws, None));
     match target.web_address() {
         Some(addr) => params.with_web(addr),
         None => params.with_web(lessons::params::web_address(ws, None)),

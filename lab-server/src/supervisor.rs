@@ -744,6 +744,12 @@ pub enum Request {
     /// `lab proxy log`: transactions after sequence number `after`.
     ProxyLog {
         after: u64,
+        /// `-q`: varnishlog's query language (the common subset).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query: Option<String>,
+        /// `-g`: `vxid` (default) or `request`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
     },
     /// `lab proxy stat`.
     ProxyStat,
@@ -1285,9 +1291,32 @@ impl Supervisor {
                 Response::ok(crate::scriptcache::summary(&st))
             }
             Request::Service { name, action } => self.service(&name, &action).await,
-            Request::ProxyLog { after } => match self.proxy() {
+            Request::ProxyLog {
+                after,
+                query,
+                group,
+            } => match self.proxy() {
                 Ok(p) => {
-                    let (entries, seq) = p.log.since(after);
+                    let parsed = (
+                        query
+                            .as_deref()
+                            .map(crate::proxy::query::Query::parse)
+                            .transpose(),
+                        group
+                            .as_deref()
+                            .map(crate::proxy::query::Grouping::parse)
+                            .transpose(),
+                    );
+                    let (q, g) = match parsed {
+                        (Ok(q), Ok(g)) => (q, g),
+                        (Err(e), _) => return Response::fail(format!("-q: {e}")),
+                        (_, Err(e)) => return Response::fail(format!("-g: {e}")),
+                    };
+                    let (entries, seq) = p.log.since_query(
+                        after,
+                        q.as_ref(),
+                        g.unwrap_or(crate::proxy::query::Grouping::Vxid),
+                    );
                     let mut r = Response::ok(entries.concat());
                     r.seq = Some(seq);
                     r

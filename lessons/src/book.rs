@@ -74,6 +74,7 @@ pub fn exercise_box(course: &Course, id: &str, student: Option<&str>) -> String 
                 .map(|k| (k.clone(), format!("⟨{k}⟩")))
                 .collect(),
             web: String::new(),
+            proxy: String::new(),
         },
     };
     let mut md = format!(

@@ -5,6 +5,10 @@
 //! `{{web}}` (`127.0.0.1:10080`) and `{{web.puerto}}` (`10080`) are where the student's lab
 //! serves `Listen 80`: the mapped port when the lab may not bind 80, port 80 itself when it
 //! may (as root, or with `map_privileged_ports = "never"`).
+//!
+//! `{{proxy}}` and `{{proxy.puerto}}` are the same for Varnish's `-a :80` (the course puts the
+//! proxy on port 80 and Apache on 8080): where the running varnish serves it, else where
+//! `lab start` would bind port 80.
 
 use std::collections::BTreeMap;
 
@@ -113,6 +117,8 @@ pub struct Params {
     pub values: BTreeMap<String, String>,
     /// `ip:port` of the web server's `Listen 80` (empty: the usual `127.0.0.1:10080`).
     pub web: String,
+    /// `ip:port` of varnish's `-a :80` (empty: the usual `127.0.0.1:10080`).
+    pub proxy: String,
 }
 
 /// The address shown when nothing better is known: port 80 mapped with the default offset.
@@ -130,6 +136,32 @@ pub fn localize<'a>(text: &'a str, web: &str) -> std::borrow::Cow<'a, str> {
         text.replace(DEFAULT_WEB, web)
             .replace(":10080", &format!(":{port}")),
     )
+}
+
+/// Where a client reaches varnish's `-a :80` in `ws`: what the running lab reports, else
+/// where port 80 would be bound.
+pub fn proxy_address(
+    ws: &lab_server::workspace::Workspace,
+    status: Option<&lab_server::supervisor::StatusData>,
+) -> String {
+    let running = status.and_then(|s| {
+        s.services
+            .iter()
+            .filter(|svc| svc.name == "varnish" && svc.running)
+            .flat_map(|svc| svc.mappings.iter())
+            .find_map(|m| {
+                // `-a :80 -> 127.0.0.1:10080`
+                let (label, bound) = m.split_once(" -> ")?;
+                let port: u16 = label.rsplit(':').next()?.trim().parse().ok()?;
+                let addr: std::net::SocketAddr = bound.trim().parse().ok()?;
+                (port == 80).then_some(addr)
+            })
+    });
+    match running {
+        Some(a) if a.ip().is_unspecified() => format!("127.0.0.1:{}", a.port()),
+        Some(a) => a.to_string(),
+        None => format!("127.0.0.1:{}", ws.map_port(80)),
+    }
 }
 
 /// Where a browser reaches the web server's `Listen 80` in `ws`: what the running lab reports
@@ -172,12 +204,19 @@ impl Params {
             student: student.to_string(),
             values,
             web: String::new(),
+            proxy: String::new(),
         }
     }
 
     /// The same parameters, with `{{web}}` set to `addr` (`ip:port`).
     pub fn with_web(mut self, addr: impl Into<String>) -> Params {
         self.web = addr.into();
+        self
+    }
+
+    /// The same parameters, with `{{proxy}}` set to `addr` (`ip:port`).
+    pub fn with_proxy(mut self, addr: impl Into<String>) -> Params {
+        self.proxy = addr.into();
         self
     }
 
@@ -193,10 +232,18 @@ impl Params {
             &self.web
         };
         let port = web.rsplit(':').next().unwrap_or("80");
+        let proxy = if self.proxy.is_empty() {
+            DEFAULT_WEB
+        } else {
+            &self.proxy
+        };
+        let proxy_port = proxy.rsplit(':').next().unwrap_or("80");
         let mut out = text
             .replace("{{student}}", &self.student)
             .replace("{{web.puerto}}", port)
-            .replace("{{web}}", web);
+            .replace("{{web}}", web)
+            .replace("{{proxy.puerto}}", proxy_port)
+            .replace("{{proxy}}", proxy);
         for (k, v) in &self.values {
             out = out.replace(&format!("{{{{param.{k}}}}}"), v);
         }
@@ -256,6 +303,45 @@ mod tests {
             root.apply(hint),
             "curl http://127.0.0.1:80/ o http://sitio.localhost:80/"
         );
+    }
+
+    #[test]
+    fn proxy_is_where_varnish_serves_port_80() {
+        let p = Params::derive("ana", "ej", &specs());
+        let text = "curl -X PURGE http://{{proxy}}/ o http://blog.localhost:{{proxy.puerto}}/";
+        assert_eq!(
+            p.apply(text),
+            "curl -X PURGE http://127.0.0.1:10080/ o http://blog.localhost:10080/"
+        );
+        let moved = p
+            .clone()
+            .with_web("127.0.0.1:18080")
+            .with_proxy("127.0.0.1:80");
+        assert_eq!(
+            moved.apply(text),
+            "curl -X PURGE http://127.0.0.1:80/ o http://blog.localhost:80/"
+        );
+        assert_eq!(moved.apply("{{web.puerto}}"), "18080");
+    }
+
+    #[test]
+    fn proxy_address_reads_the_running_varnish() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = lab_server::workspace::init(&dir.path().join("ws"), Some("ana")).unwrap();
+        let offline = proxy_address(&ws, None);
+        assert_eq!(offline, format!("127.0.0.1:{}", ws.map_port(80)));
+        let status: lab_server::supervisor::StatusData =
+            serde_json::from_value(serde_json::json!({
+                "workspace": "w", "pid": 1, "uptime_secs": 1, "vhosts": "",
+                "services": [
+                    {"name": "apache2", "enabled": true, "running": true, "urls": [],
+                     "mappings": ["Listen 8080 -> 127.0.0.1:8080"]},
+                    {"name": "varnish", "enabled": true, "running": true, "urls": [],
+                     "mappings": ["-a :80 -> 0.0.0.0:28080"]}
+                ]
+            }))
+            .unwrap();
+        assert_eq!(proxy_address(&ws, Some(&status)), "127.0.0.1:28080");
     }
 
     #[test]

@@ -158,3 +158,21 @@ fn without_a_student_the_book_shows_parameter_placeholders() {
     );
     assert!(md.starts_with("Antes\n") && md.trim_end().ends_with("Después"));
 }
+
+#[test]
+fn the_varnish_exercises_name_the_proxy_address_not_a_fixed_port() {
+    let course = Course::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for id in ["varnish-puerto80", "varnish-cookies", "varnish-purga"] {
+        let e = course.exercise(id).unwrap_or_else(|| panic!("no {id}"));
+        assert!(e.statement.contains("{{proxy}}"), "{id}: {}", e.statement);
+        assert!(!e.statement.contains("10080"), "{id} hard-codes 10080");
+        // The offline book shows the usual mapped address.
+        let md = lessons::book::expand_markers(&format!("{{{{#exercise {id}}}}}\n"), &course, None);
+        assert!(md.contains("http://127.0.0.1:10080/"), "{md}");
+        assert!(!md.contains("{{proxy"), "{md}");
+        // A student whose lab serves varnish elsewhere reads that address.
+        let p = lessons::params::Params::derive("ana", id, &e.params).with_proxy("127.0.0.1:80");
+        assert!(p.apply(&e.statement).contains("http://127.0.0.1:80/"));
+    }
+}

@@ -92,6 +92,8 @@ pub struct Params {
     pub default_grace: f64,
     pub default_keep: f64,
     pub http_gzip_support: bool,
+    /// Ranges answered by the proxy, also on a miss with a known length.
+    pub http_range_support: bool,
 }
 
 impl Default for Params {
@@ -101,6 +103,7 @@ impl Default for Params {
             default_grace: 10.0,
             default_keep: 0.0,
             http_gzip_support: true,
+            http_range_support: true,
         }
     }
 }
@@ -430,6 +433,9 @@ pub fn load(ws: &Workspace) -> Result<LoadedConfig, Vec<Diagnostic>> {
                     "http_gzip_support" => {
                         params.http_gzip_support = matches!(value, "on" | "true")
                     }
+                    "http_range_support" => {
+                        params.http_range_support = matches!(value, "on" | "true")
+                    }
                     "thread_pool_min" | "thread_pool_max" | "thread_pools" | "timeout_idle"
                     | "feature" | "vcc_allow_inline_c" | "http_resp_hdr_len" | "http_resp_size"
                     | "workspace_backend" | "workspace_client" => {
@@ -444,6 +450,7 @@ pub fn load(ws: &Workspace) -> Result<LoadedConfig, Vec<Diagnostic>> {
                             "default_grace",
                             "default_keep",
                             "http_gzip_support",
+                            "http_range_support",
                         ];
                         let mut d = Diagnostic::error(
                             Some(span.clone()),

@@ -37,9 +37,10 @@ pub fn strip_hop_by_hop(m: &mut Msg) {
                 .collect()
         })
         .unwrap_or_default();
+    // Compared without lowering each name: this runs on every request.
     m.headers.retain(|(n, _)| {
-        let n = n.to_ascii_lowercase();
-        !HOP_BY_HOP.contains(&n.as_str()) && !listed.contains(&n)
+        !HOP_BY_HOP.iter().any(|h| n.eq_ignore_ascii_case(h))
+            && !listed.iter().any(|l| n.eq_ignore_ascii_case(l))
     });
 }
 

@@ -14,8 +14,10 @@ pub mod cache;
 pub mod config;
 pub mod explain;
 pub mod fetch;
+pub mod query;
 pub mod server;
 pub mod stats;
+pub mod tunnel;
 pub mod vcl;
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use super::body::ProxyBody;
 use super::cache::{hash_key, Lookup, Object};
 use super::fetch::{canonical_reason, strip_hop_by_hop, FetchJob, Fetched};
 use super::stats::Trace;
+use super::tunnel::{ClientIo, Tunnel};
 use super::vcl::interp::{run, Action, Ctx, Msg};
 use super::vcl::SubKind;
 use super::{Loaded, Proxy, VclHost};
@@ -35,11 +36,14 @@ pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client
     let local = stream.local_addr().unwrap_or(client);
     let _ = stream.set_nodelay(true);
     proxy.stats.sess_conn.fetch_add(1, Relaxed);
+    let tunnel = Arc::new(Tunnel::default());
     let service = {
         let proxy = Arc::clone(&proxy);
+        let tunnel = Arc::clone(&tunnel);
         service_fn(move |req| {
             let proxy = Arc::clone(&proxy);
-            async move { Ok::<_, Infallible>(handle(proxy, req, client, local).await) }
+            let tunnel = Arc::clone(&tunnel);
+            async move { Ok::<_, Infallible>(handle(proxy, req, client, local, &tunnel).await) }
         })
     };
     let mut builder = http1::Builder::new();
@@ -47,12 +51,32 @@ pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(60))
         .keep_alive(true)
+        // A client that ends its side after a request still gets the answer (and a piped
+        // request its tunnel), as with Varnish.
+        .half_close(true)
         .title_case_headers(true)
         .max_buf_size(256 * 1024);
-    let _ = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades()
-        .await;
+    let io = ClientIo {
+        inner: stream,
+        tunnel: Arc::clone(&tunnel),
+    };
+    let Ok(parts) = builder
+        .serve_connection(TokioIo::new(io), service)
+        .without_shutdown()
+        .await
+    else {
+        return;
+    };
+    let mut client_stream = parts.io.into_inner().inner;
+    match tunnel.take() {
+        // `return (pipe)`: what the client sent after the piped request goes on to the
+        // backend, then bytes flow both ways.
+        Some(backend) => super::tunnel::join(client_stream, backend, parts.read_buf).await,
+        None => {
+            use tokio::io::AsyncWriteExt as _;
+            let _ = client_stream.shutdown().await;
+        }
+    }
 }
 
 fn request_msg(parts: &http::request::Parts) -> Msg {
@@ -86,6 +110,7 @@ pub async fn handle(
     req: http::Request<hyper::body::Incoming>,
     client: SocketAddr,
     local: SocketAddr,
+    tunnel: &Tunnel,
 ) -> http::Response<ProxyBody> {
     let loaded = proxy.loaded.load_full();
     let xid = proxy.next_xid();
@@ -94,8 +119,17 @@ pub async fn handle(
     let mut trace = Trace::default();
     trace.add("Begin", format!("req {} rxreq", xid));
     trace.add("ReqStart", format!("{} {}", client.ip(), client.port()));
-    trace.add("ReqMethod", parts.method.as_str());
+    trace.add("ReqMethod", parts.method.as_str().to_string());
     trace.add("ReqURL", parts.uri.to_string());
+    trace.add(
+        "ReqProtocol",
+        match parts.version {
+            http::Version::HTTP_10 => "HTTP/1.0",
+            _ => "HTTP/1.1",
+        },
+    );
+    // The client's headers, for `lab proxy log -q 'ReqHeader:Host eq ...'`.
+    trace.add_headers("ReqHeader", parts.headers.clone());
     let mut ctx = Ctx {
         req: request_msg(&parts),
         xid,
@@ -117,7 +151,9 @@ pub async fn handle(
         ctx.req.get("if-modified-since").map(str::to_string),
         ctx.req.get("range").map(str::to_string),
     );
-    strip_hop_by_hop(&mut ctx.req);
+    // Hop-by-hop headers (Connection, Upgrade...) stay in req, as in Varnish, where VCL
+    // reads them (the websocket recipe pipes on `req.http.upgrade`); they are filtered
+    // out of every bereq.
     // Varnish adds the client to X-Forwarded-For before vcl_recv.
     let ip = client.ip().to_canonical().to_string();
     match ctx.req.get("x-forwarded-for").map(str::to_string) {
@@ -183,9 +219,19 @@ pub async fn handle(
             Action::Pass => pass(&proxy, &loaded, &mut ctx, &mut body, &mut trace).await,
             Action::Pipe => {
                 proxy.stats.s_pipe.fetch_add(1, Relaxed);
+                // As cnt_pipe: the request's headers, X-Varnish with a new id and
+                // `Connection: close`, which vcl_pipe may undo.
+                let bxid = proxy.next_xid();
+                ctx.bereq = ctx.req.clone();
+                strip_hop_by_hop(&mut ctx.bereq);
+                ctx.bereq_xid = bxid;
+                ctx.bereq.set("X-Varnish", bxid.to_string());
+                ctx.bereq.set("Connection", "close");
                 let a = call(prog, SubKind::Pipe, &mut ctx, &host, &mut trace);
                 match a {
-                    Action::Pipe => pipe(&proxy, &loaded, &mut ctx, &mut body, &mut trace).await,
+                    Action::Pipe => {
+                        pipe(&loaded, &mut ctx, &mut body, &mut trace, tunnel, bxid).await
+                    }
                     Action::Synth(c, r) => Outcome::Synth(c, r),
                     _ => Outcome::Synth(503, Some("VCL failed".into())),
                 }
@@ -270,6 +316,26 @@ fn accepts_gzip(ae: &str) -> bool {
     })
 }
 
+/// The subroutine as varnishlog writes it after `VCL_call`.
+fn call_name(kind: SubKind) -> &'static str {
+    match kind {
+        SubKind::Recv => "RECV",
+        SubKind::Pipe => "PIPE",
+        SubKind::Pass => "PASS",
+        SubKind::Hash => "HASH",
+        SubKind::Purge => "PURGE",
+        SubKind::Hit => "HIT",
+        SubKind::Miss => "MISS",
+        SubKind::Deliver => "DELIVER",
+        SubKind::Synth => "SYNTH",
+        SubKind::BackendFetch => "BACKEND_FETCH",
+        SubKind::BackendResponse => "BACKEND_RESPONSE",
+        SubKind::BackendError => "BACKEND_ERROR",
+        SubKind::Init => "INIT",
+        SubKind::Fini => "FINI",
+    }
+}
+
 fn call(
     prog: &super::vcl::Program,
     kind: SubKind,
@@ -278,10 +344,7 @@ fn call(
     trace: &mut Trace,
 ) -> Action {
     let a = run(prog, kind, ctx, host);
-    trace.add(
-        "VCL_call",
-        kind.name().trim_start_matches("vcl_").to_ascii_uppercase(),
-    );
+    trace.add("VCL_call", call_name(kind));
     for l in ctx.log.drain(..) {
         trace.add("VCL_Log", l);
     }
@@ -544,39 +607,38 @@ async fn pass(
     }
 }
 
-/// Pipe: the request goes to the backend as is (with `Connection: close`), and the answer
-/// comes back untouched: no X-Varnish, Age or Via.
+/// Pipe: the request goes to the backend (with `Connection: close` unless vcl_pipe removed
+/// it), and from then on the connection is a tunnel: the backend's answer and whatever either
+/// side sends next pass untouched (no X-Varnish, Age or Via).
 async fn pipe(
-    proxy: &Arc<Proxy>,
     loaded: &Arc<Loaded>,
     ctx: &mut Ctx,
     body: &mut Option<ProxyBody>,
     trace: &mut Trace,
+    tunnel: &Tunnel,
+    xid: u64,
 ) -> Outcome {
-    let xid = proxy.next_xid();
-    let mut bereq = ctx.req.clone();
-    bereq.set("X-Varnish", xid.to_string());
-    bereq.set("Connection", "close");
     let Some(backend) = loaded.backends.resolve(ctx.backend_hint) else {
         return Outcome::Synth(503, Some("Backend fetch failed".into()));
     };
-    let mut builder = http::Request::builder()
-        .method(bereq.method.as_str())
-        .uri(bereq.url.as_str());
-    for (n, v) in &bereq.headers {
-        builder = builder.header(n.as_str(), v.as_str());
-    }
-    let Ok(req) = builder.body(body.take().unwrap_or(ProxyBody::Empty)) else {
-        return Outcome::Synth(400, None);
-    };
+    let addr = format!("{}:{}", backend.def.host, backend.def.port);
     trace.add("Link", format!("bereq {xid} pipe"));
-    match loaded.backends.send(&backend, req).await {
-        Ok(resp) => {
-            let (parts, incoming) = resp.into_parts();
-            Outcome::Raw(http::Response::from_parts(
-                parts,
-                ProxyBody::Incoming(incoming),
-            ))
+    let bereq = std::mem::take(&mut ctx.bereq);
+    let b = body.take().unwrap_or(ProxyBody::Empty);
+    match super::tunnel::send(&addr, backend.def.connect_timeout, bereq, b).await {
+        Ok(stream) => {
+            tunnel.open(stream);
+            trace.add(
+                "PipeAcct",
+                "túnel abierto hasta que cierre una de las partes",
+            );
+            // hyper writes this nowhere (the IO swallows it) and lets go of the socket.
+            let mut r = http::Response::new(ProxyBody::Empty);
+            r.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            Outcome::Raw(r)
         }
         Err(e) => {
             trace.add("FetchError", e);
@@ -724,6 +786,7 @@ fn respond(
     xid: u64,
 ) -> http::Response<ProxyBody> {
     let synthetic = matches!(reply, Reply::Synth { .. });
+    let mut len_last = false;
     let (mut resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
         Reply::Raw(r) => {
             trace.add("End", "");
@@ -775,60 +838,54 @@ fn respond(
                 resp.reason = "Not Modified".into();
                 resp.unset("content-length");
                 (resp, ProxyBody::Empty, None)
-            } else if let Some(whole) = obj.body.whole() {
-                let total = whole.len() as u64;
-                match (&conds.2, resp.status) {
-                    (Some(range), 200) => match parse_range(range, total) {
-                        RangeResult::Ok(a, b) => {
-                            resp.status = 206;
-                            resp.reason = "Partial Content".into();
-                            resp.set("Content-Range", format!("bytes {a}-{b}/{total}"));
-                            let part = whole.slice(a as usize..=b as usize);
-                            let l = part.len() as u64;
-                            (resp, ProxyBody::full(part), Some(l))
-                        }
-                        RangeResult::Unsatisfiable => {
-                            resp.status = 416;
-                            resp.reason = "Range Not Satisfiable".into();
-                            resp.set("Content-Range", format!("bytes */{total}"));
-                            (resp, ProxyBody::Empty, Some(0))
-                        }
-                        RangeResult::Ignore => (resp, ProxyBody::full(whole), Some(total)),
-                    },
-                    _ => (resp, ProxyBody::full(whole), Some(total)),
-                }
             } else {
-                // Still being fetched: stream what arrives (chunked).
-                let (tx, rx) = tokio::sync::mpsc::channel(8);
-                let buf = Arc::clone(&obj.body);
-                tokio::spawn(async move {
-                    let mut at = 0;
-                    loop {
-                        match buf.read_from(at).await {
-                            Some(Ok(chunks)) => {
-                                at += chunks.len();
-                                for c in chunks {
-                                    if tx.send(Ok(c)).await.is_err() {
-                                        return;
-                                    }
-                                }
-                            }
-                            Some(Err(())) => {
-                                let _ = tx.send(Err("la descarga del backend falló".into())).await;
-                                return;
-                            }
-                            None => return,
-                        }
+                // Range (http_range_support) on a 200 whose length is known: a complete
+                // object or one still being fetched with a Content-Length. Without a
+                // known length Varnish ignores the Range and sends everything.
+                let whole = obj.body.whole();
+                let total = whole.as_ref().map(|w| w.len() as u64).or(obj.length);
+                let range = match (&conds.2, resp.status, total) {
+                    (Some(r), 200, Some(total)) if proxy.params.http_range_support => {
+                        Some((parse_range(r, total), total))
                     }
-                });
-                (
-                    resp,
-                    ProxyBody::Channel {
-                        rx,
-                        len: obj.length,
+                    _ => None,
+                };
+                match range {
+                    Some((Ok((a, b)), total)) => {
+                        resp.status = 206;
+                        resp.reason = "Partial Content".into();
+                        resp.set("Content-Range", format!("bytes {a}-{b}/{total}"));
+                        let l = b - a + 1;
+                        // A length that changed goes last, after Content-Range.
+                        len_last = l != total;
+                        let body = match whole {
+                            Some(w) => ProxyBody::full(w.slice(a as usize..=b as usize)),
+                            None => stream_body(Arc::clone(&obj.body), Some((a, b)), Some(l)),
+                        };
+                        (resp, body, Some(l))
+                    }
+                    Some((Err(()), total)) => {
+                        resp.status = 416;
+                        resp.reason = "Requested Range Not Satisfiable".into();
+                        resp.set("Content-Range", format!("bytes */{total}"));
+                        len_last = true;
+                        // Not `Empty`: hyper would move an empty body's Content-Length
+                        // after Connection.
+                        (resp, ProxyBody::Full(Some(Bytes::new())), Some(0))
+                    }
+                    None => match whole {
+                        Some(w) => {
+                            let l = w.len() as u64;
+                            (resp, ProxyBody::full(w), Some(l))
+                        }
+                        // Still being fetched: stream what arrives.
+                        None => (
+                            resp,
+                            stream_body(Arc::clone(&obj.body), None, obj.length),
+                            obj.length,
+                        ),
                     },
-                    obj.length,
-                )
+                }
             }
         }
     };
@@ -848,18 +905,19 @@ fn respond(
             status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT
         });
         headers.reserve(resp.headers.len() + 2);
-        for (n, v) in resp.headers.drain(..) {
+        for (n, v) in &resp.headers {
             if n.eq_ignore_ascii_case("content-length") {
                 continue;
             }
-            if !synthetic && n.eq_ignore_ascii_case("x-varnish") {
+            if !synthetic && !len_last && n.eq_ignore_ascii_case("x-varnish") {
                 if let Some(l) = length.take() {
                     headers.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
                 }
             }
+            // One copy of the value; the strings themselves go on to the log below.
             if let (Ok(n), Ok(v)) = (
                 http::HeaderName::from_bytes(n.as_bytes()),
-                http::HeaderValue::from_str(&v),
+                http::HeaderValue::from_bytes(v.as_bytes()),
             ) {
                 headers.append(n, v);
             }
@@ -883,6 +941,8 @@ fn respond(
         }
     }
     trace.add("RespStatus", status.as_u16().to_string());
+    trace.add("RespReason", reason);
+    trace.add_pairs("RespHeader", std::mem::take(&mut resp.headers));
     trace.add("End", "");
     proxy.log.push("Request", xid, std::mem::take(trace));
     let body = if no_body { ProxyBody::Empty } else { body };
@@ -935,49 +995,86 @@ fn gunzip_stream(buf: Arc<super::cache::BodyBuf>) -> ProxyBody {
     ProxyBody::Channel { rx, len: None }
 }
 
-enum RangeResult {
-    Ok(u64, u64),
-    Unsatisfiable,
-    Ignore,
+/// Streams a stored body while it is fetched, optionally only bytes `a..=b`.
+fn stream_body(
+    buf: Arc<super::cache::BodyBuf>,
+    range: Option<(u64, u64)>,
+    len: Option<u64>,
+) -> ProxyBody {
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tokio::spawn(async move {
+        let mut at = 0;
+        // Offset in the body of the next chunk's first byte.
+        let mut pos: u64 = 0;
+        loop {
+            match buf.read_from(at).await {
+                Some(Ok(chunks)) => {
+                    at += chunks.len();
+                    for c in chunks {
+                        let start = pos;
+                        pos += c.len() as u64;
+                        let c = match range {
+                            None => c,
+                            Some((a, b)) => {
+                                if pos <= a || start > b {
+                                    if start > b {
+                                        return;
+                                    }
+                                    continue;
+                                }
+                                let from = a.saturating_sub(start) as usize;
+                                let to = ((b + 1).min(pos) - start) as usize;
+                                c.slice(from..to)
+                            }
+                        };
+                        if tx.send(Ok(c)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Some(Err(())) => {
+                    let _ = tx.send(Err("la descarga del backend falló".into())).await;
+                    return;
+                }
+                None => return,
+            }
+        }
+    });
+    ProxyBody::Channel { rx, len }
 }
 
-/// One `bytes=a-b` range, as Varnish answers it from a stored object (several ranges are
-/// ignored: the whole object is sent).
-fn parse_range(h: &str, total: u64) -> RangeResult {
-    let Some(spec) = h.trim().strip_prefix("bytes=") else {
-        return RangeResult::Ignore;
-    };
-    if spec.contains(',') {
-        return RangeResult::Ignore;
-    }
-    let Some((a, b)) = spec.split_once('-') else {
-        return RangeResult::Ignore;
-    };
-    let (a, b) = (a.trim(), b.trim());
-    let (start, end) = if a.is_empty() {
-        let Ok(n) = b.parse::<u64>() else {
-            return RangeResult::Ignore;
-        };
-        if n == 0 {
-            return RangeResult::Unsatisfiable;
-        }
-        (total.saturating_sub(n), total.saturating_sub(1))
+/// A `Range` header as Varnish 7.1's `http_range_support` reads it (cache_range.c): one
+/// `bytes=` range; anything else (several ranges, other units, spaces, an inverted range,
+/// a start past the end, `-0`) is answered 416. `Ok((first, last))` otherwise.
+pub(crate) fn parse_range(h: &str, total: u64) -> Result<(u64, u64), ()> {
+    let r = h.strip_prefix("bytes=").ok_or(())?;
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let n = digits(r);
+    let has_low = n > 0;
+    let low: u64 = if has_low {
+        r[..n].parse().map_err(|_| ())?
     } else {
-        let Ok(s) = a.parse::<u64>() else {
-            return RangeResult::Ignore;
-        };
-        let e = if b.is_empty() {
-            total.saturating_sub(1)
-        } else {
-            match b.parse::<u64>() {
-                Ok(e) if e >= s => e.min(total.saturating_sub(1)),
-                _ => return RangeResult::Ignore,
-            }
-        };
-        (s, e)
+        0
     };
-    if total == 0 || start >= total {
-        return RangeResult::Unsatisfiable;
+    let r = r[n..].strip_prefix('-').ok_or(())?;
+    let m = digits(r);
+    let high: Option<u64> = if m > 0 {
+        Some(r[..m].parse().map_err(|_| ())?)
+    } else {
+        None
+    };
+    if m != r.len() {
+        return Err(());
     }
-    RangeResult::Ok(start, end)
+    let (low, high) = match high {
+        Some(h) if !has_low => (total.saturating_sub(h), total.saturating_sub(1)),
+        Some(h) if h >= total => (low, total.saturating_sub(1)),
+        None => (low, total.saturating_sub(1)),
+        Some(h) if h < low => return Err(()),
+        Some(h) => (low, h),
+    };
+    if low >= total {
+        return Err(());
+    }
+    Ok((low, high))
 }

@@ -1,8 +1,11 @@
 //! Counters named as varnishstat names them, and the varnishlog-like transaction log.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
+
+use super::query::{Grouping, Query};
 
 macro_rules! counters {
     ($($name:ident : $desc:literal),* $(,)?) => {
@@ -88,26 +91,153 @@ impl TxLog {
     }
 }
 
+/// `lab proxy log -q QUERY -g GROUPING`.
+impl TxLog {
+    /// Like [`TxLog::since`], keeping only what `query` selects. With
+    /// [`Grouping::Request`], each client request comes with the backend requests it started
+    /// (their `Begin` names it), and the query sees the records of all of them.
+    pub fn since_query(
+        &self,
+        after: u64,
+        query: Option<&Query>,
+        grouping: Grouping,
+    ) -> (Vec<String>, u64) {
+        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for (n, t) in e.iter().filter(|(n, _)| *n > after) {
+            match grouping {
+                Grouping::Vxid => {
+                    if query.is_none_or(|q| q.matches(&as_pairs(&t.trace.records()))) {
+                        out.push(t.trace.render(t.kind, t.xid));
+                    }
+                }
+                Grouping::Request => {
+                    if t.kind != "Request" {
+                        continue;
+                    }
+                    let parent = t.xid.to_string();
+                    let children: Vec<&Entry> = e
+                        .iter()
+                        .filter(|(m, c)| {
+                            m != n
+                                && c.kind == "BeReq"
+                                && c.trace
+                                    .first("Begin")
+                                    .is_some_and(|text| text.split(' ').nth(1) == Some(&parent))
+                        })
+                        .map(|(_, c)| c)
+                        .collect();
+                    let mut records = t.trace.records();
+                    for c in &children {
+                        records.extend(c.trace.records());
+                    }
+                    if query.is_none_or(|q| q.matches(&as_pairs(&records))) {
+                        let mut text = t.trace.render(t.kind, t.xid);
+                        for c in children {
+                            text.push_str(&c.trace.render_nested(c.kind, c.xid));
+                        }
+                        out.push(text);
+                    }
+                }
+            }
+        }
+        (out, self.seq.load(Relaxed))
+    }
+}
+
+fn as_pairs<'a>(records: &'a [(&'static str, Cow<'_, str>)]) -> Vec<(&'a str, &'a str)> {
+    records.iter().map(|(t, x)| (*t, x.as_ref())).collect()
+}
+
 struct Entry {
     kind: &'static str,
     xid: u64,
     trace: Trace,
 }
 
+/// One record's text: most are short literals or formatted strings; the headers of a
+/// request or response are kept as hyper's map (a cheap clone on the hit path) and written
+/// out as `ReqHeader`/`RespHeader` records only when somebody reads the log.
+enum Text {
+    Str(Cow<'static, str>),
+    Headers(http::HeaderMap),
+    /// A VCL message's headers as they were (the response's, moved here after use).
+    Pairs(Vec<(String, String)>),
+}
+
 /// Builds one transaction's lines: `-   VCL_call       RECV`.
 #[derive(Default)]
 pub struct Trace {
-    lines: Vec<(&'static str, String)>,
+    lines: Vec<(&'static str, Text)>,
 }
 
 impl Trace {
-    pub fn add(&mut self, tag: &'static str, text: impl Into<String>) {
-        self.lines.push((tag, text.into()));
+    pub fn add(&mut self, tag: &'static str, text: impl Into<Cow<'static, str>>) {
+        if self.lines.capacity() == 0 {
+            // A hit writes about fifteen lines: one allocation instead of several regrowths.
+            self.lines.reserve(16);
+        }
+        self.lines.push((tag, Text::Str(text.into())));
+    }
+
+    /// One `tag` record per header (`Name: value`), rendered lazily.
+    pub fn add_headers(&mut self, tag: &'static str, headers: http::HeaderMap) {
+        self.lines.push((tag, Text::Headers(headers)));
+    }
+
+    /// One `tag` record per (name, value), without copying them.
+    pub fn add_pairs(&mut self, tag: &'static str, pairs: Vec<(String, String)>) {
+        self.lines.push((tag, Text::Pairs(pairs)));
+    }
+
+    /// The text of the first record, when it is `tag`.
+    fn first(&self, tag: &str) -> Option<&str> {
+        match self.lines.first() {
+            Some((t, Text::Str(s))) if *t == tag => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The records as (tag, text), for queries and rendering.
+    pub fn records(&self) -> Vec<(&'static str, Cow<'_, str>)> {
+        let mut out = Vec::with_capacity(self.lines.len() + 8);
+        for (tag, text) in &self.lines {
+            match text {
+                Text::Str(s) => out.push((*tag, Cow::Borrowed(s.as_ref()))),
+                Text::Pairs(p) => {
+                    for (n, v) in p {
+                        out.push((*tag, Cow::Owned(format!("{n}: {v}"))));
+                    }
+                }
+                Text::Headers(h) => {
+                    for (n, v) in h {
+                        out.push((
+                            *tag,
+                            Cow::Owned(format!(
+                                "{}: {}",
+                                n.as_str(),
+                                String::from_utf8_lossy(v.as_bytes())
+                            )),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// As varnishlog shows a backend request inside its client request (`-g request`).
+    pub fn render_nested(&self, kind: &str, xid: u64) -> String {
+        let mut out = format!("**  << {kind:<8} >> {xid}\n");
+        for (tag, text) in self.records() {
+            out.push_str(&format!("--  {tag:<14} {text}\n"));
+        }
+        out
     }
 
     pub fn render(&self, kind: &str, xid: u64) -> String {
         let mut out = format!("*   << {kind:<8} >> {xid}\n");
-        for (tag, text) in &self.lines {
+        for (tag, text) in self.records() {
             out.push_str(&format!("-   {tag:<14} {text}\n"));
         }
         out

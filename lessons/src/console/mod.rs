@@ -92,7 +92,7 @@ pub struct Console {
     /// A one-time message per exercise (the result of «Preparar»).
     notices: Mutex<BTreeMap<String, String>>,
     /// Where the web server answers, asked of the running lab at most once a second.
-    web: Mutex<Option<(std::time::Instant, String)>>,
+    web: Mutex<Option<(std::time::Instant, String, String)>>,
 }
 
 impl Console {
@@ -114,24 +114,33 @@ impl Console {
     }
 
     fn params(&self, exercise: &crate::Exercise) -> Params {
+        let (web, proxy) = self.addresses();
         Params::derive(&self.ws.settings.student, &exercise.id, &exercise.params)
-            .with_web(self.web())
+            .with_web(web)
+            .with_proxy(proxy)
     }
 
     /// `ip:port` of the web server's `Listen 80`, as the running lab reports it.
     fn web(&self) -> String {
-        let fresh = |(at, _): &(std::time::Instant, String)| at.elapsed().as_secs() < 1;
+        self.addresses().0
+    }
+
+    /// The web server's and varnish's port-80 addresses (`{{web}}`, `{{proxy}}`), asked of
+    /// the running lab at most once a second.
+    fn addresses(&self) -> (String, String) {
+        let fresh = |(at, _, _): &(std::time::Instant, String, String)| at.elapsed().as_secs() < 1;
         if let Ok(cached) = self.web.lock() {
             if let Some(hit) = cached.as_ref().filter(|c| fresh(c)) {
-                return hit.1.clone();
+                return (hit.1.clone(), hit.2.clone());
             }
         }
         let status = (self.status)(&self.ws).ok();
-        let addr = crate::params::web_address(&self.ws, status.as_ref());
+        let web = crate::params::web_address(&self.ws, status.as_ref());
+        let proxy = crate::params::proxy_address(&self.ws, status.as_ref());
         if let Ok(mut cached) = self.web.lock() {
-            *cached = Some((std::time::Instant::now(), addr.clone()));
+            *cached = Some((std::time::Instant::now(), web.clone(), proxy.clone()));
         }
-        addr
+        (web, proxy)
     }
 
     fn last(&self, id: &str) -> Option<CheckView> {

@@ -1495,8 +1495,93 @@ fn unknown_var(name: &str, span: &Span) -> Diagnostic {
 
 /// Compiles a VCL regular expression (PCRE2 in Varnish, the `regex` crate here: no
 /// look-around and no back-references).
+/// PCRE2 constructs that Varnish accepts and the lab's regex engine does not: what to call
+/// it and how to write the same without it.
+fn pcre_only(re: &str) -> Option<(&'static str, &'static str)> {
+    let has_backref = re
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'\\' && (b'1'..=b'9').contains(&w[1]));
+    if re.contains("(?=") || re.contains("(?!") {
+        Some((
+            "una búsqueda hacia delante (look-ahead `(?=` / `(?!`)",
+            "divide la condición en dos: `req.url ~ \"^/\" && req.url !~ \"^/admin\"` en lugar de `\"^/(?!admin)\"`",
+        ))
+    } else if re.contains("(?<=") || re.contains("(?<!") {
+        Some((
+            "una búsqueda hacia atrás (look-behind `(?<=` / `(?<!`)",
+            "incluye lo que buscabas detrás en la propia expresión, o usa dos condiciones con `~` y `!~`",
+        ))
+    } else if has_backref {
+        Some((
+            "una referencia hacia atrás (`\\1`...) dentro del patrón",
+            "en el patrón no se puede repetir un grupo; en el texto de sustitución de regsub sí vale `\\1`",
+        ))
+    } else if re.contains("(?>") {
+        Some((
+            "un grupo atómico `(?>...)`",
+            "usa un grupo normal `(?:...)`: sin vuelta atrás el resultado es el mismo en casi todos los casos",
+        ))
+    } else if has_possessive(re) {
+        Some((
+            "un cuantificador posesivo (`*+`, `++`, `?+`)",
+            "quita el `+` final del cuantificador",
+        ))
+    } else if re.contains("\\Z") {
+        Some(("el ancla `\\Z`", "usa `$` (o `\\z`)"))
+    } else {
+        None
+    }
+}
+
+/// A quantifier (`*`, `+`, `?`, `{n}`) followed by `+`, outside classes and escapes. The
+/// regex crate reads `a++` as a repeated repetition and would match differently, so it is
+/// refused like the constructs it rejects.
+fn has_possessive(re: &str) -> bool {
+    let b = re.as_bytes();
+    let mut i = 0;
+    let mut class = false;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            b'[' if !class => class = true,
+            b']' if class => class = false,
+            // `(?+1)`-like group syntax is not a quantifier.
+            b'*' | b'+' | b'?' | b'}'
+                if !class
+                    && b.get(i + 1) == Some(&b'+')
+                    && !(b[i] == b'?' && i > 0 && b[i - 1] == b'(') =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
 pub fn compile_regex(re: &str, span: &Span) -> PResult<Arc<Regex>> {
+    if has_possessive(re) {
+        let (what, hint) = pcre_only(re).unwrap_or(("un cuantificador posesivo", ""));
+        return Err(Diagnostic::error(
+            Some(span.clone()),
+            format!(
+                "la expresión regular \"{re}\" usa {what}: Varnish (PCRE2) la acepta, pero el laboratorio no"
+            ),
+        )
+        .with_hint(hint));
+    }
     Regex::new(re).map(Arc::new).map_err(|e| {
+        if let Some((what, hint)) = pcre_only(re) {
+            return Diagnostic::error(
+                Some(span.clone()),
+                format!(
+                    "la expresión regular \"{re}\" usa {what}: Varnish (PCRE2) la acepta, pero el laboratorio no"
+                ),
+            )
+            .with_hint(hint);
+        }
         let mut msg = e.to_string();
         if let Some(last) = msg.lines().last() {
             msg = last.trim().trim_start_matches("error:").trim().to_string();

@@ -533,3 +533,37 @@ fn parser_never_panics_on_vcl_token_soup() {
         })
         .unwrap();
 }
+
+/// Patterns that Debian's varnishd 7.1 accepts (`varnishd -C` exits 0 for each) and the lab's
+/// engine does not: configtest names the construct and how to write it without.
+#[test]
+fn pcre_only_constructs_are_named_at_load_time() {
+    for (pattern, named) in [
+        ("^/(?!admin)", "look-ahead"),
+        ("(?<=/img)/x", "look-behind"),
+        ("^/(a)\\1$", "referencia hacia atrás"),
+        ("^/(?>ab|a)c", "grupo atómico"),
+        ("^/a++b", "cuantificador posesivo"),
+        ("^/x\\Z", "`\\Z`"),
+    ] {
+        let e = errors(&format!(
+            "{BACKEND}sub vcl_recv {{\n  if (req.url ~ \"{pattern}\") {{ return (pass); }}\n}}\n"
+        ));
+        assert!(e.contains(named), "{pattern}: {e}");
+        assert!(e.contains("Varnish (PCRE2) la acepta"), "{pattern}: {e}");
+        assert!(
+            e.contains("default.vcl:4:17"),
+            "{pattern} names its place: {e}"
+        );
+    }
+}
+
+#[test]
+fn escaped_plus_and_classes_are_not_possessive() {
+    for pattern in ["^\\++$", "[+]+", "^/a+b", "x{2}", "[a*+]"] {
+        load(&format!(
+            "{BACKEND}sub vcl_recv {{\n  if (req.url ~ \"{pattern}\") {{ return (pass); }}\n}}\n"
+        ))
+        .unwrap_or_else(|e| panic!("{pattern}: {e}"));
+    }
+}
