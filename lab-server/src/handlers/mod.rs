@@ -129,6 +129,11 @@ pub fn choose<'a>(
 
 /// Runs `handler` for `call`.
 pub async fn run<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {
+    if !matches!(handler, Handler::Wsgi(_)) {
+        if let Some(back) = hand_back(call.conn) {
+            return back;
+        }
+    }
     match handler {
         Handler::Static => static_files::serve(call).await,
         Handler::ServerStatus => status::serve(call),
@@ -481,4 +486,23 @@ pub(crate) fn signature(site: &Site, host: &HostConfig, conn: &Conn) -> String {
         site.server_name(host),
         conn.port,
     )
+}
+
+/// In a daemon-mode worker, a request for anything but a WSGI application passes the
+/// connection back to the lab, which serves it (`None` elsewhere).
+pub fn hand_back<'a>(conn: &crate::http::request::Conn) -> Option<Outcome<'a>> {
+    let crate::http::handoff::Mode::Worker(back) = &conn.hand else {
+        return None;
+    };
+    Some(match crate::http::handoff::back(back) {
+        Some(resp) => Ok((resp, None)),
+        None => Err((
+            Failure::logged(
+                503,
+                Level::Error,
+                "mod_wsgi: el proceso demonio no pudo devolver la conexión al laboratorio",
+            ),
+            None,
+        )),
+    })
 }

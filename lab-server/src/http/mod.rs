@@ -17,6 +17,7 @@
 pub mod authz;
 pub mod errors;
 pub mod explain;
+pub mod handoff;
 pub mod head;
 pub mod log;
 pub mod mapping;

@@ -140,9 +140,16 @@ impl DaemonGroup {
         self.inner.restart.send_replace(g);
     }
 
+    /// A connection to the hand-off socket of the next worker (waiting for one that is
+    /// restarting), to pass a client's connection to it.
+    pub async fn handoff_target(&self) -> Option<std::os::unix::net::UnixStream> {
+        let (s, _) = self.connect_to("hand").await?;
+        s.into_std().ok()
+    }
+
     /// With `WSGIScriptReloading On`: a script changed since this generation first ran it
     /// restarts the whole group, as mod_wsgi does in daemon mode.
-    fn check_script(&self, script: &Path) {
+    pub fn check_script(&self, script: &Path) {
         let Ok(mtime) = std::fs::metadata(script).and_then(|m| m.modified()) else {
             return;
         };
@@ -334,6 +341,11 @@ impl DaemonGroup {
 
     /// Connects to the next worker, waiting for one that is (re)starting.
     async fn connect(&self) -> Option<(UnixStream, usize)> {
+        self.connect_to("sock").await
+    }
+
+    /// Connects to the socket with extension `ext` of the next worker.
+    async fn connect_to(&self, ext: &str) -> Option<(UnixStream, usize)> {
         let n = self.inner.pids.len().max(1);
         let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
         let deadline = Instant::now() + CONNECT_WAIT;
@@ -342,7 +354,8 @@ impl DaemonGroup {
             let gen = self.inner.generation.load(Ordering::SeqCst);
             for k in 0..n {
                 let i = (start + k) % n;
-                let path = host::socket_path(&self.inner.run_dir, &self.inner.spec.name, i, gen);
+                let path = host::socket_path(&self.inner.run_dir, &self.inner.spec.name, i, gen)
+                    .with_extension(ext);
                 if let Ok(s) = UnixStream::connect(&path).await {
                     return Some((s, i));
                 }
@@ -554,6 +567,7 @@ async fn watch_worker(inner: Arc<Inner>, index: usize) {
                     return;
                 }
                 let _ = std::fs::remove_file(&socket);
+                let _ = std::fs::remove_file(socket.with_extension("hand"));
                 match status {
                     Ok(s) if s.success() => inner.log.write("info", None, &[&format!(
                         "mod_wsgi: el proceso {pid} del grupo '{}' terminó tras maximum-requests o inactivity-timeout; se lanza otro",
@@ -583,6 +597,7 @@ async fn watch_worker(inner: Arc<Inner>, index: usize) {
                         let _ = child.kill().await;
                     }
                     let _ = std::fs::remove_file(&socket);
+                    let _ = std::fs::remove_file(socket.with_extension("hand"));
                 });
             }
         }
