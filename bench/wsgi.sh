@@ -48,9 +48,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "== compilando (release)"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-lab="$repo/target/release/lab"
+# LAB_BIN: measure another build of the lab (say, the one before a change) in the same run.
+if [ -n "${LAB_BIN:-}" ]; then
+  lab=$LAB_BIN
+else
+  echo "== compilando (release)"
+  cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+  lab="$repo/target/release/lab"
+fi
 
 echo "== venv con flask y granian ($BENCH_VENV)"
 if [ ! -f "$BENCH_VENV/.ready" ]; then
@@ -179,9 +184,9 @@ wait_http "$ap_base/hola" 20 || { cat "$tmp/apache.out" "$ap/logs/error.log" >&2
 wait_http "$ap_base/flask/" 20 || { cat "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no sirve Flask"; }
 
 # The same bodies everywhere.
-wait_http "$lab_base/emb/flask" 20 || { cat "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no sirve Flask en modo embebido"; }
-wait_http "$ap_base/emb/flask" 20 || { cat "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no sirve Flask en modo embebido"; }
-for path in hola flask/ emb/hola emb/flask; do
+wait_http "$lab_base/emb/flask/" 20 || { cat "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no sirve Flask en modo embebido"; }
+wait_http "$ap_base/emb/flask/" 20 || { cat "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no sirve Flask en modo embebido"; }
+for path in hola flask/ emb/hola emb/flask/; do
   a=$(curl -s "$lab_base/$path")
   b=$(curl -s "$ap_base/$path")
   [ "$a" = "$b" ] || die "cuerpos distintos en /$path: lab «$a», apache «$b»"
@@ -221,10 +226,10 @@ rows=(
   "hola|apache2 + mod_wsgi (demonio)|$ap_base/hola|$ap_pid"
   "hola|apache2 + mod_wsgi (embebido)|$ap_base/emb/hola|$ap_pid"
   "flask|lab (demonio)|$lab_base/flask/|$lab_pid"
-  "flask|lab (embebido)|$lab_base/emb/flask|$lab_pid"
+  "flask|lab (embebido)|$lab_base/emb/flask/|$lab_pid"
   "flask|$gr|http://127.0.0.1:$gr_flask_port/|$gr_flask_pid"
   "flask|apache2 + mod_wsgi (demonio)|$ap_base/flask/|$ap_pid"
-  "flask|apache2 + mod_wsgi (embebido)|$ap_base/emb/flask|$ap_pid"
+  "flask|apache2 + mod_wsgi (embebido)|$ap_base/emb/flask/|$ap_pid"
 )
 declare -A rate
 results=()

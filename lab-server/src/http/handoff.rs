@@ -313,11 +313,22 @@ where
 #[derive(Debug, Clone)]
 pub struct HandOff(Arc<Mutex<HandOffInner>>);
 
-#[derive(Debug)]
 struct HandOffInner {
     to: Option<UnixStream>,
     head: Bytes,
     flags: u32,
+    /// The request body as hyper left it: it may already hold the first bytes of a
+    /// `Content-Length` body, which go on after the head.
+    body: Option<super::request::RequestBody>,
+}
+
+impl std::fmt::Debug for HandOffInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HandOff")
+            .field("to", &self.to)
+            .field("head", &self.head.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HandOff {
@@ -326,7 +337,15 @@ impl HandOff {
             to: Some(stream),
             head: Bytes::new(),
             flags: 0,
+            body: None,
         })))
+    }
+
+    /// Keeps the request body, to take from it what hyper already read of it.
+    pub fn set_body(&self, body: super::request::RequestBody) {
+        if let Ok(mut i) = self.0.lock() {
+            i.body = Some(body);
+        }
     }
 
     pub fn set_head(&self, head: Bytes) {
@@ -341,11 +360,22 @@ impl HandOff {
         }
     }
 
-    /// The destination, the head and the flags (once).
+    /// The destination, the head followed by the body bytes hyper had already read, and
+    /// the flags (once; call when hyper no longer runs the connection).
     pub fn take(&self) -> Option<(UnixStream, Bytes, u32)> {
         let mut i = self.0.lock().ok()?;
         let to = i.to.take()?;
-        Some((to, std::mem::take(&mut i.head), i.flags))
+        let mut head = std::mem::take(&mut i.head);
+        if let Some(mut body) = i.body.take() {
+            let read = drain(&mut body);
+            if !read.is_empty() {
+                let mut joined = bytes::BytesMut::with_capacity(head.len() + read.len());
+                joined.extend_from_slice(&head);
+                joined.extend_from_slice(&read);
+                head = joined.freeze();
+            }
+        }
+        Some((to, head, i.flags))
     }
 }
 
@@ -359,6 +389,25 @@ pub fn response(to: UnixStream) -> http::Response<super::Body> {
 /// Connects to the lab's hand-back socket, for a response that returns the connection.
 pub fn back(path: &Path) -> Option<http::Response<super::Body>> {
     UnixStream::connect(path).ok().map(response)
+}
+
+/// What a body already holds, without waiting for more.
+fn drain(body: &mut super::request::RequestBody) -> Bytes {
+    use http_body::Body as _;
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let mut out = bytes::BytesMut::new();
+    while let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut *body).poll_frame(&mut cx) {
+        if let Ok(data) = frame.into_data() {
+            out.extend_from_slice(&data);
+        }
+    }
+    out.freeze()
+}
+
+/// True when the request body is chunked: what hyper already decoded of it cannot be put
+/// back in front of the raw bytes, so such a request does not move.
+pub fn chunked(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(http::header::TRANSFER_ENCODING)
 }
 
 /// The request head as it goes on to the next process.

@@ -761,7 +761,7 @@ async fn proxy_route<'a>(
     m: crate::config::proxy::ProxyMatch<'_>,
     url: &str,
 ) -> Outcome<'a> {
-    if let Some(back) = handlers::hand_back(conn) {
+    if let Some(back) = handlers::hand_back(conn, parts, body) {
         return back;
     }
     let config = &*site.config;

@@ -508,8 +508,10 @@ pub(super) async fn connection(
                 let resp = match back {
                     Some(resp) => {
                         if let Some(h) = resp.extensions().get::<HandOff>() {
-                            let (parts, _) = req.into_parts();
+                            use http_body_util::BodyExt;
+                            let (parts, body) = req.into_parts();
                             h.set_head(handoff::encode_head(&parts));
+                            h.set_body(body.map_err(|e| e.to_string()).boxed_unsync());
                         }
                         resp
                     }

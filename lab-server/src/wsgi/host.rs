@@ -345,6 +345,9 @@ impl WsgiHost {
         ctx.apply_host(req.headers().get(http::header::HOST));
         if ctx.handoff {
             if let Some(resp) = self.hand_off(&ctx, &log).await {
+                if let Some(h) = resp.extensions().get::<crate::http::handoff::HandOff>() {
+                    h.set_body(req.into_body().map_err(|e| e.to_string()).boxed_unsync());
+                }
                 return resp;
             }
         }
@@ -525,7 +528,7 @@ impl WorkerSide {
         );
         let submitted = self.pool.lock().map(|p| p.submit(job)).unwrap_or(false);
         let resp = if submitted {
-            response_from_channel(rx, ctx.default_type.as_deref()).await
+            response_from_channel(rx, ctx.default_type.as_deref(), true).await
         } else {
             error_page(503)
         };
@@ -897,10 +900,12 @@ impl HttpBody for ChannelBody {
     }
 }
 
-/// Turns the first message of the application into a response (embedded mode).
+/// Turns the first message of the application into a response (embedded mode; `daemon`:
+/// as mod_wsgi's daemon processes answer, where even an empty body streams, chunked).
 pub async fn response_from_channel(
     mut rx: mpsc::Receiver<Out>,
     default_type: Option<&str>,
+    daemon: bool,
 ) -> Response<Body> {
     match rx.recv().await {
         Some(Out::Head(Head {
@@ -930,7 +935,7 @@ pub async fn response_from_channel(
                 let _ = tx.try_send(Out::Body(body));
                 drop(tx);
                 ChannelBody::new(rx).boxed()
-            } else if body.is_empty() {
+            } else if body.is_empty() && !daemon {
                 http_body_util::Empty::new()
                     .map_err(|never| match never {})
                     .boxed()
