@@ -155,7 +155,7 @@ fn a_killed_worker_closes_its_connections_and_leaves_the_others_alone() {
     let lab = lab_with("", "");
     // Two connections held by the two different workers of `ga`.
     let mut clients: Vec<(Client, u32)> = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..50 {
         let mut c = Client::new(&lab);
         let (_, pid) = who(&c.get("/a/x"));
         if clients.iter().all(|(_, p)| *p != pid) {
@@ -164,6 +164,7 @@ fn a_killed_worker_closes_its_connections_and_leaves_the_others_alone() {
         if clients.len() == 2 {
             break;
         }
+        std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(clients.len(), 2, "{}", error_log(&lab));
     let (mut victim, victim_pid) = clients.remove(0);
@@ -199,11 +200,15 @@ fn reload_reaches_connections_held_by_workers() {
     let lab = lab_with("", "");
     // The two processes of `ga`.
     let mut ga = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..50 {
         let (_, pid) = who(&Client::new(&lab).get("/a/x"));
         if !ga.contains(&pid) {
             ga.push(pid);
         }
+        if ga.len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(ga.len(), 2, "{ga:?}");
     let mut c = Client::new(&lab);
@@ -272,4 +277,87 @@ fn maximum_requests_recycles_workers_under_handed_connections() {
         "{}",
         error_log(&lab)
     );
+}
+
+#[test]
+fn kill_9_of_a_daemon_worker_mid_response_cuts_that_response_only() {
+    let mut lab = TestLab::new();
+    lab.lab(&["a2enmod", "wsgi"]).assert_code(0);
+    // The first chunk goes out, then the application waits for a file that never comes.
+    lab.write(
+        "var/www/app/slow.wsgi",
+        "import os, time\ndef application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    yield ('primera parte %d\\n' % os.getpid()).encode()\n    while not os.path.exists('/nonexistent-lab-test-file'):\n        time.sleep(0.05)\n    yield b'nunca'\n",
+    );
+    lab.write("var/www/app/who.wsgi", WHO);
+    lab.lab(&["a2dissite", "000-default"]).assert_code(0);
+    lab.add_site(
+        "app",
+        "<VirtualHost *:80>\n    ServerName localhost\n    WSGIDaemonProcess lento processes=2 threads=2\n    WSGIProcessGroup lento\n    WSGIScriptAlias /lento /var/www/app/slow.wsgi\n    WSGIScriptAlias /a /var/www/app/who.wsgi\n    <Directory /var/www/app>\n        Require all granted\n    </Directory>\n</VirtualHost>\n",
+    );
+    lab.start();
+
+    let mut slow = TcpStream::connect(lab.addr()).unwrap();
+    slow.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    slow.write_all(b"GET /lento HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    // Read until the first chunk arrives, to learn which process is answering.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let pid: u32 = loop {
+        let n = std::io::Read::read(&mut slow, &mut buf).unwrap();
+        assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some(rest) = text.split("primera parte ").nth(1) {
+            if let Some(pid) = rest.split('\n').next().and_then(|p| p.trim().parse().ok()) {
+                break pid;
+            }
+        }
+    };
+    assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200 OK\r\n"));
+
+    // Another connection on the other process of the group.
+    let mut other = None;
+    for _ in 0..50 {
+        let mut c = Client::new(&lab);
+        let r = c.get("/a/x");
+        let (_, p) = who(&r);
+        if p != pid {
+            other = Some((c, p));
+            break;
+        }
+        // The other process may still be starting.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (mut other, other_pid) = other.expect("the group's other process");
+
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    // The cut response: the connection ends without the last chunk.
+    let mut rest = Vec::new();
+    loop {
+        match std::io::Read::read(&mut slow, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => rest.extend_from_slice(&buf[..n]),
+        }
+    }
+    got.extend_from_slice(&rest);
+    let text = String::from_utf8_lossy(&got);
+    assert!(!text.contains("nunca"), "{text}");
+    assert!(
+        !text.ends_with("0\r\n\r\n"),
+        "the response must look cut short: {text}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || error_log(&lab).contains(
+            &format!("el proceso {pid} del grupo 'lento' terminó inesperadamente")
+        )),
+        "{}",
+        error_log(&lab)
+    );
+    // The other connection is untouched.
+    let r = other.get("/a/y");
+    assert_eq!((r.status, who(&r).1), (200, other_pid), "{r}");
 }
