@@ -2,8 +2,10 @@
 //! (`lab __wsgi-worker`), each with its own unix socket in `run/`. A watcher task per worker
 //! restarts it when it dies (its in-flight requests get a 502), when it recycles itself
 //! (`maximum-requests`, `inactivity-timeout`) and when the group is restarted (a touched
-//! script with `WSGIScriptReloading On`). Requests are spread round-robin and spoken to the
-//! worker in FastCGI.
+//! script with `WSGIScriptReloading On`). Client connections are spread round-robin: the
+//! HTTP role passes a connection whose request goes to the group to a worker's hand-off
+//! socket ([`DaemonGroup::handoff_target`]), and the worker serves it directly; requests that
+//! cannot move (and callers without a connection) are spoken to the worker in FastCGI.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

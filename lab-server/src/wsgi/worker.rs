@@ -1,8 +1,15 @@
 //! The hidden `lab __wsgi-worker` command: one process of a `WSGIDaemonProcess` group. It
-//! embeds CPython with the group's venv and python-path, listens on its unix socket and
-//! serves FastCGI requests on `threads` threads, as mod_wsgi's daemon threads do: each thread
-//! accepts a connection, reads the request without the interpreter lock, runs the
-//! application holding it, and writes the response (releasing it again while it writes).
+//! embeds CPython with the group's venv and python-path and listens on two unix sockets:
+//!
+//! - `.hand`: client connections the lab passes over ([`crate::http::handoff`]). The worker
+//!   loads the lab's configuration from the workspace and serves those connections' requests
+//!   for its group itself, over HTTP (hyper on a runtime thread, the application on `threads`
+//!   Python threads); any other request passes the connection back to the lab.
+//! - `.sock`: FastCGI requests from the lab, for what cannot move (internal redirects,
+//!   chunked bodies, a worker that could not load the configuration), on `threads` threads
+//!   as mod_wsgi's daemon threads do: each thread accepts a connection, reads the request
+//!   without the interpreter lock, runs the application holding it, and writes the response
+//!   (releasing it again while it writes).
 //!
 //! It exits cleanly after `maximum-requests` connections, after `inactivity-timeout` idle
 //! seconds, on SIGTERM (finishing what it is serving), and at once when its standard input
