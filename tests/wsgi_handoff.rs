@@ -361,3 +361,50 @@ fn kill_9_of_a_daemon_worker_mid_response_cuts_that_response_only() {
     let r = other.get("/a/y");
     assert_eq!((r.status, who(&r).1), (200, other_pid), "{r}");
 }
+
+#[test]
+fn a_worker_that_loads_another_configuration_leaves_the_connection_to_fastcgi() {
+    let lab = lab_with("", "");
+    let (_, pid) = who(&Client::new(&lab).get("/b/x"));
+    // A change on disk the lab has not loaded (no `lab reload`), then a new worker, which
+    // reads the files as they are now.
+    lab.replace(
+        "etc/apache2/sites-available/app.conf",
+        "    <Directory /var/www/app>",
+        "    Header set X-Sin-Recargar si\n    <Directory /var/www/app>",
+    );
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || error_log(&lab)
+            .contains(&format!("el proceso {pid} del grupo 'gb' terminó inesperadamente"))),
+        "{}",
+        error_log(&lab)
+    );
+    let mut c = Client::new(&lab);
+    let mut served = None;
+    for _ in 0..50 {
+        let r = c.get("/b/y");
+        assert_eq!(r.status, 200, "{r}\n{}", error_log(&lab));
+        // The lab's configuration, not the one on disk.
+        assert_eq!(r.header("x-sin-recargar"), None, "{r}");
+        let (_, p) = who(&r);
+        if p != pid {
+            served = Some(p);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(served.is_some(), "{}", error_log(&lab));
+    assert!(
+        error_log(&lab).contains("no puede atender conexiones traspasadas"),
+        "{}",
+        error_log(&lab)
+    );
+    // The same connection keeps working (over FastCGI now).
+    let r = c.get("/b/z");
+    assert_eq!(r.status, 200, "{r}");
+    assert_eq!(r.header("x-sin-recargar"), None, "{r}");
+}

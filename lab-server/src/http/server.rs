@@ -637,6 +637,8 @@ pub(super) async fn connection(
 /// reloads), and hands back the ones whose next request is not for its group.
 pub struct WorkerHttp {
     current: std::sync::Mutex<Option<(u64, Arc<Shared>)>>,
+    /// The generation whose configuration could not be loaded here (tried once).
+    failed: std::sync::Mutex<Option<u64>>,
     counters: std::sync::Mutex<Option<(PathBuf, Arc<Stats>)>>,
     open: Arc<watch::Sender<usize>>,
     stop_all: Arc<watch::Sender<bool>>,
@@ -651,6 +653,7 @@ impl WorkerHttp {
     pub fn new(make_wsgi: WsgiMaker) -> WorkerHttp {
         WorkerHttp {
             current: std::sync::Mutex::new(None),
+            failed: std::sync::Mutex::new(None),
             counters: std::sync::Mutex::new(None),
             open: Arc::new(watch::channel(0usize).0),
             stop_all: Arc::new(watch::channel(false).0),
@@ -723,9 +726,24 @@ impl WorkerHttp {
     }
 
     /// Serves a connection the lab handed over (call inside the worker's runtime). When this
-    /// worker cannot serve it, it goes back to the lab marked so, and the lab serves it.
+    /// worker cannot serve it, it goes back to the lab marked so, and the lab serves it; the
+    /// error says why the first time for a configuration generation, and is empty after.
     pub fn accept(&self, stream: std::net::TcpStream, packet: Packet) -> Result<(), String> {
-        match self.shared_for(&packet) {
+        let known = self
+            .failed
+            .lock()
+            .is_ok_and(|f| *f == Some(packet.generation));
+        let shared = if known {
+            Err(String::new())
+        } else {
+            self.shared_for(&packet)
+        };
+        if shared.as_ref().is_err_and(|e| !e.is_empty()) {
+            if let Ok(mut f) = self.failed.lock() {
+                *f = Some(packet.generation);
+            }
+        }
+        match shared {
             Ok(shared) => {
                 tokio::spawn(serve_handed(shared, stream, packet));
                 Ok(())

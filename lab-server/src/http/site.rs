@@ -34,7 +34,7 @@ pub struct Stats {
 
 impl Default for Stats {
     fn default() -> Self {
-        let slots: &'static [AtomicU64; 8] = Box::leak(Box::new(Default::default()));
+        let slots: &'static [AtomicU64; 8] = Box::leak(Box::default());
         Stats::from_slots(slots, None)
     }
 }

@@ -267,7 +267,8 @@ fn start_handoff(
             let http = Arc::clone(&receiver_http);
             let log = receiver_log.clone();
             handle.spawn(async move {
-            if let Err(e) = http.accept(stream, packet) {
+            // An empty error: a refusal already logged for this configuration.
+            if let Err(e) = http.accept(stream, packet).or_else(|e| if e.is_empty() { Ok(()) } else { Err(e) }) {
                 log.write("warn", None, &[&format!("mod_wsgi: este proceso no puede atender conexiones traspasadas ({e}); el laboratorio las atiende por FastCGI")]);
             }
         });
