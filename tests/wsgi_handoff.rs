@@ -378,8 +378,9 @@ fn a_worker_that_loads_another_configuration_leaves_the_connection_to_fastcgi() 
         .status()
         .unwrap();
     assert!(
-        wait_until(Duration::from_secs(10), || error_log(&lab)
-            .contains(&format!("el proceso {pid} del grupo 'gb' terminó inesperadamente"))),
+        wait_until(Duration::from_secs(10), || error_log(&lab).contains(
+            &format!("el proceso {pid} del grupo 'gb' terminó inesperadamente")
+        )),
         "{}",
         error_log(&lab)
     );
