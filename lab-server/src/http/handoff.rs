@@ -298,11 +298,13 @@ where
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
             };
-            if stop.load(Ordering::SeqCst) {
-                return;
-            }
+            // A packet that arrives while stopping is still taken (the receiver passes the
+            // connection on); the wake-up connection carries none.
             if let Ok((stream, packet)) = receive(&mut s) {
                 serve(stream, packet);
+            }
+            if stop.load(Ordering::SeqCst) {
+                return;
             }
         })?;
     Ok(())

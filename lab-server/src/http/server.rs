@@ -583,19 +583,20 @@ pub(super) async fn connection(
             }
         }
     }
-    let (to, head, flags) = match handing.as_ref().and_then(HandOff::take) {
-        Some(h) => {
-            // What hyper still had to write of the previous answer goes out first.
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while write_blocked.load(Ordering::Relaxed) && Instant::now() < deadline {
-                let _ = tokio::time::timeout(
-                    Duration::from_millis(2),
-                    std::future::poll_fn(|cx| http.poll_without_shutdown(cx)),
-                )
-                .await;
-            }
-            h
+    if handing.is_some() {
+        // What hyper still had to write of the previous answer goes out first (before the
+        // body of the request is looked at, so hyper reads no more of it).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while write_blocked.load(Ordering::Relaxed) && Instant::now() < deadline {
+            let _ = tokio::time::timeout(
+                Duration::from_millis(2),
+                std::future::poll_fn(|cx| http.poll_without_shutdown(cx)),
+            )
+            .await;
         }
+    }
+    let (to, head, flags) = match handing.as_ref().and_then(HandOff::take) {
+        Some(h) => h,
         None if give_back && finished => {
             match std::os::unix::net::UnixStream::connect(&shared.handback) {
                 Ok(to) => (to, bytes::Bytes::new(), 0),
@@ -622,6 +623,17 @@ pub(super) async fn connection(
         return;
     };
     let sent = handoff::send(&to, std::os::fd::AsRawFd::as_raw_fd(&stream), &packet);
+    if sent.is_err() && matches!(conn.hand, handoff::Mode::Lab) {
+        // The worker went away between accepting and receiving: the lab keeps the
+        // connection and serves it over FastCGI (it comes in again through the lab's own hand-back socket).
+        let mut packet = packet;
+        packet.flags |= handoff::FLAG_NO_HANDOFF;
+        if let Ok(own) = std::os::unix::net::UnixStream::connect(&shared.handback) {
+            if handoff::send(&own, std::os::fd::AsRawFd::as_raw_fd(&stream), &packet).is_ok() {
+                return;
+            }
+        }
+    }
     if let Err(e) = sent {
         shared.site.load().main_error_log().log(
             "mod_wsgi",

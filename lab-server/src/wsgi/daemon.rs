@@ -35,6 +35,9 @@ const CONNECT_WAIT: Duration = Duration::from_secs(30);
 /// How long a stopped worker may take to finish its requests before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);
 
+/// Groups started by this process, to keep their socket names apart.
+static STARTS: AtomicU64 = AtomicU64::new(0);
+
 /// A running daemon process group.
 pub struct DaemonGroup {
     inner: Arc<Inner>,
@@ -95,7 +98,9 @@ impl DaemonGroup {
             exe: exe.to_path_buf(),
             log,
             next: AtomicUsize::new(0),
-            generation: AtomicU64::new(0),
+            // Socket names carry the generation: a group started again under the same name
+            // (its settings changed) must not share names with the processes still stopping.
+            generation: AtomicU64::new(STARTS.fetch_add(1, Ordering::Relaxed) * 1_000_000),
             stopping: AtomicBool::new(false),
             restart,
             scripts: Mutex::new(HashMap::new()),
