@@ -64,3 +64,40 @@ User $user
 Group $group
 HEAD
 }
+
+# CPU time (user + system, in clock ticks) used so far by process $1 and every process
+# below it, read from /proc/PID/stat: the processes a server forks or spawns (workers,
+# daemon processes) count towards it. Processes that already exited are not counted, so
+# read it before and after a run while the server is up.
+cpu_ticks() {
+  local root=$1
+  awk -v root="$root" '
+    FNR == 1 {
+      # Field 2 (comm) may hold spaces: parse from the last ")".
+      line = $0
+      sub(/^.*\) /, "", line)
+      n = split(line, f, " ")
+      pid = FILENAME
+      sub(/^\/proc\//, "", pid); sub(/\/stat$/, "", pid)
+      parent[pid] = f[2]
+      ticks[pid] = f[12] + f[13]
+    }
+    END {
+      total = 0
+      for (p in ticks) {
+        q = p
+        for (depth = 0; depth < 64 && q != "" && q != 0; depth++) {
+          if (q == root) { total += ticks[p]; break }
+          q = parent[q]
+        }
+      }
+      print total
+    }' /proc/[0-9]*/stat 2>/dev/null
+}
+
+# Microseconds of CPU per request: `cpu_us_per_request TICKS REQUESTS`.
+cpu_us_per_request() {
+  awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    if (n > 0) printf "%.0f", t * 1000000 / hz / n; else print "?"
+  }'
+}

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # WSGI benchmark: the same "hello" app and a small Flask app under
-#   - the lab, daemon mode (WSGIDaemonProcess processes=2 threads=15),
+#   - the lab, daemon mode (WSGIDaemonProcess processes=2 threads=15) and embedded mode,
 #   - Granian (2 workers, WSGI interface, from PyPI),
-#   - Debian's Apache 2.4 + mod_wsgi in daemon mode (processes=2 threads=15, mpm_event),
-# side by side in one run, loopback only, then the ratios.
+#   - Debian's Apache 2.4 + mod_wsgi, daemon mode (processes=2 threads=15, mpm_event) and
+#     embedded mode,
+# side by side in one run, loopback only, then the ratios. Beside each rate it prints the CPU
+# time the server used per request (user + system of the server and every process below it,
+# from /proc), so the ratio is read next to where the time goes.
 #
 #   bench/wsgi.sh                       # wrk -t1 -c32 -d10s per server and app, 2 s warm-up
 #   DURATION=30s CONNECTIONS=64 bench/wsgi.sh
@@ -45,9 +48,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "== compilando (release)"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-lab="$repo/target/release/lab"
+# LAB_BIN: measure another build of the lab (say, the one before a change) in the same run.
+if [ -n "${LAB_BIN:-}" ]; then
+  lab=$LAB_BIN
+else
+  echo "== compilando (release)"
+  cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
+  lab="$repo/target/release/lab"
+fi
 
 echo "== venv con flask y granian ($BENCH_VENV)"
 if [ ! -f "$BENCH_VENV/.ready" ]; then
@@ -90,6 +98,7 @@ sed -i \
   "$tmp/lab/lab.toml"
 "$lab" --workspace "$tmp/lab" a2enmod wsgi >/dev/null
 cat >"$tmp/lab/etc/apache2/sites-available/bench.conf" <<EOF
+WSGIPythonHome $BENCH_VENV
 <VirtualHost *:80>
     ServerName localhost
     WSGIDaemonProcess bench processes=2 threads=15 python-home=$BENCH_VENV
@@ -97,6 +106,8 @@ cat >"$tmp/lab/etc/apache2/sites-available/bench.conf" <<EOF
     WSGIApplicationGroup %{GLOBAL}
     WSGIScriptAlias /hola $app/hello.wsgi
     WSGIScriptAlias /flask $app/flask.wsgi
+    WSGIScriptAlias /emb/hola $app/hello.wsgi process-group=%{GLOBAL} application-group=%{GLOBAL}
+    WSGIScriptAlias /emb/flask $app/flask.wsgi process-group=%{GLOBAL} application-group=%{GLOBAL}
     <Directory $app>
         Require all granted
     </Directory>
@@ -110,6 +121,7 @@ for _ in $(seq 1 300); do
   grep -q '^Listo\.' "$tmp/lab.out" 2>/dev/null && break
   sleep 0.1
 done
+lab_pid=${pids[-1]}
 lab_base="http://127.0.0.1:$lab_port"
 wait_http "$lab_base/hola" 20 || { cat "$tmp/lab.out" "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no responde"; }
 wait_http "$lab_base/flask/" 20 || { cat "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no sirve Flask"; }
@@ -120,9 +132,11 @@ gr_flask_port=$(free_port)
 (cd "$app" && exec "$BENCH_VENV/bin/granian" --interface wsgi --host 127.0.0.1 --port "$gr_hello_port" \
   --workers 2 --log-level warning hello:application) >"$tmp/granian-hello.out" 2>&1 &
 pids+=($!)
+gr_hello_pid=$!
 (cd "$app" && exec "$BENCH_VENV/bin/granian" --interface wsgi --host 127.0.0.1 --port "$gr_flask_port" \
   --workers 2 --log-level warning flaskapp:application) >"$tmp/granian-flask.out" 2>&1 &
 pids+=($!)
+gr_flask_pid=$!
 wait_http "http://127.0.0.1:$gr_hello_port/" 20 || { cat "$tmp/granian-hello.out" >&2; die "granian no responde"; }
 wait_http "http://127.0.0.1:$gr_flask_port/" 20 || { cat "$tmp/granian-flask.out" >&2; die "granian (flask) no responde"; }
 
@@ -154,6 +168,9 @@ WSGIProcessGroup bench
 WSGIApplicationGroup %{GLOBAL}
 WSGIScriptAlias /hola $app/hello.wsgi
 WSGIScriptAlias /flask $app/flask.wsgi
+WSGIPythonHome $BENCH_VENV
+WSGIScriptAlias /emb/hola $app/hello.wsgi process-group=%{GLOBAL} application-group=%{GLOBAL}
+WSGIScriptAlias /emb/flask $app/flask.wsgi process-group=%{GLOBAL} application-group=%{GLOBAL}
 <Directory $app>
     Require all granted
 </Directory>
@@ -161,12 +178,15 @@ EOF
 } >"$ap/apache2.conf"
 "$APACHE_BIN" -d "$ap" -f "$ap/apache2.conf" -DFOREGROUND >"$tmp/apache.out" 2>&1 &
 pids+=($!)
+ap_pid=$!
 ap_base="http://127.0.0.1:$ap_port"
 wait_http "$ap_base/hola" 20 || { cat "$tmp/apache.out" "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no responde"; }
 wait_http "$ap_base/flask/" 20 || { cat "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no sirve Flask"; }
 
 # The same bodies everywhere.
-for path in hola flask/; do
+wait_http "$lab_base/emb/flask/" 20 || { cat "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no sirve Flask en modo embebido"; }
+wait_http "$ap_base/emb/flask/" 20 || { cat "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no sirve Flask en modo embebido"; }
+for path in hola flask/ emb/hola emb/flask/; do
   a=$(curl -s "$lab_base/$path")
   b=$(curl -s "$ap_base/$path")
   [ "$a" = "$b" ] || die "cuerpos distintos en /$path: lab «$a», apache «$b»"
@@ -174,41 +194,65 @@ done
 [ "$(curl -s "http://127.0.0.1:$gr_hello_port/")" = "$(curl -s "$lab_base/hola")" ] || die "granian da otro cuerpo"
 
 # ---- load -------------------------------------------------------------------------------
+# run_wrk URL PID: "req/s latency-avg p99 cpu-µs-per-request" for the server whose
+# processes hang below PID.
 run_wrk() {
-  local url=$1 out
+  local url=$1 pid=$2 out before after
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$url" >/dev/null
+  before=$(cpu_ticks "$pid")
   out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
+  after=$(cpu_ticks "$pid")
   echo "$out" >>"$tmp/wrk.log"
   if echo "$out" | grep -q 'Non-2xx'; then
     echo "$out" >&2
     die "respuestas no 2xx en $url"
   fi
-  local rps avg p99
+  local rps avg p99 n
   rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
   avg=$(echo "$out" | awk '$1 == "Latency" {print $2; exit}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2; exit}')
-  echo "$rps ${avg:-?} ${p99:-?}"
+  n=$(echo "$out" | awk '/requests in/ {print $1; exit}')
+  echo "$rps ${avg:-?} ${p99:-?} $(cpu_us_per_request $((after - before)) "${n:-0}")"
 }
 
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION (calentamiento $WARMUP)"
-read -r lh_rps lh_avg lh_p99 < <(run_wrk "$lab_base/hola")
-read -r gh_rps gh_avg gh_p99 < <(run_wrk "http://127.0.0.1:$gr_hello_port/")
-read -r ah_rps ah_avg ah_p99 < <(run_wrk "$ap_base/hola")
-read -r lf_rps lf_avg lf_p99 < <(run_wrk "$lab_base/flask/")
-read -r gf_rps gf_avg gf_p99 < <(run_wrk "http://127.0.0.1:$gr_flask_port/")
-read -r af_rps af_avg af_p99 < <(run_wrk "$ap_base/flask/")
-
 granian_v=$("$BENCH_VENV/bin/granian" --version 2>/dev/null | awk '{print $NF}')
-printf '\n%-8s %-34s %12s %12s %12s\n' app servidor 'req/s' 'lat. media' 'p99'
-printf '%-8s %-34s %12s %12s %12s\n' hola "lab (demonio, 2 procesos)" "$lh_rps" "$lh_avg" "$lh_p99"
-printf '%-8s %-34s %12s %12s %12s\n' hola "granian $granian_v (2 workers)" "$gh_rps" "$gh_avg" "$gh_p99"
-printf '%-8s %-34s %12s %12s %12s\n' hola "apache2 + mod_wsgi (demonio)" "$ah_rps" "$ah_avg" "$ah_p99"
-printf '%-8s %-34s %12s %12s %12s\n' flask "lab (demonio, 2 procesos)" "$lf_rps" "$lf_avg" "$lf_p99"
-printf '%-8s %-34s %12s %12s %12s\n' flask "granian $granian_v (2 workers)" "$gf_rps" "$gf_avg" "$gf_p99"
-printf '%-8s %-34s %12s %12s %12s\n' flask "apache2 + mod_wsgi (demonio)" "$af_rps" "$af_avg" "$af_p99"
-awk -v l="$lh_rps" -v g="$gh_rps" -v a="$ah_rps" -v lf="$lf_rps" -v gf="$gf_rps" -v af="$af_rps" 'BEGIN {
-  printf "ratio hola lab/granian: %.2f\n", l / g
-  printf "ratio hola lab/mod_wsgi: %.2f\n", l / a
-  printf "ratio flask lab/granian: %.2f\n", lf / gf
-  printf "ratio flask lab/mod_wsgi: %.2f\n", lf / af
-}'
+gr="granian $granian_v (2 workers)"
+# app|server|url|root pid of the server's processes
+rows=(
+  "hola|lab (demonio)|$lab_base/hola|$lab_pid"
+  "hola|lab (embebido)|$lab_base/emb/hola|$lab_pid"
+  "hola|$gr|http://127.0.0.1:$gr_hello_port/|$gr_hello_pid"
+  "hola|apache2 + mod_wsgi (demonio)|$ap_base/hola|$ap_pid"
+  "hola|apache2 + mod_wsgi (embebido)|$ap_base/emb/hola|$ap_pid"
+  "flask|lab (demonio)|$lab_base/flask/|$lab_pid"
+  "flask|lab (embebido)|$lab_base/emb/flask/|$lab_pid"
+  "flask|$gr|http://127.0.0.1:$gr_flask_port/|$gr_flask_pid"
+  "flask|apache2 + mod_wsgi (demonio)|$ap_base/flask/|$ap_pid"
+  "flask|apache2 + mod_wsgi (embebido)|$ap_base/emb/flask/|$ap_pid"
+)
+declare -A rate
+results=()
+for row in "${rows[@]}"; do
+  IFS='|' read -r appname server url pid <<<"$row"
+  read -r rps avg p99 cpu < <(run_wrk "$url" "$pid")
+  rate["$appname|$server"]=$rps
+  results+=("$appname|$server|$rps|$avg|$p99|$cpu")
+done
+
+printf '\n%-7s %-32s %11s %11s %11s %12s\n' app servidor 'req/s' 'lat. media' 'p99' 'CPU µs/pet.'
+for r in "${results[@]}"; do
+  IFS='|' read -r appname server rps avg p99 cpu <<<"$r"
+  printf '%-7s %-32s %11s %11s %11s %12s\n' "$appname" "$server" "$rps" "$avg" "$p99" "$cpu"
+done
+echo
+for appname in hola flask; do
+  for mode in demonio embebido; do
+    awk -v app="$appname" -v mode="$mode" \
+      -v l="${rate["$appname|lab ($mode)"]}" \
+      -v g="${rate["$appname|$gr"]}" \
+      -v a="${rate["$appname|apache2 + mod_wsgi ($mode)"]}" 'BEGIN {
+      printf "ratio %s %s: lab/granian %.2f   lab/mod_wsgi %.2f\n", app, mode, l / g, l / a
+    }'
+  done
+done

@@ -184,7 +184,13 @@ pub(crate) async fn counted<'a>(
 }
 
 /// Runs `handler` for `call`, counting it by handler.
-pub async fn run<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {
+pub async fn run<'a>(handler: Handler<'_>, mut call: Call<'a, '_>) -> Outcome<'a> {
+    // In a daemon-mode worker, anything but its WSGI group goes back to the lab.
+    if !matches!(handler, Handler::Wsgi(_)) {
+        if let Some(back) = hand_back(call.conn, call.parts, &mut call.body) {
+            return back;
+        }
+    }
     if matches!(handler, Handler::Cgi | Handler::ModPhp | Handler::ProxyFcgi) {
         if let Some(f) = body_over_limit(&call) {
             return Err((f, Some(call.eff)));
@@ -591,4 +597,45 @@ pub(crate) fn signature(site: &Site, host: &HostConfig, conn: &Conn) -> String {
         site.server_name(host),
         conn.port,
     )
+}
+
+/// In a daemon-mode worker, a request for anything but a WSGI application passes the
+/// connection back to the lab, which serves it (`None` elsewhere).
+pub fn hand_back<'a>(
+    conn: &crate::http::request::Conn,
+    parts: &Parts,
+    body: &mut Option<RequestBody>,
+) -> Option<Outcome<'a>> {
+    let crate::http::handoff::Mode::Worker(back) = &conn.hand else {
+        return None;
+    };
+    if crate::http::handoff::chunked(&parts.headers) {
+        return Some(Err((
+            Failure::logged(
+                501,
+                Level::Error,
+                "mod_wsgi: una petición con cuerpo troceado (chunked) para otro destino llegó a un proceso demonio por una conexión persistente; ábrela en una conexión nueva",
+            ),
+            None,
+        )));
+    }
+    Some(match crate::http::handoff::back(back) {
+        Some(resp) => {
+            if let (Some(h), Some(body)) = (
+                resp.extensions().get::<crate::http::handoff::HandOff>(),
+                body.take(),
+            ) {
+                h.set_body(body);
+            }
+            Ok((resp, None))
+        }
+        None => Err((
+            Failure::logged(
+                503,
+                Level::Error,
+                "mod_wsgi: el proceso demonio no pudo devolver la conexión al laboratorio",
+            ),
+            None,
+        )),
+    })
 }

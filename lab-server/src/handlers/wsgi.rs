@@ -39,6 +39,11 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: ScriptMatch<'_>) -> Outcome<'a> {
     );
     wctx.default_type = super::content_type(site, &eff, file.path);
     wctx.body_limit = eff.limit_request_body();
+    // Only the request the client sent can follow its connection to another process (not
+    // the target of an internal redirect).
+    wctx.handoff = !matches!(conn.hand, crate::http::handoff::Mode::Off)
+        && ctx.request_uri.is_none()
+        && !crate::http::handoff::chunked(&parts.headers);
     let mut req = Request::new(body);
     *req.method_mut() = parts.method.clone();
     *req.uri_mut() = parts.uri.clone();

@@ -19,6 +19,7 @@
 pub mod authz;
 pub mod errors;
 pub mod explain;
+pub mod handoff;
 pub mod head;
 pub mod htaccess;
 pub mod log;

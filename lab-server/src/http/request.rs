@@ -50,6 +50,8 @@ pub struct Conn {
     pub wsgi: Option<Arc<crate::wsgi::WsgiHost>>,
     /// What the connection's [`super::wire::Wire`] noted about requests it rewrote or refused.
     pub notes: Arc<super::wire::Notes>,
+    /// Whether daemon-mode requests pass the connection on ([`super::handoff`]).
+    pub hand: super::handoff::Mode,
 }
 
 /// The request body, type-erased so the pipeline is not generic over it.
@@ -148,6 +150,19 @@ where
         redirected.push(next);
         let Some(next) = redirected.last() else { break };
         outcome = route(&site, &conn, next, &mut body, &mut ctx).await;
+    }
+    // The connection goes to another process, which serves this request from its head:
+    // nothing of it is counted or logged here.
+    if let Ok((resp, _)) = &outcome {
+        if let Some(h) = resp.extensions().get::<super::handoff::HandOff>() {
+            h.set_head(super::handoff::encode_head(&parts));
+            conn.served.fetch_sub(1, Ordering::Relaxed);
+            site.stats.busy.fetch_sub(1, Ordering::Relaxed);
+            if let Ok((resp, _)) = outcome {
+                return resp;
+            }
+            return Response::default();
+        }
     }
     let mut always = Vec::new();
     let mut resp = match outcome {
@@ -868,6 +883,9 @@ async fn proxy_route<'a>(
     m: crate::config::proxy::ProxyMatch<'_>,
     url: &str,
 ) -> Outcome<'a> {
+    if let Some(back) = handlers::hand_back(conn, parts, body) {
+        return back;
+    }
     let config = &*site.config;
     let eff = Effective::merge(
         config,

@@ -16,18 +16,22 @@ use crate::config::model::{HostConfig, ServerConfig};
 use crate::handlers::files::FileCache;
 
 /// Counters of the role, kept across reloads (what `/server-status` and `lab status` show).
+/// They live in memory shared with the daemon-mode workers (which serve the connections the
+/// lab hands them and count their requests here too) when the role has such a file.
 #[derive(Debug)]
 pub struct Stats {
     pub started: Instant,
     pub started_at: SystemTime,
-    pub requests: AtomicU64,
-    pub bytes: AtomicU64,
-    pub busy: AtomicU64,
-    pub connections: AtomicU64,
+    pub requests: &'static AtomicU64,
+    pub bytes: &'static AtomicU64,
+    pub busy: &'static AtomicU64,
+    pub connections: &'static AtomicU64,
     /// Incremented by every reload (`ParentServerConfigGeneration`).
-    pub generation: AtomicU64,
+    pub generation: &'static AtomicU64,
     /// Responses with a 5xx status.
-    pub errors: AtomicU64,
+    pub errors: &'static AtomicU64,
+    /// The file the counters live in, when they are shared.
+    pub shared: Option<std::path::PathBuf>,
     /// The same counters by handler (`static`, `wsgi:GROUP`, `cgi`, `fcgi:BACKEND`...), for
     /// the console's live picture of the stack.
     handlers: std::sync::RwLock<std::collections::BTreeMap<String, Arc<HandlerStats>>>,
@@ -72,15 +76,28 @@ impl Stats {
 
 impl Default for Stats {
     fn default() -> Self {
+        let slots: &'static [AtomicU64; 8] = Box::leak(Box::default());
+        Stats::from_slots(slots, None)
+    }
+}
+
+impl Stats {
+    /// Counters in `slots` (a shared mapping, or memory of this process).
+    pub fn from_slots(slots: &'static [AtomicU64; 8], shared: Option<std::path::PathBuf>) -> Stats {
+        let [requests, bytes, busy, connections, generation, errors, ..] = slots;
+        if shared.is_some() || generation.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+            generation.fetch_max(1, std::sync::atomic::Ordering::Relaxed);
+        }
         Stats {
             started: Instant::now(),
             started_at: SystemTime::now(),
-            requests: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
-            busy: AtomicU64::new(0),
-            connections: AtomicU64::new(0),
-            generation: AtomicU64::new(1),
-            errors: AtomicU64::new(0),
+            requests,
+            bytes,
+            busy,
+            connections,
+            generation,
+            errors,
+            shared,
             handlers: Default::default(),
         }
     }

@@ -2,8 +2,10 @@
 //! (`lab __wsgi-worker`), each with its own unix socket in `run/`. A watcher task per worker
 //! restarts it when it dies (its in-flight requests get a 502), when it recycles itself
 //! (`maximum-requests`, `inactivity-timeout`) and when the group is restarted (a touched
-//! script with `WSGIScriptReloading On`). Requests are spread round-robin and spoken to the
-//! worker in FastCGI.
+//! script with `WSGIScriptReloading On`). Client connections are spread round-robin: the
+//! HTTP role passes a connection whose request goes to the group to a worker's hand-off
+//! socket ([`DaemonGroup::handoff_target`]), and the worker serves it directly; requests that
+//! cannot move (and callers without a connection) are spoken to the worker in FastCGI.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +34,9 @@ use crate::fastcgi::client::{self, Event};
 const CONNECT_WAIT: Duration = Duration::from_secs(30);
 /// How long a stopped worker may take to finish its requests before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// Groups started by this process, to keep their socket names apart.
+static STARTS: AtomicU64 = AtomicU64::new(0);
 
 /// A running daemon process group.
 pub struct DaemonGroup {
@@ -93,7 +98,9 @@ impl DaemonGroup {
             exe: exe.to_path_buf(),
             log,
             next: AtomicUsize::new(0),
-            generation: AtomicU64::new(0),
+            // Socket names carry the generation: a group started again under the same name
+            // (its settings changed) must not share names with the processes still stopping.
+            generation: AtomicU64::new(STARTS.fetch_add(1, Ordering::Relaxed) * 1_000_000),
             stopping: AtomicBool::new(false),
             restart,
             scripts: Mutex::new(HashMap::new()),
@@ -145,9 +152,16 @@ impl DaemonGroup {
         self.inner.restart.send_replace(g);
     }
 
+    /// A connection to the hand-off socket of the next worker (waiting for one that is
+    /// restarting), to pass a client's connection to it.
+    pub async fn handoff_target(&self) -> Option<std::os::unix::net::UnixStream> {
+        let (s, _) = self.connect_to("hand").await?;
+        s.into_std().ok()
+    }
+
     /// With `WSGIScriptReloading On`: a script changed since this generation first ran it
     /// restarts the whole group, as mod_wsgi does in daemon mode.
-    fn check_script(&self, script: &Path) {
+    pub fn check_script(&self, script: &Path) {
         let Ok(mtime) = std::fs::metadata(script).and_then(|m| m.modified()) else {
             return;
         };
@@ -342,6 +356,11 @@ impl DaemonGroup {
 
     /// Connects to the next worker, waiting for one that is (re)starting.
     async fn connect(&self) -> Option<(UnixStream, usize)> {
+        self.connect_to("sock").await
+    }
+
+    /// Connects to the socket with extension `ext` of the next worker.
+    async fn connect_to(&self, ext: &str) -> Option<(UnixStream, usize)> {
         let n = self.inner.pids.len().max(1);
         let start = self.inner.next.fetch_add(1, Ordering::Relaxed);
         let deadline = Instant::now() + CONNECT_WAIT;
@@ -350,7 +369,8 @@ impl DaemonGroup {
             let gen = self.inner.generation.load(Ordering::SeqCst);
             for k in 0..n {
                 let i = (start + k) % n;
-                let path = host::socket_path(&self.inner.run_dir, &self.inner.spec.name, i, gen);
+                let path = host::socket_path(&self.inner.run_dir, &self.inner.spec.name, i, gen)
+                    .with_extension(ext);
                 if let Ok(s) = UnixStream::connect(&path).await {
                     return Some((s, i));
                 }
@@ -562,6 +582,7 @@ async fn watch_worker(inner: Arc<Inner>, index: usize) {
                     return;
                 }
                 let _ = std::fs::remove_file(&socket);
+                let _ = std::fs::remove_file(socket.with_extension("hand"));
                 match status {
                     Ok(s) if s.success() => inner.log.write("info", None, &[&format!(
                         "mod_wsgi: el proceso {pid} del grupo '{}' terminó tras maximum-requests o inactivity-timeout; se lanza otro",
@@ -591,6 +612,7 @@ async fn watch_worker(inner: Arc<Inner>, index: usize) {
                         let _ = child.kill().await;
                     }
                     let _ = std::fs::remove_file(&socket);
+                    let _ = std::fs::remove_file(socket.with_extension("hand"));
                 });
             }
         }

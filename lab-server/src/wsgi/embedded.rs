@@ -83,7 +83,7 @@ impl Embedded {
         if !submitted {
             return host::error_page(503);
         }
-        host::response_from_channel(rx, ctx.default_type.as_deref()).await
+        host::response_from_channel(rx, ctx.default_type.as_deref(), false).await
     }
 }
 

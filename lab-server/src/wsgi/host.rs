@@ -63,6 +63,8 @@ pub struct WsgiContext {
     pub error_log: Option<PathBuf>,
     /// The virtual host's DocumentRoot, for `DOCUMENT_ROOT`.
     pub document_root: Option<PathBuf>,
+    /// The request came on a connection that may pass to a daemon-mode worker (or back).
+    pub handoff: bool,
 }
 
 impl WsgiContext {
@@ -120,6 +122,7 @@ impl WsgiContext {
                 .as_ref()
                 .or(cfg.main.document_root.as_ref())
                 .map(|p| p.path.clone()),
+            handoff: false,
         }
     }
 
@@ -189,6 +192,23 @@ pub struct WsgiHost {
     worker_exe: Mutex<PathBuf>,
     server_software: Mutex<String>,
     main_log: ErrorLog,
+    /// In a daemon-mode worker: its group, run here; everything else goes back to the lab.
+    worker: Option<WorkerSide>,
+}
+
+/// The WSGI side of a daemon-mode worker serving connections the lab handed it.
+pub struct WorkerSide {
+    pub group: String,
+    pub pool: Arc<Mutex<super::pool::PythonPool>>,
+    /// The lab's hand-back socket.
+    pub back: PathBuf,
+    pub multiprocess: bool,
+    pub multithread: bool,
+    /// Called as each request starts (`maximum-requests`) and ends.
+    pub started: Arc<dyn Fn() + Send + Sync>,
+    pub ended: Arc<dyn Fn() + Send + Sync>,
+    /// True once the worker is stopping: requests then go back to the lab.
+    pub stopping: Arc<dyn Fn() -> bool + Send + Sync>,
 }
 
 /// The executable re-run as `lab __wsgi-worker`: `LAB_WSGI_WORKER_EXE` when set (tests of
@@ -223,9 +243,28 @@ impl WsgiHost {
                 .as_ref()
                 .map(|p| ErrorLog::file(&p.path))
                 .unwrap_or_else(ErrorLog::stderr),
+            worker: None,
         };
         host.reload(cfg)?;
         Ok(host)
+    }
+
+    /// The host of a daemon-mode worker: runs the requests of `side.group` on its pool.
+    pub fn for_worker(cfg: &ServerConfig, side: WorkerSide) -> WsgiHost {
+        WsgiHost {
+            embedded: Mutex::new(None),
+            daemons: Mutex::new(HashMap::new()),
+            run_dir: cfg.workspace.join("run"),
+            worker_exe: Mutex::new(PathBuf::new()),
+            server_software: Mutex::new(cfg.server_tokens.clone()),
+            main_log: cfg
+                .main
+                .error_log
+                .as_ref()
+                .map(|p| ErrorLog::file(&p.path))
+                .unwrap_or_else(ErrorLog::stderr),
+            worker: Some(side),
+        }
     }
 
     /// The Python the lab embeds, for the start banner (`None` without mod_wsgi).
@@ -322,6 +361,14 @@ impl WsgiHost {
         let log = ctx.log();
         let client = ctx.remote.to_string();
         ctx.apply_host(req.headers().get(http::header::HOST));
+        if ctx.handoff {
+            if let Some(resp) = self.hand_off(&ctx, &log).await {
+                if let Some(h) = resp.extensions().get::<crate::http::handoff::HandOff>() {
+                    h.set_body(req.into_body().map_err(|e| e.to_string()).boxed_unsync());
+                }
+                return resp;
+            }
+        }
         let chunked = req
             .headers()
             .get(http::header::TRANSFER_ENCODING)
@@ -409,6 +456,9 @@ impl WsgiHost {
             tokio::spawn(pump_body(body, in_tx));
             Some(in_rx)
         };
+        if let Some(w) = &self.worker {
+            return w.run(environ, in_rx, &ctx).await;
+        }
         if let Some(group) = ctx.daemon_group() {
             let g = self.daemons.lock().ok().and_then(|g| g.get(group).cloned());
             let Some(g) = g else {
@@ -445,6 +495,73 @@ impl WsgiHost {
         };
         let in_rx = in_rx.unwrap_or_else(|| mpsc::channel(1).1);
         embedded.handle(environ, in_rx, &ctx).await
+    }
+}
+
+impl WsgiHost {
+    /// Where a request on a connection that can move goes: in the lab, a daemon-mode
+    /// request takes its connection to a worker of the group (503 when none accepts it); in
+    /// a worker, anything but its own group goes back to the lab. `None`: served here.
+    async fn hand_off(&self, ctx: &WsgiContext, log: &ErrorLog) -> Option<Response<Body>> {
+        if let Some(w) = &self.worker {
+            if ctx.daemon_group() == Some(w.group.as_str()) && !(w.stopping)() {
+                return None;
+            }
+            return Some(crate::http::handoff::back(&w.back).unwrap_or_else(|| error_page(503)));
+        }
+        let group = ctx.daemon_group()?;
+        let g = self
+            .daemons
+            .lock()
+            .ok()
+            .and_then(|g| g.get(group).cloned())?;
+        if ctx.script_reloading {
+            g.check_script(&ctx.script);
+        }
+        match g.handoff_target().await {
+            Some(to) => Some(crate::http::handoff::response(to)),
+            None => {
+                log.write(
+                    "error",
+                    Some(&ctx.remote.to_string()),
+                    &[&format!(
+                        "mod_wsgi: ningún proceso del grupo '{group}' acepta conexiones; revisa el registro de errores"
+                    )],
+                );
+                Some(error_page(503))
+            }
+        }
+    }
+}
+
+impl WorkerSide {
+    /// Runs one request of the group on the worker's Python threads.
+    async fn run(
+        &self,
+        environ: Vec<(String, String)>,
+        input: Option<super::python::InputRx>,
+        ctx: &WsgiContext,
+    ) -> Response<Body> {
+        (self.started)();
+        let (tx, rx) = mpsc::channel(8);
+        let input = input.unwrap_or_else(|| mpsc::channel(1).1);
+        let job = super::embedded::job(
+            environ,
+            input,
+            tx,
+            ctx,
+            &self.group,
+            (self.multiprocess, self.multithread),
+            ctx.log().in_daemon(),
+        );
+        let submitted = self.pool.lock().map(|p| p.submit(job)).unwrap_or(false);
+        let resp = if submitted {
+            response_from_channel(rx, ctx.default_type.as_deref(), true).await
+        } else {
+            error_page(503)
+        };
+        (self.ended)();
+        resp
     }
 }
 
@@ -817,10 +934,12 @@ impl HttpBody for ChannelBody {
     }
 }
 
-/// Turns the first message of the application into a response (embedded mode).
+/// Turns the first message of the application into a response (embedded mode; `daemon`:
+/// as mod_wsgi's daemon processes answer, where even an empty body streams, chunked).
 pub async fn response_from_channel(
     mut rx: mpsc::Receiver<Out>,
     default_type: Option<&str>,
+    daemon: bool,
 ) -> Response<Body> {
     match rx.recv().await {
         Some(Out::Head(Head {
@@ -850,7 +969,7 @@ pub async fn response_from_channel(
                 let _ = tx.try_send(Out::Body(body));
                 drop(tx);
                 ChannelBody::new(rx).boxed()
-            } else if body.is_empty() {
+            } else if body.is_empty() && !daemon {
                 http_body_util::Empty::new()
                     .map_err(|never| match never {})
                     .boxed()
@@ -974,6 +1093,7 @@ mod tests {
             local: "127.0.0.1:10080".parse().unwrap(),
             error_log: None,
             document_root: None,
+            handoff: false,
         };
         ctx.apply_host(Some(&HeaderValue::from_static("WSGI.Test.:8080")));
         assert_eq!(

@@ -8,7 +8,9 @@
 //! - [`pool`]: dedicated threads that run Python requests (embedded mode and workers).
 //! - [`embedded`]: requests served inside the lab process.
 //! - [`daemon`]: `WSGIDaemonProcess` groups: worker processes, supervision, recycling.
-//! - [`worker`]: the hidden `lab __wsgi-worker` command, a FastCGI server embedding Python.
+//! - [`worker`]: the hidden `lab __wsgi-worker` command: it embeds Python and serves the
+//!   client connections the lab hands it ([`crate::http::handoff`]) over HTTP directly, and
+//!   FastCGI requests for what cannot move (internal redirects, chunked bodies).
 //! - [`host`]: [`WsgiHost`], the entry point the HTTP role uses.
 
 pub mod daemon;

@@ -47,7 +47,18 @@ impl BodySource for InputRx {
 
 impl ResponseSink for OutputTx {
     fn send(&mut self, out: Out) -> bool {
-        self.blocking_send(out).is_ok()
+        match self.try_send(out) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(out)) => self.blocking_send(out).is_ok(),
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// A message that fits in the channel goes in at once: no need to release the
+    /// interpreter lock for it (the HTTP side is the only reader, the thread the only
+    /// writer, so the room seen here is still there when it sends).
+    fn blocks(&self, _out: &Out) -> bool {
+        self.capacity() == 0
     }
 }
 

@@ -1,8 +1,15 @@
 //! The hidden `lab __wsgi-worker` command: one process of a `WSGIDaemonProcess` group. It
-//! embeds CPython with the group's venv and python-path, listens on its unix socket and
-//! serves FastCGI requests on `threads` threads, as mod_wsgi's daemon threads do: each thread
-//! accepts a connection, reads the request without the interpreter lock, runs the
-//! application holding it, and writes the response (releasing it again while it writes).
+//! embeds CPython with the group's venv and python-path and listens on two unix sockets:
+//!
+//! - `.hand`: client connections the lab passes over ([`crate::http::handoff`]). The worker
+//!   loads the lab's configuration from the workspace and serves those connections' requests
+//!   for its group itself, over HTTP (hyper on a runtime thread, the application on `threads`
+//!   Python threads); any other request passes the connection back to the lab.
+//! - `.sock`: FastCGI requests from the lab, for what cannot move (internal redirects,
+//!   chunked bodies, a worker that could not load the configuration), on `threads` threads
+//!   as mod_wsgi's daemon threads do: each thread accepts a connection, reads the request
+//!   without the interpreter lock, runs the application holding it, and writes the response
+//!   (releasing it again while it writes).
 //!
 //! It exits cleanly after `maximum-requests` connections, after `inactivity-timeout` idle
 //! seconds, on SIGTERM (finishing what it is serving), and at once when its standard input
@@ -19,11 +26,14 @@ use bytes::{Bytes, BytesMut};
 use pyo3::Python;
 
 use super::errorlog::ErrorLog;
-use super::host::{error_html, latin1};
+use super::host::{error_html, latin1, WorkerSide, WsgiHost};
+use super::pool::PythonPool;
 use super::python::{self, BodySource, InterpreterSettings, Out, PyJob, ResponseSink, Scripts};
 use super::venv;
 use crate::fastcgi::cgi;
 use crate::fastcgi::record::{self, RecordType};
+use crate::http::handoff;
+use crate::http::server::WorkerHttp;
 
 /// The worker's command line (parsed by the CLI).
 #[derive(Debug, Clone)]
@@ -143,19 +153,132 @@ pub fn run(args: WorkerArgs) -> i32 {
             return 1;
         }
     }
+    // Connections the lab hands over (the fast path): served here over HTTP directly.
+    let handed = start_handoff(&args, &state, &log);
     wait_for_stop(&args, &state);
     state.stopping.store(true, Ordering::SeqCst);
+    if let Some((http, _, stop)) = &handed {
+        stop.store(true, Ordering::SeqCst);
+        let path = args.socket.with_extension("hand");
+        let _ = UnixStream::connect(&path);
+        let _ = std::fs::remove_file(&path);
+        http.stop();
+    }
     // Wake every thread blocked in accept(), then stop taking connections.
     let wakers: Vec<UnixStream> = (0..threads)
         .filter_map(|_| UnixStream::connect(&args.socket).ok())
         .collect();
     let _ = std::fs::remove_file(&args.socket);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while state.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+    let held = || handed.as_ref().map_or(0, |(h, _, _)| h.open());
+    while (state.active.load(Ordering::SeqCst) > 0 || held() > 0) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
     drop(wakers);
     0
+}
+
+/// The worker's side of connection hand-off: a socket beside the FastCGI one where the lab
+/// passes client connections, a runtime that serves them over HTTP, and Python threads of
+/// their own for the group's requests.
+fn start_handoff(
+    args: &WorkerArgs,
+    state: &Arc<State>,
+    log: &ErrorLog,
+) -> Option<(Arc<WorkerHttp>, tokio::runtime::Runtime, Arc<AtomicBool>)> {
+    let path = args.socket.with_extension("hand");
+    let _ = std::fs::remove_file(&path);
+    let fail = |what: String| {
+        log.write(
+            "error",
+            None,
+            &[&format!(
+                "mod_wsgi: {what}; las peticiones de este proceso irán por FastCGI"
+            )],
+        );
+    };
+    let listener = match UnixListener::bind(&path) {
+        Ok(l) => l,
+        Err(e) => {
+            fail(format!("no se pudo escuchar en {}: {e}", path.display()));
+            return None;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("wsgi-http")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            fail(format!("no se pudo crear el runtime: {e}"));
+            return None;
+        }
+    };
+    let pool = match PythonPool::start("wsgi-h", args.threads.max(1)) {
+        Ok(p) => Arc::new(Mutex::new(p)),
+        Err(e) => {
+            fail(format!("no se pudieron crear los hilos de Python: {e}"));
+            return None;
+        }
+    };
+    let group = args.group.clone();
+    let max = args.maximum_requests;
+    let multiprocess = args.multiprocess;
+    let multithread = args.threads > 1;
+    let st = Arc::clone(state);
+    let make = move |cfg: &crate::config::ServerConfig, back: &std::path::Path| {
+        let (a, b, c) = (Arc::clone(&st), Arc::clone(&st), Arc::clone(&st));
+        let side = WorkerSide {
+            group: group.clone(),
+            pool: Arc::clone(&pool),
+            back: back.to_path_buf(),
+            multiprocess,
+            multithread,
+            // Counts requests as the FastCGI threads do (`maximum-requests`).
+            started: Arc::new(move || {
+                let n = a.accepted.fetch_add(1, Ordering::SeqCst) + 1;
+                if max > 0 && n >= max {
+                    a.stopping.store(true, Ordering::SeqCst);
+                }
+                a.active.fetch_add(1, Ordering::SeqCst);
+            }),
+            ended: Arc::new(move || {
+                if let Ok(mut last) = b.last.lock() {
+                    *last = Instant::now();
+                }
+                b.active.fetch_sub(1, Ordering::SeqCst);
+            }),
+            stopping: Arc::new(move || c.stopping.load(Ordering::SeqCst)),
+        };
+        Arc::new(WsgiHost::for_worker(cfg, side))
+    };
+    let http = Arc::new(WorkerHttp::new(Box::new(make)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let handle = rt.handle().clone();
+    let receiver_http = Arc::clone(&http);
+    let receiver_log = log.clone();
+    let spawned = handoff::spawn_receiver(
+        "wsgi-hand",
+        listener,
+        Arc::clone(&stop),
+        move |stream, packet| {
+            let http = Arc::clone(&receiver_http);
+            let log = receiver_log.clone();
+            handle.spawn(async move {
+            // An empty error: a refusal already logged for this configuration.
+            if let Err(e) = http.accept(stream, packet).or_else(|e| if e.is_empty() { Ok(()) } else { Err(e) }) {
+                log.write("warn", None, &[&format!("mod_wsgi: este proceso no puede atender conexiones traspasadas ({e}); el laboratorio las atiende por FastCGI")]);
+            }
+        });
+        },
+    );
+    if let Err(e) = spawned {
+        fail(format!("no se pudo crear el hilo de traspaso: {e}"));
+        return None;
+    }
+    Some((http, rt, stop))
 }
 
 /// Blocks until SIGTERM, `maximum-requests` or `inactivity-timeout`.
