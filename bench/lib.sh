@@ -92,7 +92,7 @@ cpu_ticks() {
         }
       }
       print total
-    }' /proc/[0-9]*/stat 2>/dev/null
+    }' /proc/[0-9]*/stat 2>/dev/null || true  # processes that exit meanwhile: not an error
 }
 
 # Microseconds of CPU per request: `cpu_us_per_request TICKS REQUESTS`.
