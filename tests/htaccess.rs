@@ -89,3 +89,24 @@ fn access_file_name_chooses_the_file_and_none_reads_nothing() {
     // other name too when it starts with .ht.
     assert_eq!(lab.get("/zona/.htaccess").status, 403);
 }
+
+/// A WSGI script's directory is walked too: its `.htaccess` decides access, as in Apache.
+#[test]
+fn a_wsgi_scripts_directory_reads_its_htaccess() {
+    let mut lab = TestLab::new();
+    lab.lab(&["a2enmod", "wsgi"]).assert_code(0);
+    lab.write(
+        "var/www/app/app.wsgi",
+        "def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'app']\n",
+    );
+    lab.add_site(
+        "app",
+        "<VirtualHost *:80>\n    ServerName app.localhost\n    WSGIScriptAlias /app /var/www/app/app.wsgi\n    <Directory /var/www/app>\n        Require all granted\n        AllowOverride AuthConfig\n    </Directory>\n</VirtualHost>\n",
+    );
+    lab.start();
+    assert_eq!(lab.get_host("/app", "app.localhost").text(), "app");
+    lab.write("var/www/app/.htaccess", "Require all denied\n");
+    assert_eq!(lab.get_host("/app", "app.localhost").status, 403);
+    lab.write("var/www/app/.htaccess", "Header set X 1\n");
+    assert_eq!(lab.get_host("/app", "app.localhost").status, 500);
+}

@@ -760,7 +760,7 @@ pub(crate) fn split_path_info(
         return String::new();
     };
     let name = file.file_name().and_then(|n| n.to_str());
-    let eff = Effective::merge(
+    let eff = Effective::merge_or_plain(
         config,
         host,
         &Target {
@@ -824,15 +824,16 @@ async fn wsgi_route<'a>(
     let dir = script.parent().map(Path::to_path_buf).unwrap_or_default();
     let file_name = script.file_name().and_then(|n| n.to_str());
     ctx.file = Some(script.clone());
-    let eff = Effective::merge(
-        config,
-        ctx.host,
-        &Target {
-            dir: Some(&dir),
-            file_name,
-            url,
-        },
-    );
+    let target = Target {
+        dir: Some(&dir),
+        file_name,
+        url,
+    };
+    // The script's directory is walked as for a file: its `.htaccess` files count.
+    let eff = match Effective::merge_walk(config, ctx.host, &target) {
+        Ok(eff) => eff,
+        Err(bad) => return Err((Failure::logged(500, Level::Alert, bad.log_line()), None)),
+    };
     set_env_if(&eff, conn, parts, url, &mut ctx.env);
     if !granted(&eff, conn, parts, &ctx.env) {
         return Err((denied(&script), Some(eff)));
