@@ -177,6 +177,9 @@ impl HttpRole {
             None => Stats::default(),
         });
         let handback = match (&wsgi, &stats.shared) {
+            // `LAB_WSGI_HANDOFF=0`: every daemon-mode request goes over FastCGI, as before
+            // the hand-off existed (to compare the two, or to rule the hand-off out).
+            _ if std::env::var_os("LAB_WSGI_HANDOFF").is_some_and(|v| v == "0") => PathBuf::new(),
             (Some(_), Some(_)) => handoff::socket_path(&run_dir, &format!("http-back-{id}.sock")),
             _ => PathBuf::new(),
         };
