@@ -321,10 +321,11 @@ fn connections_over_the_c_limit_are_refused_with_memcacheds_error() {
     let _ = third.read_to_string(&mut reply);
     assert_eq!(reply, "ERROR Too many open connections\r\n");
     drop(kept);
-    assert!(wait_until(Duration::from_secs(5), || stat(
-        port,
-        "rejected_connections"
-    ) == 1));
+    // Until the server has seen the two close, the stats connection may itself be the one
+    // over the limit (refused and reset): that is a retry, not a failure.
+    assert!(wait_until(Duration::from_secs(5), || {
+        std::panic::catch_unwind(|| stat(port, "rejected_connections")).ok() == Some(1)
+    }));
 }
 
 #[test]
