@@ -67,7 +67,7 @@ for t in "${targets[@]}"; do
   else
     failed=1
     artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
-    kind=$(grep -m1 -oE "deadly signal|timeout|out-of-memory|panicked at [^ ]*" "$log" || echo "error $status")
+    kind=$(grep -m1 -oE "panicked at [^ ]*|libFuzzer: timeout|libFuzzer: out-of-memory|deadly signal" "$log" || echo "error $status")
     result="FALLO ($kind): ${artifact:-ver $log}"
     cp "$log" "artifacts/$t/last-run.log"
   fi

@@ -144,7 +144,7 @@ enum State {
 
 /// At most this much room is reserved ahead for a data block: the buffer grows with what
 /// the client actually sends, never with what its command line claims.
-const READ_AHEAD: usize = 1 << 20;
+const READ_AHEAD: usize = 64 << 10;
 
 /// The protocol state of one connection.
 pub struct Session {

@@ -319,12 +319,13 @@ pub fn get(m: &Meta<'_>, env: &Env<'_>, out: &mut Vec<u8>) -> Result<(), ProtoEr
 }
 
 /// `ms` once its data block arrived: writes the reply.
-/// Checked before the data block arrives, like memcached's `process_mset_command`: a value
-/// over `-I` is refused at once (the old value goes, so nothing stale survives) and its data
+/// Checked before the data block arrives, like memcached's `process_mset_command`: an error
+/// in the command line, or a value over `-I`, is refused at once (the old value goes, so nothing stale survives) and its data
 /// block is swallowed rather than buffered.
 pub fn precheck_set(ms: &MetaSet, env: &Env<'_>) -> Option<ProtoError> {
-    if ms.error.is_some() {
-        return None;
+    // A bad flag is answered at once too, and its block swallowed.
+    if let Some(e) = &ms.error {
+        return Some(e.clone());
     }
     let client_flags = ms
         .flags
