@@ -278,36 +278,68 @@ pub fn receive(from: &mut UnixStream) -> std::io::Result<(std::net::TcpStream, P
 }
 
 /// Accepts hand-off packets on `listener` (a thread of its own) and gives each connection to
-/// `serve`, until `stop` is set.
+/// `serve`, until `stop` is set. Once it is, the packets already queued on the socket are
+/// still taken (their descriptors would be lost with the socket) before the thread ends;
+/// whoever sets `stop` removes the socket's path first so that no new ones arrive.
 pub fn spawn_receiver<F>(
     name: &str,
     listener: UnixListener,
     stop: Arc<AtomicBool>,
     serve: F,
-) -> std::io::Result<()>
+) -> std::io::Result<std::thread::JoinHandle<()>>
 where
     F: Fn(std::net::TcpStream, Packet) + Send + 'static,
 {
+    listener.set_nonblocking(true)?;
     std::thread::Builder::new()
         .name(name.to_string())
-        .spawn(move || loop {
-            let Ok((mut s, _)) = listener.accept() else {
-                if stop.load(Ordering::SeqCst) {
-                    return;
+        .spawn(move || {
+            // Empty polls seen since `stop` was set: two in a row end the thread (the second
+            // one a little later, for a connect that raced with the path's removal).
+            let mut empty_after_stop = 0;
+            loop {
+                let stopping = stop.load(Ordering::SeqCst);
+                match listener.accept() {
+                    Ok((mut s, _)) => {
+                        empty_after_stop = 0;
+                        let _ = s.set_nonblocking(false);
+                        // A wake-up connection carries no packet.
+                        if let Ok((stream, packet)) = receive(&mut s) {
+                            serve(stream, packet);
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        if stopping {
+                            empty_after_stop += 1;
+                            if empty_after_stop >= 2 {
+                                return;
+                            }
+                        }
+                        wait_readable(&listener, if stopping { 20 } else { 100 });
+                    }
+                    Err(_) => {
+                        if stopping {
+                            return;
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
                 }
-                std::thread::sleep(Duration::from_millis(20));
-                continue;
-            };
-            // A packet that arrives while stopping is still taken (the receiver passes the
-            // connection on); the wake-up connection carries none.
-            if let Ok((stream, packet)) = receive(&mut s) {
-                serve(stream, packet);
             }
-            if stop.load(Ordering::SeqCst) {
-                return;
-            }
-        })?;
-    Ok(())
+        })
+}
+
+/// Waits until `listener` has a connection to accept or `ms` milliseconds pass.
+#[allow(unsafe_code)]
+fn wait_readable(listener: &UnixListener, ms: i32) {
+    let mut fds = libc::pollfd {
+        fd: listener.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one pollfd that lives on this stack frame for the whole call.
+    unsafe {
+        libc::poll(&mut fds, 1, ms);
+    }
 }
 
 /// The response marker that asks the connection to pass itself on: the request head is

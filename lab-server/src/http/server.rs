@@ -428,6 +428,7 @@ fn start_handback(shared: &Arc<Shared>) -> Result<(), String> {
         let Some(shared) = weak.upgrade() else { return };
         rt.spawn(serve_handed(shared, stream, packet));
     })
+    .map(|_| ())
     .map_err(|e| format!("no se pudo crear el hilo de conexiones devueltas: {e}"))
 }
 
@@ -776,7 +777,14 @@ impl WorkerHttp {
         }
         match shared {
             Ok(shared) => {
-                tokio::spawn(serve_handed(shared, stream, packet));
+                // Counted at once (not when the task first runs): a worker that stops waits
+                // for the connections it holds, this one included.
+                let open = Arc::clone(&self.open);
+                open.send_modify(|n| *n += 1);
+                tokio::spawn(async move {
+                    serve_handed(shared, stream, packet).await;
+                    open.send_modify(|n| *n -= 1);
+                });
                 Ok(())
             }
             Err(why) => {

@@ -518,7 +518,16 @@ impl WsgiHost {
         if ctx.script_reloading {
             g.check_script(&ctx.script);
         }
-        match g.handoff_target().await {
+        let mut target = g.handoff_target().await;
+        // A reload that replaces the group stops it under requests that had just picked it:
+        // those go to the group that took its place (as the FastCGI path does).
+        if target.is_none() && g.is_stopping() {
+            let now = self.daemons.lock().ok().and_then(|d| d.get(group).cloned());
+            if let Some(now) = now.filter(|now| !Arc::ptr_eq(now, &g)) {
+                target = now.handoff_target().await;
+            }
+        }
+        match target {
             Some(to) => Some(crate::http::handoff::response(to)),
             None => {
                 log.write(

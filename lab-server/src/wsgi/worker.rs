@@ -157,20 +157,22 @@ pub fn run(args: WorkerArgs) -> i32 {
     let handed = start_handoff(&args, &state, &log);
     wait_for_stop(&args, &state);
     state.stopping.store(true, Ordering::SeqCst);
-    if let Some((http, _, stop)) = &handed {
-        stop.store(true, Ordering::SeqCst);
-        let path = args.socket.with_extension("hand");
-        let _ = UnixStream::connect(&path);
-        let _ = std::fs::remove_file(&path);
-        http.stop();
-    }
+    let handed = handed.map(|h| {
+        // No new packets once the path is gone; the receiver takes those already queued
+        // (passing them back to the lab) and ends.
+        let _ = std::fs::remove_file(&h.path);
+        h.stop.store(true, Ordering::SeqCst);
+        let _ = h.receiver.join();
+        h.http.stop();
+        (h.http, h.rt)
+    });
     // Wake every thread blocked in accept(), then stop taking connections.
     let wakers: Vec<UnixStream> = (0..threads)
         .filter_map(|_| UnixStream::connect(&args.socket).ok())
         .collect();
     let _ = std::fs::remove_file(&args.socket);
     let deadline = Instant::now() + Duration::from_secs(30);
-    let held = || handed.as_ref().map_or(0, |(h, _, _)| h.open());
+    let held = || handed.as_ref().map_or(0, |(h, _)| h.open());
     while (state.active.load(Ordering::SeqCst) > 0 || held() > 0) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -181,11 +183,7 @@ pub fn run(args: WorkerArgs) -> i32 {
 /// The worker's side of connection hand-off: a socket beside the FastCGI one where the lab
 /// passes client connections, a runtime that serves them over HTTP, and Python threads of
 /// their own for the group's requests.
-fn start_handoff(
-    args: &WorkerArgs,
-    state: &Arc<State>,
-    log: &ErrorLog,
-) -> Option<(Arc<WorkerHttp>, tokio::runtime::Runtime, Arc<AtomicBool>)> {
+fn start_handoff(args: &WorkerArgs, state: &Arc<State>, log: &ErrorLog) -> Option<Handoff> {
     let path = args.socket.with_extension("hand");
     let _ = std::fs::remove_file(&path);
     let fail = |what: String| {
@@ -259,26 +257,75 @@ fn start_handoff(
     let handle = rt.handle().clone();
     let receiver_http = Arc::clone(&http);
     let receiver_log = log.clone();
+    let receiver_state = Arc::clone(state);
     let spawned = handoff::spawn_receiver(
         "wsgi-hand",
         listener,
         Arc::clone(&stop),
         move |stream, packet| {
+            // A connection that reaches a stopping worker goes straight back to the lab
+            // (which hands it to the group's next process), request head and all.
+            if receiver_state.stopping.load(Ordering::SeqCst) {
+                pass_back(stream, packet, &receiver_log);
+                return;
+            }
             let http = Arc::clone(&receiver_http);
             let log = receiver_log.clone();
+            // Counted until `accept` has counted it as open (the stop waits for both).
+            let st = Arc::clone(&receiver_state);
+            st.active.fetch_add(1, Ordering::SeqCst);
             handle.spawn(async move {
-            // An empty error: a refusal already logged for this configuration.
-            if let Err(e) = http.accept(stream, packet).or_else(|e| if e.is_empty() { Ok(()) } else { Err(e) }) {
-                log.write("warn", None, &[&format!("mod_wsgi: este proceso no puede atender conexiones traspasadas ({e}); el laboratorio las atiende por FastCGI")]);
-            }
-        });
+                // An empty error: a refusal already logged for this configuration.
+                let accepted = http
+                    .accept(stream, packet)
+                    .or_else(|e| if e.is_empty() { Ok(()) } else { Err(e) });
+                st.active.fetch_sub(1, Ordering::SeqCst);
+                if let Err(e) = accepted {
+                    log.write("warn", None, &[&format!("mod_wsgi: este proceso no puede atender conexiones traspasadas ({e}); el laboratorio las atiende por FastCGI")]);
+                }
+            });
         },
     );
-    if let Err(e) = spawned {
-        fail(format!("no se pudo crear el hilo de traspaso: {e}"));
-        return None;
+    let receiver = match spawned {
+        Ok(r) => r,
+        Err(e) => {
+            fail(format!("no se pudo crear el hilo de traspaso: {e}"));
+            return None;
+        }
+    };
+    Some(Handoff {
+        http,
+        rt,
+        stop,
+        receiver,
+        path,
+    })
+}
+
+/// The running hand-off side of a worker.
+struct Handoff {
+    http: Arc<WorkerHttp>,
+    /// Runs the handed connections; dropped last.
+    rt: tokio::runtime::Runtime,
+    stop: Arc<AtomicBool>,
+    receiver: std::thread::JoinHandle<()>,
+    path: std::path::PathBuf,
+}
+
+/// Returns a connection this worker will not serve to the lab as it came.
+fn pass_back(stream: std::net::TcpStream, packet: handoff::Packet, log: &ErrorLog) {
+    use std::os::fd::AsRawFd;
+    let sent = UnixStream::connect(&packet.handback)
+        .and_then(|to| handoff::send(&to, stream.as_raw_fd(), &packet));
+    if let Err(e) = sent {
+        log.write(
+            "error",
+            None,
+            &[&format!(
+                "mod_wsgi: no se pudo devolver una conexión al laboratorio al detenerse: {e}; se cierra"
+            )],
+        );
     }
-    Some((http, rt, stop))
 }
 
 /// Blocks until SIGTERM, `maximum-requests` or `inactivity-timeout`.
