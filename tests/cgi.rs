@@ -684,3 +684,32 @@ fn a_head_beyond_the_limit_is_a_500_and_the_lab_keeps_serving() {
     );
     assert_eq!(lab.get("/cgi-bin/hola.py").status, 200);
 }
+
+/// `UseCanonicalName On`: a script sees `ServerName` and port 80 whatever `Host` says, as
+/// Debian's Apache with mod_cgid answered (`SERVER_NAME=www.ejemplo.test`, `SERVER_PORT=80`
+/// for `Host: otro.test:8080`).
+#[test]
+fn use_canonical_name_on_gives_scripts_the_server_name() {
+    let lab = started("ServerName www.ejemplo.test\nUseCanonicalName On\n");
+    let resp = lab.get_host("/cgi-bin/env.py", "otro.test:8080");
+    assert_eq!(resp.status, 200, "{resp}");
+    let env = env_of(&resp);
+    assert_eq!(
+        env.get("SERVER_NAME").map(String::as_str),
+        Some("www.ejemplo.test"),
+        "{resp}"
+    );
+    assert_eq!(
+        env.get("SERVER_PORT").map(String::as_str),
+        Some("80"),
+        "{resp}"
+    );
+    // Off (the default): the name and port the client asked for.
+    let lab = started("ServerName www.ejemplo.test\n");
+    let env = env_of(&lab.get_host("/cgi-bin/env.py", "otro.test:8080"));
+    assert_eq!(
+        env.get("SERVER_NAME").map(String::as_str),
+        Some("otro.test")
+    );
+    assert_eq!(env.get("SERVER_PORT").map(String::as_str), Some("8080"));
+}
