@@ -566,7 +566,8 @@ impl<S> Wire<S> {
 
         // The header lines.
         let mut pos = line_end + 1;
-        let mut fields: Vec<(usize, usize)> = Vec::new();
+        // Header fields seen so far (for `LimitRequestFields` and a fold with nothing before it).
+        let mut fields = 0usize;
         let mut folded = false;
         let mut framing = Framing::None;
         let mut has_te = false;
@@ -617,7 +618,7 @@ impl<S> Wire<S> {
             }
             if field[0] == b' ' || field[0] == b'\t' {
                 // obs-fold: Apache joins the line to the previous field.
-                if fields.is_empty() {
+                if fields == 0 {
                     return refuse(
                         buf.len(),
                         400,
@@ -664,8 +665,8 @@ impl<S> Wire<S> {
                     ),
                 );
             }
-            fields.push((pos, end));
-            if fields.len() > limits.fields {
+            fields += 1;
+            if fields > limits.fields {
                 return refuse(
                     buf.len(),
                     400,
