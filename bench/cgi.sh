@@ -35,19 +35,7 @@ done
 [ -x "$APACHE_BIN" ] || die "falta $APACHE_BIN (apt-get install -y apache2)"
 [ -f "$APACHE_MODULES/mod_cgid.so" ] || die "falta mod_cgid en $APACHE_MODULES"
 
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    kill -TERM "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+bench_scratch cgi
 
 echo "Compilando el laboratorio (release)…"
 (cd "$repo" && cargo build --release --quiet --bin lab)

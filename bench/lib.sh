@@ -101,3 +101,35 @@ cpu_us_per_request() {
     if (n > 0) printf "%.0f", t * 1000000 / hz / n; else print "?"
   }'
 }
+
+# A scratch directory in $tmp (readable by Apache's workers, which run as www-data under
+# root) and a `pids` list for the servers the bench starts: on exit, each is sent SIGTERM and
+# waited for, then the directory goes.
+bench_scratch() {
+  tmp=$(mktemp -d "/tmp/lab-$1-bench.XXXXXX")
+  chmod 755 "$tmp"
+  pids=()
+  trap bench_cleanup EXIT INT TERM
+}
+
+bench_cleanup() {
+  for p in "${pids[@]}"; do
+    kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in "${pids[@]}"; do
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+
+# The lab to measure in $lab: $LAB_BIN when set (another build, say the one before a change,
+# in the same run as the reference), else a release build of this tree.
+lab_binary() {
+  if [ -n "${LAB_BIN:-}" ]; then
+    lab=$LAB_BIN
+  else
+    echo "== compilando (release)"
+    cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin lab
+    lab="$repo/target/release/lab"
+  fi
+}

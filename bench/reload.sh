@@ -34,26 +34,9 @@ done
 [ -x "$APACHE_BIN" ] || die "falta $APACHE_BIN (apt-get install -y apache2)"
 [ -f "$APACHE_MODULES/mod_wsgi.so" ] || die "falta mod_wsgi (apt-get install -y libapache2-mod-wsgi-py3)"
 
-tmp=$(mktemp -d /tmp/lab-reload-bench.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    kill -TERM "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+bench_scratch reload
 
-if [ -z "${LAB_BIN:-}" ]; then
-  echo "== compilando (release)"
-  cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin lab
-  LAB_BIN="$repo/target/release/lab"
-fi
-lab=$LAB_BIN
+lab_binary
 
 app="$tmp/app"
 mkdir -p "$app"

@@ -30,26 +30,9 @@ for tool in wrk curl cargo python3; do
 done
 [ -x "$APACHE_BIN" ] || die "falta $APACHE_BIN (apt-get install -y apache2)"
 
-tmp=$(mktemp -d /tmp/lab-slowloris-bench.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    kill -TERM "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+bench_scratch slowloris
 
-if [ -z "${LAB_BIN:-}" ]; then
-  echo "== compilando (release)"
-  cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin lab
-  LAB_BIN="$repo/target/release/lab"
-fi
-lab=$LAB_BIN
+lab_binary
 
 # ---- lab --------------------------------------------------------------------------------
 lab_port=$(free_port)

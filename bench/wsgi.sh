@@ -34,28 +34,10 @@ done
 [ -x "$APACHE_BIN" ] || die "falta $APACHE_BIN (apt-get install -y apache2)"
 [ -f "$APACHE_MODULES/mod_wsgi.so" ] || die "falta mod_wsgi (apt-get install -y libapache2-mod-wsgi-py3)"
 
-tmp=$(mktemp -d /tmp/lab-wsgi-bench.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do
-    kill -TERM "$p" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+bench_scratch wsgi
 
 # LAB_BIN: measure another build of the lab (say, the one before a change) in the same run.
-if [ -n "${LAB_BIN:-}" ]; then
-  lab=$LAB_BIN
-else
-  echo "== compilando (release)"
-  cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-  lab="$repo/target/release/lab"
-fi
+lab_binary
 
 echo "== venv con flask y granian ($BENCH_VENV)"
 if [ ! -f "$BENCH_VENV/.ready" ]; then
