@@ -575,14 +575,9 @@ async fn route<'a>(
                 .get(header::CONTENT_LENGTH)
                 .is_some_and(|v| v.as_bytes() != b"0");
         if has_body && mode != TraceEnable::Extended {
-            return Err((
-                Failure::logged(
-                    413,
-                    Level::Error,
-                    "AH00672: TRACE con cuerpo no está permitido (hace falta `TraceEnable extended`)",
-                ),
-                None,
-            ));
+            // Apache only notes it for the error page ("TRACE with a request body is not
+            // allowed"); nothing goes to the error log.
+            return Err((Failure::new(413), None));
         }
         let echo = parts
             .extensions
