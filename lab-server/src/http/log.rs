@@ -341,8 +341,14 @@ fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
         }
         'm' => out.push_str(e.method),
         'H' => out.push_str(e.protocol),
+        // `%{remote}p` is the client's port; `%p`, `%{canonical}p` and `%{local}p` the port
+        // the student wrote in `Listen` (the lab may really listen on a mapped one).
         'p' => {
-            let _ = write!(out, "{}", e.port);
+            let port = match arg {
+                Some(a) if a.eq_ignore_ascii_case("remote") => e.client.port(),
+                _ => e.port,
+            };
+            let _ = write!(out, "{port}");
         }
         'P' => {
             let _ = write!(out, "{}", std::process::id());
@@ -599,6 +605,10 @@ mod tests {
         assert_eq!(
             AccessFormat::compile("%>s %D %q %%").render(&e),
             "200 3000 ?b=1 %"
+        );
+        assert_eq!(
+            AccessFormat::compile("%p %{remote}p %{local}p %{canonical}p").render(&e),
+            "80 5000 80 80"
         );
     }
 }
