@@ -187,3 +187,18 @@ fn keep_alive_serves_two_requests_on_one_connection() {
         assert_eq!(resp.text(), BODY);
     }
 }
+
+#[test]
+fn a_latin1_file_name_is_found_through_its_percent_encoded_bytes() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut lab = TestLab::new();
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    std::fs::write(lab.path("var/www/html").join(name), "latin-1\n").unwrap();
+    lab.start();
+    let resp = lab.get("/caf%E9.txt");
+    assert_eq!(resp.status, 200, "{resp}");
+    assert_eq!(resp.text(), "latin-1\n");
+    // The same name in UTF-8 is another file, as on Apache.
+    let resp = lab.get("/caf%C3%A9.txt");
+    assert_eq!(resp.status, 404, "{resp}");
+}

@@ -113,7 +113,7 @@ pub fn map<'a>(config: &'a ServerConfig, host: &'a HostConfig, url: &str) -> Map
             let path = if rest.is_empty() {
                 root.clone()
             } else {
-                root.join(rest)
+                root.join(super::urlpath::fs_path(rest))
             };
             return Mapped {
                 path,
@@ -133,7 +133,7 @@ pub fn map<'a>(config: &'a ServerConfig, host: &'a HostConfig, url: &str) -> Map
         path: if rest.is_empty() {
             root.clone()
         } else {
-            root.join(rest)
+            root.join(super::urlpath::fs_path(rest))
         },
         root,
         alias: None,

@@ -154,6 +154,19 @@ pub fn raw_bytes(path: &str) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A decoded URL path (or a part of one) as a file-system path: the bytes it stands for, so a
+/// name that is not UTF-8 on disk (`caf\xe9.txt`, latin-1) is found through `/caf%E9.txt`,
+/// as Apache finds it.
+pub fn fs_path(path: &str) -> std::borrow::Cow<'_, std::path::Path> {
+    use std::os::unix::ffi::OsStrExt;
+    match raw_bytes(path) {
+        std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(std::path::Path::new(path)),
+        std::borrow::Cow::Owned(bytes) => std::borrow::Cow::Owned(std::path::PathBuf::from(
+            std::ffi::OsStr::from_bytes(&bytes),
+        )),
+    }
+}
+
 /// Percent-encodes a decoded path for a `Location` header or a link: everything but
 /// unreserved characters and `/`, in lower-case hexadecimal like Apache's `ap_escape_uri`.
 pub fn encode(path: &str) -> String {
@@ -222,6 +235,11 @@ mod tests {
         let p = clean("/caf%E9.txt").unwrap();
         assert_eq!(&*raw_bytes(&p), b"/caf\xe9.txt");
         assert_eq!(encode(&p), "/caf%e9.txt");
+        {
+            use std::os::unix::ffi::OsStrExt;
+            assert_eq!(fs_path(&p).as_os_str().as_bytes(), b"/caf\xe9.txt");
+            assert_eq!(fs_path("/ok.txt").as_os_str().as_bytes(), b"/ok.txt");
+        }
         // The overlong forms of `.` stay two odd bytes each: no climbing.
         let p = clean("/%c0%ae%c0%ae/x").unwrap();
         assert_eq!(&*raw_bytes(&p), b"/\xc0\xae\xc0\xae/x");
