@@ -8,13 +8,16 @@
 #
 #   bench/fuzz.sh                         # every target, 10 minutes each
 #   SECONDS_PER_TARGET=60 bench/fuzz.sh vcl url_path
+#   LANES=2 bench/fuzz.sh                 # two targets at a time (each still gets its minutes)
 #
 # A failing input is kept in fuzz/artifacts/TARGET/; copy it to fuzz/regressions/TARGET/
 # and `cargo test --test fuzz_targets` runs it from then on (with the seeds and a few hundred
 # mutations of them). The growing corpus stays in fuzz/corpus/ (not versioned).
 #
-# Needs: rustup's nightly toolchain and cargo-fuzz (`rustup toolchain install nightly`,
-# `cargo install cargo-fuzz --locked`).
+# Needs rustup's nightly toolchain and cargo-fuzz; install them once with
+#
+#   rustup toolchain install nightly --profile minimal
+#   cargo install cargo-fuzz --locked
 set -uo pipefail
 
 SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-600}
@@ -22,6 +25,7 @@ RSS_MB=${RSS_MB:-2048}
 TIMEOUT=${TIMEOUT:-10}
 SANITIZER=${SANITIZER:-none}
 JOBS_NICE=${JOBS_NICE:-10}
+LANES=${LANES:-1}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
@@ -47,9 +51,12 @@ done
 echo "Compilando ${#targets[@]} objetivos (sanitizer: $SANITIZER)…"
 nice -n "$JOBS_NICE" cargo +nightly fuzz build "${fuzz_args[@]}" >/dev/null || die "no compila"
 
-printf '%-20s %8s %14s %10s  %s\n' objetivo segundos ejecuciones "ejec/s" resultado
-failed=0
-for t in "${targets[@]}"; do
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+# One target: runs it and writes its row (and 1 on failure) into $results/TARGET.
+run_target() {
+  local t=$1 log start status secs runs rss result artifact kind
   mkdir -p "corpus/$t" "artifacts/$t" "regressions/$t"
   cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
   log=$(mktemp)
@@ -59,19 +66,38 @@ for t in "${targets[@]}"; do
     -max_len=65536 -print_final_stats=1 >"$log" 2>&1
   status=$?
   secs=$(( $(date +%s) - start ))
-  runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)
-  [ -n "$runs" ] || runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\)/\1/p' "$log" | tail -1)
+  runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\)/\1/p' "$log" | tail -1)
+  [ -n "$runs" ] || runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -1)
   runs=${runs:-0}
+  rss=$(sed -n 's/^stat::peak_rss_mb: *\([0-9]*\)/\1/p' "$log" | tail -1)
   if [ "$status" = 0 ]; then
     result="nada"
   else
-    failed=1
+    echo 1 >"$results/$t.failed"
     artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
-    kind=$(grep -m1 -oE "panicked at [^ ]*|libFuzzer: timeout|libFuzzer: out-of-memory|deadly signal" "$log" || echo "error $status")
-    result="FALLO ($kind): ${artifact:-ver $log}"
+    kind=$(grep -m1 -oE "panicked at [^ ]*|libFuzzer: timeout|libFuzzer: out-of-memory|deadly signal|stack-overflow|stack overflow" "$log" || echo "error $status")
+    result="FALLO ($kind): ${artifact:-ver artifacts/$t/last-run.log}"
     cp "$log" "artifacts/$t/last-run.log"
   fi
-  printf '%-20s %8s %14s %10s  %s\n' "$t" "$secs" "$runs" "$(( runs / (secs > 0 ? secs : 1) ))" "$result"
+  printf '%-20s %8s %14s %10s %8s  %s\n' "$t" "$secs" "$runs" "$(( runs / (secs > 0 ? secs : 1) ))" "${rss:-?}" "$result" >"$results/$t"
+  cat "$results/$t"
   rm -f "$log"
+}
+
+echo "Ejecutando ${#targets[@]} objetivos, $SECONDS_PER_TARGET s cada uno, $LANES a la vez…"
+i=0
+for t in "${targets[@]}"; do
+  run_target "$t" &
+  i=$((i + 1))
+  if [ $((i % LANES)) = 0 ]; then wait; fi
+done
+wait
+
+echo
+printf '%-20s %8s %14s %10s %8s  %s\n' objetivo segundos ejecuciones "ejec/s" "RSS MB" resultado
+failed=0
+for t in "${targets[@]}"; do
+  cat "$results/$t"
+  [ -e "$results/$t.failed" ] && failed=1
 done
 exit "$failed"

@@ -3,7 +3,8 @@
 //! - `lab check` killed with SIGKILL while it records progress, again and again: the progress
 //!   database stays intact (`PRAGMA integrity_check`) and keeps working.
 //! - No process the lab started (WSGI daemon workers, a CGI script in the middle of a
-//!   request, php-fpm and its workers) outlives `lab stop`, nor a `kill -9` of the lab.
+//!   request and the children it started, even one in a session of its own, php-fpm and its
+//!   workers) outlives `lab stop`, nor a `kill -9` of the lab.
 //!
 //! (A WSGI daemon worker killed mid-response is in the WSGI daemon's own tests.)
 
@@ -83,7 +84,9 @@ fn have_fpm() -> bool {
     found
 }
 
-const SLOW_CGI: &str = "#!/usr/bin/python3\nimport sys, time\nsys.stdout.write('Content-Type: text/plain\\r\\n\\r\\nempiezo\\n')\nsys.stdout.flush()\ntime.sleep(120)\n";
+/// A CGI script that starts two children of its own before it answers (one stays in its
+/// process group, one leaves it with a session of its own) and then takes two minutes.
+const SLOW_CGI: &str = "#!/usr/bin/python3\nimport subprocess, sys, time\nquiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\nsubprocess.Popen(['sleep', '121'], **quiet)\nsubprocess.Popen(['sleep', '122'], start_new_session=True, **quiet)\nsys.stdout.write('Content-Type: text/plain\\r\\n\\r\\nempiezo\\n')\nsys.stdout.flush()\ntime.sleep(120)\n";
 
 const APP: &str = "import os\ndef application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [str(os.getpid()).encode()]\n";
 
@@ -124,8 +127,21 @@ fn busy_lab() -> (TestLab, TcpStream, Vec<(u32, String)>) {
     }
 
     let pid = lab.pid().unwrap();
+    // The script's own children (`sleep`) run below it.
+    wait_until(Duration::from_secs(10), || {
+        descendants(pid)
+            .iter()
+            .filter(|(_, c)| c == "sleep")
+            .count()
+            == 2
+    });
     let below = descendants(pid);
     let names: Vec<&str> = below.iter().map(|(_, c)| c.as_str()).collect();
+    assert_eq!(
+        names.iter().filter(|n| **n == "sleep").count(),
+        2,
+        "the CGI script's two children run: {names:?}"
+    );
     assert!(
         below.len() >= 3,
         "the WSGI workers and the CGI script run below the lab: {names:?}"

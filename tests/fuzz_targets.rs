@@ -242,3 +242,13 @@ fn php_fpm_pool() {
 fn exercise_toml() {
     check_target("exercise_toml");
 }
+
+#[test]
+fn htaccess() {
+    check_target("htaccess");
+}
+
+#[test]
+fn varnishlog_query() {
+    check_target("varnishlog_query");
+}

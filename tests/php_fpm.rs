@@ -988,3 +988,51 @@ fn mod_php_reads_php_value_from_htaccess_like_the_real_server() {
     let explain = lab.lab(&["explain", "http://localhost/dir/ini.php"]).all();
     assert!(explain.contains("dir/.htaccess"), "{explain}");
 }
+
+/// `LimitRequestBody` does not apply to requests Apache passes to php-fpm, with a declared
+/// length or chunked (limit-request-body.txt, measured on Debian's Apache with mod_proxy_fcgi).
+#[test]
+fn limit_request_body_does_not_apply_to_php_fpm_as_in_apache() {
+    if !have_fpm() {
+        return;
+    }
+    let mut lab = php_lab();
+    lab.write(
+        "var/www/html/body.php",
+        "<?php $d = file_get_contents(\"php://input\");\necho \"recibidos \" . strlen($d) . \" CL=\" . ($_SERVER[\"CONTENT_LENGTH\"] ?? \"-\") . \"\\n\";\n",
+    );
+    let conf = lab.read("etc/apache2/apache2.conf");
+    lab.write(
+        "etc/apache2/apache2.conf",
+        format!("{conf}\nLimitRequestBody 1000\n"),
+    );
+    lab.start();
+    let want: Vec<String> = fixture("limit-request-body.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    let chunk = format!("190\r\n{}\r\n", "y".repeat(400));
+    let mut got = Vec::new();
+    for body in [
+        format!("Content-Length: 1200\r\n\r\n{}", "x".repeat(1200)),
+        format!(
+            "Transfer-Encoding: chunked\r\n\r\n{}0\r\n\r\n",
+            chunk.repeat(3)
+        ),
+    ] {
+        let req =
+            format!("POST /body.php HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{body}");
+        let r = lab.raw(req.as_bytes(), false).expect("answer");
+        got.push(format!("HTTP/1.1 {} {}", r.status, reason(r.status)));
+        got.push(r.text().trim_end().to_string());
+    }
+    assert_eq!(got, want);
+}
+
+fn reason(status: u16) -> &'static str {
+    http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("")
+}

@@ -28,6 +28,8 @@ pub const TARGETS: &[&str] = &[
     "vcl",
     "php_ini",
     "php_fpm_pool",
+    "htaccess",
+    "varnishlog_query",
 ];
 
 /// Input larger than this is cut: a configuration file of more than 64 KiB says nothing a
@@ -99,6 +101,8 @@ impl Targets {
             "vcl" => vcl(data),
             "php_ini" => php_ini(data),
             "php_fpm_pool" => self.php_fpm_pool(data),
+            "htaccess" => self.htaccess(data),
+            "varnishlog_query" => varnishlog_query(data),
             _ => return false,
         }
         true
@@ -173,6 +177,25 @@ impl Targets {
             Err(diags) => {
                 let _ = render(&diags, Some(&self.ws.root));
             }
+        }
+    }
+
+    /// The input as a `.htaccess` file: the first byte is the `AllowOverride` mask it is read
+    /// under (its top bit adds an `AllowOverrideList` of two directives), the rest the file's
+    /// text. A refused file names its reason, as the 500's error-log line does.
+    pub fn htaccess(&self, data: &[u8]) {
+        use crate::http::htaccess::{parse, Override};
+        let (allowed, body) = match data.split_first() {
+            Some((b, rest)) => (b & Override::ALL, rest),
+            None => (Override::ALL, data),
+        };
+        let list: Vec<String> = match data.first() {
+            Some(b) if b & 0x80 != 0 => vec!["Redirect".into(), "Header".into()],
+            _ => Vec::new(),
+        };
+        let file = self.ws.root.join("var/www/html/.htaccess");
+        if let Err(e) = parse(&self.url_config, &file, &text(body), allowed, &list) {
+            assert!(!e.reason.is_empty(), "a refused .htaccess says why");
         }
     }
 
@@ -336,6 +359,22 @@ pub fn vcl(data: &[u8]) {
             let _ = render(&diags, None);
         }
     }
+}
+
+/// The input as a `lab proxy log -q` query (varnishlog's query language): the first line is
+/// the query, the lines after it are the records (`Tag value`) it is matched against.
+pub fn varnishlog_query(data: &[u8]) {
+    use crate::proxy::query::Query;
+    let text = text(data);
+    let (query, rest) = text.split_once('\n').unwrap_or((&text, ""));
+    let Ok(q) = Query::parse(query) else {
+        return;
+    };
+    let records: Vec<(&str, &str)> = rest
+        .lines()
+        .map(|l| l.split_once(' ').unwrap_or((l, "")))
+        .collect();
+    let _ = q.matches(&records);
 }
 
 /// The input as a `php.ini`: every entry keeps a span inside the text.

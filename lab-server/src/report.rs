@@ -232,7 +232,7 @@ mod tests {
                 max_connections_per_child: 0,
             },
             listens: Vec::new(),
-            request_read_header: None,
+            request_read: Default::default(),
             main: HostConfig {
                 document_root: Some(ResolvedPath {
                     written: "/var/www/html".into(),

@@ -42,7 +42,7 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
                 max_requests: 100,
             },
             timeout: Duration::from_secs(60),
-            request_read_header: None,
+            request_read: Default::default(),
             server_tokens: server_tokens("full"),
             buffered_logs: false,
             types_config: None,
@@ -316,7 +316,9 @@ impl Builder<'_> {
             }
             // Also accepted in <Directory>, where the lab ignores it; at host level it
             // decides self-referential URLs.
-            if node.key() == "usecanonicalname" {
+            // `LogLevel` too (per directory it changes nothing the lab logs); at host level
+            // it sets the error log's level.
+            if node.key() == "usecanonicalname" || node.key() == "loglevel" {
                 self.host_directive(node, host, in_vhost);
                 continue;
             }
@@ -633,12 +635,18 @@ impl Builder<'_> {
             "requestreadtimeout" => {
                 for arg in a {
                     match request_read_timeout(&arg.text) {
-                        Ok(Some(first)) => self.cfg.request_read_header = Some(first),
-                        Ok(None) => {}
-                        Err(()) => self.error(
+                        Ok((stage, value)) => {
+                            let r = &mut self.cfg.request_read;
+                            match stage {
+                                Stage::Handshake => r.handshake = Some(value),
+                                Stage::Header => r.header = Some(value),
+                                Stage::Body => r.body = Some(value),
+                            }
+                        }
+                        Err(why) => self.error(
                             &arg.span,
-                            format!("argumento no válido para RequestReadTimeout: `{}`", arg.text),
-                            "escribe `header=20-40,MinRate=500` o `body=10,MinRate=500`",
+                            format!("RequestReadTimeout: `{}`: {why}", arg.text),
+                            "escribe, por ejemplo, `RequestReadTimeout header=20-40,MinRate=500 body=20,MinRate=500`",
                         ),
                     }
                 }
@@ -1076,32 +1084,67 @@ fn parse_vhost_addr(text: &str) -> Option<VhostAddr> {
     Some(VhostAddr { ip, port })
 }
 
+enum Stage {
+    Handshake,
+    Header,
+    Body,
+}
+
 /// One argument of `RequestReadTimeout` (`header=20-40,MinRate=500`, `body=10`,
-/// `handshake=0`): the first timeout of a `header=` argument, `None` for the other stages.
-fn request_read_timeout(arg: &str) -> Result<Option<Duration>, ()> {
-    let (stage, value) = arg.split_once('=').ok_or(())?;
-    let mut parts = value.split(',');
-    let times = parts.next().ok_or(())?;
-    let (first, max) = match times.split_once('-') {
-        Some((a, b)) => (a, Some(b)),
-        None => (times, None),
+/// `handshake=0`), checked as mod_reqtimeout's `set_reqtimeout_param` does; the reasons are
+/// its own, in Spanish.
+fn request_read_timeout(arg: &str) -> Result<(Stage, ReadStage), String> {
+    let Some((key, value)) = arg.split_once('=') else {
+        return Err("cada parámetro se escribe `clave=valor` (header=, body= o handshake=)".into());
     };
-    let first: u64 = first.parse().map_err(|_| ())?;
-    if let Some(max) = max {
-        let max: u64 = max.parse().map_err(|_| ())?;
-        if max < first {
-            return Err(());
+    let stage = match key.to_ascii_lowercase().as_str() {
+        "handshake" => Stage::Handshake,
+        "header" => Stage::Header,
+        "body" => Stage::Body,
+        _ => {
+            return Err(format!(
+                "parámetro desconocido `{key}` (se admiten header, body y handshake)"
+            ))
         }
-    }
-    for extra in parts {
-        let (k, v) = extra.split_once('=').ok_or(())?;
-        if !k.eq_ignore_ascii_case("minrate") || v.parse::<u64>().is_err() {
-            return Err(());
+    };
+    // strtol's reading: digits, and nothing after them.
+    let number = |text: &str| -> Result<u32, String> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(if text.starts_with('-') {
+                "el valor no puede ser negativo".to_string()
+            } else {
+                format!("`{text}` no es un número de segundos")
+            });
         }
+        text.parse::<u32>()
+            .map_err(|_| format!("`{text}` es demasiado grande"))
+    };
+    let lower = value.to_ascii_lowercase();
+    let mut out = ReadStage::default();
+    if let Some(at) = lower.find(",minrate=") {
+        let rate = &value[at + ",minrate=".len()..];
+        out.min_rate = number(rate)?;
+        if out.min_rate == 0 {
+            return Err("MinRate debe ser mayor que 0".into());
+        }
+        let times = &value[..at];
+        match times.split_once('-') {
+            Some((first, max)) => {
+                out.max = number(max)?;
+                out.timeout = number(first)?;
+            }
+            None => out.timeout = number(times)?,
+        }
+    } else {
+        if value.contains('-') {
+            return Err(
+                "un intervalo de tiempos (`20-40`) necesita MinRate (`,MinRate=500`)".into(),
+            );
+        }
+        out.timeout = number(value)?;
     }
-    match stage.to_ascii_lowercase().as_str() {
-        "header" => Ok(Some(Duration::from_secs(first))),
-        "body" | "handshake" => Ok(None),
-        _ => Err(()),
+    if out.max > 0 && out.timeout >= out.max {
+        return Err("el tiempo máximo debe ser mayor que el inicial".into());
     }
+    Ok((stage, out))
 }

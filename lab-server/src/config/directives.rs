@@ -280,7 +280,7 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     d("ExpiresByType", "expires", C::SVD, 2, 2),
     d("ExpiresDefault", "expires", C::SVD, 1, 1),
     // reqtimeout
-    d("RequestReadTimeout", "reqtimeout", C::SV, 1, 2),
+    d("RequestReadTimeout", "reqtimeout", C::SV, 1, u8::MAX),
     // wsgi: every directive of mod_wsgi 4.9 (Debian 12), with its contexts. The ones the lab
     // does not apply are accepted with a warning (see `config::wsgi`).
     d("WSGIScriptAlias", "wsgi", C::SV, 2, ANY),

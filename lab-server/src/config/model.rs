@@ -30,10 +30,8 @@ pub struct ServerConfig {
     pub keep_alive: KeepAliveSettings,
     /// `Timeout`: how long to wait for a client (also the header read timeout).
     pub timeout: Duration,
-    /// `RequestReadTimeout header=N[-M][,MinRate=R]` of mod_reqtimeout: the first `N`
-    /// seconds for a request's headers (`Some(0)`: header=0, no limit but `Timeout`); `None`
-    /// when not written (the module's default, 20 s, when mod_reqtimeout is loaded).
-    pub request_read_header: Option<Duration>,
+    /// `RequestReadTimeout` of mod_reqtimeout (only used when the module is loaded).
+    pub request_read: RequestReadTimeout,
     /// `ServerTokens`/`ServerSignature`-like value sent in the `Server` header.
     pub server_tokens: String,
     /// `BufferedLogs On`: access log lines are kept in memory and written in batches. Off
@@ -585,4 +583,42 @@ pub struct SetEnvIf {
     pub case_insensitive: bool,
     /// `VAR=value`, `VAR` (=1) or `!VAR` (unset: value `None`).
     pub vars: Vec<(String, Option<String>)>,
+}
+
+/// One stage of mod_reqtimeout (`header=20-40,MinRate=500`): `timeout` seconds from the
+/// stage's start, extended by one second for each `min_rate` bytes received, up to `max`
+/// seconds (`0`: no upper bound but `Timeout`). A `timeout` of 0 turns the stage off.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadStage {
+    pub timeout: u32,
+    pub max: u32,
+    pub min_rate: u32,
+}
+
+/// `RequestReadTimeout`: each stage a line sets, `None` for the module's default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestReadTimeout {
+    pub handshake: Option<ReadStage>,
+    pub header: Option<ReadStage>,
+    pub body: Option<ReadStage>,
+}
+
+impl RequestReadTimeout {
+    /// The header stage: what was written, or Apache's default (`header=20-40,MinRate=500`).
+    pub fn header(&self) -> ReadStage {
+        self.header.unwrap_or(ReadStage {
+            timeout: 20,
+            max: 40,
+            min_rate: 500,
+        })
+    }
+
+    /// The body stage: what was written, or Apache's default (`body=20,MinRate=500`).
+    pub fn body(&self) -> ReadStage {
+        self.body.unwrap_or(ReadStage {
+            timeout: 20,
+            max: 0,
+            min_rate: 500,
+        })
+    }
 }

@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -270,8 +271,22 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
     };
     let pgid = child.id();
     let mut stdout = child.stdout.take();
+    // A body that turns out larger than LimitRequestBody (chunked: nothing declared it) or
+    // that stops arriving (RequestReadTimeout body=) fails the request, as the read fails in
+    // mod_cgid; the script gets what came before and is ended.
+    let (body_tx, mut body_failed) = tokio::sync::oneshot::channel::<BodyFailure>();
+    let mut body_done = false;
     if let (Some(stdin), Some(body)) = (child.stdin.take(), body) {
-        tokio::spawn(pump_stdin(body, stdin));
+        let limit = eff
+            .limit_request_body()
+            .unwrap_or(super::DEFAULT_LIMIT_REQUEST_BODY);
+        tokio::spawn(pump_stdin(
+            body,
+            stdin,
+            limit,
+            Arc::clone(&conn.notes),
+            body_tx,
+        ));
     }
     if let Some(stderr) = child.stderr.take() {
         tokio::spawn(pump_stderr(stderr, logs.error.clone()));
@@ -284,7 +299,18 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
         let Some(out) = stdout.as_mut() else {
             break Err(HeadFailure::Eof);
         };
-        match tokio::time::timeout(timeout, out.read_buf(&mut buf)).await {
+        let read = tokio::select! {
+            r = tokio::time::timeout(timeout, out.read_buf(&mut buf)) => r,
+            f = &mut body_failed, if !body_done => match f {
+                Ok(f) => break Err(HeadFailure::Body(f)),
+                // The body went to the script whole (or there was none).
+                Err(_) => {
+                    body_done = true;
+                    continue;
+                }
+            },
+        };
+        match read {
             Err(_) => break Err(HeadFailure::Timeout),
             Ok(Err(_)) | Ok(Ok(0)) => break Err(HeadFailure::Eof),
             Ok(Ok(_)) => {}
@@ -304,6 +330,40 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
     };
     let (head, body_start, nph_version) = match head {
         Ok(h) => h,
+        Err(HeadFailure::Body(failure)) => {
+            // mod_cgid's cleanup: SIGTERM to the script, SIGKILL if it lingers.
+            signal_group(pgid, libc::SIGTERM);
+            finish(child, pgid, Duration::from_secs(3));
+            let (status, msg) = match failure {
+                BodyFailure::TooLarge { read, limit } => {
+                    logs.error.log(
+                        "http",
+                        Level::Info,
+                        Some(conn.client),
+                        &format!(
+                            "AH01591: Read content length of {read} is larger than the configured limit of {limit}"
+                        ),
+                    );
+                    (
+                        413,
+                        "(-102)Unknown error -102: AH01270: Error reading request entity data",
+                    )
+                }
+                BodyFailure::TimedOut => {
+                    logs.error.log(
+                        "reqtimeout",
+                        Level::Info,
+                        Some(conn.client),
+                        "AH01382: Request body read timeout",
+                    );
+                    (
+                        408,
+                        "(70007)The timeout specified has expired: AH01270: Error reading request entity data",
+                    )
+                }
+            };
+            return Err((fail(status, msg.to_string()), Some(eff)));
+        }
         Err(failure) => {
             finish(child, pgid, Duration::ZERO);
             let (status, msg) = match failure {
@@ -318,6 +378,9 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
                         "malformed header from script '{name}': cabecera de más de {MAX_HEAD} bytes"
                     ),
                 ),
+                HeadFailure::Body(_) => {
+                    (500, format!("End of script output before headers: {name}"))
+                }
                 HeadFailure::Bad(HeadError::BadLine(l))
                 | HeadFailure::Bad(HeadError::BadStatus(l)) => (
                     500,
@@ -447,15 +510,60 @@ enum HeadFailure {
     Timeout,
     Eof,
     Bad(HeadError),
+    Body(BodyFailure),
+}
+
+/// Why the copy of the request body to a script failed.
+#[derive(Debug)]
+enum BodyFailure {
+    /// More than `limit` bytes (`read` with the piece that crossed it).
+    TooLarge { read: u64, limit: u64 },
+    /// mod_reqtimeout's `body=` time ran out.
+    TimedOut,
 }
 
 /// Starts the script in its own directory and process group.
-fn spawn(
-    path: &Path,
-    args: &[String],
-    env: &[(String, String)],
-) -> std::io::Result<tokio::process::Child> {
+fn spawn(path: &Path, args: &[String], env: &[(String, String)]) -> std::io::Result<Script> {
     spawn_program(path, path, args, env)
+}
+
+/// A running script: the supervising process the lab spawned (see
+/// [`crate::util::supervised`]). Dropped before it was seen to end, it asks the supervisor to
+/// end the script and everything the script started.
+struct Script(tokio::process::Child);
+
+impl std::ops::Deref for Script {
+    type Target = tokio::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Script {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Script {
+    /// Asks the supervisor to end everything below it (while it has not been reaped, so
+    /// its pid is still its own).
+    fn clean_up(&self) {
+        if let Some(pid) = self.0.id().and_then(|p| i32::try_from(p).ok()) {
+            // SAFETY: kill only sends a signal to the process this handler spawned and has
+            // not reaped yet.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(pid, crate::util::CLEAN_UP);
+            }
+        }
+    }
+}
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        self.clean_up();
+    }
 }
 
 /// Starts `program` for `script` (the script itself, or its interpreter with the script
@@ -465,7 +573,7 @@ fn spawn_program(
     path: &Path,
     args: &[String],
     env: &[(String, String)],
-) -> std::io::Result<tokio::process::Child> {
+) -> std::io::Result<Script> {
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .env_clear()
@@ -474,22 +582,28 @@ fn spawn_program(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
-        .kill_on_drop(true);
-    crate::util::die_with_parent(&mut cmd, libc::SIGKILL);
+        // Dropped before it ended (the client left, the lab stops): see `Script`.
+        .kill_on_drop(false);
+    // Under a supervising process: nothing the script starts outlives the lab.
+    crate::util::supervised(&mut cmd);
     if let Some(dir) = path.parent() {
         cmd.current_dir(dir);
     }
-    cmd.spawn()
+    cmd.spawn().map(Script)
 }
 
 /// Lets the script end on its own for `grace`, then ends its whole process group, and
 /// reaps it (no zombie is left behind).
-fn finish(mut child: tokio::process::Child, pgid: Option<u32>, grace: Duration) {
+fn finish(mut child: Script, pgid: Option<u32>, grace: Duration) {
     tokio::spawn(async move {
         if !grace.is_zero() && tokio::time::timeout(grace, child.wait()).await.is_ok() {
             kill_group(pgid);
             return;
         }
+        // The supervisor ends the script's whole tree (even children in sessions of their
+        // own), then the group goes.
+        child.clean_up();
+        let _ = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
         kill_group(pgid);
         let _ = child.kill().await;
         let _ = child.wait().await;
@@ -497,23 +611,46 @@ fn finish(mut child: tokio::process::Child, pgid: Option<u32>, grace: Duration) 
 }
 
 fn kill_group(pgid: Option<u32>) {
+    signal_group(pgid, libc::SIGKILL);
+}
+
+fn signal_group(pgid: Option<u32>, signal: libc::c_int) {
     if let Some(pgid) = pgid.and_then(|p| i32::try_from(p).ok()) {
         if pgid > 1 {
             // SAFETY: killpg only sends a signal to the group this handler created.
             #[allow(unsafe_code)]
             unsafe {
-                libc::killpg(pgid, libc::SIGKILL);
+                libc::killpg(pgid, signal);
             }
         }
     }
 }
 
 /// The request body to the script's stdin, frame by frame; a script that stops reading
-/// just ends the copy.
-async fn pump_stdin(mut body: RequestBody, mut stdin: tokio::process::ChildStdin) {
+/// just ends the copy. A body over `limit` (`0`: none) stops before the piece that crosses
+/// it, and that or a body that timed out is reported on `failed`.
+async fn pump_stdin(
+    mut body: RequestBody,
+    mut stdin: tokio::process::ChildStdin,
+    limit: u64,
+    notes: Arc<crate::http::wire::Notes>,
+    failed: tokio::sync::oneshot::Sender<BodyFailure>,
+) {
+    let mut read = 0u64;
     while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else { break };
+        let Ok(frame) = frame else {
+            if notes.body_timed_out() {
+                let _ = failed.send(BodyFailure::TimedOut);
+                return;
+            }
+            break;
+        };
         if let Ok(data) = frame.into_data() {
+            read += data.len() as u64;
+            if limit > 0 && read > limit {
+                let _ = failed.send(BodyFailure::TooLarge { read, limit });
+                return;
+            }
             if stdin.write_all(&data).await.is_err() {
                 break;
             }

@@ -191,7 +191,9 @@ pub async fn run<'a>(handler: Handler<'_>, mut call: Call<'a, '_>) -> Outcome<'a
             return back;
         }
     }
-    if matches!(handler, Handler::Cgi | Handler::ModPhp | Handler::ProxyFcgi) {
+    // Not for mod_proxy_fcgi: Apache marks the request as proxied before reading its body,
+    // and LimitRequestBody does not apply to proxied requests (php-fpm gets every byte).
+    if matches!(handler, Handler::Cgi | Handler::ModPhp) {
         if let Some(f) = body_over_limit(&call) {
             return Err((f, Some(call.eff)));
         }
@@ -358,7 +360,7 @@ impl Failure {
 /// 2.4.62).
 pub const DEFAULT_LIMIT_REQUEST_BODY: u64 = 1 << 30;
 
-/// `LimitRequestBody` for a handler that passes the body on (CGI, PHP): a declared
+/// `LimitRequestBody` for a handler that passes the body on (CGI, mod_php): a declared
 /// `Content-Length` over the limit is refused with 413 before anything is started, as
 /// Apache's core does (`0` means no limit).
 fn body_over_limit(call: &Call<'_, '_>) -> Option<Failure> {

@@ -246,10 +246,30 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         .is_some_and(|v| v.trim() != "0")
         || parts.headers.contains_key(header::TRANSFER_ENCODING);
     let input = match body {
-        Some(body) if has_body => {
+        Some(mut body) if has_body => {
+            // A chunked body: what has already arrived is read first, as mod_proxy_fcgi
+            // prefetches; a body that ends there is sent with its CONTENT_LENGTH (without one
+            // PHP reads no body at all).
+            let mut early = Vec::new();
+            if !parts.headers.contains_key(header::CONTENT_LENGTH) {
+                let (data, ended) = prefetch(&mut body).await;
+                if ended {
+                    let len: usize = data.iter().map(Bytes::len).sum();
+                    fcgi_params.retain(|(k, _)| {
+                        k.as_slice() != b"CONTENT_LENGTH"
+                            && k.as_slice() != b"HTTP_TRANSFER_ENCODING"
+                    });
+                    fcgi_params.push((b"CONTENT_LENGTH".to_vec(), len.to_string().into_bytes()));
+                }
+                early = data;
+            }
             let (tx, rx) = mpsc::channel::<Result<Bytes, String>>(4);
             tokio::spawn(async move {
-                let mut body = body;
+                for data in early {
+                    if tx.send(Ok(data)).await.is_err() {
+                        return;
+                    }
+                }
                 while let Some(frame) = body.frame().await {
                     match frame {
                         Ok(f) => {
@@ -681,4 +701,26 @@ pub fn describe_params(p: &WorkerParams) -> String {
         (Some(true), None) => "enablereuse=on".into(),
         _ => "sin reutilizar conexiones".into(),
     }
+}
+
+/// mod_proxy_fcgi's prefetch of a body without a length: what can be read without waiting,
+/// up to 16 KiB; and whether the body ended within it.
+async fn prefetch(body: &mut crate::http::request::RequestBody) -> (Vec<Bytes>, bool) {
+    let mut out = Vec::new();
+    let mut total = 0;
+    while total < 16 * 1024 {
+        match tokio::time::timeout(Duration::ZERO, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    total += data.len();
+                    if !data.is_empty() {
+                        out.push(data);
+                    }
+                }
+            }
+            Ok(None) => return (out, true),
+            Ok(Some(Err(_))) | Err(_) => break,
+        }
+    }
+    (out, false)
 }

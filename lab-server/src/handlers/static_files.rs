@@ -160,7 +160,7 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
                                 url,
                             },
                         );
-                        if !granted(&sub, conn, parts, &ctx.env) {
+                        if !granted(&sub, conn, parts, &ctx.env).await {
                             continue;
                         }
                         ctx.file = Some(candidate.clone());

@@ -15,23 +15,63 @@ pub struct Subject<'a> {
     pub env: &'a HashMap<String, String>,
 }
 
-/// True when `expr` grants access. No `Require` at all grants, as in Apache 2.4.
+/// True when `expr` grants access. No `Require` at all grants, as in Apache 2.4. A `Require
+/// host` asks the system's resolver on this thread (see [`granted_async`] for requests).
 pub fn granted(expr: Option<&RequireExpr>, who: &Subject<'_>) -> bool {
-    expr.is_none_or(|e| eval(e, who))
+    expr.is_none_or(|e| eval(e, who, &dns::Resolver))
 }
 
-fn eval(expr: &RequireExpr, who: &Subject<'_>) -> bool {
+/// [`granted`] for a request on the runtime: the lookups a `Require host` needs (when the
+/// cache does not hold them) run on the blocking pool, never on the runtime's threads.
+pub async fn granted_async(expr: Option<&RequireExpr>, who: &Subject<'_>) -> bool {
+    granted_with(expr, who, dns::Looked::cached, dns::Looked::resolve).await
+}
+
+async fn granted_with<L: Lookup + Default + Send + 'static>(
+    expr: Option<&RequireExpr>,
+    who: &Subject<'_>,
+    cached: impl FnOnce(IpAddr) -> Option<L>,
+    resolve: impl FnOnce(IpAddr) -> L + Send + 'static,
+) -> bool {
+    let Some(expr) = expr else {
+        return true;
+    };
+    if !needs_host(expr) {
+        return eval(expr, who, &dns::Resolver);
+    }
+    let client = who.client.to_canonical();
+    let looked = match cached(client) {
+        Some(l) => l,
+        None => tokio::task::spawn_blocking(move || resolve(client))
+            .await
+            .unwrap_or_default(),
+    };
+    eval(expr, who, &looked)
+}
+
+fn needs_host(expr: &RequireExpr) -> bool {
+    match expr {
+        RequireExpr::Host(_) => true,
+        RequireExpr::Not(inner) => needs_host(inner),
+        RequireExpr::AllOf(items) | RequireExpr::AnyOf(items) | RequireExpr::NoneOf(items) => {
+            items.iter().any(needs_host)
+        }
+        _ => false,
+    }
+}
+
+fn eval(expr: &RequireExpr, who: &Subject<'_>, dns: &dyn Lookup) -> bool {
     match expr {
         RequireExpr::All(g) => *g,
         RequireExpr::Ip(nets) => nets.iter().any(|n| n.contains(who.client)),
-        RequireExpr::Host(names) => host_matches(names, who.client, &dns::Resolver),
+        RequireExpr::Host(names) => host_matches(names, who.client, dns),
         RequireExpr::Local => is_loopback(who.client) || who.client == who.local,
         RequireExpr::Method(methods) => methods.iter().any(|m| m.eq_ignore_ascii_case(who.method)),
         RequireExpr::Env(vars) => vars.iter().any(|v| who.env.contains_key(v)),
-        RequireExpr::Not(inner) => !eval(inner, who),
-        RequireExpr::AllOf(items) => items.iter().all(|e| eval(e, who)),
-        RequireExpr::AnyOf(items) => items.iter().any(|e| eval(e, who)),
-        RequireExpr::NoneOf(items) => !items.iter().any(|e| eval(e, who)),
+        RequireExpr::Not(inner) => !eval(inner, who, dns),
+        RequireExpr::AllOf(items) => items.iter().all(|e| eval(e, who, dns)),
+        RequireExpr::AnyOf(items) => items.iter().any(|e| eval(e, who, dns)),
+        RequireExpr::NoneOf(items) => !items.iter().any(|e| eval(e, who, dns)),
     }
 }
 
@@ -120,6 +160,66 @@ mod dns {
             c.insert(key.clone(), (Instant::now(), v.clone()));
         }
         v
+    }
+
+    /// Both lookups of one client, done beforehand (the name as `host_matches` asks for it).
+    #[derive(Default)]
+    pub struct Looked {
+        name: Option<String>,
+        addrs: Vec<IpAddr>,
+    }
+
+    fn normal(name: &str) -> String {
+        name.trim_end_matches('.').to_ascii_lowercase()
+    }
+
+    impl Looked {
+        /// Both lookups for `ip`, through the cache (this may block: call it off the
+        /// runtime).
+        pub fn resolve(ip: IpAddr) -> Looked {
+            use super::Lookup;
+            let name = Resolver.reverse(ip);
+            let addrs = name
+                .as_deref()
+                .map(|n| Resolver.forward(&normal(n)))
+                .unwrap_or_default();
+            Looked { name, addrs }
+        }
+
+        /// Both lookups for `ip` when the cache still holds them.
+        pub fn cached(ip: IpAddr) -> Option<Looked> {
+            let fresh = |at: &Instant| at.elapsed() < TTL;
+            let name = {
+                let c = REVERSE.lock().ok()?;
+                let (at, name) = c.get(&ip)?;
+                if !fresh(at) {
+                    return None;
+                }
+                name.clone()
+            };
+            let addrs = match &name {
+                Some(n) => {
+                    let c = FORWARD.lock().ok()?;
+                    let (at, addrs) = c.get(&normal(n))?;
+                    if !fresh(at) {
+                        return None;
+                    }
+                    addrs.clone()
+                }
+                None => Vec::new(),
+            };
+            Some(Looked { name, addrs })
+        }
+    }
+
+    impl super::Lookup for Looked {
+        fn reverse(&self, _: IpAddr) -> Option<String> {
+            self.name.clone()
+        }
+
+        fn forward(&self, _: &str) -> Vec<IpAddr> {
+            self.addrs.clone()
+        }
     }
 
     static REVERSE: std::sync::LazyLock<Cache<IpAddr, Option<String>>> =
@@ -350,5 +450,54 @@ mod tests {
             Some(&RequireExpr::Host(vec!["localhost".into()])),
             &s
         ));
+    }
+
+    /// A lookup the cache does not hold runs on the blocking pool, not on the thread that
+    /// serves the request; the cached one is used as it is.
+    #[test]
+    fn host_lookups_run_off_the_runtime_thread() {
+        #[derive(Default)]
+        struct Named(Option<std::thread::ThreadId>);
+        impl Lookup for Named {
+            fn reverse(&self, _: IpAddr) -> Option<String> {
+                Some("pc1.aula.example".into())
+            }
+            fn forward(&self, _: &str) -> Vec<IpAddr> {
+                vec!["192.0.2.7".parse().unwrap()]
+            }
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let env = HashMap::new();
+        let who = Subject {
+            client: "192.0.2.7".parse().unwrap(),
+            local: "127.0.0.1".parse().unwrap(),
+            method: "GET",
+            env: &env,
+        };
+        let rule = RequireExpr::Host(vec!["aula.example".into()]);
+        let here = std::thread::current().id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ok = rt.block_on(granted_with(
+            Some(&rule),
+            &who,
+            |_| None::<Named>,
+            move |_| {
+                tx.send(std::thread::current().id()).unwrap();
+                Named(None)
+            },
+        ));
+        assert!(ok, "the double lookup grants pc1.aula.example");
+        let there = rx.recv().unwrap();
+        assert_ne!(there, here, "the lookup ran on the runtime's thread");
+        // Cached: no lookup at all.
+        let ok = rt.block_on(granted_with(
+            Some(&rule),
+            &who,
+            |_| Some(Named(Some(here))),
+            |_| -> Named { panic!("a cached client is not looked up again") },
+        ));
+        assert!(ok);
     }
 }

@@ -105,6 +105,12 @@ where
         Some(Note::Refused { status, why, .. }) => {
             Err((Failure::logged(*status, Level::Error, why.clone()), None))
         }
+        // mod_reqtimeout's header stage ran out (its line is at info, under Debian's `warn`).
+        Some(Note::TimedOut { .. }) => Err((
+            Failure::logged(408, Level::Info, "AH01382: Request header read timeout")
+                .from_module("reqtimeout"),
+            None,
+        )),
         _ => route(&site, &conn, &parts, &mut body, &mut ctx).await,
     };
     // Internal redirects (a CGI `Location: /path`, `Action`): the phases again for the new
@@ -197,7 +203,9 @@ where
 
     finish_head(&site, &parts, served, &mut resp, &always).await;
 
-    let body_bytes = if parts.method == Method::HEAD {
+    // A head that timed out before its request line gets no answer at all.
+    let silent = matches!(&note, Some(Note::TimedOut { line: None, .. }));
+    let body_bytes = if parts.method == Method::HEAD || silent {
         0
     } else {
         http_body::Body::size_hint(resp.body())
@@ -211,7 +219,7 @@ where
             })
     };
     // A 0.9 client gets the body alone.
-    let header_bytes = if note == Some(Note::Http09) {
+    let header_bytes = if note == Some(Note::Http09) || silent {
         0
     } else {
         head_bytes(&resp)
@@ -225,7 +233,8 @@ where
         .fetch_add(body_bytes + header_bytes, Ordering::Relaxed);
 
     let logs = site.logs(chosen);
-    if !logs.access.is_empty() {
+    let unlogged = matches!(&note, Some(Note::TimedOut { unlogged: true, .. }));
+    if !logs.access.is_empty() && !unlogged {
         // The target as sent: an absolute URL (`GET http://host/x`) is logged whole.
         let absolute;
         let target = if parts.uri.scheme().is_some() {
@@ -261,6 +270,7 @@ where
             },
             request_line: match &note {
                 Some(Note::Refused { line, .. }) => Some(line),
+                Some(Note::TimedOut { line, .. }) => Some(line.as_deref().unwrap_or("-")),
                 _ => None,
             },
             status: resp.status().as_u16(),
@@ -680,7 +690,7 @@ async fn route<'a>(
             return Err((denied(&mapped.path), Some(eff)));
         }
     }
-    if !granted(&eff, conn, parts, &ctx.env) {
+    if !granted(&eff, conn, parts, &ctx.env).await {
         return Err((denied(&mapped.path), Some(eff)));
     }
     if let Walk::Missing {
@@ -830,7 +840,7 @@ async fn wsgi_route<'a>(
         Err(bad) => return Err((Failure::logged(500, Level::Alert, bad.log_line()), None)),
     };
     set_env_if(&eff, conn, parts, url, &mut ctx.env);
-    if !granted(&eff, conn, parts, &ctx.env) {
+    if !granted(&eff, conn, parts, &ctx.env).await {
         return Err((denied(&script), Some(eff)));
     }
     let handler = handlers::choose(config, &eff, false, Some(m), file_name);
@@ -893,7 +903,7 @@ async fn proxy_route<'a>(
         },
     );
     set_env_if(&eff, conn, parts, url, &mut ctx.env);
-    if !granted(&eff, conn, parts, &ctx.env) {
+    if !granted(&eff, conn, parts, &ctx.env).await {
         return Err((denied(Path::new(&m.url)), Some(eff)));
     }
     let target = PathBuf::from(format!("proxy:{}", m.url));
@@ -921,8 +931,9 @@ async fn proxy_route<'a>(
     .await
 }
 
-/// True when the `Require` rules of `eff` let this client in.
-pub(crate) fn granted(
+/// True when the `Require` rules of `eff` let this client in (name lookups for `Require
+/// host` off the runtime).
+pub(crate) async fn granted(
     eff: &Effective<'_>,
     conn: &Conn,
     parts: &Parts,
@@ -934,7 +945,7 @@ pub(crate) fn granted(
         method: parts.method.as_str(),
         env,
     };
-    authz::granted(eff.require(), &who)
+    authz::granted_async(eff.require(), &who).await
 }
 
 /// The 403 of a `Require` that refused, with the line mod_authz_core writes (word for word,

@@ -485,6 +485,7 @@ pub(super) async fn connection(
         site.header_timeout
     };
     let header_timeout = site.header_timeout;
+    let read_timeouts = site.read_timeouts;
     // The wire refuses a head with more than `LimitRequestFields` fields before hyper sees it.
     let max_headers = site.config.limits.fields.max(100) + 1;
     let limits = wire::Limits {
@@ -559,7 +560,9 @@ pub(super) async fn connection(
     let write_blocked = io.write_blocked();
     // Apache's checks of each request head, under hyper (see [`wire`]); numbered after the
     // requests the connection already served elsewhere.
-    let io = wire::Wire::new(io, limits, Arc::clone(&conn.notes)).starting_after(start.served);
+    let io = wire::Wire::new(io, limits, Arc::clone(&conn.notes))
+        .starting_after(start.served)
+        .with_timeouts(read_timeouts);
     let mut http = builder.serve_connection(TokioIo::new(io), service);
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.tick().await;

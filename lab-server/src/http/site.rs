@@ -123,8 +123,10 @@ pub struct Site {
     pub workers: Arc<Semaphore>,
     pub stats: Arc<Stats>,
     pub files: FileCache,
-    /// Header read timeout: `Timeout`, or mod_reqtimeout's 20 s when that is shorter.
+    /// hyper's header read timeout: `Timeout` (mod_reqtimeout's stages are kept by the wire).
     pub header_timeout: std::time::Duration,
+    /// mod_reqtimeout's stages, when the module is loaded.
+    pub read_timeouts: Option<crate::http::wire::ReadTimeouts>,
     /// The `Server` header (`ServerTokens`).
     pub server_header: http::HeaderValue,
 }
@@ -158,16 +160,17 @@ impl Site {
                 .then_some(&config.scriptcache),
             &config.workspace,
         );
-        let mut header_timeout = config.timeout;
-        // mod_reqtimeout: the headers get `RequestReadTimeout header=` seconds (20 by
-        // default), so a slow client is dropped long before `Timeout` (slowloris).
-        if config.has_module("reqtimeout") {
-            match config.request_read_header {
-                Some(t) if t.is_zero() => {}
-                Some(t) => header_timeout = header_timeout.min(t),
-                None => header_timeout = header_timeout.min(std::time::Duration::from_secs(20)),
-            }
-        }
+        // mod_reqtimeout: the head and the body of each request get their stage's time (see
+        // the connection's wire); `Timeout` bounds the rest.
+        let read_timeouts =
+            config
+                .has_module("reqtimeout")
+                .then(|| crate::http::wire::ReadTimeouts {
+                    header: config.request_read.header(),
+                    body: config.request_read.body(),
+                });
+        // hyper's own limit for a head is only the backstop: `Timeout`.
+        let header_timeout = config.timeout;
         Ok(Site {
             vhosts: VhostIndex::new(&config),
             mime,
@@ -178,6 +181,7 @@ impl Site {
             stats,
             files: FileCache::default(),
             header_timeout,
+            read_timeouts,
             server_header: http::HeaderValue::from_str(&config.server_tokens)
                 .unwrap_or(http::HeaderValue::from_static("Apache")),
             config,

@@ -20,6 +20,14 @@
 //! code as every other answer) and to close. It follows each request body (`Content-Length`
 //! or chunked) so the next head is found where it starts.
 //!
+//! It also keeps mod_reqtimeout's clocks ([`ReadTimeouts`]): a request's head must arrive
+//! within the `header=` stage's time and its body within the `body=` stage's, each extended by
+//! the data received at `MinRate` up to the stage's maximum. A head that runs out of time
+//! while its request line is still incomplete closes the connection without an answer (the
+//! first request of a connection is still logged, as `"-" 408 0`); once the request line is
+//! in, the answer is a 408. A body that runs out of time fails the handler's read with
+//! [`io::ErrorKind::TimedOut`], and the handler answers 408.
+//!
 //! On the way out it follows each response (head, then body by `Content-Length`, chunks or
 //! until close) and fixes the status line of an HTTP/1.0 request's response to `HTTP/1.1`, and
 //! drops the head of an HTTP/0.9 request's response, as Apache sends a 0.9 client only the body.
@@ -31,6 +39,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+use crate::config::model::ReadStage;
 
 /// Apache's request limits (`LimitRequestLine`, `LimitRequestFieldSize`, `LimitRequestFields`).
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +49,73 @@ pub struct Limits {
     pub request_line: usize,
     pub field_size: usize,
     pub fields: usize,
+}
+
+/// mod_reqtimeout's `header=` and `body=` stages for a connection.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadTimeouts {
+    pub header: ReadStage,
+    pub body: ReadStage,
+}
+
+/// The message of the error a body read fails with when the body stage runs out (the
+/// handler learns it from [`Notes::body_timed_out`]).
+const BODY_TIMEOUT: &str = "Request body read timeout";
+
+/// The running clock of one stage: when it runs out, and how far data may push it.
+struct Clock {
+    at: Instant,
+    max_at: Option<Instant>,
+    /// Time added per byte received (`1 s / MinRate`), zero without MinRate.
+    per_byte: std::time::Duration,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl Clock {
+    fn start(stage: ReadStage) -> Option<Clock> {
+        if stage.timeout == 0 {
+            return None;
+        }
+        let now = Instant::now();
+        let secs = std::time::Duration::from_secs;
+        Some(Clock {
+            at: now + secs(stage.timeout.into()),
+            max_at: (stage.max > 0).then(|| now + secs(stage.max.into())),
+            per_byte: if stage.min_rate > 0 {
+                std::time::Duration::from_nanos(1_000_000_000 / u64::from(stage.min_rate))
+            } else {
+                std::time::Duration::ZERO
+            },
+            sleep: None,
+        })
+    }
+
+    /// `n` bytes arrived: the time left grows by `n / MinRate` seconds, up to the maximum.
+    fn extend(&mut self, n: usize) {
+        if self.per_byte.is_zero() || n == 0 {
+            return;
+        }
+        let add = self
+            .per_byte
+            .saturating_mul(n.min(u32::MAX as usize) as u32);
+        let mut at = self.at + add;
+        if let Some(max) = self.max_at {
+            at = at.min(max);
+        }
+        self.at = at;
+        if let Some(sleep) = self.sleep.as_mut() {
+            sleep.as_mut().reset(at);
+        }
+    }
+
+    /// Ready when the stage has run out.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let at = self.at;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        std::future::Future::poll(sleep.as_mut(), cx)
+    }
 }
 
 /// What the service must know about a request that hyper did not see as it was sent.
@@ -58,15 +136,31 @@ pub enum Note {
         line: String,
         why: String,
     },
+    /// The head did not arrive within mod_reqtimeout's `header=` time: a 408, logged with the
+    /// request line when it had arrived (`None`: `"-"`, and the answer is never sent). An
+    /// `unlogged` one only writes the error log's line (a later request of a connection
+    /// whose request line never completed, which Apache leaves out of the access log).
+    TimedOut {
+        line: Option<String>,
+        unlogged: bool,
+    },
 }
 
 /// Notes for the requests handed to hyper, by their number on the connection (from 1).
 #[derive(Debug, Default)]
 pub struct Notes {
     queue: Mutex<VecDeque<(u64, Note)>>,
+    body_timed_out: std::sync::atomic::AtomicBool,
 }
 
 impl Notes {
+    /// Whether a request body of this connection ran out of mod_reqtimeout's `body=` time
+    /// (the read that failed, failed for that).
+    pub fn body_timed_out(&self) -> bool {
+        self.body_timed_out
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The note of request number `n` of the connection, if it has one.
     pub fn take(&self, n: u64) -> Option<Note> {
         let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -99,6 +193,8 @@ enum Version {
 struct Expect {
     version: Version,
     head_request: bool,
+    /// An answer the client never gets (a head that timed out before its request line).
+    silent: bool,
 }
 
 /// The framing of a chunked body, followed byte by byte without decoding it.
@@ -235,6 +331,8 @@ enum Seg {
 struct Writer {
     out: Out,
     expects: VecDeque<Expect>,
+    /// A silent answer has begun: from here on nothing is written.
+    silent: bool,
 }
 
 impl Writer {
@@ -245,7 +343,12 @@ impl Writer {
             Out::Head { seen, expect } if !seen.is_empty() => expect.version == Version::Http11,
             _ => true,
         };
-        current && self.expects.iter().all(|e| e.version == Version::Http11)
+        current
+            && !self.silent
+            && self
+                .expects
+                .iter()
+                .all(|e| e.version == Version::Http11 && !e.silent)
     }
 
     #[cfg(test)]
@@ -257,6 +360,10 @@ impl Writer {
     fn step(&mut self, input: &[u8], segs: &mut Vec<Seg>) {
         let mut i = 0;
         while i < input.len() {
+            if self.silent {
+                segs.push(Seg::Drop(input.len() - i));
+                return;
+            }
             match &mut self.out {
                 Out::Body(n) => {
                     let take = (input.len() - i).min((*n).min(usize::MAX as u64) as usize);
@@ -286,6 +393,10 @@ impl Writer {
                         // passed on as it is.
                         if let Some(e) = self.expects.pop_front() {
                             *expect = e;
+                        }
+                        if expect.silent {
+                            self.silent = true;
+                            continue;
                         }
                     }
                     let rest = &input[i..];
@@ -338,6 +449,7 @@ impl Writer {
             expect: Expect {
                 version: Version::Http11,
                 head_request: false,
+                silent: false,
             },
         }
     }
@@ -424,6 +536,12 @@ pub struct Wire<S> {
     requests: u64,
     writer: Writer,
     segs: Vec<Seg>,
+    /// mod_reqtimeout's stages, when the module is loaded.
+    timeouts: Option<ReadTimeouts>,
+    /// The stage's clock while a head or a body is being read.
+    clock: Option<Clock>,
+    /// The header clock has been started for the head being read.
+    head_clock: bool,
 }
 
 impl<S> Wire<S> {
@@ -443,12 +561,30 @@ impl<S> Wire<S> {
                     expect: Expect {
                         version: Version::Http11,
                         head_request: false,
+                        silent: false,
                     },
                 },
                 expects: VecDeque::new(),
+                silent: false,
             },
             segs: Vec::new(),
+            timeouts: None,
+            clock: None,
+            head_clock: false,
         }
+    }
+
+    /// mod_reqtimeout's stages for this connection (see the module documentation). The
+    /// header clock of the first request starts now, when the connection is taken.
+    pub fn with_timeouts(mut self, timeouts: Option<ReadTimeouts>) -> Wire<S> {
+        self.timeouts = timeouts;
+        if let Some(t) = timeouts {
+            if self.requests == 0 {
+                self.clock = Clock::start(t.header);
+                self.head_clock = true;
+            }
+        }
+        self
     }
 
     pub fn get_ref(&self) -> &S {
@@ -831,7 +967,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
             match this.input {
                 In::Closed => return Poll::Ready(Ok(())),
                 In::Hold => return Poll::Pending,
-                In::Body(0) => this.input = In::Head,
+                In::Body(0) => {
+                    this.clock = None;
+                    this.input = In::Head;
+                }
                 In::Body(n) => {
                     if !this.inbuf.is_empty() {
                         let k = this
@@ -844,7 +983,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                         this.input = In::Body(n - k as u64);
                         return Poll::Ready(Ok(()));
                     }
-                    std::task::ready!(this.fill(cx))?;
+                    if !std::task::ready!(this.fill_timed(cx))? {
+                        return Poll::Ready(Err(this.body_timed_out()));
+                    }
                     if this.inbuf.is_empty() {
                         // The client closed in the middle of a body.
                         this.input = In::Closed;
@@ -853,7 +994,9 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                 }
                 In::Chunked(mut chunks) => {
                     if this.inbuf.is_empty() {
-                        std::task::ready!(this.fill(cx))?;
+                        if !std::task::ready!(this.fill_timed(cx))? {
+                            return Poll::Ready(Err(this.body_timed_out()));
+                        }
                         if this.inbuf.is_empty() {
                             return Poll::Ready(Ok(()));
                         }
@@ -863,6 +1006,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                     buf.put_slice(&this.inbuf[..k]);
                     this.inbuf.drain(..k);
                     this.input = if chunks.done() {
+                        this.clock = None;
                         In::Head
                     } else {
                         In::Chunked(chunks)
@@ -871,8 +1015,19 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                 }
                 In::Head => match this.check_head() {
                     Checked::More => {
+                        // A later request's header clock starts with its first byte (the
+                        // wait before it is KeepAliveTimeout's).
+                        if !this.head_clock && !this.inbuf.is_empty() {
+                            if let Some(t) = this.timeouts {
+                                this.clock = Clock::start(t.header);
+                                this.head_clock = true;
+                            }
+                        }
                         let before = this.inbuf.len();
-                        std::task::ready!(this.fill(cx))?;
+                        if !std::task::ready!(this.fill_timed(cx))? {
+                            this.head_timed_out();
+                            continue;
+                        }
                         if this.inbuf.len() == before {
                             // The client closed: whatever part of a head there was is lost,
                             // as with Apache.
@@ -890,12 +1045,20 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                     } => {
                         this.inbuf.drain(..used);
                         this.requests += 1;
+                        // The head is in: the body's clock runs while it is read.
+                        this.head_clock = false;
+                        this.clock = match (&framing, this.timeouts) {
+                            (Framing::Length(n), Some(t)) if *n > 0 => Clock::start(t.body),
+                            (Framing::Chunked, Some(t)) => Clock::start(t.body),
+                            _ => None,
+                        };
                         if let Some(note) = note {
                             this.notes.push(this.requests, note);
                         }
                         this.writer.expects.push_back(Expect {
                             version,
                             head_request,
+                            silent: false,
                         });
                         this.deliver = deliver;
                         this.delivered = 0;
@@ -917,11 +1080,13 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                     } => {
                         this.inbuf.drain(..used.min(this.inbuf.len()));
                         this.requests += 1;
+                        this.clock = None;
                         this.notes
                             .push(this.requests, Note::Refused { status, line, why });
                         this.writer.expects.push_back(Expect {
                             version: Version::Http11,
                             head_request: false,
+                            silent: false,
                         });
                         this.deliver = STAND_IN.to_vec();
                         this.delivered = 0;
@@ -934,6 +1099,121 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
 }
 
 impl<S: AsyncRead + Unpin> Wire<S> {
+    /// [`Self::fill`] under the running stage's clock: `Ok(false)` when the stage ran out
+    /// (before the read, as mod_reqtimeout checks, or while waiting for it).
+    fn fill_timed(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
+        if let Some(clock) = self.clock.as_mut() {
+            if Instant::now() >= clock.at {
+                return Poll::Ready(Ok(false));
+            }
+        }
+        let before = self.inbuf.len();
+        match self.fill(cx) {
+            Poll::Ready(r) => {
+                r?;
+                if let Some(clock) = self.clock.as_mut() {
+                    clock.extend(self.inbuf.len() - before);
+                }
+                Poll::Ready(Ok(true))
+            }
+            Poll::Pending => {
+                let expired = self
+                    .clock
+                    .as_mut()
+                    .is_some_and(|clock| clock.poll_expired(cx).is_ready());
+                if expired {
+                    Poll::Ready(Ok(false))
+                } else {
+                    Poll::Pending
+                }
+            }
+        }
+    }
+
+    /// The body stage ran out: nothing more is read, and the read fails.
+    fn body_timed_out(&mut self) -> io::Error {
+        self.clock = None;
+        self.notes
+            .body_timed_out
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.input = In::Hold;
+        io::Error::new(io::ErrorKind::TimedOut, BODY_TIMEOUT)
+    }
+
+    /// The header stage ran out: hyper is handed a stand-in whose note makes the answer a
+    /// 408 (never sent without a request line).
+    fn head_timed_out(&mut self) {
+        self.clock = None;
+        self.head_clock = false;
+        let buf = std::mem::take(&mut self.inbuf);
+        let start = buf
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .unwrap_or(buf.len());
+        let line_end = memchr(b'\n', &buf[start..]).map(|n| start + n);
+        let unlogged = line_end.is_none() && self.requests > 0;
+        let mut deliver = b"GET / HTTP/1.1\r\nConnection: close\r\n".to_vec();
+        let line = line_end.map(|end| {
+            let raw = &buf[start..end];
+            // The fields already complete, but the last one (Apache reads one line ahead
+            // for a folded value), as the log shows them; none that would change framing or
+            // the host.
+            let mut fields: Vec<&[u8]> = Vec::new();
+            let mut i = end + 1;
+            while let Some(n) = memchr(b'\n', &buf[i..]) {
+                fields.push(&buf[i..i + n + 1]);
+                i += n + 1;
+            }
+            fields.pop();
+            for f in fields {
+                let Some(colon) = memchr(b':', f) else {
+                    continue;
+                };
+                let name = &f[..colon];
+                let value = trim(
+                    f[colon + 1..]
+                        .strip_suffix(b"\n")
+                        .unwrap_or(&f[colon + 1..]),
+                );
+                let value = value.strip_suffix(b"\r").unwrap_or(value);
+                const SKIP: &[&[u8]] = &[
+                    b"host",
+                    b"content-length",
+                    b"transfer-encoding",
+                    b"connection",
+                    b"expect",
+                    b"upgrade",
+                    b"te",
+                    b"trailer",
+                ];
+                if name.is_empty()
+                    || !name.iter().all(|&b| is_tchar(b))
+                    || SKIP.iter().any(|s| name.eq_ignore_ascii_case(s))
+                    || value.iter().any(|&b| b < 0x20 && b != b'\t' || b == 0x7f)
+                {
+                    continue;
+                }
+                deliver.extend_from_slice(name);
+                deliver.extend_from_slice(b": ");
+                deliver.extend_from_slice(value);
+                deliver.extend_from_slice(b"\r\n");
+            }
+            lossy(raw.strip_suffix(b"\r").unwrap_or(raw))
+        });
+        deliver.extend_from_slice(b"\r\n");
+        self.requests += 1;
+        self.writer.expects.push_back(Expect {
+            version: Version::Http11,
+            head_request: false,
+            silent: line.is_none(),
+        });
+        self.notes
+            .push(self.requests, Note::TimedOut { line, unlogged });
+        self.deliver = deliver;
+        self.delivered = 0;
+        self.input = In::Hold;
+    }
+
     /// Reads more from the socket into `inbuf`, at most what a head may take.
     fn fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let mut chunk = [0u8; 8192];

@@ -202,9 +202,16 @@ fn lex(text: &str) -> Result<Vec<Tok>, String> {
     Ok(out)
 }
 
+/// Deepest nesting of parentheses and `not` a query may have, and most tests it may join:
+/// the parser and the matcher recurse that deep, and real queries are far smaller.
+const MAX_DEPTH: usize = 64;
+const MAX_TESTS: usize = 256;
+
 struct Parser {
     toks: Vec<Tok>,
     at: usize,
+    depth: usize,
+    tests: usize,
 }
 
 impl Parser {
@@ -241,19 +248,38 @@ impl Parser {
     }
 
     fn not(&mut self) -> Result<Expr, String> {
+        if self.keyword("not") || self.peek() == Some(&Tok::LParen) {
+            self.depth += 1;
+            if self.depth > MAX_DEPTH {
+                return Err(format!(
+                    "la consulta anida más de {MAX_DEPTH} paréntesis o `not`; simplifícala"
+                ));
+            }
+            let e = self.nested();
+            self.depth -= 1;
+            return e;
+        }
+        self.tests += 1;
+        if self.tests > MAX_TESTS {
+            return Err(format!(
+                "la consulta tiene más de {MAX_TESTS} condiciones; simplifícala"
+            ));
+        }
+        self.test().map(Expr::Test)
+    }
+
+    /// `not X` or `( X )`: the caller has seen one of them next.
+    fn nested(&mut self) -> Result<Expr, String> {
         if self.keyword("not") {
             self.at += 1;
             return Ok(Expr::Not(Box::new(self.not()?)));
         }
-        if self.peek() == Some(&Tok::LParen) {
-            self.at += 1;
-            let e = self.or()?;
-            if self.next() != Some(Tok::RParen) {
-                return Err("falta cerrar un paréntesis `)`".into());
-            }
-            return Ok(e);
+        self.at += 1;
+        let e = self.or()?;
+        if self.next() != Some(Tok::RParen) {
+            return Err("falta cerrar un paréntesis `)`".into());
         }
-        self.test().map(Expr::Test)
+        Ok(e)
     }
 
     fn test(&mut self) -> Result<Test, String> {
@@ -396,7 +422,12 @@ impl Query {
         if toks.is_empty() {
             return Err("la consulta está vacía".into());
         }
-        let mut p = Parser { toks, at: 0 };
+        let mut p = Parser {
+            toks,
+            at: 0,
+            depth: 0,
+            tests: 0,
+        };
         let expr = p.or()?;
         if let Some(t) = p.peek() {
             return Err(format!(

@@ -176,6 +176,7 @@ fn writer(expects: &[(Version, bool)]) -> Writer {
         w.expects.push_back(Expect {
             version,
             head_request,
+            silent: false,
         });
     }
     w
