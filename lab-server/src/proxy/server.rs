@@ -31,11 +31,15 @@ enum Kind {
     Pass,
 }
 
-/// Serves one connection.
-pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client: SocketAddr) {
-    let local = stream.local_addr().unwrap_or(client);
-    let _ = stream.set_nodelay(true);
-    proxy.stats.sess_conn.fetch_add(1, Relaxed);
+/// Serves a connection with hyper: requests with a body and whatever the proxy's own loop
+/// ([`super::client`]) leaves to it. `prefix` is what that loop had already read.
+pub async fn serve_hyper(
+    proxy: Arc<Proxy>,
+    stream: tokio::net::TcpStream,
+    prefix: Bytes,
+    client: SocketAddr,
+    local: SocketAddr,
+) {
     let tunnel = Arc::new(Tunnel::default());
     let service = {
         let proxy = Arc::clone(&proxy);
@@ -59,6 +63,7 @@ pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client
     let io = ClientIo {
         inner: stream,
         tunnel: Arc::clone(&tunnel),
+        prefix,
     };
     let Ok(parts) = builder
         .serve_connection(TokioIo::new(io), service)
@@ -67,11 +72,21 @@ pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client
     else {
         return;
     };
-    let mut client_stream = parts.io.into_inner().inner;
+    let io = parts.io.into_inner();
+    let mut client_stream = io.inner;
     match tunnel.take() {
         // `return (pipe)`: what the client sent after the piped request goes on to the
         // backend, then bytes flow both ways.
-        Some(backend) => super::tunnel::join(client_stream, backend, parts.read_buf).await,
+        Some(backend) => {
+            let early = if io.prefix.is_empty() {
+                parts.read_buf
+            } else {
+                let mut b = parts.read_buf.to_vec();
+                b.extend_from_slice(&io.prefix);
+                Bytes::from(b)
+            };
+            super::tunnel::join(client_stream, backend, early).await
+        }
         None => {
             use tokio::io::AsyncWriteExt as _;
             let _ = client_stream.shutdown().await;
@@ -79,32 +94,52 @@ pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client
     }
 }
 
-fn request_msg(parts: &http::request::Parts) -> Msg {
-    let mut m = Msg {
+/// A client request's head as VCL's `req` starts: from hyper (requests with a body and odd
+/// cases) or from the proxy's own connection loop ([`super::client`]).
+pub(crate) struct ReqHead {
+    pub method: String,
+    pub url: String,
+    pub http10: bool,
+    pub headers: Vec<(String, String)>,
+}
+
+fn request_head(parts: &http::request::Parts) -> ReqHead {
+    let mut headers = Vec::with_capacity(parts.headers.len() + 2);
+    for (n, v) in &parts.headers {
+        headers.push((
+            n.as_str().to_string(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        ));
+    }
+    ReqHead {
         method: parts.method.as_str().to_string(),
         url: parts
             .uri
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into()),
-        proto: match parts.version {
-            http::Version::HTTP_10 => "HTTP/1.0".into(),
-            http::Version::HTTP_09 => "HTTP/0.9".into(),
-            _ => "HTTP/1.1".into(),
-        },
-        ..Msg::default()
-    };
-    m.headers.reserve(parts.headers.len() + 2);
-    for (n, v) in &parts.headers {
-        m.headers.push((
-            n.as_str().to_string(),
-            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-        ));
+        http10: parts.version == http::Version::HTTP_10,
+        headers,
     }
-    m
 }
 
-/// One client request, from vcl_recv to the response.
+/// The first records of a client request's log entry, up to its headers.
+pub(crate) fn begin_trace(
+    trace: &mut Trace,
+    xid: u64,
+    client: SocketAddr,
+    method: &str,
+    url: &str,
+    http10: bool,
+) {
+    trace.add_fmt("Begin", format_args!("req {} rxreq", xid));
+    trace.add_fmt("ReqStart", format_args!("{} {}", client.ip(), client.port()));
+    trace.add("ReqMethod", method);
+    trace.add("ReqURL", url);
+    trace.add("ReqProtocol", if http10 { "HTTP/1.0" } else { "HTTP/1.1" });
+}
+
+/// One client request (through hyper), from vcl_recv to the response.
 pub async fn handle(
     proxy: Arc<Proxy>,
     req: http::Request<hyper::body::Incoming>,
@@ -112,26 +147,55 @@ pub async fn handle(
     local: SocketAddr,
     tunnel: &Tunnel,
 ) -> http::Response<ProxyBody> {
-    let loaded = proxy.loaded.load_full();
     let xid = proxy.next_xid();
     proxy.stats.client_req.fetch_add(1, Relaxed);
     let (parts, incoming) = req.into_parts();
     let mut trace = Trace::default();
-    trace.add("Begin", format!("req {} rxreq", xid));
-    trace.add("ReqStart", format!("{} {}", client.ip(), client.port()));
-    trace.add("ReqMethod", parts.method.as_str().to_string());
-    trace.add("ReqURL", parts.uri.to_string());
-    trace.add(
-        "ReqProtocol",
-        match parts.version {
-            http::Version::HTTP_10 => "HTTP/1.0",
-            _ => "HTTP/1.1",
-        },
+    let head = request_head(&parts);
+    begin_trace(
+        &mut trace,
+        xid,
+        client,
+        &head.method,
+        &parts.uri.to_string(),
+        head.http10,
     );
     // The client's headers, for `lab proxy log -q 'ReqHeader:Host eq ...'`.
-    trace.add_headers("ReqHeader", parts.headers.clone());
+    trace.add_headers("ReqHeader", &parts.headers);
+    process(
+        proxy,
+        xid,
+        head,
+        ProxyBody::Incoming(incoming),
+        client,
+        local,
+        tunnel,
+        trace,
+    )
+    .await
+}
+
+/// One client request, from vcl_recv to the response; `trace` holds its first records.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn process(
+    proxy: Arc<Proxy>,
+    xid: u64,
+    head: ReqHead,
+    body: ProxyBody,
+    client: SocketAddr,
+    local: SocketAddr,
+    tunnel: &Tunnel,
+    mut trace: Trace,
+) -> http::Response<ProxyBody> {
+    let loaded = proxy.loaded.load_full();
     let mut ctx = Ctx {
-        req: request_msg(&parts),
+        req: Msg {
+            method: head.method,
+            url: head.url,
+            proto: if head.http10 { "HTTP/1.0" } else { "HTTP/1.1" }.into(),
+            headers: head.headers,
+            ..Msg::default()
+        },
         xid,
         client_ip: Some(client.ip()),
         server_ip: Some(local.ip()),
@@ -160,7 +224,7 @@ pub async fn handle(
         Some(prev) => ctx.req.set("X-Forwarded-For", format!("{prev}, {ip}")),
         None => ctx.req.set("X-Forwarded-For", ip),
     }
-    let mut body = Some(ProxyBody::Incoming(incoming));
+    let mut body = Some(body);
     let host = VclHost {
         proxy: &proxy,
         loaded: &loaded,
@@ -192,7 +256,7 @@ pub async fn handle(
                         let n = proxy.store.purge(&key);
                         proxy.stats.n_purges.fetch_add(1, Relaxed);
                         proxy.stats.n_obj_purged.fetch_add(n as u64, Relaxed);
-                        trace.add("VCL_Log", format!("purgados {n} objetos"));
+                        trace.add_fmt("VCL_Log", format_args!("purgados {n} objetos"));
                         match call(prog, SubKind::Purge, &mut ctx, &host, &mut trace) {
                             Action::Synth(c, r) => Outcome::Synth(c, r),
                             Action::Restart => {
@@ -469,9 +533,9 @@ async fn hit(
     proxy.stats.cache_hit.fetch_add(1, Relaxed);
     let hits = obj.hits.fetch_add(1, Relaxed) + 1;
     let now = ctx.now;
-    trace.add(
+    trace.add_fmt(
         "Hit",
-        format!(
+        format_args!(
             "{} {} {} {}",
             obj.xid,
             obj.remaining_ttl(now) as i64,
@@ -565,7 +629,7 @@ async fn miss(
             let fetched = tokio::spawn(async move { p.fetch(l, job).await }).await;
             match fetched {
                 Ok(Fetched { obj, .. }) => {
-                    trace.add("Link", format!("bereq {} fetch", obj.xid));
+                    trace.add_fmt("Link", format_args!("bereq {} fetch", obj.xid));
                     Outcome::Deliver {
                         obj,
                         kind: Kind::Miss,
@@ -622,7 +686,7 @@ async fn pipe(
         return Outcome::Synth(503, Some("Backend fetch failed".into()));
     };
     let addr = format!("{}:{}", backend.def.host, backend.def.port);
-    trace.add("Link", format!("bereq {xid} pipe"));
+    trace.add_fmt("Link", format_args!("bereq {xid} pipe"));
     let bereq = std::mem::take(&mut ctx.bereq);
     let b = body.take().unwrap_or(ProxyBody::Empty);
     match super::tunnel::send(&addr, backend.def.connect_timeout, bereq, b).await {
@@ -787,7 +851,7 @@ fn respond(
 ) -> http::Response<ProxyBody> {
     let synthetic = matches!(reply, Reply::Synth { .. });
     let mut len_last = false;
-    let (mut resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
+    let (resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
         Reply::Raw(r) => {
             trace.add("End", "");
             proxy.log.push("Request", xid, std::mem::take(trace));
@@ -942,7 +1006,7 @@ fn respond(
     }
     trace.add("RespStatus", status.as_u16().to_string());
     trace.add("RespReason", reason);
-    trace.add_pairs("RespHeader", std::mem::take(&mut resp.headers));
+    trace.add_pairs("RespHeader", &resp.headers);
     trace.add("End", "");
     proxy.log.push("Request", xid, std::mem::take(trace));
     let body = if no_body { ProxyBody::Empty } else { body };

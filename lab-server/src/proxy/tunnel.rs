@@ -52,6 +52,9 @@ impl Tunnel {
 pub struct ClientIo {
     pub inner: TcpStream,
     pub tunnel: Arc<Tunnel>,
+    /// Bytes already read from the socket (by the proxy's own connection loop before it
+    /// handed the connection to hyper), read before the socket.
+    pub prefix: Bytes,
 }
 
 impl AsyncRead for ClientIo {
@@ -60,7 +63,13 @@ impl AsyncRead for ClientIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        let me = self.get_mut();
+        if !me.prefix.is_empty() {
+            let n = me.prefix.len().min(buf.remaining());
+            buf.put_slice(&me.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut me.inner).poll_read(cx, buf)
     }
 }
 
