@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::body::ProxyBody;
-use super::server::{self, ReqHead};
+use super::server::{self, Answer, Prepared, ReqHead};
 use super::stats::Trace;
 use super::tunnel::Tunnel;
 use super::Proxy;
@@ -179,14 +179,18 @@ impl Conn {
     /// Writes `resp` as hyper's server would; `Ok(false)` when the connection must close.
     async fn write_response(
         &mut self,
-        resp: http::Response<ProxyBody>,
+        answer: Answer,
         head_only: bool,
         http10: bool,
     ) -> io::Result<bool> {
-        let (parts, mut body) = resp.into_parts();
+        // A placeholder for a tunnel that could not be taken over: nothing to write.
+        let Answer::Head(p) = answer else {
+            return Ok(false);
+        };
         let out = &mut self.out;
         out.clear();
-        let enc = encode_head(&parts, &body, head_only, http10, out);
+        let enc = encode_head(&p, head_only, http10, out);
+        let mut body = p.body;
         match enc.framing {
             Framing::Length(0) => {
                 self.stream.write_all(out).await?;
@@ -335,50 +339,44 @@ struct Encoded {
     last: bool,
 }
 
-/// hyper's `title_case_headers`: an upper-case letter at the start and after each `-`.
+/// hyper's `title_case_headers` over its lower-cased names: an upper-case letter at the
+/// start and after each `-`, lower case elsewhere.
 fn title_case(out: &mut Vec<u8>, name: &str) {
     let mut prev = b'-';
     for &c in name.as_bytes() {
-        out.push(if prev == b'-' { c.to_ascii_uppercase() } else { c });
+        out.push(if prev == b'-' {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        });
         prev = c;
     }
 }
 
-fn has_token(v: &http::HeaderValue, token: &str) -> bool {
-    v.to_str()
-        .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-        .unwrap_or(false)
+fn has_token(v: &str, token: &str) -> bool {
+    v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 /// The response head as hyper's HTTP/1 server encodes it (`Server::encode_headers` in hyper
 /// 1.x), with `HTTP/1.1` in the status line.
-fn encode_head(
-    parts: &http::response::Parts,
-    body: &ProxyBody,
-    head_only: bool,
-    http10: bool,
-    out: &mut Vec<u8>,
-) -> Encoded {
-    use http::header;
-    let status = parts.status;
+fn encode_head(p: &Prepared, head_only: bool, http10: bool, out: &mut Vec<u8>) -> Encoded {
+    let status = p.status;
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
-    match parts.extensions.get::<hyper::ext::ReasonPhrase>() {
-        Some(r) => out.extend_from_slice(r.as_bytes()),
-        None => out.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes()),
-    }
+    out.extend_from_slice(p.reason().as_bytes());
     out.extend_from_slice(b"\r\n");
 
     // What hyper learns from the body: none, a known length, or unknown.
+    let body = &p.body;
     let body_len: Option<Option<u64>> = if body.is_end_stream() {
         None
     } else {
         Some(body.size_hint().exact())
     };
     let informational = status.is_informational();
-    let no_content = status == http::StatusCode::NO_CONTENT
-        || status == http::StatusCode::NOT_MODIFIED;
+    let no_content =
+        status == http::StatusCode::NO_CONTENT || status == http::StatusCode::NOT_MODIFIED;
     // No chunks to an HTTP/1.0 client: a body of unknown length ends with the connection.
     let can_chunk = !http10 && !head_only && !informational && !no_content;
     let can_have_length = !informational && !no_content;
@@ -387,26 +385,27 @@ fn encode_head(
     let mut wrote_len = false;
     let mut wrote_date = false;
     let mut last = false;
-    let mut prev_name: Option<&http::HeaderName> = None;
-    for (name, value) in &parts.headers {
-        let first_of_name = prev_name != Some(name);
+    let mut prev_name: Option<&str> = None;
+    for (name, value) in &p.headers {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        let first_of_name = !prev_name.is_some_and(|n| n.eq_ignore_ascii_case(name));
         prev_name = Some(name);
-        if *name == header::CONTENT_LENGTH {
+        if name.eq_ignore_ascii_case("content-length") {
             match body_len {
                 Some(Some(n)) => {
                     if first_of_name && !wrote_len {
                         framing = Framing::Length(n);
                         wrote_len = true;
-                        write_header(out, name.as_str(), value.as_bytes());
+                        write_header(out, name, value);
                     }
                     continue;
                 }
                 Some(None) => {
                     if !wrote_len {
-                        if let Some(n) = value.to_str().ok().and_then(|v| v.trim().parse().ok()) {
+                        if let Ok(n) = value.trim().parse() {
                             framing = Framing::Length(n);
                             wrote_len = true;
-                            write_header(out, name.as_str(), value.as_bytes());
+                            write_header(out, name, value);
                         }
                     }
                     continue;
@@ -416,29 +415,29 @@ fn encode_head(
                 }
                 None => continue,
             }
-        } else if *name == header::TRANSFER_ENCODING {
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
             if !can_chunk {
                 continue;
             }
             wrote_len = true;
             framing = Framing::Chunked;
             if !first_of_name {
-                join_value(out, value.as_bytes());
+                join_value(out, value);
                 continue;
             }
-        } else if *name == header::CONNECTION {
+        } else if name.eq_ignore_ascii_case("connection") {
             if has_token(value, "close") {
                 last = true;
             }
             // hyper writes several values of these two on one line.
             if !first_of_name {
-                join_value(out, value.as_bytes());
+                join_value(out, value);
                 continue;
             }
-        } else if *name == header::DATE {
+        } else if name.eq_ignore_ascii_case("date") {
             wrote_date = true;
         }
-        write_header(out, name.as_str(), value.as_bytes());
+        write_header(out, name, value);
     }
     if !wrote_len {
         match body_len {
@@ -481,16 +480,16 @@ fn encode_head(
 }
 
 /// Adds `, value` to the header line just written.
-fn join_value(out: &mut Vec<u8>, value: &[u8]) {
+fn join_value(out: &mut Vec<u8>, value: &str) {
     out.truncate(out.len() - 2);
     out.extend_from_slice(b", ");
-    out.extend_from_slice(value);
+    out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(b"\r\n");
 }
 
-fn write_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
+fn write_header(out: &mut Vec<u8>, name: &str, value: &str) {
     title_case(out, name);
     out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
+    out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(b"\r\n");
 }

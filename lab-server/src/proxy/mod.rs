@@ -83,7 +83,7 @@ pub struct Proxy {
     pub log: TxLog,
     pub params: Params,
     pub clock: Clock,
-    pub hostname: String,
+    pub hostname: Arc<str>,
     xid: AtomicU64,
 }
 
@@ -126,7 +126,7 @@ impl Proxy {
             log: TxLog::new(2000),
             params,
             clock: Clock::new(),
-            hostname: hostname(),
+            hostname: hostname().into(),
             // Varnish's first client request gets xid 2 (1 is the session).
             xid: AtomicU64::new(1),
         });

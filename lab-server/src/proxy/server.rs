@@ -1,6 +1,7 @@
 //! The client side: listeners, the request state machine (vcl_recv -> hash -> lookup ->
 //! hit/miss/pass/pipe/purge/synth -> vcl_deliver) and delivery with Varnish's headers.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -106,10 +107,15 @@ pub(crate) struct ReqHead {
 fn request_head(parts: &http::request::Parts) -> ReqHead {
     let mut headers = Vec::with_capacity(parts.headers.len() + 2);
     for (n, v) in &parts.headers {
-        headers.push((
-            n.as_str().to_string(),
-            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-        ));
+        // hyper lowers the client's spelling: Title-Case is the likelier one (what a piped
+        // backend and the log see; the proxy's own loop keeps the client's).
+        let mut name = String::with_capacity(n.as_str().len());
+        let mut up = true;
+        for c in n.as_str().chars() {
+            name.push(if up { c.to_ascii_uppercase() } else { c });
+            up = c == '-';
+        }
+        headers.push((name, String::from_utf8_lossy(v.as_bytes()).into_owned()));
     }
     ReqHead {
         method: parts.method.as_str().to_string(),
@@ -173,6 +179,7 @@ pub async fn handle(
         trace,
     )
     .await
+    .into_hyper()
 }
 
 /// One client request, from vcl_recv to the response; `trace` holds its first records.
@@ -186,7 +193,7 @@ pub(crate) async fn process(
     local: SocketAddr,
     tunnel: &Tunnel,
     mut trace: Trace,
-) -> http::Response<ProxyBody> {
+) -> Answer {
     let loaded = proxy.loaded.load_full();
     let mut ctx = Ctx {
         req: Msg {
@@ -848,14 +855,14 @@ fn respond(
     can_gzip: bool,
     trace: &mut Trace,
     xid: u64,
-) -> http::Response<ProxyBody> {
+) -> Answer {
     let synthetic = matches!(reply, Reply::Synth { .. });
     let mut len_last = false;
     let (resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
         Reply::Raw(r) => {
             trace.add("End", "");
             proxy.log.push("Request", xid, std::mem::take(trace));
-            return r;
+            return Answer::Raw(r);
         }
         Reply::Synth { resp, body } => {
             let len = body.len() as u64;
@@ -959,62 +966,166 @@ fn respond(
         || status == http::StatusCode::NOT_MODIFIED
         || status.is_informational()
         || status == http::StatusCode::NO_CONTENT;
-    let mut builder = http::Response::builder().status(status);
-    let reason = resp.reason.clone();
-    {
-        let headers = builder.headers_mut().expect("fresh builder");
-        // Content-Length goes where Varnish writes it: right before X-Varnish on objects,
-        // at the end on synthetic answers.
-        let mut length = len.filter(|_| {
-            status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT
-        });
-        headers.reserve(resp.headers.len() + 2);
-        for (n, v) in &resp.headers {
-            if n.eq_ignore_ascii_case("content-length") {
-                continue;
-            }
-            if !synthetic && !len_last && n.eq_ignore_ascii_case("x-varnish") {
-                if let Some(l) = length.take() {
-                    headers.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
-                }
-            }
-            // One copy of the value; the strings themselves go on to the log below.
-            if let (Ok(n), Ok(v)) = (
-                http::HeaderName::from_bytes(n.as_bytes()),
-                http::HeaderValue::from_bytes(v.as_bytes()),
-            ) {
-                headers.append(n, v);
-            }
-        }
-        if let Some(l) = length {
-            headers.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
-        }
-        headers.insert(
-            http::header::CONNECTION,
-            http::HeaderValue::from_static(if keep_alive { "keep-alive" } else { "close" }),
-        );
-    }
-    if reason != status.canonical_reason().unwrap_or("") {
-        if let Ok(r) = hyper::ext::ReasonPhrase::try_from(Bytes::from(reason.clone())) {
-            builder = builder.extension(r);
-        }
-    }
     if let Some(l) = len {
         if !no_body {
             proxy.stats.s_resp_bodybytes.fetch_add(l, Relaxed);
         }
     }
-    trace.add("RespStatus", status.as_u16().to_string());
-    trace.add("RespReason", reason);
+    trace.add("RespStatus", status.as_str());
+    trace.add("RespReason", &resp.reason);
     trace.add_pairs("RespHeader", &resp.headers);
     trace.add("End", "");
     proxy.log.push("Request", xid, std::mem::take(trace));
+    let Msg {
+        reason,
+        headers: resp_headers,
+        ..
+    } = resp;
+    // Content-Length goes where Varnish writes it: right before X-Varnish on objects, at the
+    // end on synthetic answers.
+    let mut length = len.filter(|_| {
+        status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT
+    });
+    let mut headers: Vec<Field> = Vec::with_capacity(resp_headers.len() + 2);
+    for (n, v) in resp_headers {
+        if n.eq_ignore_ascii_case("content-length") {
+            continue;
+        }
+        if !synthetic && !len_last && n.eq_ignore_ascii_case("x-varnish") {
+            if let Some(l) = length.take() {
+                push_grouped(&mut headers, "content-length".into(), l.to_string().into());
+            }
+        }
+        // What hyper's header map would refuse is left out.
+        if valid_name(&n) && valid_value(&v) {
+            push_grouped(&mut headers, n.into(), v.into());
+        }
+    }
+    if let Some(l) = length {
+        push_grouped(&mut headers, "content-length".into(), l.to_string().into());
+    }
+    // As the header map's `insert`: in place of the first Connection, the others removed.
+    let connection: Field = (
+        "connection".into(),
+        if keep_alive { "keep-alive" } else { "close" }.into(),
+    );
+    match headers
+        .iter()
+        .position(|(n, _)| n.eq_ignore_ascii_case("connection"))
+    {
+        Some(i) => {
+            headers[i] = connection;
+            let mut k = 0;
+            headers.retain(|(n, _)| {
+                k += 1;
+                k - 1 <= i || !n.eq_ignore_ascii_case("connection")
+            });
+        }
+        None => headers.push(connection),
+    }
     let body = if no_body { ProxyBody::Empty } else { body };
-    builder.body(body).unwrap_or_else(|_| {
-        let mut r = http::Response::new(ProxyBody::Empty);
-        *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
-        r
+    Answer::Head(Prepared {
+        status,
+        reason,
+        headers,
+        body,
     })
+}
+
+/// A response header: (name, value).
+pub(crate) type Field = (Cow<'static, str>, Cow<'static, str>);
+
+/// An answer ready to be written: the status, the reason as VCL left it, the headers in the
+/// order they go out (as hyper's header map keeps them: every value of a name where that
+/// name first appeared) and the body.
+pub(crate) struct Prepared {
+    pub status: http::StatusCode,
+    pub reason: String,
+    pub headers: Vec<Field>,
+    pub body: ProxyBody,
+}
+
+impl Prepared {
+    /// The reason phrase as written: VCL's unless it cannot go in a status line.
+    pub fn reason(&self) -> &str {
+        if self.reason != self.status.canonical_reason().unwrap_or("")
+            && valid_reason(&self.reason)
+        {
+            &self.reason
+        } else {
+            self.status.canonical_reason().unwrap_or("<none>")
+        }
+    }
+}
+
+/// What a client request ends in.
+pub(crate) enum Answer {
+    Head(Prepared),
+    /// Pipe: the placeholder hyper is given once the connection is a tunnel.
+    Raw(http::Response<ProxyBody>),
+}
+
+impl Answer {
+    /// The answer as hyper's response.
+    pub fn into_hyper(self) -> http::Response<ProxyBody> {
+        let p = match self {
+            Answer::Raw(r) => return r,
+            Answer::Head(p) => p,
+        };
+        let mut builder = http::Response::builder().status(p.status);
+        let reason = p.reason();
+        if reason != p.status.canonical_reason().unwrap_or("<none>") {
+            if let Ok(r) = hyper::ext::ReasonPhrase::try_from(Bytes::from(reason.to_string())) {
+                builder = builder.extension(r);
+            }
+        }
+        if let Some(headers) = builder.headers_mut() {
+            headers.reserve(p.headers.len());
+            for (n, v) in &p.headers {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(n.as_bytes()),
+                    http::HeaderValue::from_bytes(v.as_bytes()),
+                ) {
+                    headers.append(n, v);
+                }
+            }
+        }
+        builder.body(p.body).unwrap_or_else(|_| {
+            let mut r = http::Response::new(ProxyBody::Empty);
+            *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+            r
+        })
+    }
+}
+
+/// Appends a header after the last one of the same name, if any (the order hyper's header
+/// map gives).
+fn push_grouped(headers: &mut Vec<Field>, name: Cow<'static, str>, value: Cow<'static, str>) {
+    match headers
+        .iter()
+        .rposition(|(n, _)| n.eq_ignore_ascii_case(&name))
+    {
+        Some(i) if i + 1 < headers.len() => headers.insert(i + 1, (name, value)),
+        _ => headers.push((name, value)),
+    }
+}
+
+/// A header name `http::HeaderName` takes: a token (RFC 9110 `tchar`s).
+pub(crate) fn valid_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() < 1 << 16
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A header value `http::HeaderValue` takes: no control characters but tab.
+pub(crate) fn valid_value(v: &str) -> bool {
+    v.bytes().all(|b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+}
+
+/// A reason phrase hyper writes: tab, space, visible characters and obs-text.
+fn valid_reason(r: &str) -> bool {
+    r.bytes().all(|b| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80)
 }
 
 /// Streams a gzipped body gunzipped.

@@ -171,8 +171,8 @@ pub struct Trace {
 impl Trace {
     fn close(&mut self, tag: &'static str) {
         if self.recs.capacity() == 0 {
-            // A hit writes about twenty records: one allocation instead of regrowths.
-            self.recs.reserve(24);
+            // A hit writes about thirty records: one allocation instead of regrowths.
+            self.recs.reserve(48);
         }
         let end = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
         self.recs.push((tag, end));
@@ -180,7 +180,7 @@ impl Trace {
 
     fn reserve_text(&mut self, n: usize) {
         if self.text.capacity() == 0 {
-            self.text.reserve(n.max(1024));
+            self.text.reserve(n.max(2048));
         }
     }
 

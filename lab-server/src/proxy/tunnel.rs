@@ -129,13 +129,9 @@ fn head_bytes(bereq: &Msg) -> Vec<u8> {
     out.extend_from_slice(bereq.proto.as_bytes());
     out.extend_from_slice(b"\r\n");
     for (n, v) in &bereq.headers {
-        // Names in Title-Case, as the lab's other backend requests (hyper lowers the
-        // client's spelling).
-        let mut up = true;
-        for b in n.bytes() {
-            out.push(if up { b.to_ascii_uppercase() } else { b });
-            up = b == b'-';
-        }
+        // Names as the client spelled them, as Varnish sends them (hyper lowers them: the
+        // requests it reads come with Title-Case names instead).
+        out.extend_from_slice(n.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(v.as_bytes());
         out.extend_from_slice(b"\r\n");
