@@ -263,7 +263,7 @@ impl Proxy {
                 _ => break Some(self.backend_error(&loaded, &mut ctx, 503, None, &mut trace)),
             }
             for (n, v) in &ctx.bereq.headers {
-                trace.add("BereqHeader", format!("{n}: {v}"));
+                trace.header("BereqHeader", n, v);
             }
             self.stats.s_fetch.fetch_add(1, Relaxed);
             let (beresp, incoming) = match self
@@ -678,7 +678,7 @@ impl Proxy {
     ) -> Result<(Msg, ProxyBody, u64), (Fetched, u64)> {
         let xid = self.next_xid();
         let mut trace = Trace::default();
-        trace.add("Begin", format!("bereq {} pass", client.xid));
+        trace.add_fmt("Begin", format_args!("bereq {} pass", client.xid));
         let mut ctx = Ctx {
             bereq: self.make_bereq(&client.req, true, None, xid),
             bereq_xid: xid,
@@ -707,7 +707,7 @@ impl Proxy {
                     body
                 };
                 for (n, v) in &ctx.bereq.headers {
-                    trace.add("BereqHeader", format!("{n}: {v}"));
+                    trace.header("BereqHeader", n, v);
                 }
                 self.stats.s_fetch.fetch_add(1, Relaxed);
                 match self.send_bereq(loaded, &ctx, body, &mut trace).await {

@@ -5,12 +5,14 @@
 //! - [`cache`]: objects, Vary variants, the waiting list, bans, LRU under `-s malloc`.
 //! - [`fetch`]: the backend side (bereq, TTL rules, 304 merge, vcl_backend_*).
 //! - [`server`]: the client side (vcl_recv ... vcl_deliver) and delivery headers.
+//! - [`client`]: the client connections' own HTTP/1 loop (hyper for requests with a body).
 //! - [`backend`]: connection pools, probes, directors.
 //! - [`stats`]: varnishstat counters and the varnishlog-like log.
 
 pub mod backend;
 pub mod body;
 pub mod cache;
+pub mod client;
 pub mod config;
 pub mod explain;
 pub mod fetch;
@@ -81,7 +83,7 @@ pub struct Proxy {
     pub log: TxLog,
     pub params: Params,
     pub clock: Clock,
-    pub hostname: String,
+    pub hostname: Arc<str>,
     xid: AtomicU64,
 }
 
@@ -124,7 +126,7 @@ impl Proxy {
             log: TxLog::new(2000),
             params,
             clock: Clock::new(),
-            hostname: hostname(),
+            hostname: hostname().into(),
             // Varnish's first client request gets xid 2 (1 is the session).
             xid: AtomicU64::new(1),
         });
@@ -232,7 +234,7 @@ impl ProxyRole {
                 loop {
                     match tcp.accept().await {
                         Ok((stream, client)) => {
-                            tokio::spawn(server::connection(Arc::clone(&p), stream, client));
+                            tokio::spawn(client::connection(Arc::clone(&p), stream, client));
                         }
                         Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
                     }

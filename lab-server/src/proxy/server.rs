@@ -1,6 +1,7 @@
 //! The client side: listeners, the request state machine (vcl_recv -> hash -> lookup ->
 //! hit/miss/pass/pipe/purge/synth -> vcl_deliver) and delivery with Varnish's headers.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -31,11 +32,15 @@ enum Kind {
     Pass,
 }
 
-/// Serves one connection.
-pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client: SocketAddr) {
-    let local = stream.local_addr().unwrap_or(client);
-    let _ = stream.set_nodelay(true);
-    proxy.stats.sess_conn.fetch_add(1, Relaxed);
+/// Serves a connection with hyper: requests with a body and whatever the proxy's own loop
+/// ([`super::client`]) leaves to it. `prefix` is what that loop had already read.
+pub async fn serve_hyper(
+    proxy: Arc<Proxy>,
+    stream: tokio::net::TcpStream,
+    prefix: Bytes,
+    client: SocketAddr,
+    local: SocketAddr,
+) {
     let tunnel = Arc::new(Tunnel::default());
     let service = {
         let proxy = Arc::clone(&proxy);
@@ -59,6 +64,7 @@ pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client
     let io = ClientIo {
         inner: stream,
         tunnel: Arc::clone(&tunnel),
+        prefix,
     };
     let Ok(parts) = builder
         .serve_connection(TokioIo::new(io), service)
@@ -67,11 +73,21 @@ pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client
     else {
         return;
     };
-    let mut client_stream = parts.io.into_inner().inner;
+    let io = parts.io.into_inner();
+    let mut client_stream = io.inner;
     match tunnel.take() {
         // `return (pipe)`: what the client sent after the piped request goes on to the
         // backend, then bytes flow both ways.
-        Some(backend) => super::tunnel::join(client_stream, backend, parts.read_buf).await,
+        Some(backend) => {
+            let early = if io.prefix.is_empty() {
+                parts.read_buf
+            } else {
+                let mut b = parts.read_buf.to_vec();
+                b.extend_from_slice(&io.prefix);
+                Bytes::from(b)
+            };
+            super::tunnel::join(client_stream, backend, early).await
+        }
         None => {
             use tokio::io::AsyncWriteExt as _;
             let _ = client_stream.shutdown().await;
@@ -79,32 +95,57 @@ pub async fn connection(proxy: Arc<Proxy>, stream: tokio::net::TcpStream, client
     }
 }
 
-fn request_msg(parts: &http::request::Parts) -> Msg {
-    let mut m = Msg {
+/// A client request's head as VCL's `req` starts: from hyper (requests with a body and odd
+/// cases) or from the proxy's own connection loop ([`super::client`]).
+pub(crate) struct ReqHead {
+    pub method: String,
+    pub url: String,
+    pub http10: bool,
+    pub headers: Vec<(String, String)>,
+}
+
+fn request_head(parts: &http::request::Parts) -> ReqHead {
+    let mut headers = Vec::with_capacity(parts.headers.len() + 2);
+    for (n, v) in &parts.headers {
+        // hyper lowers the client's spelling: Title-Case is the likelier one (what a piped
+        // backend and the log see; the proxy's own loop keeps the client's).
+        let mut name = String::with_capacity(n.as_str().len());
+        let mut up = true;
+        for c in n.as_str().chars() {
+            name.push(if up { c.to_ascii_uppercase() } else { c });
+            up = c == '-';
+        }
+        headers.push((name, String::from_utf8_lossy(v.as_bytes()).into_owned()));
+    }
+    ReqHead {
         method: parts.method.as_str().to_string(),
         url: parts
             .uri
             .path_and_query()
             .map(|p| p.as_str().to_string())
             .unwrap_or_else(|| "/".into()),
-        proto: match parts.version {
-            http::Version::HTTP_10 => "HTTP/1.0".into(),
-            http::Version::HTTP_09 => "HTTP/0.9".into(),
-            _ => "HTTP/1.1".into(),
-        },
-        ..Msg::default()
-    };
-    m.headers.reserve(parts.headers.len() + 2);
-    for (n, v) in &parts.headers {
-        m.headers.push((
-            n.as_str().to_string(),
-            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-        ));
+        http10: parts.version == http::Version::HTTP_10,
+        headers,
     }
-    m
 }
 
-/// One client request, from vcl_recv to the response.
+/// The first records of a client request's log entry, up to its headers.
+pub(crate) fn begin_trace(
+    trace: &mut Trace,
+    xid: u64,
+    client: SocketAddr,
+    method: &str,
+    url: &str,
+    http10: bool,
+) {
+    trace.add_fmt("Begin", format_args!("req {} rxreq", xid));
+    trace.add_fmt("ReqStart", format_args!("{} {}", client.ip(), client.port()));
+    trace.add("ReqMethod", method);
+    trace.add("ReqURL", url);
+    trace.add("ReqProtocol", if http10 { "HTTP/1.0" } else { "HTTP/1.1" });
+}
+
+/// One client request (through hyper), from vcl_recv to the response.
 pub async fn handle(
     proxy: Arc<Proxy>,
     req: http::Request<hyper::body::Incoming>,
@@ -112,26 +153,56 @@ pub async fn handle(
     local: SocketAddr,
     tunnel: &Tunnel,
 ) -> http::Response<ProxyBody> {
-    let loaded = proxy.loaded.load_full();
     let xid = proxy.next_xid();
     proxy.stats.client_req.fetch_add(1, Relaxed);
     let (parts, incoming) = req.into_parts();
     let mut trace = Trace::default();
-    trace.add("Begin", format!("req {} rxreq", xid));
-    trace.add("ReqStart", format!("{} {}", client.ip(), client.port()));
-    trace.add("ReqMethod", parts.method.as_str().to_string());
-    trace.add("ReqURL", parts.uri.to_string());
-    trace.add(
-        "ReqProtocol",
-        match parts.version {
-            http::Version::HTTP_10 => "HTTP/1.0",
-            _ => "HTTP/1.1",
-        },
+    let head = request_head(&parts);
+    begin_trace(
+        &mut trace,
+        xid,
+        client,
+        &head.method,
+        &parts.uri.to_string(),
+        head.http10,
     );
     // The client's headers, for `lab proxy log -q 'ReqHeader:Host eq ...'`.
-    trace.add_headers("ReqHeader", parts.headers.clone());
+    trace.add_headers("ReqHeader", &parts.headers);
+    process(
+        proxy,
+        xid,
+        head,
+        ProxyBody::Incoming(incoming),
+        client,
+        local,
+        tunnel,
+        trace,
+    )
+    .await
+    .into_hyper()
+}
+
+/// One client request, from vcl_recv to the response; `trace` holds its first records.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn process(
+    proxy: Arc<Proxy>,
+    xid: u64,
+    head: ReqHead,
+    body: ProxyBody,
+    client: SocketAddr,
+    local: SocketAddr,
+    tunnel: &Tunnel,
+    mut trace: Trace,
+) -> Answer {
+    let loaded = proxy.loaded.load_full();
     let mut ctx = Ctx {
-        req: request_msg(&parts),
+        req: Msg {
+            method: head.method,
+            url: head.url,
+            proto: if head.http10 { "HTTP/1.0" } else { "HTTP/1.1" }.into(),
+            headers: head.headers,
+            ..Msg::default()
+        },
         xid,
         client_ip: Some(client.ip()),
         server_ip: Some(local.ip()),
@@ -160,7 +231,7 @@ pub async fn handle(
         Some(prev) => ctx.req.set("X-Forwarded-For", format!("{prev}, {ip}")),
         None => ctx.req.set("X-Forwarded-For", ip),
     }
-    let mut body = Some(ProxyBody::Incoming(incoming));
+    let mut body = Some(body);
     let host = VclHost {
         proxy: &proxy,
         loaded: &loaded,
@@ -192,7 +263,7 @@ pub async fn handle(
                         let n = proxy.store.purge(&key);
                         proxy.stats.n_purges.fetch_add(1, Relaxed);
                         proxy.stats.n_obj_purged.fetch_add(n as u64, Relaxed);
-                        trace.add("VCL_Log", format!("purgados {n} objetos"));
+                        trace.add_fmt("VCL_Log", format_args!("purgados {n} objetos"));
                         match call(prog, SubKind::Purge, &mut ctx, &host, &mut trace) {
                             Action::Synth(c, r) => Outcome::Synth(c, r),
                             Action::Restart => {
@@ -469,9 +540,9 @@ async fn hit(
     proxy.stats.cache_hit.fetch_add(1, Relaxed);
     let hits = obj.hits.fetch_add(1, Relaxed) + 1;
     let now = ctx.now;
-    trace.add(
+    trace.add_fmt(
         "Hit",
-        format!(
+        format_args!(
             "{} {} {} {}",
             obj.xid,
             obj.remaining_ttl(now) as i64,
@@ -565,7 +636,7 @@ async fn miss(
             let fetched = tokio::spawn(async move { p.fetch(l, job).await }).await;
             match fetched {
                 Ok(Fetched { obj, .. }) => {
-                    trace.add("Link", format!("bereq {} fetch", obj.xid));
+                    trace.add_fmt("Link", format_args!("bereq {} fetch", obj.xid));
                     Outcome::Deliver {
                         obj,
                         kind: Kind::Miss,
@@ -622,7 +693,7 @@ async fn pipe(
         return Outcome::Synth(503, Some("Backend fetch failed".into()));
     };
     let addr = format!("{}:{}", backend.def.host, backend.def.port);
-    trace.add("Link", format!("bereq {xid} pipe"));
+    trace.add_fmt("Link", format_args!("bereq {xid} pipe"));
     let bereq = std::mem::take(&mut ctx.bereq);
     let b = body.take().unwrap_or(ProxyBody::Empty);
     match super::tunnel::send(&addr, backend.def.connect_timeout, bereq, b).await {
@@ -784,14 +855,14 @@ fn respond(
     can_gzip: bool,
     trace: &mut Trace,
     xid: u64,
-) -> http::Response<ProxyBody> {
+) -> Answer {
     let synthetic = matches!(reply, Reply::Synth { .. });
     let mut len_last = false;
-    let (mut resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
+    let (resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
         Reply::Raw(r) => {
             trace.add("End", "");
             proxy.log.push("Request", xid, std::mem::take(trace));
-            return r;
+            return Answer::Raw(r);
         }
         Reply::Synth { resp, body } => {
             let len = body.len() as u64;
@@ -895,62 +966,166 @@ fn respond(
         || status == http::StatusCode::NOT_MODIFIED
         || status.is_informational()
         || status == http::StatusCode::NO_CONTENT;
-    let mut builder = http::Response::builder().status(status);
-    let reason = resp.reason.clone();
-    {
-        let headers = builder.headers_mut().expect("fresh builder");
-        // Content-Length goes where Varnish writes it: right before X-Varnish on objects,
-        // at the end on synthetic answers.
-        let mut length = len.filter(|_| {
-            status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT
-        });
-        headers.reserve(resp.headers.len() + 2);
-        for (n, v) in &resp.headers {
-            if n.eq_ignore_ascii_case("content-length") {
-                continue;
-            }
-            if !synthetic && !len_last && n.eq_ignore_ascii_case("x-varnish") {
-                if let Some(l) = length.take() {
-                    headers.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
-                }
-            }
-            // One copy of the value; the strings themselves go on to the log below.
-            if let (Ok(n), Ok(v)) = (
-                http::HeaderName::from_bytes(n.as_bytes()),
-                http::HeaderValue::from_bytes(v.as_bytes()),
-            ) {
-                headers.append(n, v);
-            }
-        }
-        if let Some(l) = length {
-            headers.append(http::header::CONTENT_LENGTH, http::HeaderValue::from(l));
-        }
-        headers.insert(
-            http::header::CONNECTION,
-            http::HeaderValue::from_static(if keep_alive { "keep-alive" } else { "close" }),
-        );
-    }
-    if reason != status.canonical_reason().unwrap_or("") {
-        if let Ok(r) = hyper::ext::ReasonPhrase::try_from(Bytes::from(reason.clone())) {
-            builder = builder.extension(r);
-        }
-    }
     if let Some(l) = len {
         if !no_body {
             proxy.stats.s_resp_bodybytes.fetch_add(l, Relaxed);
         }
     }
-    trace.add("RespStatus", status.as_u16().to_string());
-    trace.add("RespReason", reason);
-    trace.add_pairs("RespHeader", std::mem::take(&mut resp.headers));
+    trace.add("RespStatus", status.as_str());
+    trace.add("RespReason", &resp.reason);
+    trace.add_pairs("RespHeader", &resp.headers);
     trace.add("End", "");
     proxy.log.push("Request", xid, std::mem::take(trace));
+    let Msg {
+        reason,
+        headers: resp_headers,
+        ..
+    } = resp;
+    // Content-Length goes where Varnish writes it: right before X-Varnish on objects, at the
+    // end on synthetic answers.
+    let mut length = len.filter(|_| {
+        status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT
+    });
+    let mut headers: Vec<Field> = Vec::with_capacity(resp_headers.len() + 2);
+    for (n, v) in resp_headers {
+        if n.eq_ignore_ascii_case("content-length") {
+            continue;
+        }
+        if !synthetic && !len_last && n.eq_ignore_ascii_case("x-varnish") {
+            if let Some(l) = length.take() {
+                push_grouped(&mut headers, "content-length".into(), l.to_string().into());
+            }
+        }
+        // What hyper's header map would refuse is left out.
+        if valid_name(&n) && valid_value(&v) {
+            push_grouped(&mut headers, n.into(), v.into());
+        }
+    }
+    if let Some(l) = length {
+        push_grouped(&mut headers, "content-length".into(), l.to_string().into());
+    }
+    // As the header map's `insert`: in place of the first Connection, the others removed.
+    let connection: Field = (
+        "connection".into(),
+        if keep_alive { "keep-alive" } else { "close" }.into(),
+    );
+    match headers
+        .iter()
+        .position(|(n, _)| n.eq_ignore_ascii_case("connection"))
+    {
+        Some(i) => {
+            headers[i] = connection;
+            let mut k = 0;
+            headers.retain(|(n, _)| {
+                k += 1;
+                k - 1 <= i || !n.eq_ignore_ascii_case("connection")
+            });
+        }
+        None => headers.push(connection),
+    }
     let body = if no_body { ProxyBody::Empty } else { body };
-    builder.body(body).unwrap_or_else(|_| {
-        let mut r = http::Response::new(ProxyBody::Empty);
-        *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
-        r
+    Answer::Head(Prepared {
+        status,
+        reason,
+        headers,
+        body,
     })
+}
+
+/// A response header: (name, value).
+pub(crate) type Field = (Cow<'static, str>, Cow<'static, str>);
+
+/// An answer ready to be written: the status, the reason as VCL left it, the headers in the
+/// order they go out (as hyper's header map keeps them: every value of a name where that
+/// name first appeared) and the body.
+pub(crate) struct Prepared {
+    pub status: http::StatusCode,
+    pub reason: String,
+    pub headers: Vec<Field>,
+    pub body: ProxyBody,
+}
+
+impl Prepared {
+    /// The reason phrase as written: VCL's unless it cannot go in a status line.
+    pub fn reason(&self) -> &str {
+        if self.reason != self.status.canonical_reason().unwrap_or("")
+            && valid_reason(&self.reason)
+        {
+            &self.reason
+        } else {
+            self.status.canonical_reason().unwrap_or("<none>")
+        }
+    }
+}
+
+/// What a client request ends in.
+pub(crate) enum Answer {
+    Head(Prepared),
+    /// Pipe: the placeholder hyper is given once the connection is a tunnel.
+    Raw(http::Response<ProxyBody>),
+}
+
+impl Answer {
+    /// The answer as hyper's response.
+    pub fn into_hyper(self) -> http::Response<ProxyBody> {
+        let p = match self {
+            Answer::Raw(r) => return r,
+            Answer::Head(p) => p,
+        };
+        let mut builder = http::Response::builder().status(p.status);
+        let reason = p.reason();
+        if reason != p.status.canonical_reason().unwrap_or("<none>") {
+            if let Ok(r) = hyper::ext::ReasonPhrase::try_from(Bytes::from(reason.to_string())) {
+                builder = builder.extension(r);
+            }
+        }
+        if let Some(headers) = builder.headers_mut() {
+            headers.reserve(p.headers.len());
+            for (n, v) in &p.headers {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(n.as_bytes()),
+                    http::HeaderValue::from_bytes(v.as_bytes()),
+                ) {
+                    headers.append(n, v);
+                }
+            }
+        }
+        builder.body(p.body).unwrap_or_else(|_| {
+            let mut r = http::Response::new(ProxyBody::Empty);
+            *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+            r
+        })
+    }
+}
+
+/// Appends a header after the last one of the same name, if any (the order hyper's header
+/// map gives).
+fn push_grouped(headers: &mut Vec<Field>, name: Cow<'static, str>, value: Cow<'static, str>) {
+    match headers
+        .iter()
+        .rposition(|(n, _)| n.eq_ignore_ascii_case(&name))
+    {
+        Some(i) if i + 1 < headers.len() => headers.insert(i + 1, (name, value)),
+        _ => headers.push((name, value)),
+    }
+}
+
+/// A header name `http::HeaderName` takes: a token (RFC 9110 `tchar`s).
+pub(crate) fn valid_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() < 1 << 16
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A header value `http::HeaderValue` takes: no control characters but tab.
+pub(crate) fn valid_value(v: &str) -> bool {
+    v.bytes().all(|b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+}
+
+/// A reason phrase hyper writes: tab, space, visible characters and obs-text.
+fn valid_reason(r: &str) -> bool {
+    r.bytes().all(|b| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80)
 }
 
 /// Streams a gzipped body gunzipped.

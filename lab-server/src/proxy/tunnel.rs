@@ -52,6 +52,9 @@ impl Tunnel {
 pub struct ClientIo {
     pub inner: TcpStream,
     pub tunnel: Arc<Tunnel>,
+    /// Bytes already read from the socket (by the proxy's own connection loop before it
+    /// handed the connection to hyper), read before the socket.
+    pub prefix: Bytes,
 }
 
 impl AsyncRead for ClientIo {
@@ -60,7 +63,13 @@ impl AsyncRead for ClientIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        let me = self.get_mut();
+        if !me.prefix.is_empty() {
+            let n = me.prefix.len().min(buf.remaining());
+            buf.put_slice(&me.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut me.inner).poll_read(cx, buf)
     }
 }
 
@@ -120,13 +129,9 @@ fn head_bytes(bereq: &Msg) -> Vec<u8> {
     out.extend_from_slice(bereq.proto.as_bytes());
     out.extend_from_slice(b"\r\n");
     for (n, v) in &bereq.headers {
-        // Names in Title-Case, as the lab's other backend requests (hyper lowers the
-        // client's spelling).
-        let mut up = true;
-        for b in n.bytes() {
-            out.push(if up { b.to_ascii_uppercase() } else { b });
-            up = b == b'-';
-        }
+        // Names as the client spelled them, as Varnish sends them (hyper lowers them: the
+        // requests it reads come with Title-Case names instead).
+        out.extend_from_slice(n.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(v.as_bytes());
         out.extend_from_slice(b"\r\n");

@@ -213,7 +213,7 @@ pub struct Ctx {
     /// `std.log()` lines.
     pub log: Vec<String>,
     pub now: f64,
-    pub hostname: String,
+    pub hostname: Arc<str>,
     /// Where the last `return` was (file:line), for `lab explain`.
     pub decided_at: Option<crate::config::diagnostic::Span>,
 }
@@ -278,7 +278,7 @@ fn run_stmts(
             } => {
                 let mut taken = false;
                 for (cond, body) in branches {
-                    if eval(prog, cond, ctx, host)?.truthy(host) {
+                    if truthy(prog, cond, ctx, host)? {
                         taken = true;
                         if let Flow::Return(a) = run_stmts(prog, body, ctx, host, depth)? {
                             return Ok(Flow::Return(a));
@@ -568,6 +568,14 @@ fn borrowed<'c>(e: &'c Expr, ctx: &'c Ctx) -> Option<Option<&'c str>> {
     }
 }
 
+/// `e` as a condition, without copying a header only to see whether it is there.
+fn truthy(prog: &Program, e: &Expr, ctx: &mut Ctx, host: &dyn Host) -> Result<bool, String> {
+    match e {
+        Expr::Var(Var::Http(o, name), _) => Ok(msg(ctx, *o).is_some_and(|m| m.has(name))),
+        _ => Ok(eval(prog, e, ctx, host)?.truthy(host)),
+    }
+}
+
 fn eval(prog: &Program, e: &Expr, ctx: &mut Ctx, host: &dyn Host) -> Result<Value, String> {
     Ok(match e {
         Expr::Str(v) => Value::Str(v.to_string()),
@@ -578,19 +586,17 @@ fn eval(prog: &Program, e: &Expr, ctx: &mut Ctx, host: &dyn Host) -> Result<Valu
         Expr::Bool(b) => Value::Bool(*b),
         Expr::Var(v, _) => get_var(v, ctx),
         Expr::Backend(i) => Value::Backend(Some(BackendRef::Backend(*i))),
-        Expr::Not(a) => Value::Bool(!eval(prog, a, ctx, host)?.truthy(host)),
+        Expr::Not(a) => Value::Bool(!truthy(prog, a, ctx, host)?),
         Expr::Neg(a) => match eval(prog, a, ctx, host)? {
             Value::Int(i) => Value::Int(-i),
             Value::Real(r) => Value::Real(-r),
             Value::Dur(d) => Value::Dur(-d),
             other => other,
         },
-        Expr::And(a, b) => Value::Bool(
-            eval(prog, a, ctx, host)?.truthy(host) && eval(prog, b, ctx, host)?.truthy(host),
-        ),
-        Expr::Or(a, b) => Value::Bool(
-            eval(prog, a, ctx, host)?.truthy(host) || eval(prog, b, ctx, host)?.truthy(host),
-        ),
+        Expr::And(a, b) => {
+            Value::Bool(truthy(prog, a, ctx, host)? && truthy(prog, b, ctx, host)?)
+        }
+        Expr::Or(a, b) => Value::Bool(truthy(prog, a, ctx, host)? || truthy(prog, b, ctx, host)?),
         Expr::Cmp(op @ (CmpOp::Eq | CmpOp::Ne), a, b)
             if borrowed(a, ctx).is_some() && borrowed(b, ctx).is_some() =>
         {
