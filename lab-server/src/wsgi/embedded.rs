@@ -78,7 +78,15 @@ impl Embedded {
     ) -> Response<Body> {
         let (tx, rx) = mpsc::channel(8);
         // Apache's MPM (event) runs several processes of several threads each.
-        let job = job(environ, input, tx, ctx, "", (true, true), ctx.log());
+        let job = job(
+            environ,
+            Box::new(input),
+            Box::new(tx),
+            ctx,
+            "",
+            (true, true),
+            ctx.log(),
+        );
         let submitted = self.pool.lock().map(|p| p.submit(job)).unwrap_or(false);
         if !submitted {
             return host::error_page(503);
@@ -90,8 +98,8 @@ impl Embedded {
 /// A job for the Python side from the request and its context.
 pub fn job(
     environ: Vec<(String, String)>,
-    input: InputRx,
-    output: python::OutputTx,
+    input: Box<dyn python::BodySource>,
+    output: Box<dyn python::ResponseSink>,
     ctx: &WsgiContext,
     process_group: &str,
     (multiprocess, multithread): (bool, bool),
@@ -109,7 +117,8 @@ pub fn job(
         daemon: !process_group.is_empty(),
         log,
         client: ctx.remote.to_string(),
-        input: Box::new(input),
-        output: Box::new(output),
+        stamp: ctx.script_mtime,
+        input,
+        output,
     }
 }
