@@ -39,7 +39,7 @@ fn lab(threads: u32) -> TestLab {
     lab.lab(&["a2dissite", "000-default"]).assert_code(0);
     lab.add_site(
         "app",
-        &format!("<VirtualHost *:80>\n    ServerName localhost\n    WSGIDaemonProcess g processes=1 threads={threads}\n    WSGIProcessGroup g\n    WSGIScriptAlias /meet /var/www/app/meet.wsgi\n    WSGIScriptAlias /ticks /var/www/app/ticks.wsgi\n    WSGIScriptAlias /pieces /var/www/app/pieces.wsgi\n    WSGIScriptAlias /echo /var/www/app/echo.wsgi\n    WSGIScriptAlias /version /var/www/app/version.wsgi\n    <Directory /var/www/app>\n        Require all granted\n    </Directory>\n</VirtualHost>\n"),
+        &format!("<VirtualHost *:80>\n    ServerName localhost\n    WSGIDaemonProcess g processes=1 threads={threads}\n    WSGIProcessGroup g\n    WSGIScriptAlias /meet /var/www/app/meet.wsgi\n    WSGIScriptAlias /ticks /var/www/app/ticks.wsgi\n    WSGIScriptAlias /pieces /var/www/app/pieces.wsgi\n    WSGIScriptAlias /echo /var/www/app/echo.wsgi\n    WSGIScriptAlias /version /var/www/app/version.wsgi\n    WSGIScriptAlias /e/meet /var/www/app/meet.wsgi process-group=%{{GLOBAL}}\n    WSGIScriptAlias /e/ticks /var/www/app/ticks.wsgi process-group=%{{GLOBAL}}\n    <Directory /var/www/app>\n        Require all granted\n    </Directory>\n</VirtualHost>\n"),
     );
     lab.start();
     lab
@@ -79,7 +79,30 @@ fn threads_two_has_two_requests_in_the_application_at_once() {
 }
 
 #[test]
+fn embedded_mode_has_two_requests_in_the_application_at_once() {
+    let lab = lab(1);
+    let mut a = connect(&lab);
+    let mut b = connect(&lab);
+    a.write_all(b"GET /e/meet HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let second = get(&mut b, "/e/meet");
+    assert_eq!(second.text(), "segundo", "{second}\n{}", error_log(&lab));
+    let first = read_response(&mut a, false).unwrap();
+    assert_eq!(first.text(), "juntos", "{first}\n{}", error_log(&lab));
+    // The same connection goes on to the daemon group.
+    let r = get(&mut b, "/version");
+    assert_eq!(r.status, 200, "{r}");
+}
+
+#[test]
 fn a_generator_streams_chunk_by_chunk_and_close_runs_when_the_client_leaves() {
+    for path in ["/ticks", "/e/ticks"] {
+        generator_and_close(path);
+    }
+}
+
+fn generator_and_close(ticks: &str) {
     let lab = lab(2);
     let mut c = connect(&lab);
     let r = get(&mut c, "/pieces");
@@ -88,7 +111,7 @@ fn a_generator_streams_chunk_by_chunk_and_close_runs_when_the_client_leaves() {
     assert_eq!(r.header("transfer-encoding"), Some("chunked"), "{r}");
 
     let mut t = connect(&lab);
-    t.write_all(b"GET /ticks HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    t.write_all(format!("GET {ticks} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
         .unwrap();
     // The first chunks arrive long before the 5 s the whole body takes.
     let mut seen = Vec::new();

@@ -504,7 +504,6 @@ impl WsgiHost {
             );
             return error_page(500);
         };
-        let in_rx = in_rx.unwrap_or_else(|| mpsc::channel(1).1);
         embedded.handle(environ, in_rx, &ctx).await
     }
 }

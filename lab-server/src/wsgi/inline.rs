@@ -26,19 +26,75 @@ use super::host::{self, CutShort};
 use super::python::{self, BodySource, Out, PyJob, ResponseSink, Rest, Scripts};
 use super::Body;
 
-/// Gives the calling thread a Python thread state of its own for the rest of its life, not
+/// Gives the calling thread a Python thread state of its own until the thread ends, not
 /// holding the interpreter lock (taking it then costs a lock, not a new thread state; and
 /// `threading.local` data lasts as long as the thread, as in mod_wsgi's threads). Call on
-/// threads that will run Python, after the interpreter is initialized.
-#[allow(unsafe_code)]
+/// threads that will run Python, after the interpreter is initialized; more calls on the
+/// same thread do nothing.
 pub fn keep_thread_state() {
-    // SAFETY: the interpreter is initialized (the worker does so before starting its
-    // runtime); `PyGILState_Ensure` makes this thread's state and takes the lock, and
-    // `PyEval_SaveThread` releases the lock while keeping the state (its count stays at one,
-    // so later `Python::attach` calls only take and release the lock).
-    unsafe {
-        let _ = pyo3::ffi::PyGILState_Ensure();
-        let _ = pyo3::ffi::PyEval_SaveThread();
+    KEPT.with(|k| {
+        if k.get().is_none() {
+            k.set(Some(ThreadState::keep()));
+        }
+    });
+}
+
+thread_local! {
+    static KEPT: KeptState = const { KeptState(std::cell::Cell::new(None)) };
+}
+
+/// The thread's kept state, given back when the thread ends.
+struct KeptState(std::cell::Cell<Option<ThreadState>>);
+
+impl KeptState {
+    fn get(&self) -> Option<()> {
+        let s = self.0.take();
+        let out = s.as_ref().map(|_| ());
+        self.0.set(s);
+        out
+    }
+
+    fn set(&self, s: Option<ThreadState>) {
+        self.0.set(s);
+    }
+}
+
+impl Drop for KeptState {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            s.release();
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct ThreadState {
+    gil: pyo3::ffi::PyGILState_STATE,
+    state: *mut pyo3::ffi::PyThreadState,
+}
+
+impl ThreadState {
+    #[allow(unsafe_code)]
+    fn keep() -> ThreadState {
+        // SAFETY: the interpreter is initialized (callers run after `init_interpreter`);
+        // `PyGILState_Ensure` makes this thread's state and takes the lock, and
+        // `PyEval_SaveThread` releases the lock while keeping the state (its count stays at
+        // one, so later `Python::attach` calls only take and release the lock).
+        unsafe {
+            let gil = pyo3::ffi::PyGILState_Ensure();
+            let state = pyo3::ffi::PyEval_SaveThread();
+            ThreadState { gil, state }
+        }
+    }
+
+    #[allow(unsafe_code)]
+    fn release(self) {
+        // SAFETY: the inverse of `keep`, on the same thread (a thread-local's destructor):
+        // take the lock back with the saved state, then let `PyGILState_Release` delete it.
+        unsafe {
+            pyo3::ffi::PyEval_RestoreThread(self.state);
+            pyo3::ffi::PyGILState_Release(self.gil);
+        }
     }
 }
 
@@ -60,6 +116,7 @@ impl Slots {
     /// meanwhile, and `f` waits for a free slot first.
     fn run<R>(&self, f: impl FnOnce() -> R) -> R {
         let inside = || {
+            keep_thread_state();
             {
                 let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
                 while *free == 0 {

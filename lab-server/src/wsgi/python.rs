@@ -745,6 +745,11 @@ impl StartResponse {
         Ok(())
     }
 
+    /// The head and all the body its `Content-Length` announced were sent.
+    fn all_sent(&self) -> bool {
+        self.sent && self.content_length.is_some_and(|n| self.output >= n)
+    }
+
     /// The head to send now (its `Content-Length` checked); `None` once sent.
     fn take_head(&mut self) -> PyResult<Option<Head>> {
         if self.sent {
@@ -1080,7 +1085,9 @@ impl Rest {
             let mut iter = iter.bind(py).clone();
             let mut sent = 0;
             loop {
-                if chunks.is_some_and(|n| sent >= n) {
+                // Once the application's Content-Length is all sent, nothing more can go
+                // out: what is left is only the end of the iteration.
+                if chunks.is_some_and(|n| sent >= n) && !start.borrow().all_sent() {
                     return Ok(false);
                 }
                 let Some(item) = iter.next() else { break };
