@@ -70,16 +70,20 @@ cp "$app/hello.py" "$app/hello.wsgi"
 printf 'import sys\nsys.path.insert(0, %s)\nfrom flaskapp import application\n' "'$app'" >"$app/flask.wsgi"
 chmod -R a+rX "$app"
 
-# ---- lab --------------------------------------------------------------------------------
-lab_port=$(free_port)
-"$lab" init "$tmp/lab" >/dev/null
-sed -i \
-  -e "s/^privileged_port_offset = .*/privileged_port_offset = $((lab_port - 80))/" \
-  -e 's/^map_privileged_ports = .*/map_privileged_ports = "always"/' \
-  -e "s/^console_port = .*/console_port = $(free_port)/" \
-  "$tmp/lab/lab.toml"
-"$lab" --workspace "$tmp/lab" a2enmod wsgi >/dev/null
-cat >"$tmp/lab/etc/apache2/sites-available/bench.conf" <<EOF
+# ---- lab ----------------------------------------------------------------------------------
+# start_lab BINARY NAME: a lab workspace serving the apps; sets lab_base and lab_pid.
+start_lab() {
+  local bin=$1 name=$2 port ws
+  port=$(free_port)
+  ws="$tmp/$name"
+  "$bin" init "$ws" >/dev/null
+  sed -i \
+    -e "s/^privileged_port_offset = .*/privileged_port_offset = $((port - 80))/" \
+    -e 's/^map_privileged_ports = .*/map_privileged_ports = "always"/' \
+    -e "s/^console_port = .*/console_port = $(free_port)/" \
+    "$ws/lab.toml"
+  "$bin" --workspace "$ws" a2enmod wsgi >/dev/null
+  cat >"$ws/etc/apache2/sites-available/bench.conf" <<EOF
 WSGIPythonHome $BENCH_VENV
 <VirtualHost *:80>
     ServerName localhost
@@ -95,18 +99,30 @@ WSGIPythonHome $BENCH_VENV
     </Directory>
 </VirtualHost>
 EOF
-"$lab" --workspace "$tmp/lab" a2dissite 000-default >/dev/null
-"$lab" --workspace "$tmp/lab" a2ensite bench >/dev/null
-"$lab" start --workspace "$tmp/lab" >"$tmp/lab.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 300); do
-  grep -q '^Listo\.' "$tmp/lab.out" 2>/dev/null && break
-  sleep 0.1
-done
-lab_pid=${pids[-1]}
-lab_base="http://127.0.0.1:$lab_port"
-wait_http "$lab_base/hola" 20 || { cat "$tmp/lab.out" "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no responde"; }
-wait_http "$lab_base/flask/" 20 || { cat "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no sirve Flask"; }
+  "$bin" --workspace "$ws" a2dissite 000-default >/dev/null
+  "$bin" --workspace "$ws" a2ensite bench >/dev/null
+  "$bin" start --workspace "$ws" >"$tmp/$name.out" 2>&1 &
+  pids+=($!)
+  lab_pid=$!
+  for _ in $(seq 1 300); do
+    grep -q '^Listo\.' "$tmp/$name.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  lab_base="http://127.0.0.1:$port"
+  wait_http "$lab_base/hola" 20 || { cat "$tmp/$name.out" "$ws/var/log/apache2/error.log" >&2; die "el lab ($name) no responde"; }
+  wait_http "$lab_base/flask/" 20 || { cat "$ws/var/log/apache2/error.log" >&2; die "el lab ($name) no sirve Flask"; }
+  wait_http "$lab_base/emb/flask/" 20 || { cat "$ws/var/log/apache2/error.log" >&2; die "el lab ($name) no sirve Flask en modo embebido"; }
+}
+
+# LAB_BIN_BEFORE: another build of the lab (say, the one before a change), measured in the
+# same run as the rows «lab antes».
+before_base=""
+if [ -n "${LAB_BIN_BEFORE:-}" ]; then
+  start_lab "$LAB_BIN_BEFORE" lab-before
+  before_base=$lab_base
+  before_pid=$lab_pid
+fi
+start_lab "$lab" lab
 
 # ---- Granian ----------------------------------------------------------------------------
 gr_hello_port=$(free_port)
@@ -166,7 +182,6 @@ wait_http "$ap_base/hola" 20 || { cat "$tmp/apache.out" "$ap/logs/error.log" >&2
 wait_http "$ap_base/flask/" 20 || { cat "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no sirve Flask"; }
 
 # The same bodies everywhere.
-wait_http "$lab_base/emb/flask/" 20 || { cat "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no sirve Flask en modo embebido"; }
 wait_http "$ap_base/emb/flask/" 20 || { cat "$ap/logs/error.log" >&2; die "Apache+mod_wsgi no sirve Flask en modo embebido"; }
 for path in hola flask/ emb/hola emb/flask/; do
   a=$(curl -s "$lab_base/$path")
@@ -213,6 +228,15 @@ rows=(
   "flask|apache2 + mod_wsgi (demonio)|$ap_base/flask/|$ap_pid"
   "flask|apache2 + mod_wsgi (embebido)|$ap_base/emb/flask/|$ap_pid"
 )
+if [ -n "$before_base" ]; then
+  rows=(
+    "hola|lab antes (demonio)|$before_base/hola|$before_pid"
+    "hola|lab antes (embebido)|$before_base/emb/hola|$before_pid"
+    "flask|lab antes (demonio)|$before_base/flask/|$before_pid"
+    "flask|lab antes (embebido)|$before_base/emb/flask/|$before_pid"
+    "${rows[@]}"
+  )
+fi
 declare -A rate
 results=()
 for row in "${rows[@]}"; do
@@ -238,3 +262,14 @@ for appname in hola flask; do
     }'
   done
 done
+if [ -n "$before_base" ]; then
+  for appname in hola flask; do
+    for mode in demonio embebido; do
+      awk -v app="$appname" -v mode="$mode" \
+        -v l="${rate["$appname|lab ($mode)"]}" \
+        -v b="${rate["$appname|lab antes ($mode)"]}" 'BEGIN {
+        printf "ratio %s %s: lab/lab antes %.2f\n", app, mode, l / b
+      }'
+    done
+  done
+fi

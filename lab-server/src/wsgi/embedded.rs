@@ -1,6 +1,6 @@
 //! Embedded mode: the application runs inside the lab process, on the pool's threads.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use http::Response;
 use tokio::sync::mpsc;
@@ -8,7 +8,8 @@ use tokio::sync::mpsc;
 use super::errorlog::ErrorLog;
 use super::host::{self, WsgiContext};
 use super::pool::PythonPool;
-use super::python::{self, InputRx, InterpreterSettings, PyJob};
+use super::inline::{self, Slots};
+use super::python::{self, InputRx, InterpreterSettings, PyJob, Scripts};
 use super::{venv, Body};
 use crate::config::ServerConfig;
 
@@ -17,6 +18,9 @@ pub const EMBEDDED_THREADS: usize = 16;
 
 pub struct Embedded {
     pool: Mutex<PythonPool>,
+    scripts: Arc<Scripts>,
+    /// Requests without a body run on the thread that holds their connection, in these.
+    slots: Arc<Slots>,
     settings: InterpreterSettings,
 }
 
@@ -55,6 +59,8 @@ impl Embedded {
         let pool = PythonPool::start("wsgi", EMBEDDED_THREADS)
             .map_err(|e| format!("no se pudieron crear los hilos de Python: {e}"))?;
         Ok(Embedded {
+            scripts: pool.scripts(),
+            slots: Arc::new(Slots::new(EMBEDDED_THREADS)),
             pool: Mutex::new(pool),
             settings,
         })
@@ -73,12 +79,37 @@ impl Embedded {
     pub async fn handle(
         &self,
         environ: Vec<(String, String)>,
-        input: InputRx,
+        input: Option<InputRx>,
         ctx: &WsgiContext,
     ) -> Response<Body> {
+        // On the runtime's own thread when nothing has to stream in (see [`inline`]); the
+        // runtime goes on elsewhere meanwhile, which needs its multi-thread flavour.
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if input.is_none() && multi {
+            let (input, output, queue) = inline::io();
+            let job = job(environ, input, output, ctx, "", (true, true), ctx.log());
+            return inline::run(
+                &self.slots,
+                &self.scripts,
+                job,
+                queue,
+                ctx.default_type.as_deref(),
+                false,
+            );
+        }
+        let input = input.unwrap_or_else(|| mpsc::channel(1).1);
         let (tx, rx) = mpsc::channel(8);
         // Apache's MPM (event) runs several processes of several threads each.
-        let job = job(environ, input, tx, ctx, "", (true, true), ctx.log());
+        let job = job(
+            environ,
+            Box::new(input),
+            Box::new(tx),
+            ctx,
+            "",
+            (true, true),
+            ctx.log(),
+        );
         let submitted = self.pool.lock().map(|p| p.submit(job)).unwrap_or(false);
         if !submitted {
             return host::error_page(503);
@@ -90,8 +121,8 @@ impl Embedded {
 /// A job for the Python side from the request and its context.
 pub fn job(
     environ: Vec<(String, String)>,
-    input: InputRx,
-    output: python::OutputTx,
+    input: Box<dyn python::BodySource>,
+    output: Box<dyn python::ResponseSink>,
     ctx: &WsgiContext,
     process_group: &str,
     (multiprocess, multithread): (bool, bool),
@@ -109,7 +140,8 @@ pub fn job(
         daemon: !process_group.is_empty(),
         log,
         client: ctx.remote.to_string(),
-        input: Box::new(input),
-        output: Box::new(output),
+        stamp: ctx.script_mtime,
+        input,
+        output,
     }
 }

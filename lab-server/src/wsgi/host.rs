@@ -65,6 +65,9 @@ pub struct WsgiContext {
     pub document_root: Option<PathBuf>,
     /// The request came on a connection that may pass to a daemon-mode worker (or back).
     pub handoff: bool,
+    /// The script's modification time, as the check that it exists saw it (seconds since
+    /// the epoch), so that script reloading needs no second look at the file.
+    pub script_mtime: Option<f64>,
 }
 
 impl WsgiContext {
@@ -123,6 +126,7 @@ impl WsgiContext {
                 .or(cfg.main.document_root.as_ref())
                 .map(|p| p.path.clone()),
             handoff: false,
+            script_mtime: None,
         }
     }
 
@@ -200,6 +204,11 @@ pub struct WsgiHost {
 pub struct WorkerSide {
     pub group: String,
     pub pool: Arc<Mutex<super::pool::PythonPool>>,
+    /// The scripts loaded in this process (shared by the pool and the runtime's threads).
+    pub scripts: Arc<super::python::Scripts>,
+    /// Set when the runtime's threads are Python threads: a request without a body runs on
+    /// the thread that holds its connection ([`super::inline`]), in one of these slots.
+    pub inline: Option<Arc<super::inline::Slots>>,
     /// The lab's hand-back socket.
     pub back: PathBuf,
     pub multiprocess: bool,
@@ -401,7 +410,9 @@ impl WsgiHost {
                 return error_page(413);
             }
         }
-        if !ctx.script.is_file() {
+        let meta = std::fs::metadata(&ctx.script).ok().filter(|m| m.is_file());
+        ctx.script_mtime = meta.as_ref().map(super::python::mtime_of);
+        if meta.is_none() {
             log.write(
                 "error",
                 Some(&client),
@@ -493,7 +504,6 @@ impl WsgiHost {
             );
             return error_page(500);
         };
-        let in_rx = in_rx.unwrap_or_else(|| mpsc::channel(1).1);
         embedded.handle(environ, in_rx, &ctx).await
     }
 }
@@ -552,12 +562,34 @@ impl WorkerSide {
         ctx: &WsgiContext,
     ) -> Response<Body> {
         (self.started)();
+        if let Some(slots) = self.inline.as_ref().filter(|_| input.is_none()) {
+            let (input, output, queue) = super::inline::io();
+            let job = super::embedded::job(
+                environ,
+                input,
+                output,
+                ctx,
+                &self.group,
+                (self.multiprocess, self.multithread),
+                ctx.log().in_daemon(),
+            );
+            let resp = super::inline::run(
+                slots,
+                &self.scripts,
+                job,
+                queue,
+                ctx.default_type.as_deref(),
+                true,
+            );
+            (self.ended)();
+            return resp;
+        }
         let (tx, rx) = mpsc::channel(8);
         let input = input.unwrap_or_else(|| mpsc::channel(1).1);
         let job = super::embedded::job(
             environ,
-            input,
-            tx,
+            Box::new(input),
+            Box::new(tx),
             ctx,
             &self.group,
             (self.multiprocess, self.multithread),
@@ -950,18 +982,24 @@ pub async fn response_from_channel(
     default_type: Option<&str>,
     daemon: bool,
 ) -> Response<Body> {
-    match rx.recv().await {
+    let first = rx.recv().await;
+    response_from_first(first, move || ChannelBody::new(rx).boxed(), default_type, daemon)
+}
+
+/// The response for the application's first message; `rest` is the body that follows a
+/// head sent on its own.
+pub fn response_from_first(
+    first: Option<Out>,
+    rest: impl FnOnce() -> Body,
+    default_type: Option<&str>,
+    daemon: bool,
+) -> Response<Body> {
+    match first {
         Some(Out::Head(Head {
             status,
             reason,
             headers,
-        })) => response_from_head(
-            status,
-            Some(&reason),
-            headers,
-            default_type,
-            ChannelBody::new(rx).boxed(),
-        ),
+        })) => response_from_head(status, Some(&reason), headers, default_type, rest()),
         // Nothing written at all: Apache's content-length filter sees the whole (empty)
         // response and says `Content-Length: 0`; anything written is streamed. Less than
         // the application's `Content-Length`: sent, then the connection is cut.
@@ -1103,6 +1141,7 @@ mod tests {
             error_log: None,
             document_root: None,
             handoff: false,
+            script_mtime: None,
         };
         ctx.apply_host(Some(&HeaderValue::from_static("WSGI.Test.:8080")));
         assert_eq!(

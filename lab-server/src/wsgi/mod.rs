@@ -6,6 +6,7 @@
 //! - [`python`]: the interpreter side: loading scripts, `environ`, `wsgi.input`,
 //!   `start_response`, iterating the result, error reporting (PEP 3333).
 //! - [`pool`]: dedicated threads that run Python requests (embedded mode and workers).
+//! - [`inline`]: requests run on the thread that holds their connection.
 //! - [`embedded`]: requests served inside the lab process.
 //! - [`daemon`]: `WSGIDaemonProcess` groups: worker processes, supervision, recycling.
 //! - [`worker`]: the hidden `lab __wsgi-worker` command: it embeds Python and serves the
@@ -17,6 +18,7 @@ pub mod daemon;
 pub mod embedded;
 pub mod errorlog;
 pub mod host;
+pub mod inline;
 pub mod mapping;
 pub mod pool;
 pub mod python;

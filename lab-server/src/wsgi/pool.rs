@@ -12,14 +12,25 @@ use super::python::{self, PyJob, Scripts};
 pub struct PythonPool {
     tx: Option<mpsc::Sender<PyJob>>,
     threads: Vec<JoinHandle<()>>,
+    scripts: Arc<Scripts>,
 }
 
 impl PythonPool {
     /// Starts `threads` threads (the interpreter must be initialized already).
     pub fn start(name: &str, threads: usize) -> std::io::Result<PythonPool> {
+        PythonPool::start_with(name, threads, Arc::new(Scripts::new()))
+    }
+
+    /// [`PythonPool::start`] sharing the scripts already loaded elsewhere in the process
+    /// (the same module objects whichever thread runs a request).
+    pub fn start_with(
+        name: &str,
+        threads: usize,
+        scripts: Arc<Scripts>,
+    ) -> std::io::Result<PythonPool> {
         let (tx, rx) = mpsc::channel::<PyJob>();
         let rx = Arc::new(Mutex::new(rx));
-        let scripts = Arc::new(Scripts::new());
+        let shared = Arc::clone(&scripts);
         let mut handles = Vec::new();
         for i in 0..threads.max(1) {
             let rx = Arc::clone(&rx);
@@ -40,7 +51,13 @@ impl PythonPool {
         Ok(PythonPool {
             tx: Some(tx),
             threads: handles,
+            scripts: shared,
         })
+    }
+
+    /// The scripts this pool's threads load.
+    pub fn scripts(&self) -> Arc<Scripts> {
+        Arc::clone(&self.scripts)
     }
 
     /// Queues a request; false when the pool was stopped.

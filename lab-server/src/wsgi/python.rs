@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use bytes::{Buf, Bytes, BytesMut};
 use pyo3::exceptions::{PyIOError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyIterator, PyList, PyString, PyTuple};
 use tokio::sync::mpsc;
 
 use super::errorlog::ErrorLog;
@@ -103,6 +103,8 @@ pub struct PyJob {
     pub log: ErrorLog,
     /// `ip:port` of the client, for log lines.
     pub client: String,
+    /// The script's modification time when the server already looked (else looked up here).
+    pub stamp: Option<f64>,
     pub input: Box<dyn BodySource>,
     pub output: Box<dyn ResponseSink>,
 }
@@ -216,8 +218,12 @@ impl Default for Scripts {
 }
 
 fn mtime(path: &Path) -> f64 {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
+    std::fs::metadata(path).map(|m| mtime_of(&m)).unwrap_or(0.0)
+}
+
+/// A file's modification time in seconds since the epoch (0 when unknown).
+pub fn mtime_of(meta: &std::fs::Metadata) -> f64 {
+    meta.modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs_f64())
@@ -250,10 +256,15 @@ impl Scripts {
         group: &str,
         path: &Path,
         reloading: bool,
+        stamp: Option<f64>,
     ) -> Result<Bound<'py, PyAny>, LoadError> {
         let key = (group, path.to_string_lossy().into_owned());
         let modules = self.modules.bind(py);
-        let now = if reloading { mtime(path) } else { 0.0 };
+        let now = match (reloading, stamp) {
+            (false, _) => 0.0,
+            (true, Some(t)) => t,
+            (true, None) => mtime(path),
+        };
         let cached = |modules: &Bound<'py, PyDict>| -> Option<Bound<'py, PyAny>> {
             let entry = modules.get_item(key.clone()).ok()??;
             let (module, stamp): (Bound<'py, PyAny>, f64) = entry.extract().ok()?;
@@ -734,6 +745,11 @@ impl StartResponse {
         Ok(())
     }
 
+    /// The head and all the body its `Content-Length` announced were sent.
+    fn all_sent(&self) -> bool {
+        self.sent && self.content_length.is_some_and(|n| self.output >= n)
+    }
+
     /// The head to send now (its `Content-Length` checked); `None` once sent.
     fn take_head(&mut self) -> PyResult<Option<Head>> {
         if self.sent {
@@ -899,6 +915,27 @@ fn rule_hint(err: &PyErr, py: Python<'_>) -> Option<&'static str> {
 /// Runs one request to completion. Never panics; every outcome ends with `Out::End`,
 /// `Out::Failed` or (after the head was sent) the channel closing early.
 pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
+    if let Some(rest) = begin(py, scripts, job) {
+        let _ = rest.drive(py, None);
+    }
+}
+
+/// What is left of a request once the application returned: iterating its result (sending
+/// each chunk), ending the response and calling `close()`. It can be driven a few chunks at
+/// a time, by whichever thread holds the response (see [`Rest::drive`]).
+pub struct Rest {
+    result: Py<PyAny>,
+    iter: Option<Py<PyIterator>>,
+    start: Py<StartResponse>,
+    script: PathBuf,
+    log: ErrorLog,
+    client: String,
+    daemon: bool,
+}
+
+/// The first part of [`run`]: loads the script, builds `environ` and calls the application.
+/// `None` when the request is already answered (a failure before the application returned).
+pub fn begin(py: Python<'_>, scripts: &Scripts, job: PyJob) -> Option<Rest> {
     let PyJob {
         environ,
         script,
@@ -911,6 +948,7 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
         daemon,
         log,
         client,
+        stamp,
         input,
         output,
     } = job;
@@ -920,20 +958,21 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
     };
     let pid = std::process::id();
     let Ok(start) = Bound::new(py, StartResponse::new(output)) else {
-        return;
+        return None;
     };
     let fail = |status: u16| {
         let _ = start.borrow_mut().send(py, Out::Failed(status));
     };
 
-    let module = match scripts.module(py, &application_group, &script, reloading) {
+    let module = match scripts.module(py, &application_group, &script, reloading, stamp) {
         Ok(m) => m,
         Err(LoadError::Missing) => {
             report(&[format!(
                 "Target WSGI script not found or unable to stat: {}",
                 script.display()
             )]);
-            return fail(404);
+            fail(404);
+            return None;
         }
         Err(LoadError::Python(e)) => {
             let mut lines = vec![
@@ -948,7 +987,8 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
             ];
             lines.extend(format_exception(py, &e));
             report(&lines);
-            return fail(500);
+            fail(500);
+            return None;
         }
     };
     let app = match module.getattr(callable.as_str()) {
@@ -958,7 +998,8 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
                 "mod_wsgi (pid={pid}): Target WSGI script '{}' does not contain WSGI application '{callable}'.",
                 script.display()
             )]);
-            return fail(500);
+            fail(500);
+            return None;
         }
     };
 
@@ -985,7 +1026,8 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
         Ok(e) => e,
         Err(e) => {
             report(&format_exception(py, &e));
-            return fail(500);
+            fail(500);
+            return None;
         }
     };
 
@@ -1007,31 +1049,121 @@ pub fn run(py: Python<'_>, scripts: &Scripts, job: PyJob) {
             traceback(&e);
             // The head may already be out (write() then a re-raised exc_info): Apache then
             // appends its error page to what was sent.
-            return finish_failed(py, &start, if daemon { After::End } else { After::Page });
+            finish_failed(py, &start, if daemon { After::End } else { After::Page });
+            return None;
         }
     };
-    let outcome = iterate(py, &result, &start).and_then(|()| start.borrow_mut().finish(py));
-    if let Err(e) = outcome {
-        if start.borrow().gone {
-            log.write(
-                "info",
-                Some(&client),
-                &[&format!(
-                    "mod_wsgi (pid={pid}): el cliente cerró la conexión antes de recibir toda la respuesta de '{}'.",
-                    script.display()
-                )],
-            );
-        } else {
-            traceback(&e);
-            finish_failed(py, &start, if daemon { After::End } else { After::Cut });
+    Some(Rest {
+        result: result.unbind(),
+        iter: None,
+        start: start.unbind(),
+        script,
+        log,
+        client,
+        daemon,
+    })
+}
+
+impl Rest {
+    /// Iterates the result. With `chunks`, stops once that many body chunks were sent and
+    /// returns what is left (the caller sends them before asking for more, so a slow
+    /// generator's first parts reach the client); `None` once the response ended and
+    /// `close()` was called.
+    pub fn drive(mut self, py: Python<'_>, chunks: Option<usize>) -> Option<Rest> {
+        let result = self.result.bind(py).clone();
+        let start = self.start.bind(py).clone();
+        let outcome = (|| -> PyResult<bool> {
+            if self.iter.is_none() {
+                if iterate_whole(py, &result, &start)? {
+                    return Ok(true);
+                }
+                self.iter = Some(result.try_iter()?.unbind());
+            }
+            let Some(iter) = self.iter.as_ref() else {
+                return Ok(true);
+            };
+            let mut iter = iter.bind(py).clone();
+            let mut sent = 0;
+            loop {
+                // Once the application's Content-Length is all sent, nothing more can go
+                // out: what is left is only the end of the iteration.
+                if chunks.is_some_and(|n| sent >= n) && !start.borrow().all_sent() {
+                    return Ok(false);
+                }
+                let Some(item) = iter.next() else { break };
+                let item = item?;
+                let bytes = body_bytes(&item)?;
+                if bytes.as_bytes().is_empty() {
+                    continue;
+                }
+                start.borrow_mut().send_body(py, bytes.as_bytes())?;
+                sent += 1;
+            }
+            start.borrow_mut().finish(py)?;
+            Ok(true)
+        })();
+        match outcome {
+            Ok(false) => return Some(self),
+            Ok(true) => {}
+            Err(e) => {
+                if start.borrow().gone {
+                    self.log.write(
+                        "info",
+                        Some(&self.client),
+                        &[&format!(
+                            "mod_wsgi (pid={}): el cliente cerró la conexión antes de recibir toda la respuesta de '{}'.",
+                            std::process::id(),
+                            self.script.display()
+                        )],
+                    );
+                } else {
+                    self.traceback(py, &e);
+                    finish_failed(
+                        py,
+                        &start,
+                        if self.daemon { After::End } else { After::Cut },
+                    );
+                }
+            }
+        }
+        self.close(py);
+        None
+    }
+
+    /// The client went away before the response ended: `close()` all the same (PEP 3333).
+    pub fn abandon(self, py: Python<'_>) {
+        self.start.bind(py).borrow_mut().gone = true;
+        self.close(py);
+    }
+
+    /// PEP 3333: close() is called whatever happened; an error there is only logged (the
+    /// response was already complete).
+    fn close(&self, py: Python<'_>) {
+        let result = self.result.bind(py);
+        // A list or tuple has no close() (and looking it up would raise and format an
+        // AttributeError for every request).
+        if result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>() {
+            return;
+        }
+        if let Ok(close) = result.getattr("close") {
+            if let Err(e) = close.call0() {
+                self.traceback(py, &e);
+            }
         }
     }
-    // PEP 3333: close() is called whatever happened; an error there is only logged (the
-    // response was already complete).
-    if let Ok(close) = result.getattr("close") {
-        if let Err(e) = close.call0() {
-            traceback(&e);
+
+    fn traceback(&self, py: Python<'_>, e: &PyErr) {
+        let mut lines = vec![format!(
+            "mod_wsgi (pid={}): Exception occurred processing WSGI script '{}'.",
+            std::process::id(),
+            self.script.display()
+        )];
+        lines.extend(format_exception(py, e));
+        if let Some(hint) = rule_hint(e, py) {
+            lines.push(format!("(laboratorio) {hint}"));
         }
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        self.log.write("error", Some(&self.client), &refs);
     }
 }
 
@@ -1093,12 +1225,13 @@ fn file_size_left(py: Python<'_>, result: &Bound<'_, PyAny>) -> Option<u64> {
     Some(size.saturating_sub(pos))
 }
 
-/// Iterates the application's result, sending each bytes chunk.
-fn iterate(
+/// What can be sent before iterating: `wsgi.file_wrapper`'s size as `Content-Length`, and a
+/// one-element list or tuple as the whole response in one message (true: sent, done).
+fn iterate_whole(
     py: Python<'_>,
     result: &Bound<'_, PyAny>,
     start: &Bound<'_, StartResponse>,
-) -> PyResult<()> {
+) -> PyResult<bool> {
     if let Some(n) = file_size_left(py, result) {
         let mut s = start.borrow_mut();
         let sent = s.sent;
@@ -1122,18 +1255,11 @@ fn iterate(
         if seq.len()? == 1 {
             let item = seq.get_item(0)?;
             let bytes = body_bytes(&item)?;
-            return start.borrow_mut().send_whole(py, bytes.as_bytes());
+            start.borrow_mut().send_whole(py, bytes.as_bytes())?;
+            return Ok(true);
         }
     }
-    for item in result.try_iter()? {
-        let item = item?;
-        let bytes = body_bytes(&item)?;
-        if bytes.as_bytes().is_empty() {
-            continue;
-        }
-        start.borrow_mut().send_body(py, bytes.as_bytes())?;
-    }
-    Ok(())
+    Ok(false)
 }
 
 fn body_bytes<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyBytes>> {

@@ -154,7 +154,7 @@ pub fn run(args: WorkerArgs) -> i32 {
         }
     }
     // Connections the lab hands over (the fast path): served here over HTTP directly.
-    let handed = start_handoff(&args, &state, &log);
+    let handed = start_handoff(&args, &state, &scripts, &log);
     wait_for_stop(&args, &state);
     state.stopping.store(true, Ordering::SeqCst);
     let handed = handed.map(|h| {
@@ -183,7 +183,12 @@ pub fn run(args: WorkerArgs) -> i32 {
 /// The worker's side of connection hand-off: a socket beside the FastCGI one where the lab
 /// passes client connections, a runtime that serves them over HTTP, and Python threads of
 /// their own for the group's requests.
-fn start_handoff(args: &WorkerArgs, state: &Arc<State>, log: &ErrorLog) -> Option<Handoff> {
+fn start_handoff(
+    args: &WorkerArgs,
+    state: &Arc<State>,
+    scripts: &Arc<Scripts>,
+    log: &ErrorLog,
+) -> Option<Handoff> {
     let path = args.socket.with_extension("hand");
     let _ = std::fs::remove_file(&path);
     let fail = |what: String| {
@@ -202,9 +207,12 @@ fn start_handoff(args: &WorkerArgs, state: &Arc<State>, log: &ErrorLog) -> Optio
             return None;
         }
     };
+    // One runtime thread per `threads=`: each is a Python thread and runs the requests of
+    // the connections it holds itself (see [`super::inline`]).
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(args.threads.max(1))
         .thread_name("wsgi-http")
+        .on_thread_start(super::inline::keep_thread_state)
         .enable_all()
         .build()
     {
@@ -214,7 +222,7 @@ fn start_handoff(args: &WorkerArgs, state: &Arc<State>, log: &ErrorLog) -> Optio
             return None;
         }
     };
-    let pool = match PythonPool::start("wsgi-h", args.threads.max(1)) {
+    let pool = match PythonPool::start_with("wsgi-h", args.threads.max(1), Arc::clone(scripts)) {
         Ok(p) => Arc::new(Mutex::new(p)),
         Err(e) => {
             fail(format!("no se pudieron crear los hilos de Python: {e}"));
@@ -226,10 +234,14 @@ fn start_handoff(args: &WorkerArgs, state: &Arc<State>, log: &ErrorLog) -> Optio
     let multiprocess = args.multiprocess;
     let multithread = args.threads > 1;
     let st = Arc::clone(state);
+    let loaded = Arc::clone(scripts);
+    let slots = Arc::new(super::inline::Slots::new(args.threads));
     let make = move |cfg: &crate::config::ServerConfig, back: &std::path::Path| {
         let (a, b, c) = (Arc::clone(&st), Arc::clone(&st), Arc::clone(&st));
         let side = WorkerSide {
             group: group.clone(),
+            scripts: Arc::clone(&loaded),
+            inline: Some(Arc::clone(&slots)),
             pool: Arc::clone(&pool),
             back: back.to_path_buf(),
             multiprocess,
@@ -472,6 +484,7 @@ impl RawRequest {
                 ErrorLog::file(log_path).in_daemon()
             },
             client: get("LAB_CLIENT"),
+            stamp: None,
             environ: self.environ,
             input: Box::new(self.input),
             output: Box::new(self.output),

@@ -1,0 +1,289 @@
+//! Requests run on the thread that holds their connection, with no hand-off to another
+//! thread: the application is called right where the request was read, and the thread
+//! that writes the response iterates the rest of the result chunk by chunk as it sends it.
+//!
+//! A daemon-mode worker serves the connections the lab passed it on a runtime of `threads`
+//! threads (mod_wsgi's `threads=`), each of them a Python thread for its whole life. The
+//! application runs inside [`tokio::task::block_in_place`]: the runtime goes on with the
+//! other connections on another thread while this one is in Python, so one that waits (a
+//! slow generator, `time.sleep`) holds only its own thread; and [`Slots`] lets at most
+//! `threads` requests into the application at once, as mod_wsgi's daemon threads do. A
+//! request with a body still goes to the Python threads of the pool, which read
+//! `wsgi.input` while the connection streams it in.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::Response;
+use http_body::{Body as HttpBody, Frame};
+use http_body_util::BodyExt;
+use pyo3::Python;
+
+use super::host::{self, CutShort};
+use super::python::{self, BodySource, Out, PyJob, ResponseSink, Rest, Scripts};
+use super::Body;
+
+/// Gives the calling thread a Python thread state of its own until the thread ends, not
+/// holding the interpreter lock (taking it then costs a lock, not a new thread state; and
+/// `threading.local` data lasts as long as the thread, as in mod_wsgi's threads). Call on
+/// threads that will run Python, after the interpreter is initialized; more calls on the
+/// same thread do nothing.
+pub fn keep_thread_state() {
+    KEPT.with(|k| {
+        if k.get().is_none() {
+            k.set(Some(ThreadState::keep()));
+        }
+    });
+}
+
+thread_local! {
+    static KEPT: KeptState = const { KeptState(std::cell::Cell::new(None)) };
+}
+
+/// The thread's kept state, given back when the thread ends.
+struct KeptState(std::cell::Cell<Option<ThreadState>>);
+
+impl KeptState {
+    fn get(&self) -> Option<()> {
+        let s = self.0.take();
+        let out = s.as_ref().map(|_| ());
+        self.0.set(s);
+        out
+    }
+
+    fn set(&self, s: Option<ThreadState>) {
+        self.0.set(s);
+    }
+}
+
+impl Drop for KeptState {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            s.release();
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct ThreadState {
+    gil: pyo3::ffi::PyGILState_STATE,
+    state: *mut pyo3::ffi::PyThreadState,
+}
+
+impl ThreadState {
+    #[allow(unsafe_code)]
+    fn keep() -> ThreadState {
+        // SAFETY: the interpreter is initialized (callers run after `init_interpreter`);
+        // `PyGILState_Ensure` makes this thread's state and takes the lock, and
+        // `PyEval_SaveThread` releases the lock while keeping the state (its count stays at
+        // one, so later `Python::attach` calls only take and release the lock).
+        unsafe {
+            let gil = pyo3::ffi::PyGILState_Ensure();
+            let state = pyo3::ffi::PyEval_SaveThread();
+            ThreadState { gil, state }
+        }
+    }
+
+    #[allow(unsafe_code)]
+    fn release(self) {
+        // SAFETY: the inverse of `keep`, on the same thread (a thread-local's destructor):
+        // take the lock back with the saved state, then let `PyGILState_Release` delete it.
+        unsafe {
+            pyo3::ffi::PyEval_RestoreThread(self.state);
+            pyo3::ffi::PyGILState_Release(self.gil);
+        }
+    }
+}
+
+/// How many requests may be in the application at once (`threads=`).
+pub struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Slots {
+    pub fn new(n: usize) -> Slots {
+        Slots {
+            free: Mutex::new(n.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Runs `f` (Python) on this thread: the runtime's other work moves to another thread
+    /// meanwhile, and `f` waits for a free slot first.
+    fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        let inside = || {
+            keep_thread_state();
+            {
+                let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+                while *free == 0 {
+                    free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
+                }
+                *free -= 1;
+            }
+            let out = f();
+            *self.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            self.freed.notify_one();
+            out
+        };
+        let multi = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi {
+            tokio::task::block_in_place(inside)
+        } else {
+            inside()
+        }
+    }
+}
+
+/// The messages the application produced and the thread has not sent yet.
+type Queue = Arc<Mutex<VecDeque<Out>>>;
+
+/// Collects what the application sends; the thread running it sends it afterwards (the
+/// application never waits for the client here, so nothing needs the interpreter lock
+/// released).
+struct Collect(Queue);
+
+impl ResponseSink for Collect {
+    fn send(&mut self, out: Out) -> bool {
+        match self.0.lock() {
+            Ok(mut q) => {
+                q.push_back(out);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn blocks(&self, _out: &Out) -> bool {
+        false
+    }
+}
+
+/// `wsgi.input` of a request without a body.
+struct NoBody;
+
+impl BodySource for NoBody {
+    fn next_chunk(&mut self) -> Option<Result<Bytes, String>> {
+        None
+    }
+}
+
+/// The input and output of a job run here: no body, and a queue the response is built from.
+pub fn io() -> (Box<dyn BodySource>, Box<dyn ResponseSink>, Queue) {
+    let queue: Queue = Arc::default();
+    (Box::new(NoBody), Box::new(Collect(Arc::clone(&queue))), queue)
+}
+
+/// Runs `job` (made with the sink of [`io`] and its `queue`) on this thread, up to its head
+/// and first body chunk; the response's body iterates the rest as the connection sends it.
+pub fn run(
+    slots: &Arc<Slots>,
+    scripts: &Scripts,
+    job: PyJob,
+    queue: Queue,
+    default_type: Option<&str>,
+    daemon: bool,
+) -> Response<Body> {
+    let rest = slots.run(|| {
+        Python::attach(|py| python::begin(py, scripts, job).and_then(|r| r.drive(py, Some(1))))
+    });
+    let slots = Arc::clone(slots);
+    let first = queue.lock().ok().and_then(|mut q| q.pop_front());
+    host::response_from_first(
+        first,
+        move || {
+            InlineBody {
+                slots,
+                queue,
+                rest,
+                flush: false,
+                done: false,
+                cut: None,
+            }
+            .boxed()
+        },
+        default_type,
+        daemon,
+    )
+}
+
+/// The rest of a response: the chunks already produced, then the result's iteration, one
+/// chunk per poll, on the thread that writes the connection.
+struct InlineBody {
+    slots: Arc<Slots>,
+    queue: Queue,
+    rest: Option<Rest>,
+    /// A chunk was just handed to the connection: let it go out before asking for the next
+    /// one (which may take a while to come).
+    flush: bool,
+    done: bool,
+    cut: Option<CutShort>,
+}
+
+impl HttpBody for InlineBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if let Some(cut) = this.cut.as_mut() {
+            let r = cut.poll(cx);
+            if r.is_ready() {
+                this.done = true;
+            }
+            return r;
+        }
+        loop {
+            let next = this.queue.lock().ok().and_then(|mut q| q.pop_front());
+            match next {
+                Some(Out::Body(b)) => {
+                    this.flush = true;
+                    return Poll::Ready(Some(Ok(Frame::data(b))));
+                }
+                Some(Out::End) => {
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+                Some(_) => continue,
+                None => {}
+            }
+            let Some(rest) = this.rest.take() else {
+                // The application stopped without ending the response: the client must see
+                // it cut short.
+                let mut cut = CutShort::default();
+                let r = cut.poll(cx);
+                this.cut = Some(cut);
+                return r;
+            };
+            if this.flush {
+                this.flush = false;
+                this.rest = Some(rest);
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            this.rest = this.slots.run(|| Python::attach(|py| rest.drive(py, Some(1))));
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done
+    }
+}
+
+impl Drop for InlineBody {
+    fn drop(&mut self) {
+        if let Some(rest) = self.rest.take() {
+            self.slots.run(|| Python::attach(|py| rest.abandon(py)));
+        }
+    }
+}
