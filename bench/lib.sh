@@ -71,14 +71,15 @@ HEAD
 # read it before and after a run while the server is up.
 cpu_ticks() {
   local root=$1
-  awk -v root="$root" '
-    FNR == 1 {
+  # cat, not awk on the files: mawk stops at a file that vanished between the glob and the
+  # read (a process that exited meanwhile), cat goes on with the others.
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$root" '
+    {
       # Field 2 (comm) may hold spaces: parse from the last ")".
+      pid = $1
       line = $0
       sub(/^.*\) /, "", line)
       n = split(line, f, " ")
-      pid = FILENAME
-      sub(/^\/proc\//, "", pid); sub(/\/stat$/, "", pid)
       parent[pid] = f[2]
       ticks[pid] = f[12] + f[13]
     }
@@ -92,7 +93,7 @@ cpu_ticks() {
         }
       }
       print total
-    }' /proc/[0-9]*/stat 2>/dev/null || true  # processes that exit meanwhile: not an error
+    }' || true  # cat's status when a file vanished: not an error
 }
 
 # Microseconds of CPU per request: `cpu_us_per_request TICKS REQUESTS`.
