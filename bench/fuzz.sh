@@ -9,6 +9,8 @@
 #   bench/fuzz.sh                         # every target, 10 minutes each
 #   SECONDS_PER_TARGET=60 bench/fuzz.sh vcl url_path
 #   LANES=2 bench/fuzz.sh                 # two targets at a time (each still gets its minutes)
+#   PREBUILT=1 bench/fuzz.sh              # the binaries already built, without rebuilding
+#                                         # (`cargo fuzz run` rebuilds whenever a source changed)
 #
 # A failing input is kept in fuzz/artifacts/TARGET/; copy it to fuzz/regressions/TARGET/
 # and `cargo test --test fuzz_targets` runs it from then on (with the seeds and a few hundred
@@ -26,6 +28,7 @@ TIMEOUT=${TIMEOUT:-10}
 SANITIZER=${SANITIZER:-none}
 JOBS_NICE=${JOBS_NICE:-10}
 LANES=${LANES:-1}
+PREBUILT=${PREBUILT:-0}
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
@@ -48,8 +51,15 @@ fuzz_args=(--sanitizer "$SANITIZER" --target-dir "$repo/target/fuzz")
 for t in "${targets[@]}"; do
   [ "$t" = exercise_toml ] && fuzz_args+=(--features exercise)
 done
-echo "Compilando ${#targets[@]} objetivos (sanitizer: $SANITIZER)…"
-nice -n "$JOBS_NICE" cargo +nightly fuzz build "${fuzz_args[@]}" >/dev/null || die "no compila"
+bin_dir="$repo/target/fuzz/x86_64-unknown-linux-gnu/release"
+if [ "$PREBUILT" = 1 ]; then
+  for t in "${targets[@]}"; do
+    [ -x "$bin_dir/$t" ] || die "falta $bin_dir/$t: compílalo antes sin PREBUILT=1"
+  done
+else
+  echo "Compilando ${#targets[@]} objetivos (sanitizer: $SANITIZER)…"
+  nice -n "$JOBS_NICE" cargo +nightly fuzz build "${fuzz_args[@]}" >/dev/null || die "no compila"
+fi
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
@@ -61,9 +71,15 @@ run_target() {
   cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
   log=$(mktemp)
   start=$(date +%s)
-  nice -n "$JOBS_NICE" cargo +nightly fuzz run "${fuzz_args[@]}" "$t" "corpus/$t" "regressions/$t" -- \
-    -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb="$RSS_MB" -timeout="$TIMEOUT" \
-    -max_len=65536 -print_final_stats=1 >"$log" 2>&1
+  local flags=(-max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb="$RSS_MB" -timeout="$TIMEOUT"
+    -max_len=65536 -print_final_stats=1)
+  if [ "$PREBUILT" = 1 ]; then
+    nice -n "$JOBS_NICE" "$bin_dir/$t" -artifact_prefix="artifacts/$t/" "${flags[@]}" \
+      "corpus/$t" "regressions/$t" >"$log" 2>&1
+  else
+    nice -n "$JOBS_NICE" cargo +nightly fuzz run "${fuzz_args[@]}" "$t" "corpus/$t" "regressions/$t" -- \
+      "${flags[@]}" >"$log" 2>&1
+  fi
   status=$?
   secs=$(( $(date +%s) - start ))
   runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\)/\1/p' "$log" | tail -1)

@@ -259,3 +259,145 @@ fn an_interim_answer_keeps_the_request_waiting() {
         b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec()
     );
 }
+
+/// mod_reqtimeout's clocks, on a paused clock: `header=2-4,MinRate=100`.
+mod read_timeouts {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::time::{advance, Duration};
+
+    fn timed(served: u64) -> (Wire<tokio::io::DuplexStream>, tokio::io::DuplexStream) {
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        let stage = |timeout, max| ReadStage {
+            timeout,
+            max,
+            min_rate: 100,
+        };
+        let w = Wire::new(
+            ours,
+            Limits {
+                request_line: 8190,
+                field_size: 8190,
+                fields: 100,
+            },
+            Arc::default(),
+        )
+        .starting_after(served)
+        .with_timeouts(Some(ReadTimeouts {
+            header: stage(2, 4),
+            body: stage(2, 0),
+        }));
+        (w, theirs)
+    }
+
+    /// Reads what the wire hands hyper, giving up after `wait` of (paused) time.
+    async fn handed(w: &mut Wire<tokio::io::DuplexStream>, wait: Duration) -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; 4096];
+        tokio::select! {
+            n = w.read(&mut buf) => Some(buf[..n.expect("read")].to_vec()),
+            _ = tokio::time::sleep(wait) => None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_head_without_its_request_line_times_out_silently_after_the_header_time() {
+        let (mut w, mut client) = timed(0);
+        client.write_all(b"GET /a").await.unwrap();
+        assert_eq!(handed(&mut w, Duration::from_millis(1900)).await, None);
+        let got = handed(&mut w, Duration::from_millis(200))
+            .await
+            .expect("a stand-in");
+        assert!(got.starts_with(b"GET / HTTP/1.1\r\n"), "{got:?}");
+        assert_eq!(
+            w.notes.take(1),
+            Some(Note::TimedOut {
+                line: None,
+                unlogged: false
+            })
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn data_at_min_rate_extends_the_time_up_to_the_maximum() {
+        let (mut w, mut client) = timed(0);
+        // 100 bytes: one second more (3 s in all).
+        let line = b"GET /b HTTP/1.1\r\nUser-Agent: lento\r\n";
+        let pad = vec![b'a'; 100 - line.len() - 9];
+        client.write_all(line).await.unwrap();
+        client.write_all(b"X-Pad: ").await.unwrap();
+        client.write_all(&pad).await.unwrap();
+        client.write_all(b"\r\n").await.unwrap();
+        assert_eq!(handed(&mut w, Duration::from_millis(2800)).await, None);
+        let got = handed(&mut w, Duration::from_millis(400))
+            .await
+            .expect("a stand-in");
+        // The complete field but the last goes with it, for the log.
+        assert!(
+            String::from_utf8_lossy(&got).contains("User-Agent: lento\r\n"),
+            "{got:?}"
+        );
+        assert_eq!(
+            w.notes.take(1),
+            Some(Note::TimedOut {
+                line: Some("GET /b HTTP/1.1".into()),
+                unlogged: false
+            })
+        );
+
+        // Much more data: never beyond the 4 s maximum.
+        let (mut w, mut client) = timed(0);
+        client.write_all(b"GET /c HTTP/1.1\r\n").await.unwrap();
+        for _ in 0..10 {
+            client.write_all(b"X-Pad: ").await.unwrap();
+            client.write_all(&[b'x'; 1000]).await.unwrap();
+            client.write_all(b"\r\n").await.unwrap();
+            advance(Duration::from_millis(300)).await;
+            let _ = handed(&mut w, Duration::from_millis(1)).await;
+        }
+        assert!(
+            handed(&mut w, Duration::from_millis(1200)).await.is_some(),
+            "cut at 4 s however much arrived"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_later_request_starts_its_clock_with_its_first_byte() {
+        let (mut w, mut client) = timed(1);
+        // Idle for a long time: that is KeepAliveTimeout's business, not the header time.
+        assert_eq!(handed(&mut w, Duration::from_secs(30)).await, None);
+        client.write_all(b"GET /d").await.unwrap();
+        assert_eq!(handed(&mut w, Duration::from_millis(1900)).await, None);
+        assert!(handed(&mut w, Duration::from_millis(200)).await.is_some());
+        assert_eq!(
+            w.notes.take(2),
+            Some(Note::TimedOut {
+                line: None,
+                unlogged: true
+            })
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stops_fails_the_read_and_says_so() {
+        let (mut w, mut client) = timed(0);
+        client
+            .write_all(b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+            .await
+            .unwrap();
+        let head = handed(&mut w, Duration::from_millis(10))
+            .await
+            .expect("head");
+        assert!(head.starts_with(b"POST /e"));
+        let body = handed(&mut w, Duration::from_millis(10))
+            .await
+            .expect("body");
+        assert_eq!(body, b"abc");
+        let mut buf = [0u8; 64];
+        let err = tokio::time::timeout(Duration::from_secs(3), w.read(&mut buf))
+            .await
+            .expect("the read ends")
+            .expect_err("the read fails");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(w.notes.body_timed_out());
+    }
+}
