@@ -213,7 +213,7 @@ pub struct Ctx {
     /// `std.log()` lines.
     pub log: Vec<String>,
     pub now: f64,
-    pub hostname: Arc<str>,
+    pub hostname: String,
     /// Where the last `return` was (file:line), for `lab explain`.
     pub decided_at: Option<crate::config::diagnostic::Span>,
 }
