@@ -220,7 +220,9 @@ impl Conn {
                 self.stream.write_all(out).await?;
                 let mut sent = 0u64;
                 while let Some(frame) = body.frame().await {
-                    let Ok(data) = frame.map_err(|_| ()).and_then(|f| f.into_data().map_err(|_| ()))
+                    let Ok(data) = frame
+                        .map_err(|_| ())
+                        .and_then(|f| f.into_data().map_err(|_| ()))
                     else {
                         // A body that fails, or a frame that is not data: cut the answer.
                         return Ok(false);
@@ -280,7 +282,10 @@ async fn write_two(stream: &mut TcpStream, a: &[u8], b: &[u8]) -> io::Result<()>
     write_all_vectored(stream, &mut parts).await
 }
 
-async fn write_all_vectored(stream: &mut TcpStream, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
+async fn write_all_vectored(
+    stream: &mut TcpStream,
+    mut parts: &mut [IoSlice<'_>],
+) -> io::Result<()> {
     IoSlice::advance_slices(&mut parts, 0);
     while !parts.is_empty() {
         let n = stream.write_vectored(parts).await?;
@@ -335,9 +340,8 @@ fn parse(buf: &[u8]) -> Parse {
 fn plain_path(p: &str) -> bool {
     p.starts_with('/')
         && p.len() < 65534
-        && p.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%[]".contains(&b)
-        })
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%[]".contains(&b))
 }
 
 enum Framing {

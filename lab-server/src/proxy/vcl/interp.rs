@@ -593,9 +593,7 @@ fn eval(prog: &Program, e: &Expr, ctx: &mut Ctx, host: &dyn Host) -> Result<Valu
             Value::Dur(d) => Value::Dur(-d),
             other => other,
         },
-        Expr::And(a, b) => {
-            Value::Bool(truthy(prog, a, ctx, host)? && truthy(prog, b, ctx, host)?)
-        }
+        Expr::And(a, b) => Value::Bool(truthy(prog, a, ctx, host)? && truthy(prog, b, ctx, host)?),
         Expr::Or(a, b) => Value::Bool(truthy(prog, a, ctx, host)? || truthy(prog, b, ctx, host)?),
         Expr::Cmp(op @ (CmpOp::Eq | CmpOp::Ne), a, b)
             if borrowed(a, ctx).is_some() && borrowed(b, ctx).is_some() =>
