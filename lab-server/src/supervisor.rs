@@ -694,7 +694,7 @@ impl Running for VarnishService {
             return Counters::default();
         };
         let st = &role.proxy.stats;
-        let r = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        let r = |a: &crate::proxy::stats::Counter| a.load(std::sync::atomic::Ordering::Relaxed);
         Counters {
             uptime_secs: self.started.elapsed().as_secs(),
             requests: r(&st.client_req),

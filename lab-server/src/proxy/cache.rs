@@ -161,6 +161,9 @@ pub struct Object {
     pub accounted: AtomicU64,
     /// Removed from the store (a late body must not be counted).
     pub gone: std::sync::atomic::AtomicBool,
+    /// The header that followed Content-Length in the backend's answer: delivery writes the
+    /// length back in front of it, where Varnish keeps it.
+    pub length_before: Option<String>,
 }
 
 impl Object {

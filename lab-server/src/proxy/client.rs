@@ -16,16 +16,17 @@
 
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Buf as _, BytesMut};
 use http_body::Body as _;
 use http_body_util::BodyExt as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use super::body::ProxyBody;
 use super::server::{self, Answer, Prepared, ReqHead};
@@ -50,6 +51,7 @@ pub async fn connection(proxy: Arc<Proxy>, stream: TcpStream, client: SocketAddr
         stream,
         buf: BytesMut::with_capacity(4096),
         out: Vec::with_capacity(1024),
+        timer: Box::pin(tokio::time::sleep(HEAD_TIMEOUT)),
     };
     let tunnel = Tunnel::default();
     loop {
@@ -68,11 +70,10 @@ pub async fn connection(proxy: Arc<Proxy>, stream: TcpStream, client: SocketAddr
         let Parsed {
             head,
             head_len,
-            url_range,
             head_only,
         } = parsed;
         let http10 = head.http10;
-        let raw = conn.buf.split_to(head_len).freeze();
+        conn.buf.advance(head_len);
         let xid = proxy.next_xid();
         proxy.stats.client_req.fetch_add(1, Relaxed);
         let mut trace = Trace::default();
@@ -81,14 +82,13 @@ pub async fn connection(proxy: Arc<Proxy>, stream: TcpStream, client: SocketAddr
             xid,
             client,
             &head.method,
-            std::str::from_utf8(&raw[url_range]).unwrap_or(""),
+            &head.url,
             head.http10,
         );
         // The client's headers as it spelled them, for `lab proxy log`.
         for (n, v) in &head.headers {
             trace.header("ReqHeader", n, v);
         }
-        drop(raw);
         let resp = server::process(
             Arc::clone(&proxy),
             xid,
@@ -123,6 +123,9 @@ struct Conn {
     buf: BytesMut,
     /// The response head being written (kept between requests).
     out: Vec<u8>,
+    /// Wakes the connection to check [`HEAD_TIMEOUT`]: one timer for the connection, moved
+    /// only when it fires (a timer per read would cost more than the read).
+    timer: Pin<Box<Sleep>>,
 }
 
 enum Read {
@@ -138,7 +141,6 @@ enum Read {
 struct Parsed {
     head: ReqHead,
     head_len: usize,
-    url_range: std::ops::Range<usize>,
     head_only: bool,
 }
 
@@ -163,15 +165,28 @@ impl Conn {
             if self.buf.capacity() - self.buf.len() < 1024 {
                 self.buf.reserve(4096);
             }
-            let left = HEAD_TIMEOUT.saturating_sub(started.elapsed());
-            match tokio::time::timeout(left, self.stream.read_buf(&mut self.buf)).await {
-                Ok(Ok(0)) if self.buf.is_empty() => return Read::Closed,
+            let read = tokio::select! {
+                biased;
+                r = self.stream.read_buf(&mut self.buf) => Some(r),
+                () = &mut self.timer => None,
+            };
+            match read {
+                Some(Ok(0)) if self.buf.is_empty() => return Read::Closed,
                 // A partial head and then the end: hyper says what it says about that.
-                Ok(Ok(0)) => return Read::Other,
-                Ok(Ok(_)) => {}
-                Ok(Err(_)) => return Read::Gone,
-                Err(_) if self.buf.is_empty() => return Read::Closed,
-                Err(_) => return Read::Gone,
+                Some(Ok(0)) => return Read::Other,
+                Some(Ok(_)) => {}
+                Some(Err(_)) => return Read::Gone,
+                None => {
+                    let deadline = started + HEAD_TIMEOUT;
+                    if Instant::now() < deadline {
+                        // Set for an earlier head: wait for this one's deadline.
+                        self.timer.as_mut().reset(deadline);
+                    } else if self.buf.is_empty() {
+                        return Read::Closed;
+                    } else {
+                        return Read::Gone;
+                    }
+                }
             }
         }
     }
@@ -205,7 +220,9 @@ impl Conn {
                 self.stream.write_all(out).await?;
                 let mut sent = 0u64;
                 while let Some(frame) = body.frame().await {
-                    let Ok(data) = frame.map_err(|_| ()).and_then(|f| f.into_data().map_err(|_| ()))
+                    let Ok(data) = frame
+                        .map_err(|_| ())
+                        .and_then(|f| f.into_data().map_err(|_| ()))
                     else {
                         // A body that fails, or a frame that is not data: cut the answer.
                         return Ok(false);
@@ -265,7 +282,10 @@ async fn write_two(stream: &mut TcpStream, a: &[u8], b: &[u8]) -> io::Result<()>
     write_all_vectored(stream, &mut parts).await
 }
 
-async fn write_all_vectored(stream: &mut TcpStream, mut parts: &mut [IoSlice<'_>]) -> io::Result<()> {
+async fn write_all_vectored(
+    stream: &mut TcpStream,
+    mut parts: &mut [IoSlice<'_>],
+) -> io::Result<()> {
     IoSlice::advance_slices(&mut parts, 0);
     while !parts.is_empty() {
         let n = stream.write_vectored(parts).await?;
@@ -303,7 +323,6 @@ fn parse(buf: &[u8]) -> Parse {
         }
         list.push((n.to_string(), String::from_utf8_lossy(h.value).into_owned()));
     }
-    let start = path.as_ptr() as usize - buf.as_ptr() as usize;
     Parse::Done(Parsed {
         head_only: method == "HEAD",
         head: ReqHead {
@@ -313,7 +332,6 @@ fn parse(buf: &[u8]) -> Parse {
             headers: list,
         },
         head_len: len,
-        url_range: start..start + path.len(),
     })
 }
 
@@ -322,9 +340,8 @@ fn parse(buf: &[u8]) -> Parse {
 fn plain_path(p: &str) -> bool {
     p.starts_with('/')
         && p.len() < 65534
-        && p.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%[]".contains(&b)
-        })
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%[]".contains(&b))
 }
 
 enum Framing {

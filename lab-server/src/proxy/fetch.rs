@@ -394,6 +394,12 @@ impl Proxy {
             .get("content-length")
             .and_then(|l| l.trim().parse::<u64>().ok());
         let body_length = length;
+        let length_before = head
+            .headers
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .and_then(|i| head.headers.get(i + 1))
+            .map(|(n, _)| n.clone());
         head.unset("content-length");
         let mut gzip = head
             .get("content-encoding")
@@ -524,6 +530,11 @@ impl Proxy {
             length: if body_known { length } else { None },
             accounted: AtomicU64::new(0),
             gone: Default::default(),
+            length_before: if transform == Transform::None {
+                length_before
+            } else {
+                None
+            },
         });
         if let Some(tx) = body_owner {
             let _ = tx.send(Arc::clone(&obj));
@@ -560,6 +571,7 @@ impl Proxy {
                     length: None,
                     accounted: AtomicU64::new(0),
                     gone: Default::default(),
+                    length_before: None,
                 });
                 if obj.ttl > 0.0 {
                     self.store
@@ -631,6 +643,7 @@ impl Proxy {
             length: None,
             accounted: AtomicU64::new(0),
             gone: Default::default(),
+            length_before: None,
         });
         Fetched { obj, error: true }
     }
@@ -665,6 +678,7 @@ impl Proxy {
             length: None,
             accounted: AtomicU64::new(0),
             gone: Default::default(),
+            length_before: None,
         })
     }
 
@@ -725,14 +739,9 @@ impl Proxy {
                         trace.add("VCL_return", a.name());
                         match a {
                             Action::Deliver | Action::PassFor(_) => {
-                                let mut head = std::mem::take(&mut ctx.beresp);
-                                let len = head
-                                    .get("content-length")
-                                    .and_then(|l| l.parse::<u64>().ok());
-                                head.unset("content-length");
-                                if let Some(l) = len {
-                                    head.set("Content-Length", l.to_string());
-                                }
+                                // Content-Length stays where the backend put it (the
+                                // delivery writes the parsed length there).
+                                let head = std::mem::take(&mut ctx.beresp);
                                 Ok((head, ProxyBody::Incoming(incoming), xid))
                             }
                             Action::Error(c, r) => {

@@ -83,7 +83,7 @@ pub struct Proxy {
     pub log: TxLog,
     pub params: Params,
     pub clock: Clock,
-    pub hostname: Arc<str>,
+    pub hostname: String,
     xid: AtomicU64,
 }
 
@@ -126,7 +126,7 @@ impl Proxy {
             log: TxLog::new(2000),
             params,
             clock: Clock::new(),
-            hostname: hostname().into(),
+            hostname: hostname(),
             // Varnish's first client request gets xid 2 (1 is the session).
             xid: AtomicU64::new(1),
         });

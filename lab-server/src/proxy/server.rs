@@ -139,7 +139,10 @@ pub(crate) fn begin_trace(
     http10: bool,
 ) {
     trace.add_fmt("Begin", format_args!("req {} rxreq", xid));
-    trace.add_fmt("ReqStart", format_args!("{} {}", client.ip(), client.port()));
+    trace.add_fmt(
+        "ReqStart",
+        format_args!("{} {}", client.ip(), client.port()),
+    );
     trace.add("ReqMethod", method);
     trace.add("ReqURL", url);
     trace.add("ReqProtocol", if http10 { "HTTP/1.0" } else { "HTTP/1.1" });
@@ -857,6 +860,10 @@ fn respond(
     xid: u64,
 ) -> Answer {
     let synthetic = matches!(reply, Reply::Synth { .. });
+    let length_before = match &reply {
+        Reply::Obj { obj, .. } => obj.length_before.clone(),
+        _ => None,
+    };
     let mut len_last = false;
     let (resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
         Reply::Raw(r) => {
@@ -981,17 +988,29 @@ fn respond(
         headers: resp_headers,
         ..
     } = resp;
-    // Content-Length goes where Varnish writes it: right before X-Varnish on objects, at the
-    // end on synthetic answers.
+    // Content-Length goes where Varnish writes it: where the backend had it on objects and
+    // passes (right before X-Varnish when it had none), at the end on synthetic answers and
+    // when a range changed the length.
     let mut length = len.filter(|_| {
         status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT
     });
     let mut headers: Vec<Field> = Vec::with_capacity(resp_headers.len() + 2);
     for (n, v) in resp_headers {
         if n.eq_ignore_ascii_case("content-length") {
+            if !synthetic && !len_last {
+                if let Some(l) = length.take() {
+                    push_grouped(&mut headers, "content-length".into(), l.to_string().into());
+                }
+            }
             continue;
         }
-        if !synthetic && !len_last && n.eq_ignore_ascii_case("x-varnish") {
+        if !synthetic
+            && !len_last
+            && (n.eq_ignore_ascii_case("x-varnish")
+                || length_before
+                    .as_deref()
+                    .is_some_and(|b| n.eq_ignore_ascii_case(b)))
+        {
             if let Some(l) = length.take() {
                 push_grouped(&mut headers, "content-length".into(), l.to_string().into());
             }
@@ -1048,8 +1067,7 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// The reason phrase as written: VCL's unless it cannot go in a status line.
     pub fn reason(&self) -> &str {
-        if self.reason != self.status.canonical_reason().unwrap_or("")
-            && valid_reason(&self.reason)
+        if self.reason != self.status.canonical_reason().unwrap_or("") && valid_reason(&self.reason)
         {
             &self.reason
         } else {
@@ -1125,7 +1143,8 @@ pub(crate) fn valid_value(v: &str) -> bool {
 
 /// A reason phrase hyper writes: tab, space, visible characters and obs-text.
 fn valid_reason(r: &str) -> bool {
-    r.bytes().all(|b| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80)
+    r.bytes()
+        .all(|b| b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80)
 }
 
 /// Streams a gzipped body gunzipped.

@@ -7,12 +7,58 @@ use std::sync::Mutex;
 
 use super::query::{Grouping, Query};
 
+/// Slots per counter: each thread adds to its own, so the threads serving requests do not
+/// keep taking one cache line from each other (as Varnish's per-worker counters).
+const SLOTS: usize = 8;
+
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct Slot(AtomicU64);
+
+/// A counter (or a gauge: additions and subtractions wrap, and their sum is the value)
+/// with the atomics' interface.
+#[derive(Debug, Default)]
+pub struct Counter {
+    slots: [Slot; SLOTS],
+}
+
+fn slot() -> usize {
+    use std::cell::Cell;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    thread_local! {
+        static SLOT: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    SLOT.with(|s| {
+        if s.get() == usize::MAX {
+            s.set(NEXT.fetch_add(1, Relaxed) as usize % SLOTS);
+        }
+        s.get()
+    })
+}
+
+impl Counter {
+    /// Adds `n`; returns nothing useful (the slot's previous value), like a sum's part.
+    pub fn fetch_add(&self, n: u64, order: std::sync::atomic::Ordering) -> u64 {
+        self.slots[slot()].0.fetch_add(n, order)
+    }
+
+    pub fn fetch_sub(&self, n: u64, order: std::sync::atomic::Ordering) -> u64 {
+        self.slots[slot()].0.fetch_sub(n, order)
+    }
+
+    pub fn load(&self, order: std::sync::atomic::Ordering) -> u64 {
+        self.slots
+            .iter()
+            .fold(0u64, |sum, s| sum.wrapping_add(s.0.load(order)))
+    }
+}
+
 macro_rules! counters {
     ($($name:ident : $desc:literal),* $(,)?) => {
         /// `MAIN.*` counters.
         #[derive(Debug, Default)]
         pub struct Stats {
-            $(pub $name: AtomicU64,)*
+            $(pub $name: Counter,)*
         }
 
         impl Stats {

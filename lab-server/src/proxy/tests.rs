@@ -1338,12 +1338,7 @@ GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 #[tokio::test]
 async fn pipe_keeps_the_clients_header_spelling() {
     let (be, seen) = raw_backend().await;
-    let role = proxy_with(
-        "sub vcl_recv { return (pipe); }",
-        be,
-        Params::default(),
-    )
-    .await;
+    let role = proxy_with("sub vcl_recv { return (pipe); }", be, Params::default()).await;
     let at = role.bound()[0].1;
     let mut c = tokio::net::TcpStream::connect(at).await.unwrap();
     c.write_all(b"GET /t HTTP/1.1\r\nhost: x\r\nx-lower: 1\r\nX-MiXeD: 2\r\n\r\n")
@@ -1361,4 +1356,32 @@ async fn pipe_keeps_the_clients_header_spelling() {
         "{head}"
     );
     role.stop();
+}
+
+/// Content-Length stays where the backend put it on a miss, a hit and a pass, as Varnish 7.1
+/// delivers it (in front of Apache, whose Content-Length comes before Content-Type).
+#[tokio::test]
+async fn content_length_keeps_the_backends_place() {
+    let (_be, _role, at) = setup("").await;
+    _be.route(
+        "/cl",
+        200,
+        &[
+            ("Content-Length", "10"),
+            ("Content-Type", "text/plain"),
+            ("Cache-Control", "max-age=60"),
+        ],
+        "0123456789",
+    );
+    for extra in [&[][..], &[][..], &[("Cookie", "a=1")][..]] {
+        let r = get(at, "GET", "/cl", extra).await;
+        let names: Vec<&str> = r.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        assert!(
+            pos("content-length") < pos("content-type"),
+            "{:?} {names:?}",
+            r.h("x-varnish")
+        );
+        assert_eq!(r.body, "0123456789");
+    }
 }

@@ -213,7 +213,7 @@ pub struct Ctx {
     /// `std.log()` lines.
     pub log: Vec<String>,
     pub now: f64,
-    pub hostname: Arc<str>,
+    pub hostname: String,
     /// Where the last `return` was (file:line), for `lab explain`.
     pub decided_at: Option<crate::config::diagnostic::Span>,
 }
@@ -593,9 +593,7 @@ fn eval(prog: &Program, e: &Expr, ctx: &mut Ctx, host: &dyn Host) -> Result<Valu
             Value::Dur(d) => Value::Dur(-d),
             other => other,
         },
-        Expr::And(a, b) => {
-            Value::Bool(truthy(prog, a, ctx, host)? && truthy(prog, b, ctx, host)?)
-        }
+        Expr::And(a, b) => Value::Bool(truthy(prog, a, ctx, host)? && truthy(prog, b, ctx, host)?),
         Expr::Or(a, b) => Value::Bool(truthy(prog, a, ctx, host)? || truthy(prog, b, ctx, host)?),
         Expr::Cmp(op @ (CmpOp::Eq | CmpOp::Ne), a, b)
             if borrowed(a, ctx).is_some() && borrowed(b, ctx).is_some() =>
