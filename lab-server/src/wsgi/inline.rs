@@ -2,18 +2,17 @@
 //! thread: the application is called right where the request was read, and the thread
 //! that writes the response iterates the rest of the result chunk by chunk as it sends it.
 //!
-//! A daemon-mode worker serves the connections the lab passed it on a runtime of `threads`
-//! threads (mod_wsgi's `threads=`), each of them a Python thread for its whole life. The
-//! application runs inside [`tokio::task::block_in_place`]: the runtime goes on with the
-//! other connections on another thread while this one is in Python, so one that waits (a
-//! slow generator, `time.sleep`) holds only its own thread; and [`Slots`] lets at most
-//! `threads` requests into the application at once, as mod_wsgi's daemon threads do. A
-//! request with a body still goes to the Python threads of the pool, which read
-//! `wsgi.input` while the connection streams it in.
+//! A daemon-mode worker serves the connections the lab passed it on `threads` single-threaded
+//! runtimes (mod_wsgi's `threads=`), each on a Python thread of its own: at most that many
+//! requests are in the application at once, and a request costs no wake-up of another
+//! thread. A new connection goes to the runtime holding the fewest; the connections of one
+//! runtime wait while its thread is in the application (a slow generator, `time.sleep`), as
+//! the other runtimes go on with theirs. A request with a body still goes to the Python
+//! threads of the pool, which read `wsgi.input` while the connection streams it in.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -98,47 +97,6 @@ impl ThreadState {
     }
 }
 
-/// How many requests may be in the application at once (`threads=`).
-pub struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-impl Slots {
-    pub fn new(n: usize) -> Slots {
-        Slots {
-            free: Mutex::new(n.max(1)),
-            freed: Condvar::new(),
-        }
-    }
-
-    /// Runs `f` (Python) on this thread: the runtime's other work moves to another thread
-    /// meanwhile, and `f` waits for a free slot first.
-    fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        let inside = || {
-            keep_thread_state();
-            {
-                let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-                while *free == 0 {
-                    free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
-                }
-                *free -= 1;
-            }
-            let out = f();
-            *self.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-            self.freed.notify_one();
-            out
-        };
-        let multi = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if multi {
-            tokio::task::block_in_place(inside)
-        } else {
-            inside()
-        }
-    }
-}
-
 /// The messages the application produced and the thread has not sent yet.
 type Queue = Arc<Mutex<VecDeque<Out>>>;
 
@@ -181,23 +139,20 @@ pub fn io() -> (Box<dyn BodySource>, Box<dyn ResponseSink>, Queue) {
 /// Runs `job` (made with the sink of [`io`] and its `queue`) on this thread, up to its head
 /// and first body chunk; the response's body iterates the rest as the connection sends it.
 pub fn run(
-    slots: &Arc<Slots>,
     scripts: &Scripts,
     job: PyJob,
     queue: Queue,
     default_type: Option<&str>,
     daemon: bool,
 ) -> Response<Body> {
-    let rest = slots.run(|| {
-        Python::attach(|py| python::begin(py, scripts, job).and_then(|r| r.drive(py, Some(1))))
+    let rest = Python::attach(|py| {
+        python::begin(py, scripts, job).and_then(|r| r.drive(py, Some(1)))
     });
-    let slots = Arc::clone(slots);
     let first = queue.lock().ok().and_then(|mut q| q.pop_front());
     host::response_from_first(
         first,
         move || {
             InlineBody {
-                slots,
                 queue,
                 rest,
                 flush: false,
@@ -214,7 +169,6 @@ pub fn run(
 /// The rest of a response: the chunks already produced, then the result's iteration, one
 /// chunk per poll, on the thread that writes the connection.
 struct InlineBody {
-    slots: Arc<Slots>,
     queue: Queue,
     rest: Option<Rest>,
     /// A chunk was just handed to the connection: let it go out before asking for the next
@@ -271,7 +225,7 @@ impl HttpBody for InlineBody {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            this.rest = this.slots.run(|| Python::attach(|py| rest.drive(py, Some(1))));
+            this.rest = Python::attach(|py| rest.drive(py, Some(1)));
         }
     }
 
@@ -283,7 +237,7 @@ impl HttpBody for InlineBody {
 impl Drop for InlineBody {
     fn drop(&mut self) {
         if let Some(rest) = self.rest.take() {
-            self.slots.run(|| Python::attach(|py| rest.abandon(py)));
+            Python::attach(|py| rest.abandon(py));
         }
     }
 }

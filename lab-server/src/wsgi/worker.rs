@@ -164,7 +164,7 @@ pub fn run(args: WorkerArgs) -> i32 {
         h.stop.store(true, Ordering::SeqCst);
         let _ = h.receiver.join();
         h.http.stop();
-        (h.http, h.rt)
+        (h.http, h.loops)
     });
     // Wake every thread blocked in accept(), then stop taking connections.
     let wakers: Vec<UnixStream> = (0..threads)
@@ -207,21 +207,33 @@ fn start_handoff(
             return None;
         }
     };
-    // One runtime thread per `threads=`: each is a Python thread and runs the requests of
-    // the connections it holds itself (see [`super::inline`]).
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads.max(1))
-        .thread_name("wsgi-http")
-        .on_thread_start(super::inline::keep_thread_state)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            fail(format!("no se pudo crear el runtime: {e}"));
+    // One single-threaded runtime per `threads=`, each on a Python thread of its own that
+    // runs the requests of the connections it holds itself (see [`super::inline`]); a new
+    // connection goes to the one holding the fewest.
+    let mut loops = Vec::new();
+    for i in 0..args.threads.max(1) {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                fail(format!("no se pudo crear el runtime: {e}"));
+                return None;
+            }
+        };
+        loops.push(rt.handle().clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("wsgi-http-{i}"))
+            .spawn(move || {
+                super::inline::keep_thread_state();
+                rt.block_on(std::future::pending::<()>());
+            });
+        if let Err(e) = spawned {
+            fail(format!("no se pudieron crear los hilos: {e}"));
             return None;
         }
-    };
+    }
     let pool = match PythonPool::start_with("wsgi-h", args.threads.max(1), Arc::clone(scripts)) {
         Ok(p) => Arc::new(Mutex::new(p)),
         Err(e) => {
@@ -235,13 +247,12 @@ fn start_handoff(
     let multithread = args.threads > 1;
     let st = Arc::clone(state);
     let loaded = Arc::clone(scripts);
-    let slots = Arc::new(super::inline::Slots::new(args.threads));
     let make = move |cfg: &crate::config::ServerConfig, back: &std::path::Path| {
         let (a, b, c) = (Arc::clone(&st), Arc::clone(&st), Arc::clone(&st));
         let side = WorkerSide {
             group: group.clone(),
             scripts: Arc::clone(&loaded),
-            inline: Some(Arc::clone(&slots)),
+            inline: true,
             pool: Arc::clone(&pool),
             back: back.to_path_buf(),
             multiprocess,
@@ -266,7 +277,7 @@ fn start_handoff(
     };
     let http = Arc::new(WorkerHttp::new(Box::new(make)));
     let stop = Arc::new(AtomicBool::new(false));
-    let handle = rt.handle().clone();
+    let chooser = loops.clone();
     let receiver_http = Arc::clone(&http);
     let receiver_log = log.clone();
     let receiver_state = Arc::clone(state);
@@ -281,6 +292,12 @@ fn start_handoff(
                 pass_back(stream, packet, &receiver_log);
                 return;
             }
+            let Some(handle) = chooser
+                .iter()
+                .min_by_key(|h| h.metrics().num_alive_tasks())
+            else {
+                return;
+            };
             let http = Arc::clone(&receiver_http);
             let log = receiver_log.clone();
             // Counted until `accept` has counted it as open (the stop waits for both).
@@ -307,7 +324,7 @@ fn start_handoff(
     };
     Some(Handoff {
         http,
-        rt,
+        loops,
         stop,
         receiver,
         path,
@@ -317,8 +334,9 @@ fn start_handoff(
 /// The running hand-off side of a worker.
 struct Handoff {
     http: Arc<WorkerHttp>,
-    /// Runs the handed connections; dropped last.
-    rt: tokio::runtime::Runtime,
+    /// The runtimes that serve the handed connections (their threads live as long as the
+    /// process).
+    loops: Vec<tokio::runtime::Handle>,
     stop: Arc<AtomicBool>,
     receiver: std::thread::JoinHandle<()>,
     path: std::path::PathBuf,
