@@ -574,13 +574,8 @@ impl WorkerSide {
                 (self.multiprocess, self.multithread),
                 ctx.log().in_daemon(),
             );
-            let resp = super::inline::run(
-                &self.scripts,
-                job,
-                queue,
-                ctx.default_type.as_deref(),
-                true,
-            );
+            let resp =
+                super::inline::run(&self.scripts, job, queue, ctx.default_type.as_deref(), true);
             (self.ended)();
             return resp;
         }
@@ -983,7 +978,12 @@ pub async fn response_from_channel(
     daemon: bool,
 ) -> Response<Body> {
     let first = rx.recv().await;
-    response_from_first(first, move || ChannelBody::new(rx).boxed(), default_type, daemon)
+    response_from_first(
+        first,
+        move || ChannelBody::new(rx).boxed(),
+        default_type,
+        daemon,
+    )
 }
 
 /// The response for the application's first message; `rest` is the body that follows a

@@ -2,18 +2,22 @@
 //! thread: the application is called right where the request was read, and the thread
 //! that writes the response iterates the rest of the result chunk by chunk as it sends it.
 //!
-//! A daemon-mode worker serves the connections the lab passed it on `threads` single-threaded
-//! runtimes (mod_wsgi's `threads=`), each on a Python thread of its own: at most that many
-//! requests are in the application at once, and a request costs no wake-up of another
-//! thread. A new connection goes to the runtime holding the fewest; the connections of one
-//! runtime wait while its thread is in the application (a slow generator, `time.sleep`), as
-//! the other runtimes go on with theirs. A request with a body still goes to the Python
-//! threads of the pool, which read `wsgi.input` while the connection streams it in.
+//! A daemon-mode worker serves the connections the lab passed it on a runtime of `threads`
+//! threads (mod_wsgi's `threads=`), each of them a Python thread for its whole life: at most
+//! that many requests are in the application at once, and a request costs no wake-up of
+//! another thread. A thread in the application does not serve its runtime meanwhile; while
+//! the others keep going that costs nothing, and when every busy thread has been in Python
+//! for a couple of milliseconds with nothing moving, [`watch`] wakes an idle one, which takes
+//! over the connections' events (so a slow request, or a generator that waits, holds only its
+//! own thread). A request with a body still goes to the Python threads of the pool, which
+//! read `wsgi.input` while the connection streams it in.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::Response;
@@ -97,6 +101,48 @@ impl ThreadState {
     }
 }
 
+/// Threads of this process inside the application now, and a count of every entry and exit.
+static INSIDE: AtomicUsize = AtomicUsize::new(0);
+static MOVED: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `f` (Python) on this thread, counted for [`watch`].
+fn in_python<R>(f: impl FnOnce() -> R) -> R {
+    INSIDE.fetch_add(1, Ordering::SeqCst);
+    MOVED.fetch_add(1, Ordering::Relaxed);
+    let out = f();
+    MOVED.fetch_add(1, Ordering::Relaxed);
+    INSIDE.fetch_sub(1, Ordering::SeqCst);
+    out
+}
+
+/// How long threads may all sit in the application before an idle one is woken.
+const STUCK: Duration = Duration::from_millis(2);
+
+/// Starts the thread that keeps `runtime` serving while its threads are in the application:
+/// when some are inside and none entered or left for [`STUCK`], it hands the runtime an
+/// empty task, which wakes an idle thread; that one then waits for the connections' events
+/// (a busy thread does not) and serves them.
+pub fn watch(runtime: tokio::runtime::Handle) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("wsgi-watch".into())
+        .spawn(move || {
+            let mut last = MOVED.load(Ordering::Relaxed);
+            // Once per stall: the thread woken keeps waiting for events until it, too,
+            // enters the application (which counts as a move).
+            let mut woken_at = None;
+            loop {
+                std::thread::sleep(STUCK);
+                let now = MOVED.load(Ordering::Relaxed);
+                if now == last && woken_at != Some(now) && INSIDE.load(Ordering::SeqCst) > 0 {
+                    drop(runtime.spawn(async {}));
+                    woken_at = Some(now);
+                }
+                last = now;
+            }
+        })
+        .map(|_| ())
+}
+
 /// The messages the application produced and the thread has not sent yet.
 type Queue = Arc<Mutex<VecDeque<Out>>>;
 
@@ -133,7 +179,11 @@ impl BodySource for NoBody {
 /// The input and output of a job run here: no body, and a queue the response is built from.
 pub fn io() -> (Box<dyn BodySource>, Box<dyn ResponseSink>, Queue) {
     let queue: Queue = Arc::default();
-    (Box::new(NoBody), Box::new(Collect(Arc::clone(&queue))), queue)
+    (
+        Box::new(NoBody),
+        Box::new(Collect(Arc::clone(&queue))),
+        queue,
+    )
 }
 
 /// Runs `job` (made with the sink of [`io`] and its `queue`) on this thread, up to its head
@@ -145,8 +195,8 @@ pub fn run(
     default_type: Option<&str>,
     daemon: bool,
 ) -> Response<Body> {
-    let rest = Python::attach(|py| {
-        python::begin(py, scripts, job).and_then(|r| r.drive(py, Some(1)))
+    let rest = in_python(|| {
+        Python::attach(|py| python::begin(py, scripts, job).and_then(|r| r.drive(py, Some(1))))
     });
     let first = queue.lock().ok().and_then(|mut q| q.pop_front());
     host::response_from_first(
@@ -225,7 +275,7 @@ impl HttpBody for InlineBody {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            this.rest = Python::attach(|py| rest.drive(py, Some(1)));
+            this.rest = in_python(|| Python::attach(|py| rest.drive(py, Some(1))));
         }
     }
 
@@ -237,7 +287,7 @@ impl HttpBody for InlineBody {
 impl Drop for InlineBody {
     fn drop(&mut self) {
         if let Some(rest) = self.rest.take() {
-            Python::attach(|py| rest.abandon(py));
+            in_python(|| Python::attach(|py| rest.abandon(py)));
         }
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! - `.hand`: client connections the lab passes over ([`crate::http::handoff`]). The worker
 //!   loads the lab's configuration from the workspace and serves those connections' requests
-//!   for its group itself, over HTTP (hyper on a runtime thread, the application on `threads`
-//!   Python threads); any other request passes the connection back to the lab.
+//!   for its group itself, over HTTP (hyper on a runtime of `threads` threads, each a Python
+//!   thread that runs the requests it reads itself, see [`super::inline`]; a request with a
+//!   body goes to a pool of Python threads); any other request passes the connection back
+//!   to the lab.
 //! - `.sock`: FastCGI requests from the lab, for what cannot move (internal redirects,
 //!   chunked bodies, a worker that could not load the configuration), on `threads` threads
 //!   as mod_wsgi's daemon threads do: each thread accepts a connection, reads the request
@@ -164,7 +166,7 @@ pub fn run(args: WorkerArgs) -> i32 {
         h.stop.store(true, Ordering::SeqCst);
         let _ = h.receiver.join();
         h.http.stop();
-        (h.http, h.loops)
+        (h.http, h.rt)
     });
     // Wake every thread blocked in accept(), then stop taking connections.
     let wakers: Vec<UnixStream> = (0..threads)
@@ -207,32 +209,24 @@ fn start_handoff(
             return None;
         }
     };
-    // One single-threaded runtime per `threads=`, each on a Python thread of its own that
-    // runs the requests of the connections it holds itself (see [`super::inline`]); a new
-    // connection goes to the one holding the fewest.
-    let mut loops = Vec::new();
-    for i in 0..args.threads.max(1) {
-        let rt = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                fail(format!("no se pudo crear el runtime: {e}"));
-                return None;
-            }
-        };
-        loops.push(rt.handle().clone());
-        let spawned = std::thread::Builder::new()
-            .name(format!("wsgi-http-{i}"))
-            .spawn(move || {
-                super::inline::keep_thread_state();
-                rt.block_on(std::future::pending::<()>());
-            });
-        if let Err(e) = spawned {
-            fail(format!("no se pudieron crear los hilos: {e}"));
+    // One runtime thread per `threads=`: each is a Python thread and runs the requests of
+    // the connections it holds itself (see [`super::inline`]).
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .thread_name("wsgi-http")
+        .on_thread_start(super::inline::keep_thread_state)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            fail(format!("no se pudo crear el runtime: {e}"));
             return None;
         }
+    };
+    if let Err(e) = super::inline::watch(rt.handle().clone()) {
+        fail(format!("no se pudo crear el hilo de vigilancia: {e}"));
+        return None;
     }
     let pool = match PythonPool::start_with("wsgi-h", args.threads.max(1), Arc::clone(scripts)) {
         Ok(p) => Arc::new(Mutex::new(p)),
@@ -277,7 +271,7 @@ fn start_handoff(
     };
     let http = Arc::new(WorkerHttp::new(Box::new(make)));
     let stop = Arc::new(AtomicBool::new(false));
-    let chooser = loops.clone();
+    let handle = rt.handle().clone();
     let receiver_http = Arc::clone(&http);
     let receiver_log = log.clone();
     let receiver_state = Arc::clone(state);
@@ -292,12 +286,6 @@ fn start_handoff(
                 pass_back(stream, packet, &receiver_log);
                 return;
             }
-            let Some(handle) = chooser
-                .iter()
-                .min_by_key(|h| h.metrics().num_alive_tasks())
-            else {
-                return;
-            };
             let http = Arc::clone(&receiver_http);
             let log = receiver_log.clone();
             // Counted until `accept` has counted it as open (the stop waits for both).
@@ -324,7 +312,7 @@ fn start_handoff(
     };
     Some(Handoff {
         http,
-        loops,
+        rt,
         stop,
         receiver,
         path,
@@ -334,9 +322,8 @@ fn start_handoff(
 /// The running hand-off side of a worker.
 struct Handoff {
     http: Arc<WorkerHttp>,
-    /// The runtimes that serve the handed connections (their threads live as long as the
-    /// process).
-    loops: Vec<tokio::runtime::Handle>,
+    /// Runs the handed connections; dropped last.
+    rt: tokio::runtime::Runtime,
     stop: Arc<AtomicBool>,
     receiver: std::thread::JoinHandle<()>,
     path: std::path::PathBuf,
