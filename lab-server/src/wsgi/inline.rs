@@ -7,7 +7,8 @@
 //! that many requests are in the application at once, and a request costs no wake-up of
 //! another thread. A thread in the application does not serve its runtime meanwhile; while
 //! the others keep going that costs nothing, and when every busy thread has been in Python
-//! for a couple of milliseconds with nothing moving, [`watch`] wakes an idle one, which takes
+//! for a couple of milliseconds with nothing moving (some twenty after an idle spell),
+//! [`watch`] wakes an idle one, which takes
 //! over the connections' events (so a slow request, or a generator that waits, holds only its
 //! own thread). A request with a body still goes to the Python threads of the pool, which
 //! read `wsgi.input` while the connection streams it in.
@@ -117,6 +118,8 @@ fn in_python<R>(f: impl FnOnce() -> R) -> R {
 
 /// How long threads may all sit in the application before an idle one is woken.
 const STUCK: Duration = Duration::from_millis(2);
+/// How often the watcher looks once the worker has been idle for a while.
+const QUIET: Duration = Duration::from_millis(20);
 
 /// Starts the thread that keeps `runtime` serving while its threads are in the application:
 /// when some are inside and none entered or left for [`STUCK`], it hands the runtime an
@@ -130,13 +133,22 @@ pub fn watch(runtime: tokio::runtime::Handle) -> std::io::Result<()> {
             // Once per stall: the thread woken keeps waiting for events until it, too,
             // enters the application (which counts as a move).
             let mut woken_at = None;
+            // Ticks with nobody in the application: after a while the watcher looks less
+            // often (an idle worker should cost next to nothing).
+            let mut quiet = 0u32;
             loop {
-                std::thread::sleep(STUCK);
+                std::thread::sleep(if quiet > 100 { QUIET } else { STUCK });
                 let now = MOVED.load(Ordering::Relaxed);
-                if now == last && woken_at != Some(now) && INSIDE.load(Ordering::SeqCst) > 0 {
+                let inside = INSIDE.load(Ordering::SeqCst) > 0;
+                if now == last && woken_at != Some(now) && inside {
                     drop(runtime.spawn(async {}));
                     woken_at = Some(now);
                 }
+                quiet = if now == last && !inside {
+                    quiet.saturating_add(1)
+                } else {
+                    0
+                };
                 last = now;
             }
         })
