@@ -1,6 +1,6 @@
 //! Embedded mode: the application runs inside the lab process, on the pool's threads.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use http::Response;
 use tokio::sync::mpsc;
@@ -8,8 +8,7 @@ use tokio::sync::mpsc;
 use super::errorlog::ErrorLog;
 use super::host::{self, WsgiContext};
 use super::pool::PythonPool;
-use super::inline::{self, Slots};
-use super::python::{self, InputRx, InterpreterSettings, PyJob, Scripts};
+use super::python::{self, InputRx, InterpreterSettings, PyJob};
 use super::{venv, Body};
 use crate::config::ServerConfig;
 
@@ -18,9 +17,6 @@ pub const EMBEDDED_THREADS: usize = 16;
 
 pub struct Embedded {
     pool: Mutex<PythonPool>,
-    scripts: Arc<Scripts>,
-    /// Requests without a body run on the thread that holds their connection, in these.
-    slots: Arc<Slots>,
     settings: InterpreterSettings,
 }
 
@@ -59,8 +55,6 @@ impl Embedded {
         let pool = PythonPool::start("wsgi", EMBEDDED_THREADS)
             .map_err(|e| format!("no se pudieron crear los hilos de Python: {e}"))?;
         Ok(Embedded {
-            scripts: pool.scripts(),
-            slots: Arc::new(Slots::new(EMBEDDED_THREADS)),
             pool: Mutex::new(pool),
             settings,
         })
@@ -79,26 +73,9 @@ impl Embedded {
     pub async fn handle(
         &self,
         environ: Vec<(String, String)>,
-        input: Option<InputRx>,
+        input: InputRx,
         ctx: &WsgiContext,
     ) -> Response<Body> {
-        // On the runtime's own thread when nothing has to stream in (see [`inline`]); the
-        // runtime goes on elsewhere meanwhile, which needs its multi-thread flavour.
-        let multi = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if input.is_none() && multi {
-            let (input, output, queue) = inline::io();
-            let job = job(environ, input, output, ctx, "", (true, true), ctx.log());
-            return inline::run(
-                &self.slots,
-                &self.scripts,
-                job,
-                queue,
-                ctx.default_type.as_deref(),
-                false,
-            );
-        }
-        let input = input.unwrap_or_else(|| mpsc::channel(1).1);
         let (tx, rx) = mpsc::channel(8);
         // Apache's MPM (event) runs several processes of several threads each.
         let job = job(

@@ -206,9 +206,9 @@ pub struct WorkerSide {
     pub pool: Arc<Mutex<super::pool::PythonPool>>,
     /// The scripts loaded in this process (shared by the pool and the runtime's threads).
     pub scripts: Arc<super::python::Scripts>,
-    /// Set when the runtime's threads are Python threads: a request without a body runs on
-    /// the thread that holds its connection ([`super::inline`]), in one of these slots.
-    pub inline: Option<Arc<super::inline::Slots>>,
+    /// The runtimes' threads are Python threads: a request without a body runs on the
+    /// thread that holds its connection ([`super::inline`]).
+    pub inline: bool,
     /// The lab's hand-back socket.
     pub back: PathBuf,
     pub multiprocess: bool,
@@ -504,6 +504,7 @@ impl WsgiHost {
             );
             return error_page(500);
         };
+        let in_rx = in_rx.unwrap_or_else(|| mpsc::channel(1).1);
         embedded.handle(environ, in_rx, &ctx).await
     }
 }
@@ -562,7 +563,7 @@ impl WorkerSide {
         ctx: &WsgiContext,
     ) -> Response<Body> {
         (self.started)();
-        if let Some(slots) = self.inline.as_ref().filter(|_| input.is_none()) {
+        if self.inline && input.is_none() {
             let (input, output, queue) = super::inline::io();
             let job = super::embedded::job(
                 environ,
@@ -573,14 +574,8 @@ impl WorkerSide {
                 (self.multiprocess, self.multithread),
                 ctx.log().in_daemon(),
             );
-            let resp = super::inline::run(
-                slots,
-                &self.scripts,
-                job,
-                queue,
-                ctx.default_type.as_deref(),
-                true,
-            );
+            let resp =
+                super::inline::run(&self.scripts, job, queue, ctx.default_type.as_deref(), true);
             (self.ended)();
             return resp;
         }
@@ -983,7 +978,12 @@ pub async fn response_from_channel(
     daemon: bool,
 ) -> Response<Body> {
     let first = rx.recv().await;
-    response_from_first(first, move || ChannelBody::new(rx).boxed(), default_type, daemon)
+    response_from_first(
+        first,
+        move || ChannelBody::new(rx).boxed(),
+        default_type,
+        daemon,
+    )
 }
 
 /// The response for the application's first message; `rest` is the body that follows a

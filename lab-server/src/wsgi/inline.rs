@@ -3,18 +3,22 @@
 //! that writes the response iterates the rest of the result chunk by chunk as it sends it.
 //!
 //! A daemon-mode worker serves the connections the lab passed it on a runtime of `threads`
-//! threads (mod_wsgi's `threads=`), each of them a Python thread for its whole life. The
-//! application runs inside [`tokio::task::block_in_place`]: the runtime goes on with the
-//! other connections on another thread while this one is in Python, so one that waits (a
-//! slow generator, `time.sleep`) holds only its own thread; and [`Slots`] lets at most
-//! `threads` requests into the application at once, as mod_wsgi's daemon threads do. A
-//! request with a body still goes to the Python threads of the pool, which read
-//! `wsgi.input` while the connection streams it in.
+//! threads (mod_wsgi's `threads=`), each of them a Python thread for its whole life: at most
+//! that many requests are in the application at once, and a request costs no wake-up of
+//! another thread. A thread in the application does not serve its runtime meanwhile; while
+//! the others keep going that costs nothing, and when every busy thread has been in Python
+//! for a couple of milliseconds with nothing moving (some twenty after an idle spell),
+//! [`watch`] wakes an idle one, which takes
+//! over the connections' events (so a slow request, or a generator that waits, holds only its
+//! own thread). A request with a body still goes to the Python threads of the pool, which
+//! read `wsgi.input` while the connection streams it in.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::Response;
@@ -98,45 +102,57 @@ impl ThreadState {
     }
 }
 
-/// How many requests may be in the application at once (`threads=`).
-pub struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
+/// Threads of this process inside the application now, and a count of every entry and exit.
+static INSIDE: AtomicUsize = AtomicUsize::new(0);
+static MOVED: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `f` (Python) on this thread, counted for [`watch`].
+fn in_python<R>(f: impl FnOnce() -> R) -> R {
+    INSIDE.fetch_add(1, Ordering::SeqCst);
+    MOVED.fetch_add(1, Ordering::Relaxed);
+    let out = f();
+    MOVED.fetch_add(1, Ordering::Relaxed);
+    INSIDE.fetch_sub(1, Ordering::SeqCst);
+    out
 }
 
-impl Slots {
-    pub fn new(n: usize) -> Slots {
-        Slots {
-            free: Mutex::new(n.max(1)),
-            freed: Condvar::new(),
-        }
-    }
+/// How long threads may all sit in the application before an idle one is woken.
+const STUCK: Duration = Duration::from_millis(2);
+/// How often the watcher looks once the worker has been idle for a while.
+const QUIET: Duration = Duration::from_millis(20);
 
-    /// Runs `f` (Python) on this thread: the runtime's other work moves to another thread
-    /// meanwhile, and `f` waits for a free slot first.
-    fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        let inside = || {
-            keep_thread_state();
-            {
-                let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-                while *free == 0 {
-                    free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
+/// Starts the thread that keeps `runtime` serving while its threads are in the application:
+/// when some are inside and none entered or left for [`STUCK`], it hands the runtime an
+/// empty task, which wakes an idle thread; that one then waits for the connections' events
+/// (a busy thread does not) and serves them.
+pub fn watch(runtime: tokio::runtime::Handle) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("wsgi-watch".into())
+        .spawn(move || {
+            let mut last = MOVED.load(Ordering::Relaxed);
+            // Once per stall: the thread woken keeps waiting for events until it, too,
+            // enters the application (which counts as a move).
+            let mut woken_at = None;
+            // Ticks with nobody in the application: after a while the watcher looks less
+            // often (an idle worker should cost next to nothing).
+            let mut quiet = 0u32;
+            loop {
+                std::thread::sleep(if quiet > 100 { QUIET } else { STUCK });
+                let now = MOVED.load(Ordering::Relaxed);
+                let inside = INSIDE.load(Ordering::SeqCst) > 0;
+                if now == last && woken_at != Some(now) && inside {
+                    drop(runtime.spawn(async {}));
+                    woken_at = Some(now);
                 }
-                *free -= 1;
+                quiet = if now == last && !inside {
+                    quiet.saturating_add(1)
+                } else {
+                    0
+                };
+                last = now;
             }
-            let out = f();
-            *self.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-            self.freed.notify_one();
-            out
-        };
-        let multi = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if multi {
-            tokio::task::block_in_place(inside)
-        } else {
-            inside()
-        }
-    }
+        })
+        .map(|_| ())
 }
 
 /// The messages the application produced and the thread has not sent yet.
@@ -175,29 +191,30 @@ impl BodySource for NoBody {
 /// The input and output of a job run here: no body, and a queue the response is built from.
 pub fn io() -> (Box<dyn BodySource>, Box<dyn ResponseSink>, Queue) {
     let queue: Queue = Arc::default();
-    (Box::new(NoBody), Box::new(Collect(Arc::clone(&queue))), queue)
+    (
+        Box::new(NoBody),
+        Box::new(Collect(Arc::clone(&queue))),
+        queue,
+    )
 }
 
 /// Runs `job` (made with the sink of [`io`] and its `queue`) on this thread, up to its head
 /// and first body chunk; the response's body iterates the rest as the connection sends it.
 pub fn run(
-    slots: &Arc<Slots>,
     scripts: &Scripts,
     job: PyJob,
     queue: Queue,
     default_type: Option<&str>,
     daemon: bool,
 ) -> Response<Body> {
-    let rest = slots.run(|| {
+    let rest = in_python(|| {
         Python::attach(|py| python::begin(py, scripts, job).and_then(|r| r.drive(py, Some(1))))
     });
-    let slots = Arc::clone(slots);
     let first = queue.lock().ok().and_then(|mut q| q.pop_front());
     host::response_from_first(
         first,
         move || {
             InlineBody {
-                slots,
                 queue,
                 rest,
                 flush: false,
@@ -214,7 +231,6 @@ pub fn run(
 /// The rest of a response: the chunks already produced, then the result's iteration, one
 /// chunk per poll, on the thread that writes the connection.
 struct InlineBody {
-    slots: Arc<Slots>,
     queue: Queue,
     rest: Option<Rest>,
     /// A chunk was just handed to the connection: let it go out before asking for the next
@@ -271,7 +287,7 @@ impl HttpBody for InlineBody {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            this.rest = this.slots.run(|| Python::attach(|py| rest.drive(py, Some(1))));
+            this.rest = in_python(|| Python::attach(|py| rest.drive(py, Some(1))));
         }
     }
 
@@ -283,7 +299,7 @@ impl HttpBody for InlineBody {
 impl Drop for InlineBody {
     fn drop(&mut self) {
         if let Some(rest) = self.rest.take() {
-            self.slots.run(|| Python::attach(|py| rest.abandon(py)));
+            in_python(|| Python::attach(|py| rest.abandon(py)));
         }
     }
 }

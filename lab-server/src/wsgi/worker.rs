@@ -3,8 +3,10 @@
 //!
 //! - `.hand`: client connections the lab passes over ([`crate::http::handoff`]). The worker
 //!   loads the lab's configuration from the workspace and serves those connections' requests
-//!   for its group itself, over HTTP (hyper on a runtime thread, the application on `threads`
-//!   Python threads); any other request passes the connection back to the lab.
+//!   for its group itself, over HTTP (hyper on a runtime of `threads` threads, each a Python
+//!   thread that runs the requests it reads itself, see [`super::inline`]; a request with a
+//!   body goes to a pool of Python threads); any other request passes the connection back
+//!   to the lab.
 //! - `.sock`: FastCGI requests from the lab, for what cannot move (internal redirects,
 //!   chunked bodies, a worker that could not load the configuration), on `threads` threads
 //!   as mod_wsgi's daemon threads do: each thread accepts a connection, reads the request
@@ -222,6 +224,10 @@ fn start_handoff(
             return None;
         }
     };
+    if let Err(e) = super::inline::watch(rt.handle().clone()) {
+        fail(format!("no se pudo crear el hilo de vigilancia: {e}"));
+        return None;
+    }
     let pool = match PythonPool::start_with("wsgi-h", args.threads.max(1), Arc::clone(scripts)) {
         Ok(p) => Arc::new(Mutex::new(p)),
         Err(e) => {
@@ -235,13 +241,12 @@ fn start_handoff(
     let multithread = args.threads > 1;
     let st = Arc::clone(state);
     let loaded = Arc::clone(scripts);
-    let slots = Arc::new(super::inline::Slots::new(args.threads));
     let make = move |cfg: &crate::config::ServerConfig, back: &std::path::Path| {
         let (a, b, c) = (Arc::clone(&st), Arc::clone(&st), Arc::clone(&st));
         let side = WorkerSide {
             group: group.clone(),
             scripts: Arc::clone(&loaded),
-            inline: Some(Arc::clone(&slots)),
+            inline: true,
             pool: Arc::clone(&pool),
             back: back.to_path_buf(),
             multiprocess,
