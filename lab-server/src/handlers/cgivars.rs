@@ -97,8 +97,11 @@ pub fn build(r: &CgiRequest<'_>) -> Vec<(String, String)> {
     for (k, v) in headers {
         set(&mut env, &k, v);
     }
-    let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
-    set(&mut env, "PATH", path);
+    // The server's PATH, read once (Apache reads it at start-up too).
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let path =
+        PATH.get_or_init(|| std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string()));
+    set(&mut env, "PATH", path.clone());
     set(&mut env, "SERVER_SIGNATURE", r.server_signature.to_string());
     set(&mut env, "SERVER_SOFTWARE", r.server_software.to_string());
     set(&mut env, "SERVER_NAME", r.server_name.to_string());
