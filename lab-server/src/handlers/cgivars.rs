@@ -97,6 +97,16 @@ pub fn build(r: &CgiRequest<'_>) -> Vec<(String, String)> {
     for (k, v) in headers {
         set(&mut env, &k, v);
     }
+    // The variables below are all different from each other: each only needs looking for
+    // among those set so far (SetEnv and the headers).
+    let dynamic = env.len();
+    let set = |env: &mut Vec<(String, String)>, k: &str, v: String| match env[..dynamic]
+        .iter_mut()
+        .find(|(name, _)| name == k)
+    {
+        Some((_, old)) => *old = v,
+        None => env.push((k.to_string(), v)),
+    };
     // The server's PATH, read once (Apache reads it at start-up too).
     static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let path =
