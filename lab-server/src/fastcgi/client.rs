@@ -67,16 +67,14 @@ where
     } else {
         0
     };
-    let mut buf = BytesMut::with_capacity(1024);
+    let mut buf = BytesMut::with_capacity(2048);
     record::encode(
         &mut buf,
         RecordType::BeginRequest,
         1,
         &record::begin_request_body(record::RESPONDER, flags),
     );
-    let pairs = record::encode_pairs(params.iter().map(|(k, v)| (&k[..], &v[..])));
-    record::encode_stream(&mut buf, RecordType::Params, 1, &pairs);
-    record::encode(&mut buf, RecordType::Params, 1, b"");
+    record::encode_params(&mut buf, 1, params);
     let (rd, pump) = match body {
         None => {
             record::encode(&mut buf, RecordType::Stdin, 1, b"");
@@ -117,10 +115,37 @@ where
     Ok(Exchange {
         rd: Some(rd),
         recycle,
-        buf: BytesMut::with_capacity(8192),
+        buf: BytesMut::new(),
         pump,
         finished: false,
     })
+}
+
+/// Reads what the connection has straight into the free space at the end of `buf` (no
+/// zeroed scratch buffer, no copy); `Ok(0)` at the end of the stream.
+#[allow(unsafe_code)]
+fn read_into<S: AsyncRead + Unpin>(
+    rd: &mut Reader<S>,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+) -> Poll<std::io::Result<usize>> {
+    buf.reserve(16 * 1024);
+    let mut rb = ReadBuf::uninit(buf.spare_capacity_mut());
+    let polled = match rd {
+        Reader::Whole(s) => Pin::new(s).poll_read(cx, &mut rb),
+        Reader::Half(h) => Pin::new(h).poll_read(cx, &mut rb),
+    };
+    match polled {
+        Poll::Ready(Ok(())) => {
+            let n = rb.filled().len();
+            // SAFETY: the reader initialised (filled) the first `n` bytes of the spare
+            // capacity, which follow the buffer's current contents.
+            unsafe { buf.set_len(buf.len() + n) };
+            Poll::Ready(Ok(n))
+        }
+        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        Poll::Pending => Poll::Pending,
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Exchange<S> {
@@ -163,28 +188,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exchange<S> {
                     _ => continue,
                 }
             }
-            let mut chunk = [0u8; 16 * 1024];
-            let mut rb = ReadBuf::new(&mut chunk);
             let Some(rd) = self.rd.as_mut() else {
                 return Poll::Ready(None);
             };
-            let polled = match rd {
-                Reader::Whole(s) => Pin::new(s).poll_read(cx, &mut rb),
-                Reader::Half(h) => Pin::new(h).poll_read(cx, &mut rb),
-            };
-            match polled {
+            match read_into(rd, cx, &mut self.buf) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(e)) => {
                     self.finish();
                     return Poll::Ready(Some(Err(e)));
                 }
-                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Ok(0)) => {
+                    self.finish();
+                    return Poll::Ready(Some(Err(std::io::ErrorKind::UnexpectedEof.into())));
+                }
+                Poll::Ready(Ok(_)) => {}
             }
-            if rb.filled().is_empty() {
-                self.finish();
-                return Poll::Ready(Some(Err(std::io::ErrorKind::UnexpectedEof.into())));
-            }
-            self.buf.extend_from_slice(rb.filled());
         }
     }
 

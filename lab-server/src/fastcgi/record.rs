@@ -124,6 +124,45 @@ fn put_length(out: &mut BytesMut, n: usize) {
     }
 }
 
+fn length_len(n: usize) -> usize {
+    if n < 128 {
+        1
+    } else {
+        4
+    }
+}
+
+/// Appends a whole PARAMS stream for `pairs`: its records (as many as the pairs need, each
+/// at most [`MAX_CONTENT`] bytes) and the empty record that ends it. The usual request's
+/// pairs fit one record and are written straight into it, in one allocation of `out`.
+pub fn encode_params(out: &mut BytesMut, request_id: u16, pairs: &[(Vec<u8>, Vec<u8>)]) {
+    let len: usize = pairs
+        .iter()
+        .map(|(k, v)| length_len(k.len()) + length_len(v.len()) + k.len() + v.len())
+        .sum();
+    if len > MAX_CONTENT {
+        let data = encode_pairs(pairs.iter().map(|(k, v)| (&k[..], &v[..])));
+        encode_stream(out, RecordType::Params, request_id, &data);
+    } else if len > 0 {
+        let padding = (8 - len % 8) % 8;
+        out.reserve(HEADER_LEN + len + padding + HEADER_LEN);
+        out.put_u8(VERSION);
+        out.put_u8(RecordType::Params as u8);
+        out.put_u16(request_id);
+        out.put_u16(len as u16);
+        out.put_u8(padding as u8);
+        out.put_u8(0);
+        for (name, value) in pairs {
+            put_length(out, name.len());
+            put_length(out, value.len());
+            out.put_slice(name);
+            out.put_slice(value);
+        }
+        out.put_bytes(0, padding);
+    }
+    encode(out, RecordType::Params, request_id, b"");
+}
+
 /// Encodes name-value pairs (the content of PARAMS and GET_VALUES).
 pub fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> BytesMut {
     let mut out = BytesMut::new();
@@ -422,6 +461,32 @@ mod tests {
         fn pairs_round_trip(pairs in proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..200), proptest::collection::vec(any::<u8>(), 0..300)), 0..8)) {
             let enc = encode_pairs(pairs.iter().map(|(n, v)| (&n[..], &v[..])));
             prop_assert_eq!(decode_pairs(&enc).unwrap(), pairs);
+        }
+
+        /// The one-buffer PARAMS writer gives the records of the pairs encoded apart and
+        /// cut into records, whether they fit one record or not (a value of 70,000 bytes).
+        #[test]
+        fn params_stream_is_the_pairs_cut_into_records(
+            pairs in proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..200), proptest::collection::vec(any::<u8>(), 0..300)), 0..8),
+            long in proptest::option::of(40_000usize..70_000),
+        ) {
+            let mut pairs = pairs;
+            if let Some(n) = long {
+                pairs.push((b"HTTP_X_LARGO".to_vec(), vec![b'x'; n]));
+            }
+            let mut one = BytesMut::new();
+            encode_params(&mut one, 3, &pairs);
+            let mut apart = BytesMut::new();
+            let data = encode_pairs(pairs.iter().map(|(n, v)| (&n[..], &v[..])));
+            encode_stream(&mut apart, RecordType::Params, 3, &data);
+            encode(&mut apart, RecordType::Params, 3, b"");
+            prop_assert_eq!(&one[..], &apart[..]);
+            let mut content = Vec::new();
+            while let Some(rec) = decode(&mut one).unwrap() {
+                prop_assert_eq!(rec.record_type(), Some(RecordType::Params));
+                content.extend_from_slice(&rec.content);
+            }
+            prop_assert_eq!(decode_pairs(&content).unwrap(), pairs);
         }
 
         #[test]

@@ -97,8 +97,21 @@ pub fn build(r: &CgiRequest<'_>) -> Vec<(String, String)> {
     for (k, v) in headers {
         set(&mut env, &k, v);
     }
-    let path = std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string());
-    set(&mut env, "PATH", path);
+    // The variables below are all different from each other: each only needs looking for
+    // among those set so far (SetEnv and the headers).
+    let dynamic = env.len();
+    let set = |env: &mut Vec<(String, String)>, k: &str, v: String| match env[..dynamic]
+        .iter_mut()
+        .find(|(name, _)| name == k)
+    {
+        Some((_, old)) => *old = v,
+        None => env.push((k.to_string(), v)),
+    };
+    // The server's PATH, read once (Apache reads it at start-up too).
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let path =
+        PATH.get_or_init(|| std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string()));
+    set(&mut env, "PATH", path.clone());
     set(&mut env, "SERVER_SIGNATURE", r.server_signature.to_string());
     set(&mut env, "SERVER_SOFTWARE", r.server_software.to_string());
     set(&mut env, "SERVER_NAME", r.server_name.to_string());

@@ -271,17 +271,20 @@ fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
         'l' | 'u' => out.push('-'),
         't' => {
             out.push('[');
-            out.push_str(&clf_time(e.started));
+            clf_time_cached(out, e.started);
             out.push(']');
         }
-        'r' => {
-            let line = match e.request_line {
-                Some(raw) => raw.to_string(),
-                None if e.protocol.is_empty() => format!("{} {}", e.method, e.target),
-                None => format!("{} {} {}", e.method, e.target, e.protocol),
-            };
-            escape_into(out, &line);
-        }
+        'r' => match e.request_line {
+            Some(raw) => escape_into(out, raw),
+            None => {
+                let line = if e.protocol.is_empty() {
+                    format!("{} {}", e.method, e.target)
+                } else {
+                    format!("{} {} {}", e.method, e.target, e.protocol)
+                };
+                escape_into(out, &line);
+            }
+        },
         's' => {
             let _ = write!(out, "{}", e.status);
         }
@@ -436,6 +439,26 @@ pub fn clf_time(t: SystemTime) -> String {
         off / 60,
         off % 60
     )
+}
+
+/// [`clf_time`] appended to `out`, formatted once per second and thread: `%t` has no
+/// finer resolution, and every request of that second writes the same text.
+fn clf_time_cached(out: &mut String, t: SystemTime) {
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, String)> = const {
+            std::cell::RefCell::new((u64::MAX, String::new()))
+        };
+    }
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    LAST.with(|last| match last.try_borrow_mut() {
+        Ok(mut last) => {
+            if last.0 != secs {
+                *last = (secs, clf_time(t));
+            }
+            out.push_str(&last.1);
+        }
+        Err(_) => out.push_str(&clf_time(t)),
+    });
 }
 
 /// `Tue Dec 01 07:37:09.123456 2026`, the time of error log lines.

@@ -1076,19 +1076,25 @@ fn set_env_if(
 ) {
     let mut client = String::new();
     for rule in eff.set_env_if() {
-        if client.is_empty() {
-            client = conn.client.ip().to_canonical().to_string();
-        }
-        let value: Option<&str> = match rule.attribute.to_ascii_lowercase().as_str() {
-            "remote_addr" => Some(&client),
-            "request_uri" => Some(url),
-            "request_method" => Some(parts.method.as_str()),
-            "request_protocol" => Some(version_text(parts.version)),
-            name => parts
+        let attr = rule.attribute.as_str();
+        let value: Option<&str> = if attr.eq_ignore_ascii_case("remote_addr") {
+            if client.is_empty() {
+                client = conn.client.ip().to_canonical().to_string();
+            }
+            Some(&client)
+        } else if attr.eq_ignore_ascii_case("request_uri") {
+            Some(url)
+        } else if attr.eq_ignore_ascii_case("request_method") {
+            Some(parts.method.as_str())
+        } else if attr.eq_ignore_ascii_case("request_protocol") {
+            Some(version_text(parts.version))
+        } else {
+            // Header names are looked up case-insensitively.
+            parts
                 .headers
-                .get(name)
+                .get(attr)
                 .or_else(|| header_by_regex(rule.attribute_regex.as_ref(), parts))
-                .and_then(|v| v.to_str().ok()),
+                .and_then(|v| v.to_str().ok())
         };
         let Some(value) = value else { continue };
         if let Some(caps) = rule.regex.captures(value) {
