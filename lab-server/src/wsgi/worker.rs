@@ -241,12 +241,15 @@ fn start_handoff(
     let multithread = args.threads > 1;
     let st = Arc::clone(state);
     let loaded = Arc::clone(scripts);
+    let inline_on = std::env::var_os("LAB_WSGI_INLINE").is_none_or(|v| v != "0");
     let make = move |cfg: &crate::config::ServerConfig, back: &std::path::Path| {
         let (a, b, c) = (Arc::clone(&st), Arc::clone(&st), Arc::clone(&st));
         let side = WorkerSide {
             group: group.clone(),
             scripts: Arc::clone(&loaded),
-            inline: true,
+            // `LAB_WSGI_INLINE=0`: every request goes to the pool's threads, as before
+            // requests ran on the connection's thread (to compare the two).
+            inline: inline_on,
             pool: Arc::clone(&pool),
             back: back.to_path_buf(),
             multiprocess,
