@@ -106,8 +106,13 @@ impl ThreadState {
 static INSIDE: AtomicUsize = AtomicUsize::new(0);
 static MOVED: AtomicU64 = AtomicU64::new(0);
 
-/// Runs `f` (Python) on this thread, counted for [`watch`].
-fn in_python<R>(f: impl FnOnce() -> R) -> R {
+/// No thread of this process is running a request here now.
+pub fn nobody_inside() -> bool {
+    INSIDE.load(Ordering::Relaxed) == 0
+}
+
+/// Runs `f` (Python) on this thread, counted for [`watch`] and [`nobody_inside`].
+pub fn in_python<R>(f: impl FnOnce() -> R) -> R {
     INSIDE.fetch_add(1, Ordering::SeqCst);
     MOVED.fetch_add(1, Ordering::Relaxed);
     let out = f();
