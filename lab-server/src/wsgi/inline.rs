@@ -2,16 +2,17 @@
 //! thread: the application is called right where the request was read, and the thread
 //! that writes the response iterates the rest of the result chunk by chunk as it sends it.
 //!
-//! A daemon-mode worker serves the connections the lab passed it on a runtime of `threads`
-//! threads (mod_wsgi's `threads=`), each of them a Python thread for its whole life: at most
-//! that many requests are in the application at once, and a request costs no wake-up of
-//! another thread. A thread in the application does not serve its runtime meanwhile; while
-//! the others keep going that costs nothing, and when every busy thread has been in Python
-//! for a couple of milliseconds with nothing moving (some twenty after an idle spell),
-//! [`watch`] wakes an idle one, which takes
-//! over the connections' events (so a slow request, or a generator that waits, holds only its
-//! own thread). A request with a body still goes to the Python threads of the pool, which
-//! read `wsgi.input` while the connection streams it in.
+//! A daemon-mode worker serves the connections the lab passed it on a runtime of two threads,
+//! each of them a Python thread for its whole life. While no other thread of the process is
+//! in the application ([`nobody_inside`]), the thread that read a request without a body runs
+//! it itself: no wake-up of another thread, no wait for the interpreter lock. Otherwise the
+//! request goes to the pool's threads (`threads=` minus one of them), which queue for the
+//! lock while the runtime goes on with the connections; so at most `threads` requests are in
+//! the application at once. A runtime thread in the application does not serve its runtime
+//! meanwhile: when it has sat in Python for a couple of milliseconds with nothing moving
+//! (some twenty after an idle spell), [`watch`] wakes the other one, which takes over the
+//! connections' events (so a slow request, or a generator that waits, holds only its own
+//! thread).
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -106,8 +107,13 @@ impl ThreadState {
 static INSIDE: AtomicUsize = AtomicUsize::new(0);
 static MOVED: AtomicU64 = AtomicU64::new(0);
 
-/// Runs `f` (Python) on this thread, counted for [`watch`].
-fn in_python<R>(f: impl FnOnce() -> R) -> R {
+/// No thread of this process is running a request here now.
+pub fn nobody_inside() -> bool {
+    INSIDE.load(Ordering::Relaxed) == 0
+}
+
+/// Runs `f` (Python) on this thread, counted for [`watch`] and [`nobody_inside`].
+pub fn in_python<R>(f: impl FnOnce() -> R) -> R {
     INSIDE.fetch_add(1, Ordering::SeqCst);
     MOVED.fetch_add(1, Ordering::Relaxed);
     let out = f();

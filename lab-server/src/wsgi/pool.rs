@@ -43,7 +43,7 @@ impl PythonPool {
                     Python::attach(|py| loop {
                         let job = py.detach(|| rx.lock().ok().and_then(|rx| rx.recv().ok()));
                         let Some(job) = job else { return };
-                        python::run(py, &scripts, job);
+                        super::inline::in_python(|| python::run(py, &scripts, job));
                     })
                 })?;
             handles.push(handle);

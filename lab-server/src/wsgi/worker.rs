@@ -209,10 +209,15 @@ fn start_handoff(
             return None;
         }
     };
-    // One runtime thread per `threads=`: each is a Python thread and runs the requests of
-    // the connections it holds itself (see [`super::inline`]).
+    // With `threads=` of two or more, one request at a time runs on a runtime thread itself
+    // (when no other thread is in Python, see [`super::inline`]) and the pool has one thread
+    // less, so that at most `threads` are in the application at once. Two runtime threads:
+    // one goes on with the connections while the other is in Python (more would only cost
+    // scheduling, as the runtime does no Python beyond that one request).
+    let inline_on =
+        args.threads > 1 && std::env::var_os("LAB_WSGI_INLINE").is_none_or(|v| v != "0");
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads.max(1))
+        .worker_threads(2)
         .thread_name("wsgi-http")
         .on_thread_start(super::inline::keep_thread_state)
         .enable_all()
@@ -228,7 +233,8 @@ fn start_handoff(
         fail(format!("no se pudo crear el hilo de vigilancia: {e}"));
         return None;
     }
-    let pool = match PythonPool::start_with("wsgi-h", args.threads.max(1), Arc::clone(scripts)) {
+    let pool_threads = args.threads.max(1) - usize::from(inline_on);
+    let pool = match PythonPool::start_with("wsgi-h", pool_threads, Arc::clone(scripts)) {
         Ok(p) => Arc::new(Mutex::new(p)),
         Err(e) => {
             fail(format!("no se pudieron crear los hilos de Python: {e}"));
@@ -246,7 +252,9 @@ fn start_handoff(
         let side = WorkerSide {
             group: group.clone(),
             scripts: Arc::clone(&loaded),
-            inline: true,
+            // `LAB_WSGI_INLINE=0`: every request goes to the pool's threads, as before
+            // requests ran on the connection's thread (to compare the two).
+            inline: inline_on,
             pool: Arc::clone(&pool),
             back: back.to_path_buf(),
             multiprocess,
