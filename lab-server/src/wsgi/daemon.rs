@@ -438,15 +438,9 @@ impl HttpBody for DaemonBody {
         if let Some(first) = self.first.take() {
             return Poll::Ready(Some(Ok(Frame::data(first))));
         }
-        if self.done {
-            return Poll::Ready(None);
-        }
-        if let Some(cut) = self.cut.as_mut() {
-            let r = cut.poll(cx);
-            if r.is_ready() {
-                self.done = true;
-            }
-            return r;
+        let this = &mut *self;
+        if let Some(end) = host::CutShort::poll_end(&mut this.cut, &mut this.done, cx) {
+            return end;
         }
         loop {
             return match self.exchange.poll_event(cx) {

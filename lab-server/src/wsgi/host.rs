@@ -891,16 +891,16 @@ impl HttpBody for Once {
 /// Ends a response body with an error (so the connection closes and the client sees it
 /// cut short), but only after a short pause: hyper writes out what it buffered (the head and
 /// the last chunks) while the body is pending, and would drop it on an immediate error.
+/// What a response body's `poll_frame` answers.
+pub type BodyPoll = Poll<Option<Result<Frame<Bytes>, std::io::Error>>>;
+
 #[derive(Default)]
 pub struct CutShort {
     pause: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl CutShort {
-    pub fn poll(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+    pub fn poll(&mut self, cx: &mut Context<'_>) -> BodyPoll {
         let pause = self.pause.get_or_insert_with(|| {
             Box::pin(tokio::time::sleep(std::time::Duration::from_millis(20)))
         });
@@ -910,6 +910,23 @@ impl CutShort {
                 "la aplicación WSGI no terminó la respuesta",
             )))),
         }
+    }
+
+    /// The start of every WSGI response body's `poll_frame`: `Some` answer when the body is
+    /// finished or is being cut short, `None` to go on reading chunks.
+    pub fn poll_end(
+        cut: &mut Option<CutShort>,
+        done: &mut bool,
+        cx: &mut Context<'_>,
+    ) -> Option<BodyPoll> {
+        if *done {
+            return Some(Poll::Ready(None));
+        }
+        let r = cut.as_mut()?.poll(cx);
+        if r.is_ready() {
+            *done = true;
+        }
+        Some(r)
     }
 }
 
@@ -940,15 +957,9 @@ impl HttpBody for ChannelBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        if self.done {
-            return Poll::Ready(None);
-        }
-        if let Some(cut) = self.cut.as_mut() {
-            let r = cut.poll(cx);
-            if r.is_ready() {
-                self.done = true;
-            }
-            return r;
+        let this = &mut *self;
+        if let Some(end) = CutShort::poll_end(&mut this.cut, &mut this.done, cx) {
+            return end;
         }
         loop {
             return match self.rx.poll_recv(cx) {

@@ -255,15 +255,8 @@ impl HttpBody for InlineBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         let this = &mut *self;
-        if this.done {
-            return Poll::Ready(None);
-        }
-        if let Some(cut) = this.cut.as_mut() {
-            let r = cut.poll(cx);
-            if r.is_ready() {
-                this.done = true;
-            }
-            return r;
+        if let Some(end) = CutShort::poll_end(&mut this.cut, &mut this.done, cx) {
+            return end;
         }
         loop {
             let next = this.queue.lock().ok().and_then(|mut q| q.pop_front());
