@@ -713,3 +713,23 @@ fn use_canonical_name_on_gives_scripts_the_server_name() {
     );
     assert_eq!(env.get("SERVER_PORT").map(String::as_str), Some("8080"));
 }
+
+/// `/caf%E9` decodes to the latin-1 byte 0xE9: the script gets that byte in `PATH_INFO` and
+/// `PATH_TRANSLATED`, as Apache with mod_cgid passes it, not a UTF-8 stand-in.
+#[test]
+fn path_info_keeps_bytes_that_are_not_utf8() {
+    let mut lab = cgi_lab("");
+    lab.write(
+        "usr/lib/cgi-bin/bytes.py",
+        "#!/usr/bin/python3\nimport os, sys\nsys.stdout.write('Content-Type: text/plain\\n\\n')\n\
+         sys.stdout.write(os.environb[b'PATH_INFO'].hex() + ' ' + os.environb[b'PATH_TRANSLATED'][-4:].hex() + '\\n')\n",
+    );
+    let script = lab.path("usr/lib/cgi-bin/bytes.py");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    lab.start();
+    let resp = lab.get("/cgi-bin/bytes.py/caf%E9");
+    assert_eq!(resp.status, 200, "{resp}");
+    // "/caf\xe9" and the last four bytes of the translated path, "caf\xe9".
+    assert_eq!(resp.text(), "2f636166e9 636166e9\n", "{resp}");
+}

@@ -568,6 +568,24 @@ impl Drop for Script {
 
 /// Starts `program` for `script` (the script itself, or its interpreter with the script
 /// cache's bootstrap).
+/// A CGI variable's value as the script gets it: the paths decoded from the URL carry their
+/// bytes as sent (`/caf%E9` is the latin-1 byte `\xe9`, as mod_cgid passes it), not the
+/// lab's private stand-ins for bytes that are not UTF-8.
+fn env_value<'a>(name: &str, value: &'a str) -> std::borrow::Cow<'a, std::ffi::OsStr> {
+    use std::os::unix::ffi::OsStrExt;
+    match name {
+        "PATH_INFO" | "PATH_TRANSLATED" | "SCRIPT_NAME" | "SCRIPT_FILENAME" => {
+            match crate::http::urlpath::raw_bytes(value) {
+                std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(value.as_ref()),
+                std::borrow::Cow::Owned(b) => {
+                    std::borrow::Cow::Owned(std::ffi::OsStr::from_bytes(&b).to_owned())
+                }
+            }
+        }
+        _ => std::borrow::Cow::Borrowed(value.as_ref()),
+    }
+}
+
 fn spawn_program(
     program: &Path,
     path: &Path,
@@ -577,7 +595,7 @@ fn spawn_program(
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(env.iter().map(|(k, v)| (k.as_str(), env_value(k, v))))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -209,7 +209,7 @@ fn latin1(bytes: &[u8]) -> String {
 }
 
 fn display(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
+    crate::http::urlpath::from_fs_path(p)
 }
 
 #[cfg(test)]

@@ -135,6 +135,21 @@ fn push_lossless(out: &mut String, bytes: &[u8]) {
     }
 }
 
+/// A file-system path as the lab keeps decoded paths: bytes that are not UTF-8 become their
+/// stand-ins (the inverse of [`fs_path`]), so nothing is lost on the way to a CGI variable.
+pub fn from_fs_path(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => {
+            let mut out = String::with_capacity(bytes.len() + 8);
+            push_lossless(&mut out, bytes);
+            out
+        }
+    }
+}
+
 /// The bytes a decoded path stands for (the inverse of what [`clean`] does with bytes that
 /// are not UTF-8).
 pub fn raw_bytes(path: &str) -> std::borrow::Cow<'_, [u8]> {
@@ -239,6 +254,7 @@ mod tests {
             use std::os::unix::ffi::OsStrExt;
             assert_eq!(fs_path(&p).as_os_str().as_bytes(), b"/caf\xe9.txt");
             assert_eq!(fs_path("/ok.txt").as_os_str().as_bytes(), b"/ok.txt");
+            assert_eq!(from_fs_path(&fs_path(&p)), p);
         }
         // The overlong forms of `.` stay two odd bytes each: no climbing.
         let p = clean("/%c0%ae%c0%ae/x").unwrap();
