@@ -1036,3 +1036,30 @@ fn reason(status: u16) -> &'static str {
         .and_then(|s| s.canonical_reason())
         .unwrap_or("")
 }
+
+/// A path with Spanish letters reaches php-fpm in the bytes the URL decoded to (UTF-8 for
+/// `%C3%B3`), as Apache passes them; before, they were sent one byte per character.
+#[test]
+fn fastcgi_path_params_keep_the_decoded_bytes() {
+    let (port, rx) = params_recorder();
+    let mut lab = TestLab::new();
+    lab.lab(&["a2enmod", "proxy_fcgi"]).assert_code(0);
+    lab.write("var/www/html/env.php", "<?php\n");
+    lab.add_site(
+        "acentos",
+        &format!(
+            "<VirtualHost *:80>\n\tServerName generic.localhost\n\tDocumentRoot /var/www/html\n\tProxyPassMatch ^/(.*\\.php(/.*)?)$ fcgi://127.0.0.1:{port}/var/www/html/$1\n\tProxyFCGIBackendType GENERIC\n</VirtualHost>\n"
+        ),
+    );
+    lab.configtest().assert_code(0);
+    lab.start();
+    let r = lab.get_host("/env.php/canci%C3%B3n", "generic.localhost");
+    assert_eq!(r.text(), "ok");
+    let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    // GENERIC: no PATH_INFO (php-fpm splits it); SCRIPT_NAME is the whole decoded path.
+    let name = got
+        .iter()
+        .find(|(k, _)| k == "SCRIPT_NAME")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(name, Some("/env.php/canción"), "{got:?}");
+}

@@ -573,16 +573,14 @@ impl Drop for Script {
 /// lab's private stand-ins for bytes that are not UTF-8.
 fn env_value<'a>(name: &str, value: &'a str) -> std::borrow::Cow<'a, std::ffi::OsStr> {
     use std::os::unix::ffi::OsStrExt;
-    match name {
-        "PATH_INFO" | "PATH_TRANSLATED" | "SCRIPT_NAME" | "SCRIPT_FILENAME" => {
-            match crate::http::urlpath::raw_bytes(value) {
-                std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(value.as_ref()),
-                std::borrow::Cow::Owned(b) => {
-                    std::borrow::Cow::Owned(std::ffi::OsStr::from_bytes(&b).to_owned())
-                }
-            }
+    if !super::cgivars::is_path_var(name) {
+        return std::borrow::Cow::Borrowed(value.as_ref());
+    }
+    match crate::http::urlpath::raw_bytes(value) {
+        std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(value.as_ref()),
+        std::borrow::Cow::Owned(b) => {
+            std::borrow::Cow::Owned(std::ffi::OsStr::from_bytes(&b).to_owned())
         }
-        _ => std::borrow::Cow::Borrowed(value.as_ref()),
     }
 }
 

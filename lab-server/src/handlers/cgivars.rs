@@ -208,6 +208,21 @@ fn latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| b as char).collect()
 }
 
+/// The variables that hold a decoded URL path or a file path: their values are UTF-8 with the
+/// stand-ins of `urlpath` for other bytes, not one character per byte as header values are.
+pub fn is_path_var(name: &str) -> bool {
+    matches!(
+        name,
+        "PATH_INFO"
+            | "PATH_TRANSLATED"
+            | "SCRIPT_NAME"
+            | "SCRIPT_FILENAME"
+            | "DOCUMENT_ROOT"
+            | "CONTEXT_DOCUMENT_ROOT"
+            | "CONTEXT_PREFIX"
+    )
+}
+
 fn display(p: &Path) -> String {
     crate::http::urlpath::from_fs_path(p)
 }

@@ -208,7 +208,14 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     let vars = cgivars::build(&req);
     let mut fcgi_params: Vec<(Vec<u8>, Vec<u8>)> = vars
         .into_iter()
-        .map(|(k, v)| (k.into_bytes(), latin1_bytes(v)))
+        .map(|(k, v)| {
+            let v = if super::cgivars::is_path_var(&k) {
+                crate::http::urlpath::raw_bytes(&v).into_owned()
+            } else {
+                latin1_bytes(v)
+            };
+            (k.into_bytes(), v)
+        })
         .collect();
     // `ProxyFCGISetEnvIf`: the last word on the variables, after they are all built.
     let vary = fix_cgivars(&eff, parts, &ctx.url, &mut fcgi_params);
