@@ -456,12 +456,7 @@ impl HttpBody for DaemonBody {
                     self.done = true;
                     Poll::Ready(None)
                 }
-                Poll::Ready(Some(Err(_)) | None) => {
-                    let mut cut = host::CutShort::default();
-                    let r = cut.poll(cx);
-                    self.cut = Some(cut);
-                    r
-                }
+                Poll::Ready(Some(Err(_)) | None) => host::CutShort::begin(&mut self.cut, cx),
             };
         }
     }

@@ -912,6 +912,11 @@ impl CutShort {
         }
     }
 
+    /// Starts cutting the body short (the application stopped without ending it).
+    pub fn begin(slot: &mut Option<CutShort>, cx: &mut Context<'_>) -> BodyPoll {
+        slot.insert(CutShort::default()).poll(cx)
+    }
+
     /// The start of every WSGI response body's `poll_frame`: `Some` answer when the body is
     /// finished or is being cut short, `None` to go on reading chunks.
     pub fn poll_end(
@@ -970,12 +975,7 @@ impl HttpBody for ChannelBody {
                     Poll::Ready(None)
                 }
                 Poll::Ready(Some(_)) => continue,
-                Poll::Ready(None) => {
-                    let mut cut = CutShort::default();
-                    let r = cut.poll(cx);
-                    self.cut = Some(cut);
-                    r
-                }
+                Poll::Ready(None) => CutShort::begin(&mut self.cut, cx),
             };
         }
     }

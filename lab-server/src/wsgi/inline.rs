@@ -275,10 +275,7 @@ impl HttpBody for InlineBody {
             let Some(rest) = this.rest.take() else {
                 // The application stopped without ending the response: the client must see
                 // it cut short.
-                let mut cut = CutShort::default();
-                let r = cut.poll(cx);
-                this.cut = Some(cut);
-                return r;
+                return CutShort::begin(&mut this.cut, cx);
             };
             if this.flush {
                 this.flush = false;
