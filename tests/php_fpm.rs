@@ -1038,7 +1038,8 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// A path with Spanish letters reaches php-fpm in the bytes the URL decoded to (UTF-8 for
-/// `%C3%B3`), as Apache passes them; before, they were sent one byte per character.
+/// `%C3%B3`), as Apache passes them (Apache 2.4.71 with this GENERIC form sent SCRIPT_NAME
+/// `/env.php/canci\xc3\xb3n`); before, they were sent one byte per character.
 #[test]
 fn fastcgi_path_params_keep_the_decoded_bytes() {
     let (port, rx) = params_recorder();
