@@ -154,6 +154,32 @@ fn bad_require_ip_is_an_error() {
 }
 
 #[test]
+fn apache22_access_rules_are_checked_like_apache() {
+    // Accepted as Debian's Apache accepts them (mod_access_compat is enabled by default).
+    let good = site_x(
+        "<VirtualHost *:80>\n    <Directory /var/www/html>\n        Order deny,allow\n        Deny from all\n        Allow from 10.1 192.168.0.0/255.255.0.0 ::1 env=interno ejemplo.org\n        Satisfy Any\n    </Directory>\n</VirtualHost>\n",
+    );
+    good.configtest().assert_code(0);
+    // What Apache refuses ("unknown order", "order takes one argument", "The specified IP
+    // address is invalid", "Satisfy either 'any' or 'all'"), each at its line.
+    let lab = site_x(
+        "<VirtualHost *:80>\n    <Directory /var/www/html>\n        Order alow,deny\n        Order allow, deny\n        Deny from 300.1.1.1\n        Allow 127.0.0.1\n        Allow to 127.0.0.1\n        Satisfy some\n    </Directory>\n</VirtualHost>\n",
+    );
+    let out = lab.configtest();
+    for line in 3..=8 {
+        assert_rejected(&out, &format!("sites-enabled/x.conf:{line}:"), &[]);
+    }
+    assert_rejected(
+        &out,
+        "sites-enabled/x.conf:3:",
+        &["alow,deny", "allow,deny"],
+    );
+    assert_rejected(&out, "sites-enabled/x.conf:5:", &["300.1.1.1"]);
+    assert_rejected(&out, "sites-enabled/x.conf:7:", &["from"]);
+    insta::assert_snapshot!("bad_access_compat", report(&out));
+}
+
+#[test]
 fn options_mixing_signed_and_unsigned_is_an_error() {
     let lab = site_x(
         "<VirtualHost *:80>\n    <Directory /var/www/html>\n        Options +Indexes FollowSymLinks\n    </Directory>\n</VirtualHost>\n",

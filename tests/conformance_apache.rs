@@ -560,6 +560,11 @@ fn htaccess_files() {
 }
 
 #[test]
+fn access_compat_rules() {
+    run("access_compat");
+}
+
+#[test]
 fn what_a_student_sees_first() {
     run("common");
 }

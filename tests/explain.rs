@@ -40,6 +40,33 @@ fn explain_names_the_vhost_the_alias_and_the_denying_section() {
 }
 
 #[test]
+fn explain_tells_which_apache_22_rule_decides() {
+    let lab = TestLab::new();
+    lab.write("var/www/html/viejo/index.html", "viejo\n");
+    lab.write(
+        "etc/apache2/conf-enabled/viejo.conf",
+        "<Directory /var/www/html/viejo>\n\tRequire all denied\n\tOrder deny,allow\n\tDeny from all\n</Directory>\n",
+    );
+    let url = format!("http://localhost:{}/viejo/", lab.port);
+    let text = lab.lab(&["explain", &url]).assert_code(0).stdout.clone();
+    assert!(
+        text.contains("denegado, 403 (lo rechazan las reglas de Apache 2.2 (Order/Allow/Deny de <Directory /var/www/html/viejo> en etc/apache2/conf-enabled/viejo.conf:1:"),
+        "{text}"
+    );
+    // `Satisfy Any` with a host rule that admits: Require is not asked, as in Apache.
+    lab.write(
+        "etc/apache2/conf-enabled/viejo.conf",
+        "<Directory /var/www/html/viejo>\n\tRequire all denied\n\tOrder deny,allow\n\tDeny from all\n\tAllow from 127.0.0.0/8\n\tSatisfy Any\n</Directory>\n",
+    );
+    let text = lab.lab(&["explain", &url]).assert_code(0).stdout.clone();
+    assert!(text.contains("Acceso desde 127.0.0.1: concedido"), "{text}");
+    assert!(
+        text.contains("`Satisfy Any` basta; Require no se consulta"),
+        "{text}"
+    );
+}
+
+#[test]
 fn explain_rejects_what_is_not_a_url() {
     let lab = TestLab::new();
     let out = lab.lab(&["explain", "ftp:algo"]);

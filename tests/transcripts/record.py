@@ -27,7 +27,7 @@ from email.utils import parsedate_to_datetime
 
 MODULES = [
     "mpm_event", "authz_core", "authz_host", "alias", "autoindex", "dir", "env", "mime",
-    "setenvif", "status", "reqtimeout", "headers", "expires",
+    "setenvif", "status", "reqtimeout", "headers", "expires", "authn_core", "access_compat",
 ]
 
 

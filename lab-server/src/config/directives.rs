@@ -238,6 +238,10 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     d("ReadmeName", "autoindex", C::SVD, 1, 1),
     // authz_core
     d("Require", "authz_core", C::D, 1, ANY),
+    d("Order", "access_compat", C::D, 1, ANY),
+    d("Allow", "access_compat", C::D, 1, ANY),
+    d("Deny", "access_compat", C::D, 1, ANY),
+    d("Satisfy", "access_compat", C::D, 1, ANY),
     d("AuthMerging", "authz_core", C::D, 1, 1),
     d("AuthzSendForbiddenOnFailure", "authz_core", C::D, 1, 1),
     s("RequireAll", "authz_core", C::D, 0, 0),
@@ -344,10 +348,6 @@ pub fn find(name: &str) -> Option<&'static DirectiveInfo> {
 pub const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("RequestHeader", "headers"),
     ("AddOutputFilterByType", "filter"),
-    ("Allow", "access_compat"),
-    ("Deny", "access_compat"),
-    ("Order", "access_compat"),
-    ("Satisfy", "access_compat"),
     ("AuthType", "auth_basic"),
     ("AuthName", "auth_basic"),
     ("AuthBasicProvider", "auth_basic"),

@@ -359,6 +359,8 @@ pub struct DirConfig {
     pub fcgi_set_env: Vec<FcgiSetEnv>,
     /// `Require` lines of this section (several lines = `RequireAny`).
     pub require: Option<RequireExpr>,
+    /// `Order`/`Allow`/`Deny`/`Satisfy` of this section (mod_access_compat).
+    pub access_compat: Option<AccessCompat>,
     pub directory_index: Option<Vec<String>>,
     pub error_documents: BTreeMap<u16, ErrorDocument>,
     /// `Header` actions, applied in order.
@@ -477,6 +479,44 @@ impl OptionSet {
 
     pub fn union(self, other: OptionSet) -> OptionSet {
         OptionSet(self.0 | other.0)
+    }
+}
+
+/// The host rules of mod_access_compat (Apache 2.2's `Order`, `Allow from`, `Deny from`,
+/// `Satisfy`), still accepted by Apache 2.4 and enabled by Debian. The module has no merger:
+/// the most specific section that writes any of these directives replaces the whole set, and
+/// a section that writes none inherits it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccessCompat {
+    pub order: AccessOrder,
+    /// `Allow from` entries, in order (each an `All`, `Ip`, `Host`, `Env` or `Not(Env)`).
+    pub allow: Vec<RequireExpr>,
+    /// `Deny from` entries.
+    pub deny: Vec<RequireExpr>,
+    /// `Satisfy Any`: passing the host rules is enough, `Require` is not asked.
+    pub satisfy_any: bool,
+}
+
+/// `Order`: which list is read last, and so wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccessOrder {
+    /// `Deny,Allow` (the default): allowed unless denied and not allowed again.
+    #[default]
+    DenyAllow,
+    /// `Allow,Deny`: denied unless allowed and not denied.
+    AllowDeny,
+    /// `Mutual-failure`: allowed only when allowed and not denied.
+    MutualFailure,
+}
+
+impl AccessCompat {
+    /// mod_access_compat's `check_dir_access`, given whether any `Allow` and any `Deny` entry
+    /// matches the client.
+    pub fn passes(&self, allowed: bool, denied: bool) -> bool {
+        match self.order {
+            AccessOrder::DenyAllow => allowed || !denied,
+            AccessOrder::AllowDeny | AccessOrder::MutualFailure => allowed && !denied,
+        }
     }
 }
 

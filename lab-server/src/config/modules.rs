@@ -175,6 +175,22 @@ pub const MODULES: &[ModuleInfo] = &[
         &[],
         "autorización por dirección: Require ip, host, local",
     ),
+    module(
+        "authn_core",
+        false,
+        true,
+        &[],
+        &[],
+        "núcleo de la autenticación (el laboratorio no implementa AuthType ni AuthName)",
+    ),
+    module(
+        "access_compat",
+        false,
+        true,
+        &["authn_core"],
+        &[],
+        "reglas de Apache 2.2: Order, Allow from, Deny from, Satisfy",
+    ),
     module("env", false, true, &[], &[], "SetEnv, UnsetEnv, PassEnv"),
     module(
         "cgi",
@@ -305,12 +321,10 @@ pub fn find(name: &str) -> Option<&'static ModuleInfo> {
 /// Real Apache modules (short names) that the lab does not implement (yet): `LoadModule` of
 /// one is an error that says so, and their directives are recognised as real Apache ones.
 pub const NOT_IMPLEMENTED: &[&str] = &[
-    "access_compat",
     "auth_basic",
     "auth_digest",
     "auth_form",
     "authn_anon",
-    "authn_core",
     "authn_dbd",
     "authn_dbm",
     "authn_file",

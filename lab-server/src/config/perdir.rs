@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::diagnostic::{suggest, Diagnostic, Span};
 use super::model::{
-    DirConfig, EnvOp, ErrorDocument, HeaderAction, HeaderOp, IpNet, OptionSet, OptionsDirective,
-    PhpSetting, Redirect, RequireExpr, SetEnvIf,
+    AccessOrder, DirConfig, EnvOp, ErrorDocument, HeaderAction, HeaderOp, IpNet, OptionSet,
+    OptionsDirective, PhpSetting, Redirect, RequireExpr, SetEnvIf,
 };
 use super::syntax::{Arg, Node};
 
@@ -47,6 +47,7 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
                 add_require(conf, expr);
             }
         }
+        "order" | "allow" | "deny" | "satisfy" => parse_access_compat(node, conf, diags),
         "php_value" | "php_flag" | "php_admin_value" | "php_admin_flag" => {
             let key = node.key();
             let value = if key.ends_with("flag") {
@@ -590,6 +591,126 @@ pub(crate) fn parse_require_section(node: &Node, diags: &mut Diags) -> Option<Re
         "requirenone" => RequireExpr::NoneOf(children),
         _ => RequireExpr::AnyOf(children),
     })
+}
+
+/// `Order`, `Allow from`, `Deny from` and `Satisfy` (mod_access_compat). The first of them in
+/// a section starts a fresh set, as the module creates its configuration there.
+fn parse_access_compat(node: &Node, conf: &mut DirConfig, diags: &mut Diags) {
+    let a = &node.args;
+    let key = node.key();
+    let rules = conf.access_compat.get_or_insert_with(Default::default);
+    match key.as_str() {
+        "order" => {
+            if a.len() != 1 {
+                err_hint(
+                    diags,
+                    &node.span,
+                    "`Order` lleva un solo argumento",
+                    "sin espacios alrededor de la coma: `Order allow,deny`, `Order deny,allow` o `Order mutual-failure`",
+                );
+                return;
+            }
+            rules.order = match a[0].text.to_ascii_lowercase().as_str() {
+                "allow,deny" => AccessOrder::AllowDeny,
+                "deny,allow" => AccessOrder::DenyAllow,
+                "mutual-failure" => AccessOrder::MutualFailure,
+                _ => {
+                    err_hint(
+                        diags,
+                        &a[0].span,
+                        format!("orden desconocido en `Order`: `{}`", a[0].text),
+                        "valores posibles: `allow,deny`, `deny,allow` o `mutual-failure` (Apache dice «unknown order»)",
+                    );
+                    return;
+                }
+            };
+        }
+        "satisfy" => {
+            rules.satisfy_any = match a.first().map(|v| v.text.to_ascii_lowercase()) {
+                Some(v) if v == "any" && a.len() == 1 => true,
+                Some(v) if v == "all" && a.len() == 1 => false,
+                _ => {
+                    err_hint(
+                        diags,
+                        &node.span,
+                        "`Satisfy` admite `All` o `Any`",
+                        "`Satisfy Any` deja pasar a quien cumpla las reglas de `Allow`/`Deny` aunque `Require` lo rechace",
+                    );
+                    return;
+                }
+            };
+        }
+        _ => {
+            let name = if key == "allow" { "Allow" } else { "Deny" };
+            if a.len() < 2 {
+                err_hint(
+                    diags,
+                    &node.span,
+                    format!("`{name}` necesita `from` y al menos un origen"),
+                    format!("por ejemplo `{name} from 192.168.1.0/24`; orígenes: all, una IP, una red, un nombre o env=VARIABLE"),
+                );
+                return;
+            }
+            if !a[0].text.eq_ignore_ascii_case("from") {
+                err_hint(
+                    diags,
+                    &a[0].span,
+                    format!("`{name}` debe ir seguido de `from`, no de `{}`", a[0].text),
+                    format!(
+                        "escribe `{name} from {}`",
+                        a[1..]
+                            .iter()
+                            .map(|v| v.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                );
+                return;
+            }
+            for v in &a[1..] {
+                if let Some(rule) = parse_host_rule(&v.text, &v.span, diags) {
+                    if key == "allow" {
+                        rules.allow.push(rule);
+                    } else {
+                        rules.deny.push(rule);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One origin of `Allow from`/`Deny from`, classified as mod_access_compat does: `env=` and
+/// `all` first, then anything with a slash is a network, anything made only of digits and
+/// dots (or with a colon) is an address, and the rest is a host name.
+fn parse_host_rule(text: &str, span: &Span, diags: &mut Diags) -> Option<RequireExpr> {
+    let lower = text.to_ascii_lowercase();
+    if let Some(var) = lower.strip_prefix("env=").map(|_| &text[4..]) {
+        return Some(match var.strip_prefix('!') {
+            Some(v) => RequireExpr::Not(Box::new(RequireExpr::Env(vec![v.to_string()]))),
+            None => RequireExpr::Env(vec![var.to_string()]),
+        });
+    }
+    if lower == "all" {
+        return Some(RequireExpr::All(true));
+    }
+    let looks_like_ip = text.contains(':')
+        || (!text.is_empty() && text.bytes().all(|b| b == b'.' || b.is_ascii_digit()));
+    if text.contains('/') || looks_like_ip {
+        return match parse_ip_net(text) {
+            Some(net) => Some(RequireExpr::Ip(vec![net])),
+            None => {
+                err_hint(
+                    diags,
+                    span,
+                    format!("`{text}` no es una dirección IP ni una red válida"),
+                    "formas válidas: 10.0.0.5, 10.0.0.0/8, 10.0.0.0/255.0.0.0, 10.1 (red parcial), ::1, 2001:db8::/32",
+                );
+                None
+            }
+        };
+    }
+    Some(RequireExpr::Host(vec![lower]))
 }
 
 /// `10.0.0.5`, `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, `10.1` (partial), `::1`, `2001:db8::/32`.

@@ -276,6 +276,9 @@ pub struct Ctx<'a> {
     /// The request target of the original request, once an internal redirect happened
     /// (`REQUEST_URI` keeps it).
     pub request_uri: Option<String>,
+    /// Error-log lines (module, level, text) the request writes whatever its answer, before
+    /// the line of a failure (mod_access_compat's refusal that `Satisfy Any` overruled).
+    pub log: Vec<(&'static str, Level, String)>,
 }
 
 /// An internal redirect, as `ap_internal_redirect` does it.

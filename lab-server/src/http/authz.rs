@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::config::model::RequireExpr;
+use crate::config::model::{AccessCompat, RequireExpr};
 
 /// What a `Require` rule can look at.
 pub struct Subject<'a> {
@@ -33,11 +33,61 @@ async fn granted_with<L: Lookup + Default + Send + 'static>(
     cached: impl FnOnce(IpAddr) -> Option<L>,
     resolve: impl FnOnce(IpAddr) -> L + Send + 'static,
 ) -> bool {
-    let Some(expr) = expr else {
-        return true;
-    };
-    if !needs_host(expr) {
-        return eval(expr, who, &dns::Resolver);
+    access_with(None, expr, who, cached, resolve).await.granted
+}
+
+/// What Apache's two access phases decide for one request: mod_access_compat's host rules
+/// (`Order`/`Allow`/`Deny`, its access checker) and then `Require` (mod_authz_core),
+/// combined by `Satisfy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// The request may go on.
+    pub granted: bool,
+    /// The host rules refused the client (mod_access_compat logs AH01797 even when
+    /// `Satisfy Any` then lets `Require` grant).
+    pub host_refused: bool,
+    /// `Require` was asked and refused (AH01630).
+    pub require_refused: bool,
+    /// The client's name, when a `host` rule had it looked up and the double lookup
+    /// confirmed it: Apache keeps it for the connection and `%h` logs it from then on.
+    pub name: Option<String>,
+}
+
+/// [`Access`] for a request on the runtime (name lookups on the blocking pool).
+pub async fn access_async(
+    compat: Option<&AccessCompat>,
+    require: Option<&RequireExpr>,
+    who: &Subject<'_>,
+) -> Access {
+    access_with(
+        compat,
+        require,
+        who,
+        dns::Looked::cached,
+        dns::Looked::resolve,
+    )
+    .await
+}
+
+/// [`Access`] with lookups on this thread (for `lab explain`).
+pub fn access(
+    compat: Option<&AccessCompat>,
+    require: Option<&RequireExpr>,
+    who: &Subject<'_>,
+) -> Access {
+    decide(compat, require, who, &dns::Resolver)
+}
+
+async fn access_with<L: Lookup + Default + Send + 'static>(
+    compat: Option<&AccessCompat>,
+    require: Option<&RequireExpr>,
+    who: &Subject<'_>,
+    cached: impl FnOnce(IpAddr) -> Option<L>,
+    resolve: impl FnOnce(IpAddr) -> L + Send + 'static,
+) -> Access {
+    let hosts = compat.is_some_and(|c| c.allow.iter().chain(&c.deny).any(needs_host));
+    if !hosts && !require.is_some_and(needs_host) {
+        return decide(compat, require, who, &dns::Resolver);
     }
     let client = who.client.to_canonical();
     let looked = match cached(client) {
@@ -46,7 +96,48 @@ async fn granted_with<L: Lookup + Default + Send + 'static>(
             .await
             .unwrap_or_default(),
     };
-    eval(expr, who, &looked)
+    let mut access = decide(compat, require, who, &looked);
+    access.name = verified_name(client, &looked);
+    access
+}
+
+/// The order of `ap_process_request_internal`: with `Satisfy All` (or none) the host rules
+/// must pass and then `Require` is asked; with `Satisfy Any` passing the host rules is enough,
+/// and when they refuse `Require` decides alone.
+fn decide(
+    compat: Option<&AccessCompat>,
+    require: Option<&RequireExpr>,
+    who: &Subject<'_>,
+    dns: &dyn Lookup,
+) -> Access {
+    let host_ok = compat.is_none_or(|c| {
+        let matches = |list: &[RequireExpr]| list.iter().any(|e| eval(e, who, dns));
+        c.passes(matches(&c.allow), matches(&c.deny))
+    });
+    let any = compat.is_some_and(|c| c.satisfy_any);
+    if host_ok && any {
+        return Access {
+            granted: true,
+            host_refused: false,
+            require_refused: false,
+            name: None,
+        };
+    }
+    if !host_ok && !any {
+        return Access {
+            granted: false,
+            host_refused: true,
+            require_refused: false,
+            name: None,
+        };
+    }
+    let ok = require.is_none_or(|e| eval(e, who, dns));
+    Access {
+        granted: ok,
+        host_refused: !host_ok,
+        require_refused: !ok,
+        name: None,
+    }
 }
 
 fn needs_host(expr: &RequireExpr) -> bool {
@@ -102,17 +193,9 @@ pub fn host_matches(names: &[String], client: IpAddr, dns: &dyn Lookup) -> bool 
     {
         return true;
     }
-    let Some(name) = dns.reverse(client) else {
+    let Some(name) = verified_name(client, dns) else {
         return false;
     };
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    if !dns
-        .forward(&name)
-        .iter()
-        .any(|ip| ip.to_canonical() == client)
-    {
-        return false;
-    }
     names.iter().any(|n| {
         let n = n
             .trim_start_matches('.')
@@ -124,6 +207,18 @@ pub fn host_matches(names: &[String], client: IpAddr, dns: &dyn Lookup) -> bool 
                     .strip_suffix(n.as_str())
                     .is_some_and(|head| head.ends_with('.')))
     })
+}
+
+/// The client's name by double reverse lookup (`REMOTE_DOUBLE_REV`): the reverse lookup's
+/// name, lower-cased, when its forward lookup gives the client's address back.
+pub fn verified_name(client: IpAddr, dns: &dyn Lookup) -> Option<String> {
+    let client = client.to_canonical();
+    let name = dns.reverse(client)?;
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    dns.forward(&name)
+        .iter()
+        .any(|ip| ip.to_canonical() == client)
+        .then_some(name)
 }
 
 /// The system's resolver (getnameinfo, getaddrinfo: /etc/hosts, then DNS), with a small

@@ -368,11 +368,29 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         method: &q.method,
         env: &env,
     };
-    let granted = authz::granted(eff.require(), &who);
-    let source = match (eff.require(), eff.require_source()) {
+    let access = authz::access(eff.access_compat(), eff.require(), &who);
+    let granted = access.granted;
+    let require = match (eff.require(), eff.require_source()) {
         (None, _) => "ningún Require se aplica (Apache 2.4 concede)".to_string(),
         (Some(_), Some(s)) => format!("decide {} en {}", section_label(s), at(&s.span)),
         (Some(_), None) => "decide un Require fuera de las secciones".to_string(),
+    };
+    let compat_at = match eff.access_compat_source() {
+        Some(s) => format!("{} en {}", section_label(s), at(&s.span)),
+        None => "un .htaccess".to_string(),
+    };
+    let source = match eff.access_compat() {
+        None => require,
+        Some(_) if access.host_refused && !granted => format!(
+            "lo rechazan las reglas de Apache 2.2 (Order/Allow/Deny de {compat_at}); Require no llega a consultarse"
+        ),
+        Some(c) if c.satisfy_any && !access.host_refused => format!(
+            "lo admiten Order/Allow/Deny de {compat_at} y `Satisfy Any` basta; Require no se consulta"
+        ),
+        Some(c) if c.satisfy_any => format!(
+            "Order/Allow/Deny de {compat_at} lo rechazan, pero con `Satisfy Any` decide Require: {require}"
+        ),
+        Some(_) => format!("Order/Allow/Deny de {compat_at} lo admiten; después {require}"),
     };
     let hidden = file_name.is_some_and(|n| n.len() >= 3 && n[..3].eq_ignore_ascii_case(".ht"));
     if hidden {
@@ -533,7 +551,7 @@ fn explain_wsgi(
         method,
         env: &env,
     };
-    if !authz::granted(eff.require(), &who) {
+    if !authz::access(eff.access_compat(), eff.require(), &who).granted {
         out.push_str("Acceso desde 127.0.0.1: denegado, 403 (el script necesita `Require all granted` en su <Directory> o <Files>)\n");
         return;
     }

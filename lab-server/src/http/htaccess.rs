@@ -82,7 +82,9 @@ pub fn category(name: &str) -> Option<u8> {
         | "requirenone"
         | "authmerging"
         | "authzsendforbiddenonfailure"
-        | "cgipassauth" => Override::AUTHCONFIG,
+        | "cgipassauth"
+        | "satisfy" => Override::AUTHCONFIG,
+        "order" | "allow" | "deny" => Override::LIMIT,
         "options" | "php_value" | "php_flag" => Override::OPTIONS,
         "directoryindex" | "directoryslash" | "fallbackresource" | "indexoptions"
         | "indexignore" | "indexignorereset" | "indexorderdefault" | "indexstylesheet"
@@ -280,7 +282,7 @@ fn apply_all(
             let shown = if node.is_section {
                 format!("<{}", info.name)
             } else {
-                info.name.to_string()
+                apache_spelling(info.name).to_string()
             };
             return Err(format!("{shown} not allowed here"));
         }
@@ -338,6 +340,17 @@ fn apply_all(
         }
     }
     Ok(())
+}
+
+/// The name Apache's messages give a directive: its command table's spelling, lower case for
+/// mod_access_compat's `order`, `allow` and `deny`.
+fn apache_spelling(name: &'static str) -> &'static str {
+    match name {
+        "Order" => "order",
+        "Allow" => "allow",
+        "Deny" => "deny",
+        other => other,
+    }
 }
 
 fn first_reason(diags: &[crate::config::Diagnostic], name: &str) -> String {

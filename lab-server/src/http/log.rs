@@ -141,6 +141,8 @@ enum Piece {
 /// Everything a format can print about a finished request.
 pub struct Entry<'a> {
     pub client: SocketAddr,
+    /// The client's name from a `host` access rule's double lookup (`%h` prefers it).
+    pub remote_host: Option<&'a str>,
     pub local: SocketAddr,
     /// Port as written in `Listen` (`%p`).
     pub port: u16,
@@ -262,6 +264,9 @@ fn escape_into(out: &mut String, v: &str) {
 
 fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
     match code {
+        'h' if e.remote_host.is_some_and(|n| !n.is_empty()) => {
+            out.push_str(e.remote_host.unwrap_or_default());
+        }
         'h' | 'a' => {
             let _ = write!(out, "{}", e.client.ip().to_canonical());
         }
@@ -597,6 +602,7 @@ mod tests {
         let env = HashMap::new();
         let e = Entry {
             client: "127.0.0.1:5000".parse().unwrap(),
+            remote_host: None,
             local: "127.0.0.1:80".parse().unwrap(),
             port: 80,
             started: UNIX_EPOCH,

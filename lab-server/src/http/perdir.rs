@@ -229,6 +229,20 @@ impl<'a> Effective<'a> {
         self.last(|l| l.require.as_ref())
     }
 
+    /// `Order`/`Allow`/`Deny`/`Satisfy` of the last layer that writes any of them.
+    pub fn access_compat(&self) -> Option<&'a crate::config::model::AccessCompat> {
+        self.last(|l| l.access_compat.as_ref())
+    }
+
+    /// The section whose `Order`/`Allow`/`Deny` rules apply (`None`: none, or a `.htaccess`).
+    pub fn access_compat_source(&self) -> Option<&'a Section> {
+        self.layers
+            .iter()
+            .rev()
+            .find(|(_, l)| l.access_compat.is_some())
+            .and_then(|(s, _)| *s)
+    }
+
     /// `php_value`/`php_admin_value`... of every layer, in order (later ones win).
     pub fn php_settings(&self) -> impl Iterator<Item = &'a crate::config::model::PhpSetting> + '_ {
         self.layers.iter().flat_map(|(_, l)| l.php.iter())

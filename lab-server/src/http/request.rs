@@ -52,6 +52,9 @@ pub struct Conn {
     pub notes: Arc<super::wire::Notes>,
     /// Whether daemon-mode requests pass the connection on ([`super::handoff`]).
     pub hand: super::handoff::Mode,
+    /// The client's name once a `host` access rule looked it up (Apache keeps it in the
+    /// connection, and `%h` logs it for this and every later request on it).
+    pub remote_host: std::sync::OnceLock<String>,
 }
 
 /// The request body, type-erased so the pipeline is not generic over it.
@@ -98,6 +101,7 @@ where
         env: HashMap::new(),
         redirect: None,
         request_uri: None,
+        log: Vec::new(),
     };
 
     let mut outcome = match &note {
@@ -168,6 +172,12 @@ where
                 return resp;
             }
             return Response::default();
+        }
+    }
+    if !ctx.log.is_empty() {
+        let logs = site.logs(chosen);
+        for (module, level, msg) in ctx.log.drain(..) {
+            logs.error.log(module, level, Some(conn.client), &msg);
         }
     }
     let mut always = Vec::new();
@@ -257,6 +267,7 @@ where
             + 12;
         let entry = Entry {
             client: conn.client,
+            remote_host: conn.remote_host.get().map(String::as_str),
             local: conn.local,
             port: conn.port,
             started,
@@ -690,8 +701,8 @@ async fn route<'a>(
             return Err((denied(&mapped.path), Some(eff)));
         }
     }
-    if !granted(&eff, conn, parts, &ctx.env).await {
-        return Err((denied(&mapped.path), Some(eff)));
+    if let Err(refused) = check_access(&eff, conn, parts, ctx, &mapped.path).await {
+        return Err((refused, Some(eff)));
     }
     if let Walk::Missing {
         refused: Some((at, why)),
@@ -840,8 +851,8 @@ async fn wsgi_route<'a>(
         Err(bad) => return Err((Failure::logged(500, Level::Alert, bad.log_line()), None)),
     };
     set_env_if(&eff, conn, parts, url, &mut ctx.env);
-    if !granted(&eff, conn, parts, &ctx.env).await {
-        return Err((denied(&script), Some(eff)));
+    if let Err(refused) = check_access(&eff, conn, parts, ctx, &script).await {
+        return Err((refused, Some(eff)));
     }
     let handler = handlers::choose(config, &eff, false, Some(m), file_name);
     let call = Call {
@@ -903,8 +914,8 @@ async fn proxy_route<'a>(
         },
     );
     set_env_if(&eff, conn, parts, url, &mut ctx.env);
-    if !granted(&eff, conn, parts, &ctx.env).await {
-        return Err((denied(Path::new(&m.url)), Some(eff)));
+    if let Err(refused) = check_access(&eff, conn, parts, ctx, Path::new(&m.url)).await {
+        return Err((refused, Some(eff)));
     }
     let target = PathBuf::from(format!("proxy:{}", m.url));
     ctx.file = Some(target.clone());
@@ -931,21 +942,70 @@ async fn proxy_route<'a>(
     .await
 }
 
-/// True when the `Require` rules of `eff` let this client in (name lookups for `Require
-/// host` off the runtime).
+/// True when the access rules of `eff` (`Order`/`Allow`/`Deny`, `Require`, `Satisfy`) let
+/// this client in, with nothing logged (name lookups for `host` rules off the runtime).
 pub(crate) async fn granted(
     eff: &Effective<'_>,
     conn: &Conn,
     parts: &Parts,
     env: &HashMap<String, String>,
 ) -> bool {
-    let who = Subject {
+    let who = subject(conn, parts, env);
+    let access = authz::access_async(eff.access_compat(), eff.require(), &who).await;
+    if let Some(name) = access.name {
+        let _ = conn.remote_host.set(name);
+    }
+    access.granted
+}
+
+fn subject<'a>(conn: &Conn, parts: &'a Parts, env: &'a HashMap<String, String>) -> Subject<'a> {
+    Subject {
         client: conn.client.ip(),
         local: conn.local.ip(),
         method: parts.method.as_str(),
         env,
-    };
-    authz::granted_async(eff.require(), &who).await
+    }
+}
+
+/// Apache's access phases for a request to `path`: the 403 and its log line when they refuse.
+/// A refusal of the host rules is logged even when `Satisfy Any` lets `Require` grant, as
+/// mod_access_compat does.
+async fn check_access(
+    eff: &Effective<'_>,
+    conn: &Conn,
+    parts: &Parts,
+    ctx: &mut Ctx<'_>,
+    path: &Path,
+) -> Result<(), Failure> {
+    let who = subject(conn, parts, &ctx.env);
+    let mut access = authz::access_async(eff.access_compat(), eff.require(), &who).await;
+    if let Some(name) = access.name.take() {
+        let _ = conn.remote_host.set(name);
+    }
+    if access.host_refused && (access.granted || access.require_refused) {
+        let line = host_denied(path);
+        if let Some((level, msg)) = line.log {
+            ctx.log.push((line.module, level, msg));
+        }
+    }
+    match access {
+        a if a.granted => Ok(()),
+        a if a.require_refused => Err(denied(path)),
+        _ => Err(host_denied(path)),
+    }
+}
+
+/// The 403 of mod_access_compat's host rules, with its line word for word.
+fn host_denied(path: &Path) -> Failure {
+    Failure::logged(
+        403,
+        Level::Error,
+        format!(
+            "AH01797: client denied by server configuration: {}",
+            path.display()
+        ),
+    )
+    .from_module("access_compat")
 }
 
 /// The 403 of a `Require` that refused, with the line mod_authz_core writes (word for word,

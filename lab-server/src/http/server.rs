@@ -478,6 +478,7 @@ pub(super) async fn connection(
         wsgi: shared.wsgi.clone(),
         notes: Arc::default(),
         hand,
+        remote_host: Default::default(),
     });
     let idle_limit = if site.config.keep_alive.enabled {
         site.config.keep_alive.timeout
