@@ -560,6 +560,11 @@ fn htaccess_files() {
 }
 
 #[test]
+fn htaccess_conditional_blocks() {
+    run("htaccess_blocks");
+}
+
+#[test]
 fn access_compat_rules() {
     run("access_compat");
 }

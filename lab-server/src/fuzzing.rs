@@ -62,6 +62,18 @@ fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(&data[..data.len().min(MAX_INPUT)])
 }
 
+/// Runs target `name` on one input with a workspace made once per fuzzing process (under the
+/// system's temporary directory): the whole body of every `fuzz/fuzz_targets/<name>.rs`.
+pub fn run_in_process(name: &str, data: &[u8]) -> bool {
+    static SHARED: std::sync::OnceLock<Targets> = std::sync::OnceLock::new();
+    let targets = SHARED.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("lab-fuzz-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Targets::new(&dir).expect("the fuzz workspace")
+    });
+    targets.run(name, data)
+}
+
 impl Targets {
     /// Creates a fresh workspace in `dir` (which must be empty or absent).
     pub fn new(dir: &Path) -> Result<Targets, String> {
@@ -181,7 +193,8 @@ impl Targets {
     }
 
     /// The input as a `.htaccess` file: the first byte is the `AllowOverride` mask it is read
-    /// under (its top bit adds an `AllowOverrideList` of two directives), the rest the file's
+    /// under (its top bit adds an `AllowOverrideList` of two directives, the next one limits
+    /// `Options` to `Options=Indexes`), the rest the file's
     /// text. A refused file names its reason, as the 500's error-log line does.
     pub fn htaccess(&self, data: &[u8]) {
         use crate::http::htaccess::{parse, Override};
@@ -193,8 +206,12 @@ impl Targets {
             Some(b) if b & 0x80 != 0 => vec!["Redirect".into(), "Header".into()],
             _ => Vec::new(),
         };
+        let opts = match data.first() {
+            Some(b) if b & 0x40 != 0 => crate::config::model::OptionSet::INDEXES,
+            _ => crate::config::model::OptionSet::EVERY,
+        };
         let file = self.ws.root.join("var/www/html/.htaccess");
-        if let Err(e) = parse(&self.url_config, &file, &text(body), allowed, &list) {
+        if let Err(e) = parse(&self.url_config, &file, &text(body), (allowed, opts), &list) {
             assert!(!e.reason.is_empty(), "a refused .htaccess says why");
         }
     }

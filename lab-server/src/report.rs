@@ -222,6 +222,7 @@ mod tests {
             workspace: PathBuf::from("/ws"),
             server_root: PathBuf::from("/ws/etc/apache2"),
             modules: Default::default(),
+            defines: Default::default(),
             mpm: MpmSettings {
                 kind: MpmKind::Event,
                 start_servers: 2,

@@ -30,6 +30,7 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
             workspace: ws.root.clone(),
             server_root: ws.apache_dir(),
             modules: BTreeSet::new(),
+            defines: tree.defines.keys().cloned().collect(),
             mpm: mpm_defaults(mpm_kind.unwrap_or(MpmKind::Event)),
             listens: Vec::new(),
             main: HostConfig::default(),

@@ -432,33 +432,23 @@ impl Loader<'_> {
                 return false;
             }
         };
-        let parts: Vec<Option<u32>> = ver.text.split('.').map(|p| p.parse().ok()).collect();
-        if parts.is_empty() || parts.len() > 3 || parts.iter().any(Option::is_none) {
-            self.error(Diagnostic::error(
-                Some(ver.span.clone()),
-                format!(
-                    "versión no válida `{}`: se espera algo como `2.4` o `2.4.71`",
-                    ver.text
-                ),
-            ));
-            return false;
-        }
-        let want: Vec<u32> = parts.into_iter().flatten().collect();
-        let have = [APACHE_VERSION.0, APACHE_VERSION.1, APACHE_VERSION.2];
-        let ord = have[..want.len()].cmp(&want[..]);
-        use std::cmp::Ordering::*;
-        match op {
-            "=" | "==" => ord == Equal,
-            "!=" => ord != Equal,
-            ">" => ord == Greater,
-            ">=" => ord != Less,
-            "<" => ord == Less,
-            "<=" => ord != Greater,
-            other => {
+        match version_matches(op, &ver.text) {
+            Ok(v) => v,
+            Err(VersionError::Version) => {
+                self.error(Diagnostic::error(
+                    Some(ver.span.clone()),
+                    format!(
+                        "versión no válida `{}`: se espera algo como `2.4` o `2.4.71`",
+                        ver.text
+                    ),
+                ));
+                false
+            }
+            Err(VersionError::Operator) => {
                 self.error(
                     Diagnostic::error(
                         Some(node.args[0].span.clone()),
-                        format!("operador `{other}` no admitido en `<IfVersion>`"),
+                        format!("operador `{op}` no admitido en `<IfVersion>`"),
                     )
                     .with_hint("usa =, !=, <, <=, > o >="),
                 );
@@ -466,6 +456,35 @@ impl Loader<'_> {
             }
         }
     }
+}
+
+/// What `<IfVersion>` could not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionError {
+    Operator,
+    Version,
+}
+
+/// `<IfVersion op version>` against the Apache version the lab stands for: `2.4` compares
+/// the first two numbers, `2.4.71` all three.
+pub fn version_matches(op: &str, version: &str) -> Result<bool, VersionError> {
+    let parts: Vec<Option<u32>> = version.split('.').map(|p| p.parse().ok()).collect();
+    if parts.is_empty() || parts.len() > 3 || parts.iter().any(Option::is_none) {
+        return Err(VersionError::Version);
+    }
+    let want: Vec<u32> = parts.into_iter().flatten().collect();
+    let have = [APACHE_VERSION.0, APACHE_VERSION.1, APACHE_VERSION.2];
+    let ord = have[..want.len()].cmp(&want[..]);
+    use std::cmp::Ordering::*;
+    Ok(match op {
+        "=" | "==" => ord == Equal,
+        "!=" => ord != Equal,
+        ">" => ord == Greater,
+        ">=" => ord != Less,
+        "<" => ord == Less,
+        "<=" => ord != Greater,
+        _ => return Err(VersionError::Operator),
+    })
 }
 
 /// Reads `export NAME=value` lines of Debian's `envvars` (a shell script). Lines inside

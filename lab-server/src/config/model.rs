@@ -17,6 +17,8 @@ pub struct ServerConfig {
     pub server_root: PathBuf,
     /// Modules loaded with `LoadModule`, by short name (`alias`, `mpm_event`, `status`...).
     pub modules: BTreeSet<String>,
+    /// Names defined with `Define` (or by the lab): `<IfDefine>` in `.htaccess` reads them.
+    pub defines: BTreeSet<String>,
     pub mpm: MpmSettings,
     /// Every `Listen`, in order, with the socket address the lab binds for it.
     pub listens: Vec<Listen>,
@@ -353,6 +355,9 @@ pub struct DirConfig {
     /// `AllowOverride`: the categories `.htaccess` files may use (bits of
     /// [`crate::http::htaccess::Override`]); `None` when not written here.
     pub allow_override: Option<u8>,
+    /// The options `AllowOverride Options=...` lets `.htaccess` files set (every option when
+    /// `Options` or `All` is written without a list); `None` when no `AllowOverride` is here.
+    pub allow_override_opts: Option<OptionSet>,
     /// `AllowOverrideList`: directives allowed in `.htaccess` by name (lowercase).
     pub allow_override_list: Option<Vec<String>>,
     /// `ProxyFCGISetEnvIf`, in order (mod_proxy_fcgi appends the inner ones to the outer).
@@ -470,6 +475,8 @@ impl OptionSet {
     pub const INCLUDES_NOEXEC: OptionSet = OptionSet(64);
     /// `All`: everything but MultiViews, as in Apache.
     pub const ALL: OptionSet = OptionSet(1 | 2 | 4 | 8 | 32 | 64);
+    /// Every option, MultiViews included (what `AllowOverride Options` allows).
+    pub const EVERY: OptionSet = OptionSet(127);
     /// Apache 2.4's default when no `Options` applies.
     pub const DEFAULT: OptionSet = OptionSet::FOLLOW_SYMLINKS;
 

@@ -144,7 +144,28 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         "allowoverride" => {
             conf.allow_override_none = Some(a.len() == 1 && a[0].text.eq_ignore_ascii_case("none"));
             conf.allow_override = Some(crate::http::htaccess::Override::parse(a));
+            conf.allow_override_opts = Some(OptionSet::EVERY);
             for x in a {
+                if let Some((word, list)) = x.text.split_once('=') {
+                    if word.eq_ignore_ascii_case("options") {
+                        let mut opts = OptionSet::NONE;
+                        for name in list.split(',') {
+                            match OPTION_NAMES
+                                .iter()
+                                .find(|(n, _)| n.eq_ignore_ascii_case(name) && *n != "None")
+                            {
+                                Some((_, flag)) => opts = opts.union(*flag),
+                                None => err_hint(
+                                    diags,
+                                    &x.span,
+                                    format!("opción no válida `{name}` en `AllowOverride Options=`"),
+                                    "una lista separada por comas, sin espacios: `AllowOverride Options=Indexes,MultiViews` (Apache dice «Illegal option»)",
+                                ),
+                            }
+                        }
+                        conf.allow_override_opts = Some(opts);
+                    }
+                }
                 const KINDS: &[&str] = &[
                     "All",
                     "None",
@@ -357,6 +378,14 @@ const OPTION_NAMES: &[(&str, OptionSet)] = &[
     ("All", OptionSet::ALL),
     ("None", OptionSet::NONE),
 ];
+
+/// The flag of an option's name (`Indexes`, `ExecCGI`...), case-insensitively.
+pub(crate) fn option_flag(name: &str) -> Option<OptionSet> {
+    OPTION_NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, f)| *f)
+}
 
 fn parse_options(args: &[Arg], diags: &mut Diags) -> Option<OptionsDirective> {
     let mut set: Option<OptionSet> = None;

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 use crate::config::directives;
 use crate::config::model::{
-    DirConfig, ResolvedPath, Section, SectionKind, SectionPattern, ServerConfig,
+    DirConfig, OptionSet, ResolvedPath, Section, SectionKind, SectionPattern, ServerConfig,
 };
 use crate::config::syntax::{Arg, Node};
 
@@ -159,7 +159,7 @@ impl Invalid {
 type Entry = (
     SystemTime,
     u64,
-    u8,
+    (u8, OptionSet),
     Vec<String>,
     Result<&'static DirConfig, Invalid>,
 );
@@ -175,7 +175,7 @@ pub fn read(
     config: &ServerConfig,
     dir: &Path,
     names: &[String],
-    allowed: u8,
+    (allowed, opts): (u8, OptionSet),
     list: &[String],
 ) -> Result<Option<Level>, Invalid> {
     for name in names {
@@ -190,7 +190,7 @@ pub fn read(
         let len = meta.len();
         if let Some((m, l, a, li, result)) = cache().read().ok().and_then(|c| c.get(&file).cloned())
         {
-            if m == mtime && l == len && a == allowed && li == list {
+            if m == mtime && l == len && a == (allowed, opts) && li == list {
                 return result.map(|config| Some(Level { file, config }));
             }
         }
@@ -208,11 +208,12 @@ pub fn read(
                 })
             }
         };
-        let result = parse(config, &file, &text, allowed, list).map(|c| &*Box::leak(Box::new(c)));
+        let result =
+            parse(config, &file, &text, (allowed, opts), list).map(|c| &*Box::leak(Box::new(c)));
         if let Ok(mut c) = cache().write() {
             c.insert(
                 file.clone(),
-                (mtime, len, allowed, list.to_vec(), result.clone()),
+                (mtime, len, (allowed, opts), list.to_vec(), result.clone()),
             );
         }
         return result.map(|config| Some(Level { file, config }));
@@ -225,7 +226,7 @@ pub fn parse(
     config: &ServerConfig,
     file: &Path,
     text: &str,
-    allowed: u8,
+    (allowed, opts): (u8, OptionSet),
     list: &[String],
 ) -> Result<DirConfig, Invalid> {
     let (nodes, errors) = crate::config::syntax::parse(text, Arc::new(file.to_path_buf()));
@@ -237,7 +238,12 @@ pub fn parse(
         return Err(invalid(syntax_reason(e, nodes.as_slice())));
     }
     let mut conf = DirConfig::default();
-    apply_all(config, &nodes, &mut conf, allowed, list, true).map_err(invalid)?;
+    let allowed = Allowed {
+        bits: allowed,
+        opts,
+        list,
+    };
+    apply_all(config, &nodes, &mut conf, &allowed, true).map_err(invalid)?;
     Ok(conf)
 }
 
@@ -249,14 +255,24 @@ fn syntax_reason(e: &crate::config::Diagnostic, _: &[Node]) -> String {
     }
 }
 
+/// What the `AllowOverride` lines in force let a `.htaccess` file write.
+struct Allowed<'a> {
+    /// `AllowOverride` categories.
+    bits: u8,
+    /// `AllowOverride Options=...`: the options `Options` may name.
+    opts: OptionSet,
+    /// `AllowOverrideList`.
+    list: &'a [String],
+}
+
 fn apply_all(
     config: &ServerConfig,
     nodes: &[Node],
     conf: &mut DirConfig,
-    allowed: u8,
-    list: &[String],
+    allowed: &Allowed<'_>,
     top: bool,
 ) -> Result<(), String> {
+    let list = allowed.list;
     for node in nodes {
         let key = node.key();
         let Some(info) = directives::find(&node.name).filter(|i| module_loaded(config, i.module))
@@ -274,8 +290,8 @@ fn apply_all(
         let needed = category(&key);
         let ok = by_list
             || match needed {
-                Some(Override::ANY) => allowed != 0 || !list.is_empty(),
-                Some(bits) => allowed & bits != 0,
+                Some(Override::ANY) => allowed.bits != 0 || !list.is_empty(),
+                Some(bits) => allowed.bits & bits != 0,
                 None => false,
             };
         if !ok {
@@ -299,14 +315,16 @@ fn apply_all(
                     let loaded = crate::config::modules::find(name)
                         .is_some_and(|m| config.has_module(m.name));
                     if loaded != neg {
-                        apply_all(config, &node.children, conf, allowed, list, top)?;
+                        apply_all(config, &node.children, conf, allowed, top)?;
                     }
                 }
                 "ifdefine" | "iffile" | "ifversion" => {
-                    // The lab keeps no defines at request time: these blocks are skipped.
+                    if condition(config, node)? {
+                        apply_all(config, &node.children, conf, allowed, top)?;
+                    }
                 }
                 "files" | "filesmatch" if top => {
-                    let section = files_section(config, node, allowed, list)?;
+                    let section = files_section(config, node, allowed)?;
                     conf.files.push(section);
                 }
                 "requireall" | "requireany" | "requirenone" => {
@@ -327,6 +345,9 @@ fn apply_all(
                 info.name, info.min_args
             ));
         }
+        if key == "options" && !by_list {
+            options_allowed(&node.args, allowed.opts)?;
+        }
         let mut diags = Vec::new();
         let applied = crate::config::perdir::apply(node, conf, &mut diags);
         if !applied {
@@ -340,6 +361,59 @@ fn apply_all(
         }
     }
     Ok(())
+}
+
+/// core's `set_options` under `AllowOverride Options=...`: every option named (with or without
+/// a sign) must share a bit with the allowed ones; `None` always passes.
+fn options_allowed(args: &[Arg], opts: OptionSet) -> Result<(), String> {
+    for a in args {
+        let word = a.text.trim_start_matches(['+', '-']);
+        if let Some(flag) = crate::config::perdir::option_flag(word) {
+            if flag != OptionSet::NONE && flag.0 & opts.0 == 0 {
+                return Err(format!("Option {word} not allowed here"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether an `<IfDefine>`, `<IfFile>` or `<IfVersion>` block of a `.htaccess` applies, or
+/// Apache's message for one it cannot read.
+fn condition(config: &ServerConfig, node: &Node) -> Result<bool, String> {
+    let key = node.key();
+    if key == "ifversion" {
+        let (op, version) = match node.args.as_slice() {
+            [v] => ("=", v.text.as_str()),
+            [op, v] => (op.text.as_str(), v.text.as_str()),
+            _ => return Err("<IfVersion> directive requires one or two arguments".into()),
+        };
+        return crate::config::loader::version_matches(op, version).map_err(|e| match e {
+            crate::config::loader::VersionError::Operator => {
+                format!("unrecognized operator '{op}'")
+            }
+            crate::config::loader::VersionError::Version => {
+                format!("<IfVersion>: versión no válida `{version}` (se espera algo como 2.4)")
+            }
+        });
+    }
+    let Some(arg) = node.args.first() else {
+        return Err(format!(
+            "<{}> directive requires additional arguments",
+            node.name
+        ));
+    };
+    let (negated, name) = match arg.text.strip_prefix('!') {
+        Some(n) => (true, n),
+        None => (false, arg.text.as_str()),
+    };
+    let holds = if key == "ifdefine" {
+        config.defines.contains(name)
+    } else {
+        crate::workspace::resolve_in(&config.workspace, name, &config.server_root)
+            .path
+            .exists()
+    };
+    Ok(holds != negated)
 }
 
 /// The name Apache's messages give a directive: its command table's spelling, lower case for
@@ -371,8 +445,7 @@ fn module_loaded(config: &ServerConfig, module: &str) -> bool {
 fn files_section(
     config: &ServerConfig,
     node: &Node,
-    allowed: u8,
-    list: &[String],
+    allowed: &Allowed<'_>,
 ) -> Result<Section, String> {
     let key = node.key();
     let (kind, regex) = match (key.as_str(), node.args.as_slice()) {
@@ -404,7 +477,7 @@ fn files_section(
         }
     };
     let mut inner = DirConfig::default();
-    apply_all(config, &node.children, &mut inner, allowed, list, false)?;
+    apply_all(config, &node.children, &mut inner, allowed, false)?;
     Ok(Section {
         kind,
         pattern,

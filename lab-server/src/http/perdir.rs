@@ -128,6 +128,7 @@ impl<'a> Effective<'a> {
                 levels.reverse();
                 let names = super::htaccess::names(config, host);
                 let (mut allowed, mut list): (u8, &[String]) = (0, &[]);
+                let mut opts = OptionSet::EVERY;
                 let mut next = 0;
                 for level in levels {
                     let k = level.components().count();
@@ -135,6 +136,7 @@ impl<'a> Effective<'a> {
                         let s = dirs[next].1;
                         if let Some(a) = s.config.allow_override {
                             allowed = a;
+                            opts = s.config.allow_override_opts.unwrap_or(OptionSet::EVERY);
                         }
                         if let Some(l) = &s.config.allow_override_list {
                             list = l;
@@ -146,7 +148,7 @@ impl<'a> Effective<'a> {
                         continue;
                     }
                     if let Some(found) =
-                        super::htaccess::read(config, level, &names, allowed, list)?
+                        super::htaccess::read(config, level, &names, (allowed, opts), list)?
                     {
                         nested.extend(found.config.files.iter());
                         layers.push((None, found.config));
