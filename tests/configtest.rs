@@ -180,6 +180,27 @@ fn apache22_access_rules_are_checked_like_apache() {
 }
 
 #[test]
+fn limit_blocks_warn_about_what_does_not_depend_on_the_method() {
+    let lab = site_x(
+        "<VirtualHost *:80>\n    <Directory /var/www/html>\n        <Limit post>\n            Require all denied\n        </Limit>\n        <LimitExcept GET>\n            Options -Indexes\n        </LimitExcept>\n    </Directory>\n</VirtualHost>\n",
+    );
+    let out = lab.configtest();
+    out.assert_code(0);
+    let all = out.all();
+    assert!(all.contains("x.conf:3:"), "{all}");
+    assert!(all.contains("`post` no coincidirá"), "{all}");
+    assert!(all.contains("escribe `POST`"), "{all}");
+    assert!(all.contains("x.conf:7:"), "{all}");
+    assert!(
+        all.contains("`Options` dentro de `<LimitExcept>` se aplica a todos los métodos"),
+        "{all}"
+    );
+    // Outside a directory section, as in Apache: only in <Directory>, <Location>, <Files>.
+    let lab = site_x("<VirtualHost *:80>\n    <Limit GET>\n        Require all denied\n    </Limit>\n</VirtualHost>\n");
+    assert_rejected(&lab.configtest(), "sites-enabled/x.conf:2:", &["Limit"]);
+}
+
+#[test]
 fn options_mixing_signed_and_unsigned_is_an_error() {
     let lab = site_x(
         "<VirtualHost *:80>\n    <Directory /var/www/html>\n        Options +Indexes FollowSymLinks\n    </Directory>\n</VirtualHost>\n",

@@ -565,6 +565,11 @@ fn htaccess_conditional_blocks() {
 }
 
 #[test]
+fn limit_blocks() {
+    run("limit");
+}
+
+#[test]
 fn access_compat_rules() {
     run("access_compat");
 }

@@ -905,6 +905,11 @@ impl Builder<'_> {
                             }
                         }
                     }
+                    "limit" | "limitexcept" => {
+                        if self.check(child, at).is_some() {
+                            self.limit_block(child, at, &mut config);
+                        }
+                    }
                     // `<Files>` inside `<Directory>`: applies to those files of that directory.
                     "files" | "filesmatch"
                         if matches!(kind, SectionKind::Directory | SectionKind::DirectoryMatch) =>
@@ -965,6 +970,59 @@ impl Builder<'_> {
             config,
             span: node.span.clone(),
         })
+    }
+
+    /// A `<Limit>`/`<LimitExcept>` block of a section: its access rules apply to its methods.
+    fn limit_block(&mut self, node: &Node, at: Where, config: &mut DirConfig) {
+        let Some(filter) = perdir::parse_limit(node, &mut self.diags) else {
+            return;
+        };
+        for child in &node.children {
+            let key = child.key();
+            if self.check(child, at).is_none() {
+                continue;
+            }
+            if child.is_section {
+                match key.as_str() {
+                    "requireall" | "requireany" | "requirenone" => {
+                        if let Some(e) = perdir::parse_require_section(child, &mut self.diags) {
+                            perdir::add_require(config, perdir::limited(e, Some(&filter)));
+                        }
+                    }
+                    _ => self.error(
+                        &child.span,
+                        format!("`<{}>` no puede ir dentro de `<{}>`", child.name, node.name),
+                        format!(
+                            "dentro de `<{}>` van reglas de acceso: Require, Order, Allow, Deny, Satisfy",
+                            node.name
+                        ),
+                    ),
+                }
+                continue;
+            }
+            if !perdir::is_access_directive(&key) {
+                self.diags.push(
+                    Diagnostic::warning(
+                        Some(child.span.clone()),
+                        format!(
+                            "`{}` dentro de `<{}>` se aplica a todos los métodos",
+                            child.name, node.name
+                        ),
+                        )
+                    .with_hint("solo Require, Order, Allow, Deny y Satisfy dependen del método; saca esta directiva del bloque"),
+                );
+            }
+            if !perdir::apply_in(child, config, &mut self.diags, Some(&filter)) {
+                self.error(
+                    &child.span,
+                    format!(
+                        "`{}` no está permitida dentro de <{}>",
+                        child.name, node.name
+                    ),
+                    "ponla al nivel del VirtualHost o de la configuración global",
+                );
+            }
+        }
     }
 
     fn finish(&mut self, tree: &Tree) {

@@ -245,6 +245,8 @@ pub const DIRECTIVES: &[DirectiveInfo] = &[
     d("AuthMerging", "authz_core", C::D, 1, 1),
     d("AuthzSendForbiddenOnFailure", "authz_core", C::D, 1, 1),
     s("RequireAll", "authz_core", C::D, 0, 0),
+    s("Limit", "core", C::D, 0, ANY),
+    s("LimitExcept", "core", C::D, 0, ANY),
     s("RequireAny", "authz_core", C::D, 0, 0),
     s("RequireNone", "authz_core", C::D, 0, 0),
     // log_config, logio
@@ -381,8 +383,6 @@ pub const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     ("If", "core"),
     ("ElseIf", "core"),
     ("Else", "core"),
-    ("Limit", "core"),
-    ("LimitExcept", "core"),
     ("ProxyMatch", "proxy"),
     ("Macro", "macro"),
 ];

@@ -495,13 +495,17 @@ impl OptionSet {
 /// a section that writes none inherits it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AccessCompat {
-    pub order: AccessOrder,
-    /// `Allow from` entries, in order (each an `All`, `Ip`, `Host`, `Env` or `Not(Env)`).
+    /// `Order` lines in the order written, each for every method or for those of its
+    /// `<Limit>`; the last that applies to a request's method wins (default `Deny,Allow`).
+    pub orders: Vec<(Option<MethodFilter>, AccessOrder)>,
+    /// `Allow from` entries, in order (each an `All`, `Ip`, `Host`, `Env` or `Not(Env)`,
+    /// wrapped in `Limited` inside a `<Limit>`).
     pub allow: Vec<RequireExpr>,
     /// `Deny from` entries.
     pub deny: Vec<RequireExpr>,
-    /// `Satisfy Any`: passing the host rules is enough, `Require` is not asked.
-    pub satisfy_any: bool,
+    /// `Satisfy` lines (`true`: `Any`), as `orders`: passing the host rules is enough and
+    /// `Require` is not asked.
+    pub satisfy: Vec<(Option<MethodFilter>, bool)>,
 }
 
 /// `Order`: which list is read last, and so wins.
@@ -517,13 +521,41 @@ pub enum AccessOrder {
 }
 
 impl AccessCompat {
-    /// mod_access_compat's `check_dir_access`, given whether any `Allow` and any `Deny` entry
-    /// matches the client.
-    pub fn passes(&self, allowed: bool, denied: bool) -> bool {
-        match self.order {
+    /// mod_access_compat's `check_dir_access` for `method`, given whether any `Allow` and any
+    /// `Deny` entry matches the client.
+    pub fn passes(&self, method: &str, allowed: bool, denied: bool) -> bool {
+        match last_for(&self.orders, method).unwrap_or_default() {
             AccessOrder::DenyAllow => allowed || !denied,
             AccessOrder::AllowDeny | AccessOrder::MutualFailure => allowed && !denied,
         }
+    }
+
+    /// `Satisfy Any` for this method.
+    pub fn satisfy_any(&self, method: &str) -> bool {
+        last_for(&self.satisfy, method).unwrap_or(false)
+    }
+}
+
+fn last_for<T: Copy>(lines: &[(Option<MethodFilter>, T)], method: &str) -> Option<T> {
+    lines
+        .iter()
+        .rev()
+        .find(|(f, _)| f.as_ref().is_none_or(|f| f.applies(method)))
+        .map(|(_, v)| *v)
+}
+
+/// The methods of a `<Limit>` (`except: false`) or `<LimitExcept>` (`true`) block, as written
+/// (methods are case-sensitive in Apache); `GET` covers `HEAD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodFilter {
+    pub methods: Vec<String>,
+    pub except: bool,
+}
+
+impl MethodFilter {
+    pub fn applies(&self, method: &str) -> bool {
+        let method = if method == "HEAD" { "GET" } else { method };
+        self.methods.iter().any(|m| m == method) != self.except
     }
 }
 
@@ -551,6 +583,8 @@ pub enum RequireExpr {
     AnyOf(Vec<RequireExpr>),
     /// `<RequireNone>`: no child may grant.
     NoneOf(Vec<RequireExpr>),
+    /// A rule inside `<Limit>`/`<LimitExcept>`: it says nothing for other methods.
+    Limited(MethodFilter, Box<RequireExpr>),
 }
 
 /// An IP network for `Require ip`.

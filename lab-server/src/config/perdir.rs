@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::diagnostic::{suggest, Diagnostic, Span};
 use super::model::{
-    AccessOrder, DirConfig, EnvOp, ErrorDocument, HeaderAction, HeaderOp, IpNet, OptionSet,
-    OptionsDirective, PhpSetting, Redirect, RequireExpr, SetEnvIf,
+    AccessOrder, DirConfig, EnvOp, ErrorDocument, HeaderAction, HeaderOp, IpNet, MethodFilter,
+    OptionSet, OptionsDirective, PhpSetting, Redirect, RequireExpr, SetEnvIf,
 };
 use super::syntax::{Arg, Node};
 
@@ -27,6 +27,17 @@ fn err_hint(diags: &mut Diags, span: &Span, msg: impl Into<String>, hint: impl I
 /// Applies one per-directory directive to `conf`. Returns false when the directive is not a
 /// per-directory one (the caller handles it).
 pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> bool {
+    apply_in(node, conf, diags, None)
+}
+
+/// [`apply`] for a directive inside a `<Limit>`/`<LimitExcept>` block (`limit`): access rules
+/// then apply to its methods only; anything else applies to every method, as in Apache.
+pub(crate) fn apply_in(
+    node: &Node,
+    conf: &mut DirConfig,
+    diags: &mut Diags,
+    limit: Option<&MethodFilter>,
+) -> bool {
     let a = &node.args;
     match node.key().as_str() {
         "options" => {
@@ -44,10 +55,10 @@ pub(crate) fn apply(node: &Node, conf: &mut DirConfig, diags: &mut Diags) -> boo
         }
         "require" => {
             if let Some(expr) = parse_require(node, diags) {
-                add_require(conf, expr);
+                add_require(conf, limited(expr, limit));
             }
         }
-        "order" | "allow" | "deny" | "satisfy" => parse_access_compat(node, conf, diags),
+        "order" | "allow" | "deny" | "satisfy" => parse_access_compat(node, conf, diags, limit),
         "php_value" | "php_flag" | "php_admin_value" | "php_admin_flag" => {
             let key = node.key();
             let value = if key.ends_with("flag") {
@@ -624,7 +635,12 @@ pub(crate) fn parse_require_section(node: &Node, diags: &mut Diags) -> Option<Re
 
 /// `Order`, `Allow from`, `Deny from` and `Satisfy` (mod_access_compat). The first of them in
 /// a section starts a fresh set, as the module creates its configuration there.
-fn parse_access_compat(node: &Node, conf: &mut DirConfig, diags: &mut Diags) {
+fn parse_access_compat(
+    node: &Node,
+    conf: &mut DirConfig,
+    diags: &mut Diags,
+    limit: Option<&MethodFilter>,
+) {
     let a = &node.args;
     let key = node.key();
     let rules = conf.access_compat.get_or_insert_with(Default::default);
@@ -639,7 +655,7 @@ fn parse_access_compat(node: &Node, conf: &mut DirConfig, diags: &mut Diags) {
                 );
                 return;
             }
-            rules.order = match a[0].text.to_ascii_lowercase().as_str() {
+            let order = match a[0].text.to_ascii_lowercase().as_str() {
                 "allow,deny" => AccessOrder::AllowDeny,
                 "deny,allow" => AccessOrder::DenyAllow,
                 "mutual-failure" => AccessOrder::MutualFailure,
@@ -653,9 +669,10 @@ fn parse_access_compat(node: &Node, conf: &mut DirConfig, diags: &mut Diags) {
                     return;
                 }
             };
+            rules.orders.push((limit.cloned(), order));
         }
         "satisfy" => {
-            rules.satisfy_any = match a.first().map(|v| v.text.to_ascii_lowercase()) {
+            let any = match a.first().map(|v| v.text.to_ascii_lowercase()) {
                 Some(v) if v == "any" && a.len() == 1 => true,
                 Some(v) if v == "all" && a.len() == 1 => false,
                 _ => {
@@ -668,6 +685,7 @@ fn parse_access_compat(node: &Node, conf: &mut DirConfig, diags: &mut Diags) {
                     return;
                 }
             };
+            rules.satisfy.push((limit.cloned(), any));
         }
         _ => {
             let name = if key == "allow" { "Allow" } else { "Deny" };
@@ -698,6 +716,7 @@ fn parse_access_compat(node: &Node, conf: &mut DirConfig, diags: &mut Diags) {
             }
             for v in &a[1..] {
                 if let Some(rule) = parse_host_rule(&v.text, &v.span, diags) {
+                    let rule = limited(rule, limit);
                     if key == "allow" {
                         rules.allow.push(rule);
                     } else {
@@ -707,6 +726,62 @@ fn parse_access_compat(node: &Node, conf: &mut DirConfig, diags: &mut Diags) {
             }
         }
     }
+}
+
+/// `expr` as written inside `limit`'s block (unchanged outside any).
+pub(crate) fn limited(expr: RequireExpr, limit: Option<&MethodFilter>) -> RequireExpr {
+    match limit {
+        Some(f) => RequireExpr::Limited(f.clone(), Box::new(expr)),
+        None => expr,
+    }
+}
+
+/// The methods of a `<Limit>`/`<LimitExcept>` block. Apache takes any word as a method
+/// (and registers unknown ones); a lower-case one never matches a real request, so it is
+/// flagged here.
+pub(crate) fn parse_limit(node: &Node, diags: &mut Diags) -> Option<MethodFilter> {
+    if node.args.is_empty() {
+        err_hint(
+            diags,
+            &node.span,
+            format!("`<{}>` necesita al menos un método", node.name),
+            format!("por ejemplo `<{} GET POST>`", node.name),
+        );
+        return None;
+    }
+    for m in &node.args {
+        if m.text.bytes().any(|b| b.is_ascii_lowercase()) {
+            diags.push(
+                Diagnostic::warning(
+                    Some(m.span.clone()),
+                    format!(
+                        "los métodos distinguen mayúsculas: `{}` no coincidirá con ninguna petición",
+                        m.text
+                    ),
+                )
+                .with_hint(format!("escribe `{}`", m.text.to_ascii_uppercase())),
+            );
+        }
+    }
+    Some(MethodFilter {
+        methods: node.args.iter().map(|m| m.text.clone()).collect(),
+        except: node.key() == "limitexcept",
+    })
+}
+
+/// Whether a directive means something per method inside `<Limit>`.
+pub(crate) fn is_access_directive(key: &str) -> bool {
+    matches!(
+        key,
+        "require"
+            | "requireall"
+            | "requireany"
+            | "requirenone"
+            | "order"
+            | "allow"
+            | "deny"
+            | "satisfy"
+    )
 }
 
 /// One origin of `Allow from`/`Deny from`, classified as mod_access_compat does: `env=` and

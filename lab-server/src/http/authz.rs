@@ -111,10 +111,10 @@ fn decide(
     dns: &dyn Lookup,
 ) -> Access {
     let host_ok = compat.is_none_or(|c| {
-        let matches = |list: &[RequireExpr]| list.iter().any(|e| eval(e, who, dns));
-        c.passes(matches(&c.allow), matches(&c.deny))
+        let matches = |list: &[RequireExpr]| list.iter().any(|e| rule(e, who, dns) == Some(true));
+        c.passes(who.method, matches(&c.allow), matches(&c.deny))
     });
-    let any = compat.is_some_and(|c| c.satisfy_any);
+    let any = compat.is_some_and(|c| c.satisfy_any(who.method));
     if host_ok && any {
         return Access {
             granted: true,
@@ -143,7 +143,7 @@ fn decide(
 fn needs_host(expr: &RequireExpr) -> bool {
     match expr {
         RequireExpr::Host(_) => true,
-        RequireExpr::Not(inner) => needs_host(inner),
+        RequireExpr::Not(inner) | RequireExpr::Limited(_, inner) => needs_host(inner),
         RequireExpr::AllOf(items) | RequireExpr::AnyOf(items) | RequireExpr::NoneOf(items) => {
             items.iter().any(needs_host)
         }
@@ -151,19 +151,57 @@ fn needs_host(expr: &RequireExpr) -> bool {
     }
 }
 
+/// Whether `expr` grants; a rule that says nothing for this request (a `<Limit>` of other
+/// methods, and nothing else around it) grants, as Apache does.
 fn eval(expr: &RequireExpr, who: &Subject<'_>, dns: &dyn Lookup) -> bool {
-    match expr {
+    rule(expr, who, dns).unwrap_or(true)
+}
+
+/// mod_authz_core's three results: granted (`Some(true)`), denied, or neutral (`None`, a rule
+/// limited to other methods), combined as its `apply_authz_sections` does: neutral children
+/// are left out of `<RequireAll>`/`<RequireAny>`, and a block of only neutral ones is neutral.
+fn rule(expr: &RequireExpr, who: &Subject<'_>, dns: &dyn Lookup) -> Option<bool> {
+    let results = |items: &[RequireExpr]| -> (bool, bool) {
+        let (mut granted, mut denied) = (false, false);
+        for e in items {
+            match rule(e, who, dns) {
+                Some(true) => granted = true,
+                Some(false) => denied = true,
+                None => {}
+            }
+        }
+        (granted, denied)
+    };
+    Some(match expr {
         RequireExpr::All(g) => *g,
         RequireExpr::Ip(nets) => nets.iter().any(|n| n.contains(who.client)),
         RequireExpr::Host(names) => host_matches(names, who.client, dns),
         RequireExpr::Local => is_loopback(who.client) || who.client == who.local,
         RequireExpr::Method(methods) => methods.iter().any(|m| m.eq_ignore_ascii_case(who.method)),
         RequireExpr::Env(vars) => vars.iter().any(|v| who.env.contains_key(v)),
-        RequireExpr::Not(inner) => !eval(inner, who, dns),
-        RequireExpr::AllOf(items) => items.iter().all(|e| eval(e, who, dns)),
-        RequireExpr::AnyOf(items) => items.iter().any(|e| eval(e, who, dns)),
-        RequireExpr::NoneOf(items) => !items.iter().any(|e| eval(e, who, dns)),
-    }
+        RequireExpr::Not(inner) => !rule(inner, who, dns)?,
+        RequireExpr::AllOf(items) => match results(items) {
+            (_, true) => false,
+            (true, false) => true,
+            (false, false) => return None,
+        },
+        RequireExpr::AnyOf(items) => match results(items) {
+            (true, _) => true,
+            (false, true) => false,
+            (false, false) => return None,
+        },
+        RequireExpr::NoneOf(items) => match results(items) {
+            (true, _) => false,
+            (false, true) => true,
+            (false, false) => return None,
+        },
+        RequireExpr::Limited(filter, inner) => {
+            if !filter.applies(who.method) {
+                return None;
+            }
+            return rule(inner, who, dns);
+        }
+    })
 }
 
 fn is_loopback(ip: IpAddr) -> bool {

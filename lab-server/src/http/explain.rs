@@ -384,10 +384,10 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         Some(_) if access.host_refused && !granted => format!(
             "lo rechazan las reglas de Apache 2.2 (Order/Allow/Deny de {compat_at}); Require no llega a consultarse"
         ),
-        Some(c) if c.satisfy_any && !access.host_refused => format!(
+        Some(c) if c.satisfy_any(&q.method) && !access.host_refused => format!(
             "lo admiten Order/Allow/Deny de {compat_at} y `Satisfy Any` basta; Require no se consulta"
         ),
-        Some(c) if c.satisfy_any => format!(
+        Some(c) if c.satisfy_any(&q.method) => format!(
             "Order/Allow/Deny de {compat_at} lo rechazan, pero con `Satisfy Any` decide Require: {require}"
         ),
         Some(_) => format!("Order/Allow/Deny de {compat_at} lo admiten; después {require}"),

@@ -15,7 +15,8 @@ use std::time::SystemTime;
 
 use crate::config::directives;
 use crate::config::model::{
-    DirConfig, OptionSet, ResolvedPath, Section, SectionKind, SectionPattern, ServerConfig,
+    DirConfig, MethodFilter, OptionSet, ResolvedPath, Section, SectionKind, SectionPattern,
+    ServerConfig,
 };
 use crate::config::syntax::{Arg, Node};
 
@@ -85,6 +86,7 @@ pub fn category(name: &str) -> Option<u8> {
         | "cgipassauth"
         | "satisfy" => Override::AUTHCONFIG,
         "order" | "allow" | "deny" => Override::LIMIT,
+        "limit" | "limitexcept" => Override::LIMIT | Override::AUTHCONFIG,
         "options" | "php_value" | "php_flag" => Override::OPTIONS,
         "directoryindex" | "directoryslash" | "fallbackresource" | "indexoptions"
         | "indexignore" | "indexignorereset" | "indexorderdefault" | "indexstylesheet"
@@ -243,7 +245,7 @@ pub fn parse(
         opts,
         list,
     };
-    apply_all(config, &nodes, &mut conf, &allowed, true).map_err(invalid)?;
+    apply_all(config, &nodes, &mut conf, &allowed, true, None).map_err(invalid)?;
     Ok(conf)
 }
 
@@ -271,6 +273,7 @@ fn apply_all(
     conf: &mut DirConfig,
     allowed: &Allowed<'_>,
     top: bool,
+    limit: Option<&MethodFilter>,
 ) -> Result<(), String> {
     let list = allowed.list;
     for node in nodes {
@@ -315,22 +318,31 @@ fn apply_all(
                     let loaded = crate::config::modules::find(name)
                         .is_some_and(|m| config.has_module(m.name));
                     if loaded != neg {
-                        apply_all(config, &node.children, conf, allowed, top)?;
+                        apply_all(config, &node.children, conf, allowed, top, limit)?;
                     }
                 }
                 "ifdefine" | "iffile" | "ifversion" => {
                     if condition(config, node)? {
-                        apply_all(config, &node.children, conf, allowed, top)?;
+                        apply_all(config, &node.children, conf, allowed, top, limit)?;
                     }
                 }
                 "files" | "filesmatch" if top => {
                     let section = files_section(config, node, allowed)?;
                     conf.files.push(section);
                 }
+                "limit" | "limitexcept" if limit.is_none() => {
+                    let mut diags = Vec::new();
+                    let filter = crate::config::perdir::parse_limit(node, &mut diags)
+                        .ok_or_else(|| format!("<{}> requires at least one argument", info.name))?;
+                    apply_all(config, &node.children, conf, allowed, top, Some(&filter))?;
+                }
                 "requireall" | "requireany" | "requirenone" => {
                     let mut diags = Vec::new();
                     match crate::config::perdir::parse_require_section(node, &mut diags) {
-                        Some(e) if diags.is_empty() => crate::config::perdir::add_require(conf, e),
+                        Some(e) if diags.is_empty() => crate::config::perdir::add_require(
+                            conf,
+                            crate::config::perdir::limited(e, limit),
+                        ),
                         _ => return Err(first_reason(&diags, &node.name)),
                     }
                 }
@@ -349,7 +361,7 @@ fn apply_all(
             options_allowed(&node.args, allowed.opts)?;
         }
         let mut diags = Vec::new();
-        let applied = crate::config::perdir::apply(node, conf, &mut diags);
+        let applied = crate::config::perdir::apply_in(node, conf, &mut diags, limit);
         if !applied {
             return Err(format!("{} not allowed here", info.name));
         }
@@ -477,7 +489,7 @@ fn files_section(
         }
     };
     let mut inner = DirConfig::default();
-    apply_all(config, &node.children, &mut inner, allowed, false)?;
+    apply_all(config, &node.children, &mut inner, allowed, false, None)?;
     Ok(Section {
         kind,
         pattern,
