@@ -201,6 +201,31 @@ fn limit_blocks_warn_about_what_does_not_depend_on_the_method() {
 }
 
 #[test]
+fn negative_rules_that_cannot_grant_are_errors_as_in_apache() {
+    // Apache 2.4.71 refuses each of these at startup.
+    let lab = site_x(
+        "<VirtualHost *:80>\n    <Directory /var/www/html/a>\n        Require not ip 10.0.0.1\n    </Directory>\n    <Directory /var/www/html/b>\n        <RequireNone>\n            Require ip 10.0.0.1\n        </RequireNone>\n    </Directory>\n    <Directory /var/www/html/c>\n        <RequireAll>\n            Require not ip 10.0.0.1\n        </RequireAll>\n    </Directory>\n</VirtualHost>\n",
+    );
+    let out = lab.configtest();
+    assert_rejected(
+        &out,
+        "sites-enabled/x.conf:3:",
+        &["Require not", "<RequireAll>"],
+    );
+    assert_rejected(&out, "sites-enabled/x.conf:6:", &["<RequireNone>"]);
+    assert_rejected(
+        &out,
+        "sites-enabled/x.conf:11:",
+        &["solo contiene reglas negativas"],
+    );
+    // The form the course teaches is fine.
+    let good = site_x(
+        "<VirtualHost *:80>\n    <Directory /var/www/html>\n        <RequireAll>\n            Require ip 192.168.10.0/24\n            Require not ip 192.168.10.66\n        </RequireAll>\n    </Directory>\n</VirtualHost>\n",
+    );
+    good.configtest().assert_code(0);
+}
+
+#[test]
 fn options_mixing_signed_and_unsigned_is_an_error() {
     let lab = site_x(
         "<VirtualHost *:80>\n    <Directory /var/www/html>\n        Options +Indexes FollowSymLinks\n    </Directory>\n</VirtualHost>\n",

@@ -901,7 +901,12 @@ impl Builder<'_> {
                     "requireall" | "requireany" | "requirenone" => {
                         if self.check(child, at).is_some() {
                             if let Some(e) = perdir::parse_require_section(child, &mut self.diags) {
-                                perdir::add_require(&mut config, e);
+                                perdir::add_require_checked(
+                                    &mut config,
+                                    e,
+                                    &child.span,
+                                    &mut self.diags,
+                                );
                             }
                         }
                     }
@@ -986,7 +991,12 @@ impl Builder<'_> {
                 match key.as_str() {
                     "requireall" | "requireany" | "requirenone" => {
                         if let Some(e) = perdir::parse_require_section(child, &mut self.diags) {
-                            perdir::add_require(config, perdir::limited(e, Some(&filter)));
+                            perdir::add_require_checked(
+                                config,
+                                perdir::limited(e, Some(&filter)),
+                                &child.span,
+                                &mut self.diags,
+                            );
                         }
                     }
                     _ => self.error(

@@ -55,7 +55,7 @@ pub(crate) fn apply_in(
         }
         "require" => {
             if let Some(expr) = parse_require(node, diags) {
-                add_require(conf, limited(expr, limit));
+                add_require_checked(conf, limited(expr, limit), &node.span, diags);
             }
         }
         "order" | "allow" | "deny" | "satisfy" => parse_access_compat(node, conf, diags, limit),
@@ -345,6 +345,47 @@ pub(crate) fn apply_in(
     true
 }
 
+/// [`add_require`] after mod_authz_core's check: a section's rules form a `<RequireAny>`, where
+/// a negative rule or a `<RequireNone>` can never grant, so Apache refuses them there.
+pub(crate) fn add_require_checked(
+    conf: &mut DirConfig,
+    expr: RequireExpr,
+    span: &Span,
+    diags: &mut Diags,
+) {
+    if negative_in_any(&expr, span, diags) {
+        add_require(conf, expr);
+    }
+}
+
+/// False (and an error) for a rule that has no effect inside `<RequireAny>`.
+fn negative_in_any(expr: &RequireExpr, span: &Span, diags: &mut Diags) -> bool {
+    let inner = match expr {
+        RequireExpr::Limited(_, inner) => inner,
+        e => e,
+    };
+    let (what, alone, apache) = match inner {
+        RequireExpr::Not(_) => (
+            "una regla negativa (`Require not ...`)",
+            "sola",
+            "negative Require directive has no effect in <RequireAny> directive",
+        ),
+        RequireExpr::NoneOf(_) => (
+            "un bloque `<RequireNone>`",
+            "solo",
+            "<RequireNone> directive has no effect in <RequireAny> directive",
+        ),
+        _ => return true,
+    };
+    err_hint(
+        diags,
+        span,
+        format!("{what} no puede conceder acceso por sí {alone}: aquí no tiene efecto"),
+        format!("las reglas de una sección (o de `<RequireAny>`) se combinan con «o»; ponla en un `<RequireAll>` junto a una regla positiva, p. ej. `Require all granted` (Apache dice «{apache}»)"),
+    );
+    false
+}
+
 /// Adds a `Require` line or block to a section: several of them mean "any of them".
 pub(crate) fn add_require(conf: &mut DirConfig, expr: RequireExpr) {
     conf.require = Some(match conf.require.take() {
@@ -626,7 +667,26 @@ pub(crate) fn parse_require_section(node: &Node, diags: &mut Diags) -> Option<Re
         );
         return None;
     }
-    Some(match node.key().as_str() {
+    let key = node.key();
+    if key == "requireany" {
+        let spans = node.children.iter().map(|c| &c.span);
+        for (e, span) in children.iter().zip(spans) {
+            negative_in_any(e, span, diags);
+        }
+    }
+    if key == "requireall"
+        && children
+            .iter()
+            .all(|e| matches!(e, RequireExpr::Not(_) | RequireExpr::NoneOf(_)))
+    {
+        err_hint(
+            diags,
+            &node.span,
+            "`<RequireAll>` solo contiene reglas negativas: nunca concederá acceso",
+            "añade una regla positiva, p. ej. `Require all granted` (Apache dice «AH01624: <RequireAll> directive contains only negative authorization directives»)",
+        );
+    }
+    Some(match key.as_str() {
         "requireall" => RequireExpr::AllOf(children),
         "requirenone" => RequireExpr::NoneOf(children),
         _ => RequireExpr::AnyOf(children),

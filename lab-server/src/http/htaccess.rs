@@ -338,12 +338,13 @@ fn apply_all(
                 }
                 "requireall" | "requireany" | "requirenone" => {
                     let mut diags = Vec::new();
-                    match crate::config::perdir::parse_require_section(node, &mut diags) {
-                        Some(e) if diags.is_empty() => crate::config::perdir::add_require(
-                            conf,
-                            crate::config::perdir::limited(e, limit),
-                        ),
-                        _ => return Err(first_reason(&diags, &node.name)),
+                    let parsed = crate::config::perdir::parse_require_section(node, &mut diags)
+                        .map(|e| crate::config::perdir::limited(e, limit));
+                    if let Some(e) = parsed {
+                        crate::config::perdir::add_require_checked(conf, e, &node.span, &mut diags);
+                    }
+                    if !diags.is_empty() {
+                        return Err(first_reason(&diags, &node.name));
                     }
                 }
                 _ => return Err(format!("<{} not allowed here", info.name)),
