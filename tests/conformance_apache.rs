@@ -275,8 +275,72 @@ fn byte_count_free(log: &str) -> String {
     re.replace(log, "\" $1 <bytes> \"").into_owned()
 }
 
+/// The application server of the mod_proxy_http specs (`backend = true`), stopped on drop.
+struct Backend {
+    child: std::process::Child,
+    port: u16,
+    dead: u16,
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `tests/transcripts/http_backend.py` when the spec asks for it and writes its
+/// address (and that of a port nobody listens on) into the spec's configuration.
+fn start_backend(spec: &mut toml::Value) -> Option<Backend> {
+    if !spec
+        .get("backend")
+        .and_then(|b| b.as_bool())
+        .unwrap_or(false)
+    {
+        return None;
+    }
+    let port = common::free_port();
+    let dead = common::free_port();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts/http_backend.py");
+    let child = std::process::Command::new("python3")
+        .arg(script)
+        .arg(port.to_string())
+        .spawn()
+        .expect("python3 for the HTTP backend");
+    let backend = Backend { child, port, dead };
+    assert!(
+        common::wait_until(Duration::from_secs(10), || TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()),
+        "the HTTP backend did not start"
+    );
+    for key in ["conf", "server"] {
+        if let Some(text) = spec.get(key).and_then(|c| c.as_str()) {
+            let text = text
+                .replace("@BACKEND@", &format!("127.0.0.1:{port}"))
+                .replace("@DEAD@", &format!("127.0.0.1:{dead}"));
+            spec.as_table_mut()
+                .expect("spec table")
+                .insert(key.to_string(), toml::Value::String(text));
+        }
+    }
+    Some(backend)
+}
+
 fn run(family: &str) {
-    let (spec, cases) = load(family);
+    let (mut spec, cases) = load(family);
+    let backend = start_backend(&mut spec);
+    let ports = |text: &str| -> String {
+        match &backend {
+            Some(b) => text
+                .replace(&format!(":{}", b.port), ":<backend>")
+                .replace(&format!(":{}", b.dead), ":<dead>"),
+            None => text.to_string(),
+        }
+    };
     let lab = lab_for(&spec);
     let access = lab.path("var/log/apache2/access.log");
     let error_log = lab.path("var/log/apache2/error.log");
@@ -290,6 +354,8 @@ fn run(family: &str) {
         let err_before = std::fs::metadata(&error_log).map(|m| m.len()).unwrap_or(0);
         let data = exchange(&lab, &case.raw);
         let (head, body) = normalise(&data, lab.port);
+        let head: Vec<String> = head.iter().map(|l| ports(l)).collect();
+        let body = ports(&body);
         let mut log = String::new();
         for _ in 0..100 {
             let all = std::fs::read(&access).unwrap_or_default();
@@ -301,7 +367,7 @@ fn run(family: &str) {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        let log = normalise_log(&log, lab.port);
+        let log = ports(&normalise_log(&log, lab.port));
         let mut diffs = Vec::new();
         if compare_errors {
             let all = std::fs::read(&error_log).unwrap_or_default();
@@ -310,7 +376,7 @@ fn run(family: &str) {
             let got: Vec<String> = text
                 .lines()
                 .filter(|l| l.contains("[client "))
-                .map(|l| normalise_error(l, &lab.root, lab.port))
+                .map(|l| ports(&normalise_error(l, &lab.root, lab.port)))
                 .collect();
             // The lab writes its own messages in Spanish; Apache's words are compared where
             // the lab keeps them (the .htaccess lines), the module and level always.
@@ -562,6 +628,11 @@ fn htaccess_files() {
 #[test]
 fn htaccess_conditional_blocks() {
     run("htaccess_blocks");
+}
+
+#[test]
+fn proxy_to_an_http_application_server() {
+    run("proxy_http");
 }
 
 #[test]

@@ -28,6 +28,7 @@ from email.utils import parsedate_to_datetime
 MODULES = [
     "mpm_event", "authz_core", "authz_host", "alias", "autoindex", "dir", "env", "mime",
     "setenvif", "status", "reqtimeout", "headers", "expires", "authn_core", "access_compat",
+    "proxy", "proxy_http",
 ]
 
 
@@ -170,9 +171,38 @@ def normalise_error(line, root, port):
     return line.replace(root, "").replace(f":{port}", ":<port>")
 
 
+def start_backend(spec):
+    """For specs with `backend = true`: the HTTP application server of the mod_proxy_http
+    transcripts on a free port (`@BACKEND@` in the configuration), and a port nobody listens
+    on (`@DEAD@`). Returns the process and the two ports."""
+    if not spec.get("backend"):
+        return None, None, None
+    bport, dead = free_port(), free_port()
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_backend.py")
+    proc = subprocess.Popen([sys.executable, script, str(bport)])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", bport), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    for key in ("conf", "server"):
+        if key in spec:
+            spec[key] = (spec[key].replace("@BACKEND@", f"127.0.0.1:{bport}")
+                         .replace("@DEAD@", f"127.0.0.1:{dead}"))
+    return proc, bport, dead
+
+
 def record(spec_path):
     with open(spec_path, "rb") as f:
         spec = tomllib.load(f)
+    backend, bport, dead = start_backend(spec)
+
+    def ports(text):
+        if bport:
+            text = text.replace(f":{bport}", ":<backend>").replace(f":{dead}", ":<dead>")
+        return text
+
     root = tempfile.mkdtemp(prefix="apache-transcript-")
     os.chmod(root, 0o755)
     build_tree(root, spec)
@@ -217,10 +247,12 @@ def record(spec_path):
                         if "[client " not in line:
                             continue
                         errlines += f"error: {normalise_error(line, root, port)}\n"
-            out.append(f"=== {req['name']}\n{head}\nbody: {json.dumps(body)}\n"
-                       f"log: {normalise_log(log, port)}\n{errlines}")
+            out.append(ports(f"=== {req['name']}\n{head}\nbody: {json.dumps(body)}\n"
+                             f"log: {normalise_log(log, port)}\n{errlines}"))
     finally:
         subprocess.run(ctl + ["stop"], env=env)
+        if backend:
+            backend.kill()
         time.sleep(0.5)
     dest = spec_path.rsplit(".", 1)[0] + ".txt"
     with open(dest, "w") as f:

@@ -217,6 +217,14 @@ pub const MODULES: &[ModuleInfo] = &[
         "caché del laboratorio del código compilado de los CGI en Python (como OPcache)",
     ),
     module(
+        "proxy_http",
+        false,
+        false,
+        &["proxy"],
+        &[],
+        "HTTP para mod_proxy: Gunicorn, Granian u otro servidor de aplicaciones",
+    ),
+    module(
         "actions",
         false,
         false,
@@ -368,7 +376,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "proxy_balancer",
     "proxy_connect",
     "proxy_html",
-    "proxy_http",
     "proxy_http2",
     "proxy_uwsgi",
     "proxy_wstunnel",

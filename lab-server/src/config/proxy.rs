@@ -3,7 +3,9 @@
 //! `ProxySet`, plus the `proxy:` handlers of `SetHandler` (`proxy:unix:/path|fcgi://host/`,
 //! `proxy:fcgi://host:port/`).
 //!
-//! Only FastCGI backends are proxied by the lab: an `http://` target is an error that says so.
+//! FastCGI backends (mod_proxy_fcgi) and plain HTTP ones (mod_proxy_http: `ProxyPass /app/
+//! http://127.0.0.1:8000/`, `ProxyPassReverse`, `ProxyPreserveHost`); `https://` backends are
+//! an error that says so.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -113,12 +115,56 @@ pub struct ProxyRule {
     /// The URL prefix (`ProxyPass`) or the regex (`ProxyPassMatch`) as written.
     pub pattern: String,
     pub regex: Option<regex::Regex>,
-    /// `None`: `ProxyPass /path !` (not proxied).
+    /// `None` (and no `http`): `ProxyPass /path !` (not proxied).
     pub target: Option<FcgiTarget>,
+    /// An `http://` backend (mod_proxy_http).
+    pub http: Option<HttpTarget>,
     /// The URL after `unix:...|` (with `$1` for the Match form).
     pub url: String,
     pub params: WorkerParams,
     pub span: Span,
+}
+
+/// An `http://host[:port]/path` backend of mod_proxy_http.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTarget {
+    pub host: String,
+    pub port: u16,
+    /// `host[:port]` as written: the `Host` header the backend gets.
+    pub authority: String,
+}
+
+/// Parses `http://host[:port]/path` (the path stays in the rule's `url`).
+pub fn parse_http_target(url: &str) -> Result<HttpTarget, String> {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return Err(format!(
+            "`{url}`: el laboratorio no habla TLS con los backends (mod_ssl y `SSLProxyEngine` no están); usa http://"
+        ));
+    }
+    let rest = &url[7..];
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.is_empty() {
+        return Err(format!(
+            "`{url}` no dice el servidor (http://servidor:puerto/)"
+        ));
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || p.is_empty() => match p.parse::<u16>() {
+            Ok(p) if p > 0 => (h, p),
+            _ => return Err(format!("puerto no válido en `{url}`")),
+        },
+        _ => (authority, 80),
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    Ok(HttpTarget {
+        host,
+        port,
+        authority: authority.to_string(),
+    })
 }
 
 /// Worker parameters (`key=value` after the URL, or in `<Proxy>`/`ProxySet`).
@@ -145,6 +191,11 @@ pub struct HostProxy {
     /// `ProxyFCGIBackendType GENERIC` (default FPM).
     pub generic: bool,
     pub workers: Vec<ProxyWorker>,
+    /// `ProxyPreserveHost` (default Off: the backend gets its own host as `Host`).
+    pub preserve_host: Option<bool>,
+    /// `ProxyPassReverse path url`: backend URLs in `Location` (and `Content-Location`,
+    /// `URI`) turned back into this server's.
+    pub reverse: Vec<(String, String)>,
 }
 
 impl HostProxy {
@@ -251,15 +302,24 @@ pub fn host_directive(
             } else {
                 None
             };
-            let (target, url) = if a[1].text == "!" {
-                (None, String::new())
+            let lower = a[1].text.to_ascii_lowercase();
+            let (target, url, http) = if a[1].text == "!" {
+                (None, String::new(), None)
+            } else if lower.starts_with("http://") || lower.starts_with("https://") {
+                match parse_http_target(&a[1].text) {
+                    Ok(t) => (None, a[1].text.clone(), Some(t)),
+                    Err(msg) => {
+                        diags.push(Diagnostic::error(Some(a[1].span.clone()), msg));
+                        return true;
+                    }
+                }
             } else {
                 // For the Match form the `$1` stays in the path until the request.
                 match parse_target(ws, &a[1].text, base) {
                     Ok(mut t) => {
                         t.path = resolve_script_path(ws, &t.path);
                         let url = format!("{}{}", t.authority_url, t.path);
-                        (Some(t), url)
+                        (Some(t), url, None)
                     }
                     Err(msg) => {
                         diags.push(Diagnostic::error(Some(a[1].span.clone()), msg));
@@ -272,6 +332,7 @@ pub fn host_directive(
                 pattern: a[0].text.clone(),
                 regex,
                 target,
+                http,
                 url,
                 params,
                 span: node.span.clone(),
@@ -299,8 +360,35 @@ pub fn host_directive(
             }
             true
         }
+        "proxypreservehost" => {
+            match a[0].text.to_ascii_lowercase().as_str() {
+                "on" => host.proxy.preserve_host = Some(true),
+                "off" => host.proxy.preserve_host = Some(false),
+                _ => diags.push(Diagnostic::error(
+                    Some(a[0].span.clone()),
+                    "`ProxyPreserveHost` espera On u Off",
+                )),
+            }
+            true
+        }
+        "proxypassreverse" => {
+            if a.len() != 2 {
+                diags.push(
+                    Diagnostic::error(
+                        Some(node.line_span()),
+                        "`ProxyPassReverse` necesita la ruta local y la URL del backend",
+                    )
+                    .with_hint("por ejemplo `ProxyPassReverse /app/ http://127.0.0.1:8000/`"),
+                );
+                return true;
+            }
+            host.proxy
+                .reverse
+                .push((a[0].text.clone(), a[1].text.clone()));
+            true
+        }
         // Accepted as Apache does; the lab has no balancer for mod_status to show.
-        "proxypreservehost" | "proxyrequests" | "proxystatus" => true,
+        "proxyrequests" | "proxystatus" => true,
         "proxy" if node.is_section => {
             let Some(url) = a.first() else {
                 diags.push(Diagnostic::error(
@@ -375,6 +463,64 @@ pub fn match_rules<'a>(rules: &'a [ProxyRule], url: &str) -> Option<ProxyMatch<'
         });
     }
     None
+}
+
+/// A request URL taken by an `http://` rule: the rule and the backend path (encoded, without
+/// the query string).
+pub struct HttpMatch<'a> {
+    pub rule: &'a ProxyRule,
+    pub target: &'a HttpTarget,
+    /// The path to request from the backend (`/base/rest`).
+    pub path: String,
+}
+
+/// The first rule for `url` when it is an `http://` one (`ProxyPass /x !` and FastCGI rules
+/// stop the search, as the first matching rule decides).
+pub fn match_http<'a>(rules: &'a [ProxyRule], url: &str) -> Option<HttpMatch<'a>> {
+    for rule in rules {
+        let full = match &rule.regex {
+            Some(re) => {
+                let Some(caps) = re.captures(url) else {
+                    continue;
+                };
+                let mut out = String::new();
+                caps.expand(&rule.url, &mut out);
+                out
+            }
+            None => match url.strip_prefix(rule.pattern.as_str()) {
+                Some(rest) => {
+                    let base = &rule.url;
+                    if base.ends_with('/') || rest.is_empty() || rest.starts_with('/') {
+                        format!("{base}{rest}")
+                    } else {
+                        format!("{base}/{rest}")
+                    }
+                }
+                None => continue,
+            },
+        };
+        let target = rule.http.as_ref()?;
+        let encoded = encode_path(&full);
+        let path = match encoded.find("://") {
+            Some(i) => match encoded[i + 3..].find('/') {
+                Some(j) => encoded[i + 3 + j..].to_string(),
+                None => "/".to_string(),
+            },
+            None => "/".to_string(),
+        };
+        return Some(HttpMatch { rule, target, path });
+    }
+    None
+}
+
+/// `ProxyPassReverse`: a backend URL in a `Location` header rewritten to this server's
+/// `scheme://host` + the local path; `None` when no rule covers it.
+pub fn reverse_map(rules: &[(String, String)], value: &str, origin: &str) -> Option<String> {
+    rules.iter().find_map(|(local, backend)| {
+        value
+            .strip_prefix(backend.as_str())
+            .map(|rest| format!("{origin}{local}{rest}"))
+    })
 }
 
 /// Percent-encodes what mod_proxy's canonicaliser encodes in a path (spaces and the like),
@@ -488,6 +634,7 @@ mod tests {
             regex: regex.then(|| regex::Regex::new(pattern).unwrap()),
             url: format!("{}{}", t.authority_url, t.path),
             target: Some(t),
+            http: None,
             params: WorkerParams::default(),
             span: Span::new(std::sync::Arc::new(PathBuf::from("x.conf")), 1, 1, 1),
         }

@@ -24,6 +24,7 @@ pub mod cgi;
 pub mod cgivars;
 pub mod files;
 pub mod proxy_fcgi;
+pub mod proxy_http;
 pub mod static_files;
 pub mod status;
 pub mod wsgi;
@@ -276,9 +277,10 @@ pub struct Ctx<'a> {
     /// The request target of the original request, once an internal redirect happened
     /// (`REQUEST_URI` keeps it).
     pub request_uri: Option<String>,
-    /// Error-log lines (module, level, text) the request writes whatever its answer, before
-    /// the line of a failure (mod_access_compat's refusal that `Satisfy Any` overruled).
-    pub log: Vec<(&'static str, Level, String)>,
+    /// Error-log lines (module, level, whether to name the client, text) the request writes
+    /// whatever its answer, before the line of a failure (mod_access_compat's refusal that
+    /// `Satisfy Any` overruled, mod_proxy's line about the backend).
+    pub log: Vec<(&'static str, Level, Option<std::net::SocketAddr>, String)>,
 }
 
 /// An internal redirect, as `ap_internal_redirect` does it.

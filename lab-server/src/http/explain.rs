@@ -224,6 +224,37 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         );
         return out;
     }
+    if let Some(m) = super::request::http_proxy_match(config, host, &url) {
+        let base = Some(config.workspace.as_path());
+        let _ = writeln!(
+            out,
+            "Correspondencia: {} {} ({}): mod_proxy la traduce sin mirar el disco",
+            if m.rule.regex.is_some() {
+                "ProxyPassMatch"
+            } else {
+                "ProxyPass"
+            },
+            m.rule.pattern,
+            m.rule.span.location(base)
+        );
+        let module = if config.has_module("proxy_http") {
+            "mod_proxy_http"
+        } else {
+            "mod_proxy_http, que no está activado (500; `lab a2enmod proxy_http`)"
+        };
+        let _ = writeln!(
+            out,
+            "Manejador: HTTP por {module} hacia http://{}{}\n  el backend recibe Host: {}, X-Forwarded-For, X-Forwarded-Host y X-Forwarded-Server",
+            m.target.authority,
+            m.path,
+            if host.proxy.preserve_host.or(config.main.proxy.preserve_host) == Some(true) {
+                "el del cliente (ProxyPreserveHost On)".to_string()
+            } else {
+                m.target.authority.clone()
+            }
+        );
+        return out;
+    }
     if let Some(m) = super::request::proxy_match(config, host, &url) {
         let base = Some(config.workspace.as_path());
         let _ = writeln!(

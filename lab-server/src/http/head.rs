@@ -34,6 +34,12 @@ pub struct Generated;
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorPage;
 
+/// Marks an answer mod_proxy_http relayed: its `Date` and `Server` are the backend's, and its
+/// `Content-Type` stays where the backend wrote it (it is in Apache's header table, not added
+/// by the protocol filter).
+#[derive(Debug, Clone, Copy)]
+pub struct Proxied;
+
 /// The header names of a response as its author (a WSGI application, a backend) wrote them,
 /// one entry per header line, for the names whose spelling is not plain title case.
 #[derive(Debug, Clone, Default)]
@@ -73,7 +79,7 @@ impl http_body::Body for ZeroLength {
 const APACHE_SPELLINGS: &[&str] = &["ETag", "WWW-Authenticate", "Content-MD5"];
 
 /// Where a header goes in the head (stable within a rank).
-fn rank(name: &HeaderName, always: &[HeaderName], late_length: bool) -> u8 {
+fn rank(name: &HeaderName, always: &[HeaderName], late_length: bool, proxied: bool) -> u8 {
     if name == header::DATE {
         0
     } else if name == header::SERVER {
@@ -90,7 +96,7 @@ fn rank(name: &HeaderName, always: &[HeaderName], late_length: bool) -> u8 {
         7
     } else if name == header::TRANSFER_ENCODING {
         8
-    } else if name == header::CONTENT_TYPE {
+    } else if name == header::CONTENT_TYPE && !proxied {
         9
     } else if name == header::CONTENT_LANGUAGE {
         10
@@ -101,10 +107,10 @@ fn rank(name: &HeaderName, always: &[HeaderName], late_length: bool) -> u8 {
 
 /// Reorders `headers` the way Apache writes them; `always` are the names `Header always`
 /// set.
-pub fn order(headers: &mut HeaderMap, always: &[HeaderName], late_length: bool) {
+pub fn order(headers: &mut HeaderMap, always: &[HeaderName], late_length: bool, proxied: bool) {
     let mut names: Vec<(u8, usize, HeaderName)> = Vec::with_capacity(headers.keys_len());
     for (i, name) in headers.keys().enumerate() {
-        names.push((rank(name, always, late_length), i, name.clone()));
+        names.push((rank(name, always, late_length, proxied), i, name.clone()));
     }
     if names.windows(2).all(|w| w[0].0 <= w[1].0) {
         return;
@@ -208,6 +214,11 @@ async fn parse_case_map(names: &[&str]) -> Option<Extensions> {
 
 /// Gives `resp` the case map for Apache's odd names and the names of its [`Spelling`].
 pub async fn spell(resp: &mut Response<Body>) {
+    // A relayed answer already carries the backend's case map: its names go out as the
+    // backend wrote them, as mod_proxy_http passes them.
+    if resp.extensions().get::<Proxied>().is_some() {
+        return;
+    }
     // Content-Type and Content-Length are Apache's own (mod_wsgi hands them to the core),
     // whatever case the application used.
     let extra: Vec<String> = resp
@@ -258,7 +269,12 @@ mod tests {
         h.append("x-lista", HeaderValue::from_static("a"));
         h.append("x-lista", HeaderValue::from_static("b"));
         h.insert(header::DATE, HeaderValue::from_static("d"));
-        order(&mut h, &[HeaderName::from_static("x-siempre")], false);
+        order(
+            &mut h,
+            &[HeaderName::from_static("x-siempre")],
+            false,
+            false,
+        );
         assert_eq!(
             names(&h),
             [
@@ -284,7 +300,7 @@ mod tests {
         h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("9"));
         h.insert(header::LOCATION, HeaderValue::from_static("/x"));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=1"));
-        order(&mut h, &[], true);
+        order(&mut h, &[], true, false);
         assert_eq!(
             names(&h),
             [

@@ -176,8 +176,8 @@ where
     }
     if !ctx.log.is_empty() {
         let logs = site.logs(chosen);
-        for (module, level, msg) in ctx.log.drain(..) {
-            logs.error.log(module, level, Some(conn.client), &msg);
+        for (module, level, client, msg) in ctx.log.drain(..) {
+            logs.error.log(module, level, client, &msg);
         }
     }
     let mut always = Vec::new();
@@ -203,6 +203,11 @@ where
             }
             for (k, v) in failure.headers {
                 resp.headers_mut().insert(k, v);
+            }
+            // mod_proxy's own errors (`ap_proxyerror`) carry its reason phrase.
+            if failure.status == 502 && failure.module == "proxy" {
+                resp.extensions_mut()
+                    .insert(hyper::ext::ReasonPhrase::from_static(b"Proxy Error"));
             }
             if let Some(eff) = &eff {
                 always = output_filters(&mut resp, eff, &ctx.env);
@@ -386,9 +391,15 @@ async fn finish_head(
     resp: &mut Response<Body>,
     always: &[HeaderName],
 ) {
+    // A proxied answer keeps the backend's `Date` and `Server`, as mod_proxy_http does.
+    let proxied = resp.extensions().get::<head::Proxied>().is_some();
     let h = resp.headers_mut();
-    h.insert(header::DATE, head::date_now());
-    h.insert(header::SERVER, site.server_header.clone());
+    if !(proxied && h.contains_key(header::DATE)) {
+        h.insert(header::DATE, head::date_now());
+    }
+    if !(proxied && h.contains_key(header::SERVER)) {
+        h.insert(header::SERVER, site.server_header.clone());
+    }
     let tokens = |name: &str| {
         parts
             .headers
@@ -418,7 +429,7 @@ async fn finish_head(
         h.insert(header::CONNECTION, HeaderValue::from_static("Keep-Alive"));
     }
     let late_length = resp.extensions().get::<head::Generated>().is_some();
-    head::order(resp.headers_mut(), always, late_length);
+    head::order(resp.headers_mut(), always, late_length, proxied);
     if let Some(reason) = apache_reason(resp.status()) {
         if resp
             .extensions()
@@ -656,6 +667,9 @@ async fn route<'a>(
         return redirect_response(status, to).map(|r| (r, None));
     }
     // mod_proxy translates first (before mod_alias and the disk).
+    if let Some(m) = http_proxy_match(config, ctx.host, &url) {
+        return http_proxy_route(site, conn, parts, body, ctx, m, &url).await;
+    }
     if let Some(m) = proxy_match(config, ctx.host, &url) {
         return proxy_route(site, conn, parts, body, ctx, m, &url).await;
     }
@@ -889,6 +903,95 @@ pub(crate) fn proxy_match<'a>(
     })
 }
 
+/// The `ProxyPass`/`ProxyPassMatch` with an `http://` backend that takes `url` (the host's
+/// rules, then the main server's; the first rule that matches decides).
+pub(crate) fn http_proxy_match<'a>(
+    config: &'a ServerConfig,
+    host: &'a HostConfig,
+    url: &str,
+) -> Option<crate::config::proxy::HttpMatch<'a>> {
+    if !config.has_module("proxy") {
+        return None;
+    }
+    let first = |rules: &'a [crate::config::proxy::ProxyRule]| {
+        rules
+            .iter()
+            .any(|r| r.http.is_some())
+            .then(|| crate::config::proxy::match_http(rules, url))
+            .flatten()
+    };
+    first(&host.proxy.rules).or_else(|| {
+        (!std::ptr::eq(host, &config.main))
+            .then(|| first(&config.main.proxy.rules))
+            .flatten()
+    })
+}
+
+/// A request `ProxyPass` sends to an HTTP backend (mod_proxy_http): as for FastCGI, only
+/// `<Location>` sections apply, and the file name Apache logs is `proxy:` + the backend URL.
+async fn http_proxy_route<'a>(
+    site: &'a Site,
+    conn: &Conn,
+    parts: &Parts,
+    body: &mut Option<RequestBody>,
+    ctx: &mut Ctx<'a>,
+    m: crate::config::proxy::HttpMatch<'_>,
+    url: &str,
+) -> Outcome<'a> {
+    if let Some(back) = handlers::hand_back(conn, parts, body) {
+        return back;
+    }
+    let config = &*site.config;
+    let target = PathBuf::from(format!("proxy:http://{}{}", m.target.authority, m.path));
+    if !config.has_module("proxy_http") {
+        return Err((
+            Failure::logged(
+                500,
+                Level::Warn,
+                format!(
+                    "AH01144: No protocol handler was valid for the URL {} (scheme 'http'). If you are using a DSO version of mod_proxy, make sure the proxy submodules are included in the configuration using LoadModule. (activa el módulo: `lab a2enmod proxy_http`)",
+                    parts.uri.path()
+                ),
+            )
+            .from_module("proxy"),
+            None,
+        ));
+    }
+    let eff = Effective::merge(
+        config,
+        ctx.host,
+        &Target {
+            dir: None,
+            file_name: None,
+            url,
+        },
+    );
+    set_env_if(&eff, conn, parts, url, &mut ctx.env);
+    if let Err(refused) = check_access(&eff, conn, parts, ctx, &target).await {
+        return Err((refused, Some(eff)));
+    }
+    ctx.file = Some(target.clone());
+    let call = Call {
+        site,
+        conn,
+        parts,
+        body: body.take(),
+        ctx,
+        eff,
+        file: MappedFile {
+            path: &target,
+            root: &target,
+            alias: None,
+            path_info: "",
+            walk: None,
+        },
+    };
+    let stats = site
+        .stats
+        .handler(&format!("http:{}:{}", m.target.host, m.target.port));
+    handlers::counted(&stats, handlers::proxy_http::serve(call, m)).await
+}
+
 /// A request `ProxyPass` sends to a FastCGI backend: no file on disk, so only `<Location>`
 /// sections (and the server's defaults) apply, as for Apache's `proxy:` file names.
 async fn proxy_route<'a>(
@@ -985,7 +1088,7 @@ async fn check_access(
     if access.host_refused && (access.granted || access.require_refused) {
         let line = host_denied(path);
         if let Some((level, msg)) = line.log {
-            ctx.log.push((line.module, level, msg));
+            ctx.log.push((line.module, level, Some(conn.client), msg));
         }
     }
     match access {
