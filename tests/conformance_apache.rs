@@ -275,23 +275,9 @@ fn byte_count_free(log: &str) -> String {
     re.replace(log, "\" $1 <bytes> \"").into_owned()
 }
 
-/// The application server of the mod_proxy_http specs (`backend = true`), stopped on drop.
-struct Backend {
-    child: std::process::Child,
-    port: u16,
-    dead: u16,
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `tests/transcripts/http_backend.py` when the spec asks for it and writes its
 /// address (and that of a port nobody listens on) into the spec's configuration.
-fn start_backend(spec: &mut toml::Value) -> Option<Backend> {
+fn start_backend(spec: &mut toml::Value) -> Option<common::HttpBackend> {
     if !spec
         .get("backend")
         .and_then(|b| b.as_bool())
@@ -299,24 +285,8 @@ fn start_backend(spec: &mut toml::Value) -> Option<Backend> {
     {
         return None;
     }
-    let port = common::free_port();
-    let dead = common::free_port();
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts/http_backend.py");
-    let child = std::process::Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .spawn()
-        .expect("python3 for the HTTP backend");
-    let backend = Backend { child, port, dead };
-    assert!(
-        common::wait_until(Duration::from_secs(10), || TcpStream::connect((
-            "127.0.0.1",
-            port
-        ))
-        .is_ok()),
-        "the HTTP backend did not start"
-    );
+    let backend = common::HttpBackend::start();
+    let (port, dead) = (backend.port, backend.dead);
     for key in ["conf", "server"] {
         if let Some(text) = spec.get(key).and_then(|c| c.as_str()) {
             let text = text

@@ -4,33 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{free_port, wait_until, TestLab};
-
-struct Backend(std::process::Child, u16);
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn backend() -> Backend {
-    let port = free_port();
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts/http_backend.py");
-    let child = std::process::Command::new("python3")
-        .arg(script)
-        .arg(port.to_string())
-        .spawn()
-        .expect("python3");
-    assert!(wait_until(Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    }));
-    Backend(child, port)
-}
+use common::{HttpBackend, TestLab};
 
 fn lab_in_front(port: u16, enable: bool) -> TestLab {
     let mut lab = TestLab::new();
@@ -50,8 +24,8 @@ fn lab_in_front(port: u16, enable: bool) -> TestLab {
 
 #[test]
 fn a_large_chunked_body_is_streamed_chunked_and_a_large_answer_relayed() {
-    let b = backend();
-    let lab = lab_in_front(b.1, true);
+    let b = HttpBackend::start();
+    let lab = lab_in_front(b.port, true);
     let body = "y".repeat(20_000);
     let mut raw = String::from(
         "POST /app/subir HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
@@ -88,8 +62,8 @@ fn a_large_chunked_body_is_streamed_chunked_and_a_large_answer_relayed() {
 
 #[test]
 fn connections_to_the_backend_are_reused() {
-    let b = backend();
-    let lab = lab_in_front(b.1, true);
+    let b = HttpBackend::start();
+    let lab = lab_in_front(b.port, true);
     let first = lab.get("/app/puerto").text();
     let second = lab.get("/app/puerto").text();
     assert!(!first.trim().is_empty());
@@ -101,8 +75,8 @@ fn connections_to_the_backend_are_reused() {
 
 #[test]
 fn without_mod_proxy_http_the_request_fails_as_in_apache() {
-    let b = backend();
-    let lab = lab_in_front(b.1, false);
+    let b = HttpBackend::start();
+    let lab = lab_in_front(b.port, false);
     let resp = lab.get("/app/x");
     assert_eq!(resp.status, 500, "{resp}");
     let log = lab.read("var/log/apache2/error.log");

@@ -727,3 +727,44 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The HTTP application server of the mod_proxy_http tests (`tests/transcripts/http_backend.py`,
+/// run by python3) on a free port, with another free port nobody listens on; stopped on drop.
+#[allow(dead_code)]
+pub struct HttpBackend {
+    child: Child,
+    pub port: u16,
+    pub dead: u16,
+}
+
+#[allow(dead_code)]
+impl HttpBackend {
+    pub fn start() -> HttpBackend {
+        let port = free_port();
+        let dead = free_port();
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts/http_backend.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .spawn()
+            .expect("python3 for the HTTP backend");
+        let backend = HttpBackend { child, port, dead };
+        assert!(
+            wait_until(Duration::from_secs(10), || TcpStream::connect((
+                "127.0.0.1",
+                port
+            ))
+            .is_ok()),
+            "the HTTP backend did not start"
+        );
+        backend
+    }
+}
+
+impl Drop for HttpBackend {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

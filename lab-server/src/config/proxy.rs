@@ -425,44 +425,35 @@ pub struct ProxyMatch<'a> {
     pub url: String,
 }
 
-/// The first rule for `url` (decoded path); `ProxyPass /x !` stops the search.
-pub fn match_rules<'a>(rules: &'a [ProxyRule], url: &str) -> Option<ProxyMatch<'a>> {
-    for rule in rules {
-        let rest = match &rule.regex {
-            Some(re) => {
-                let Some(caps) = re.captures(url) else {
-                    continue;
-                };
-                let mut out = String::new();
-                caps.expand(&rule.url, &mut out);
-                let Some(target) = &rule.target else {
-                    return None;
-                };
-                return Some(ProxyMatch {
-                    rule,
-                    target,
-                    url: encode_path(&out),
-                });
+/// The first rule that takes `url` (decoded path) and the backend URL it makes of it (before
+/// re-encoding): the first rule that matches decides, whatever its kind.
+fn first_rule<'a>(rules: &'a [ProxyRule], url: &str) -> Option<(&'a ProxyRule, String)> {
+    rules.iter().find_map(|rule| match &rule.regex {
+        Some(re) => re.captures(url).map(|caps| {
+            let mut out = String::new();
+            caps.expand(&rule.url, &mut out);
+            (rule, out)
+        }),
+        None => url.strip_prefix(rule.pattern.as_str()).map(|rest| {
+            let base = &rule.url;
+            if base.ends_with('/') || rest.is_empty() || rest.starts_with('/') {
+                (rule, format!("{base}{rest}"))
+            } else {
+                (rule, format!("{base}/{rest}"))
             }
-            None => match url.strip_prefix(rule.pattern.as_str()) {
-                Some(rest) => rest,
-                None => continue,
-            },
-        };
-        let target = rule.target.as_ref()?;
-        let base = rule.url.clone();
-        let joined = if base.ends_with('/') || rest.is_empty() || rest.starts_with('/') {
-            format!("{base}{rest}")
-        } else {
-            format!("{base}/{rest}")
-        };
-        return Some(ProxyMatch {
-            rule,
-            target,
-            url: encode_path(&joined),
-        });
-    }
-    None
+        }),
+    })
+}
+
+/// The FastCGI rule for `url`; `ProxyPass /x !` and `http://` rules stop the search.
+pub fn match_rules<'a>(rules: &'a [ProxyRule], url: &str) -> Option<ProxyMatch<'a>> {
+    let (rule, full) = first_rule(rules, url)?;
+    let target = rule.target.as_ref()?;
+    Some(ProxyMatch {
+        rule,
+        target,
+        url: encode_path(&full),
+    })
 }
 
 /// A request URL taken by an `http://` rule: the rule and the backend path (encoded, without
@@ -477,40 +468,15 @@ pub struct HttpMatch<'a> {
 /// The first rule for `url` when it is an `http://` one (`ProxyPass /x !` and FastCGI rules
 /// stop the search, as the first matching rule decides).
 pub fn match_http<'a>(rules: &'a [ProxyRule], url: &str) -> Option<HttpMatch<'a>> {
-    for rule in rules {
-        let full = match &rule.regex {
-            Some(re) => {
-                let Some(caps) = re.captures(url) else {
-                    continue;
-                };
-                let mut out = String::new();
-                caps.expand(&rule.url, &mut out);
-                out
-            }
-            None => match url.strip_prefix(rule.pattern.as_str()) {
-                Some(rest) => {
-                    let base = &rule.url;
-                    if base.ends_with('/') || rest.is_empty() || rest.starts_with('/') {
-                        format!("{base}{rest}")
-                    } else {
-                        format!("{base}/{rest}")
-                    }
-                }
-                None => continue,
-            },
-        };
-        let target = rule.http.as_ref()?;
-        let encoded = encode_path(&full);
-        let path = match encoded.find("://") {
-            Some(i) => match encoded[i + 3..].find('/') {
-                Some(j) => encoded[i + 3 + j..].to_string(),
-                None => "/".to_string(),
-            },
-            None => "/".to_string(),
-        };
-        return Some(HttpMatch { rule, target, path });
-    }
-    None
+    let (rule, full) = first_rule(rules, url)?;
+    let target = rule.http.as_ref()?;
+    let encoded = encode_path(&full);
+    let path = encoded
+        .find("://")
+        .and_then(|i| encoded[i + 3..].find('/').map(|j| &encoded[i + 3 + j..]))
+        .unwrap_or("/")
+        .to_string();
+    Some(HttpMatch { rule, target, path })
 }
 
 /// `ProxyPassReverse`: a backend URL in a `Location` header rewritten to this server's

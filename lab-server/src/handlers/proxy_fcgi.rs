@@ -592,7 +592,7 @@ fn host_of(url: &str) -> &str {
     rest.split(['/', ':']).next().unwrap_or(rest)
 }
 
-fn os_error_text(e: &std::io::Error) -> String {
+pub(super) fn os_error_text(e: &std::io::Error) -> String {
     let text = e.to_string();
     // "No such file or directory (os error 2)" -> "No such file or directory".
     match text.rfind(" (os error") {

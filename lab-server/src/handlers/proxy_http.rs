@@ -180,7 +180,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: HttpMatch<'_>) -> Outcome<'a> {
                 format!(
                     "({}){}: AH00957: http: attempt to connect to {key} ({key}) failed",
                     e.raw_os_error().unwrap_or(0),
-                    os_error_text(&e)
+                    super::proxy_fcgi::os_error_text(&e)
                 ),
             ));
             return Err((
@@ -437,14 +437,6 @@ fn checkin(key: &str, sender: SendRequest<BackendBody>) {
     let idle = pool.entry(key.to_string()).or_default();
     if idle.len() < 64 {
         idle.push(sender);
-    }
-}
-
-fn os_error_text(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
     }
 }
 

@@ -84,6 +84,25 @@ fn options_text(o: OptionSet) -> String {
     }
 }
 
+/// The `ProxyPass`/`ProxyPassMatch` line of a proxied URL.
+fn proxy_rule_line(
+    out: &mut String,
+    config: &ServerConfig,
+    rule: &crate::config::proxy::ProxyRule,
+) {
+    let _ = writeln!(
+        out,
+        "Correspondencia: {} {} ({}): mod_proxy la traduce sin mirar el disco",
+        if rule.regex.is_some() {
+            "ProxyPassMatch"
+        } else {
+            "ProxyPass"
+        },
+        rule.pattern,
+        rule.span.location(Some(config.workspace.as_path()))
+    );
+}
+
 fn section_label(s: &Section) -> String {
     let arg = match &s.pattern {
         SectionPattern::Root => "/".to_string(),
@@ -225,18 +244,7 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         return out;
     }
     if let Some(m) = super::request::http_proxy_match(config, host, &url) {
-        let base = Some(config.workspace.as_path());
-        let _ = writeln!(
-            out,
-            "Correspondencia: {} {} ({}): mod_proxy la traduce sin mirar el disco",
-            if m.rule.regex.is_some() {
-                "ProxyPassMatch"
-            } else {
-                "ProxyPass"
-            },
-            m.rule.pattern,
-            m.rule.span.location(base)
-        );
+        proxy_rule_line(&mut out, config, m.rule);
         let module = if config.has_module("proxy_http") {
             "mod_proxy_http"
         } else {
@@ -256,18 +264,7 @@ pub fn explain(config: &ServerConfig, q: &Question) -> String {
         return out;
     }
     if let Some(m) = super::request::proxy_match(config, host, &url) {
-        let base = Some(config.workspace.as_path());
-        let _ = writeln!(
-            out,
-            "Correspondencia: {} {} ({}): mod_proxy la traduce sin mirar el disco",
-            if m.rule.regex.is_some() {
-                "ProxyPassMatch"
-            } else {
-                "ProxyPass"
-            },
-            m.rule.pattern,
-            m.rule.span.location(base)
-        );
+        proxy_rule_line(&mut out, config, m.rule);
         let _ = writeln!(
             out,
             "Manejador: FastCGI por mod_proxy_fcgi hacia {}{}\n  SCRIPT_FILENAME=proxy:{} SCRIPT_NAME={url:?}, sin PATH_INFO (lo calcula PHP-FPM con cgi.fix_pathinfo)",

@@ -957,19 +957,7 @@ async fn http_proxy_route<'a>(
             None,
         ));
     }
-    let eff = Effective::merge(
-        config,
-        ctx.host,
-        &Target {
-            dir: None,
-            file_name: None,
-            url,
-        },
-    );
-    set_env_if(&eff, conn, parts, url, &mut ctx.env);
-    if let Err(refused) = check_access(&eff, conn, parts, ctx, &target).await {
-        return Err((refused, Some(eff)));
-    }
+    let eff = proxy_access(site, conn, parts, ctx, url, &target).await?;
     ctx.file = Some(target.clone());
     let call = Call {
         site,
@@ -992,6 +980,33 @@ async fn http_proxy_route<'a>(
     handlers::counted(&stats, handlers::proxy_http::serve(call, m)).await
 }
 
+/// What a `ProxyPass` request goes through before its module: no file on disk, so only
+/// `<Location>` sections (and the server's defaults) apply, as for Apache's `proxy:` file
+/// names; then `SetEnvIf` and access, logged under `logged`.
+async fn proxy_access<'a>(
+    site: &'a Site,
+    conn: &Conn,
+    parts: &Parts,
+    ctx: &mut Ctx<'a>,
+    url: &str,
+    logged: &Path,
+) -> Result<Effective<'a>, (Failure, Option<Effective<'a>>)> {
+    let eff = Effective::merge(
+        &site.config,
+        ctx.host,
+        &Target {
+            dir: None,
+            file_name: None,
+            url,
+        },
+    );
+    set_env_if(&eff, conn, parts, url, &mut ctx.env);
+    match check_access(&eff, conn, parts, ctx, logged).await {
+        Ok(()) => Ok(eff),
+        Err(refused) => Err((refused, Some(eff))),
+    }
+}
+
 /// A request `ProxyPass` sends to a FastCGI backend: no file on disk, so only `<Location>`
 /// sections (and the server's defaults) apply, as for Apache's `proxy:` file names.
 async fn proxy_route<'a>(
@@ -1006,20 +1021,7 @@ async fn proxy_route<'a>(
     if let Some(back) = handlers::hand_back(conn, parts, body) {
         return back;
     }
-    let config = &*site.config;
-    let eff = Effective::merge(
-        config,
-        ctx.host,
-        &Target {
-            dir: None,
-            file_name: None,
-            url,
-        },
-    );
-    set_env_if(&eff, conn, parts, url, &mut ctx.env);
-    if let Err(refused) = check_access(&eff, conn, parts, ctx, Path::new(&m.url)).await {
-        return Err((refused, Some(eff)));
-    }
+    let eff = proxy_access(site, conn, parts, ctx, url, Path::new(&m.url)).await?;
     let target = PathBuf::from(format!("proxy:{}", m.url));
     ctx.file = Some(target.clone());
     let call = Call {
