@@ -959,21 +959,7 @@ async fn http_proxy_route<'a>(
     }
     let eff = proxy_access(site, conn, parts, ctx, url, &target).await?;
     ctx.file = Some(target.clone());
-    let call = Call {
-        site,
-        conn,
-        parts,
-        body: body.take(),
-        ctx,
-        eff,
-        file: MappedFile {
-            path: &target,
-            root: &target,
-            alias: None,
-            path_info: "",
-            walk: None,
-        },
-    };
+    let call = proxy_call(site, conn, parts, body, ctx, eff, &target);
     let stats = site
         .stats
         .handler(&format!("http:{}:{}", m.target.host, m.target.port));
@@ -1007,6 +993,33 @@ async fn proxy_access<'a>(
     }
 }
 
+/// The call of a proxied request: its "file" is the `proxy:` URL.
+fn proxy_call<'a, 'r>(
+    site: &'a Site,
+    conn: &'r Conn,
+    parts: &'r Parts,
+    body: &mut Option<RequestBody>,
+    ctx: &'r mut Ctx<'a>,
+    eff: Effective<'a>,
+    target: &'r Path,
+) -> Call<'a, 'r> {
+    Call {
+        site,
+        conn,
+        parts,
+        body: body.take(),
+        ctx,
+        eff,
+        file: MappedFile {
+            path: target,
+            root: target,
+            alias: None,
+            path_info: "",
+            walk: None,
+        },
+    }
+}
+
 /// A request `ProxyPass` sends to a FastCGI backend: no file on disk, so only `<Location>`
 /// sections (and the server's defaults) apply, as for Apache's `proxy:` file names.
 async fn proxy_route<'a>(
@@ -1024,21 +1037,7 @@ async fn proxy_route<'a>(
     let eff = proxy_access(site, conn, parts, ctx, url, Path::new(&m.url)).await?;
     let target = PathBuf::from(format!("proxy:{}", m.url));
     ctx.file = Some(target.clone());
-    let call = Call {
-        site,
-        conn,
-        parts,
-        body: body.take(),
-        ctx,
-        eff,
-        file: MappedFile {
-            path: &target,
-            root: &target,
-            alias: None,
-            path_info: "",
-            walk: None,
-        },
-    };
+    let call = proxy_call(site, conn, parts, body, ctx, eff, &target);
     let stats = site.stats.handler(&format!("fcgi:{}", m.target.backend));
     handlers::counted(
         &stats,
