@@ -296,6 +296,8 @@ impl Builder<'_> {
         } else {
             Where::Server
         };
+        // `ProxyPass` rules written inside `<Location>` sections come first.
+        let mut located = 0;
         for node in nodes {
             let Some(info) = self.check(node, at) else {
                 continue;
@@ -308,6 +310,9 @@ impl Builder<'_> {
                         super::proxy::host_directive(self.ws, &base, node, host, &mut self.diags);
                     }
                     _ => {
+                        if node.key() == "location" {
+                            located = self.location_proxy(node, host, located);
+                        }
                         if let Some(section) = self.section(node) {
                             host.sections.push(section);
                         }
@@ -943,6 +948,12 @@ impl Builder<'_> {
                 }
                 continue;
             }
+            if kind == SectionKind::Location
+                && matches!(child.key().as_str(), "proxypass" | "proxypassreverse")
+            {
+                // Taken as host rules by `location_proxy`.
+                continue;
+            }
             let Some(_) = self.check(child, at) else {
                 continue;
             };
@@ -975,6 +986,49 @@ impl Builder<'_> {
             config,
             span: node.span.clone(),
         })
+    }
+
+    /// `ProxyPass URL` and `ProxyPassReverse URL` inside `<Location PATH>`: rules for `PATH`,
+    /// checked before the host's other rules as mod_proxy checks the per-location ones
+    /// first. Returns how many rules came from `<Location>` sections so far.
+    fn location_proxy(&mut self, node: &Node, host: &mut HostConfig, mut located: usize) -> usize {
+        let Some(path) = node.args.first() else {
+            return located;
+        };
+        for child in &node.children {
+            let key = child.key();
+            if child.is_section || !matches!(key.as_str(), "proxypass" | "proxypassreverse") {
+                continue;
+            }
+            if self.check(child, Where::Vhost).is_none() {
+                continue;
+            }
+            if child.args.first().is_some_and(|a| a.text.starts_with('/')) {
+                self.error(
+                    &child.span,
+                    format!(
+                        "dentro de `<Location>`, `{}` lleva solo la URL del backend",
+                        child.name
+                    ),
+                    format!(
+                        "la ruta es la de la sección: `{} http://127.0.0.1:8000/`",
+                        child.name
+                    ),
+                );
+                continue;
+            }
+            let mut rule = child.clone();
+            rule.args.insert(0, path.clone());
+            let before = host.proxy.rules.len();
+            let base = self.cfg.server_root.clone();
+            super::proxy::host_directive(self.ws, &base, &rule, host, &mut self.diags);
+            if host.proxy.rules.len() > before {
+                let added = host.proxy.rules.remove(before);
+                host.proxy.rules.insert(located, added);
+                located += 1;
+            }
+        }
+        located
     }
 
     /// A `<Limit>`/`<LimitExcept>` block of a section: its access rules apply to its methods.
