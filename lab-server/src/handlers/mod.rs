@@ -135,9 +135,8 @@ fn stats_key(handler: &Handler<'_>, call: &Call<'_, '_>) -> std::borrow::Cow<'st
         Handler::ServerStatus => "server-status".into(),
         Handler::ScriptCacheStatus => "scriptcache-status".into(),
         Handler::Wsgi(m) => {
-            let settings =
-                crate::wsgi::mapping::settings_for(&call.site.config, call.ctx.host, m.alias);
-            match settings.process_group {
+            let settings = call.site.wsgi_settings(call.ctx.host, m.alias);
+            match &settings.process_group {
                 Some((g, _)) if !g.is_empty() => format!("wsgi:{g}").into(),
                 _ => "wsgi:".into(),
             }

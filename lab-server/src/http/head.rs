@@ -161,6 +161,15 @@ fn title_case(name: &str) -> String {
 async fn case_map(extra: &[String]) -> Option<Extensions> {
     type Cache = Mutex<HashMap<Vec<String>, Extensions>>;
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    // Apache's own names alone (every file answer has an `ETag`): no key to build or look up.
+    static PLAIN: std::sync::OnceLock<Extensions> = std::sync::OnceLock::new();
+    if extra.is_empty() {
+        if let Some(e) = PLAIN.get() {
+            return Some(e.clone());
+        }
+        let ext = parse_case_map(APACHE_SPELLINGS).await?;
+        return Some(PLAIN.get_or_init(|| ext).clone());
+    }
     let cache = CACHE.get_or_init(Default::default);
     let key: Vec<String> = extra.to_vec();
     if let Some(e) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {

@@ -239,6 +239,13 @@ fn dash_or(out: &mut String, v: Option<&str>) {
 /// Apache's `ap_escape_logitem`: quotes and backslashes escaped, the usual control
 /// characters as `\n`, `\t`..., every other byte that is not printable ASCII as `\xhh`.
 fn escape_into(out: &mut String, v: &str) {
+    // Most logged strings need no escape at all.
+    if v.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push_str(v);
+        return;
+    }
     for c in v.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -282,12 +289,13 @@ fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
         'r' => match e.request_line {
             Some(raw) => escape_into(out, raw),
             None => {
-                let line = if e.protocol.is_empty() {
-                    format!("{} {}", e.method, e.target)
-                } else {
-                    format!("{} {} {}", e.method, e.target, e.protocol)
-                };
-                escape_into(out, &line);
+                escape_into(out, e.method);
+                out.push(' ');
+                escape_into(out, e.target);
+                if !e.protocol.is_empty() {
+                    out.push(' ');
+                    escape_into(out, e.protocol);
+                }
             }
         },
         's' => {

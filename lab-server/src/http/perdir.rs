@@ -416,9 +416,7 @@ pub fn virtual_path(config: &ServerConfig, dir: &Path) -> String {
 fn directory_depth(section: &Section, dir: &Path) -> Option<usize> {
     match &section.pattern {
         SectionPattern::Root => Some(0),
-        SectionPattern::Path(p) => dir
-            .starts_with(&p.path)
-            .then(|| p.path.components().count()),
+        SectionPattern::Path(p) => covers(&p.path, dir),
         SectionPattern::Wildcard(p) => {
             let n = p.path.components().count();
             let prefix: std::path::PathBuf = dir.components().take(n).collect();
@@ -428,6 +426,25 @@ fn directory_depth(section: &Section, dir: &Path) -> Option<usize> {
         }
         SectionPattern::Regex(_) => None,
     }
+}
+
+/// Whether `base` covers `dir` (`Path::starts_with`), and then the number of components of
+/// `base`. Clean absolute paths, as the configuration and the mapping produce them, are
+/// compared as bytes; anything else goes through `Path`'s component walk.
+fn covers(base: &Path, dir: &Path) -> Option<usize> {
+    use std::os::unix::ffi::OsStrExt;
+    let (b, d) = (base.as_os_str().as_bytes(), dir.as_os_str().as_bytes());
+    let clean =
+        |p: &[u8]| p.first() == Some(&b'/') && !p.windows(2).any(|w| w == b"//" || w == b"/.");
+    if !clean(b) || !clean(d) {
+        return dir.starts_with(base).then(|| base.components().count());
+    }
+    let b = match b {
+        [b'/'] => b,
+        _ => b.strip_suffix(b"/").unwrap_or(b),
+    };
+    let inside = b == b"/" || (d.starts_with(b) && matches!(d.get(b.len()), None | Some(b'/')));
+    inside.then(|| 1 + b.split(|&c| c == b'/').filter(|s| !s.is_empty()).count())
 }
 
 fn location_matches(pattern: &SectionPattern, url: &str) -> bool {
@@ -467,6 +484,27 @@ pub fn prefix_at_boundary(prefix: &str, url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directory_coverage_is_path_starts_with() {
+        let cases = [
+            ("/", "/var/www"),
+            ("/var/www", "/var/www"),
+            ("/var/www", "/var/www/html"),
+            ("/var/www/", "/var/www/html"),
+            ("/var/www", "/var/wwwx"),
+            ("/var/www/html", "/var/www"),
+            ("/var//www", "/var/www/html"),
+            ("/var/www", "/var/www/./html"),
+            ("/srv/.oculto", "/srv/.oculto/x"),
+            ("relativo", "relativo/x"),
+        ];
+        for (base, dir) in cases {
+            let (base, dir) = (Path::new(base), Path::new(dir));
+            let want = dir.starts_with(base).then(|| base.components().count());
+            assert_eq!(covers(base, dir), want, "{base:?} {dir:?}");
+        }
+    }
 
     #[test]
     fn location_prefixes_stop_at_segment_boundaries() {

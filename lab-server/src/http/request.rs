@@ -393,6 +393,15 @@ async fn finish_head(
 ) {
     // A proxied answer keeps the backend's `Date` and `Server`, as mod_proxy_http does.
     let proxied = resp.extensions().get::<head::Proxied>().is_some();
+    // Apache keeps an HTTP/1.0 connection open only when the client can tell where the
+    // answer ends: a `Content-Length`, or no body at all (HEAD, 204, 304). A body of unknown
+    // length, which 1.0 cannot chunk, ends with the connection (`ap_set_keepalive`).
+    let status = resp.status().as_u16();
+    let delimited = parts.method == Method::HEAD
+        || status == 204
+        || status == 304
+        || http_body::Body::size_hint(resp.body()).exact().is_some()
+        || resp.headers().contains_key(header::CONTENT_LENGTH);
     let h = resp.headers_mut();
     if !(proxied && h.contains_key(header::DATE)) {
         h.insert(header::DATE, head::date_now());
@@ -413,8 +422,15 @@ async fn finish_head(
     let ka_sent = tokens("keep-alive");
     let client_closes = tokens("close") || (parts.version == http::Version::HTTP_10 && !ka_sent);
     let limit = ka.max_requests > 0 && served >= u64::from(ka.max_requests);
-    if !ka.enabled || limit || client_closes {
+    let unframed = parts.version == http::Version::HTTP_10 && !delimited;
+    if !ka.enabled || limit || client_closes || unframed {
         h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        // hyper, answering a 1.0 client that asked for keep-alive with an HTTP/1.1 head,
+        // would add `keep-alive` to that `close`; with a 1.0 head it closes instead (the
+        // wire writes the status line as `HTTP/1.1` all the same).
+        if parts.version == http::Version::HTTP_10 {
+            *resp.version_mut() = http::Version::HTTP_10;
+        }
     } else if ka_sent {
         let timeout = ka.timeout.as_secs();
         let value = if ka.max_requests > 0 {

@@ -485,8 +485,21 @@ pub(super) async fn connection(
     } else {
         site.header_timeout
     };
-    let header_timeout = site.header_timeout;
     let read_timeouts = site.read_timeouts;
+    // hyper's own head timer (`Timeout`) is a backstop, armed anew for every request. When
+    // mod_reqtimeout's header stage bounds every head on the wire within `Timeout` (a time,
+    // and a maximum if `MinRate` may extend it), that stage always runs out first, and the
+    // idle wait between requests is the keep-alive timer's below: the backstop is left out.
+    let stage_bound = read_timeouts.map(|t| t.header).and_then(|h| match h {
+        h if h.timeout == 0 => None,
+        h if h.min_rate == 0 => Some(h.timeout),
+        h if h.max > 0 => Some(h.max.max(h.timeout)),
+        _ => None,
+    });
+    let header_timeout = match stage_bound {
+        Some(b) if u64::from(b) <= site.header_timeout.as_secs() => None,
+        _ => Some(site.header_timeout),
+    };
     // The wire refuses a head with more than `LimitRequestFields` fields before hyper sees it.
     let max_headers = site.config.limits.fields.max(100) + 1;
     let limits = wire::Limits {

@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 use super::log::{AccessFormat, ErrorLog, Level, LogFiles};
 use super::vhost::{Chosen, VhostIndex};
 use crate::config::model::{HostConfig, ServerConfig};
+use crate::config::wsgi::{WsgiDirConfig, WsgiScriptAlias};
 use crate::handlers::files::FileCache;
 
 /// Counters of the role, kept across reloads (what `/server-status` and `lab status` show).
@@ -129,6 +130,9 @@ pub struct Site {
     pub read_timeouts: Option<crate::http::wire::ReadTimeouts>,
     /// The `Server` header (`ServerTokens`).
     pub server_header: http::HeaderValue,
+    /// The WSGI settings of each (host, `WSGIScriptAlias`) pair met so far: they depend only
+    /// on this snapshot's configuration, so they are merged once and not per request.
+    wsgi_settings: std::sync::Mutex<HashMap<(usize, usize), Arc<WsgiDirConfig>>>,
 }
 
 impl Site {
@@ -184,8 +188,29 @@ impl Site {
             read_timeouts,
             server_header: http::HeaderValue::from_str(&config.server_tokens)
                 .unwrap_or(http::HeaderValue::from_static("Apache")),
+            wsgi_settings: Default::default(),
             config,
         })
+    }
+
+    /// [`crate::wsgi::mapping::settings_for`] of `alias` in `host`, merged once per snapshot.
+    pub fn wsgi_settings(&self, host: &HostConfig, alias: &WsgiScriptAlias) -> Arc<WsgiDirConfig> {
+        // Both live in this snapshot's configuration, which does not move while it lives.
+        let key = (
+            std::ptr::from_ref(host) as usize,
+            std::ptr::from_ref(alias) as usize,
+        );
+        let mut map = self.wsgi_settings.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = map.get(&key) {
+            return Arc::clone(s);
+        }
+        let s = Arc::new(crate::wsgi::mapping::settings_for(
+            &self.config,
+            host,
+            alias,
+        ));
+        map.insert(key, Arc::clone(&s));
+        s
     }
 
     pub fn host(&self, chosen: Chosen) -> &HostConfig {

@@ -456,8 +456,10 @@ impl Writer {
 
     /// The body that follows a complete response head.
     fn after_head(&mut self, head: &[u8], expect: Expect) -> Out {
-        let text = String::from_utf8_lossy(head);
-        let status: u16 = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(200);
+        let status: u16 = head
+            .get(9..12)
+            .and_then(|s| std::str::from_utf8(s).ok()?.parse().ok())
+            .unwrap_or(200);
         if (100..200).contains(&status) && status != 101 {
             // An interim answer: the final one to the same request follows.
             self.expects.push_front(expect);
@@ -471,17 +473,22 @@ impl Writer {
         }
         let mut length = None;
         let mut chunked = false;
-        for line in text.split("\r\n").skip(1) {
-            let Some((name, value)) = line.split_once(':') else {
+        // Bytes, not text: this runs for every answer.
+        for line in head.split(|&b| b == b'\n').skip(1) {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let Some(colon) = memchr(b':', line) else {
                 continue;
             };
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse::<u64>().ok();
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            let (name, value) = (&line[..colon], &line[colon + 1..]);
+            if name.eq_ignore_ascii_case(b"content-length") {
+                length = std::str::from_utf8(trim(value))
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok());
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
                 chunked = value
-                    .rsplit(',')
+                    .rsplit(|&b| b == b',')
                     .next()
-                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked"));
+                    .is_some_and(|t| trim(t).eq_ignore_ascii_case(b"chunked"));
             }
         }
         match (chunked, length) {
@@ -698,7 +705,8 @@ impl<S> Wire<S> {
             },
             _ => return bad_line("se esperan tres palabras: método, URL y versión"),
         };
-        let request_line = shown(3);
+        // Only a refused head needs the line as the log shows it.
+        let request_line = || shown(3);
 
         // The header lines.
         let mut pos = line_end + 1;
@@ -717,7 +725,7 @@ impl<S> Wire<S> {
                     return refuse(
                         buf.len(),
                         400,
-                        request_line,
+                        request_line(),
                         format!(
                             "AH00561: una cabecera de la petición supera LimitRequestFieldSize ({} bytes)",
                             limits.field_size
@@ -731,7 +739,7 @@ impl<S> Wire<S> {
                 return refuse(
                     buf.len(),
                     400,
-                    request_line,
+                    request_line(),
                     "AH02430: una cabecera termina en LF sin CR (HttpProtocolOptions Strict)"
                         .into(),
                 );
@@ -744,7 +752,7 @@ impl<S> Wire<S> {
                 return refuse(
                     buf.len(),
                     400,
-                    request_line,
+                    request_line(),
                     format!(
                         "AH00561: la cabecera {} supera LimitRequestFieldSize ({} bytes)",
                         lossy(&name[..name.len().min(80)]),
@@ -758,7 +766,7 @@ impl<S> Wire<S> {
                     return refuse(
                         buf.len(),
                         400,
-                        request_line,
+                        request_line(),
                         "AH00562: una línea de continuación sin cabecera anterior".into(),
                     );
                 }
@@ -770,7 +778,7 @@ impl<S> Wire<S> {
                 return refuse(
                     buf.len(),
                     400,
-                    request_line,
+                    request_line(),
                     format!(
                         "AH02429: línea de cabecera sin «:» ({})",
                         lossy(&field[..field.len().min(80)])
@@ -782,7 +790,7 @@ impl<S> Wire<S> {
                 return refuse(
                     buf.len(),
                     400,
-                    request_line,
+                    request_line(),
                     format!(
                         "AH02429: nombre de cabecera no válido ({})",
                         lossy(&name[..name.len().min(80)])
@@ -794,7 +802,7 @@ impl<S> Wire<S> {
                 return refuse(
                     buf.len(),
                     400,
-                    request_line,
+                    request_line(),
                     format!(
                         "AH02430: la cabecera {} tiene caracteres de control",
                         lossy(name)
@@ -806,7 +814,7 @@ impl<S> Wire<S> {
                 return refuse(
                     buf.len(),
                     400,
-                    request_line,
+                    request_line(),
                     format!(
                         "AH00563: la petición tiene más de {} cabeceras (LimitRequestFields)",
                         limits.fields
@@ -833,7 +841,7 @@ impl<S> Wire<S> {
                         return refuse(
                             buf.len(),
                             400,
-                            request_line,
+                            request_line(),
                             format!("AH00566: Content-Length no válido ({})", lossy(value)),
                         )
                     }
