@@ -107,6 +107,12 @@ impl ThreadState {
 static INSIDE: AtomicUsize = AtomicUsize::new(0);
 static MOVED: AtomicU64 = AtomicU64::new(0);
 
+/// How many times a thread entered or left the application so far (unchanged for a while:
+/// the threads inside are stuck there, in a slow request or waiting for the client).
+pub fn moves() -> u64 {
+    MOVED.load(Ordering::Relaxed)
+}
+
 /// No thread of this process is running a request here now.
 pub fn nobody_inside() -> bool {
     INSIDE.load(Ordering::Relaxed) == 0
