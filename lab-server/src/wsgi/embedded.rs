@@ -67,9 +67,12 @@ impl Embedded {
         let alive = Arc::new(AtomicBool::new(true));
         // A runtime thread in the application does not serve its connections meanwhile: the
         // watcher wakes another one when it stays there (see `inline::watch`).
+        // With one runtime thread there is no other to take over: every request goes to
+        // the pool then.
         let watched = tokio::runtime::Handle::try_current().is_ok_and(|rt| {
             let alive = Arc::clone(&alive);
-            super::inline::watch(rt, move || alive.load(Ordering::Relaxed)).is_ok()
+            rt.metrics().num_workers() > 1
+                && super::inline::watch(rt, move || alive.load(Ordering::Relaxed)).is_ok()
         });
         Ok(Embedded {
             scripts: pool.scripts(),
