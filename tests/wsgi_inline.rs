@@ -95,6 +95,29 @@ fn embedded_mode_has_two_requests_in_the_application_at_once() {
     assert_eq!(r.status, 200, "{r}");
 }
 
+/// Embedded mode runs a bodiless request on the lab's own thread that read it: the lab must
+/// go on serving its other connections (a file, another script) while that request is still
+/// in the application. The first `/e/meet` waits there until a second one comes, so it only
+/// answers `juntos` if the file was served meanwhile, not after it gave up.
+#[test]
+fn embedded_mode_serves_other_connections_while_a_request_is_in_the_application() {
+    let lab = lab(2);
+    let mut a = connect(&lab);
+    a.write_all(b"GET /e/meet HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..4 {
+        let mut c = connect(&lab);
+        let r = get(&mut c, "/");
+        assert_eq!(r.status, 200, "{r}");
+    }
+    let mut b = connect(&lab);
+    let second = get(&mut b, "/e/meet");
+    assert_eq!(second.text(), "segundo", "{second}\n{}", error_log(&lab));
+    let first = read_response(&mut a, false).unwrap();
+    assert_eq!(first.text(), "juntos", "{first}\n{}", error_log(&lab));
+}
+
 #[test]
 fn a_generator_streams_chunk_by_chunk_and_close_runs_when_the_client_leaves() {
     for path in ["/ticks", "/e/ticks"] {

@@ -198,7 +198,7 @@ impl DaemonGroup {
     /// Serves a request on one of the group's workers.
     pub async fn handle(
         &self,
-        environ: Vec<(String, String)>,
+        environ: super::python::Environ,
         input: Option<InputRx>,
         ctx: &WsgiContext,
     ) -> Response<Body> {
@@ -391,7 +391,7 @@ impl Drop for DaemonGroup {
 }
 
 /// The FastCGI params: the CGI environ (latin-1 back to bytes) plus what the worker needs.
-fn params(environ: Vec<(String, String)>, ctx: &WsgiContext) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn params(environ: super::python::Environ, ctx: &WsgiContext) -> Vec<(Vec<u8>, Vec<u8>)> {
     let bytes = |s: &str| -> Vec<u8> { s.chars().map(|c| c as u32 as u8).collect() };
     let mut out: Vec<(Vec<u8>, Vec<u8>)> = environ
         .iter()

@@ -1,6 +1,9 @@
-//! Embedded mode: the application runs inside the lab process, on the pool's threads.
+//! Embedded mode: the application runs inside the lab process. A request without a body
+//! runs on the thread that read it while no other thread is in Python (as in a daemon
+//! worker, see [`super::inline`]); the others go to the pool's threads.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use http::Response;
 use tokio::sync::mpsc;
@@ -18,6 +21,13 @@ pub const EMBEDDED_THREADS: usize = 16;
 pub struct Embedded {
     pool: Mutex<PythonPool>,
     settings: InterpreterSettings,
+    /// The modules the pool's threads load, shared with requests run inline.
+    scripts: Arc<python::Scripts>,
+    /// Requests may run on the thread that read them (off with `LAB_WSGI_INLINE=0`, and
+    /// when no runtime was there to watch at start).
+    inline: bool,
+    /// Cleared on stop: the watching thread then ends.
+    alive: Arc<AtomicBool>,
 }
 
 /// The interpreter settings `WSGIPythonHome`/`WSGIPythonPath` ask for.
@@ -54,9 +64,22 @@ impl Embedded {
             .map_err(|e| format!("no se pudo preparar el intérprete de Python: {e}"))?;
         let pool = PythonPool::start("wsgi", EMBEDDED_THREADS)
             .map_err(|e| format!("no se pudieron crear los hilos de Python: {e}"))?;
+        let alive = Arc::new(AtomicBool::new(true));
+        // A runtime thread in the application does not serve its connections meanwhile: the
+        // watcher wakes another one when it stays there (see `inline::watch`).
+        // With one runtime thread there is no other to take over: every request goes to
+        // the pool then.
+        let watched = tokio::runtime::Handle::try_current().is_ok_and(|rt| {
+            let alive = Arc::clone(&alive);
+            rt.metrics().num_workers() > 1
+                && super::inline::watch(rt, move || alive.load(Ordering::Relaxed)).is_ok()
+        });
         Ok(Embedded {
+            scripts: pool.scripts(),
             pool: Mutex::new(pool),
             settings,
+            inline: watched && std::env::var_os("LAB_WSGI_INLINE").is_none_or(|v| v != "0"),
+            alive,
         })
     }
 
@@ -65,17 +88,34 @@ impl Embedded {
     }
 
     pub fn stop(&self) {
+        self.alive.store(false, Ordering::Relaxed);
         if let Ok(mut p) = self.pool.lock() {
             p.stop();
         }
     }
 
+    /// Serves one request; `input` is `None` for a request without a body.
     pub async fn handle(
         &self,
-        environ: Vec<(String, String)>,
-        input: InputRx,
+        environ: python::Environ,
+        input: Option<InputRx>,
         ctx: &WsgiContext,
     ) -> Response<Body> {
+        // Nobody else in Python: run it here, with no hand-off to a pool thread and no wait
+        // for the interpreter lock (the response is collected, then written by this thread).
+        if self.inline && input.is_none() && super::inline::nobody_inside() {
+            super::inline::keep_thread_state();
+            let (input, output, queue) = super::inline::io();
+            let job = job(environ, input, output, ctx, "", (true, true), ctx.log());
+            return super::inline::run(
+                &self.scripts,
+                job,
+                queue,
+                ctx.default_type.as_deref(),
+                false,
+            );
+        }
+        let input = input.unwrap_or_else(|| mpsc::channel(1).1);
         let (tx, rx) = mpsc::channel(8);
         // Apache's MPM (event) runs several processes of several threads each.
         let job = job(
@@ -95,9 +135,15 @@ impl Embedded {
     }
 }
 
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        self.alive.store(false, Ordering::Relaxed);
+    }
+}
+
 /// A job for the Python side from the request and its context.
 pub fn job(
-    environ: Vec<(String, String)>,
+    environ: python::Environ,
     input: Box<dyn python::BodySource>,
     output: Box<dyn python::ResponseSink>,
     ctx: &WsgiContext,

@@ -504,7 +504,6 @@ impl WsgiHost {
             );
             return error_page(500);
         };
-        let in_rx = in_rx.unwrap_or_else(|| mpsc::channel(1).1);
         embedded.handle(environ, in_rx, &ctx).await
     }
 }
@@ -558,7 +557,7 @@ impl WorkerSide {
     /// Runs one request of the group on the worker's Python threads.
     async fn run(
         &self,
-        environ: Vec<(String, String)>,
+        environ: super::python::Environ,
         input: Option<super::python::InputRx>,
         ctx: &WsgiContext,
     ) -> Response<Body> {
@@ -660,15 +659,22 @@ pub fn cgi_environ<B>(
     req: &Request<B>,
     ctx: &WsgiContext,
     software: &str,
-) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = Vec::with_capacity(24 + req.headers().len());
-    let mut set = |k: &str, v: String| env.push((k.to_string(), v));
+) -> super::python::Environ {
+    let mut env: super::python::Environ = Vec::with_capacity(24 + req.headers().len());
+    let mut set = |k: &'static str, v: String| env.push((std::borrow::Cow::Borrowed(k), v));
     set("GATEWAY_INTERFACE", "CGI/1.1".into());
     set("SERVER_SOFTWARE", software.into());
     set("SERVER_NAME", ctx.server_name.clone());
     set("SERVER_PORT", ctx.server_port.to_string());
     set("SERVER_ADDR", ctx.local.ip().to_string());
-    set("SERVER_PROTOCOL", format!("{:?}", req.version()));
+    set(
+        "SERVER_PROTOCOL",
+        match req.version() {
+            http::Version::HTTP_11 => "HTTP/1.1".into(),
+            http::Version::HTTP_10 => "HTTP/1.0".into(),
+            v => format!("{v:?}"),
+        },
+    );
     set("REQUEST_SCHEME", "http".into());
     set("REQUEST_METHOD", req.method().as_str().into());
     set(
@@ -711,7 +717,12 @@ pub fn cgi_environ<B>(
             // digits and `-` (`X_Foo` could pose as `X-Foo`).
             n if !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {}
             n => {
-                let key = format!("HTTP_{}", n.to_ascii_uppercase().replace('-', "_"));
+                let mut key = String::with_capacity(5 + n.len());
+                key.push_str("HTTP_");
+                key.extend(n.bytes().map(|b| match b {
+                    b'-' => '_',
+                    b => char::from(b.to_ascii_uppercase()),
+                }));
                 match headers.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, v)) => {
                         v.push_str(", ");
@@ -722,7 +733,11 @@ pub fn cgi_environ<B>(
             }
         }
     }
-    env.extend(headers);
+    env.extend(
+        headers
+            .into_iter()
+            .map(|(k, v)| (std::borrow::Cow::Owned(k), v)),
+    );
     env
 }
 

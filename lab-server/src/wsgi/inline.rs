@@ -107,6 +107,12 @@ impl ThreadState {
 static INSIDE: AtomicUsize = AtomicUsize::new(0);
 static MOVED: AtomicU64 = AtomicU64::new(0);
 
+/// How many times a thread entered or left the application so far (unchanged for a while:
+/// the threads inside are stuck there, in a slow request or waiting for the client).
+pub fn moves() -> u64 {
+    MOVED.load(Ordering::Relaxed)
+}
+
 /// No thread of this process is running a request here now.
 pub fn nobody_inside() -> bool {
     INSIDE.load(Ordering::Relaxed) == 0
@@ -131,7 +137,10 @@ const QUIET: Duration = Duration::from_millis(20);
 /// when some are inside and none entered or left for [`STUCK`], it hands the runtime an
 /// empty task, which wakes an idle thread; that one then waits for the connections' events
 /// (a busy thread does not) and serves them.
-pub fn watch(runtime: tokio::runtime::Handle) -> std::io::Result<()> {
+pub fn watch(
+    runtime: tokio::runtime::Handle,
+    alive: impl Fn() -> bool + Send + 'static,
+) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("wsgi-watch".into())
         .spawn(move || {
@@ -142,7 +151,7 @@ pub fn watch(runtime: tokio::runtime::Handle) -> std::io::Result<()> {
             // Ticks with nobody in the application: after a while the watcher looks less
             // often (an idle worker should cost next to nothing).
             let mut quiet = 0u32;
-            loop {
+            while alive() {
                 std::thread::sleep(if quiet > 100 { QUIET } else { STUCK });
                 let now = MOVED.load(Ordering::Relaxed);
                 let inside = INSIDE.load(Ordering::SeqCst) > 0;

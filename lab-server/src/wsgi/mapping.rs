@@ -49,6 +49,20 @@ pub fn settings_for(
     host: &HostConfig,
     alias: &WsgiScriptAlias,
 ) -> WsgiDirConfig {
+    let key = std::ptr::from_ref(host) as usize;
+    if let Some(s) = alias.settings.get(key) {
+        return s;
+    }
+    let out = merged_settings(cfg, host, alias);
+    alias.settings.put(key, &out);
+    out
+}
+
+fn merged_settings(
+    cfg: &ServerConfig,
+    host: &HostConfig,
+    alias: &WsgiScriptAlias,
+) -> WsgiDirConfig {
     let mut out = WsgiDirConfig::default();
     merge(&mut out, &cfg.main.defaults.wsgi);
     if !std::ptr::eq(host, &cfg.main) {
@@ -153,6 +167,7 @@ mod tests {
                 column: 1,
                 len: 1,
             },
+            settings: Default::default(),
         }
     }
 

@@ -7,7 +7,9 @@
 //! only while Python runs and releases it (`py.detach`) while waiting for request body
 //! chunks or for room to send response chunks.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use bytes::{Buf, Bytes, BytesMut};
 use pyo3::exceptions::{PyIOError, PyRuntimeError, PyTypeError, PyValueError};
@@ -85,10 +87,13 @@ pub enum Out {
     Whole(Head, Bytes),
 }
 
+/// The CGI part of `environ`: names (most of them constant) and latin-1 decoded values.
+pub type Environ = Vec<(std::borrow::Cow<'static, str>, String)>;
+
 /// Everything one request needs on the Python side.
 pub struct PyJob {
     /// CGI variables and HTTP_* headers, values already decoded as latin-1.
-    pub environ: Vec<(String, String)>,
+    pub environ: Environ,
     pub script: PathBuf,
     pub callable: String,
     pub application_group: String,
@@ -190,24 +195,57 @@ pub fn init_interpreter(settings: &InterpreterSettings) -> Result<(), String> {
     .map_err(|e| Python::attach(|py| format_exception(py, &e).join("\n")))
 }
 
-/// Scripts loaded so far: `(application group, path)` -> `(module, mtime)`, kept in a Python
-/// dict so it is protected by the interpreter lock itself (a Rust mutex held across Python
-/// code could deadlock with the GIL).
+/// Scripts loaded so far: application group -> path -> `(module, mtime)`. The map is a Rust
+/// one, looked up without building Python objects for the key; its mutex is only held for
+/// the lookup or the insertion itself, never while Python code runs (so it cannot deadlock
+/// with the interpreter lock). Loading a script is serialized by a Python `RLock`.
 pub struct Scripts {
-    modules: Py<PyDict>,
+    modules: Mutex<HashMap<String, HashMap<PathBuf, Loaded>>>,
     lock: Py<PyAny>,
+}
+
+/// A loaded script: its module and the modification time it was loaded at.
+struct Loaded {
+    module: Py<PyAny>,
+    stamp: f64,
 }
 
 impl Scripts {
     pub fn new() -> Scripts {
         Python::attach(|py| Scripts {
-            modules: PyDict::new(py).unbind(),
+            modules: Mutex::new(HashMap::new()),
             lock: py
                 .import("threading")
                 .and_then(|t| t.call_method0("RLock"))
                 .map(Bound::unbind)
                 .unwrap_or_else(|_| py.None()),
         })
+    }
+
+    /// The module loaded for `(group, path)` when it is still current (`now`: the script's
+    /// modification time with reloading on).
+    fn cached<'py>(
+        &self,
+        py: Python<'py>,
+        group: &str,
+        path: &Path,
+        now: Option<f64>,
+    ) -> Option<Bound<'py, PyAny>> {
+        let modules = self.modules.lock().ok()?;
+        let loaded = modules.get(group)?.get(path)?;
+        now.is_none_or(|t| t == loaded.stamp)
+            .then(|| loaded.module.bind(py).clone())
+    }
+
+    fn store(&self, group: &str, path: &Path, loaded: Loaded) {
+        // The module it replaces is dropped after the map's mutex is released (dropping a
+        // module may run Python code).
+        let old = self.modules.lock().ok().and_then(|mut m| {
+            m.entry(group.to_string())
+                .or_default()
+                .insert(path.to_path_buf(), loaded)
+        });
+        drop(old);
     }
 }
 
@@ -258,33 +296,31 @@ impl Scripts {
         reloading: bool,
         stamp: Option<f64>,
     ) -> Result<Bound<'py, PyAny>, LoadError> {
-        let key = (group, path.to_string_lossy().into_owned());
-        let modules = self.modules.bind(py);
         let now = match (reloading, stamp) {
-            (false, _) => 0.0,
-            (true, Some(t)) => t,
-            (true, None) => mtime(path),
+            (false, _) => None,
+            (true, Some(t)) => Some(t),
+            (true, None) => Some(mtime(path)),
         };
-        let cached = |modules: &Bound<'py, PyDict>| -> Option<Bound<'py, PyAny>> {
-            let entry = modules.get_item(key.clone()).ok()??;
-            let (module, stamp): (Bound<'py, PyAny>, f64) = entry.extract().ok()?;
-            (!reloading || stamp == now).then_some(module)
-        };
-        if let Some(m) = cached(modules) {
+        if let Some(m) = self.cached(py, group, path, now) {
             return Ok(m);
         }
         let lock = self.lock.bind(py);
         let _ = lock.call_method0("acquire");
         let result = (|| {
-            if let Some(m) = cached(modules) {
+            if let Some(m) = self.cached(py, group, path, now) {
                 return Ok(m);
             }
             let source = std::fs::read(path).map_err(|_| LoadError::Missing)?;
             let stamp = mtime(path);
             let m = load_module(py, path, &source).map_err(LoadError::Python)?;
-            modules
-                .set_item(key.clone(), (m.clone(), stamp))
-                .map_err(LoadError::Python)?;
+            self.store(
+                group,
+                path,
+                Loaded {
+                    module: m.clone().unbind(),
+                    stamp,
+                },
+            );
             Ok(m)
         })();
         let _ = lock.call_method0("release");
@@ -609,8 +645,21 @@ fn native_string(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
             type_name(value)
         ))
     })?;
-    latin1(&s.to_cow()?)
+    let text = s.to_cow()?;
+    if text.is_ascii() {
+        return Ok(text.as_bytes().to_vec());
+    }
+    latin1(&text)
         .ok_or_else(|| PyValueError::new_err("unicode object contains non latin-1 characters"))
+}
+
+/// Latin-1 bytes as a `String` of the same characters (no copy when they are ASCII).
+fn latin1_string(bytes: Vec<u8>) -> String {
+    if bytes.is_ascii() {
+        // ASCII is valid UTF-8: no error is possible here.
+        return String::from_utf8(bytes).unwrap_or_default();
+    }
+    bytes.iter().map(|&b| b as char).collect()
 }
 
 fn parse_status(status: &Bound<'_, PyAny>) -> PyResult<(u16, String)> {
@@ -632,7 +681,9 @@ fn parse_status(status: &Bound<'_, PyAny>) -> PyResult<(u16, String)> {
     let code = u16::from(bytes[0] - b'0') * 100
         + u16::from(bytes[1] - b'0') * 10
         + u16::from(bytes[2] - b'0');
-    Ok((code, bytes[4..].iter().map(|&b| b as char).collect()))
+    let mut bytes = bytes;
+    bytes.drain(..4);
+    Ok((code, latin1_string(bytes)))
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
@@ -687,10 +738,7 @@ fn parse_headers(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Bytes)>> {
                 "carriage return/line feed character present in header value",
             ));
         }
-        out.push((
-            name.iter().map(|&b| b as char).collect(),
-            Bytes::from(value),
-        ));
+        out.push((latin1_string(name), Bytes::from(value)));
     }
     Ok(out)
 }
@@ -956,7 +1004,8 @@ pub fn begin(py: Python<'_>, scripts: &Scripts, job: PyJob) -> Option<Rest> {
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         log.write("error", Some(&client), &refs);
     };
-    let pid = std::process::id();
+    // Looked up only for a log line (a system call otherwise paid on every request).
+    let pid = std::process::id;
     let Ok(start) = Bound::new(py, StartResponse::new(output)) else {
         return None;
     };
@@ -977,11 +1026,13 @@ pub fn begin(py: Python<'_>, scripts: &Scripts, job: PyJob) -> Option<Rest> {
         Err(LoadError::Python(e)) => {
             let mut lines = vec![
                 format!(
-                    "mod_wsgi (pid={pid}): Failed to exec Python script file '{}'.",
+                    "mod_wsgi (pid={}): Failed to exec Python script file '{}'.",
+                    pid(),
                     script.display()
                 ),
                 format!(
-                    "mod_wsgi (pid={pid}): Exception occurred processing WSGI script '{}'.",
+                    "mod_wsgi (pid={}): Exception occurred processing WSGI script '{}'.",
+                    pid(),
                     script.display()
                 ),
             ];
@@ -991,11 +1042,17 @@ pub fn begin(py: Python<'_>, scripts: &Scripts, job: PyJob) -> Option<Rest> {
             return None;
         }
     };
-    let app = match module.getattr(callable.as_str()) {
+    let name = if callable == "application" {
+        pyo3::intern!(py, "application").clone()
+    } else {
+        PyString::new(py, &callable)
+    };
+    let app = match module.getattr(name) {
         Ok(app) if app.is_callable() => app,
         _ => {
             report(&[format!(
-                "mod_wsgi (pid={pid}): Target WSGI script '{}' does not contain WSGI application '{callable}'.",
+                "mod_wsgi (pid={}): Target WSGI script '{}' does not contain WSGI application '{callable}'.",
+                pid(),
                 script.display()
             )]);
             fail(500);
@@ -1033,7 +1090,8 @@ pub fn begin(py: Python<'_>, scripts: &Scripts, job: PyJob) -> Option<Rest> {
 
     let traceback = |e: &PyErr| {
         let mut lines = vec![format!(
-            "mod_wsgi (pid={pid}): Exception occurred processing WSGI script '{}'.",
+            "mod_wsgi (pid={}): Exception occurred processing WSGI script '{}'.",
+            pid(),
             script.display()
         )];
         lines.extend(format_exception(py, e));
@@ -1271,34 +1329,224 @@ fn body_bytes<'a, 'py>(item: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, P
     })
 }
 
+/// The keys every request's `environ` has, in the order they are set: the template dict
+/// holds them all (with `None`) so a request's dict is a copy of it, already the size it
+/// needs, whose keys are interned strings with their hashes computed once.
+const ALWAYS: &[&str] = &[
+    "GATEWAY_INTERFACE",
+    "SERVER_SOFTWARE",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SERVER_ADDR",
+    "SERVER_PROTOCOL",
+    "REQUEST_SCHEME",
+    "REQUEST_METHOD",
+    "REQUEST_URI",
+    "SCRIPT_NAME",
+    "mod_wsgi.script_name",
+    "PATH_INFO",
+    "mod_wsgi.path_info",
+    "QUERY_STRING",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+    "SCRIPT_FILENAME",
+    "mod_wsgi.process_group",
+    "mod_wsgi.application_group",
+    "mod_wsgi.callable_object",
+    "mod_wsgi.script_reloading",
+    "wsgi.url_scheme",
+    "wsgi.input",
+    "wsgi.errors",
+    "wsgi.multithread",
+    "wsgi.multiprocess",
+];
+
+/// Other keys frequent enough to keep interned (the rest are made per request).
+const FREQUENT: &[&str] = &[
+    "DOCUMENT_ROOT",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "HTTPS",
+    "HTTP_HOST",
+    "HTTP_USER_AGENT",
+    "HTTP_ACCEPT",
+    "HTTP_ACCEPT_ENCODING",
+    "HTTP_ACCEPT_LANGUAGE",
+    "HTTP_CONNECTION",
+    "HTTP_COOKIE",
+    "HTTP_REFERER",
+    "HTTP_CACHE_CONTROL",
+    "HTTP_PRAGMA",
+    "HTTP_ORIGIN",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_UPGRADE_INSECURE_REQUESTS",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_SEC_FETCH_DEST",
+    "HTTP_SEC_FETCH_MODE",
+    "HTTP_SEC_FETCH_SITE",
+    "HTTP_SEC_FETCH_USER",
+];
+
+/// Values that are the same on most requests, kept interned.
+const COMMON_VALUES: &[&str] = &[
+    "CGI/1.1", "HTTP/1.1", "HTTP/1.0", "http", "GET", "POST", "HEAD", "", "0", "1",
+];
+
+/// The constant part of every `environ`, built once per process.
+struct EnvironTemplate {
+    /// `ALWAYS` (set to `None`) then the constant `wsgi.*` and `mod_wsgi.version` entries.
+    dict: Py<PyDict>,
+    always: Vec<Py<PyString>>,
+    frequent: Vec<Py<PyString>>,
+    values: Vec<Py<PyString>>,
+}
+
+static TEMPLATE: pyo3::sync::PyOnceLock<EnvironTemplate> = pyo3::sync::PyOnceLock::new();
+
+impl EnvironTemplate {
+    fn get(py: Python<'_>) -> PyResult<&EnvironTemplate> {
+        TEMPLATE.get_or_try_init(py, || {
+            let intern = |names: &[&str]| -> Vec<Py<PyString>> {
+                names
+                    .iter()
+                    .map(|k| PyString::intern(py, k).unbind())
+                    .collect()
+            };
+            let always = intern(ALWAYS);
+            let d = PyDict::new(py);
+            for k in &always {
+                d.set_item(k.bind(py), py.None())?;
+            }
+            d.set_item(pyo3::intern!(py, "wsgi.version"), (1, 0))?;
+            d.set_item(pyo3::intern!(py, "wsgi.input_terminated"), true)?;
+            d.set_item(pyo3::intern!(py, "wsgi.run_once"), false)?;
+            d.set_item(
+                pyo3::intern!(py, "wsgi.file_wrapper"),
+                py.get_type::<FileWrapper>(),
+            )?;
+            // The version of Debian 12's libapache2-mod-wsgi-py3.
+            d.set_item(pyo3::intern!(py, "mod_wsgi.version"), (4, 9, 4))?;
+            Ok(EnvironTemplate {
+                dict: d.unbind(),
+                always,
+                frequent: intern(FREQUENT),
+                values: intern(COMMON_VALUES),
+            })
+        })
+    }
+
+    fn key<'py>(&self, py: Python<'py>, k: &str) -> Bound<'py, PyString> {
+        FREQUENT
+            .iter()
+            .position(|f| *f == k)
+            .map(|i| self.frequent[i].bind(py).clone())
+            .unwrap_or_else(|| PyString::new(py, k))
+    }
+
+    fn value<'py>(&self, py: Python<'py>, v: &str) -> Bound<'py, PyString> {
+        if v.len() <= 8 {
+            if let Some(i) = COMMON_VALUES.iter().position(|c| *c == v) {
+                return self.values[i].bind(py).clone();
+            }
+        }
+        PyString::new(py, v)
+    }
+}
+
+/// Where a key of `ALWAYS` is: `hint` first (the CGI variables come in that order), and
+/// never for a header (`HTTP_*`, none of them is there).
+fn always_index(k: &str, hint: usize) -> Option<usize> {
+    if ALWAYS.get(hint) == Some(&k) {
+        return Some(hint);
+    }
+    if k.starts_with("HTTP_") {
+        return None;
+    }
+    ALWAYS.iter().position(|a| *a == k)
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The index of `name` in `ALWAYS` (checked when compiling).
+const fn at(name: &str) -> usize {
+    let mut i = 0;
+    while i < ALWAYS.len() {
+        if same(ALWAYS[i], name) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a key of ALWAYS")
+}
+
 fn build_environ<'py>(
     py: Python<'py>,
-    vars: &[(String, String)],
+    vars: &Environ,
     input: Box<dyn BodySource>,
     errors: Errors,
     extra: &[(&str, &str)],
     (multiprocess, multithread): (bool, bool),
 ) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
+    let t = EnvironTemplate::get(py)?;
+    let d = t.dict.bind(py).copy()?;
+    // Which keys of the template this request set (any left are removed at the end).
+    let mut set = 0u64;
+    let mut put_at = |d: &Bound<'py, PyDict>, i: usize, v: Bound<'py, PyAny>| -> PyResult<()> {
+        set |= 1 << i;
+        d.set_item(t.always[i].bind(py), v)
+    };
+    let mut https = false;
+    let mut hint = 0;
     for (k, v) in vars {
-        d.set_item(k, v)?;
-        match k.as_str() {
-            "SCRIPT_NAME" => d.set_item("mod_wsgi.script_name", v)?,
-            "PATH_INFO" => d.set_item("mod_wsgi.path_info", v)?,
+        let value = t.value(py, v).into_any();
+        match always_index(k, hint) {
+            Some(i) => {
+                hint = i + 1;
+                put_at(&d, i, value.clone())?;
+            }
+            None => d.set_item(t.key(py, k), &value)?,
+        }
+        match k.as_ref() {
+            "SCRIPT_NAME" => put_at(&d, const { at("mod_wsgi.script_name") }, value)?,
+            "PATH_INFO" => put_at(&d, const { at("mod_wsgi.path_info") }, value)?,
+            "HTTPS" => https = true,
             _ => {}
         }
     }
+    let mut hint = const { at("mod_wsgi.process_group") };
     for (k, v) in extra {
-        d.set_item(*k, *v)?;
+        let value = t.value(py, v).into_any();
+        match always_index(k, hint) {
+            Some(i) => {
+                hint = i + 1;
+                put_at(&d, i, value)?;
+            }
+            None => d.set_item(t.key(py, k), value)?,
+        }
     }
-    d.set_item("wsgi.version", (1, 0))?;
-    let scheme = vars
-        .iter()
-        .find(|(k, _)| k == "HTTPS")
-        .map_or("http", |_| "https");
-    d.set_item("wsgi.url_scheme", scheme)?;
-    d.set_item(
-        "wsgi.input",
+    let scheme = if https {
+        PyString::new(py, "https")
+    } else {
+        t.value(py, "http")
+    };
+    put_at(&d, const { at("wsgi.url_scheme") }, scheme.into_any())?;
+    put_at(
+        &d,
+        const { at("wsgi.input") },
         Bound::new(
             py,
             Input {
@@ -1306,15 +1554,36 @@ fn build_environ<'py>(
                 buf: BytesMut::new(),
                 eof: false,
             },
-        )?,
+        )?
+        .into_any(),
     )?;
-    d.set_item("wsgi.input_terminated", true)?;
-    d.set_item("wsgi.errors", Bound::new(py, errors)?)?;
-    d.set_item("wsgi.multithread", multithread)?;
-    d.set_item("wsgi.multiprocess", multiprocess)?;
-    d.set_item("wsgi.run_once", false)?;
-    d.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;
-    // The version of Debian 12's libapache2-mod-wsgi-py3.
-    d.set_item("mod_wsgi.version", (4, 9, 4))?;
+    put_at(
+        &d,
+        const { at("wsgi.errors") },
+        Bound::new(py, errors)?.into_any(),
+    )?;
+    put_at(
+        &d,
+        const { at("wsgi.multithread") },
+        pyo3::types::PyBool::new(py, multithread)
+            .to_owned()
+            .into_any(),
+    )?;
+    put_at(
+        &d,
+        const { at("wsgi.multiprocess") },
+        pyo3::types::PyBool::new(py, multiprocess)
+            .to_owned()
+            .into_any(),
+    )?;
+    let all = (1u64 << ALWAYS.len()) - 1;
+    if set != all {
+        // A request without one of the usual variables: no `None` left in its place.
+        for (i, k) in t.always.iter().enumerate() {
+            if set & (1 << i) == 0 {
+                d.del_item(k.bind(py))?;
+            }
+        }
+    }
     Ok(d)
 }

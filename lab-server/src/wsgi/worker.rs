@@ -229,7 +229,7 @@ fn start_handoff(
             return None;
         }
     };
-    if let Err(e) = super::inline::watch(rt.handle().clone()) {
+    if let Err(e) = super::inline::watch(rt.handle().clone(), || true) {
         fail(format!("no se pudo crear el hilo de vigilancia: {e}"));
         return None;
     }
@@ -460,7 +460,7 @@ struct Connection {
 
 /// A request read off the wire, before it becomes a [`PyJob`].
 struct RawRequest {
-    environ: Vec<(String, String)>,
+    environ: python::Environ,
     extra: std::collections::HashMap<String, String>,
     input: Stdin,
     output: Stdout,
@@ -530,7 +530,7 @@ impl Connection {
             if k.starts_with("LAB_") {
                 extra.insert(k, String::from_utf8_lossy(&v).into_owned());
             } else {
-                environ.push((k, latin1(&v)));
+                environ.push((k.into(), latin1(&v)));
             }
         }
         self.id = id;
