@@ -530,6 +530,7 @@ impl Proxy {
             length: if body_known { length } else { None },
             accounted: AtomicU64::new(0),
             gone: Default::default(),
+            fast: Default::default(),
             length_before: if transform == Transform::None {
                 length_before
             } else {
@@ -571,6 +572,7 @@ impl Proxy {
                     length: None,
                     accounted: AtomicU64::new(0),
                     gone: Default::default(),
+                    fast: Default::default(),
                     length_before: None,
                 });
                 if obj.ttl > 0.0 {
@@ -643,6 +645,7 @@ impl Proxy {
             length: None,
             accounted: AtomicU64::new(0),
             gone: Default::default(),
+            fast: Default::default(),
             length_before: None,
         });
         Fetched { obj, error: true }
@@ -678,6 +681,7 @@ impl Proxy {
             length: None,
             accounted: AtomicU64::new(0),
             gone: Default::default(),
+            fast: Default::default(),
             length_before: None,
         })
     }

@@ -378,7 +378,7 @@ fn restart(ctx: &mut Ctx) -> bool {
     ctx.restarts <= 4
 }
 
-fn accepts_gzip(ae: &str) -> bool {
+pub(crate) fn accepts_gzip(ae: &str) -> bool {
     ae.split(',').any(|p| {
         let mut it = p.split(';');
         let name = it.next().unwrap_or("").trim();
@@ -738,20 +738,17 @@ fn finish(
         Outcome::Raw(r) => return Finished::Done(Reply::Raw(r)),
         Outcome::Synth(code, reason) => return synth(proxy, loaded, ctx, code, reason, trace),
         Outcome::Deliver { obj, kind } => {
-            let mut resp = (*obj.head).clone();
-            resp.proto = "HTTP/1.1".into();
             let xv = if kind == Kind::Hit {
                 format!("{} {}", ctx.xid, obj.xid)
             } else {
                 ctx.xid.to_string()
             };
-            resp.headers.push(("X-Varnish".into(), xv));
-            resp.headers
-                .push(("Age".into(), (obj.age(now) as i64).to_string()));
-            add_via(&mut resp);
-            if resp.status == 200 && kind != Kind::Pass {
-                resp.set("Accept-Ranges", "bytes");
-            }
+            let resp = object_resp(
+                &obj.head,
+                xv,
+                (obj.age(now) as i64).to_string(),
+                kind == Kind::Pass,
+            );
             ctx.obj_hits = obj.hits.load(Relaxed);
             ctx.obj_uncacheable = obj.kind != super::cache::ObjKind::Normal;
             (resp, Some(obj), None)
@@ -783,6 +780,20 @@ fn finish(
         Action::Synth(c, r) => synth(proxy, loaded, ctx, c, r, trace),
         _ => synth(proxy, loaded, ctx, 503, Some("VCL failed".into()), trace),
     }
+}
+
+/// The response vcl_deliver starts from for a stored object: its head with `X-Varnish`,
+/// `Age`, `Via` and (but on a pass) `Accept-Ranges` on a 200.
+pub(crate) fn object_resp(head: &Msg, xv: String, age: String, pass: bool) -> Msg {
+    let mut resp = head.clone();
+    resp.proto = "HTTP/1.1".into();
+    resp.headers.push(("X-Varnish".into(), xv));
+    resp.headers.push(("Age".into(), age));
+    add_via(&mut resp);
+    if resp.status == 200 && !pass {
+        resp.set("Accept-Ranges", "bytes");
+    }
+    resp
 }
 
 fn add_via(resp: &mut Msg) {
@@ -983,6 +994,47 @@ fn respond(
     trace.add_pairs("RespHeader", &resp.headers);
     trace.add("End", "");
     proxy.log.push("Request", xid, std::mem::take(trace));
+    let body = if no_body { ProxyBody::Empty } else { body };
+    Answer::Head(prepare(
+        status,
+        resp,
+        body,
+        len,
+        Layout {
+            synthetic,
+            len_last,
+            length_before,
+            keep_alive,
+        },
+    ))
+}
+
+/// Where [`prepare`] puts `Content-Length` and what `Connection` says.
+pub(crate) struct Layout {
+    /// A synthetic answer: the length goes last.
+    pub synthetic: bool,
+    /// A range changed the length: it goes last.
+    pub len_last: bool,
+    /// The header that followed Content-Length in the backend's answer.
+    pub length_before: Option<String>,
+    pub keep_alive: bool,
+}
+
+/// The answer's head as it goes out: `Content-Length` where Varnish writes it, headers
+/// hyper's header map would refuse left out, `Connection`.
+pub(crate) fn prepare(
+    status: http::StatusCode,
+    resp: Msg,
+    body: ProxyBody,
+    len: Option<u64>,
+    layout: Layout,
+) -> Prepared {
+    let Layout {
+        synthetic,
+        len_last,
+        length_before,
+        keep_alive,
+    } = layout;
     let Msg {
         reason,
         headers: resp_headers,
@@ -1042,13 +1094,12 @@ fn respond(
         }
         None => headers.push(connection),
     }
-    let body = if no_body { ProxyBody::Empty } else { body };
-    Answer::Head(Prepared {
+    Prepared {
         status,
         reason,
         headers,
         body,
-    })
+    }
 }
 
 /// A response header: (name, value).
