@@ -5,9 +5,11 @@
 //! dispatcher, its header map for the request and its URI parsing cost as much as the rest.
 //! This loop reads each request head itself (with `httparse`, the parser hyper uses, so what
 //! it accepts does not change), runs the request through [`server::process`] and writes the
-//! answer as hyper would (the same header order, Title-Case names, `Content-Length`, chunked
-//! or close-delimited bodies, `Date` when missing), except that the status line is always
-//! `HTTP/1.1`, as Varnish writes it, also to an HTTP/1.0 client.
+//! answer as hyper would (the same header order, `Content-Length`, chunked or
+//! close-delimited bodies, `Date` when missing), except that the status line is always
+//! `HTTP/1.1`, as Varnish writes it, also to an HTTP/1.0 client, and header names go out as
+//! spelled (the backend's, VCL's), as Varnish writes them; [`super::server`] has hyper write
+//! the same spelling on its path.
 //!
 //! Whatever is not a plain request without a body (a `Content-Length` or
 //! `Transfer-Encoding`, `Expect`, a request target that is not a plain path, a head hyper
@@ -148,7 +150,10 @@ enum Read {
     Head(Parsed),
     /// A plain hit already answered in `out` (see [`super::fast`]): the head's length and
     /// the body to write after `out` (empty when it is in `out`).
-    Hit { head_len: usize, body: bytes::Bytes },
+    Hit {
+        head_len: usize,
+        body: bytes::Bytes,
+    },
     /// The client closed (or timed out) between requests.
     Closed,
     /// A read error: nothing more to do on this connection.
@@ -409,20 +414,6 @@ pub(crate) struct Encoded {
     pub last: bool,
 }
 
-/// hyper's `title_case_headers` over its lower-cased names: an upper-case letter at the
-/// start and after each `-`, lower case elsewhere.
-fn title_case(out: &mut Vec<u8>, name: &str) {
-    let mut prev = b'-';
-    for &c in name.as_bytes() {
-        out.push(if prev == b'-' {
-            c.to_ascii_uppercase()
-        } else {
-            c.to_ascii_lowercase()
-        });
-        prev = c;
-    }
-}
-
 fn has_token(v: &str, token: &str) -> bool {
     v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
 }
@@ -562,8 +553,10 @@ fn join_value(out: &mut Vec<u8>, value: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// A header line, its name as spelled (the backend's, VCL's or Varnish's own, as Varnish
+/// writes them).
 fn write_header(out: &mut Vec<u8>, name: &str, value: &str) {
-    title_case(out, name);
+    out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
     out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(b"\r\n");

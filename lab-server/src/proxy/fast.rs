@@ -51,8 +51,8 @@ pub struct Template {
 fn template(obj: &Object) -> Option<Box<Template>> {
     let whole = obj.body.whole()?;
     let resp = server::object_resp(&obj.head, XV_HOLE.into(), AGE_HOLE.into(), false);
-    let status = http::StatusCode::from_u16(resp.status)
-        .unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
+    let status =
+        http::StatusCode::from_u16(resp.status).unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
     let no_body = status == http::StatusCode::NOT_MODIFIED
         || status.is_informational()
         || status == http::StatusCode::NO_CONTENT;
@@ -92,10 +92,18 @@ fn template(obj: &Object) -> Option<Box<Template>> {
         _ => return None,
     };
     let text = std::str::from_utf8(&head).ok()?;
-    let [x] = text.match_indices(XV_HOLE).map(|(i, _)| i).collect::<Vec<_>>()[..] else {
+    let [x] = text
+        .match_indices(XV_HOLE)
+        .map(|(i, _)| i)
+        .collect::<Vec<_>>()[..]
+    else {
         return None;
     };
-    let [a] = text.match_indices(AGE_HOLE).map(|(i, _)| i).collect::<Vec<_>>()[..] else {
+    let [a] = text
+        .match_indices(AGE_HOLE)
+        .map(|(i, _)| i)
+        .collect::<Vec<_>>()[..]
+    else {
         return None;
     };
     if a < x {
@@ -150,10 +158,7 @@ impl HitRecord {
         t.add("VCL_return", "lookup");
         t.add_fmt(
             "Hit",
-            format_args!(
-                "{} {} {} {}",
-                self.obj_xid, self.ttl, self.grace, self.keep
-            ),
+            format_args!("{} {} {} {}", self.obj_xid, self.ttl, self.grace, self.keep),
         );
         t.add("VCL_call", "HIT");
         t.add("VCL_return", "deliver");
@@ -232,10 +237,7 @@ pub(crate) fn try_hit(
         }
         let t = match obj.fast.get() {
             Some(t) => t.as_deref()?,
-            None if obj.body.is_complete() => obj
-                .fast
-                .get_or_init(|| template(obj))
-                .as_deref()?,
+            None if obj.body.is_complete() => obj.fast.get_or_init(|| template(obj)).as_deref()?,
             None => return None,
         };
         let xid = proxy.next_xid();
@@ -271,9 +273,7 @@ pub(crate) fn try_hit(
         };
         Some((xid, record, body))
     })?;
-    proxy
-        .log
-        .push_tx("Request", xid, Tx::Hit(Box::new(record)));
+    proxy.log.push_tx("Request", xid, Tx::Hit(Box::new(record)));
     Some(body)
 }
 

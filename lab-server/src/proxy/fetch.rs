@@ -28,6 +28,17 @@ pub const HOP_BY_HOP: &[&str] = &[
     "proxy-authorization",
 ];
 
+/// `content-type` as `Content-Type`.
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut up = true;
+    for c in name.chars() {
+        out.push(if up { c.to_ascii_uppercase() } else { c });
+        up = c == '-';
+    }
+    out
+}
+
 pub fn strip_hop_by_hop(m: &mut Msg) {
     let listed: Vec<String> = m
         .get("connection")
@@ -210,11 +221,18 @@ impl Proxy {
                 .unwrap_or_else(|| parts.status.canonical_reason().unwrap_or("").to_string()),
             ..Msg::default()
         };
-        for (n, v) in &parts.headers {
-            m.headers.push((
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).to_string(),
-            ));
+        let mut parts = parts;
+        match parts.extensions.remove::<super::backend::BackendHead>() {
+            // As the backend spelled and ordered them, as Varnish keeps them.
+            Some(super::backend::BackendHead(list)) => m.headers = list,
+            None => {
+                for (n, v) in &parts.headers {
+                    m.headers.push((
+                        title_case(n.as_str()),
+                        String::from_utf8_lossy(v.as_bytes()).to_string(),
+                    ));
+                }
+            }
         }
         strip_hop_by_hop(&mut m);
         Ok((m, incoming))

@@ -171,7 +171,7 @@ pub async fn handle(
     );
     // The client's headers, for `lab proxy log -q 'ReqHeader:Host eq ...'`.
     trace.add_headers("ReqHeader", &parts.headers);
-    process(
+    let answer = process(
         proxy,
         xid,
         head,
@@ -181,8 +181,82 @@ pub async fn handle(
         tunnel,
         trace,
     )
-    .await
-    .into_hyper()
+    .await;
+    let spelled = match &answer {
+        Answer::Head(p) => spelled_names(&p.headers).await,
+        Answer::Raw(_) => None,
+    };
+    let mut resp = answer.into_hyper();
+    if let Some(ext) = spelled {
+        resp.extensions_mut().extend(ext);
+    }
+    resp
+}
+
+/// Whether `name` is already what hyper's `title_case_headers` writes.
+fn title_cased(name: &str) -> bool {
+    let mut prev = b'-';
+    name.bytes().all(|c| {
+        let ok = if prev == b'-' {
+            !c.is_ascii_lowercase()
+        } else {
+            !c.is_ascii_uppercase()
+        };
+        prev = c;
+        ok
+    })
+}
+
+/// hyper writes a response's header names as the private header-case map in the response's
+/// extensions says (Title-Case without one), and only hyper's parser makes such a map: these
+/// names are written into an answer head that hyper's client, with `preserve_header_case`,
+/// reads back in memory; its extensions (that map) then go with the response, so hyper's
+/// path spells the names as the proxy's own loop does ([`super::client`]). `None` when every
+/// name is Title-Case already (or the round trip fails: Title-Case then).
+async fn spelled_names(headers: &[Field]) -> Option<http::Extensions> {
+    use tokio::io::AsyncWriteExt as _;
+    if headers.iter().all(|(n, _)| title_cased(n)) {
+        return None;
+    }
+    let mut head = b"HTTP/1.1 204 No Content\r\n".to_vec();
+    for (n, _) in headers {
+        // Framing headers would change how the head is read; hyper writes those itself.
+        if n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("transfer-encoding") {
+            continue;
+        }
+        head.extend_from_slice(n.as_bytes());
+        head.extend_from_slice(b": x\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    let (near, mut far) = tokio::io::duplex(head.len() + 4096);
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        .preserve_header_case(true)
+        .handshake::<_, http_body_util::Empty<Bytes>>(TokioIo::new(near))
+        .await
+        .ok()?;
+    let req = http::Request::get("/")
+        .body(http_body_util::Empty::new())
+        .ok()?;
+    // The head goes back once hyper has written its request (an answer before a request
+    // would end its connection).
+    let answer = async move {
+        use tokio::io::AsyncReadExt as _;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match far.read(&mut buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        far.write_all(&head).await.ok()?;
+        Some(far)
+    };
+    let (resp, _far) = tokio::select! {
+        both = async { tokio::join!(sender.send_request(req), answer) } => both,
+        _ = conn => return None,
+    };
+    Some(resp.ok()?.into_parts().0.extensions)
 }
 
 /// One client request, from vcl_recv to the response; `trace` holds its first records.
@@ -1051,7 +1125,7 @@ pub(crate) fn prepare(
         if n.eq_ignore_ascii_case("content-length") {
             if !synthetic && !len_last {
                 if let Some(l) = length.take() {
-                    push_grouped(&mut headers, "content-length".into(), l.to_string().into());
+                    push_grouped(&mut headers, "Content-Length".into(), l.to_string().into());
                 }
             }
             continue;
@@ -1064,7 +1138,7 @@ pub(crate) fn prepare(
                     .is_some_and(|b| n.eq_ignore_ascii_case(b)))
         {
             if let Some(l) = length.take() {
-                push_grouped(&mut headers, "content-length".into(), l.to_string().into());
+                push_grouped(&mut headers, "Content-Length".into(), l.to_string().into());
             }
         }
         // What hyper's header map would refuse is left out.
@@ -1073,11 +1147,11 @@ pub(crate) fn prepare(
         }
     }
     if let Some(l) = length {
-        push_grouped(&mut headers, "content-length".into(), l.to_string().into());
+        push_grouped(&mut headers, "Content-Length".into(), l.to_string().into());
     }
     // As the header map's `insert`: in place of the first Connection, the others removed.
     let connection: Field = (
-        "connection".into(),
+        "Connection".into(),
         if keep_alive { "keep-alive" } else { "close" }.into(),
     );
     match headers
