@@ -164,6 +164,8 @@ pub struct Object {
     /// The header that followed Content-Length in the backend's answer: delivery writes the
     /// length back in front of it, where Varnish keeps it.
     pub length_before: Option<String>,
+    /// The backend's Content-Length header name as it spelled it.
+    pub length_name: Option<String>,
     /// The answer to a plain hit, written once the body is complete (`proxy::fast`).
     pub fast: std::sync::OnceLock<Option<Box<super::fast::Template>>>,
 }

@@ -70,6 +70,7 @@ fn template(obj: &Object) -> Option<Box<Template>> {
             synthetic: false,
             len_last: false,
             length_before: obj.length_before.clone(),
+            length_name: obj.length_name.clone(),
             keep_alive: true,
         },
     );

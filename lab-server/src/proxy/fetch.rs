@@ -412,12 +412,14 @@ impl Proxy {
             .get("content-length")
             .and_then(|l| l.trim().parse::<u64>().ok());
         let body_length = length;
-        let length_before = head
+        let length_at = head
             .headers
             .iter()
-            .position(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .position(|(n, _)| n.eq_ignore_ascii_case("content-length"));
+        let length_before = length_at
             .and_then(|i| head.headers.get(i + 1))
             .map(|(n, _)| n.clone());
+        let length_name = length_at.map(|i| head.headers[i].0.clone());
         head.unset("content-length");
         let mut gzip = head
             .get("content-encoding")
@@ -554,6 +556,11 @@ impl Proxy {
             } else {
                 None
             },
+            length_name: if transform == Transform::None {
+                length_name
+            } else {
+                None
+            },
         });
         if let Some(tx) = body_owner {
             let _ = tx.send(Arc::clone(&obj));
@@ -592,6 +599,7 @@ impl Proxy {
                     gone: Default::default(),
                     fast: Default::default(),
                     length_before: None,
+                    length_name: None,
                 });
                 if obj.ttl > 0.0 {
                     self.store
@@ -665,6 +673,7 @@ impl Proxy {
             gone: Default::default(),
             fast: Default::default(),
             length_before: None,
+            length_name: None,
         });
         Fetched { obj, error: true }
     }
@@ -701,6 +710,7 @@ impl Proxy {
             gone: Default::default(),
             fast: Default::default(),
             length_before: None,
+            length_name: None,
         })
     }
 

@@ -218,14 +218,18 @@ async fn spelled_names(headers: &[Field]) -> Option<http::Extensions> {
     if headers.iter().all(|(n, _)| title_cased(n)) {
         return None;
     }
-    let mut head = b"HTTP/1.1 204 No Content\r\n".to_vec();
+    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
     for (n, _) in headers {
-        // Framing headers would change how the head is read; hyper writes those itself.
-        if n.eq_ignore_ascii_case("content-length") || n.eq_ignore_ascii_case("transfer-encoding") {
+        // A chunked head would want chunks (hyper spells that one itself); a length is 0.
+        if n.eq_ignore_ascii_case("transfer-encoding") {
             continue;
         }
         head.extend_from_slice(n.as_bytes());
-        head.extend_from_slice(b": x\r\n");
+        if n.eq_ignore_ascii_case("content-length") {
+            head.extend_from_slice(b": 0\r\n");
+        } else {
+            head.extend_from_slice(b": x\r\n");
+        }
     }
     head.extend_from_slice(b"\r\n");
     let (near, mut far) = tokio::io::duplex(head.len() + 4096);
@@ -945,9 +949,9 @@ fn respond(
     xid: u64,
 ) -> Answer {
     let synthetic = matches!(reply, Reply::Synth { .. });
-    let length_before = match &reply {
-        Reply::Obj { obj, .. } => obj.length_before.clone(),
-        _ => None,
+    let (length_before, length_name) = match &reply {
+        Reply::Obj { obj, .. } => (obj.length_before.clone(), obj.length_name.clone()),
+        _ => (None, None),
     };
     let mut len_last = false;
     let (resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
@@ -1078,6 +1082,7 @@ fn respond(
             synthetic,
             len_last,
             length_before,
+            length_name,
             keep_alive,
         },
     ))
@@ -1091,6 +1096,8 @@ pub(crate) struct Layout {
     pub len_last: bool,
     /// The header that followed Content-Length in the backend's answer.
     pub length_before: Option<String>,
+    /// How the backend spelled the stored object's Content-Length.
+    pub length_name: Option<String>,
     pub keep_alive: bool,
 }
 
@@ -1107,6 +1114,7 @@ pub(crate) fn prepare(
         synthetic,
         len_last,
         length_before,
+        length_name,
         keep_alive,
     } = layout;
     let Msg {
@@ -1120,12 +1128,24 @@ pub(crate) fn prepare(
     let mut length = len.filter(|_| {
         status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT
     });
+    // Spelled as the backend did on objects and passes (Varnish keeps its header), as
+    // Varnish writes its own on synthetic answers and ranges.
+    let length_field: Cow<'static, str> = if synthetic || len_last {
+        "Content-Length".into()
+    } else {
+        resp_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .map(|(n, _)| n.clone())
+            .or(length_name)
+            .map_or("Content-Length".into(), Cow::Owned)
+    };
     let mut headers: Vec<Field> = Vec::with_capacity(resp_headers.len() + 2);
     for (n, v) in resp_headers {
         if n.eq_ignore_ascii_case("content-length") {
             if !synthetic && !len_last {
                 if let Some(l) = length.take() {
-                    push_grouped(&mut headers, "Content-Length".into(), l.to_string().into());
+                    push_grouped(&mut headers, length_field.clone(), l.to_string().into());
                 }
             }
             continue;
@@ -1138,7 +1158,7 @@ pub(crate) fn prepare(
                     .is_some_and(|b| n.eq_ignore_ascii_case(b)))
         {
             if let Some(l) = length.take() {
-                push_grouped(&mut headers, "Content-Length".into(), l.to_string().into());
+                push_grouped(&mut headers, length_field.clone(), l.to_string().into());
             }
         }
         // What hyper's header map would refuse is left out.
@@ -1147,7 +1167,7 @@ pub(crate) fn prepare(
         }
     }
     if let Some(l) = length {
-        push_grouped(&mut headers, "Content-Length".into(), l.to_string().into());
+        push_grouped(&mut headers, length_field, l.to_string().into());
     }
     // As the header map's `insert`: in place of the first Connection, the others removed.
     let connection: Field = (

@@ -1582,6 +1582,20 @@ async fn ask(
 /// A backend that answers every request on a connection with the head and body
 /// `backend.py` sends for `/case` (names spelled and ordered as some backends do).
 async fn case_backend() -> SocketAddr {
+    answering_backend(|| {
+        format!(
+            "HTTP/1.1 200 OK\r\nServer: BaseHTTP/0.6 Python/3.11.7\r\nDate: {}\r\n\
+ETag: \"c1\"\r\nx-lower: uno\r\nX-UPPER-CASE: dos\r\nCache-Control: max-age=60\r\n\
+x-lower: tres\r\ncontent-type: text/plain\r\nWWW-Authenticate: Basic realm=\"x\"\r\n\
+Content-Length: 5\r\n\r\ncaso\n",
+            httpdate::fmt_http_date(std::time::SystemTime::now())
+        )
+    })
+    .await
+}
+
+/// A backend that answers every request head on a connection with `answer()`.
+async fn answering_backend(answer: fn() -> String) -> SocketAddr {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
     tokio::spawn(async move {
@@ -1592,14 +1606,7 @@ async fn case_backend() -> SocketAddr {
                 loop {
                     while let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                         buf.drain(..i + 4);
-                        let answer = format!(
-                            "HTTP/1.1 200 OK\r\nServer: BaseHTTP/0.6 Python/3.11.7\r\nDate: {}\r\n\
-ETag: \"c1\"\r\nx-lower: uno\r\nX-UPPER-CASE: dos\r\nCache-Control: max-age=60\r\n\
-x-lower: tres\r\ncontent-type: text/plain\r\nWWW-Authenticate: Basic realm=\"x\"\r\n\
-Content-Length: 5\r\n\r\ncaso\n",
-                            httpdate::fmt_http_date(std::time::SystemTime::now())
-                        );
-                        if s.write_all(answer.as_bytes()).await.is_err() {
+                        if s.write_all(answer().as_bytes()).await.is_err() {
                             return;
                         }
                     }
@@ -1693,6 +1700,54 @@ sub vcl_synth {
             assert_eq!(ours_status, *status, "{label}: {title}");
             assert_eq!(grouped(&ours), grouped(headers), "{label}: {title}");
         }
+    }
+    role.stop();
+}
+
+/// A backend that writes every name in lower case, `content-length` too: Varnish keeps them
+/// so, on a miss, a hit and a pass (the recorded transcript), and so does the lab.
+#[tokio::test]
+async fn lower_case_content_length_stays_as_the_backend_wrote_it() {
+    let recorded = transcript(include_str!(
+        "../../../tests/transcripts/varnish/spelling_lower.txt"
+    ));
+    assert_eq!(recorded.len(), 3);
+    let be = answering_backend(|| {
+        "HTTP/1.1 200 OK\r\ndate: Mon, 07 Dec 2026 00:00:00 GMT\r\ncontent-length: 3\r\n\
+cache-control: max-age=60\r\nx-a: 1\r\n\r\nabc"
+            .to_string()
+    })
+    .await;
+    let role = proxy_with("", be, Params::default()).await;
+    let at = role.bound()[0].1;
+    let mut s = tokio::net::TcpStream::connect(at).await.unwrap();
+    let requests = [
+        "GET /low HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET /low HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET /low-pass HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\n\r\n",
+    ];
+    for ((title, _, headers), req) in recorded.iter().zip(requests) {
+        s.write_all(req.as_bytes()).await.unwrap();
+        let raw = String::from_utf8_lossy(&read_answer(&mut s, false).await).into_owned();
+        let ours: Vec<(String, String)> = raw
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or("")
+            .split("\r\n")
+            .skip(1)
+            .filter_map(|l| l.split_once(": "))
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        let blank = |h: &[(String, String)]| -> Vec<(String, String)> {
+            h.iter()
+                .map(|(n, v)| match n.as_str() {
+                    "X-Varnish" => (n.clone(), v.split(' ').count().to_string()),
+                    "Age" => (n.clone(), String::new()),
+                    _ => (n.clone(), v.clone()),
+                })
+                .collect()
+        };
+        assert_eq!(blank(&ours), blank(headers), "{title}");
     }
     role.stop();
 }
