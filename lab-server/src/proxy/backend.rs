@@ -14,12 +14,15 @@ use super::stats::Stats;
 use super::vcl::interp::BackendRef;
 use super::vcl::parser::{BackendDef, DirectorKind, ProbeDef, Program};
 
+/// An idle backend connection: hyper's sender and the connection's [`Tap`].
+type Pooled = (SendRequest<ProxyBody>, Arc<Mutex<Tap>>);
+
 pub struct Backend {
     pub def: BackendDef,
     healthy: AtomicBool,
     /// Probe results, newest in bit 0.
     history: AtomicU64,
-    pool: Mutex<Vec<SendRequest<ProxyBody>>>,
+    pool: Mutex<Vec<Pooled>>,
     probe: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -197,10 +200,10 @@ impl Backends {
             let mut pool = b.pool.lock().unwrap_or_else(|e| e.into_inner());
             let mut keep = Vec::new();
             while let Some(s) = pool.pop() {
-                if s.is_closed() {
+                if s.0.is_closed() {
                     continue;
                 }
-                if s.is_ready() {
+                if s.0.is_ready() {
                     sender = Some(s);
                     break;
                 }
@@ -208,7 +211,7 @@ impl Backends {
             }
             pool.extend(keep);
         }
-        let mut sender = match sender {
+        let (mut sender, tap) = match sender {
             Some(s) => {
                 self.stats.backend_reuse.fetch_add(1, Relaxed);
                 s
@@ -220,8 +223,9 @@ impl Backends {
             }
         };
         self.stats.backend_req.fetch_add(1, Relaxed);
+        tap.lock().unwrap_or_else(|e| e.into_inner()).start();
         let fut = sender.send_request(req);
-        let resp = match tokio::time::timeout(b.def.first_byte_timeout, fut).await {
+        let mut resp = match tokio::time::timeout(b.def.first_byte_timeout, fut).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 return Err(format!(
@@ -236,14 +240,18 @@ impl Backends {
                 ))
             }
         };
+        let raw = tap.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(list) = original_head(&raw, resp.headers()) {
+            resp.extensions_mut().insert(BackendHead(list));
+        }
         b.pool
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(sender);
+            .push((sender, tap));
         Ok(resp)
     }
 
-    async fn connect(&self, b: &Backend) -> Result<SendRequest<ProxyBody>, FetchError> {
+    async fn connect(&self, b: &Backend) -> Result<Pooled, FetchError> {
         let addr = format!("{}:{}", b.def.host, b.def.port);
         let stream = match tokio::time::timeout(
             b.def.connect_timeout,
@@ -268,15 +276,20 @@ impl Backends {
             }
         };
         let _ = stream.set_nodelay(true);
+        let tap = Arc::new(Mutex::new(Tap::default()));
+        let io = TappedIo {
+            inner: stream,
+            tap: Arc::clone(&tap),
+        };
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
             .title_case_headers(true)
-            .handshake(TokioIo::new(stream))
+            .handshake(TokioIo::new(io))
             .await
             .map_err(|e| format!("backend `{}`: {e}", b.def.name))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(sender)
+        Ok((sender, tap))
     }
 
     /// Health of every backend, for `lab proxy stat` and `lab status`.
@@ -360,4 +373,148 @@ async fn probe_once(b: &BackendDef, p: &ProbeDef) -> bool {
 /// A short wait helper for tests of probes.
 pub fn probe_interval(p: &ProbeDef) -> Duration {
     p.interval
+}
+
+/// A backend answer's header fields as the backend wrote them (names as spelled, in their
+/// order), which hyper's header map does not keep (it lowers the names and groups them).
+/// Put in the response's extensions by [`Backends::send`] when it could read them.
+#[derive(Clone, Debug)]
+pub struct BackendHead(pub Vec<(String, String)>);
+
+/// The most a tap keeps: more than any head hyper takes.
+const TAP_LIMIT: usize = 512 * 1024;
+
+/// What a backend connection reads from the moment a request is sent until its answer's
+/// head is known (the bytes hyper parses the head from).
+#[derive(Default)]
+pub struct Tap {
+    on: bool,
+    buf: Vec<u8>,
+}
+
+impl Tap {
+    fn start(&mut self) {
+        self.on = true;
+        self.buf.clear();
+    }
+
+    fn take(&mut self) -> Vec<u8> {
+        self.on = false;
+        std::mem::take(&mut self.buf)
+    }
+}
+
+/// A backend socket whose reads go to its [`Tap`] too while it is on.
+struct TappedIo {
+    inner: tokio::net::TcpStream,
+    tap: Arc<Mutex<Tap>>,
+}
+
+impl tokio::io::AsyncRead for TappedIo {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let me = self.get_mut();
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut me.inner).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = &r {
+            let mut tap = me.tap.lock().unwrap_or_else(|e| e.into_inner());
+            if tap.on {
+                let new = &buf.filled()[before..];
+                if tap.buf.len() + new.len() > TAP_LIMIT {
+                    tap.on = false;
+                    tap.buf.clear();
+                } else {
+                    tap.buf.extend_from_slice(new);
+                }
+            }
+        }
+        r
+    }
+}
+
+impl tokio::io::AsyncWrite for TappedIo {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// The final answer head in `raw` (after any 1xx heads hyper skips), as spelled, when it has
+/// exactly the fields hyper read into `map`.
+fn original_head(raw: &[u8], map: &http::HeaderMap) -> Option<Vec<(String, String)>> {
+    let mut at = 0;
+    loop {
+        let mut fields = [httparse::EMPTY_HEADER; 128];
+        let mut r = httparse::Response::new(&mut fields);
+        let n = match r.parse(raw.get(at..)?) {
+            Ok(httparse::Status::Complete(n)) => n,
+            _ => return None,
+        };
+        let code = r.code?;
+        if (100..200).contains(&code) && code != 101 {
+            at += n;
+            continue;
+        }
+        let list: Vec<(String, String)> = r
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_string(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect();
+        if list.len() != map.len() {
+            return None;
+        }
+        for (name, value) in &list {
+            let lower = name.to_ascii_lowercase();
+            let ours = list
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                .count();
+            if map.get_all(lower.as_str()).iter().count() != ours
+                || !map
+                    .get_all(lower.as_str())
+                    .iter()
+                    .any(|v| v.as_bytes() == value.as_bytes())
+            {
+                return None;
+            }
+        }
+        return Some(list);
+    }
 }

@@ -2,7 +2,7 @@
 //! bans, and the LRU bound of `-s malloc,SIZE`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -164,6 +164,10 @@ pub struct Object {
     /// The header that followed Content-Length in the backend's answer: delivery writes the
     /// length back in front of it, where Varnish keeps it.
     pub length_before: Option<String>,
+    /// The backend's Content-Length header name as it spelled it.
+    pub length_name: Option<String>,
+    /// The answer to a plain hit, written once the body is complete (`proxy::fast`).
+    pub fast: std::sync::OnceLock<Option<Box<super::fast::Template>>>,
 }
 
 impl Object {
@@ -382,6 +386,8 @@ pub struct Store {
     /// The URL and request each object was stored for (bans match on them).
     urls: Mutex<HashMap<usize, (String, Msg)>>,
     bans: Mutex<Vec<Ban>>,
+    /// How many bans are kept (read without the lock by [`Store::fast_hit`]).
+    ban_count: AtomicUsize,
     bytes: AtomicU64,
     limit: u64,
     tick: AtomicU64,
@@ -404,6 +410,7 @@ impl Store {
             heads: Mutex::new(HashMap::new()),
             urls: Mutex::new(HashMap::new()),
             bans: Mutex::new(Vec::new()),
+            ban_count: AtomicUsize::new(0),
             bytes: AtomicU64::new(0),
             limit,
             tick: AtomicU64::new(0),
@@ -525,6 +532,39 @@ impl Store {
             self.stats.n_expired.fetch_add(1, Relaxed);
         }
         result
+    }
+
+    /// What [`Store::lookup`] finds when the answer is a plain hit on `key`'s first object
+    /// (fresh, not a hit-for-miss/pass marker, varying on nothing but Accept-Encoding, no
+    /// ban to test and nothing expired to remove): `f` runs on it under the store's lock and
+    /// the object counts as used when `f` returns something. `None` when the lookup would be
+    /// anything else (or `f` says no): [`Store::lookup`] then decides, as always.
+    pub fn fast_hit<R>(
+        &self,
+        key: &[u8],
+        now: f64,
+        f: impl FnOnce(&Arc<Object>) -> Option<R>,
+    ) -> Option<R> {
+        if self.ban_count.load(std::sync::atomic::Ordering::Acquire) != 0 {
+            return None;
+        }
+        let heads = self.heads();
+        let head = heads.get(key)?;
+        let o = head.objs.first()?;
+        let plain_vary = o
+            .vary
+            .as_ref()
+            .is_none_or(|v| v.iter().all(|(n, _)| n == "accept-encoding"));
+        if o.kind != ObjKind::Normal
+            || !plain_vary
+            || !o.is_fresh(now)
+            || head.objs.iter().any(|x| !x.alive(now))
+        {
+            return None;
+        }
+        let r = f(o)?;
+        o.last_used.store(self.tick.fetch_add(1, Relaxed), Relaxed);
+        Some(r)
     }
 
     fn banned(&self, o: &Object, bans: &[Ban]) -> bool {
@@ -670,6 +710,8 @@ impl Store {
         // Bans older than every object can go.
         let oldest = self.oldest_insert();
         bans.retain(|b| oldest.is_some_and(|t| b.time > t));
+        self.ban_count
+            .store(bans.len(), std::sync::atomic::Ordering::Release);
         self.stats.bans_added.fetch_add(1, Relaxed);
         Ok(())
     }

@@ -5,9 +5,11 @@
 //! dispatcher, its header map for the request and its URI parsing cost as much as the rest.
 //! This loop reads each request head itself (with `httparse`, the parser hyper uses, so what
 //! it accepts does not change), runs the request through [`server::process`] and writes the
-//! answer as hyper would (the same header order, Title-Case names, `Content-Length`, chunked
-//! or close-delimited bodies, `Date` when missing), except that the status line is always
-//! `HTTP/1.1`, as Varnish writes it, also to an HTTP/1.0 client.
+//! answer as hyper would (the same header order, `Content-Length`, chunked or
+//! close-delimited bodies, `Date` when missing), except that the status line is always
+//! `HTTP/1.1`, as Varnish writes it, also to an HTTP/1.0 client, and header names go out as
+//! spelled (the backend's, VCL's), as Varnish writes them; [`super::server`] has hyper write
+//! the same spelling on its path.
 //!
 //! Whatever is not a plain request without a body (a `Content-Length` or
 //! `Transfer-Encoding`, `Expect`, a request target that is not a plain path, a head hyper
@@ -40,7 +42,7 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(60);
 /// A head longer than this is left to hyper (which answers 431 past its own limit).
 const MAX_HEAD: usize = 64 * 1024;
 /// Header lines parsed here; a request with more goes to hyper (which takes up to 100).
-const MAX_HEADERS: usize = 64;
+pub(crate) const MAX_HEADERS: usize = 64;
 
 /// Serves one client connection.
 pub async fn connection(proxy: Arc<Proxy>, stream: TcpStream, client: SocketAddr) {
@@ -52,11 +54,25 @@ pub async fn connection(proxy: Arc<Proxy>, stream: TcpStream, client: SocketAddr
         buf: BytesMut::with_capacity(4096),
         out: Vec::with_capacity(1024),
         timer: Box::pin(tokio::time::sleep(HEAD_TIMEOUT)),
+        key: Vec::with_capacity(128),
     };
     let tunnel = Tunnel::default();
     loop {
-        let parsed = match conn.read_head().await {
+        let parsed = match conn.read_head(&proxy, client).await {
             Read::Head(p) => p,
+            Read::Hit { head_len, body } => {
+                // A plain hit (`super::fast`): the answer is in `out`, and `body` when large.
+                conn.buf.advance(head_len);
+                let sent = if body.is_empty() {
+                    conn.stream.write_all(&conn.out).await
+                } else {
+                    write_two(&mut conn.stream, &conn.out, &body).await
+                };
+                if sent.is_err() {
+                    return;
+                }
+                continue;
+            }
             Read::Closed => {
                 let _ = conn.stream.shutdown().await;
                 return;
@@ -126,10 +142,18 @@ struct Conn {
     /// Wakes the connection to check [`HEAD_TIMEOUT`]: one timer for the connection, moved
     /// only when it fires (a timer per read would cost more than the read).
     timer: Pin<Box<Sleep>>,
+    /// The cache key of a plain hit (kept between requests).
+    key: Vec<u8>,
 }
 
 enum Read {
     Head(Parsed),
+    /// A plain hit already answered in `out` (see [`super::fast`]): the head's length and
+    /// the body to write after `out` (empty when it is in `out`).
+    Hit {
+        head_len: usize,
+        body: bytes::Bytes,
+    },
     /// The client closed (or timed out) between requests.
     Closed,
     /// A read error: nothing more to do on this connection.
@@ -146,17 +170,25 @@ struct Parsed {
 
 enum Parse {
     Done(Parsed),
+    Hit { head_len: usize, body: bytes::Bytes },
     Partial,
     Other,
 }
 
 impl Conn {
-    async fn read_head(&mut self) -> Read {
+    async fn read_head(&mut self, proxy: &Proxy, client: SocketAddr) -> Read {
         let started = Instant::now();
         loop {
             if !self.buf.is_empty() {
-                match parse(&self.buf) {
+                let fast = Fast {
+                    proxy,
+                    client,
+                    out: &mut self.out,
+                    key: &mut self.key,
+                };
+                match parse(&self.buf, fast) {
                     Parse::Done(p) => return Read::Head(p),
+                    Parse::Hit { head_len, body } => return Read::Hit { head_len, body },
                     Parse::Other => return Read::Other,
                     Parse::Partial if self.buf.len() > MAX_HEAD => return Read::Other,
                     Parse::Partial => {}
@@ -297,8 +329,16 @@ async fn write_all_vectored(
     Ok(())
 }
 
-/// Reads one request head from `buf`.
-fn parse(buf: &[u8]) -> Parse {
+/// What a plain hit needs to be answered while its head is parsed.
+struct Fast<'a> {
+    proxy: &'a Proxy,
+    client: SocketAddr,
+    out: &'a mut Vec<u8>,
+    key: &'a mut Vec<u8>,
+}
+
+/// Reads one request head from `buf`, and answers it if it is a plain hit.
+fn parse(buf: &[u8], fast: Fast<'_>) -> Parse {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     let len = match req.parse(buf) {
@@ -312,7 +352,6 @@ fn parse(buf: &[u8]) -> Parse {
     if !plain_path(path) {
         return Parse::Other;
     }
-    let mut list = Vec::with_capacity(req.headers.len() + 2);
     for h in req.headers.iter() {
         let n = h.name;
         if n.eq_ignore_ascii_case("content-length")
@@ -321,7 +360,26 @@ fn parse(buf: &[u8]) -> Parse {
         {
             return Parse::Other;
         }
-        list.push((n.to_string(), String::from_utf8_lossy(h.value).into_owned()));
+    }
+    if let Some(body) = super::fast::try_hit(
+        fast.proxy,
+        &req,
+        &buf[..len],
+        fast.client,
+        fast.out,
+        fast.key,
+    ) {
+        return Parse::Hit {
+            head_len: len,
+            body,
+        };
+    }
+    let mut list = Vec::with_capacity(req.headers.len() + 2);
+    for h in req.headers.iter() {
+        list.push((
+            h.name.to_string(),
+            String::from_utf8_lossy(h.value).into_owned(),
+        ));
     }
     Parse::Done(Parsed {
         head_only: method == "HEAD",
@@ -344,30 +402,16 @@ fn plain_path(p: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%[]".contains(&b))
 }
 
-enum Framing {
+pub(crate) enum Framing {
     Length(u64),
     Chunked,
     Close,
 }
 
-struct Encoded {
-    framing: Framing,
+pub(crate) struct Encoded {
+    pub framing: Framing,
     /// The connection ends after this answer.
-    last: bool,
-}
-
-/// hyper's `title_case_headers` over its lower-cased names: an upper-case letter at the
-/// start and after each `-`, lower case elsewhere.
-fn title_case(out: &mut Vec<u8>, name: &str) {
-    let mut prev = b'-';
-    for &c in name.as_bytes() {
-        out.push(if prev == b'-' {
-            c.to_ascii_uppercase()
-        } else {
-            c.to_ascii_lowercase()
-        });
-        prev = c;
-    }
+    pub last: bool,
 }
 
 fn has_token(v: &str, token: &str) -> bool {
@@ -376,7 +420,12 @@ fn has_token(v: &str, token: &str) -> bool {
 
 /// The response head as hyper's HTTP/1 server encodes it (`Server::encode_headers` in hyper
 /// 1.x), with `HTTP/1.1` in the status line.
-fn encode_head(p: &Prepared, head_only: bool, http10: bool, out: &mut Vec<u8>) -> Encoded {
+pub(crate) fn encode_head(
+    p: &Prepared,
+    head_only: bool,
+    http10: bool,
+    out: &mut Vec<u8>,
+) -> Encoded {
     let status = p.status;
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
@@ -504,8 +553,10 @@ fn join_value(out: &mut Vec<u8>, value: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// A header line, its name as spelled (the backend's, VCL's or Varnish's own, as Varnish
+/// writes them).
 fn write_header(out: &mut Vec<u8>, name: &str, value: &str) {
-    title_case(out, name);
+    out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
     out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(b"\r\n");

@@ -28,6 +28,17 @@ pub const HOP_BY_HOP: &[&str] = &[
     "proxy-authorization",
 ];
 
+/// `content-type` as `Content-Type`.
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut up = true;
+    for c in name.chars() {
+        out.push(if up { c.to_ascii_uppercase() } else { c });
+        up = c == '-';
+    }
+    out
+}
+
 pub fn strip_hop_by_hop(m: &mut Msg) {
     let listed: Vec<String> = m
         .get("connection")
@@ -210,11 +221,18 @@ impl Proxy {
                 .unwrap_or_else(|| parts.status.canonical_reason().unwrap_or("").to_string()),
             ..Msg::default()
         };
-        for (n, v) in &parts.headers {
-            m.headers.push((
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).to_string(),
-            ));
+        let mut parts = parts;
+        match parts.extensions.remove::<super::backend::BackendHead>() {
+            // As the backend spelled and ordered them, as Varnish keeps them.
+            Some(super::backend::BackendHead(list)) => m.headers = list,
+            None => {
+                for (n, v) in &parts.headers {
+                    m.headers.push((
+                        title_case(n.as_str()),
+                        String::from_utf8_lossy(v.as_bytes()).to_string(),
+                    ));
+                }
+            }
         }
         strip_hop_by_hop(&mut m);
         Ok((m, incoming))
@@ -394,12 +412,14 @@ impl Proxy {
             .get("content-length")
             .and_then(|l| l.trim().parse::<u64>().ok());
         let body_length = length;
-        let length_before = head
+        let length_at = head
             .headers
             .iter()
-            .position(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .position(|(n, _)| n.eq_ignore_ascii_case("content-length"));
+        let length_before = length_at
             .and_then(|i| head.headers.get(i + 1))
             .map(|(n, _)| n.clone());
+        let length_name = length_at.map(|i| head.headers[i].0.clone());
         head.unset("content-length");
         let mut gzip = head
             .get("content-encoding")
@@ -530,8 +550,14 @@ impl Proxy {
             length: if body_known { length } else { None },
             accounted: AtomicU64::new(0),
             gone: Default::default(),
+            fast: Default::default(),
             length_before: if transform == Transform::None {
                 length_before
+            } else {
+                None
+            },
+            length_name: if transform == Transform::None {
+                length_name
             } else {
                 None
             },
@@ -571,7 +597,9 @@ impl Proxy {
                     length: None,
                     accounted: AtomicU64::new(0),
                     gone: Default::default(),
+                    fast: Default::default(),
                     length_before: None,
+                    length_name: None,
                 });
                 if obj.ttl > 0.0 {
                     self.store
@@ -643,7 +671,9 @@ impl Proxy {
             length: None,
             accounted: AtomicU64::new(0),
             gone: Default::default(),
+            fast: Default::default(),
             length_before: None,
+            length_name: None,
         });
         Fetched { obj, error: true }
     }
@@ -678,7 +708,9 @@ impl Proxy {
             length: None,
             accounted: AtomicU64::new(0),
             gone: Default::default(),
+            fast: Default::default(),
             length_before: None,
+            length_name: None,
         })
     }
 

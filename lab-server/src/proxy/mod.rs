@@ -6,6 +6,8 @@
 //! - [`fetch`]: the backend side (bereq, TTL rules, 304 merge, vcl_backend_*).
 //! - [`server`]: the client side (vcl_recv ... vcl_deliver) and delivery headers.
 //! - [`client`]: the client connections' own HTTP/1 loop (hyper for requests with a body).
+//! - [`fast`]: plain cache hits answered without the interpreter when the VCL's client side
+//!   is builtin.vcl's.
 //! - [`backend`]: connection pools, probes, directors.
 //! - [`stats`]: varnishstat counters and the varnishlog-like log.
 
@@ -15,6 +17,7 @@ pub mod cache;
 pub mod client;
 pub mod config;
 pub mod explain;
+pub mod fast;
 pub mod fetch;
 pub mod query;
 pub mod server;
@@ -26,7 +29,7 @@ pub mod vcl;
 mod tests;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -84,6 +87,8 @@ pub struct Proxy {
     pub params: Params,
     pub clock: Clock,
     pub hostname: String,
+    /// Plain hits may take [`fast`]'s way (tests turn it off to compare with the full one).
+    pub fast_hits: AtomicBool,
     xid: AtomicU64,
 }
 
@@ -127,6 +132,7 @@ impl Proxy {
             params,
             clock: Clock::new(),
             hostname: hostname(),
+            fast_hits: AtomicBool::new(true),
             // Varnish's first client request gets xid 2 (1 is the session).
             xid: AtomicU64::new(1),
         });

@@ -171,7 +171,7 @@ pub async fn handle(
     );
     // The client's headers, for `lab proxy log -q 'ReqHeader:Host eq ...'`.
     trace.add_headers("ReqHeader", &parts.headers);
-    process(
+    let answer = process(
         proxy,
         xid,
         head,
@@ -181,8 +181,86 @@ pub async fn handle(
         tunnel,
         trace,
     )
-    .await
-    .into_hyper()
+    .await;
+    let spelled = match &answer {
+        Answer::Head(p) => spelled_names(&p.headers).await,
+        Answer::Raw(_) => None,
+    };
+    let mut resp = answer.into_hyper();
+    if let Some(ext) = spelled {
+        resp.extensions_mut().extend(ext);
+    }
+    resp
+}
+
+/// Whether `name` is already what hyper's `title_case_headers` writes.
+fn title_cased(name: &str) -> bool {
+    let mut prev = b'-';
+    name.bytes().all(|c| {
+        let ok = if prev == b'-' {
+            !c.is_ascii_lowercase()
+        } else {
+            !c.is_ascii_uppercase()
+        };
+        prev = c;
+        ok
+    })
+}
+
+/// hyper writes a response's header names as the private header-case map in the response's
+/// extensions says (Title-Case without one), and only hyper's parser makes such a map: these
+/// names are written into an answer head that hyper's client, with `preserve_header_case`,
+/// reads back in memory; its extensions (that map) then go with the response, so hyper's
+/// path spells the names as the proxy's own loop does ([`super::client`]). `None` when every
+/// name is Title-Case already (or the round trip fails: Title-Case then).
+async fn spelled_names(headers: &[Field]) -> Option<http::Extensions> {
+    use tokio::io::AsyncWriteExt as _;
+    if headers.iter().all(|(n, _)| title_cased(n)) {
+        return None;
+    }
+    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for (n, _) in headers {
+        // A chunked head would want chunks (hyper spells that one itself); a length is 0.
+        if n.eq_ignore_ascii_case("transfer-encoding") {
+            continue;
+        }
+        head.extend_from_slice(n.as_bytes());
+        if n.eq_ignore_ascii_case("content-length") {
+            head.extend_from_slice(b": 0\r\n");
+        } else {
+            head.extend_from_slice(b": x\r\n");
+        }
+    }
+    head.extend_from_slice(b"\r\n");
+    let (near, mut far) = tokio::io::duplex(head.len() + 4096);
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        .preserve_header_case(true)
+        .handshake::<_, http_body_util::Empty<Bytes>>(TokioIo::new(near))
+        .await
+        .ok()?;
+    let req = http::Request::get("/")
+        .body(http_body_util::Empty::new())
+        .ok()?;
+    // The head goes back once hyper has written its request (an answer before a request
+    // would end its connection).
+    let answer = async move {
+        use tokio::io::AsyncReadExt as _;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match far.read(&mut buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        far.write_all(&head).await.ok()?;
+        Some(far)
+    };
+    let (resp, _far) = tokio::select! {
+        both = async { tokio::join!(sender.send_request(req), answer) } => both,
+        _ = conn => return None,
+    };
+    Some(resp.ok()?.into_parts().0.extensions)
 }
 
 /// One client request, from vcl_recv to the response; `trace` holds its first records.
@@ -378,7 +456,7 @@ fn restart(ctx: &mut Ctx) -> bool {
     ctx.restarts <= 4
 }
 
-fn accepts_gzip(ae: &str) -> bool {
+pub(crate) fn accepts_gzip(ae: &str) -> bool {
     ae.split(',').any(|p| {
         let mut it = p.split(';');
         let name = it.next().unwrap_or("").trim();
@@ -738,20 +816,17 @@ fn finish(
         Outcome::Raw(r) => return Finished::Done(Reply::Raw(r)),
         Outcome::Synth(code, reason) => return synth(proxy, loaded, ctx, code, reason, trace),
         Outcome::Deliver { obj, kind } => {
-            let mut resp = (*obj.head).clone();
-            resp.proto = "HTTP/1.1".into();
             let xv = if kind == Kind::Hit {
                 format!("{} {}", ctx.xid, obj.xid)
             } else {
                 ctx.xid.to_string()
             };
-            resp.headers.push(("X-Varnish".into(), xv));
-            resp.headers
-                .push(("Age".into(), (obj.age(now) as i64).to_string()));
-            add_via(&mut resp);
-            if resp.status == 200 && kind != Kind::Pass {
-                resp.set("Accept-Ranges", "bytes");
-            }
+            let resp = object_resp(
+                &obj.head,
+                xv,
+                (obj.age(now) as i64).to_string(),
+                kind == Kind::Pass,
+            );
             ctx.obj_hits = obj.hits.load(Relaxed);
             ctx.obj_uncacheable = obj.kind != super::cache::ObjKind::Normal;
             (resp, Some(obj), None)
@@ -783,6 +858,20 @@ fn finish(
         Action::Synth(c, r) => synth(proxy, loaded, ctx, c, r, trace),
         _ => synth(proxy, loaded, ctx, 503, Some("VCL failed".into()), trace),
     }
+}
+
+/// The response vcl_deliver starts from for a stored object: its head with `X-Varnish`,
+/// `Age`, `Via` and (but on a pass) `Accept-Ranges` on a 200.
+pub(crate) fn object_resp(head: &Msg, xv: String, age: String, pass: bool) -> Msg {
+    let mut resp = head.clone();
+    resp.proto = "HTTP/1.1".into();
+    resp.headers.push(("X-Varnish".into(), xv));
+    resp.headers.push(("Age".into(), age));
+    add_via(&mut resp);
+    if resp.status == 200 && !pass {
+        resp.set("Accept-Ranges", "bytes");
+    }
+    resp
 }
 
 fn add_via(resp: &mut Msg) {
@@ -860,9 +949,9 @@ fn respond(
     xid: u64,
 ) -> Answer {
     let synthetic = matches!(reply, Reply::Synth { .. });
-    let length_before = match &reply {
-        Reply::Obj { obj, .. } => obj.length_before.clone(),
-        _ => None,
+    let (length_before, length_name) = match &reply {
+        Reply::Obj { obj, .. } => (obj.length_before.clone(), obj.length_name.clone()),
+        _ => (None, None),
     };
     let mut len_last = false;
     let (resp, body, len): (Msg, ProxyBody, Option<u64>) = match reply {
@@ -983,6 +1072,51 @@ fn respond(
     trace.add_pairs("RespHeader", &resp.headers);
     trace.add("End", "");
     proxy.log.push("Request", xid, std::mem::take(trace));
+    let body = if no_body { ProxyBody::Empty } else { body };
+    Answer::Head(prepare(
+        status,
+        resp,
+        body,
+        len,
+        Layout {
+            synthetic,
+            len_last,
+            length_before,
+            length_name,
+            keep_alive,
+        },
+    ))
+}
+
+/// Where [`prepare`] puts `Content-Length` and what `Connection` says.
+pub(crate) struct Layout {
+    /// A synthetic answer: the length goes last.
+    pub synthetic: bool,
+    /// A range changed the length: it goes last.
+    pub len_last: bool,
+    /// The header that followed Content-Length in the backend's answer.
+    pub length_before: Option<String>,
+    /// How the backend spelled the stored object's Content-Length.
+    pub length_name: Option<String>,
+    pub keep_alive: bool,
+}
+
+/// The answer's head as it goes out: `Content-Length` where Varnish writes it, headers
+/// hyper's header map would refuse left out, `Connection`.
+pub(crate) fn prepare(
+    status: http::StatusCode,
+    resp: Msg,
+    body: ProxyBody,
+    len: Option<u64>,
+    layout: Layout,
+) -> Prepared {
+    let Layout {
+        synthetic,
+        len_last,
+        length_before,
+        length_name,
+        keep_alive,
+    } = layout;
     let Msg {
         reason,
         headers: resp_headers,
@@ -994,12 +1128,24 @@ fn respond(
     let mut length = len.filter(|_| {
         status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT
     });
+    // Spelled as the backend did on objects and passes (Varnish keeps its header), as
+    // Varnish writes its own on synthetic answers and ranges.
+    let length_field: Cow<'static, str> = if synthetic || len_last {
+        "Content-Length".into()
+    } else {
+        resp_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .map(|(n, _)| n.clone())
+            .or(length_name)
+            .map_or("Content-Length".into(), Cow::Owned)
+    };
     let mut headers: Vec<Field> = Vec::with_capacity(resp_headers.len() + 2);
     for (n, v) in resp_headers {
         if n.eq_ignore_ascii_case("content-length") {
             if !synthetic && !len_last {
                 if let Some(l) = length.take() {
-                    push_grouped(&mut headers, "content-length".into(), l.to_string().into());
+                    push_grouped(&mut headers, length_field.clone(), l.to_string().into());
                 }
             }
             continue;
@@ -1012,7 +1158,7 @@ fn respond(
                     .is_some_and(|b| n.eq_ignore_ascii_case(b)))
         {
             if let Some(l) = length.take() {
-                push_grouped(&mut headers, "content-length".into(), l.to_string().into());
+                push_grouped(&mut headers, length_field.clone(), l.to_string().into());
             }
         }
         // What hyper's header map would refuse is left out.
@@ -1021,11 +1167,11 @@ fn respond(
         }
     }
     if let Some(l) = length {
-        push_grouped(&mut headers, "content-length".into(), l.to_string().into());
+        push_grouped(&mut headers, length_field, l.to_string().into());
     }
     // As the header map's `insert`: in place of the first Connection, the others removed.
     let connection: Field = (
-        "connection".into(),
+        "Connection".into(),
         if keep_alive { "keep-alive" } else { "close" }.into(),
     );
     match headers
@@ -1042,13 +1188,12 @@ fn respond(
         }
         None => headers.push(connection),
     }
-    let body = if no_body { ProxyBody::Empty } else { body };
-    Answer::Head(Prepared {
+    Prepared {
         status,
         reason,
         headers,
         body,
-    })
+    }
 }
 
 /// A response header: (name, value).

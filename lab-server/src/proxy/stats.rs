@@ -117,12 +117,31 @@ impl TxLog {
 
     /// Keeps one transaction (rendered only when somebody reads the log).
     pub fn push(&self, kind: &'static str, xid: u64, trace: Trace) {
+        self.push_tx(kind, xid, Tx::Trace(trace));
+    }
+
+    /// Keeps one transaction, whose records may be written only when the log is read.
+    pub fn push_tx(&self, kind: &'static str, xid: u64, tx: Tx) {
         let n = self.seq.fetch_add(1, Relaxed) + 1;
-        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if e.len() == self.cap {
-            e.pop_front();
-        }
-        e.push_back((n, Entry { kind, xid, trace }));
+        let old = {
+            let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let old = if e.len() == self.cap {
+                e.pop_front()
+            } else {
+                None
+            };
+            e.push_back((n, Entry { kind, xid, tx }));
+            old
+        };
+        // Freed outside the lock.
+        drop(old);
+    }
+
+    /// How many kept transactions are plain hits whose records are written on reading.
+    #[cfg(test)]
+    pub fn lazy_hits(&self) -> usize {
+        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        e.iter().filter(|(_, t)| matches!(t.tx, Tx::Hit(_))).count()
     }
 
     /// Entries after sequence number `after`, and the last number.
@@ -131,7 +150,7 @@ impl TxLog {
         let out = e
             .iter()
             .filter(|(n, _)| *n > after)
-            .map(|(_, t)| t.trace.render(t.kind, t.xid))
+            .map(|(_, t)| t.tx.trace().render(t.kind, t.xid))
             .collect();
         (out, self.seq.load(Relaxed))
     }
@@ -151,10 +170,11 @@ impl TxLog {
         let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = Vec::new();
         for (n, t) in e.iter().filter(|(n, _)| *n > after) {
+            let trace = t.tx.trace();
             match grouping {
                 Grouping::Vxid => {
-                    if query.is_none_or(|q| q.matches(&as_pairs(&t.trace.records()))) {
-                        out.push(t.trace.render(t.kind, t.xid));
+                    if query.is_none_or(|q| q.matches(&as_pairs(&trace.records()))) {
+                        out.push(trace.render(t.kind, t.xid));
                     }
                 }
                 Grouping::Request => {
@@ -167,20 +187,23 @@ impl TxLog {
                         .filter(|(m, c)| {
                             m != n
                                 && c.kind == "BeReq"
-                                && c.trace
+                                && c.tx
+                                    .trace()
                                     .first("Begin")
                                     .is_some_and(|text| text.split(' ').nth(1) == Some(&parent))
                         })
                         .map(|(_, c)| c)
                         .collect();
-                    let mut records = t.trace.records();
-                    for c in &children {
-                        records.extend(c.trace.records());
+                    let children: Vec<(&Entry, Cow<'_, Trace>)> =
+                        children.into_iter().map(|c| (c, c.tx.trace())).collect();
+                    let mut records = trace.records();
+                    for (_, c) in &children {
+                        records.extend(c.records());
                     }
                     if query.is_none_or(|q| q.matches(&as_pairs(&records))) {
-                        let mut text = t.trace.render(t.kind, t.xid);
-                        for c in children {
-                            text.push_str(&c.trace.render_nested(c.kind, c.xid));
+                        let mut text = trace.render(t.kind, t.xid);
+                        for (c, ct) in &children {
+                            text.push_str(&ct.render_nested(c.kind, c.xid));
                         }
                         out.push(text);
                     }
@@ -198,7 +221,23 @@ fn as_pairs<'a>(records: &'a [(&'static str, Cow<'_, str>)]) -> Vec<(&'a str, &'
 struct Entry {
     kind: &'static str,
     xid: u64,
-    trace: Trace,
+    tx: Tx,
+}
+
+/// A transaction's records: written as it ran, or a plain cache hit served by
+/// [`super::fast`], whose records (the same ones) are written when the log is read.
+pub enum Tx {
+    Trace(Trace),
+    Hit(Box<super::fast::HitRecord>),
+}
+
+impl Tx {
+    fn trace(&self) -> Cow<'_, Trace> {
+        match self {
+            Tx::Trace(t) => Cow::Borrowed(t),
+            Tx::Hit(h) => Cow::Owned(h.trace()),
+        }
+    }
 }
 
 /// Builds one transaction's lines: `-   VCL_call       RECV`.
@@ -208,7 +247,7 @@ struct Entry {
 /// allocations instead of one per record (and per header) matters on the cache-hit path,
 /// where a log record is written for every request and dropped, later and possibly on
 /// another thread, when the log is full.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Trace {
     text: String,
     recs: Vec<(&'static str, u32)>,

@@ -3,6 +3,22 @@ class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
         p = self.path
+        if p.startswith("/case"):
+            # Header names spelled and ordered as some backends do.
+            body = b"caso\n"
+            self.send_response(200)
+            self.send_header("ETag", '"c1"')
+            self.send_header("x-lower", "uno")
+            self.send_header("X-UPPER-CASE", "dos")
+            self.send_header("Cache-Control", "max-age=60")
+            self.send_header("x-lower", "tres")
+            self.send_header("content-type", "text/plain")
+            self.send_header("WWW-Authenticate", 'Basic realm="x"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+            return
         body = ("".join(f"{k}: {v}\n" for k, v in self.headers.items())).encode()
         body = (self.command + " " + p + "\n").encode() + body
         hdrs = [("Content-Type", "text/plain")]

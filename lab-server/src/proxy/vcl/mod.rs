@@ -615,6 +615,11 @@ pub fn lookup_var(name: &str) -> Option<Var> {
 pub struct Vcl {
     pub program: Program,
     pub file: PathBuf,
+    /// The client-side subroutines a cache hit runs (vcl_recv, vcl_hash, vcl_hit,
+    /// vcl_deliver and what they call) are builtin.vcl's alone: the user's VCL adds no
+    /// statement to any of them, so a plain hit can skip the interpreter (see
+    /// `proxy::fast`).
+    pub client_builtin: bool,
 }
 
 /// Parses and checks `text` (the user's VCL, from `file`) together with `builtin.vcl`.
@@ -629,15 +634,63 @@ pub fn compile(text: &str, file: &Path) -> Result<(Vcl, Vec<Diagnostic>), Vec<Di
         );
         d
     })?;
+    let user_code: Vec<String> = user
+        .subs
+        .iter()
+        .filter(|s| !s.body.is_empty())
+        .map(|s| s.name.clone())
+        .collect();
     let program = parser::merge(user, builtin)?;
     let warnings = check::check(&program)?;
+    let client_builtin = hit_path_subs(&program)
+        .iter()
+        .all(|&i| !user_code.contains(&program.subs[i].name));
     Ok((
         Vcl {
             program,
             file: file.to_path_buf(),
+            client_builtin,
         },
         warnings,
     ))
+}
+
+/// The subroutines a cache hit may run: vcl_recv, vcl_hash, vcl_hit and vcl_deliver, and
+/// every subroutine they call.
+fn hit_path_subs(prog: &Program) -> Vec<usize> {
+    fn calls(stmts: &[parser::Stmt], out: &mut Vec<usize>) {
+        for st in stmts {
+            match st {
+                parser::Stmt::Call { sub, .. } => out.push(*sub),
+                parser::Stmt::If {
+                    branches,
+                    otherwise,
+                } => {
+                    for (_, b) in branches {
+                        calls(b, out);
+                    }
+                    calls(otherwise, out);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut seen: Vec<usize> = [SubKind::Recv, SubKind::Hash, SubKind::Hit, SubKind::Deliver]
+        .iter()
+        .filter_map(|k| prog.entry.get(k).copied())
+        .collect();
+    let mut at = 0;
+    while at < seen.len() {
+        let mut next = Vec::new();
+        calls(&prog.subs[seen[at]].body, &mut next);
+        for i in next {
+            if i < prog.subs.len() && !seen.contains(&i) {
+                seen.push(i);
+            }
+        }
+        at += 1;
+    }
+    seen
 }
 
 /// Loads the VCL file at `path`.
