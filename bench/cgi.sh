@@ -10,6 +10,7 @@
 #
 #   bench/cgi.sh                          # wrk -t1 -c4 -d10s per case, 2 s warm-up
 #   DURATION=20s CONNECTIONS=8 bench/cgi.sh
+#   LAB_BIN=path/to/lab bench/cgi.sh      # measure that build, without compiling
 #
 # Needs: cargo, wrk, curl, python3-venv, apache2, memcached. pymemcache comes from PyPI into a
 # venv made in the run's temporary directory.
@@ -29,17 +30,17 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
 . "$repo/bench/lib.sh"
 
-for tool in wrk curl cargo memcached; do
+for tool in wrk curl memcached; do
   command -v "$tool" >/dev/null || die "falta \`$tool\` (apt-get install -y wrk curl memcached)"
 done
 [ -x "$APACHE_BIN" ] || die "falta $APACHE_BIN (apt-get install -y apache2)"
 [ -f "$APACHE_MODULES/mod_cgid.so" ] || die "falta mod_cgid en $APACHE_MODULES"
 
+[ -n "${LAB_BIN:-}" ] || command -v cargo >/dev/null || die "falta \`cargo\` (o LAB_BIN con un lab ya compilado)"
+
 bench_scratch cgi
 
-echo "Compilando el laboratorio (release)…"
-(cd "$repo" && cargo build --release --quiet --bin lab)
-lab="$repo/target/release/lab"
+lab_binary
 
 echo "== venv con pymemcache"
 "$PYTHON" -m venv "$tmp/venv"
@@ -124,7 +125,8 @@ EOF
 "$lab" --workspace "$tmp/lab" a2dissite 000-default >/dev/null
 "$lab" --workspace "$tmp/lab" a2ensite bench >/dev/null
 "$lab" start --workspace "$tmp/lab" >"$tmp/lab.out" 2>&1 &
-pids+=($!)
+lab_pid=$!
+pids+=("$lab_pid")
 lab_base="http://127.0.0.1:$lab_port"
 wait_http "$lab_base/cgi-bin/hola.py" 30 || { cat "$tmp/lab.out" "$tmp/lab/var/log/apache2/error.log" >&2; die "el lab no responde"; }
 
@@ -159,7 +161,8 @@ EOF
 } >"$ap/apache2.conf"
 env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   "$APACHE_BIN" -d "$ap" -f "$ap/apache2.conf" -DFOREGROUND >"$tmp/apache.out" 2>&1 &
-pids+=($!)
+ap_pid=$!
+pids+=("$ap_pid")
 ap_base="http://127.0.0.1:$ap_port"
 wait_http "$ap_base/cgi-bin/hola.py" 20 || { cat "$tmp/apache.out" "$ap/logs/error.log" >&2; die "Apache+mod_cgid no responde"; }
 
@@ -170,6 +173,17 @@ for s in hola.py grande.py; do
 done
 
 # ---- load ---------------------------------------------------------------------------------
+# CPU ticks of the front server (the scripts, which exit, are not counted): the lab process
+# itself (its forks of each script included), or Apache's processes (workers and the cgid
+# daemon that forks the scripts).
+front_ticks() {
+  case $1 in
+    lab) awk '{ line = $0; sub(/^.*\) /, "", line); split(line, f, " "); print f[12] + f[13] }' "/proc/$lab_pid/stat" ;;
+    apache) cpu_ticks "$ap_pid" ;;
+  esac
+}
+
+# wrk against URL; prints "requests/s mean-latency requests".
 run_wrk() {
   local url=$1 out
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" --timeout 30s "$url" >/dev/null
@@ -179,29 +193,44 @@ run_wrk() {
     echo "$out" >&2
     die "respuestas no 2xx en $url"
   fi
-  local rps avg
+  local rps avg n
   rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
   avg=$(echo "$out" | awk '$1 == "Latency" {print $2; exit}')
-  echo "$rps ${avg:-?}"
+  n=$(echo "$out" | awk '/ requests in / {print $1}')
+  echo "$rps ${avg:-?} ${n:-0}"
+}
+
+# run_wrk for server $1 (lab or apache) and URL $2, adding its front CPU ticks and requests
+# to front_cpu_$1 / front_req_$1.
+front_cpu_lab=0 front_req_lab=0 front_cpu_apache=0 front_req_apache=0
+measured() {
+  local who=$1 url=$2 t0 t1 rps avg n
+  t0=$(front_ticks "$who")
+  read -r rps avg n < <(run_wrk "$url")
+  t1=$(front_ticks "$who")
+  eval "front_cpu_$who=\$(( front_cpu_$who + t1 - t0 ))"
+  eval "front_req_$who=\$(( front_req_$who + n ))"
+  echo "$rps $avg"
 }
 
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION (calentamiento $WARMUP); grande.py: $lines líneas"
 # The small script twice, in both orders, so that load from other processes on the machine
 # falls on both alike; the table shows the mean.
-read -r ah1 ah_avg < <(run_wrk "$ap_base/cgi-bin/hola.py")
-read -r lh1 lh_avg < <(run_wrk "$lab_base/cgi-bin/hola.py")
-read -r lh2 _ < <(run_wrk "$lab_base/cgi-bin/hola.py")
-read -r ah2 _ < <(run_wrk "$ap_base/cgi-bin/hola.py")
+# (Not in a subshell: `measured` adds to the CPU totals of this shell.)
+measured apache "$ap_base/cgi-bin/hola.py" >"$tmp/m" && read -r ah1 ah_avg <"$tmp/m"
+measured lab "$lab_base/cgi-bin/hola.py" >"$tmp/m" && read -r lh1 lh_avg <"$tmp/m"
+measured lab "$lab_base/cgi-bin/hola.py" >"$tmp/m" && read -r lh2 _ <"$tmp/m"
+measured apache "$ap_base/cgi-bin/hola.py" >"$tmp/m" && read -r ah2 _ <"$tmp/m"
 ah_rps=$(awk -v a="$ah1" -v b="$ah2" 'BEGIN { printf "%.2f", (a + b) / 2 }')
 lh_rps=$(awk -v a="$lh1" -v b="$lh2" 'BEGIN { printf "%.2f", (a + b) / 2 }')
-read -r ag_rps ag_avg < <(run_wrk "$ap_base/cgi-bin/grande.py")
-read -r lg_rps lg_avg < <(run_wrk "$lab_base/cgi-bin/grande.py")
+read -r ag_rps ag_avg _ < <(run_wrk "$ap_base/cgi-bin/grande.py")
+read -r lg_rps lg_avg _ < <(run_wrk "$lab_base/cgi-bin/grande.py")
 
 echo "ScriptCache On" >"$tmp/lab/etc/apache2/conf-enabled/zz-cache.conf"
 "$lab" --workspace "$tmp/lab" reload >/dev/null
 curl -s "$lab_base/cgi-bin/grande.py" >/dev/null
-read -r lhc_rps lhc_avg < <(run_wrk "$lab_base/cgi-bin/hola.py")
-read -r lgc_rps lgc_avg < <(run_wrk "$lab_base/cgi-bin/grande.py")
+read -r lhc_rps lhc_avg _ < <(run_wrk "$lab_base/cgi-bin/hola.py")
+read -r lgc_rps lgc_avg _ < <(run_wrk "$lab_base/cgi-bin/grande.py")
 "$lab" --workspace "$tmp/lab" cache status | head -2 >>"$tmp/wrk.log"
 
 read -r apcu_us mc_us < <(curl -s "$lab_base/apcu?$APCU_OPS")
@@ -214,6 +243,9 @@ printf '%-10s %-40s %12s %12s\n' hola.py "lab (con caché de scripts)" "$lhc_rps
 printf '%-10s %-40s %12s %12s\n' grande.py "apache2 + mod_cgid" "$ag_rps" "$ag_avg"
 printf '%-10s %-40s %12s %12s\n' grande.py "lab sin caché (frío: compila siempre)" "$lg_rps" "$lg_avg"
 printf '%-10s %-40s %12s %12s\n' grande.py "lab con caché (caliente)" "$lgc_rps" "$lgc_avg"
+printf '\n%-40s %12s\n' "hola.py: CPU del servidor (sin scripts)" 'µs/pet.'
+printf '%-40s %12s\n' "apache2 + mod_cgid (procesos y cgid)" "$(cpu_us_per_request "$front_cpu_apache" "$front_req_apache")"
+printf '%-40s %12s\n' "lab (su proceso: fork de cada script)" "$(cpu_us_per_request "$front_cpu_lab" "$front_req_lab")"
 printf '\n%-40s %12s\n' "operación (desde la misma app WSGI)" 'µs/op'
 printf '%-40s %12s\n' "apcu.fetch" "$apcu_us"
 printf '%-40s %12s\n' "pymemcache get (memcached 1.6)" "$mc_us"

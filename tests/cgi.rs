@@ -734,3 +734,25 @@ fn path_info_keeps_bytes_that_are_not_utf8() {
     // "/caf\xe9" and the last four bytes of the translated path, "caf\xe9".
     assert_eq!(resp.text(), "2f636166e9 636166e9\n", "{resp}");
 }
+
+/// The whole head in Apache's order: the script's headers, then `Transfer-Encoding` (the body
+/// is chunked for an HTTP/1.1 client), then `Content-Type`, which Apache adds last.
+#[test]
+fn heads_have_apaches_header_order() {
+    let lab = started("");
+    for (name, path) in [
+        ("hola", "/cgi-bin/hola.py"),
+        ("status", "/cgi-bin/status.py"),
+    ] {
+        let apache = transcript(name);
+        // As record.sh's curl asked: HTTP/1.1 without `Connection`.
+        let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        let resp = lab.raw(req.as_bytes(), false).expect("answer");
+        let want: Vec<&(String, String)> =
+            apache.headers.iter().filter(|(k, _)| k != "date").collect();
+        let got: Vec<&(String, String)> =
+            resp.headers.iter().filter(|(k, _)| k != "date").collect();
+        assert_eq!(got, want, "{name}: {resp}");
+        assert_eq!(resp.text(), apache.body, "{name}");
+    }
+}

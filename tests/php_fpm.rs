@@ -1064,3 +1064,50 @@ fn fastcgi_path_params_keep_the_decoded_bytes() {
         .map(|(_, v)| v.as_str());
     assert_eq!(name, Some("/env.php/canción"), "{got:?}");
 }
+
+/// The head as Apache writes it for php-fpm's answers: a body of unknown length to an
+/// HTTP/1.1 client is chunked with `Transfer-Encoding` before `Content-Type` (Apache adds the
+/// type last), an HTTP/1.0 client gets no chunking and `Connection: close`
+/// (sethandler-hello.txt, -cookies.txt, -fatal.txt, -hello-http10.txt).
+#[test]
+fn response_heads_have_apaches_header_order() {
+    if !have_fpm() {
+        return;
+    }
+    let mut lab = php_lab();
+    lab.start();
+    for (name, path, version) in [
+        ("sethandler-hello.txt", "/hello.php", "1.1"),
+        ("sethandler-cookies.txt", "/cookies.php", "1.1"),
+        ("sethandler-fatal.txt", "/fatal.php", "1.1"),
+        ("sethandler-hello-http10.txt", "/hello.php", "1.0"),
+    ] {
+        let text = fixture(name);
+        let (head, body) = text.split_once("\n\n").expect("head and body");
+        let want: Vec<String> = head
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let (k, v) = l.split_once(": ").expect("header line");
+                format!("{}: {v}", k.to_ascii_lowercase())
+            })
+            .collect();
+        // As curl sent them: no `Connection` header (1.1 keeps the connection, 1.0 does not).
+        let req = format!("GET {path} HTTP/{version}\r\nHost: 127.0.0.1\r\n\r\n");
+        let resp = lab.raw(req.as_bytes(), false).expect("answer");
+        let got: Vec<String> = resp
+            .headers
+            .iter()
+            .filter(|(k, _)| k != "date")
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let status_line = head.lines().next().unwrap_or("");
+        assert_eq!(
+            format!("HTTP/1.1 {} {}", resp.status, resp.reason),
+            status_line,
+            "{name}"
+        );
+        assert_eq!(got, want, "{name}: {resp}");
+        assert_eq!(resp.text().trim_end(), body.trim_end(), "{name}");
+    }
+}

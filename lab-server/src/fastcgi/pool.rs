@@ -187,10 +187,17 @@ impl Pool {
         stderr: &mut Vec<Bytes>,
     ) -> Result<(CgiHead, Response), ProxyError> {
         let permit = match &self.slots {
-            Some(s) => match tokio::time::timeout(timeout, Arc::clone(s).acquire_owned()).await {
-                Ok(Ok(p)) => Some(p),
-                Ok(Err(_)) => None,
-                Err(_) => return Err(ProxyError::Timeout),
+            // A free child: no timer to set up and take down.
+            Some(s) => match Arc::clone(s).try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(tokio::sync::TryAcquireError::Closed) => None,
+                Err(tokio::sync::TryAcquireError::NoPermits) => {
+                    match tokio::time::timeout(timeout, Arc::clone(s).acquire_owned()).await {
+                        Ok(Ok(p)) => Some(p),
+                        Ok(Err(_)) => None,
+                        Err(_) => return Err(ProxyError::Timeout),
+                    }
+                }
             },
             None => None,
         };
@@ -358,6 +365,10 @@ pub fn for_backend(backend: &Backend, size: Option<usize>) -> Arc<Pool> {
     let Ok(mut r) = registry().lock() else {
         return Arc::new(Pool::new(backend.clone(), size));
     };
+    // The usual case, a pool already there, without copying the key.
+    if let Some(pool) = r.get(backend) {
+        return Arc::clone(pool);
+    }
     Arc::clone(
         r.entry(backend.clone())
             .or_insert_with(|| Arc::new(Pool::new(backend.clone(), size))),

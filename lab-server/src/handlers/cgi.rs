@@ -503,6 +503,9 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
         *resp.version_mut() = v;
     }
     copy_headers(&mut resp, &head.headers, false);
+    if nph_version.is_none() {
+        super::cgivars::chunked_in_apaches_place(&mut resp, parts);
+    }
     Ok((resp, Some(eff)))
 }
 

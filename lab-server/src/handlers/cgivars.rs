@@ -176,21 +176,45 @@ pub fn build(r: &CgiRequest<'_>) -> Vec<(String, String)> {
     env
 }
 
+/// A script's answer streamed without a length to an HTTP/1.1 client: hyper chunks it and
+/// would add `Transfer-Encoding` after every other header; Apache adds it to the head before
+/// the type (mod_cgid and mod_proxy_fcgi alike: the type goes in last), so it is written here,
+/// where the head's order puts it.
+pub fn chunked_in_apaches_place(resp: &mut http::Response<crate::http::Body>, parts: &Parts) {
+    use http::header;
+    let status = resp.status().as_u16();
+    if parts.version == http::Version::HTTP_11
+        && parts.method != http::Method::HEAD
+        && status >= 200
+        && status != 204
+        && status != 304
+        && http_body::Body::size_hint(resp.body()).exact().is_none()
+        && !resp.headers().contains_key(header::CONTENT_LENGTH)
+        && !resp.headers().contains_key(header::TRANSFER_ENCODING)
+    {
+        resp.headers_mut().insert(
+            header::TRANSFER_ENCODING,
+            http::HeaderValue::from_static("chunked"),
+        );
+    }
+}
+
 /// `HTTP_` and the name upper-cased with `-` as `_`; `None` when the name has any other
 /// character than letters, digits and `-` (Apache's `http2env`).
 pub fn http_name(name: &str) -> Option<String> {
-    let mut out = String::with_capacity(5 + name.len());
-    out.push_str("HTTP_");
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_uppercase());
-        } else if c == '-' {
-            out.push('_');
+    let mut out = Vec::with_capacity(5 + name.len());
+    out.extend_from_slice(b"HTTP_");
+    for &b in name.as_bytes() {
+        if b.is_ascii_alphanumeric() {
+            out.push(b.to_ascii_uppercase());
+        } else if b == b'-' {
+            out.push(b'_');
         } else {
             return None;
         }
     }
-    Some(out)
+    // Only ASCII letters, digits and `_` were written.
+    String::from_utf8(out).ok()
 }
 
 /// The request line's protocol as Apache writes it.
@@ -205,6 +229,12 @@ pub fn protocol(v: http::Version) -> &'static str {
 
 /// Header bytes as a string, one char per byte (as the C API passes them through).
 fn latin1(bytes: &[u8]) -> String {
+    // Nearly every value is ASCII: one copy, no per-character work.
+    if bytes.is_ascii() {
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            return s.to_owned();
+        }
+    }
     bytes.iter().map(|&b| b as char).collect()
 }
 
@@ -322,6 +352,21 @@ mod tests {
         let mut r = request(&p, &[]);
         r.pass_auth = true;
         assert_eq!(get(&build(&r), "HTTP_AUTHORIZATION"), Some("Basic YTpi"));
+    }
+
+    #[test]
+    fn header_bytes_pass_one_char_per_byte_and_names_are_upper_cased() {
+        let mut p = parts(&[("X-Ascii", "simple valor")]);
+        p.headers.insert(
+            "x-latin",
+            http::HeaderValue::from_bytes(b"caf\xe9 \xff").unwrap(),
+        );
+        let env = build(&request(&p, &[]));
+        assert_eq!(get(&env, "HTTP_X_ASCII"), Some("simple valor"));
+        assert_eq!(get(&env, "HTTP_X_LATIN"), Some("caf\u{e9} \u{ff}"));
+        assert_eq!(http_name("x-a1-b").as_deref(), Some("HTTP_X_A1_B"));
+        assert_eq!(http_name("x.a"), None);
+        assert_eq!(http_name("x\u{e9}"), None);
     }
 
     #[test]

@@ -135,12 +135,11 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         _ => script_filename,
     };
 
-    let docroot = host
+    let docroot: &Path = host
         .document_root
         .as_ref()
         .or(config.main.document_root.as_ref())
-        .map(|d| d.path.clone())
-        .unwrap_or_default();
+        .map_or(Path::new(""), |d| d.path.as_path());
     let host_header = parts
         .headers
         .get(header::HOST)
@@ -148,21 +147,22 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         .map(|h| {
             let h = h.trim();
             if h.starts_with('[') {
-                h.split(']')
-                    .next()
-                    .map(|x| format!("{x}]"))
-                    .unwrap_or_default()
+                // `[::1]:8080`: the bracketed address, brackets included (and closed).
+                match h.find(']') {
+                    Some(i) => std::borrow::Cow::Borrowed(&h[..=i]),
+                    None => std::borrow::Cow::Owned(format!("{h}]")),
+                }
             } else {
-                h.split(':').next().unwrap_or(h).to_string()
+                std::borrow::Cow::Borrowed(h.split(':').next().unwrap_or(h))
             }
         });
     let canonical = host
         .use_canonical_name
         .or(config.main.use_canonical_name)
         .unwrap_or(false);
-    let server_name = match host_header {
+    let server_name: &str = match &host_header {
         Some(h) if !canonical => h,
-        _ => site.server_name(host).to_string(),
+        _ => site.server_name(host),
     };
     let admin = host
         .server_admin
@@ -170,7 +170,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         .or(config.main.server_admin.as_deref())
         .unwrap_or("[no address given]");
     let signature = super::signature(site, host, conn);
-    let software = site.server_header.to_str().unwrap_or("Apache").to_string();
+    let software = site.server_header.to_str().unwrap_or("Apache");
     let mut env: Vec<(String, String)> = Vec::new();
     if nokeepalive && !reuse {
         env.push(("proxy-nokeepalive".into(), "1".into()));
@@ -186,14 +186,14 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         client: conn.client,
         local: conn.local,
         server_port: conn.port,
-        server_name: &server_name,
-        server_software: &software,
+        server_name,
+        server_software: software,
         server_admin: admin,
         server_signature: &signature,
         scheme: "http",
-        document_root: &docroot,
+        document_root: docroot,
         context_prefix: "",
-        context_document_root: &docroot,
+        context_document_root: docroot,
         script_filename: script_path,
         script_name: &script_name,
         path_info: &path_info,
@@ -463,6 +463,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         resp.headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     }
+    cgivars::chunked_in_apaches_place(&mut resp, parts);
     if !vary.is_empty() {
         let h = resp.headers_mut();
         let mut names: Vec<String> = h
