@@ -231,6 +231,16 @@ fn debian_serve_cgi_bin_runs_scripts_with_apache_meta_variables() {
     }
     assert!(env["REMOTE_PORT"].parse::<u16>().is_ok());
     assert!(env["SERVER_SOFTWARE"].starts_with("Apache/2.4"));
+    // Debian's security.conf says `ServerSignature On`: Apache's English line, with the name
+    // and port of the request (its continuation line is the newline at the end).
+    assert_eq!(
+        env["SERVER_SIGNATURE"],
+        format!(
+            "<address>{} Server at localhost Port 80</address>",
+            env["SERVER_SOFTWARE"]
+        ),
+        "{resp}"
+    );
     // httpoxy, odd header names and Authorization (no CGIPassAuth): never passed.
     assert!(!env.contains_key("HTTP_PROXY"), "{resp}");
     assert!(!env.contains_key("HTTP_AUTHORIZATION"), "{resp}");

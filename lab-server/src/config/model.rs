@@ -364,6 +364,8 @@ pub struct DirConfig {
     pub fcgi_set_env: Vec<FcgiSetEnv>,
     /// `Require` lines of this section (several lines = `RequireAny`).
     pub require: Option<RequireExpr>,
+    /// `ServerSignature` (the footer of generated pages and `SERVER_SIGNATURE`).
+    pub server_signature: Option<ServerSignature>,
     /// `Order`/`Allow`/`Deny`/`Satisfy` of this section (mod_access_compat).
     pub access_compat: Option<AccessCompat>,
     pub directory_index: Option<Vec<String>>,
@@ -487,6 +489,16 @@ impl OptionSet {
     pub fn union(self, other: OptionSet) -> OptionSet {
         OptionSet(self.0 | other.0)
     }
+}
+
+/// `ServerSignature Off|On|EMail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServerSignature {
+    /// Apache's default (Debian's `security.conf` turns it `On`).
+    #[default]
+    Off,
+    On,
+    EMail,
 }
 
 /// The host rules of mod_access_compat (Apache 2.2's `Order`, `Allow from`, `Deny from`,

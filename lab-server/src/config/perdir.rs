@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::diagnostic::{suggest, Diagnostic, Span};
 use super::model::{
     AccessOrder, DirConfig, EnvOp, ErrorDocument, HeaderAction, HeaderOp, IpNet, MethodFilter,
-    OptionSet, OptionsDirective, PhpSetting, Redirect, RequireExpr, SetEnvIf,
+    OptionSet, OptionsDirective, PhpSetting, Redirect, RequireExpr, ServerSignature, SetEnvIf,
 };
 use super::syntax::{Arg, Node};
 
@@ -59,6 +59,22 @@ pub(crate) fn apply_in(
             }
         }
         "order" | "allow" | "deny" | "satisfy" => parse_access_compat(node, conf, diags, limit),
+        "serversignature" => {
+            conf.server_signature = match a[0].text.to_ascii_lowercase().as_str() {
+                "on" => Some(ServerSignature::On),
+                "off" => Some(ServerSignature::Off),
+                "email" => Some(ServerSignature::EMail),
+                _ => {
+                    err_hint(
+                        diags,
+                        &a[0].span,
+                        format!("`ServerSignature` admite On, Off o EMail, no `{}`", a[0].text),
+                        "Debian pone `ServerSignature On` en conf-available/security.conf",
+                    );
+                    return true;
+                }
+            };
+        }
         "php_value" | "php_flag" | "php_admin_value" | "php_admin_flag" => {
             let key = node.key();
             let value = if key.ends_with("flag") {
@@ -311,7 +327,6 @@ pub(crate) fn apply_in(
         | "enablemmap"
         | "enablesendfile"
         | "hostnamelookups"
-        | "serversignature"
         | "usecanonicalname"
         | "loglevel"
         | "directoryslash"

@@ -174,13 +174,19 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
     let path_translated = (!file.path_info.is_empty())
         .then(|| crate::http::mapping::map(config, ctx.host, file.path_info).path);
     let software = site.server_header.to_str().unwrap_or("Apache").to_string();
-    let signature = format!("{}\n", super::signature(site, ctx.host, conn));
     let admin = ctx
         .host
         .server_admin
         .clone()
         .or_else(|| config.main.server_admin.clone())
         .unwrap_or_else(|| "[no address given]".into());
+    let signature = cgivars::signature(
+        eff.server_signature(),
+        &software,
+        &admin,
+        &server_name,
+        server_port,
+    );
     let request_uri_parts;
     let req_parts = match &ctx.request_uri {
         Some(original) => {

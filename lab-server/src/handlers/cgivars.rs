@@ -22,6 +22,29 @@ use http::request::Parts;
 /// Apache's `DEFAULT_PATH`, used when the server itself has no `PATH`.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// `SERVER_SIGNATURE` as `ap_psignature` writes it: empty with `ServerSignature Off`, else
+/// the server's banner, the name and port the request used (`SERVER_NAME`, `SERVER_PORT`)
+/// and, with `EMail`, a link to `ServerAdmin`; in English, with a final newline.
+pub fn signature(
+    mode: crate::config::model::ServerSignature,
+    software: &str,
+    admin: &str,
+    name: &str,
+    port: u16,
+) -> String {
+    use crate::config::model::ServerSignature;
+    let name = crate::http::errors::html_escape(name);
+    match mode {
+        ServerSignature::Off => String::new(),
+        ServerSignature::On => {
+            format!("<address>{software} Server at {name} Port {port}</address>\n")
+        }
+        ServerSignature::EMail => format!(
+            "<address>{software} Server at <a href=\"mailto:{admin}\">{name}</a> Port {port}</address>\n"
+        ),
+    }
+}
+
 /// What the variables are built from.
 #[derive(Debug, Clone)]
 pub struct CgiRequest<'a> {

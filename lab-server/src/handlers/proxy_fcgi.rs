@@ -169,7 +169,13 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         .as_deref()
         .or(config.main.server_admin.as_deref())
         .unwrap_or("[no address given]");
-    let signature = super::signature(site, host, conn);
+    let signature = cgivars::signature(
+        eff.server_signature(),
+        site.server_header.to_str().unwrap_or("Apache"),
+        admin,
+        server_name,
+        conn.port,
+    );
     let software = site.server_header.to_str().unwrap_or("Apache");
     let mut env: Vec<(String, String)> = Vec::new();
     if nokeepalive && !reuse {

@@ -245,6 +245,13 @@ impl<'a> Effective<'a> {
             .and_then(|(s, _)| *s)
     }
 
+    /// `ServerSignature` in force (Apache's default `Off`).
+    pub fn server_signature(&self) -> crate::config::model::ServerSignature {
+        self.last(|l| l.server_signature.as_ref())
+            .copied()
+            .unwrap_or_default()
+    }
+
     /// `php_value`/`php_admin_value`... of every layer, in order (later ones win).
     pub fn php_settings(&self) -> impl Iterator<Item = &'a crate::config::model::PhpSetting> + '_ {
         self.layers.iter().flat_map(|(_, l)| l.php.iter())
