@@ -134,3 +134,17 @@ lab_binary() {
     lab="$repo/target/release/lab"
   fi
 }
+
+# The venv with Flask and Granian shared by bench/wsgi.sh and bench/proxy_http.sh, made once in
+# $BENCH_VENV (default /tmp/lab-bench-venv) with $PYTHON and kept for the next runs.
+bench_venv() {
+  BENCH_VENV=${BENCH_VENV:-/tmp/lab-bench-venv}
+  echo "== venv con flask y granian ($BENCH_VENV)"
+  if [ ! -f "$BENCH_VENV/.ready" ]; then
+    rm -rf "$BENCH_VENV"
+    "${PYTHON:-/usr/bin/python3}" -m venv "$BENCH_VENV"
+    "$BENCH_VENV/bin/pip" install --quiet --disable-pip-version-check flask granian
+    touch "$BENCH_VENV/.ready"
+  fi
+  chmod -R a+rX "$BENCH_VENV"
+}

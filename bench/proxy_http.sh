@@ -36,13 +36,7 @@ done
 bench_scratch proxy-http
 lab_binary
 
-echo "== venv con granian ($BENCH_VENV)"
-if [ ! -f "$BENCH_VENV/.ready" ]; then
-  rm -rf "$BENCH_VENV"
-  "$PYTHON" -m venv "$BENCH_VENV"
-  "$BENCH_VENV/bin/pip" install --quiet --disable-pip-version-check flask granian
-  touch "$BENCH_VENV/.ready"
-fi
+bench_venv
 
 # ---- the backend ------------------------------------------------------------------------
 app="$tmp/app"

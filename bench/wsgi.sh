@@ -39,14 +39,7 @@ bench_scratch wsgi
 # LAB_BIN: measure another build of the lab (say, the one before a change) in the same run.
 lab_binary
 
-echo "== venv con flask y granian ($BENCH_VENV)"
-if [ ! -f "$BENCH_VENV/.ready" ]; then
-  rm -rf "$BENCH_VENV"
-  "$PYTHON" -m venv "$BENCH_VENV"
-  "$BENCH_VENV/bin/pip" install --quiet --disable-pip-version-check flask granian
-  touch "$BENCH_VENV/.ready"
-fi
-chmod -R a+rX "$BENCH_VENV"
+bench_venv
 
 # ---- the apps (one copy for every server) ----------------------------------------------
 app="$tmp/app"
