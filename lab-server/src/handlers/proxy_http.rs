@@ -401,10 +401,11 @@ async fn checkout(
     {
         let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(idle) = pool.get_mut(key) {
-            while let Some(s) = idle.pop() {
-                if !s.is_closed() && s.is_ready() {
-                    return Ok(s);
-                }
+            // A connection still delivering an earlier answer's body stays for later; a
+            // closed one goes.
+            idle.retain(|s| !s.is_closed());
+            if let Some(i) = idle.iter().position(|s| s.is_ready()) {
+                return Ok(idle.swap_remove(i));
             }
         }
     }
