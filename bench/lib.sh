@@ -65,6 +65,21 @@ Group $group
 HEAD
 }
 
+# mpm_event as Debian ships it (mods-available/mpm_event.conf), for a private Apache's
+# apache2.conf: `apache_event_mpm` prints the LoadModule line and the pool's sizes.
+apache_event_mpm() {
+  cat <<MPM
+LoadModule mpm_event_module ${APACHE_MODULES:-/usr/lib/apache2/modules}/mod_mpm_event.so
+StartServers            2
+MinSpareThreads         25
+MaxSpareThreads         75
+ThreadLimit             64
+ThreadsPerChild         25
+MaxRequestWorkers       150
+MaxConnectionsPerChild  0
+MPM
+}
+
 # CPU time (user + system, in clock ticks) used so far by process $1 and every process
 # below it, read from /proc/PID/stat: the processes a server forks or spawns (workers,
 # daemon processes) count towards it. Processes that already exited are not counted, so

@@ -75,17 +75,11 @@ mkdir -p "$ap"
 apache_port=$(free_port)
 {
   apache_head "$ap" "$apache_port"
+  apache_event_mpm
   cat <<EOF
-LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
 LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
 LoadModule proxy_module $APACHE_MODULES/mod_proxy.so
 LoadModule proxy_http_module $APACHE_MODULES/mod_proxy_http.so
-StartServers            2
-MinSpareThreads         25
-MaxSpareThreads         75
-ThreadLimit             64
-ThreadsPerChild         25
-MaxRequestWorkers       150
 KeepAlive On
 MaxKeepAliveRequests 100
 KeepAliveTimeout 5

@@ -57,18 +57,11 @@ echo 'hola' >"$ap/htdocs/hola.txt"
 chmod -R a+rX "$ap/htdocs"
 {
   apache_head "$ap" "$ap_port"
+  apache_event_mpm
   cat <<CONF
-LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
 LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
 LoadModule mime_module $APACHE_MODULES/mod_mime.so
 LoadModule reqtimeout_module $APACHE_MODULES/mod_reqtimeout.so
-StartServers 2
-MinSpareThreads 25
-MaxSpareThreads 75
-ThreadLimit 64
-ThreadsPerChild 25
-MaxRequestWorkers 150
-MaxConnectionsPerChild 0
 Timeout 300
 KeepAlive On
 RequestReadTimeout header=20-40,MinRate=500

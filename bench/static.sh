@@ -80,22 +80,14 @@ cp "$page" "$ap/htdocs/index.html"
 chmod 755 "$ap/htdocs"
 {
   apache_head "$ap" "$apache_port"
+  apache_event_mpm
   cat <<EOF
 # Private Apache instance for the benchmark: Debian's defaults for mpm_event and
 # keep-alive, combined access log, one static docroot.
 
-LoadModule mpm_event_module $APACHE_MODULES/mod_mpm_event.so
 LoadModule authz_core_module $APACHE_MODULES/mod_authz_core.so
 LoadModule mime_module $APACHE_MODULES/mod_mime.so
 LoadModule dir_module $APACHE_MODULES/mod_dir.so
-
-StartServers            2
-MinSpareThreads         25
-MaxSpareThreads         75
-ThreadLimit             64
-ThreadsPerChild         25
-MaxRequestWorkers       150
-MaxConnectionsPerChild  0
 
 Timeout 300
 KeepAlive On

@@ -62,10 +62,11 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: HttpMatch<'_>) -> Outcome<'a> {
     } = call;
     let host = ctx.host;
     let config = &site.config;
-    let proxy = if host.proxy.preserve_host.is_some() || !host.proxy.reverse.is_empty() {
-        &host.proxy
+    // `ProxyPassReverse` of the virtual host, else the main server's.
+    let reverse = if host.proxy.reverse.is_empty() {
+        &config.main.proxy.reverse
     } else {
-        &config.main.proxy
+        &host.proxy.reverse
     };
     let preserve = host
         .proxy
@@ -249,7 +250,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: HttpMatch<'_>) -> Outcome<'a> {
         if matches!(name.as_str(), "location" | "content-location" | "uri") {
             if let Some(mapped) = std::str::from_utf8(&value)
                 .ok()
-                .and_then(|v| crate::config::proxy::reverse_map(&proxy.reverse, v, &origin))
+                .and_then(|v| crate::config::proxy::reverse_map(reverse, v, &origin))
             {
                 value = Bytes::from(mapped);
             }
