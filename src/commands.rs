@@ -189,8 +189,15 @@ fn start(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| (1..=64).contains(n))
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    // Connections are served by one single-threaded runtime per core (see
+    // `lab_server::cores`); `LAB_CORES=0` keeps them on the main runtime instead (to compare).
+    // The main runtime then has the supervisor, the console and the accept loops.
+    let per_core = std::env::var_os("LAB_CORES").is_none_or(|v| v != "0");
+    if per_core {
+        lab_server::cores::start(threads)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
+        .worker_threads(if per_core { threads.min(2) } else { threads })
         .enable_all()
         .build()
         .map_err(|e| format!("no se pudo crear el planificador de tareas: {e}"))?;

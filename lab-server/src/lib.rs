@@ -23,6 +23,7 @@
 pub mod a2;
 pub mod bench;
 pub mod config;
+pub mod cores;
 pub mod explainer;
 pub mod fastcgi;
 #[doc(hidden)]

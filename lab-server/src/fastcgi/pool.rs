@@ -7,6 +7,10 @@
 //! connection more than children would wait behind an idle one. A backend of unknown size
 //! gets a new connection per request, closed by the application (Apache's default for
 //! `fcgi://` workers).
+//!
+//! With the lab's serving threads (see [`crate::cores`]) the children are shared out between
+//! them, one lane per thread: a thread's requests wait only for its own share and use only
+//! connections registered with its own poller, so no request wakes another thread.
 
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -102,11 +106,19 @@ pub enum ProxyError {
 /// The pool of one backend.
 pub struct Pool {
     backend: Backend,
-    /// Requests in flight are bounded by the backend's size; `None`: not bounded, no reuse.
-    slots: Option<Arc<Semaphore>>,
-    /// Kept connections and since when each is idle.
-    idle: Arc<Mutex<Vec<(std::time::Instant, Stream)>>>,
+    /// One per serving thread when the backend has a child for each, else one for all.
+    lanes: Vec<Lane>,
     connect_timeout: Duration,
+}
+
+/// Kept connections and since when each is idle.
+type IdleList = Arc<Mutex<Vec<(std::time::Instant, Stream)>>>;
+
+/// A share of the backend's children.
+struct Lane {
+    /// Requests in flight are bounded by the share; `None`: not bounded, no reuse.
+    slots: Option<Arc<Semaphore>>,
+    idle: IdleList,
 }
 
 /// A kept connection idle for longer is closed: php-fpm counts a child waiting on a kept
@@ -118,18 +130,33 @@ impl Pool {
     /// `size`: the number of requests the backend serves at once (`pm.max_children`), when
     /// known; then connections are kept and reused (idle ones for [`IDLE_KEEP`] at most).
     pub fn new(backend: Backend, size: Option<usize>) -> Pool {
-        let idle: Arc<Mutex<Vec<(std::time::Instant, Stream)>>> = Arc::default();
+        let threads = crate::cores::count();
+        let shares: Vec<Option<usize>> = match size {
+            Some(n) if threads > 1 && n >= threads => (0..threads)
+                .map(|i| Some(n / threads + usize::from(i < n % threads)))
+                .collect(),
+            _ => vec![size],
+        };
+        let lanes: Vec<Lane> = shares
+            .into_iter()
+            .map(|share| Lane {
+                slots: share.map(|n| Arc::new(Semaphore::new(n.max(1)))),
+                idle: Arc::default(),
+            })
+            .collect();
         if size.is_some() {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                let weak = Arc::downgrade(&idle);
+                let weak: Vec<_> = lanes.iter().map(|l| Arc::downgrade(&l.idle)).collect();
                 rt.spawn(async move {
                     let mut tick = tokio::time::interval(IDLE_KEEP / 2);
                     loop {
                         tick.tick().await;
-                        let Some(idle) = weak.upgrade() else { return };
-                        let guard = idle.lock();
-                        if let Ok(mut list) = guard {
-                            list.retain(|(since, _)| since.elapsed() < IDLE_KEEP);
+                        for w in &weak {
+                            let Some(idle) = w.upgrade() else { return };
+                            let guard = idle.lock();
+                            if let Ok(mut list) = guard {
+                                list.retain(|(since, _)| since.elapsed() < IDLE_KEEP);
+                            }
                         }
                     }
                 });
@@ -137,10 +164,18 @@ impl Pool {
         }
         Pool {
             backend,
-            slots: size.map(|n| Arc::new(Semaphore::new(n.max(1)))),
-            idle,
+            lanes,
             connect_timeout: Duration::from_secs(5),
         }
+    }
+
+    /// This thread's lane.
+    fn lane(&self) -> &Lane {
+        let i = match crate::cores::current() {
+            Some(i) if self.lanes.len() > 1 => i % self.lanes.len(),
+            _ => 0,
+        };
+        &self.lanes[i]
     }
 
     pub fn backend(&self) -> &Backend {
@@ -149,13 +184,15 @@ impl Pool {
 
     /// Whether connections are kept between requests.
     pub fn reuses(&self) -> bool {
-        self.slots.is_some()
+        self.lanes[0].slots.is_some()
     }
 
     /// Forgets idle connections (the backend restarted).
     pub fn clear(&self) {
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.clear();
+        for lane in &self.lanes {
+            if let Ok(mut idle) = lane.idle.lock() {
+                idle.clear();
+            }
         }
     }
 
@@ -186,7 +223,8 @@ impl Pool {
         timeout: Duration,
         stderr: &mut Vec<Bytes>,
     ) -> Result<(CgiHead, Response), ProxyError> {
-        let permit = match &self.slots {
+        let lane = self.lane();
+        let permit = match &lane.slots {
             // A free child: no timer to set up and take down.
             Some(s) => match Arc::clone(s).try_acquire_owned() {
                 Ok(p) => Some(p),
@@ -208,14 +246,14 @@ impl Pool {
         // A request with a body is not retried, so it never rides a kept connection; it closes
         // one instead, which frees the child that connection held.
         if body.is_some() {
-            if let Ok(mut idle) = self.idle.lock() {
+            if let Ok(mut idle) = lane.idle.lock() {
                 idle.pop();
             }
         }
         let mut body = body;
         for attempt in 0..2 {
             let pooled = if attempt == 0 && reuse {
-                self.idle
+                lane.idle
                     .lock()
                     .ok()
                     .and_then(|mut i| i.pop())
@@ -229,7 +267,7 @@ impl Pool {
                 None => self.connect().await.map_err(ProxyError::Unavailable)?,
             };
             let recycle: Option<client::Recycle<Stream>> = reuse.then(|| {
-                let idle = Arc::clone(&self.idle);
+                let idle = Arc::clone(&lane.idle);
                 Box::new(move |s: Stream| {
                     if let Ok(mut idle) = idle.lock() {
                         idle.push((std::time::Instant::now(), s));

@@ -42,10 +42,12 @@ const SPOOL: usize = 16 * 1024;
 
 type BackendBody = http_body_util::combinators::UnsyncBoxBody<Bytes, std::io::Error>;
 
-/// Idle connections per backend (`host:port`).
-fn pool() -> &'static Mutex<HashMap<String, Vec<SendRequest<BackendBody>>>> {
-    static POOL: std::sync::OnceLock<Mutex<HashMap<String, Vec<SendRequest<BackendBody>>>>> =
-        std::sync::OnceLock::new();
+/// Idle connections per serving thread and backend (`host:port`): a connection's task runs
+/// on the thread that opened it, so each thread keeps its own (see [`crate::cores`]).
+type Idle = HashMap<(Option<usize>, String), Vec<SendRequest<BackendBody>>>;
+
+fn pool() -> &'static Mutex<Idle> {
+    static POOL: std::sync::OnceLock<Mutex<Idle>> = std::sync::OnceLock::new();
     POOL.get_or_init(Default::default)
 }
 
@@ -401,7 +403,7 @@ async fn checkout(
 ) -> std::io::Result<SendRequest<BackendBody>> {
     {
         let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(idle) = pool.get_mut(key) {
+        if let Some(idle) = pool.get_mut(&(crate::cores::current(), key.to_string())) {
             // A connection still delivering an earlier answer's body stays for later; a
             // closed one goes.
             idle.retain(|s| !s.is_closed());
@@ -436,7 +438,9 @@ async fn checkout(
 /// Puts a connection back for the next request (at most a few per backend).
 fn checkin(key: &str, sender: SendRequest<BackendBody>) {
     let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
-    let idle = pool.entry(key.to_string()).or_default();
+    let idle = pool
+        .entry((crate::cores::current(), key.to_string()))
+        .or_default();
     if idle.len() < 64 {
         idle.push(sender);
     }

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{IoSlice, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -24,13 +24,11 @@ const FLUSH_AT: usize = 64 * 1024;
 /// One log file, opened in append mode, shared by every snapshot that names it.
 #[derive(Debug)]
 pub struct LogFile {
-    inner: Mutex<LogInner>,
-}
-
-#[derive(Debug)]
-struct LogInner {
-    file: Option<std::fs::File>,
-    buf: Vec<u8>,
+    /// Each line goes out in one `write` of its own, which `O_APPEND` keeps whole and in
+    /// one piece beside the other threads' lines: no lock is held across the system call.
+    file: std::fs::File,
+    /// Lines held back (`BufferedLogs On`).
+    buf: Mutex<Vec<u8>>,
 }
 
 impl LogFile {
@@ -43,46 +41,64 @@ impl LogFile {
             .append(true)
             .open(path)?;
         Ok(LogFile {
-            inner: Mutex::new(LogInner {
-                file: Some(file),
-                buf: Vec::with_capacity(FLUSH_AT),
-            }),
+            file,
+            buf: Mutex::new(Vec::new()),
         })
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        self.buf.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Appends one line (a newline is added).
     pub fn line(&self, text: &str) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.buf.extend_from_slice(text.as_bytes());
-        inner.buf.push(b'\n');
-        if inner.buf.len() >= FLUSH_AT {
-            inner.flush();
+        let mut buf = self.held();
+        if buf.capacity() == 0 {
+            buf.reserve(FLUSH_AT);
+        }
+        buf.extend_from_slice(text.as_bytes());
+        buf.push(b'\n');
+        if buf.len() >= FLUSH_AT {
+            self.write_out(&mut buf);
         }
     }
 
     /// Appends one line and writes it out at once, after anything buffered before it.
     pub fn line_now(&self, text: &str) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.buf.extend_from_slice(text.as_bytes());
-        inner.buf.push(b'\n');
-        inner.flush();
+        {
+            let mut buf = self.held();
+            if !buf.is_empty() {
+                buf.extend_from_slice(text.as_bytes());
+                buf.push(b'\n');
+                self.write_out(&mut buf);
+                return;
+            }
+        }
+        let mut f = &self.file;
+        let line = [IoSlice::new(text.as_bytes()), IoSlice::new(b"\n")];
+        // A failing disk must not take the server down; the line is dropped.
+        match f.write_vectored(&line) {
+            Ok(n) if n > text.len() => {}
+            Ok(n) => {
+                let _ = f.write_all(&text.as_bytes()[n..]);
+                let _ = f.write_all(b"\n");
+            }
+            Err(_) => {}
+        }
     }
 
     pub fn flush(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).flush();
+        let mut buf = self.held();
+        self.write_out(&mut buf);
     }
-}
 
-impl LogInner {
-    fn flush(&mut self) {
-        if self.buf.is_empty() {
+    fn write_out(&self, buf: &mut Vec<u8>) {
+        if buf.is_empty() {
             return;
         }
-        if let Some(f) = self.file.as_mut() {
-            // A failing disk must not take the server down; the lines are dropped.
-            let _ = f.write_all(&self.buf);
-        }
-        self.buf.clear();
+        // A failing disk must not take the server down; the lines are dropped.
+        let _ = (&self.file).write_all(buf);
+        buf.clear();
     }
 }
 

@@ -388,7 +388,7 @@ async fn accept_loop(
                     shared.open.send_modify(|n| *n += 1);
                     let shared = Arc::clone(&shared);
                     let stop = stop.clone();
-                    tokio::spawn(async move {
+                    crate::cores::spawn_connection(stream, move |stream| async move {
                         connection(&shared, stream, client, port, stop, Packet::default()).await;
                         shared.open.send_modify(|n| *n -= 1);
                     });
@@ -426,7 +426,13 @@ fn start_handback(shared: &Arc<Shared>) -> Result<(), String> {
     let rt = tokio::runtime::Handle::current();
     handoff::spawn_receiver("http-back", listener, stop, move |stream, packet| {
         let Some(shared) = weak.upgrade() else { return };
-        rt.spawn(serve_handed(shared, stream, packet));
+        if crate::cores::count() == 0 {
+            rt.spawn(serve_handed(shared, stream, packet));
+        } else {
+            crate::cores::spawn_std_connection(stream, move |stream| {
+                serve_handed_stream(shared, stream, packet)
+            });
+        }
     })
     .map(|_| ())
     .map_err(|e| format!("no se pudo crear el hilo de conexiones devueltas: {e}"))
@@ -434,9 +440,13 @@ fn start_handback(shared: &Arc<Shared>) -> Result<(), String> {
 
 /// Serves a connection another process passed to this one.
 pub(super) async fn serve_handed(shared: Arc<Shared>, stream: std::net::TcpStream, packet: Packet) {
-    let Ok(stream) = TcpStream::from_std(stream) else {
-        return;
-    };
+    if let Ok(stream) = TcpStream::from_std(stream) {
+        serve_handed_stream(shared, stream, packet).await;
+    }
+}
+
+/// [`serve_handed`] once the stream is registered with this thread's runtime.
+async fn serve_handed_stream(shared: Arc<Shared>, stream: TcpStream, packet: Packet) {
     let _ = stream.set_nodelay(true);
     let Ok(client) = stream.peer_addr() else {
         return;

@@ -240,7 +240,10 @@ impl ProxyRole {
                 loop {
                     match tcp.accept().await {
                         Ok((stream, client)) => {
-                            tokio::spawn(client::connection(Arc::clone(&p), stream, client));
+                            let p = Arc::clone(&p);
+                            crate::cores::spawn_connection(stream, move |stream| {
+                                client::connection(p, stream, client)
+                            });
                         }
                         Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
                     }

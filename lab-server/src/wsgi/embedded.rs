@@ -103,7 +103,13 @@ impl Embedded {
     ) -> Response<Body> {
         // Nobody else in Python: run it here, with no hand-off to a pool thread and no wait
         // for the interpreter lock (the response is collected, then written by this thread).
-        if self.inline && input.is_none() && super::inline::nobody_inside() {
+        // Not on a serving thread: no other thread could take over its connections while
+        // it sits in Python (see `crate::cores`).
+        if self.inline
+            && input.is_none()
+            && !crate::cores::on_core()
+            && super::inline::nobody_inside()
+        {
             super::inline::keep_thread_state();
             let (input, output, queue) = super::inline::io();
             let job = job(environ, input, output, ctx, "", (true, true), ctx.log());
