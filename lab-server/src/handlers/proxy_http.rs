@@ -403,7 +403,16 @@ async fn checkout(
 ) -> std::io::Result<SendRequest<BackendBody>> {
     {
         let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(idle) = pool.get_mut(&(crate::cores::current(), key.to_string())) {
+        // This thread's connections first; else another thread's (it goes on running there,
+        // each request then crossing over, which still beats a new connection).
+        let here = crate::cores::current();
+        let mut lists: Vec<_> = pool
+            .iter_mut()
+            .filter(|((_, k), _)| k == key)
+            .map(|((core, _), idle)| (*core != here, idle))
+            .collect();
+        lists.sort_by_key(|(elsewhere, _)| *elsewhere);
+        for (_, idle) in lists {
             // A connection still delivering an earlier answer's body stays for later; a
             // closed one goes.
             idle.retain(|s| !s.is_closed());
