@@ -280,7 +280,11 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
     // A body that turns out larger than LimitRequestBody (chunked: nothing declared it) or
     // that stops arriving (RequestReadTimeout body=) fails the request, as the read fails in
     // mod_cgid; the script gets what came before and is ended.
-    let (body_tx, mut body_failed) = tokio::sync::oneshot::channel::<BodyFailure>();
+    // The failure comes with the script's stdin, still open: the script must be signalled
+    // before it could see the end of its input (as in mod_cgid, where it is killed while it
+    // still waits for the rest).
+    let (body_tx, mut body_failed) =
+        tokio::sync::oneshot::channel::<(BodyFailure, tokio::process::ChildStdin)>();
     let mut body_done = false;
     if let (Some(stdin), Some(body)) = (child.stdin.take(), body) {
         let limit = eff
@@ -308,7 +312,7 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
         let read = tokio::select! {
             r = tokio::time::timeout(timeout, out.read_buf(&mut buf)) => r,
             f = &mut body_failed, if !body_done => match f {
-                Ok(f) => break Err(HeadFailure::Body(f)),
+                Ok((f, stdin)) => break Err(HeadFailure::Body(f, stdin)),
                 // The body went to the script whole (or there was none).
                 Err(_) => {
                     body_done = true;
@@ -336,9 +340,10 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
     };
     let (head, body_start, nph_version) = match head {
         Ok(h) => h,
-        Err(HeadFailure::Body(failure)) => {
+        Err(HeadFailure::Body(failure, stdin)) => {
             // mod_cgid's cleanup: SIGTERM to the script, SIGKILL if it lingers.
             signal_group(pgid, libc::SIGTERM);
+            drop(stdin);
             finish(child, pgid, Duration::from_secs(3));
             let (status, msg) = match failure {
                 BodyFailure::TooLarge { read, limit } => {
@@ -384,7 +389,7 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
                         "malformed header from script '{name}': cabecera de más de {MAX_HEAD} bytes"
                     ),
                 ),
-                HeadFailure::Body(_) => {
+                HeadFailure::Body(..) => {
                     (500, format!("End of script output before headers: {name}"))
                 }
                 HeadFailure::Bad(HeadError::BadLine(l))
@@ -519,7 +524,8 @@ enum HeadFailure {
     Timeout,
     Eof,
     Bad(HeadError),
-    Body(BodyFailure),
+    /// With the script's stdin, closed only once the script was signalled.
+    Body(BodyFailure, tokio::process::ChildStdin),
 }
 
 /// Why the copy of the request body to a script failed.
@@ -659,13 +665,13 @@ async fn pump_stdin(
     mut stdin: tokio::process::ChildStdin,
     limit: u64,
     notes: Arc<crate::http::wire::Notes>,
-    failed: tokio::sync::oneshot::Sender<BodyFailure>,
+    failed: tokio::sync::oneshot::Sender<(BodyFailure, tokio::process::ChildStdin)>,
 ) {
     let mut read = 0u64;
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
             if notes.body_timed_out() {
-                let _ = failed.send(BodyFailure::TimedOut);
+                let _ = failed.send((BodyFailure::TimedOut, stdin));
                 return;
             }
             break;
@@ -673,7 +679,7 @@ async fn pump_stdin(
         if let Ok(data) = frame.into_data() {
             read += data.len() as u64;
             if limit > 0 && read > limit {
-                let _ = failed.send(BodyFailure::TooLarge { read, limit });
+                let _ = failed.send((BodyFailure::TooLarge { read, limit }, stdin));
                 return;
             }
             if stdin.write_all(&data).await.is_err() {
