@@ -22,7 +22,8 @@ pub struct Backend {
     healthy: AtomicBool,
     /// Probe results, newest in bit 0.
     history: AtomicU64,
-    pool: Mutex<Vec<Pooled>>,
+    /// With the serving thread each connection's task runs on (see [`crate::cores`]).
+    pool: Mutex<Vec<(Option<usize>, Pooled)>>,
     probe: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -195,23 +196,19 @@ impl Backends {
         b: &Backend,
         req: http::Request<ProxyBody>,
     ) -> Result<http::Response<hyper::body::Incoming>, FetchError> {
-        let mut sender = None;
-        {
+        let here = crate::cores::current();
+        let sender = {
             let mut pool = b.pool.lock().unwrap_or_else(|e| e.into_inner());
-            let mut keep = Vec::new();
-            while let Some(s) = pool.pop() {
-                if s.0.is_closed() {
-                    continue;
-                }
-                if s.0.is_ready() {
-                    sender = Some(s);
-                    break;
-                }
-                keep.push(s);
-            }
-            pool.extend(keep);
-        }
-        let (mut sender, tap) = match sender {
+            pool.retain(|(_, s)| !s.0.is_closed());
+            // The latest one idle on this thread, else on another one (its requests then
+            // cross over to that thread, which still beats a new connection).
+            let at = pool
+                .iter()
+                .rposition(|(core, s)| *core == here && s.0.is_ready())
+                .or_else(|| pool.iter().rposition(|(_, s)| s.0.is_ready()));
+            at.map(|i| pool.remove(i))
+        };
+        let (origin, (mut sender, tap)) = match sender {
             Some(s) => {
                 self.stats.backend_reuse.fetch_add(1, Relaxed);
                 s
@@ -219,7 +216,7 @@ impl Backends {
             None => {
                 let s = self.connect(b).await?;
                 self.stats.backend_conn.fetch_add(1, Relaxed);
-                s
+                (here, s)
             }
         };
         self.stats.backend_req.fetch_add(1, Relaxed);
@@ -247,7 +244,7 @@ impl Backends {
         b.pool
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push((sender, tap));
+            .push((origin, (sender, tap)));
         Ok(resp)
     }
 
