@@ -103,3 +103,37 @@ fn files_outside_var_www_are_denied_by_the_root_directory_block() {
     let resp = lab.get("/");
     assert_eq!(resp.status, 403, "{resp}");
 }
+
+#[test]
+fn remoteip_proxies_must_be_addresses_and_need_the_module() {
+    let lab = TestLab::new();
+    lab.write(
+        "etc/apache2/conf-available/varnish.conf",
+        "RemoteIPHeader X-Forwarded-For\nRemoteIPInternalProxy 127.0.0.1 varnish.local\n",
+    );
+    lab.symlink(
+        "../conf-available/varnish.conf",
+        "etc/apache2/conf-enabled/varnish.conf",
+    );
+    // Without `a2enmod remoteip` the directive is unknown to Apache too.
+    let out = lab.configtest();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("remoteip"), "{}", out.stderr);
+    lab.lab(&["a2enmod", "remoteip"]).assert_code(0);
+    let out = lab.configtest();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`varnish.local` no es una dirección IP")
+            && out
+                .stderr
+                .contains("etc/apache2/conf-enabled/varnish.conf:2:33"),
+        "{}",
+        out.stderr
+    );
+    lab.write(
+        "etc/apache2/conf-available/varnish.conf",
+        "RemoteIPHeader X-Forwarded-For\nRemoteIPInternalProxy 127.0.0.1 10.0\n",
+    );
+    lab.configtest().assert_code(0);
+}

@@ -663,3 +663,13 @@ fn application_header_names_keep_their_spelling() {
         ]
     );
 }
+
+#[test]
+fn remoteip_behind_trusted_proxies() {
+    run("remoteip");
+}
+
+#[test]
+fn remoteip_without_a_proxy_list() {
+    run("remoteip_open");
+}

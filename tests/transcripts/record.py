@@ -41,8 +41,10 @@ def free_port():
 
 
 def base_conf(root, port, spec):
+    # The spec's `mods` (what the lab side enables with a2enmod) beyond the usual set.
+    extra = [m for m in spec.get("mods", []) if m not in MODULES]
     mods = "\n".join(
-        f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so" for m in MODULES
+        f"LoadModule {m}_module /usr/lib/apache2/modules/mod_{m}.so" for m in MODULES + extra
     )
     conf = spec.get("conf", "").replace("/var/www", f"{root}/var/www")
     server = spec.get("server", "").replace("/var/www", f"{root}/var/www")

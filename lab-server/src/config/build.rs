@@ -486,6 +486,10 @@ impl Builder<'_> {
                 let base = self.cfg.server_root.clone();
                 super::proxy::host_directive(self.ws, &base, node, host, &mut self.diags);
             }
+            k if k.starts_with("remoteip") => {
+                let base = self.cfg.server_root.clone();
+                super::remoteip::host_directive(self.ws, &base, node, host, &mut self.diags);
+            }
             "usecanonicalname" => match a[0].text.to_ascii_lowercase().as_str() {
                 "on" => host.use_canonical_name = Some(true),
                 "off" => host.use_canonical_name = Some(false),

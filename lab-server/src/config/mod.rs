@@ -19,6 +19,7 @@ pub mod model;
 pub mod modules;
 pub(crate) mod perdir;
 pub mod proxy;
+pub mod remoteip;
 pub mod syntax;
 pub mod wsgi;
 

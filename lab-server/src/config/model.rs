@@ -253,6 +253,8 @@ pub struct HostConfig {
     pub wsgi_aliases: Vec<super::wsgi::WsgiScriptAlias>,
     /// `ProxyPass`, `ProxyPassMatch`, `ProxyTimeout`, `<Proxy>` (mod_proxy, mod_proxy_fcgi).
     pub proxy: super::proxy::HostProxy,
+    /// `RemoteIPHeader`, `RemoteIPInternalProxy`... (mod_remoteip).
+    pub remoteip: super::remoteip::RemoteIp,
     /// `AllowEncodedSlashes` (server or vhost; `None`: the main server's, else Off).
     pub allow_encoded_slashes: Option<EncodedSlashes>,
     /// `UseCanonicalName On`: self-referential URLs use `ServerName` and its port.

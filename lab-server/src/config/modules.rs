@@ -225,6 +225,14 @@ pub const MODULES: &[ModuleInfo] = &[
         "HTTP para mod_proxy: Gunicorn, Granian u otro servidor de aplicaciones",
     ),
     module(
+        "remoteip",
+        false,
+        false,
+        &[],
+        &[],
+        "la IP del cliente que dicen los proxies de delante (Varnish): RemoteIPHeader",
+    ),
+    module(
         "actions",
         false,
         false,
@@ -380,7 +388,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "proxy_uwsgi",
     "proxy_wstunnel",
     "ratelimit",
-    "remoteip",
     "request",
     "rewrite",
     "sed",

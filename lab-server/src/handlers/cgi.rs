@@ -202,7 +202,7 @@ pub async fn serve<'a>(call: Call<'a, '_>) -> Outcome<'a> {
     };
     let mut env = cgivars::build(&CgiRequest {
         parts: req_parts,
-        client: conn.client,
+        client: conn.cgi_remote(),
         local: conn.local,
         server_port,
         server_name: &server_name,

@@ -189,7 +189,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     let script_path = Path::new(&script_filename);
     let req = CgiRequest {
         parts,
-        client: conn.client,
+        client: conn.cgi_remote(),
         local: conn.local,
         server_port: conn.port,
         server_name,

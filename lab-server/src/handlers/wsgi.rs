@@ -34,7 +34,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: ScriptMatch<'_>) -> Outcome<'a> {
         ctx.host,
         &m,
         conn.port,
-        conn.client,
+        conn.cgi_remote(),
         conn.local,
     );
     wctx.default_type = super::content_type(site, &eff, file.path);

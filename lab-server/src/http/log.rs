@@ -156,7 +156,10 @@ enum Piece {
 
 /// Everything a format can print about a finished request.
 pub struct Entry<'a> {
+    /// The client (`%a`): the connection's peer, or the address mod_remoteip found.
     pub client: SocketAddr,
+    /// The connection's peer (`%{c}a`).
+    pub peer: SocketAddr,
     /// The client's name from a `host` access rule's double lookup (`%h` prefers it).
     pub remote_host: Option<&'a str>,
     pub local: SocketAddr,
@@ -287,6 +290,10 @@ fn escape_into(out: &mut String, v: &str) {
 
 fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
     match code {
+        // `%{c}a`, `%{c}h`: the connection's peer, not the client mod_remoteip found.
+        'h' | 'a' if arg == Some("c") => {
+            let _ = write!(out, "{}", e.peer.ip().to_canonical());
+        }
         'h' if e.remote_host.is_some_and(|n| !n.is_empty()) => {
             out.push_str(e.remote_host.unwrap_or_default());
         }
@@ -626,6 +633,7 @@ mod tests {
         let env = HashMap::new();
         let e = Entry {
             client: "127.0.0.1:5000".parse().unwrap(),
+            peer: "127.0.0.1:5000".parse().unwrap(),
             remote_host: None,
             local: "127.0.0.1:80".parse().unwrap(),
             port: 80,

@@ -25,6 +25,7 @@ pub mod htaccess;
 pub mod log;
 pub mod mapping;
 pub mod perdir;
+pub mod remoteip;
 pub mod request;
 pub mod server;
 pub mod site;

@@ -9,7 +9,7 @@
 //! 5. output filters: `Header`, `Expires`, `ErrorDocument`; then the access log line.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -40,7 +40,10 @@ use crate::wsgi::ScriptMatch;
 /// The connection a request arrived on.
 #[derive(Debug)]
 pub struct Conn {
+    /// The client: the connection's peer, or the address mod_remoteip found for a request.
     pub client: SocketAddr,
+    /// The connection's peer (`%{c}a`, `REMOTE_PORT`).
+    pub peer: SocketAddr,
     pub local: SocketAddr,
     /// The port as written in `Listen` (80, not the mapped 10080).
     pub port: u16,
@@ -55,6 +58,54 @@ pub struct Conn {
     /// The client's name once a `host` access rule looked it up (Apache keeps it in the
     /// connection, and `%h` logs it for this and every later request on it).
     pub remote_host: std::sync::OnceLock<String>,
+}
+
+impl Conn {
+    /// `REMOTE_ADDR` and `REMOTE_PORT` as Apache sets them for CGI, FastCGI and WSGI: the
+    /// client's address (mod_remoteip's, if it changed it) and the connection's port.
+    pub fn cgi_remote(&self) -> SocketAddr {
+        SocketAddr::new(self.client.ip(), self.peer.port())
+    }
+
+    /// The same connection seen from a request whose client mod_remoteip changed: the
+    /// client's address (port 0, as Apache does not know it) where the peer's was.
+    fn for_client(&self, client: IpAddr) -> Conn {
+        Conn {
+            client: SocketAddr::new(client, 0),
+            peer: self.peer,
+            local: self.local,
+            port: self.port,
+            served: AtomicU64::new(self.served.load(Ordering::Relaxed)),
+            wsgi: self.wsgi.clone(),
+            notes: Arc::clone(&self.notes),
+            hand: self.hand.clone(),
+            remote_host: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+/// The client mod_remoteip finds for a request to `host`, if it changes it (the header
+/// rewritten as Apache leaves it).
+fn remoteip_client(
+    site: &Site,
+    host: &crate::config::model::HostConfig,
+    conn: &Conn,
+    headers: &mut http::HeaderMap,
+) -> Option<IpAddr> {
+    let main = &site.config.main.remoteip;
+    if host.remoteip.header.is_none() && main.header.is_none() {
+        return None;
+    }
+    super::remoteip::apply(&host.remoteip.over(main), conn.client.ip(), headers)
+}
+
+/// The host the client named: the `Host` header, else the authority of an absolute target.
+fn host_header(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
 }
 
 /// The request body, type-erased so the pipeline is not generic over it.
@@ -81,18 +132,20 @@ where
     }
     let mut body = Some(body.map_err(|e| e.to_string()).boxed_unsync());
 
-    let host_header = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
     let chosen = site.vhosts.choose(
         &site.config,
         conn.local.ip(),
         conn.port,
-        host_header.map(|h| h.trim()),
+        host_header(&parts).map(|h| h.trim()),
     );
     let host = site.host(chosen);
+    // mod_remoteip, before anything looks at the client: from here on the request's `conn`
+    // names the client the trusted proxies report (the connection's own address stays in
+    // `peer`).
+    let conn = match remoteip_client(&site, host, &conn, &mut parts.headers) {
+        Some(client) => Arc::new(conn.for_client(client)),
+        None => conn,
+    };
     let mut ctx = Ctx {
         chosen,
         host,
@@ -272,6 +325,7 @@ where
             + 12;
         let entry = Entry {
             client: conn.client,
+            peer: conn.peer,
             remote_host: conn.remote_host.get().map(String::as_str),
             local: conn.local,
             port: conn.port,
@@ -296,7 +350,7 @@ where
             request_headers: &parts.headers,
             response_headers: resp.headers(),
             server_name: site.server_name(host),
-            host_header,
+            host_header: host_header(&parts),
             url_path: &ctx.url,
             file: ctx.file.as_deref(),
             env: &ctx.env,

@@ -482,6 +482,7 @@ pub(super) async fn connection(
     };
     let conn = Arc::new(Conn {
         client,
+        peer: client,
         local,
         port,
         served: AtomicU64::new(start.served),
