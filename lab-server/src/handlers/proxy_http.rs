@@ -170,6 +170,9 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: HttpMatch<'_>) -> Outcome<'a> {
         }
     };
     *req.headers_mut() = out;
+    // The client's spelling of the header names (recorded by the server when a site proxies
+    // to HTTP backends), which hyper follows when it writes the request.
+    *req.extensions_mut() = parts.extensions.clone();
 
     // The exchange.
     let log_client = conn.client;

@@ -518,6 +518,7 @@ pub(super) async fn connection(
         field_size: site.config.limits.field_size,
         fields: site.config.limits.fields,
     };
+    let keep_case = site.proxies_http;
     drop(site);
 
     // Activity for the keep-alive idle timer: requests in flight and when the last ended.
@@ -572,6 +573,7 @@ pub(super) async fn connection(
         .header_read_timeout(header_timeout)
         .keep_alive(true)
         .title_case_headers(true)
+        .preserve_header_case(keep_case)
         .max_headers(max_headers)
         .max_buf_size(256 * 1024);
     let mut prefix = start.head;

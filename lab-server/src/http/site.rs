@@ -126,6 +126,9 @@ pub struct Site {
     pub files: FileCache,
     /// hyper's header read timeout: `Timeout` (mod_reqtimeout's stages are kept by the wire).
     pub header_timeout: std::time::Duration,
+    /// Some `ProxyPass` goes to an `http://` backend: request header names are kept as the
+    /// client spelled them, to be forwarded so (as mod_proxy_http does).
+    pub proxies_http: bool,
     /// mod_reqtimeout's stages, when the module is loaded.
     pub read_timeouts: Option<crate::http::wire::ReadTimeouts>,
     /// The `Server` header (`ServerTokens`).
@@ -185,6 +188,9 @@ impl Site {
             stats,
             files: FileCache::default(),
             header_timeout,
+            proxies_http: std::iter::once(&config.main)
+                .chain(config.vhosts.iter().map(|v| &v.host))
+                .any(|h| h.proxy.rules.iter().any(|r| r.http.is_some())),
             read_timeouts,
             server_header: http::HeaderValue::from_str(&config.server_tokens)
                 .unwrap_or(http::HeaderValue::from_static("Apache")),
