@@ -54,14 +54,15 @@ pub fn parse_head(data: &[u8]) -> Result<Option<(CgiHead, usize)>, HeadError> {
         if line.is_empty() {
             continue;
         }
-        let text = String::from_utf8_lossy(line);
+        // The line as text only for the message of a bad one.
+        let bad = || HeadError::BadLine(String::from_utf8_lossy(line).into_owned());
         let Some(colon) = line.iter().position(|&b| b == b':') else {
-            return Err(HeadError::BadLine(text.into_owned()));
+            return Err(bad());
         };
         let name = String::from_utf8_lossy(&line[..colon]).trim().to_string();
         let value = trim(&line[colon + 1..]);
         if name.is_empty() || name.contains(' ') {
-            return Err(HeadError::BadLine(text.into_owned()));
+            return Err(bad());
         }
         if name.eq_ignore_ascii_case("status") {
             let v = String::from_utf8_lossy(value).into_owned();

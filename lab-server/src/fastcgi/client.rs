@@ -61,6 +61,22 @@ pub async fn begin<S>(
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    begin_with(stream, params, body, recycle).await
+}
+
+/// [`begin`] for pairs of any byte containers (borrowed ones, say: nothing copied before
+/// they are encoded).
+pub async fn begin_with<S, K, V>(
+    stream: S,
+    params: &[(K, V)],
+    body: Option<mpsc::Receiver<Result<Bytes, String>>>,
+    recycle: Option<Recycle<S>>,
+) -> std::io::Result<Exchange<S>>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    K: AsRef<[u8]>,
+    V: AsRef<[u8]>,
+{
     let recycle = if body.is_none() { recycle } else { None };
     let flags = if recycle.is_some() {
         record::KEEP_CONN

@@ -218,7 +218,7 @@ impl Pool {
     /// `timeout` bounds each wait for the backend (`ProxyTimeout`, `timeout=`).
     pub async fn request(
         &self,
-        params: &[(Vec<u8>, Vec<u8>)],
+        params: &[super::record::Param<'_>],
         body: Option<mpsc::Receiver<Result<Bytes, String>>>,
         timeout: Duration,
         stderr: &mut Vec<Bytes>,
@@ -274,7 +274,8 @@ impl Pool {
                     }
                 }) as client::Recycle<Stream>
             });
-            let mut exchange = match client::begin(stream, params, body.take(), recycle).await {
+            let mut exchange = match client::begin_with(stream, params, body.take(), recycle).await
+            {
                 Ok(e) => e,
                 Err(_) if was_pooled => continue,
                 Err(e) => return Err(ProxyError::Broken(e.to_string())),

@@ -1,5 +1,7 @@
 //! FastCGI records (FastCGI 1.0 specification, section 3 and 8).
 
+use std::borrow::Cow;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -132,16 +134,25 @@ fn length_len(n: usize) -> usize {
     }
 }
 
+/// One name-value pair of PARAMS, each side borrowed (from the request, the configuration,
+/// a constant) or built for it.
+pub type Param<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
 /// Appends a whole PARAMS stream for `pairs`: its records (as many as the pairs need, each
 /// at most [`MAX_CONTENT`] bytes) and the empty record that ends it. The usual request's
 /// pairs fit one record and are written straight into it, in one allocation of `out`.
-pub fn encode_params(out: &mut BytesMut, request_id: u16, pairs: &[(Vec<u8>, Vec<u8>)]) {
+pub fn encode_params<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    out: &mut BytesMut,
+    request_id: u16,
+    pairs: &[(K, V)],
+) {
     let len: usize = pairs
         .iter()
+        .map(|(k, v)| (k.as_ref(), v.as_ref()))
         .map(|(k, v)| length_len(k.len()) + length_len(v.len()) + k.len() + v.len())
         .sum();
     if len > MAX_CONTENT {
-        let data = encode_pairs(pairs.iter().map(|(k, v)| (&k[..], &v[..])));
+        let data = encode_pairs(pairs.iter().map(|(k, v)| (k.as_ref(), v.as_ref())));
         encode_stream(out, RecordType::Params, request_id, &data);
     } else if len > 0 {
         let padding = (8 - len % 8) % 8;
@@ -153,6 +164,7 @@ pub fn encode_params(out: &mut BytesMut, request_id: u16, pairs: &[(Vec<u8>, Vec
         out.put_u8(padding as u8);
         out.put_u8(0);
         for (name, value) in pairs {
+            let (name, value) = (name.as_ref(), value.as_ref());
             put_length(out, name.len());
             put_length(out, value.len());
             out.put_slice(name);

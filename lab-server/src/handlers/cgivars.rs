@@ -14,6 +14,7 @@
 //! The variables of `SetEnv`, `PassEnv`, `SetEnvIf` (after `UnsetEnv`) come first and the
 //! ones computed here override them, as `apr_table_overlap` does in Apache.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -33,11 +34,27 @@ pub fn signature(
     port: u16,
 ) -> String {
     use crate::config::model::ServerSignature;
-    let name = crate::http::errors::html_escape(name);
+    if mode == ServerSignature::Off {
+        return String::new();
+    }
+    let plain = !name.contains(['<', '>', '&', '"', '\'']);
+    let name: Cow<'_, str> = if plain {
+        Cow::Borrowed(name)
+    } else {
+        Cow::Owned(crate::http::errors::html_escape(name))
+    };
     match mode {
         ServerSignature::Off => String::new(),
         ServerSignature::On => {
-            format!("<address>{software} Server at {name} Port {port}</address>\n")
+            let mut out = String::with_capacity(48 + software.len() + name.len());
+            out.push_str("<address>");
+            out.push_str(software);
+            out.push_str(" Server at ");
+            out.push_str(&name);
+            out.push_str(" Port ");
+            crate::http::log::push_u64(&mut out, u64::from(port));
+            out.push_str("</address>\n");
+            out
         }
         ServerSignature::EMail => format!(
             "<address>{software} Server at <a href=\"mailto:{admin}\">{name}</a> Port {port}</address>\n"
@@ -83,120 +100,152 @@ pub struct CgiRequest<'a> {
 
 /// The environment of the script, in a stable order (later entries never repeat a name).
 pub fn build(r: &CgiRequest<'_>) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = Vec::with_capacity(32 + r.parts.headers.len());
-    fn set(env: &mut Vec<(String, String)>, k: &str, v: String) {
-        match env.iter_mut().find(|(name, _)| name == k) {
+    vars(r)
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// A variable's name or value: borrowed from the request or the configuration when it is
+/// there as it is sent, else built.
+pub type Text<'a> = Cow<'a, str>;
+
+/// [`build`] without copying what is already there: names and values borrowed from the
+/// request, the configuration and the constants where they can be (the FastCGI client sends
+/// them as they are).
+pub fn vars<'a>(r: &CgiRequest<'a>) -> Vec<(Text<'a>, Text<'a>)> {
+    let mut env: Vec<(Text<'a>, Text<'a>)> = Vec::with_capacity(32 + r.parts.headers.len());
+    fn set<'a>(env: &mut Vec<(Text<'a>, Text<'a>)>, k: Text<'a>, v: Text<'a>) {
+        match env.iter_mut().find(|(name, _)| *name == k) {
             Some((_, old)) => *old = v,
-            None => env.push((k.to_string(), v)),
+            None => env.push((k, v)),
         }
     }
     for (k, v) in r.subprocess_env {
-        set(&mut env, k, v.clone());
+        set(&mut env, Cow::Borrowed(k), Cow::Borrowed(v));
     }
 
     // ap_add_common_vars: the headers first. Repeated headers are joined with ", " as
     // Apache's request parser merges them.
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for (name, value) in &r.parts.headers {
-        let value = latin1(value.as_bytes());
-        let key = match name.as_str() {
-            "content-type" => "CONTENT_TYPE".to_string(),
-            "content-length" => "CONTENT_LENGTH".to_string(),
+    let parts: &'a Parts = r.parts;
+    for name in parts.headers.keys() {
+        let key: Text<'a> = match name.as_str() {
+            "content-type" => Cow::Borrowed("CONTENT_TYPE"),
+            "content-length" => Cow::Borrowed("CONTENT_LENGTH"),
             "authorization" | "proxy-authorization" if !r.pass_auth => continue,
             "proxy" => continue,
             n => match http_name(n) {
-                Some(k) => k,
+                Some(k) => Cow::Owned(k),
                 None => continue,
             },
         };
-        match headers.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => {
-                v.push_str(", ");
-                v.push_str(&value);
-            }
-            None => headers.push((key, value)),
+        // Each name's values come together, and two names never make the same variable.
+        let mut values = parts.headers.get_all(name).iter();
+        let Some(first) = values.next() else { continue };
+        let mut value = latin1_text(first.as_bytes());
+        for more in values {
+            let joined = value.to_mut();
+            joined.push_str(", ");
+            joined.push_str(&latin1_text(more.as_bytes()));
         }
-    }
-    for (k, v) in headers {
-        set(&mut env, &k, v);
+        set(&mut env, key, value);
     }
     // The variables below are all different from each other: each only needs looking for
     // among those set so far (SetEnv and the headers).
     let dynamic = env.len();
-    let set = |env: &mut Vec<(String, String)>, k: &str, v: String| match env[..dynamic]
+    let set = |env: &mut Vec<(Text<'a>, Text<'a>)>, k: &'static str, v: Text<'a>| match env
+        [..dynamic]
         .iter_mut()
-        .find(|(name, _)| name == k)
+        .find(|(name, _)| name.as_ref() == k)
     {
         Some((_, old)) => *old = v,
-        None => env.push((k.to_string(), v)),
+        None => env.push((Cow::Borrowed(k), v)),
     };
     // The server's PATH, read once (Apache reads it at start-up too).
     static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let path =
         PATH.get_or_init(|| std::env::var("PATH").unwrap_or_else(|_| DEFAULT_PATH.to_string()));
-    set(&mut env, "PATH", path.clone());
-    set(&mut env, "SERVER_SIGNATURE", r.server_signature.to_string());
-    set(&mut env, "SERVER_SOFTWARE", r.server_software.to_string());
-    set(&mut env, "SERVER_NAME", r.server_name.to_string());
+    set(&mut env, "PATH", Cow::Borrowed(path.as_str()));
     set(
         &mut env,
-        "SERVER_ADDR",
-        r.local.ip().to_canonical().to_string(),
+        "SERVER_SIGNATURE",
+        Cow::Borrowed(r.server_signature),
     );
-    set(&mut env, "SERVER_PORT", r.server_port.to_string());
     set(
         &mut env,
-        "REMOTE_ADDR",
-        r.client.ip().to_canonical().to_string(),
+        "SERVER_SOFTWARE",
+        Cow::Borrowed(r.server_software),
     );
+    set(&mut env, "SERVER_NAME", Cow::Borrowed(r.server_name));
+    set(&mut env, "SERVER_ADDR", Cow::Owned(ip_text(r.local.ip())));
+    set(&mut env, "SERVER_PORT", Cow::Owned(decimal(r.server_port)));
+    set(&mut env, "REMOTE_ADDR", Cow::Owned(ip_text(r.client.ip())));
     set(&mut env, "DOCUMENT_ROOT", display(r.document_root));
-    set(&mut env, "REQUEST_SCHEME", r.scheme.to_string());
-    set(&mut env, "CONTEXT_PREFIX", r.context_prefix.to_string());
+    set(&mut env, "REQUEST_SCHEME", Cow::Borrowed(r.scheme));
+    set(&mut env, "CONTEXT_PREFIX", Cow::Borrowed(r.context_prefix));
     set(
         &mut env,
         "CONTEXT_DOCUMENT_ROOT",
         display(r.context_document_root),
     );
-    set(&mut env, "SERVER_ADMIN", r.server_admin.to_string());
+    set(&mut env, "SERVER_ADMIN", Cow::Borrowed(r.server_admin));
     set(&mut env, "SCRIPT_FILENAME", display(r.script_filename));
-    set(&mut env, "REMOTE_PORT", r.client.port().to_string());
+    set(
+        &mut env,
+        "REMOTE_PORT",
+        Cow::Owned(decimal(r.client.port())),
+    );
     if let Some(user) = r.remote_user {
-        set(&mut env, "REMOTE_USER", user.to_string());
+        set(&mut env, "REMOTE_USER", Cow::Borrowed(user));
     }
     if let Some(t) = r.auth_type {
-        set(&mut env, "AUTH_TYPE", t.to_string());
+        set(&mut env, "AUTH_TYPE", Cow::Borrowed(t));
     }
 
     // ap_add_cgi_vars.
-    set(&mut env, "GATEWAY_INTERFACE", "CGI/1.1".into());
+    set(&mut env, "GATEWAY_INTERFACE", Cow::Borrowed("CGI/1.1"));
     set(
         &mut env,
         "SERVER_PROTOCOL",
-        protocol(r.parts.version).into(),
+        Cow::Borrowed(protocol(parts.version)),
     );
-    set(&mut env, "REQUEST_METHOD", r.parts.method.as_str().into());
+    set(
+        &mut env,
+        "REQUEST_METHOD",
+        Cow::Borrowed(parts.method.as_str()),
+    );
     set(
         &mut env,
         "QUERY_STRING",
-        r.parts.uri.query().unwrap_or("").to_string(),
+        Cow::Borrowed(parts.uri.query().unwrap_or("")),
     );
     set(
         &mut env,
         "REQUEST_URI",
-        r.parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into()),
+        Cow::Borrowed(parts.uri.path_and_query().map_or("/", |p| p.as_str())),
     );
-    set(&mut env, "SCRIPT_NAME", r.script_name.to_string());
+    set(&mut env, "SCRIPT_NAME", Cow::Borrowed(r.script_name));
     if !r.path_info.is_empty() {
-        set(&mut env, "PATH_INFO", r.path_info.to_string());
+        set(&mut env, "PATH_INFO", Cow::Borrowed(r.path_info));
         if let Some(t) = r.path_translated {
             set(&mut env, "PATH_TRANSLATED", display(t));
         }
     }
     env
+}
+
+/// The address as `Display` writes it (after `to_canonical`), the usual IPv4 one without
+/// the formatting machinery.
+fn ip_text(ip: std::net::IpAddr) -> String {
+    let mut out = String::with_capacity(15);
+    crate::http::log::push_ip(&mut out, ip.to_canonical());
+    out
+}
+
+fn decimal(n: u16) -> String {
+    let mut out = String::with_capacity(5);
+    crate::http::log::push_u64(&mut out, u64::from(n));
+    out
 }
 
 /// A script's answer streamed without a length to an HTTP/1.1 client: hyper chunks it and
@@ -251,14 +300,14 @@ pub fn protocol(v: http::Version) -> &'static str {
 }
 
 /// Header bytes as a string, one char per byte (as the C API passes them through).
-fn latin1(bytes: &[u8]) -> String {
-    // Nearly every value is ASCII: one copy, no per-character work.
+fn latin1_text(bytes: &[u8]) -> Cow<'_, str> {
+    // Nearly every value is ASCII: borrowed as it is, no per-character work.
     if bytes.is_ascii() {
         if let Ok(s) = std::str::from_utf8(bytes) {
-            return s.to_owned();
+            return Cow::Borrowed(s);
         }
     }
-    bytes.iter().map(|&b| b as char).collect()
+    Cow::Owned(bytes.iter().map(|&b| b as char).collect())
 }
 
 /// The variables that hold a decoded URL path or a file path: their values are UTF-8 with the
@@ -276,8 +325,12 @@ pub fn is_path_var(name: &str) -> bool {
     )
 }
 
-fn display(p: &Path) -> String {
-    crate::http::urlpath::from_fs_path(p)
+fn display(p: &Path) -> Cow<'_, str> {
+    use std::os::unix::ffi::OsStrExt;
+    match std::str::from_utf8(p.as_os_str().as_bytes()) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(crate::http::urlpath::from_fs_path(p)),
+    }
 }
 
 #[cfg(test)]

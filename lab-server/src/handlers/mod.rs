@@ -144,14 +144,46 @@ fn stats_key(handler: &Handler<'_>, call: &Call<'_, '_>) -> std::borrow::Cow<'st
         Handler::Cgi | Handler::Action(..) => "cgi".into(),
         Handler::ModPhp => "php:mod_php".into(),
         Handler::ProxyFcgi => {
-            let named = call.eff.set_handler().unwrap_or_default();
-            let target = named
-                .split_once(':')
-                .map(|(_, t)| t.split('|').next().unwrap_or(t))
-                .unwrap_or(named);
-            format!("fcgi:{target}").into()
+            let mut key = String::new();
+            fcgi_stats_key(&mut key, call);
+            key.into()
         }
     }
+}
+
+/// The counters' key of a `SetHandler proxy:...` request: `fcgi:` and the socket or
+/// address of the handler.
+fn fcgi_stats_key(out: &mut String, call: &Call<'_, '_>) {
+    let named = call.eff.set_handler().unwrap_or_default();
+    let target = named
+        .split_once(':')
+        .map(|(_, t)| t.split('|').next().unwrap_or(t))
+        .unwrap_or(named);
+    out.push_str("fcgi:");
+    out.push_str(target);
+}
+
+/// The counters of `handler`; the key of a FastCGI one is put together in a buffer of the
+/// thread rather than a new string per request.
+fn handler_stats(
+    handler: &Handler<'_>,
+    call: &Call<'_, '_>,
+) -> std::sync::Arc<crate::http::site::HandlerStats> {
+    thread_local! {
+        static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    if matches!(handler, Handler::ProxyFcgi) {
+        let hit = KEY.with(|key| {
+            let mut key = key.try_borrow_mut().ok()?;
+            key.clear();
+            fcgi_stats_key(&mut key, call);
+            Some(call.site.stats.handler(&key))
+        });
+        if let Some(stats) = hit {
+            return stats;
+        }
+    }
+    call.site.stats.handler(&stats_key(handler, call))
 }
 
 /// Runs `fut` counting it in `stats`: busy while it runs, a request when it ends, an error
@@ -198,7 +230,7 @@ pub async fn run<'a>(handler: Handler<'_>, mut call: Call<'a, '_>) -> Outcome<'a
             return Err((f, Some(call.eff)));
         }
     }
-    let stats = call.site.stats.handler(&stats_key(&handler, &call));
+    let stats = handler_stats(&handler, &call);
     counted(&stats, dispatch(handler, call)).await
 }
 
@@ -210,14 +242,14 @@ async fn dispatch<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {
         Handler::Cgi => cgi::serve(call).await,
         Handler::Action(url, virt) => actions::serve(call, url, virt),
         Handler::ModPhp => {
-            let path_info = call.file.path_info.to_string();
+            let path_info = call.file.path_info;
             proxy_fcgi::serve(call, proxy_fcgi::Form::ModPhp { path_info }).await
         }
         Handler::ProxyFcgi => {
-            let named = call.eff.set_handler().unwrap_or_default().to_string();
-            match proxy_fcgi::handler_target(&call.site.config.workspace, &named) {
+            let named = call.eff.set_handler().unwrap_or_default();
+            match proxy_fcgi::request_target(&call.site.config.workspace, named) {
                 Some(Ok(target)) => {
-                    let path_info = call.file.path_info.to_string();
+                    let path_info = call.file.path_info;
                     proxy_fcgi::serve(call, proxy_fcgi::Form::Handler { target, path_info }).await
                 }
                 other => {

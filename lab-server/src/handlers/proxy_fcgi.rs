@@ -14,8 +14,10 @@
 //! error log as `AH01071: Got error '...'`; an unreachable backend is a 503 and a timeout a
 //! 504, each with Apache's log lines.
 
-use std::path::Path;
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -30,6 +32,7 @@ use super::cgivars::{self, CgiRequest};
 use super::{Call, Failure, Outcome};
 use crate::config::proxy::{FcgiTarget, ProxyMatch, WorkerParams};
 use crate::fastcgi::pool::{self, Piece, ProxyError};
+use crate::fastcgi::record::Param;
 use crate::http::log::{ErrorLog, Level};
 use crate::http::Body;
 
@@ -37,13 +40,13 @@ use crate::http::Body;
 pub enum Form<'m> {
     /// `SetHandler proxy:...`: the file on disk and the path info after it (decoded).
     Handler {
-        target: FcgiTarget,
-        path_info: String,
+        target: Arc<FcgiTarget>,
+        path_info: &'m str,
     },
     /// `ProxyPass`/`ProxyPassMatch`.
     Pass(ProxyMatch<'m>),
     /// mod_php: the file on disk, served by the pool that plays Apache's PHP children.
-    ModPhp { path_info: String },
+    ModPhp { path_info: &'m str },
 }
 
 /// Serves `call` on the backend of `form`.
@@ -80,11 +83,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
                 path: String::new(),
                 written: crate::php::fpm::MOD_PHP_SOCKET.into(),
             };
-            let name = ctx
-                .url
-                .strip_suffix(path_info.as_str())
-                .unwrap_or(&ctx.url)
-                .to_string();
+            let name = ctx.url.strip_suffix(*path_info).unwrap_or(&ctx.url);
             (
                 &mod_php_target,
                 WorkerParams {
@@ -93,19 +92,15 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
                 },
                 file.path.display().to_string(),
                 name,
-                path_info.clone(),
+                *path_info,
                 false,
             )
         }
         Form::Handler { target, path_info } => {
             let params = config.main.proxy.worker_params(&target.authority_url);
-            let script = format!("proxy:{}{}", target.authority_url, file.path.display());
-            let name = ctx
-                .url
-                .strip_suffix(path_info.as_str())
-                .unwrap_or(&ctx.url)
-                .to_string();
-            (target, params, script, name, path_info.clone(), true)
+            let script = proxy_file_name(&target.authority_url, file.path);
+            let name = ctx.url.strip_suffix(*path_info).unwrap_or(&ctx.url);
+            (&**target, params, script, name, *path_info, true)
         }
         Form::Pass(m) => {
             let mut params = m.rule.params.clone();
@@ -117,8 +112,8 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
                 m.target,
                 params,
                 format!("proxy:{}", m.url),
-                ctx.url.clone(),
-                String::new(),
+                ctx.url.as_str(),
+                "",
                 false,
             )
         }
@@ -177,13 +172,27 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         conn.port,
     );
     let software = site.server_header.to_str().unwrap_or("Apache");
-    let mut env: Vec<(String, String)> = Vec::new();
-    if nokeepalive && !reuse {
-        env.push(("proxy-nokeepalive".into(), "1".into()));
-    }
-    let mut set_env: Vec<(&String, &String)> = ctx.env.iter().collect();
-    set_env.sort();
-    env.extend(set_env.into_iter().map(|(k, v)| (k.clone(), v.clone())));
+    // mod_proxy's note first, then SetEnv/SetEnvIf's variables (none, usually: then
+    // nothing is copied).
+    static NOKEEPALIVE: std::sync::OnceLock<[(String, String); 1]> = std::sync::OnceLock::new();
+    let nokeepalive: &[(String, String)] = if nokeepalive && !reuse {
+        NOKEEPALIVE.get_or_init(|| [("proxy-nokeepalive".into(), "1".into())])
+    } else {
+        &[]
+    };
+    let owned_env: Vec<(String, String)>;
+    let env: &[(String, String)] = if ctx.env.is_empty() {
+        nokeepalive
+    } else {
+        let mut set_env: Vec<(&String, &String)> = ctx.env.iter().collect();
+        set_env.sort();
+        owned_env = nokeepalive
+            .iter()
+            .cloned()
+            .chain(set_env.into_iter().map(|(k, v)| (k.clone(), v.clone())))
+            .collect();
+        &owned_env
+    };
     let translated =
         (!path_info.is_empty()).then(|| docroot.join(path_info.trim_start_matches('/')));
     let script_path = Path::new(&script_filename);
@@ -201,26 +210,28 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
         context_prefix: "",
         context_document_root: docroot,
         script_filename: script_path,
-        script_name: &script_name,
-        path_info: &path_info,
+        script_name,
+        path_info,
         path_translated: translated.as_deref(),
         // `CGIPassAuth On` hands `Authorization` to the application, as with mod_cgi
         // (Debian's php8.2-fpm.conf gets it there through SetEnvIfNoCase instead).
         pass_auth: eff.cgi_pass_auth(),
         remote_user: None,
         auth_type: None,
-        subprocess_env: &env,
+        subprocess_env: env,
     };
-    let vars = cgivars::build(&req);
-    let mut fcgi_params: Vec<(Vec<u8>, Vec<u8>)> = vars
+    let mut fcgi_params: Vec<Param<'_>> = cgivars::vars(&req)
         .into_iter()
         .map(|(k, v)| {
-            let v = if super::cgivars::is_path_var(&k) {
-                crate::http::urlpath::raw_bytes(&v).into_owned()
+            let v = if cgivars::is_path_var(&k) {
+                match crate::http::urlpath::raw_bytes(&v) {
+                    Cow::Borrowed(_) => text_bytes(v),
+                    Cow::Owned(raw) => Cow::Owned(raw),
+                }
             } else {
                 latin1_bytes(v)
             };
-            (k.into_bytes(), v)
+            (text_bytes(k), v)
         })
         .collect();
     // `ProxyFCGISetEnvIf`: the last word on the variables, after they are all built.
@@ -233,10 +244,13 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
             None => (String::new(), String::new()),
         };
         if !user.is_empty() {
-            fcgi_params.push((b"PHP_VALUE".to_vec(), user.into_bytes()));
+            fcgi_params.push((Cow::Borrowed(b"PHP_VALUE"), Cow::Owned(user.into_bytes())));
         }
         if !admin.is_empty() {
-            fcgi_params.push((b"PHP_ADMIN_VALUE".to_vec(), admin.into_bytes()));
+            fcgi_params.push((
+                Cow::Borrowed(b"PHP_ADMIN_VALUE"),
+                Cow::Owned(admin.into_bytes()),
+            ));
         }
     }
 
@@ -269,10 +283,12 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
                 if ended {
                     let len: usize = data.iter().map(Bytes::len).sum();
                     fcgi_params.retain(|(k, _)| {
-                        k.as_slice() != b"CONTENT_LENGTH"
-                            && k.as_slice() != b"HTTP_TRANSFER_ENCODING"
+                        k.as_ref() != b"CONTENT_LENGTH" && k.as_ref() != b"HTTP_TRANSFER_ENCODING"
                     });
-                    fcgi_params.push((b"CONTENT_LENGTH".to_vec(), len.to_string().into_bytes()));
+                    fcgi_params.push((
+                        Cow::Borrowed(b"CONTENT_LENGTH"),
+                        Cow::Owned(len.to_string().into_bytes()),
+                    ));
                 }
                 early = data;
             }
@@ -504,7 +520,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
 /// What a `ProxyFCGISetEnvIf` expression reads: the variables being sent (`reqenv`), the
 /// request's headers and the usual server variables.
 struct FcgiLookup<'p> {
-    params: &'p [(Vec<u8>, Vec<u8>)],
+    params: &'p [Param<'p>],
     parts: &'p http::request::Parts,
     url: &'p str,
     /// Request headers read through `req()`/`http()`/`%{HTTP:...}`: ap_expr adds them to
@@ -538,7 +554,7 @@ impl crate::config::expr::Lookup for FcgiLookup<'_> {
     fn reqenv(&self, name: &str) -> Option<String> {
         self.params
             .iter()
-            .find(|(k, _)| k == name.as_bytes())
+            .find(|(k, _)| k.as_ref() == name.as_bytes())
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
     }
 
@@ -562,7 +578,7 @@ fn fix_cgivars(
     eff: &crate::http::perdir::Effective<'_>,
     parts: &http::request::Parts,
     url: &str,
-    params: &mut Vec<(Vec<u8>, Vec<u8>)>,
+    params: &mut Vec<Param<'_>>,
 ) -> Vec<String> {
     let mut vary: Vec<String> = Vec::new();
     for rule in eff.fcgi_set_env() {
@@ -584,10 +600,10 @@ fn fix_cgivars(
         }
         let name = rule.name.as_bytes();
         match value {
-            None => params.retain(|(k, _)| k != name),
-            Some(v) => match params.iter_mut().find(|(k, _)| k == name) {
-                Some(slot) => slot.1 = v.into_bytes(),
-                None => params.push((name.to_vec(), v.into_bytes())),
+            None => params.retain(|(k, _)| k.as_ref() != name),
+            Some(v) => match params.iter_mut().find(|(k, _)| k.as_ref() == name) {
+                Some(slot) => slot.1 = Cow::Owned(v.into_bytes()),
+                None => params.push((Cow::Owned(name.to_vec()), Cow::Owned(v.into_bytes()))),
             },
         }
     }
@@ -608,16 +624,39 @@ pub(super) fn os_error_text(e: &std::io::Error) -> String {
     }
 }
 
-fn latin1_bytes(s: String) -> Vec<u8> {
+/// The bytes of a variable's name or value, still borrowed when it was.
+fn text_bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
+    match s {
+        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+    }
+}
+
+/// `SCRIPT_FILENAME` of the `SetHandler` form: `proxy:` + the worker's URL + the file.
+fn proxy_file_name(authority_url: &str, file: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    match std::str::from_utf8(file.as_os_str().as_bytes()) {
+        Ok(f) => {
+            let mut out = String::with_capacity(6 + authority_url.len() + f.len());
+            out.push_str("proxy:");
+            out.push_str(authority_url);
+            out.push_str(f);
+            out
+        }
+        Err(_) => format!("proxy:{}{}", authority_url, file.display()),
+    }
+}
+
+fn latin1_bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
     // cgivars turns header bytes into one char per byte; turn them back (ASCII, nearly every
-    // value, is already right and keeps its buffer).
+    // value, is already right and keeps its buffer or stays borrowed).
     if s.is_ascii() {
-        return s.into_bytes();
+        return text_bytes(s);
     }
     if s.chars().all(|c| (c as u32) < 256) {
-        s.chars().map(|c| c as u8).collect()
+        Cow::Owned(s.chars().map(|c| c as u8).collect())
     } else {
-        s.as_bytes().to_vec()
+        text_bytes(s)
     }
 }
 
@@ -706,6 +745,48 @@ impl HttpBody for FcgiBody {
 /// The target of a `SetHandler proxy:...` value for this configuration.
 pub fn handler_target(ws_root: &Path, handler: &str) -> Option<Result<FcgiTarget, String>> {
     crate::config::proxy::handler_target(ws_root, handler)
+}
+
+/// [`handler_target`] for a request: the targets this thread already resolved (those the
+/// configuration's own cache keeps: inside the workspace, or TCP) are shared, not copied.
+pub fn request_target(ws_root: &Path, handler: &str) -> Option<Result<Arc<FcgiTarget>, String>> {
+    type Seen = Vec<(PathBuf, String, Arc<FcgiTarget>)>;
+    thread_local! {
+        static SEEN: std::cell::RefCell<Seen> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let hit = SEEN.with(|seen| {
+        seen.try_borrow().ok().and_then(|seen| {
+            seen.iter()
+                .find(|(ws, h, _)| h == handler && ws.as_os_str() == ws_root.as_os_str())
+                .map(|(_, _, t)| Arc::clone(t))
+        })
+    });
+    if let Some(t) = hit {
+        return Some(Ok(t));
+    }
+    let target = Arc::new(match handler_target(ws_root, handler)? {
+        Ok(t) => t,
+        Err(e) => return Some(Err(e)),
+    });
+    let kept = match &target.backend {
+        pool::Backend::Unix(p) => p.starts_with(ws_root),
+        pool::Backend::Tcp(..) => true,
+    };
+    if kept {
+        SEEN.with(|seen| {
+            if let Ok(mut seen) = seen.try_borrow_mut() {
+                if seen.len() >= 16 {
+                    seen.clear();
+                }
+                seen.push((
+                    ws_root.to_path_buf(),
+                    handler.to_string(),
+                    Arc::clone(&target),
+                ));
+            }
+        });
+    }
+    Some(Ok(target))
 }
 
 /// Unused parameter sets stay visible to `lab explain`.

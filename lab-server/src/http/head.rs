@@ -108,21 +108,42 @@ fn rank(name: &HeaderName, always: &[HeaderName], late_length: bool, proxied: bo
 /// Reorders `headers` the way Apache writes them; `always` are the names `Header always`
 /// set.
 pub fn order(headers: &mut HeaderMap, always: &[HeaderName], late_length: bool, proxied: bool) {
-    let mut names: Vec<(u8, usize, HeaderName)> = Vec::with_capacity(headers.keys_len());
-    for (i, name) in headers.keys().enumerate() {
-        names.push((rank(name, always, late_length, proxied), i, name.clone()));
-    }
-    if names.windows(2).all(|w| w[0].0 <= w[1].0) {
+    let rank_of = |name: &HeaderName| rank(name, always, late_length, proxied);
+    let mut last = 0;
+    let in_order = headers.keys().all(|name| {
+        let r = rank_of(name);
+        let ok = r >= last;
+        last = r;
+        ok
+    });
+    if in_order {
         return;
     }
-    names.sort_by_key(|(r, i, _)| (*r, *i));
-    let mut old = std::mem::take(headers);
-    headers.reserve(names.len());
-    for (_, _, name) in names {
-        for v in old.get_all(&name) {
-            headers.append(name.clone(), v.clone());
-        }
-        old.remove(&name);
+    // Every line moved out once (a name's values come together, first with its name), sorted
+    // by rank and then by where its name was, and moved back in.
+    let old = std::mem::take(headers);
+    let mut lines: Vec<(u8, usize, HeaderName, HeaderValue)> = Vec::with_capacity(old.len());
+    let mut group = 0;
+    let mut current: Option<(u8, HeaderName)> = None;
+    for (name, value) in old {
+        let (r, name) = match name {
+            Some(name) => {
+                group += 1;
+                let r = rank_of(&name);
+                current = Some((r, name.clone()));
+                (r, name)
+            }
+            None => match &current {
+                Some((r, name)) => (*r, name.clone()),
+                None => continue,
+            },
+        };
+        lines.push((r, group, name, value));
+    }
+    lines.sort_by_key(|(r, g, _, _)| (*r, *g));
+    headers.reserve(lines.len());
+    for (_, _, name, value) in lines {
+        headers.append(name, value);
     }
 }
 

@@ -288,6 +288,41 @@ fn escape_into(out: &mut String, v: &str) {
     }
 }
 
+/// Appends `n` in decimal, as `write!(out, "{n}")` does, without the formatting machinery.
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
+}
+
+/// Appends an address as its `Display` writes it (an IPv4 one without the formatting
+/// machinery).
+pub(crate) fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_u64(out, u64::from(octet));
+            }
+        }
+        std::net::IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
 fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
     match code {
         // `%{c}a`, `%{c}h`: the connection's peer, not the client mod_remoteip found.
@@ -297,12 +332,8 @@ fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
         'h' if e.remote_host.is_some_and(|n| !n.is_empty()) => {
             out.push_str(e.remote_host.unwrap_or_default());
         }
-        'h' | 'a' => {
-            let _ = write!(out, "{}", e.client.ip().to_canonical());
-        }
-        'A' => {
-            let _ = write!(out, "{}", e.local.ip().to_canonical());
-        }
+        'h' | 'a' => push_ip(out, e.client.ip().to_canonical()),
+        'A' => push_ip(out, e.local.ip().to_canonical()),
         'l' | 'u' => out.push('-'),
         't' => {
             out.push('[');
@@ -321,22 +352,16 @@ fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
                 }
             }
         },
-        's' => {
-            let _ = write!(out, "{}", e.status);
-        }
+        's' => push_u64(out, u64::from(e.status)),
         'b' => {
             if e.body_bytes == 0 {
                 out.push('-');
             } else {
-                let _ = write!(out, "{}", e.body_bytes);
+                push_u64(out, e.body_bytes);
             }
         }
-        'B' => {
-            let _ = write!(out, "{}", e.body_bytes);
-        }
-        'O' => {
-            let _ = write!(out, "{}", e.body_bytes + e.header_bytes);
-        }
+        'B' => push_u64(out, e.body_bytes),
+        'O' => push_u64(out, e.body_bytes + e.header_bytes),
         'I' => {
             let _ = write!(out, "{}", e.request_bytes);
         }

@@ -160,14 +160,39 @@ pub enum Walk {
     },
 }
 
+/// `path` below `root` (empty when it is not below it), as `Path::strip_prefix` gives it,
+/// comparing bytes in the usual case (a plain name after the root) instead of components.
+fn below<'p>(root: &Path, path: &'p Path) -> &'p Path {
+    use std::os::unix::ffi::OsStrExt;
+    let (r, p) = (root.as_os_str().as_bytes(), path.as_os_str().as_bytes());
+    if let Some(rest) = p.strip_prefix(r) {
+        if !r.is_empty() && (r.ends_with(b"/") || rest.is_empty() || rest[0] == b'/') {
+            let rest = &rest[rest.iter().take_while(|&&b| b == b'/').count()..];
+            // A `.` or `..` first would be a component of its own: the slow way.
+            if !rest.starts_with(b".") {
+                return Path::new(std::ffi::OsStr::from_bytes(rest));
+            }
+        }
+    }
+    path.strip_prefix(root).unwrap_or(Path::new(""))
+}
+
 /// Walks `path` from `root` down: one `lstat` per component below the root, plus a `stat`
 /// for each symbolic link met.
 pub fn walk(root: &Path, path: &Path) -> Walk {
     use std::os::unix::fs::MetadataExt;
     let mut links = Vec::new();
-    let rel = path.strip_prefix(root).unwrap_or(Path::new(""));
-    let mut current = root.to_path_buf();
-    let mut last_dir = root.to_path_buf();
+    use std::os::unix::ffi::OsStrExt;
+    let rel = below(root, path);
+    let mut current = PathBuf::with_capacity(root.as_os_str().len() + rel.as_os_str().len() + 2);
+    current.push(root);
+    // The deepest directory met is a prefix of `current` (pushing only appends to it).
+    let mut last_dir = current.as_os_str().len();
+    let dir_at = |current: &PathBuf, len: usize| {
+        PathBuf::from(std::ffi::OsStr::from_bytes(
+            &current.as_os_str().as_bytes()[..len],
+        ))
+    };
     let mut meta = None;
     // ENOENT and ENOTDIR are a 404; anything else stops Apache's walk with a 403.
     let refusal = |at: &Path, e: &std::io::Error, link: bool| -> Option<(PathBuf, String)> {
@@ -198,7 +223,7 @@ pub fn walk(root: &Path, path: &Path) -> Walk {
                 Err(e) => {
                     return Walk::Missing {
                         refused: refusal(&current, &e, true),
-                        dir: last_dir,
+                        dir: dir_at(&current, last_dir),
                         links,
                     }
                 }
@@ -207,17 +232,17 @@ pub fn walk(root: &Path, path: &Path) -> Walk {
             Err(e) => {
                 return Walk::Missing {
                     refused: refusal(&current, &e, false),
-                    dir: last_dir,
+                    dir: dir_at(&current, last_dir),
                     links,
                 }
             }
         };
         if m.is_dir() {
-            last_dir.clone_from(&current);
-        } else if current.as_path() != path {
+            last_dir = current.as_os_str().len();
+        } else if current.as_os_str() != path.as_os_str() && current.as_path() != path {
             // A file in the middle of the path (`/index.html/extra`).
             return Walk::Missing {
-                dir: last_dir,
+                dir: dir_at(&current, last_dir),
                 links,
                 refused: None,
             };
@@ -231,7 +256,7 @@ pub fn walk(root: &Path, path: &Path) -> Walk {
             Err(e) => {
                 return Walk::Missing {
                     refused: refusal(path, &e, false),
-                    dir: last_dir,
+                    dir: dir_at(&current, last_dir),
                     links,
                 }
             }
@@ -299,5 +324,20 @@ mod path_info_tests {
         let (file, rest) = split_path_info(dir.path(), &p).unwrap();
         assert_eq!((file, rest), (dir.path().join("env.py"), 2));
         assert!(split_path_info(dir.path(), &dir.path().join("nada/x")).is_none());
+    }
+
+    proptest::proptest! {
+        /// The bytes shortcut of the walk finds the components `Path::strip_prefix` finds.
+        #[test]
+        fn below_is_strip_prefix(
+            root in proptest::collection::vec(proptest::sample::select(vec!["/", "a", ".", "b", "//"]), 0..5),
+            rest in proptest::collection::vec(proptest::sample::select(vec!["/", "a", ".", "..", "b", "//", ".ht"]), 0..6),
+        ) {
+            let root = root.concat();
+            let path = format!("{root}{}", rest.concat());
+            let (root, path) = (Path::new(&root), Path::new(&path));
+            let slow = path.strip_prefix(root).unwrap_or(Path::new(""));
+            proptest::prop_assert!(below(root, path).components().eq(slow.components()), "{:?} {:?}", root, path);
+        }
     }
 }

@@ -752,24 +752,22 @@ async fn route<'a>(
     }
     let mut walk = mapping::walk(&mapped.root, &mapped.path);
     let path_info = split_path_info(config, ctx.host, &url, &mut mapped, &mut walk);
-    let (dir, file_name, links): (PathBuf, Option<&str>, &[(PathBuf, bool)]) = match &walk {
-        Walk::Found { meta, links } if meta.is_dir() => (mapped.path.clone(), None, links),
+    let (dir, file_name, links): (&Path, Option<&str>, &[(PathBuf, bool)]) = match &walk {
+        Walk::Found { meta, links } if meta.is_dir() => (&mapped.path, None, links),
         Walk::Found { links, .. } => (
-            mapped.path.parent().unwrap_or(&mapped.root).to_path_buf(),
+            mapped.path.parent().unwrap_or(&mapped.root),
             mapped.path.file_name().and_then(|n| n.to_str()),
             links,
         ),
-        Walk::Missing { dir, links, .. } => (
-            dir.clone(),
-            mapped.path.file_name().and_then(|n| n.to_str()),
-            links,
-        ),
+        Walk::Missing { dir, links, .. } => {
+            (dir, mapped.path.file_name().and_then(|n| n.to_str()), links)
+        }
     };
     ctx.file = Some(mapped.path.clone());
 
     // 3. Per-directory configuration (`.htaccess` files included) and access.
     let target = Target {
-        dir: Some(&dir),
+        dir: Some(dir),
         file_name,
         url: &url,
     };

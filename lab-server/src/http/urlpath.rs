@@ -59,6 +59,15 @@ pub fn clean(raw: &str) -> Result<String, PathError> {
     if !raw.starts_with('/') {
         return Err(PathError::NotAbsolute);
     }
+    // The usual path is clean already: nothing to decode, no empty, `.` or `..` segment.
+    if already_clean(raw) {
+        return Ok(raw.to_string());
+    }
+    clean_decoding(raw)
+}
+
+/// [`clean`] the long way: segment by segment, decoding escapes.
+fn clean_decoding(raw: &str) -> Result<String, PathError> {
     let bytes = raw.as_bytes();
     let mut segments: Vec<Vec<u8>> = Vec::new();
     let mut current: Vec<u8> = Vec::new();
@@ -117,6 +126,21 @@ pub fn clean(raw: &str) -> Result<String, PathError> {
         out.push('/');
     }
     Ok(out)
+}
+
+/// Whether [`clean`] would give `raw` back as it is (`raw` starts with `/`): no escape, no
+/// NUL, no `.` or `..` segment and no empty one but the last (a trailing slash).
+fn already_clean(raw: &str) -> bool {
+    if raw.bytes().any(|b| b == b'%' || b == 0) {
+        return false;
+    }
+    let mut segments = raw[1..].split('/').peekable();
+    while let Some(seg) = segments.next() {
+        if seg == "." || seg == ".." || (seg.is_empty() && segments.peek().is_some()) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Where a byte that is not part of valid UTF-8 goes in a decoded path: one private-use
@@ -275,5 +299,16 @@ mod tests {
     fn encode_round_trips_through_clean() {
         let p = "/carpeta con espacios/ñ?#%.txt";
         assert_eq!(clean(&encode(p)).unwrap(), p);
+    }
+
+    proptest::proptest! {
+        /// The shortcut for paths that are clean already gives what decoding them gives.
+        #[test]
+        fn clean_paths_come_back_as_decoding_gives_them(
+            rest in proptest::collection::vec(proptest::sample::select(vec!["/", "a", ".", "%", "2", "F", "e", "\u{e9}", "..", "//"]), 0..12)
+        ) {
+            let raw = format!("/{}", rest.concat());
+            proptest::prop_assert_eq!(clean(&raw), clean_decoding(&raw));
+        }
     }
 }

@@ -511,9 +511,13 @@ enum Framing {
 enum Checked {
     /// Not all of the head has arrived yet.
     More,
-    /// Hand hyper `deliver` (the head as received, or rewritten), `used` bytes of the buffer.
+    /// Hand hyper `deliver` (the head rewritten), or with `as_received` the head as it is in
+    /// the buffer (`buf[start..used]`, copied into `deliver` only by [`Wire::check_head`]);
+    /// `used` bytes of the buffer.
     Good {
         used: usize,
+        start: usize,
+        as_received: bool,
         deliver: Vec<u8>,
         framing: Framing,
         version: Version,
@@ -613,8 +617,25 @@ impl<S> Wire<S> {
         (self.io, pending)
     }
 
-    /// Checks the head at the start of `inbuf`.
+    /// [`Self::scan_head`] with a head that goes as received copied into `deliver`.
+    #[cfg(test)]
     fn check_head(&self) -> Checked {
+        let mut checked = self.scan_head();
+        if let Checked::Good {
+            used,
+            start,
+            as_received: true,
+            deliver,
+            ..
+        } = &mut checked
+        {
+            *deliver = self.inbuf[*start..*used].to_vec();
+        }
+        checked
+    }
+
+    /// Checks the head at the start of `inbuf`.
+    fn scan_head(&self) -> Checked {
         let buf = &self.inbuf;
         // Empty lines before a request line are skipped, as Apache does.
         let mut start = 0;
@@ -665,11 +686,22 @@ impl<S> Wire<S> {
                 ),
             );
         }
-        let words: Vec<&[u8]> = line.split(|&b| b == b' ').collect();
+        // The first three words (all a valid line has), how many there are and whether one
+        // is empty (two spaces in a row), without collecting them.
+        let mut words: [&[u8]; 3] = [&[]; 3];
+        let mut count = 0;
+        let mut empty_word = false;
+        for (i, w) in line.split(|&b| b == b' ').enumerate() {
+            if let Some(slot) = words.get_mut(i) {
+                *slot = w;
+            }
+            empty_word |= w.is_empty();
+            count = i + 1;
+        }
         let shown = |n: usize| {
             lossy(
-                &words
-                    .iter()
+                &line
+                    .split(|&b| b == b' ')
                     .filter(|w| !w.is_empty())
                     .take(n)
                     .map(|w| w.to_vec())
@@ -685,17 +717,17 @@ impl<S> Wire<S> {
                 format!("AH02418: línea de petición no válida: {why}"),
             )
         };
-        if words.iter().any(|w| w.is_empty()) {
+        if empty_word {
             return bad_line("hay espacios de más");
         }
-        let (method, target) = (words[0], words.get(1).copied().unwrap_or_default());
+        let (method, target) = (words[0], words[1]);
         if !method.iter().all(|&b| is_tchar(b)) {
             return bad_line("el método no es un token");
         }
         if target.iter().any(|&b| b <= b' ' || b == 0x7f) {
             return bad_line("la URL tiene caracteres de control");
         }
-        let (version, note) = match words.len() {
+        let (version, note) = match count {
             2 if method == b"GET" => (Version::Http09, Some(Note::Http09)),
             3 => match parse_version(words[2]) {
                 Some((1, 0)) => (Version::Http10, None),
@@ -889,10 +921,12 @@ impl<S> Wire<S> {
             }
             out
         } else {
-            buf[start..head_end].to_vec()
+            Vec::new()
         };
         Checked::Good {
             used: head_end,
+            start,
+            as_received: !rewritten,
             deliver,
             framing,
             version,
@@ -1021,7 +1055,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                     };
                     return Poll::Ready(Ok(()));
                 }
-                In::Head => match this.check_head() {
+                In::Head => match this.scan_head() {
                     Checked::More => {
                         // A later request's header clock starts with its first byte (the
                         // wait before it is KeepAliveTimeout's).
@@ -1045,13 +1079,35 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                     }
                     Checked::Good {
                         used,
+                        start,
+                        as_received,
                         deliver,
                         framing,
                         version,
                         head_request,
                         note,
                     } => {
-                        this.inbuf.drain(..used);
+                        // What was handed over before is all gone (`deliver` is empty).
+                        match as_received {
+                            false => {
+                                this.inbuf.drain(..used);
+                                this.deliver = deliver;
+                                this.delivered = 0;
+                            }
+                            // The head is all that was read (the usual case): the buffers
+                            // change places, nothing is copied.
+                            true if used == this.inbuf.len() => {
+                                this.deliver.clear();
+                                std::mem::swap(&mut this.inbuf, &mut this.deliver);
+                                this.delivered = start;
+                            }
+                            true => {
+                                this.deliver.clear();
+                                this.deliver.extend_from_slice(&this.inbuf[start..used]);
+                                this.inbuf.drain(..used);
+                                this.delivered = 0;
+                            }
+                        }
                         this.requests += 1;
                         // The head is in: the body's clock runs while it is read.
                         this.head_clock = false;
@@ -1068,8 +1124,6 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                             head_request,
                             silent: false,
                         });
-                        this.deliver = deliver;
-                        this.delivered = 0;
                         this.input = match framing {
                             Framing::None => In::Head,
                             Framing::Length(u64::MAX) => In::Hold,
@@ -1224,8 +1278,9 @@ impl<S: AsyncRead + Unpin> Wire<S> {
 
     /// Reads more from the socket into `inbuf`, at most what a head may take.
     fn fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut chunk = [0u8; 8192];
-        let mut rb = ReadBuf::new(&mut chunk);
+        // Not zeroed first: the reader only hands back what it wrote.
+        let mut chunk = [std::mem::MaybeUninit::<u8>::uninit(); 8192];
+        let mut rb = ReadBuf::uninit(&mut chunk);
         std::task::ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
         self.inbuf.extend_from_slice(rb.filled());
         Poll::Ready(Ok(()))

@@ -138,12 +138,16 @@ async fn read_defaults(fpm: &FpmConfig, state: &Path) -> Option<HashMap<String, 
     .ok()?;
     let backend = fpm.pools.first()?.backend.clone();
     let pool = crate::fastcgi::pool::for_backend(&backend, None);
-    let params = vec![
+    use std::borrow::Cow;
+    let params = [
         (
-            b"SCRIPT_FILENAME".to_vec(),
-            script.display().to_string().into_bytes(),
+            Cow::Borrowed(&b"SCRIPT_FILENAME"[..]),
+            Cow::Owned(script.display().to_string().into_bytes()),
         ),
-        (b"REQUEST_METHOD".to_vec(), b"GET".to_vec()),
+        (
+            Cow::Borrowed(&b"REQUEST_METHOD"[..]),
+            Cow::Borrowed(&b"GET"[..]),
+        ),
     ];
     let (_, mut rest) = pool
         .request(&params, None, Duration::from_secs(10), &mut Vec::new())
