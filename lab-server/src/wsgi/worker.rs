@@ -253,6 +253,7 @@ fn start_handoff(
     let max = args.maximum_requests;
     let multiprocess = args.multiprocess;
     let multithread = args.threads > 1;
+    let idle_timeout = args.inactivity_timeout.is_some();
     let st = Arc::clone(state);
     let loaded = Arc::clone(scripts);
     let make = move |cfg: &crate::config::ServerConfig, back: &std::path::Path| {
@@ -276,8 +277,11 @@ fn start_handoff(
                 a.active.fetch_add(1, Ordering::SeqCst);
             }),
             ended: Arc::new(move || {
-                if let Ok(mut last) = b.last.lock() {
-                    *last = Instant::now();
+                // Only `inactivity-timeout` reads when the last request ended.
+                if idle_timeout {
+                    if let Ok(mut last) = b.last.lock() {
+                        *last = Instant::now();
+                    }
                 }
                 b.active.fetch_sub(1, Ordering::SeqCst);
             }),
