@@ -368,7 +368,9 @@ impl WsgiHost {
         B::Error: std::fmt::Display,
     {
         let log = ctx.log();
-        let client = ctx.remote.to_string();
+        // Formatted for log lines only.
+        let remote = ctx.remote;
+        let client = move || remote.to_string();
         ctx.apply_host(req.headers().get(http::header::HOST));
         if ctx.handoff {
             if let Some(resp) = self.hand_off(&ctx, &log).await {
@@ -385,7 +387,7 @@ impl WsgiHost {
         if chunked && !ctx.chunked_request {
             log.write(
                 "error",
-                Some(&client),
+                Some(&client()),
                 &[&format!(
                     "Received request requiring chunked transfer encoding, but optional support for chunked transfer encoding has not been enabled.: {}",
                     ctx.script.display()
@@ -402,7 +404,7 @@ impl WsgiHost {
             if len > limit {
                 log.write(
                     "info",
-                    Some(&client),
+                    Some(&client()),
                     &[&format!(
                         "AH01588: Requested content-length of {len} is larger than the configured limit of {limit}"
                     )],
@@ -410,12 +412,11 @@ impl WsgiHost {
                 return error_page(413);
             }
         }
-        let meta = std::fs::metadata(&ctx.script).ok().filter(|m| m.is_file());
-        ctx.script_mtime = meta.as_ref().map(super::python::mtime_of);
-        if meta.is_none() {
+        ctx.script_mtime = super::scriptstat::stamp(&ctx.script);
+        if ctx.script_mtime.is_none() {
             log.write(
                 "error",
-                Some(&client),
+                Some(&client()),
                 &[&format!(
                     "Target WSGI script not found or unable to stat: {}",
                     ctx.script.display()
@@ -423,12 +424,10 @@ impl WsgiHost {
             );
             return error_page(404);
         }
-        let software = self
-            .server_software
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default();
-        let environ = cgi_environ(&req, &ctx, &software);
+        let environ = match self.server_software.lock() {
+            Ok(software) => cgi_environ(&req, &ctx, &software),
+            Err(_) => cgi_environ(&req, &ctx, ""),
+        };
         let mut body = req.into_body();
         // A chunked body under LimitRequestBody: read up to the limit before the application
         // runs, so that too much data is a 413 as in Apache (which fails the read instead).
@@ -443,7 +442,7 @@ impl WsgiHost {
                 if buf.len() as u64 > limit {
                     log.write(
                         "error",
-                        Some(&client),
+                        Some(&client()),
                         &[&format!(
                             "AH01590: el cuerpo de la petición supera LimitRequestBody ({limit} bytes)"
                         )],
@@ -475,7 +474,7 @@ impl WsgiHost {
             let Some(g) = g else {
                 log.write(
                     "error",
-                    Some(&client),
+                    Some(&client()),
                     &[&format!(
                         "mod_wsgi: no existe el grupo de procesos '{group}' (WSGIDaemonProcess) para '{}'",
                         ctx.script.display()
@@ -499,7 +498,7 @@ impl WsgiHost {
         let Some(embedded) = embedded else {
             log.write(
                 "error",
-                Some(&client),
+                Some(&client()),
                 &["mod_wsgi no está cargado: activa el módulo con `lab a2enmod wsgi`"],
             );
             return error_page(500);
@@ -651,7 +650,32 @@ where
 
 /// Latin-1 "native string" for a header value or path byte string (PEP 3333).
 pub fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| b as char).collect()
+    match std::str::from_utf8(bytes) {
+        // ASCII (nearly every value) is the same text in UTF-8: one copy.
+        Ok(s) if s.is_ascii() => s.to_owned(),
+        _ => bytes.iter().map(|&b| b as char).collect(),
+    }
+}
+
+/// The `environ` names of the request headers most clients send (no allocation for them).
+fn known_header_key(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "host" => "HTTP_HOST",
+        "user-agent" => "HTTP_USER_AGENT",
+        "accept" => "HTTP_ACCEPT",
+        "accept-encoding" => "HTTP_ACCEPT_ENCODING",
+        "accept-language" => "HTTP_ACCEPT_LANGUAGE",
+        "connection" => "HTTP_CONNECTION",
+        "cookie" => "HTTP_COOKIE",
+        "referer" => "HTTP_REFERER",
+        "cache-control" => "HTTP_CACHE_CONTROL",
+        "upgrade-insecure-requests" => "HTTP_UPGRADE_INSECURE_REQUESTS",
+        "if-none-match" => "HTTP_IF_NONE_MATCH",
+        "if-modified-since" => "HTTP_IF_MODIFIED_SINCE",
+        "origin" => "HTTP_ORIGIN",
+        "pragma" => "HTTP_PRAGMA",
+        _ => return None,
+    })
 }
 
 /// The CGI variables of `environ` (RFC 3875 plus what Apache adds).
@@ -701,43 +725,46 @@ pub fn cgi_environ<B>(
     if let Some(root) = &ctx.document_root {
         set("DOCUMENT_ROOT", root.to_string_lossy().into_owned());
     }
-    let mut headers: Vec<(String, String)> = Vec::new();
     for (name, value) in req.headers() {
-        let value = latin1(value.as_bytes());
         match name.as_str() {
-            "content-type" => set("CONTENT_TYPE", value),
-            "content-length" => set("CONTENT_LENGTH", value),
-            // Apache keeps credentials out of the environment (mod_wsgi passes
-            // `Authorization` with WSGIPassAuthorization On) and drops `Proxy` (httpoxy).
-            "authorization" if ctx.pass_authorization => {
-                headers.push(("HTTP_AUTHORIZATION".into(), value))
-            }
-            "authorization" | "proxy-authorization" | "proxy" => {}
-            // Apache 2.4 drops a header whose name has characters other than letters,
-            // digits and `-` (`X_Foo` could pose as `X-Foo`).
-            n if !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {}
-            n => {
-                let mut key = String::with_capacity(5 + n.len());
-                key.push_str("HTTP_");
-                key.extend(n.bytes().map(|b| match b {
-                    b'-' => '_',
-                    b => char::from(b.to_ascii_uppercase()),
-                }));
-                match headers.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, v)) => {
-                        v.push_str(", ");
-                        v.push_str(&value);
-                    }
-                    None => headers.push((key, value)),
-                }
-            }
+            "content-type" => set("CONTENT_TYPE", latin1(value.as_bytes())),
+            "content-length" => set("CONTENT_LENGTH", latin1(value.as_bytes())),
+            _ => {}
         }
     }
-    env.extend(
-        headers
-            .into_iter()
-            .map(|(k, v)| (std::borrow::Cow::Owned(k), v)),
-    );
+    // The headers after every CGI variable, a repeated one joined with `, `.
+    let first = env.len();
+    for (name, value) in req.headers() {
+        let key: std::borrow::Cow<'static, str> = match name.as_str() {
+            "content-type" | "content-length" => continue,
+            // Apache keeps credentials out of the environment (mod_wsgi passes
+            // `Authorization` with WSGIPassAuthorization On) and drops `Proxy` (httpoxy).
+            "authorization" if ctx.pass_authorization => "HTTP_AUTHORIZATION".into(),
+            "authorization" | "proxy-authorization" | "proxy" => continue,
+            n => match known_header_key(n) {
+                Some(k) => k.into(),
+                // Apache 2.4 drops a header whose name has characters other than letters,
+                // digits and `-` (`X_Foo` could pose as `X-Foo`).
+                None if !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => continue,
+                None => {
+                    let mut key = String::with_capacity(5 + n.len());
+                    key.push_str("HTTP_");
+                    key.extend(n.bytes().map(|b| match b {
+                        b'-' => '_',
+                        b => char::from(b.to_ascii_uppercase()),
+                    }));
+                    key.into()
+                }
+            },
+        };
+        match env[first..].iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => {
+                v.push_str(", ");
+                v.push_str(&latin1(value.as_bytes()));
+            }
+            None => env.push((key, latin1(value.as_bytes()))),
+        }
+    }
     env
 }
 
@@ -780,11 +807,11 @@ pub fn response_from_head(
     *resp.status_mut() = code;
     if let Some(reason) = reason {
         // mod_wsgi passes the status line through: the reason phrase in latin-1.
-        let bytes: Option<Vec<u8>> = reason
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).ok())
-            .collect();
         if code.canonical_reason() != Some(reason) {
+            let bytes: Option<Vec<u8>> = reason
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).ok())
+                .collect();
             if let Some(r) = bytes.and_then(|b| hyper::ext::ReasonPhrase::try_from(b).ok()) {
                 resp.extensions_mut().insert(r);
             }

@@ -5,6 +5,8 @@
 //!   per-directory WSGI settings that apply to a script.
 //! - [`python`]: the interpreter side: loading scripts, `environ`, `wsgi.input`,
 //!   `start_response`, iterating the result, error reporting (PEP 3333).
+//! - [`scriptstat`]: the per-request look at a script (exists, modification time), kept
+//!   in memory while the kernel reports no change on its path.
 //! - [`pool`]: dedicated threads that run Python requests (embedded mode and workers).
 //! - [`inline`]: requests run on the thread that holds their connection.
 //! - [`embedded`]: requests served inside the lab process.
@@ -22,6 +24,7 @@ pub mod inline;
 pub mod mapping;
 pub mod pool;
 pub mod python;
+pub mod scriptstat;
 pub mod venv;
 pub mod worker;
 
