@@ -383,13 +383,24 @@ pub fn declare(backend: Backend, size: Option<usize>) {
     let pool = Arc::new(Pool::new(backend.clone(), size));
     if let Ok(mut r) = registry().lock() {
         r.insert(backend, pool);
+        CHANGES.fetch_add(1, std::sync::atomic::Ordering::Release);
     }
+}
+
+/// Bumped whenever a pool is replaced or removed: what threads remember is stale then.
+static CHANGES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+thread_local! {
+    /// The pool this thread used last, with the value of [`CHANGES`] it was valid at.
+    static LAST: std::cell::RefCell<Option<(u64, Backend, Arc<Pool>)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// The service stopped: its backend is no longer known.
 pub fn forget(backend: &Backend) {
     if let Ok(mut r) = registry().lock() {
         r.remove(backend);
+        CHANGES.fetch_add(1, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -401,6 +412,21 @@ pub fn existing(backend: &Backend) -> Option<Arc<Pool>> {
 /// The pool for a request: the declared one, else one sized by the configuration (`size`,
 /// from `enablereuse=on max=N`) or unbounded without reuse.
 pub fn for_backend(backend: &Backend, size: Option<usize>) -> Arc<Pool> {
+    // The usual case, the same backend as this thread's last request: no lock, no hashing.
+    let now = CHANGES.load(std::sync::atomic::Ordering::Acquire);
+    let hit = LAST.with(|l| match &*l.borrow() {
+        Some((at, b, pool)) if *at == now && b == backend => Some(Arc::clone(pool)),
+        _ => None,
+    });
+    if let Some(pool) = hit {
+        return pool;
+    }
+    let pool = registered(backend, size);
+    LAST.with(|l| *l.borrow_mut() = Some((now, backend.clone(), Arc::clone(&pool))));
+    pool
+}
+
+fn registered(backend: &Backend, size: Option<usize>) -> Arc<Pool> {
     let Ok(mut r) = registry().lock() else {
         return Arc::new(Pool::new(backend.clone(), size));
     };
