@@ -6,9 +6,11 @@
 //! the first look at a script watches every directory from `/` down to it and the file
 //! itself, and remembers what `lstat` said; each later look reads the watch's queue (one
 //! non-blocking `read`, with nothing to read while nothing changed) and answers from memory.
-//! Any event at all (a file created, renamed, touched or written in one of those
-//! directories, a directory moved, the queue overflowing) forgets everything remembered, so
-//! the next look is a real `stat` again. The kernel queues an event before the call that
+//! An event that may change what a `stat` says (the script touched, written or replaced, an
+//! entry on its path created, removed, renamed or changed in one of those directories, a
+//! directory itself moved, the queue overflowing) forgets everything remembered, so the
+//! next look is a real `stat` again; events about other names in those directories (a busy
+//! `/tmp`) are read and left aside. The kernel queues an event before the call that
 //! caused it returns, so a request that starts after `touch script.wsgi` returned always
 //! sees the new time, as with a `stat` of its own.
 //!
@@ -16,8 +18,8 @@
 //! target could change without an event here) are looked at with `stat` every time, as is
 //! everything when inotify is not available (the per-user limit of instances reached).
 
-use std::collections::HashMap;
-use std::ffi::CString;
+use std::collections::{HashMap, HashSet};
+use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -49,6 +51,10 @@ const MAX_KNOWN: usize = 4096;
 struct Watcher {
     fd: OwnedFd,
     known: HashMap<PathBuf, Stamp>,
+    /// For each directory watch, the names in it on the path of a remembered script.
+    names: HashMap<i32, HashSet<OsString>>,
+    /// The watches of the scripts themselves: any event on them counts.
+    files: HashSet<i32>,
     /// A read failed other than "nothing to read": stop trusting the queue.
     broken: bool,
 }
@@ -64,6 +70,8 @@ fn watcher() -> Option<&'static Mutex<Watcher>> {
                 Mutex::new(Watcher {
                     fd,
                     known: HashMap::new(),
+                    names: HashMap::new(),
+                    files: HashSet::new(),
                     broken: false,
                 })
             })
@@ -97,7 +105,7 @@ impl Watcher {
             return stat(path);
         }
         if self.drain() {
-            self.known.clear();
+            self.forget();
         }
         if self.broken {
             return stat(path);
@@ -126,21 +134,52 @@ impl Watcher {
 
     fn remember(&mut self, path: &Path, s: Stamp) {
         if self.known.len() >= MAX_KNOWN {
-            self.known.clear();
+            // The names of the paths forgotten go too; this path's are watched again.
+            self.forget();
+            if self.watch(path) != Some(true) {
+                return;
+            }
         }
         self.known.insert(path.to_path_buf(), s);
     }
 
-    /// Reads every queued event; true when there was any.
+    /// Everything remembered goes (the watches stay; the next look adds its names again
+    /// before it looks).
+    fn forget(&mut self) {
+        self.known.clear();
+        self.names.clear();
+        self.files.clear();
+    }
+
+    /// Whether a queued event may change what a look at a remembered script says.
+    fn matters(&self, wd: i32, mask: u32, name: &[u8]) -> bool {
+        if mask
+            & (libc::IN_Q_OVERFLOW
+                | libc::IN_IGNORED
+                | libc::IN_UNMOUNT
+                | libc::IN_DELETE_SELF
+                | libc::IN_MOVE_SELF)
+            != 0
+            || self.files.contains(&wd)
+            || name.is_empty()
+        {
+            return true;
+        }
+        self.names
+            .get(&wd)
+            .is_some_and(|n| n.contains(std::ffi::OsStr::from_bytes(name)))
+    }
+
+    /// Reads every queued event; true when one of them [`matters`](Self::matters).
     #[allow(unsafe_code)]
     fn drain(&mut self) -> bool {
         let mut any = false;
-        // Aligned for `inotify_event`; never read from here (any event counts), so it is
-        // not zeroed either.
+        // Aligned for `inotify_event`; only the bytes the kernel wrote are read, so it is
+        // not zeroed first.
         let mut buf = std::mem::MaybeUninit::<[u64; 512]>::uninit();
         loop {
             // SAFETY: the kernel writes at most `size_of_val(&buf)` bytes into `buf`, which
-            // lives on this frame for the whole call; nothing reads them.
+            // lives on this frame for the whole call.
             let n = unsafe {
                 libc::read(
                     self.fd.as_raw_fd(),
@@ -149,7 +188,10 @@ impl Watcher {
                 )
             };
             if n > 0 {
-                any = true;
+                // SAFETY: the first `n` bytes were written by the kernel just now.
+                let bytes =
+                    unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
+                any |= self.any_matters(bytes);
                 continue;
             }
             let err = std::io::Error::last_os_error();
@@ -162,6 +204,28 @@ impl Watcher {
                 }
             }
         }
+    }
+
+    /// Walks the `inotify_event` records in `bytes` (header: wd, mask, cookie, name length;
+    /// then the NUL-padded name).
+    fn any_matters(&self, bytes: &[u8]) -> bool {
+        let word = |at: usize| -> Option<[u8; 4]> { bytes.get(at..at + 4)?.try_into().ok() };
+        let mut at = 0;
+        let mut any = false;
+        while at + 16 <= bytes.len() {
+            let (Some(wd), Some(mask), Some(len)) = (word(at), word(at + 4), word(at + 12)) else {
+                return true;
+            };
+            let (wd, mask) = (i32::from_ne_bytes(wd), u32::from_ne_bytes(mask));
+            let len = u32::from_ne_bytes(len) as usize;
+            let Some(name) = bytes.get(at + 16..at + 16 + len) else {
+                return true;
+            };
+            let name = name.split(|&b| b == 0).next().unwrap_or_default();
+            any |= self.matters(wd, mask, name);
+            at += 16 + len;
+        }
+        any
     }
 
     /// Watches every directory from `/` down to `path` and the file itself. `None`: the path
@@ -185,13 +249,24 @@ impl Watcher {
                 }
                 _ => return None,
             }
+            let Some(Component::Normal(next)) = parts.peek() else {
+                return None;
+            };
             // A directory, not a link to one (IN_DONT_FOLLOW with IN_ONLYDIR fails on a
             // symbolic link).
-            self.add(&dir, MASK | libc::IN_ONLYDIR | libc::IN_DONT_FOLLOW)
+            let wd = self
+                .add(&dir, MASK | libc::IN_ONLYDIR | libc::IN_DONT_FOLLOW)
                 .ok()?;
+            self.names
+                .entry(wd)
+                .or_default()
+                .insert(next.to_os_string());
         }
         match self.add(path, MASK | libc::IN_DONT_FOLLOW) {
-            Ok(()) => Some(true),
+            Ok(wd) => {
+                self.files.insert(wd);
+                Some(true)
+            }
             // Not there (yet): its directory's watch tells when it appears.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Some(true),
             Err(_) => Some(false),
@@ -199,7 +274,7 @@ impl Watcher {
     }
 
     #[allow(unsafe_code)]
-    fn add(&mut self, path: &Path, mask: u32) -> std::io::Result<()> {
+    fn add(&mut self, path: &Path, mask: u32) -> std::io::Result<i32> {
         let c = CString::new(path.as_os_str().as_bytes())
             .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
         // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
@@ -210,7 +285,7 @@ impl Watcher {
         if wd < 0 {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(())
+        Ok(wd)
     }
 }
 
@@ -254,6 +329,12 @@ mod tests {
         assert_eq!(stamp(&script), None, "gone with its directory");
         std::fs::rename(&moved, &sub).unwrap();
         assert!(stamp(&script).is_some(), "back with its directory");
+
+        // Other names in the same directories: still the same answer.
+        let before = stamp(&script);
+        std::fs::write(sub.join("otro.txt"), "x").unwrap();
+        std::fs::write(dir.path().join("otro.txt"), "x").unwrap();
+        assert_eq!(stamp(&script), before);
 
         std::fs::remove_file(&script).unwrap();
         assert_eq!(stamp(&script), None, "deleted");
