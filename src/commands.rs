@@ -189,10 +189,12 @@ fn start(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| (1..=64).contains(n))
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    // Connections are served by one single-threaded runtime per core (see
-    // `lab_server::cores`); `LAB_CORES=0` keeps them on the main runtime instead (to compare).
-    // The main runtime then has the supervisor, the console and the accept loops.
-    let per_core = std::env::var_os("LAB_CORES").is_none_or(|v| v != "0");
+    // `LAB_CORES=1`: connections are served by one single-threaded runtime per thread (see
+    // `lab_server::cores`), and the main runtime keeps the supervisor, the console and the
+    // accept loops. Not the default: measured on two cores shared with the load generator,
+    // pinning each connection to a thread cost more (three busy threads on two cores) than
+    // the wake-ups between the work-stealing runtime's threads it saves.
+    let per_core = std::env::var_os("LAB_CORES").is_some_and(|v| v != "0");
     if per_core {
         lab_server::cores::start(threads)?;
     }

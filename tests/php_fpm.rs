@@ -1111,3 +1111,87 @@ fn response_heads_have_apaches_header_order() {
         assert_eq!(resp.text().trim_end(), body.trim_end(), "{name}");
     }
 }
+
+#[test]
+fn serving_threads_share_out_the_pool_and_keep_answering() {
+    if !have_fpm() {
+        return;
+    }
+    // `LAB_CORES=1`: each connection on one serving thread, php-fpm's children shared out
+    // between the threads (lanes). Many clients at once, more than children, every one of
+    // them answered, static files on the same connections too.
+    let mut lab = php_lab();
+    lab.set_env("LAB_CORES", "1");
+    lab.set_env("LAB_WORKER_THREADS", "2");
+    lab.write("var/www/html/estatico.txt", "fichero\n");
+    lab.start();
+    let addr = lab.addr();
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                use std::io::{BufRead, BufReader, Read, Write};
+                let s = std::net::TcpStream::connect(addr).expect("connect");
+                s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                let mut w = s.try_clone().unwrap();
+                let mut r = BufReader::new(s);
+                let mut bodies = Vec::new();
+                for i in 0..20 {
+                    let path = if i % 5 == 4 {
+                        "/estatico.txt"
+                    } else {
+                        "/hello.php"
+                    };
+                    write!(w, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+                    let mut status = String::new();
+                    r.read_line(&mut status).unwrap();
+                    let mut length = None;
+                    let mut chunked = false;
+                    loop {
+                        let mut line = String::new();
+                        r.read_line(&mut line).unwrap();
+                        let l = line.trim_end().to_ascii_lowercase();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = l.strip_prefix("content-length: ") {
+                            length = v.parse::<usize>().ok();
+                        }
+                        chunked |= l == "transfer-encoding: chunked";
+                    }
+                    let mut body = Vec::new();
+                    if chunked {
+                        loop {
+                            let mut size = String::new();
+                            r.read_line(&mut size).unwrap();
+                            let n = usize::from_str_radix(size.trim(), 16).unwrap();
+                            let mut piece = vec![0; n + 2];
+                            r.read_exact(&mut piece).unwrap();
+                            if n == 0 {
+                                break;
+                            }
+                            body.extend_from_slice(&piece[..n]);
+                        }
+                    } else {
+                        let mut piece = vec![0; length.expect("length")];
+                        r.read_exact(&mut piece).unwrap();
+                        body = piece;
+                    }
+                    bodies.push((status, path, String::from_utf8(body).unwrap()));
+                }
+                bodies
+            })
+        })
+        .collect();
+    let hello = lab.get("/hello.php").text();
+    assert!(!hello.is_empty());
+    for c in clients {
+        for (status, path, body) in c.join().expect("client") {
+            assert!(status.starts_with("HTTP/1.1 200"), "{path}: {status}");
+            if path == "/estatico.txt" {
+                assert_eq!(body, "fichero\n");
+            } else {
+                assert_eq!(body, hello, "{path}");
+            }
+        }
+    }
+}

@@ -10,9 +10,15 @@
 //! actix-web's: the accept loops stay where they are and hand each new connection to the
 //! thread with the fewest open ones.
 //!
-//! The roles opt in through [`spawn_connection`]; when [`start`] was never called (a test
-//! that starts a role on its own runtime, a daemon-mode worker) a connection is spawned on
-//! the current runtime, as before.
+//! The roles opt in through [`spawn_connection`]; when [`start`] was never called (the
+//! default, see below; a test that starts a role on its own runtime; a daemon-mode worker) a
+//! connection is spawned on the current runtime, as before.
+//!
+//! `lab start` calls [`start`] only with `LAB_CORES=1`. Measured on two cores that the load
+//! generator shares, it did not pay: php-fpm requests cost the same CPU either way, and cache
+//! hits through the proxy about 10% more, as both serving threads and the client were busy at
+//! once on two cores where the work-stealing runtime lets one thread take all connections
+//! while the other sleeps.
 //!
 //! A thread here never blocks on something slow: WSGI applications in embedded mode run on
 //! the Python pool's threads, not inline (see [`on_core`]), since no other thread could
