@@ -329,3 +329,19 @@ unsafe fn parent_of(pid: &[u8]) -> Option<libc::pid_t> {
     }
     (digits > 0).then_some(ppid)
 }
+
+/// The decimal digits of `n` in a stack buffer, and where they start in it (as
+/// `write!(out, "{n}")` would give them, without the formatting machinery).
+pub fn decimal(mut n: u64) -> ([u8; 20], usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    (buf, i)
+}

@@ -289,17 +289,8 @@ fn escape_into(out: &mut String, v: &str) {
 }
 
 /// Appends `n` in decimal, as `write!(out, "{n}")` does, without the formatting machinery.
-pub(crate) fn push_u64(out: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+pub(crate) fn push_u64(out: &mut String, n: u64) {
+    let (buf, i) = crate::util::decimal(n);
     for &b in &buf[i..] {
         out.push(char::from(b));
     }

@@ -145,17 +145,7 @@ pub fn parse_i32(t: &[u8]) -> Option<i64> {
 
 /// Appends the decimal form of `n`.
 pub fn push_num(out: &mut Vec<u8>, n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+    let (buf, i) = crate::util::decimal(n);
     out.extend_from_slice(&buf[i..]);
 }
 
