@@ -21,6 +21,14 @@ pub struct RemoteIp {
 }
 
 impl RemoteIp {
+    /// A proxy from `RemoteIPInternalProxy` (`internal`) or `RemoteIPTrustedProxy`, or
+    /// their lists.
+    fn add(&mut self, net: IpNet, internal: bool) {
+        self.proxies
+            .get_or_insert_with(Vec::new)
+            .push((net, internal));
+    }
+
     /// `self` (a virtual host's) over `main`'s.
     pub fn over(&self, main: &RemoteIp) -> RemoteIp {
         RemoteIp {
@@ -63,11 +71,7 @@ pub fn host_directive(
             let internal = key == "remoteipinternalproxy";
             for arg in a {
                 match super::perdir::parse_ip_net(&arg.text) {
-                    Some(net) => host
-                        .remoteip
-                        .proxies
-                        .get_or_insert_with(Vec::new)
-                        .push((net, internal)),
+                    Some(net) => host.remoteip.add(net, internal),
                     None => diags.push(
                         Diagnostic::error(
                             Some(arg.span.clone()),
@@ -107,11 +111,7 @@ pub fn host_directive(
                         break;
                     }
                     match super::perdir::parse_ip_net(word) {
-                        Some(net) => host
-                            .remoteip
-                            .proxies
-                            .get_or_insert_with(Vec::new)
-                            .push((net, internal)),
+                        Some(net) => host.remoteip.add(net, internal),
                         None => diags.push(Diagnostic::error(
                             Some(arg.span.clone()),
                             format!(
