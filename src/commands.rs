@@ -195,6 +195,8 @@ fn start(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
     // pinning each connection to a thread cost more (three busy threads on two cores) than
     // the wake-ups between the work-stealing runtime's threads it saves.
     let per_core = std::env::var_os("LAB_CORES").is_some_and(|v| v != "0");
+    // The varnish role gets a scheduler of its own, as varnishd is a process of its own.
+    lab_server::proxy::own_runtime(lab_server::proxy::default_threads());
     if per_core {
         lab_server::cores::start(threads)?;
     }
