@@ -2,11 +2,15 @@
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-# A loopback port nobody answers on.
+# A loopback port nobody listens on, for a server this script starts. It is taken below the
+# kernel's range for outgoing connections (ip_local_port_range): a port in that range could
+# become the local end of some client's connection before the server binds it.
 free_port() {
-  local p
+  local p low=32768
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+  [ "$low" -gt 11000 ] || low=32768
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (low - 10000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return 0
