@@ -289,9 +289,52 @@ impl Tool {
         self.out.error(msg);
     }
 
+    /// A module the lab implements whose `.load` is missing from `mods-available/` (a
+    /// workspace made by an older `lab init`, or a file deleted by hand) gets its Debian files
+    /// back, as installing the package that ships them would. Nothing is overwritten.
+    fn restore_module(&mut self, name: &str) -> bool {
+        let Some(m) = crate::workspace::template::loadable_modules().find(|m| m.name == name)
+        else {
+            return false;
+        };
+        let dir = self.available();
+        if dir.join(format!("{name}.load")).symlink_metadata().is_ok() {
+            // Something that is not a file is there: not ours to replace.
+            return false;
+        }
+        let mut files = vec![(
+            format!("{name}.load"),
+            crate::workspace::template::load_text(m),
+        )];
+        if let Some(conf) = crate::workspace::template::module_conf(name) {
+            files.push((format!("{name}.conf"), conf.to_string()));
+        }
+        let mut made = Vec::new();
+        for (file, text) in files {
+            let at = dir.join(&file);
+            if at.symlink_metadata().is_ok() {
+                continue;
+            }
+            if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&at, text)) {
+                self.out.error(format!(
+                    "ERROR: no se pudo crear {}: {e}",
+                    rel(&self.apache_dir, &at)
+                ));
+                return false;
+            }
+            made.push(rel(&self.apache_dir, &at));
+        }
+        self.out.info(format!(
+            "Faltaba {} (este espacio de trabajo es de una versión anterior del lab, o se \
+             borró a mano); lo he creado como lo instala Debian.",
+            made.join(" y ")
+        ));
+        true
+    }
+
     fn enable(&mut self, name: &str, visiting: &mut BTreeSet<String>) -> bool {
         let kind = self.kind;
-        if !self.exists(name) {
+        if !self.exists(name) && !(kind == Kind::Module && self.restore_module(name)) {
             self.does_not_exist(name);
             return false;
         }
@@ -610,5 +653,38 @@ mod tests {
         assert!(out
             .text()
             .ends_with("ejecuta: lab reload\n(en Debian: systemctl restart apache2)\n"));
+    }
+
+    #[test]
+    fn a_module_missing_from_an_older_workspace_is_restored_then_enabled() {
+        let (_tmp, ws) = fresh();
+        let apache = ws.apache_dir();
+        // A workspace from before mod_remoteip: no files for it.
+        std::fs::remove_file(apache.join("mods-available/remoteip.load")).unwrap();
+        let out = enable(&apache, Kind::Module, &names(&["remoteip"]));
+        assert_eq!(out.exit_code, 0, "{}", out.text());
+        assert!(out.text().starts_with(
+            "Faltaba etc/apache2/mods-available/remoteip.load (este espacio de trabajo es de una versión \
+             anterior del lab, o se borró a mano); lo he creado como lo instala Debian.\n"
+        ), "{}", out.text());
+        let load = std::fs::read_to_string(apache.join("mods-available/remoteip.load")).unwrap();
+        assert!(load.contains("LoadModule remoteip_module"), "{load}");
+        assert!(apache.join("mods-enabled/remoteip.load").exists());
+
+        // A module with a .conf gets both files; a name the lab does not know still fails.
+        std::fs::remove_file(apache.join("mods-available/status.load")).unwrap();
+        std::fs::remove_file(apache.join("mods-available/status.conf")).unwrap();
+        std::fs::remove_file(apache.join("mods-enabled/status.load")).ok();
+        std::fs::remove_file(apache.join("mods-enabled/status.conf")).ok();
+        let out = enable(&apache, Kind::Module, &names(&["status"]));
+        assert!(
+            out.text()
+                .starts_with("Faltaba etc/apache2/mods-available/status.load y etc/apache2/mods-available/status.conf"),
+            "{}",
+            out.text()
+        );
+        assert!(apache.join("mods-enabled/status.conf").exists());
+        let out = enable(&apache, Kind::Module, &names(&["remoteipx"]));
+        assert_eq!(out.exit_code, 1);
     }
 }

@@ -4,7 +4,7 @@
 //! - `mod.rs`: discovery, `lab.toml` settings, path resolution and port mapping.
 //! - `template.rs`: the Debian-shaped tree `lab init` writes.
 
-mod template;
+pub mod template;
 
 use std::path::{Component, Path, PathBuf};
 
