@@ -61,3 +61,62 @@ fn errors_go_to_the_error_log_not_the_terminal_only() {
         .read("var/log/apache2/access.log")
         .contains("\"GET /no-existe HTTP/1.1\" 404")));
 }
+
+const LOGIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/logio");
+
+/// mod_logio's `%I`, `%O`, `%S` and `%b`/`%B` for answers streamed from php-fpm, a CGI
+/// script and mod_wsgi (chunked for HTTP/1.1, until close for 1.0, none for HEAD), a
+/// request body with a length and a chunked one, and a static file: the lines must be
+/// those Debian's Apache wrote for the same bytes (tests/fixtures/logio, record.py), which
+/// logs a streamed request once its last byte is out.
+#[test]
+fn byte_counts_of_streamed_answers_are_apaches() {
+    let fpm = ["/usr/sbin/php-fpm8.2", "/usr/bin/php-fpm8.2"]
+        .iter()
+        .any(|p| std::path::Path::new(p).is_file());
+    if !fpm {
+        eprintln!("SALTADO: php-fpm8.2 no está instalado (paquete php8.2-fpm; .ci/run lo instala)");
+        return;
+    }
+    let fixture = |name: &str| std::fs::read(std::path::Path::new(LOGIO).join(name)).unwrap();
+    let mut lab = TestLab::new();
+    lab.lab(&["service", "php8.2-fpm", "enable"]).assert_code(0);
+    lab.lab(&["a2enmod", "proxy_fcgi", "setenvif", "cgid", "wsgi"])
+        .assert_code(0);
+    lab.lab(&["a2enconf", "php8.2-fpm"]).assert_code(0);
+    lab.write("var/www/html/hello.php", fixture("hello.php"));
+    lab.write("var/www/html/app.wsgi", fixture("app.wsgi"));
+    lab.write("var/www/html/x.txt", "hola\n");
+    lab.mkdir("var/www/html/cgi-bin");
+    lab.write("var/www/html/cgi-bin/hola.cgi", fixture("hola.cgi"));
+    let cgi = lab.path("var/www/html/cgi-bin/hola.cgi");
+    std::fs::set_permissions(&cgi, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    lab.write(
+        "etc/apache2/sites-available/000-default.conf",
+        "<VirtualHost *:80>\n\
+         \tDocumentRoot /var/www/html\n\
+         \tLogFormat \"%>s b=%b B=%B O=%O I=%I S=%S \\\"%r\\\"\" bytes\n\
+         \tCustomLog ${APACHE_LOG_DIR}/access.log bytes\n\
+         \tScriptAlias /cgi-bin/ /var/www/html/cgi-bin/\n\
+         \tWSGIScriptAlias /wsgi /var/www/html/app.wsgi\n\
+         </VirtualHost>\n",
+    );
+    lab.start();
+
+    let requests: Vec<String> =
+        serde_json::from_slice(&fixture("requests.json")).expect("requests.json");
+    for raw in &requests {
+        let head = raw.starts_with("HEAD ");
+        let resp = lab.raw(raw.as_bytes(), head).expect("respuesta");
+        assert_eq!(resp.status, 200, "{raw:?}: {resp}");
+    }
+    let want = String::from_utf8(fixture("apache-access.log")).unwrap();
+    let done = wait_until(Duration::from_secs(5), || {
+        lab.read("var/log/apache2/access.log").lines().count() >= requests.len()
+    });
+    let got = lab.read("var/log/apache2/access.log");
+    assert!(done, "faltan líneas en access.log:\n{got}");
+    for (want, got) in want.lines().zip(got.lines()) {
+        assert_eq!(got, want, "\nlab:\n{got}\nApache:\n{want}");
+    }
+}

@@ -334,7 +334,8 @@ impl Tool {
 
     fn enable(&mut self, name: &str, visiting: &mut BTreeSet<String>) -> bool {
         let kind = self.kind;
-        if !self.exists(name) && !(kind == Kind::Module && self.restore_module(name)) {
+        let found = self.exists(name) || (kind == Kind::Module && self.restore_module(name));
+        if !found {
             self.does_not_exist(name);
             return false;
         }

@@ -49,5 +49,14 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: ScriptMatch<'_>) -> Outcome<'a> {
     *req.uri_mut() = parts.uri.clone();
     *req.version_mut() = parts.version;
     *req.headers_mut() = parts.headers.clone();
-    Ok((wsgi.handle(req, wctx).await, Some(eff)))
+    let mut resp = wsgi.handle(req, wctx).await;
+    if resp
+        .extensions()
+        .get::<crate::http::handoff::HandOff>()
+        .is_none()
+    {
+        // Apache's head for mod_wsgi's answers: `Transfer-Encoding` before the type.
+        super::cgivars::chunked_in_apaches_place(&mut resp, parts);
+    }
+    Ok((resp, Some(eff)))
 }

@@ -245,6 +245,93 @@ impl AccessFormat {
         }
         out
     }
+
+    /// The line for an answer whose body is still going out: everything but the byte counts
+    /// and the time taken (`%b %B %O %I %S %D %T`), which Apache logs once the last byte is
+    /// sent and which [`Pending::finish`] fills in then.
+    pub fn render_pending(&self, e: &Entry<'_>) -> Pending {
+        let mut parts = Vec::new();
+        let mut text = String::with_capacity(160);
+        for p in &self.pieces {
+            match p {
+                Piece::Text(t) => text.push_str(t),
+                Piece::Field { code, arg } if is_late(*code) => {
+                    parts.push(Piece::Text(std::mem::take(&mut text)));
+                    parts.push(Piece::Field {
+                        code: *code,
+                        arg: arg.clone(),
+                    });
+                }
+                Piece::Field { code, arg } => field(&mut text, *code, arg.as_deref(), e),
+            }
+        }
+        parts.push(Piece::Text(text));
+        Pending { parts }
+    }
+}
+
+/// The directives known only when the answer has gone out.
+fn is_late(code: char) -> bool {
+    matches!(code, 'b' | 'B' | 'O' | 'I' | 'S' | 'D' | 'T')
+}
+
+/// What an access log line needs from the end of a request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sent {
+    /// The body as the handler produced it (`%B`).
+    pub body_bytes: u64,
+    /// Everything written to the connection for the answer (`%O`).
+    pub out_bytes: u64,
+    /// Everything read from the connection for the request (`%I`).
+    pub in_bytes: u64,
+    pub duration: Duration,
+}
+
+/// A line rendered but for its [late](is_late) directives.
+#[derive(Debug)]
+pub struct Pending {
+    parts: Vec<Piece>,
+}
+
+impl Pending {
+    pub fn finish(&self, sent: &Sent) -> String {
+        let mut out = String::with_capacity(160);
+        for p in &self.parts {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Field { code, arg } => {
+                    late_field(&mut out, *code, arg.as_deref(), sent);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn late_field(out: &mut String, code: char, arg: Option<&str>, s: &Sent) {
+    match code {
+        'b' => {
+            if s.body_bytes == 0 {
+                out.push('-');
+            } else {
+                push_u64(out, s.body_bytes);
+            }
+        }
+        'B' => push_u64(out, s.body_bytes),
+        'O' => push_u64(out, s.out_bytes),
+        'I' => push_u64(out, s.in_bytes),
+        'S' => push_u64(out, s.in_bytes + s.out_bytes),
+        'D' => push_u64(out, s.duration.as_micros() as u64),
+        'T' => push_u64(
+            out,
+            match arg {
+                Some("ms") => s.duration.as_millis() as u64,
+                Some("us") => s.duration.as_micros() as u64,
+                _ => s.duration.as_secs(),
+            },
+        ),
+        _ => out.push('-'),
+    }
 }
 
 fn dash_or(out: &mut String, v: Option<&str>) {
@@ -344,21 +431,17 @@ fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
             }
         },
         's' => push_u64(out, u64::from(e.status)),
-        'b' => {
-            if e.body_bytes == 0 {
-                out.push('-');
-            } else {
-                push_u64(out, e.body_bytes);
-            }
-        }
-        'B' => push_u64(out, e.body_bytes),
-        'O' => push_u64(out, e.body_bytes + e.header_bytes),
-        'I' => {
-            let _ = write!(out, "{}", e.request_bytes);
-        }
-        'S' => {
-            let _ = write!(out, "{}", e.request_bytes + e.body_bytes + e.header_bytes);
-        }
+        'b' | 'B' | 'O' | 'I' | 'S' | 'D' | 'T' => late_field(
+            out,
+            code,
+            arg,
+            &Sent {
+                body_bytes: e.body_bytes,
+                out_bytes: e.body_bytes + e.header_bytes,
+                in_bytes: e.request_bytes,
+                duration: e.duration,
+            },
+        ),
         'i' => dash_or(
             out,
             arg.and_then(|h| e.request_headers.get(h))
@@ -370,17 +453,6 @@ fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
                 .and_then(|v| v.to_str().ok()),
         ),
         'e' => dash_or(out, arg.and_then(|k| e.env.get(k)).map(String::as_str)),
-        'D' => {
-            let _ = write!(out, "{}", e.duration.as_micros());
-        }
-        'T' => {
-            let v = match arg {
-                Some("ms") => e.duration.as_millis(),
-                Some("us") => e.duration.as_micros(),
-                _ => u128::from(e.duration.as_secs()),
-            };
-            let _ = write!(out, "{v}");
-        }
         'v' => out.push_str(e.server_name),
         'V' => out.push_str(
             &e.host_header

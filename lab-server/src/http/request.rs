@@ -273,18 +273,14 @@ where
 
     // A head that timed out before its request line gets no answer at all.
     let silent = matches!(&note, Some(Note::TimedOut { line: None, .. }));
+    // The body's size when it is known now; a streamed one (CGI, FastCGI, WSGI, a proxied
+    // answer without a length) is counted as it goes out, and its line logged then.
     let body_bytes = if parts.method == Method::HEAD || silent {
-        0
+        Some(0)
     } else {
         http_body::Body::size_hint(resp.body())
             .exact()
             .or_else(|| resp.extensions().get::<ChunkedBytes>().map(|c| c.0))
-            .unwrap_or_else(|| {
-                resp.headers()
-                    .get(header::CONTENT_LENGTH)
-                    .and_then(|v| v.to_str().ok()?.parse().ok())
-                    .unwrap_or(0)
-            })
     };
     // A 0.9 client gets the body alone.
     let header_bytes = if note == Some(Note::Http09) || silent {
@@ -296,12 +292,15 @@ where
     if resp.status().is_server_error() {
         site.stats.errors.fetch_add(1, Ordering::Relaxed);
     }
-    site.stats
-        .bytes
-        .fetch_add(body_bytes + header_bytes, Ordering::Relaxed);
+    if let Some(body_bytes) = body_bytes {
+        site.stats
+            .bytes
+            .fetch_add(body_bytes + header_bytes, Ordering::Relaxed);
+    }
 
     let logs = site.logs(chosen);
     let unlogged = matches!(&note, Some(Note::TimedOut { unlogged: true, .. }));
+    let mut pending = None;
     if !logs.access.is_empty() && !unlogged {
         // The target as sent: an absolute URL (`GET http://host/x`) is logged whole.
         let absolute;
@@ -315,14 +314,18 @@ where
                 .map(|p| p.as_str())
                 .unwrap_or("/")
         };
-        let request_bytes = parts
+        // The head as read (request line, header lines, the blank line); the body's bytes
+        // are added as the handler reads them.
+        let request_head = parts
             .headers
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len() + 4)
             .sum::<usize>() as u64
             + target.len() as u64
             + parts.method.as_str().len() as u64
-            + 12;
+            + 12
+            + 2;
+        let body_read = conn.notes.body_bytes(served);
         let entry = Entry {
             client: conn.client,
             peer: conn.peer,
@@ -344,9 +347,9 @@ where
                 _ => None,
             },
             status: resp.status().as_u16(),
-            body_bytes,
+            body_bytes: body_bytes.unwrap_or(0),
             header_bytes,
-            request_bytes,
+            request_bytes: request_head + body_read,
             request_headers: &parts.headers,
             response_headers: resp.headers(),
             server_name: site.server_name(host),
@@ -356,17 +359,151 @@ where
             env: &ctx.env,
             keepalive_requests: served - 1,
         };
-        // BufferedLogs Off (the default): the line is in the file when the request ends.
-        for (file, format) in &logs.access {
-            if site.config.buffered_logs {
-                file.line(&format.render(&entry));
-            } else {
-                file.line_now(&format.render(&entry));
+        if body_bytes.is_some() {
+            // BufferedLogs Off (the default): the line is in the file when the request ends.
+            for (file, format) in &logs.access {
+                if site.config.buffered_logs {
+                    file.line(&format.render(&entry));
+                } else {
+                    file.line_now(&format.render(&entry));
+                }
             }
+        } else {
+            let lines = logs
+                .access
+                .iter()
+                .map(|(_, format)| format.render_pending(&entry))
+                .collect();
+            pending = Some((lines, request_head));
         }
+    }
+    if body_bytes.is_none() {
+        // A streamed body: its lines (if any) and its bytes in mod_status when it ends.
+        let (lines, request_head) = pending.unwrap_or_default();
+        let tail = LogTail {
+            site: Arc::clone(&site),
+            chosen,
+            lines,
+            header_bytes,
+            request_head,
+            body_in: (Arc::clone(&conn.notes), served),
+            t0,
+            chunked: parts.version == http::Version::HTTP_11
+                && note != Some(Note::Http09)
+                && !resp.headers().contains_key(header::CONTENT_LENGTH),
+            data: 0,
+            wire: 0,
+            ended: false,
+        };
+        resp = resp.map(|inner| LoggedBody { inner, tail }.boxed());
     }
     site.stats.busy.fetch_sub(1, Ordering::Relaxed);
     resp
+}
+
+/// The end of a streamed answer's request: its access log lines and mod_status's byte count,
+/// written when the body has gone out (or the client went away), as Apache logs a request
+/// once its last byte is sent.
+struct LogTail {
+    site: Arc<Site>,
+    chosen: vhost::Chosen,
+    lines: Vec<super::log::Pending>,
+    header_bytes: u64,
+    request_head: u64,
+    /// The connection's notes and the request's number, for the bytes of its body read.
+    body_in: (Arc<super::wire::Notes>, u64),
+    t0: Instant,
+    /// hyper sends the body in chunks (each data frame one chunk, then `0\r\n\r\n`).
+    chunked: bool,
+    /// The body's bytes (`%B`).
+    data: u64,
+    /// Their bytes on the wire, chunk framing included.
+    wire: u64,
+    ended: bool,
+}
+
+impl LogTail {
+    fn frame(&mut self, len: usize) {
+        if len == 0 {
+            return;
+        }
+        self.data += len as u64;
+        self.wire += len as u64;
+        if self.chunked {
+            // `{len:x}\r\n` before the data, `\r\n` after it.
+            let digits = (usize::BITS - len.leading_zeros()).div_ceil(4) as u64;
+            self.wire += digits + 4;
+        }
+    }
+}
+
+impl Drop for LogTail {
+    fn drop(&mut self) {
+        let last_chunk = if self.chunked && self.ended { 5 } else { 0 };
+        let out_bytes = self.header_bytes + self.wire + last_chunk;
+        self.site
+            .stats
+            .bytes
+            .fetch_add(out_bytes, Ordering::Relaxed);
+        if self.lines.is_empty() {
+            return;
+        }
+        let sent = super::log::Sent {
+            body_bytes: self.data,
+            out_bytes,
+            in_bytes: self.request_head + self.body_in.0.body_bytes(self.body_in.1),
+            duration: self.t0.elapsed(),
+        };
+        let logs = self.site.logs(self.chosen);
+        for ((file, _), line) in logs.access.iter().zip(&self.lines) {
+            let line = line.finish(&sent);
+            if self.site.config.buffered_logs {
+                file.line(&line);
+            } else {
+                file.line_now(&line);
+            }
+        }
+    }
+}
+
+/// A streamed answer's body, followed to its end for [`LogTail`].
+struct LoggedBody {
+    inner: Body,
+    tail: LogTail,
+}
+
+impl http_body::Body for LoggedBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        let polled = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            std::task::Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.tail.frame(data.len());
+                }
+                if this.inner.is_end_stream() {
+                    this.tail.ended = true;
+                }
+            }
+            std::task::Poll::Ready(None) => this.tail.ended = true,
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// The head of a TRACE request as received, for the echo.

@@ -151,9 +151,34 @@ pub enum Note {
 pub struct Notes {
     queue: Mutex<VecDeque<(u64, Note)>>,
     body_timed_out: std::sync::atomic::AtomicBool,
+    /// The last request with a body (its number) and the bytes of that body read so far as
+    /// they came on the wire (chunk framing included), for mod_logio's `%I`.
+    body_of: std::sync::atomic::AtomicU64,
+    body_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl Notes {
+    /// The bytes of request `n`'s body read from the connection so far, framing included.
+    pub fn body_bytes(&self, n: u64) -> u64 {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.body_of.load(Relaxed) == n {
+            self.body_bytes.load(Relaxed)
+        } else {
+            0
+        }
+    }
+
+    fn body_starts(&self, n: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.body_bytes.store(0, Relaxed);
+        self.body_of.store(n, Relaxed);
+    }
+
+    fn body_read(&self, k: usize) {
+        self.body_bytes
+            .fetch_add(k as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Whether a request body of this connection ran out of mod_reqtimeout's `body=` time
     /// (the read that failed, failed for that).
     pub fn body_timed_out(&self) -> bool {
@@ -1022,6 +1047,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                             .min(n.min(usize::MAX as u64) as usize);
                         buf.put_slice(&this.inbuf[..k]);
                         this.inbuf.drain(..k);
+                        this.notes.body_read(k);
                         this.input = In::Body(n - k as u64);
                         return Poll::Ready(Ok(()));
                     }
@@ -1047,6 +1073,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                     let k = chunks.feed(&this.inbuf[..avail]);
                     buf.put_slice(&this.inbuf[..k]);
                     this.inbuf.drain(..k);
+                    this.notes.body_read(k);
                     this.input = if chunks.done() {
                         this.clock = None;
                         In::Head
@@ -1127,8 +1154,14 @@ impl<S: AsyncRead + Unpin> AsyncRead for Wire<S> {
                         this.input = match framing {
                             Framing::None => In::Head,
                             Framing::Length(u64::MAX) => In::Hold,
-                            Framing::Length(n) => In::Body(n),
-                            Framing::Chunked => In::Chunked(Chunks::default()),
+                            Framing::Length(n) => {
+                                this.notes.body_starts(this.requests);
+                                In::Body(n)
+                            }
+                            Framing::Chunked => {
+                                this.notes.body_starts(this.requests);
+                                In::Chunked(Chunks::default())
+                            }
                         };
                         if version == Version::Http09 {
                             this.input = In::Hold;
