@@ -745,14 +745,16 @@ fn path_info_keeps_bytes_that_are_not_utf8() {
     assert_eq!(resp.text(), "2f636166e9 636166e9\n", "{resp}");
 }
 
-/// The whole head in Apache's order: the script's headers, then `Transfer-Encoding` (the body
-/// is chunked for an HTTP/1.1 client), then `Content-Type`, which Apache adds last.
+/// The whole head in Apache's order: the script's headers, its `Set-Cookie` lines after the
+/// others, then `Transfer-Encoding` (the body is chunked for an HTTP/1.1 client), then
+/// `Content-Type`, which Apache adds last.
 #[test]
 fn heads_have_apaches_header_order() {
     let lab = started("");
     for (name, path) in [
         ("hola", "/cgi-bin/hola.py"),
         ("status", "/cgi-bin/status.py"),
+        ("cookies", "/cgi-bin/cookies.py"),
     ] {
         let apache = transcript(name);
         // As record.sh's curl asked: HTTP/1.1 without `Connection`.

@@ -760,8 +760,13 @@ fn has_status_line(head: &[u8]) -> bool {
 }
 
 /// The script's headers onto the response. Hop-by-hop and framing headers are the server's.
+/// `Set-Cookie` lines go after the others, as Apache's `ap_scan_script_header_err` keeps
+/// them apart (in `err_headers_out`) and sends them after the rest of the script's head.
 fn copy_headers(resp: &mut Response<Body>, headers: &[(String, Bytes)], skip_entity: bool) {
-    for (name, value) in headers {
+    let (cookies, rest): (Vec<_>, Vec<_>) = headers
+        .iter()
+        .partition(|(name, _)| name.eq_ignore_ascii_case("set-cookie"));
+    for (name, value) in rest.into_iter().chain(cookies) {
         let lower = name.to_ascii_lowercase();
         if matches!(
             lower.as_str(),

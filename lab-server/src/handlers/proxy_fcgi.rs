@@ -327,7 +327,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     for e in &early_errors {
         log_stderr(&log, client, e, is_mod_php);
     }
-    let (head, rest) = match result {
+    let (head, mut rest) = match result {
         Ok(r) => r,
         Err(ProxyError::Unavailable(e)) => {
             let (what, port) = match &target.backend {
@@ -459,31 +459,75 @@ pub async fn serve<'a>(call: Call<'a, '_>, form: Form<'_>) -> Outcome<'a> {
     // A body that ended before its first byte: Apache's content-length filter sees the end
     // of the response with nothing before it and writes `Content-Length: 0` (a HEAD request
     // gets neither).
-    let empty = rest.is_empty() && parts.method != Method::HEAD;
-    let body = FcgiBody {
-        rest,
-        log,
-        client,
-        timer: None,
-        mod_php: is_mod_php,
-    };
+    let mut empty = rest.is_empty() && parts.method != Method::HEAD;
+    let mut headers = head.headers;
+    let mut whole = None;
+    let mut first = None;
+    let mut failed = None;
+    if !is_mod_php {
+        // mod_proxy_fcgi passes the body on as it comes, and Apache frames it itself: the
+        // application's own `Content-Length` is not sent.
+        headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-length"));
+        // And, as for CGI, `Set-Cookie` after the application's other headers.
+        if headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        {
+            let (cookies, mut others): (Vec<_>, Vec<_>) = std::mem::take(&mut headers)
+                .into_iter()
+                .partition(|(k, _)| k.eq_ignore_ascii_case("set-cookie"));
+            others.extend(cookies);
+            headers = others;
+        }
+    } else if parts.method != Method::HEAD && !empty {
+        // Under mod_php, Apache's `ap_rwrite` keeps up to 8000 bytes of PHP's output before
+        // passing them on: an answer that fits, from a script that never called `flush()`,
+        // reaches the content-length filter whole, and gets a `Content-Length` (measured on
+        // Debian's Apache with libapache2-mod-php8.2). The lab's PHP children write such an
+        // answer as one STDOUT record with its END_REQUEST; a `flush()` starts a new record.
+        let ready = take_ready(&mut rest, &log, client, AP_MIN_BYTES_TO_WRITE);
+        match ready.error {
+            None if ready.complete && ready.data.is_empty() => empty = true,
+            None if ready.complete && ready.records <= 1 => whole = Some(ready.data.freeze()),
+            error => {
+                first = (!ready.data.is_empty()).then(|| ready.data.freeze());
+                failed = error;
+            }
+        }
+    }
     let body: Body = if parts.method == Method::HEAD {
         crate::http::empty()
     } else if empty {
         crate::http::head::zero_length()
+    } else if let Some(data) = &whole {
+        crate::http::full(data.clone())
     } else {
-        body.boxed()
+        FcgiBody {
+            rest,
+            first,
+            failed,
+            log,
+            client,
+            timer: None,
+            mod_php: is_mod_php,
+        }
+        .boxed()
     };
     let mut resp = crate::wsgi::host::response_from_head(
         head.status,
         head.reason.as_deref(),
-        head.headers,
+        headers,
         None,
         body,
     );
     if empty {
         resp.headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    } else if let Some(data) = &whole {
+        if !resp.headers().contains_key(header::CONTENT_LENGTH) {
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(data.len()));
+        }
     }
     cgivars::chunked_in_apaches_place(&mut resp, parts);
     if !vary.is_empty() {
@@ -697,9 +741,61 @@ fn log_stderr(log: &ErrorLog, client: std::net::SocketAddr, data: &[u8], mod_php
     );
 }
 
+/// What `ap_rwrite` keeps before passing a module's output on.
+const AP_MIN_BYTES_TO_WRITE: usize = 8000;
+
+/// What of a response's body was there without waiting.
+struct Ready {
+    data: bytes::BytesMut,
+    /// How many STDOUT records (or parts of them) brought it.
+    records: usize,
+    /// END_REQUEST was among it.
+    complete: bool,
+    error: Option<std::io::Error>,
+}
+
+/// Takes the pieces of `rest` already received (STDERR goes to the log), up to `limit` bytes
+/// of STDOUT.
+fn take_ready(
+    rest: &mut pool::Response,
+    log: &ErrorLog,
+    client: std::net::SocketAddr,
+    limit: usize,
+) -> Ready {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let mut ready = Ready {
+        data: bytes::BytesMut::new(),
+        records: 0,
+        complete: false,
+        error: None,
+    };
+    while ready.data.len() <= limit {
+        match rest.poll_piece(&mut cx) {
+            Poll::Ready(Some(Ok(Piece::Data(d)))) => {
+                ready.records += 1;
+                ready.data.extend_from_slice(&d);
+            }
+            Poll::Ready(Some(Ok(Piece::Stderr(e)))) => log_stderr(log, client, &e, true),
+            Poll::Ready(Some(Err(e))) => {
+                ready.error = Some(e);
+                break;
+            }
+            Poll::Ready(None) => {
+                ready.complete = ready.data.len() <= limit;
+                break;
+            }
+            Poll::Pending => break,
+        }
+    }
+    ready
+}
+
 /// The response body: STDOUT as it comes; STDERR to the log.
 struct FcgiBody {
     rest: pool::Response,
+    /// STDOUT read before the body was made, and how that reading failed, if it did.
+    first: Option<Bytes>,
+    failed: Option<std::io::Error>,
     log: ErrorLog,
     client: std::net::SocketAddr,
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -714,6 +810,12 @@ impl HttpBody for FcgiBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(d) = self.first.take() {
+            return Poll::Ready(Some(Ok(Frame::data(d))));
+        }
+        if let Some(e) = self.failed.take() {
+            return Poll::Ready(Some(Err(e)));
+        }
         loop {
             match self.rest.poll_piece(cx) {
                 Poll::Ready(Some(Ok(Piece::Data(d)))) => {
