@@ -1123,8 +1123,13 @@ pub(crate) fn prepare(
         ..
     } = resp;
     // Content-Length goes where Varnish writes it: where the backend had it on objects and
-    // passes (right before X-Varnish when it had none), at the end on synthetic answers and
-    // when a range changed the length.
+    // passes (right before X-Varnish when it was the backend's last header), at the end on
+    // synthetic answers, when a range changed the length, and on objects the backend sent
+    // without one (chunked: Varnish adds the length it stored when it delivers them).
+    let had_length = length_name.is_some()
+        || resp_headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-length"));
     let mut length = len.filter(|_| {
         status != http::StatusCode::NOT_MODIFIED && status != http::StatusCode::NO_CONTENT
     });
@@ -1152,7 +1157,7 @@ pub(crate) fn prepare(
         }
         if !synthetic
             && !len_last
-            && (n.eq_ignore_ascii_case("x-varnish")
+            && ((had_length && n.eq_ignore_ascii_case("x-varnish"))
                 || length_before
                     .as_deref()
                     .is_some_and(|b| n.eq_ignore_ascii_case(b)))

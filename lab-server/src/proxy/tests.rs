@@ -1042,7 +1042,7 @@ async fn vcl_pipe_sees_upgrade_and_the_tunnel_ends_when_both_sides_close() {
     role.stop();
 }
 
-/// The backend of `range.txt`: 120 bytes (`NN-abcdefgh\n` ten times), max-age=60, with a
+/// The backend of `range.txt` and `length_on_hits.txt` (as `backend_chunked.py`): 120 bytes (`NN-abcdefgh\n` ten times), max-age=60, with a
 /// Content-Length on `/len*` and chunked on `/chunked*`; the second half of the body comes
 /// 100 ms after the first, so a miss is answered while the object is still being fetched.
 async fn range_backend() -> SocketAddr {
@@ -1146,6 +1146,33 @@ async fn ranges_on_misses_and_hits_match_the_recorded_varnish() {
         let (method, path) = (words.next().unwrap(), words.next().unwrap());
         let range = title.split_once("Range: ").unwrap().1;
         let r = get(at, method, path, &[("Range", range)]).await;
+        assert_eq!(r.status, *status, "{title}");
+        assert_eq!(range_tail(&r.headers), range_tail(headers), "{title}");
+        assert_eq!(r.body.trim_end(), body.trim_end(), "{title}");
+    }
+    role.stop();
+}
+
+/// Where `Content-Length` goes on hits: in the backend's place on an object it sent with a
+/// length, after `Accept-Ranges` on one it sent chunked (Varnish adds the stored length when
+/// it delivers it), as recorded in `length_on_hits.txt`.
+#[tokio::test]
+async fn content_length_on_hits_matches_the_recorded_varnish() {
+    let text = include_str!("../../../tests/transcripts/varnish/length_on_hits.txt");
+    let recorded = transcript(text);
+    let bodies: Vec<&str> = text
+        .split("=== ")
+        .skip(1)
+        .map(|s| s.split_once("\n\n").map_or("", |(_, b)| b))
+        .collect();
+    assert_eq!(recorded.len(), 6);
+    let be = range_backend().await;
+    let role = proxy_with("", be, Params::default()).await;
+    let at = role.bound()[0].1;
+    for ((title, status, headers), body) in recorded.iter().zip(bodies) {
+        // "GET /len2"
+        let (method, path) = title.split_once(' ').unwrap();
+        let r = get(at, method, path, &[]).await;
         assert_eq!(r.status, *status, "{title}");
         assert_eq!(range_tail(&r.headers), range_tail(headers), "{title}");
         assert_eq!(r.body.trim_end(), body.trim_end(), "{title}");

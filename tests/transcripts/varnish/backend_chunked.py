@@ -1,0 +1,51 @@
+"""The backend of range.txt and length_on_hits.txt: 120 bytes (`NN-abcdefgh\n` ten times),
+max-age=60, with a Content-Length on /len* and chunked on /chunked*; the second half of the
+body comes 100 ms after the first, so a miss is answered while the object is being fetched.
+
+    python3 backend_chunked.py PORT
+"""
+import socket
+import sys
+import threading
+import time
+
+BODY = "".join(f"{i:02}-abcdefgh\n" for i in range(10))
+
+
+def serve(conn):
+    buf = b""
+    with conn:
+        while True:
+            data = conn.recv(4096)
+            if not data:
+                return
+            buf += data
+            while b"\r\n\r\n" in buf:
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                chunked = b" /chunked" in head.split(b"\r\n", 1)[0]
+                first, second = BODY[:60], BODY[60:]
+                out = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: max-age=60\r\n"
+                if chunked:
+                    out += "Transfer-Encoding: chunked\r\n\r\n"
+                    part = lambda s: f"{len(s):x}\r\n{s}\r\n"
+                else:
+                    out += f"Content-Length: {len(BODY)}\r\n\r\n"
+                    part = lambda s: s
+                conn.sendall((out + part(first)).encode())
+                time.sleep(0.1)
+                rest = part(second) + ("0\r\n\r\n" if chunked else "")
+                conn.sendall(rest.encode())
+
+
+def main():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+    s.listen(16)
+    while True:
+        conn, _ = s.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
