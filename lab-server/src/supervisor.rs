@@ -877,7 +877,7 @@ pub fn status_text(s: &StatusData) -> String {
         }
         if let Some(c) = &svc.counters {
             out.push_str(&format!(
-                "            {} peticiones atendidas, {} enviados, {} trabajadores ocupados, \
+                "            {} peticiones atendidas, {} de tráfico, {} trabajadores ocupados, \
                  en marcha desde hace {}\n",
                 c.requests,
                 bytes_text(c.bytes),

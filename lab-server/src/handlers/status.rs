@@ -88,7 +88,7 @@ pub fn html(site: &Site, server_name: &str, signature: &str) -> String {
     );
     row("Tiempo en marcha", format!("{} s", n.uptime));
     row("Peticiones atendidas", n.accesses.to_string());
-    row("Datos enviados", format!("{} kB", n.kbytes));
+    row("Tráfico total", format!("{} kB", n.kbytes));
     row(
         "Peticiones por segundo",
         format!("{:.2}", per_sec(n.accesses, n.uptime)),

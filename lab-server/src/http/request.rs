@@ -292,39 +292,42 @@ where
     if resp.status().is_server_error() {
         site.stats.errors.fetch_add(1, Ordering::Relaxed);
     }
+    // The target as sent: an absolute URL (`GET http://host/x`) is logged whole.
+    let absolute;
+    let target = if parts.uri.scheme().is_some() {
+        absolute = parts.uri.to_string();
+        absolute.as_str()
+    } else {
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    };
+    // The head as read (request line, header lines, the blank line); the body's bytes are
+    // added as the handler reads them.
+    let request_head = parts
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>() as u64
+        + target.len() as u64
+        + parts.method.as_str().len() as u64
+        + 12
+        + 2;
+    // mod_status's traffic, with mod_logio built in as in Debian: the bytes read for the
+    // request and written for its answer.
     if let Some(body_bytes) = body_bytes {
-        site.stats
-            .bytes
-            .fetch_add(body_bytes + header_bytes, Ordering::Relaxed);
+        site.stats.bytes.fetch_add(
+            request_head + conn.notes.body_bytes(served) + body_bytes + header_bytes,
+            Ordering::Relaxed,
+        );
     }
 
     let logs = site.logs(chosen);
     let unlogged = matches!(&note, Some(Note::TimedOut { unlogged: true, .. }));
     let mut pending = None;
     if !logs.access.is_empty() && !unlogged {
-        // The target as sent: an absolute URL (`GET http://host/x`) is logged whole.
-        let absolute;
-        let target = if parts.uri.scheme().is_some() {
-            absolute = parts.uri.to_string();
-            absolute.as_str()
-        } else {
-            parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/")
-        };
-        // The head as read (request line, header lines, the blank line); the body's bytes
-        // are added as the handler reads them.
-        let request_head = parts
-            .headers
-            .iter()
-            .map(|(k, v)| k.as_str().len() + v.len() + 4)
-            .sum::<usize>() as u64
-            + target.len() as u64
-            + parts.method.as_str().len() as u64
-            + 12
-            + 2;
         let body_read = conn.notes.body_bytes(served);
         let entry = Entry {
             client: conn.client,
@@ -374,12 +377,12 @@ where
                 .iter()
                 .map(|(_, format)| format.render_pending(&entry))
                 .collect();
-            pending = Some((lines, request_head));
+            pending = Some(lines);
         }
     }
     if body_bytes.is_none() {
         // A streamed body: its lines (if any) and its bytes in mod_status when it ends.
-        let (lines, request_head) = pending.unwrap_or_default();
+        let lines = pending.unwrap_or_default();
         let tail = LogTail {
             site: Arc::clone(&site),
             chosen,
@@ -441,17 +444,18 @@ impl Drop for LogTail {
     fn drop(&mut self) {
         let last_chunk = if self.chunked && self.ended { 5 } else { 0 };
         let out_bytes = self.header_bytes + self.wire + last_chunk;
+        let in_bytes = self.request_head + self.body_in.0.body_bytes(self.body_in.1);
         self.site
             .stats
             .bytes
-            .fetch_add(out_bytes, Ordering::Relaxed);
+            .fetch_add(in_bytes + out_bytes, Ordering::Relaxed);
         if self.lines.is_empty() {
             return;
         }
         let sent = super::log::Sent {
             body_bytes: self.data,
             out_bytes,
-            in_bytes: self.request_head + self.body_in.0.body_bytes(self.body_in.1),
+            in_bytes,
             duration: self.t0.elapsed(),
         };
         let logs = self.site.logs(self.chosen);
