@@ -121,16 +121,12 @@ pub enum Access {
     Other,
 }
 
-/// One shard: its items, counters and cas sequence.
+/// One shard: its items and counters.
 pub struct Shard {
     lru: Lru,
     pub counters: Counters,
     /// Per slab class (index = class id; 0 unused).
     slab: Vec<ClassCounters>,
-    /// Next cas unique of this shard; values are `seq * shards + index + 1`, unique across
-    /// shards without a shared counter.
-    cas_seq: u64,
-    index: u64,
 }
 
 /// A totals snapshot for `stats`.
@@ -158,6 +154,9 @@ pub struct Store {
     /// at or by the periodic reclaim, counted as `get_flushed` and `reclaimed` like there.
     flush_epoch: AtomicU32,
     evict_cursor: AtomicUsize,
+    /// The last cas unique given: one counter for the whole store, as memcached's
+    /// `get_cas_id`, so a student sees them count up from 1, one per store.
+    cas: AtomicU64,
 }
 
 /// What a slab class holds now, kept with atomics so its page high-water mark is global.
@@ -180,13 +179,11 @@ impl Store {
     pub fn new(settings: StoreSettings, clock: Clock) -> Store {
         let n = settings.shards.max(1).next_power_of_two();
         let shards = (0..n)
-            .map(|i| {
+            .map(|_| {
                 Mutex::new(Shard {
                     lru: Lru::new(),
                     counters: Counters::default(),
                     slab: vec![ClassCounters::default(); slabs::count() + 1],
-                    cas_seq: 0,
-                    index: i as u64,
                 })
             })
             .collect();
@@ -203,6 +200,7 @@ impl Store {
             oldest_live: AtomicU32::new(0),
             flush_epoch: AtomicU32::new(0),
             evict_cursor: AtomicUsize::new(0),
+            cas: AtomicU64::new(0),
         }
     }
 
@@ -508,8 +506,7 @@ impl ShardGuard<'_> {
 
     /// A fresh cas unique.
     pub fn next_cas(&mut self) -> u64 {
-        self.shard.cas_seq += 1;
-        self.shard.cas_seq * (self.store.mask + 1) + self.shard.index + 1
+        self.store.cas.fetch_add(1, Ordering::Relaxed) + 1
     }
 
     /// A new item (fresh cas, stored now) ready for [`ShardGuard::put`].
