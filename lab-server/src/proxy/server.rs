@@ -1122,6 +1122,21 @@ pub(crate) fn prepare(
         headers: resp_headers,
         ..
     } = resp;
+    // An empty body whose length the head carries (a pass or an object of zero bytes): Varnish
+    // writes `Content-Length: 0` in its place, where hyper, and the encoder that follows it,
+    // would move an `Empty` body's length after `Connection`.
+    let body = if len == Some(0)
+        && !synthetic
+        && !len_last
+        && status != http::StatusCode::NOT_MODIFIED
+        && status != http::StatusCode::NO_CONTENT
+        && !status.is_informational()
+        && http_body::Body::is_end_stream(&body)
+    {
+        ProxyBody::Full(Some(Bytes::new()))
+    } else {
+        body
+    };
     // Content-Length goes where Varnish writes it: where the backend had it on objects and
     // passes (right before X-Varnish when it was the backend's last header), at the end on
     // synthetic answers, when a range changed the length, and on objects the backend sent

@@ -1045,6 +1045,7 @@ async fn vcl_pipe_sees_upgrade_and_the_tunnel_ends_when_both_sides_close() {
 /// The backend of `range.txt` and `length_on_hits.txt` (as `backend_chunked.py`): 120 bytes (`NN-abcdefgh\n` ten times), max-age=60, with a
 /// Content-Length on `/len*` and chunked on `/chunked*`; the second half of the body comes
 /// 100 ms after the first, so a miss is answered while the object is still being fetched.
+/// `/empty*` answers at once with `Content-Length: 0`.
 async fn range_backend() -> SocketAddr {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let at = l.local_addr().unwrap();
@@ -1065,6 +1066,13 @@ async fn range_backend() -> SocketAddr {
                     while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                         let head = String::from_utf8_lossy(&buf[..end]).into_owned();
                         buf.drain(..end + 4);
+                        if head.lines().next().unwrap_or("").contains(" /empty") {
+                            let empty = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: max-age=60\r\nContent-Length: 0\r\n\r\n";
+                            if c.write_all(empty.as_bytes()).await.is_err() {
+                                return;
+                            }
+                            continue;
+                        }
                         let chunked = head.contains(" /chunked");
                         let (a, b) = body.split_at(60);
                         let mut out = String::from(
@@ -1176,6 +1184,29 @@ async fn content_length_on_hits_matches_the_recorded_varnish() {
         assert_eq!(r.status, *status, "{title}");
         assert_eq!(range_tail(&r.headers), range_tail(headers), "{title}");
         assert_eq!(r.body.trim_end(), body.trim_end(), "{title}");
+    }
+    role.stop();
+}
+
+/// An empty body with `Content-Length: 0` keeps the length in the backend's place on a miss,
+/// a hit, a HEAD hit and passes, as recorded in `empty_bodies.txt`.
+#[tokio::test]
+async fn empty_bodies_keep_their_length_in_place_as_recorded() {
+    let text = include_str!("../../../tests/transcripts/varnish/empty_bodies.txt");
+    let recorded = transcript(text);
+    assert_eq!(recorded.len(), 5);
+    let be = range_backend().await;
+    let role = proxy_with("", be, Params::default()).await;
+    let at = role.bound()[0].1;
+    for (title, status, headers) in &recorded {
+        // "GET /empty2 Cookie: x=1"
+        let mut words = title.splitn(3, ' ');
+        let (method, path) = (words.next().unwrap(), words.next().unwrap());
+        let header = words.next().and_then(|h| h.split_once(": "));
+        let r = get(at, method, path, header.as_slice()).await;
+        assert_eq!(r.status, *status, "{title}");
+        assert_eq!(range_tail(&r.headers), range_tail(headers), "{title}");
+        assert_eq!(r.body, "", "{title}");
     }
     role.stop();
 }

@@ -1,6 +1,8 @@
-"""The backend of range.txt and length_on_hits.txt: 120 bytes (`NN-abcdefgh\n` ten times),
-max-age=60, with a Content-Length on /len* and chunked on /chunked*; the second half of the
-body comes 100 ms after the first, so a miss is answered while the object is being fetched.
+"""The backend of range.txt, length_on_hits.txt and empty_bodies.txt: 120 bytes
+(`NN-abcdefgh\n` ten times), max-age=60, with a Content-Length on /len* and chunked on
+/chunked*; the second half of the body comes 100 ms after the first, so a miss is answered
+while the object is being fetched. /empty* answers at once with an empty body
+(`Content-Length: 0`).
 
     python3 backend_chunked.py PORT
 """
@@ -22,7 +24,12 @@ def serve(conn):
             buf += data
             while b"\r\n\r\n" in buf:
                 head, buf = buf.split(b"\r\n\r\n", 1)
-                chunked = b" /chunked" in head.split(b"\r\n", 1)[0]
+                line = head.split(b"\r\n", 1)[0]
+                if b" /empty" in line:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                                 b"Cache-Control: max-age=60\r\nContent-Length: 0\r\n\r\n")
+                    continue
+                chunked = b" /chunked" in line
                 first, second = BODY[:60], BODY[60:]
                 out = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: max-age=60\r\n"
                 if chunked:
