@@ -970,18 +970,46 @@ fn respond(
         }
         Reply::Obj { mut resp, obj } if obj.gzip && !can_gzip && proxy.params.http_gzip_support => {
             // A gzipped object for a client that does not take gzip: gunzipped on the way
-            // out, without a length (chunked), with a weak ETag.
+            // out, with a weak ETag (Varnish weakens it when it sets up the gunzip, after
+            // its own headers and before `Accept-Ranges`). A complete object's length is
+            // known (Varnish keeps it from the gzip stream; here the gzip trailer's ISIZE)
+            // and goes last; one still being fetched goes chunked.
             resp.unset("content-encoding");
             if let Some(etag) = resp.get("etag").map(str::to_string) {
                 if !etag.starts_with("W/") {
-                    resp.set("ETag", format!("W/{etag}"));
+                    resp.unset("etag");
+                    let at = resp
+                        .headers
+                        .iter()
+                        .position(|(n, _)| n.eq_ignore_ascii_case("accept-ranges"))
+                        .unwrap_or(resp.headers.len());
+                    resp.headers
+                        .insert(at, ("ETag".into(), format!("W/{etag}")));
                 }
             }
             trace.add("Gzip", "U D - gunzip al entregar");
-            if head_only {
-                (resp, ProxyBody::Empty, None)
+            let whole = obj.body.whole();
+            let len = whole.as_deref().and_then(gunzipped_len);
+            len_last = len.is_some();
+            let range = match (&conds.2, resp.status, len, whole) {
+                (Some(r), 200, Some(total), Some(gz)) if proxy.params.http_range_support => {
+                    Some((parse_range(r, total), total, gz))
+                }
+                _ => None,
+            };
+            if let Some((parsed, total, gz)) = range {
+                // The range is of the gunzipped body, as Varnish serves it.
+                let plain = gunzip_all(&gz);
+                let (body, len, _) = range_answer(&mut resp, parsed, total, |a, b| {
+                    // Within what gunzipped, should the trailer have lied.
+                    let end = (b as usize + 1).min(plain.len());
+                    ProxyBody::full(plain.slice((a as usize).min(end)..end))
+                });
+                (resp, body, len)
+            } else if head_only {
+                (resp, ProxyBody::Empty, len)
             } else {
-                (resp, gunzip_stream(Arc::clone(&obj.body)), None)
+                (resp, gunzip_stream(Arc::clone(&obj.body)), len)
             }
         }
         Reply::Obj { mut resp, obj } => {
@@ -1018,27 +1046,18 @@ fn respond(
                     _ => None,
                 };
                 match range {
-                    Some((Ok((a, b)), total)) => {
-                        resp.status = 206;
-                        resp.reason = "Partial Content".into();
-                        resp.set("Content-Range", format!("bytes {a}-{b}/{total}"));
-                        let l = b - a + 1;
-                        // A length that changed goes last, after Content-Range.
-                        len_last = l != total;
-                        let body = match whole {
-                            Some(w) => ProxyBody::full(w.slice(a as usize..=b as usize)),
-                            None => stream_body(Arc::clone(&obj.body), Some((a, b)), Some(l)),
-                        };
-                        (resp, body, Some(l))
-                    }
-                    Some((Err(()), total)) => {
-                        resp.status = 416;
-                        resp.reason = "Requested Range Not Satisfiable".into();
-                        resp.set("Content-Range", format!("bytes */{total}"));
-                        len_last = true;
-                        // Not `Empty`: hyper would move an empty body's Content-Length
-                        // after Connection.
-                        (resp, ProxyBody::Full(Some(Bytes::new())), Some(0))
+                    Some((parsed, total)) => {
+                        let (body, len, last) =
+                            range_answer(&mut resp, parsed, total, |a, b| match whole {
+                                Some(w) => ProxyBody::full(w.slice(a as usize..=b as usize)),
+                                None => stream_body(
+                                    Arc::clone(&obj.body),
+                                    Some((a, b)),
+                                    Some(b - a + 1),
+                                ),
+                            });
+                        len_last = last;
+                        (resp, body, len)
                     }
                     None => match whole {
                         Some(w) => {
@@ -1086,6 +1105,49 @@ fn respond(
             keep_alive,
         },
     ))
+}
+
+/// A `Range` on an answer of `total` bytes: a 206 with `Content-Range` and the part `part`
+/// gives, or a 416. Returns the body, its length and whether the length goes last (after
+/// `Content-Range`: when the range changed it).
+fn range_answer(
+    resp: &mut Msg,
+    parsed: Result<(u64, u64), ()>,
+    total: u64,
+    part: impl FnOnce(u64, u64) -> ProxyBody,
+) -> (ProxyBody, Option<u64>, bool) {
+    match parsed {
+        Ok((a, b)) => {
+            resp.status = 206;
+            resp.reason = "Partial Content".into();
+            resp.set("Content-Range", format!("bytes {a}-{b}/{total}"));
+            let l = b - a + 1;
+            (part(a, b), Some(l), l != total)
+        }
+        Err(()) => {
+            resp.status = 416;
+            resp.reason = "Requested Range Not Satisfiable".into();
+            resp.set("Content-Range", format!("bytes */{total}"));
+            // Not `Empty`: hyper would move an empty body's Content-Length after Connection.
+            (ProxyBody::Full(Some(Bytes::new())), Some(0), true)
+        }
+    }
+}
+
+/// A complete gzip body gunzipped (what a bad stream yields up to its error).
+fn gunzip_all(gz: &[u8]) -> Bytes {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    let _ = flate2::read::GzDecoder::new(gz).read_to_end(&mut out);
+    Bytes::from(out)
+}
+
+/// The length of a complete gzip body once gunzipped: its trailer's ISIZE (the length
+/// modulo 2^32, exact for one member under 4 GiB); `None` for an empty or short stream.
+fn gunzipped_len(gz: &[u8]) -> Option<u64> {
+    let tail: [u8; 4] = gz.get(gz.len().checked_sub(4)?..)?.try_into().ok()?;
+    let n = u32::from_le_bytes(tail);
+    (gz.len() >= 18 && n > 0).then_some(u64::from(n))
 }
 
 /// Where [`prepare`] puts `Content-Length` and what `Connection` says.
