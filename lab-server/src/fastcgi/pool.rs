@@ -12,16 +12,17 @@
 //! them, one lane per thread: a thread's requests wait only for its own share and use only
 //! connections registered with its own poller, so no request wakes another thread.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 
 use super::cgi::{self, CgiHead};
 use super::client::{self, Event, Exchange};
@@ -90,6 +91,16 @@ impl AsyncWrite for Stream {
     }
 }
 
+impl Stream {
+    /// Writes what the socket takes now, without waiting (`WouldBlock`: nothing).
+    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.try_write(buf),
+            Stream::Tcp(s) => s.try_write(buf),
+        }
+    }
+}
+
 /// Why a request did not get a response head.
 #[derive(Debug)]
 pub enum ProxyError {
@@ -111,14 +122,166 @@ pub struct Pool {
     connect_timeout: Duration,
 }
 
-/// Kept connections and since when each is idle.
-type IdleList = Arc<Mutex<Vec<(std::time::Instant, Stream)>>>;
-
 /// A share of the backend's children.
 struct Lane {
     /// Requests in flight are bounded by the share; `None`: not bounded, no reuse.
-    slots: Option<Arc<Semaphore>>,
-    idle: IdleList,
+    slots: Option<Arc<Slots>>,
+}
+
+/// The children of a lane: how many are free, the kept connections idle (never more than
+/// free children) and the requests waiting for a child, in order of arrival.
+///
+/// A request that ends hands its child on at once, from the task that read its
+/// END_REQUEST: the kept connection goes to the first waiter with the waiter's request
+/// already written on it, so the child starts on it without waiting for the waiter's task
+/// to run.
+struct Slots {
+    state: Mutex<SlotState>,
+}
+
+struct SlotState {
+    free: usize,
+    idle: Vec<(Instant, Stream)>,
+    waiting: VecDeque<Waiter>,
+}
+
+/// A request waiting for a child. `request`: the bytes of a request without a body (written
+/// on the kept connection it is given); `None` for a request with a body, which gets the
+/// child but opens a connection of its own.
+struct Waiter {
+    request: Option<Bytes>,
+    tx: oneshot::Sender<Grant>,
+}
+
+/// A child given to a waiter: with a kept connection on which the first `sent` bytes of its
+/// request are already written, or none (connect anew).
+struct Grant {
+    slot: Slot,
+    stream: Option<Stream>,
+    sent: usize,
+}
+
+/// One child of a lane, held by a request until its response is read; dropped, the child
+/// goes to the next waiter (without a connection) or back to the free ones.
+pub struct Slot {
+    slots: Option<Arc<Slots>>,
+}
+
+impl Slot {
+    /// The request ended cleanly on `stream`, which can carry the next one.
+    fn release(mut self, stream: Stream) {
+        if let Some(slots) = self.slots.take() {
+            Slots::release(slots, Some(stream));
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(slots) = self.slots.take() {
+            Slots::release(slots, None);
+        }
+    }
+}
+
+/// What [`Slots::acquire`] got: a free child (and a kept connection, for a request without
+/// a body) or a place in the queue.
+enum Acquired {
+    Now(Slot, Option<Stream>),
+    Later(oneshot::Receiver<Grant>),
+}
+
+impl Slots {
+    fn new(n: usize) -> Slots {
+        Slots {
+            state: Mutex::new(SlotState {
+                free: n,
+                idle: Vec::new(),
+                waiting: VecDeque::new(),
+            }),
+        }
+    }
+
+    fn acquire(this: &Arc<Slots>, request: Option<&Bytes>) -> Acquired {
+        let Ok(mut st) = this.state.lock() else {
+            return Acquired::Now(Slot { slots: None }, None);
+        };
+        if st.free > 0 {
+            st.free -= 1;
+            // A request with a body closes a kept connection instead (it holds the child
+            // this request is about to use).
+            let kept = st.idle.pop().map(|(_, s)| s);
+            drop(st);
+            let slot = Slot {
+                slots: Some(Arc::clone(this)),
+            };
+            return Acquired::Now(slot, kept.filter(|_| request.is_some()));
+        }
+        let (tx, rx) = oneshot::channel();
+        st.waiting.push_back(Waiter {
+            request: request.cloned(),
+            tx,
+        });
+        Acquired::Later(rx)
+    }
+
+    /// A child is free again, with the kept connection it served on when the request
+    /// ended cleanly.
+    fn release(this: Arc<Slots>, mut stream: Option<Stream>) {
+        loop {
+            let waiter = {
+                let Ok(mut st) = this.state.lock() else {
+                    return;
+                };
+                match st.waiting.pop_front() {
+                    Some(w) => w,
+                    None => {
+                        st.free += 1;
+                        if let Some(s) = stream {
+                            st.idle.push((Instant::now(), s));
+                        }
+                        return;
+                    }
+                }
+            };
+            if waiter.tx.is_closed() {
+                continue;
+            }
+            let mut conn = match &waiter.request {
+                Some(_) => stream.take(),
+                None => {
+                    stream = None;
+                    None
+                }
+            };
+            let mut sent = 0;
+            if let (Some(s), Some(req)) = (&conn, &waiter.request) {
+                match s.try_write(req) {
+                    Ok(n) => sent = n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => conn = None,
+                }
+            }
+            let grant = Grant {
+                slot: Slot {
+                    slots: Some(Arc::clone(&this)),
+                },
+                stream: conn,
+                sent,
+            };
+            match waiter.tx.send(grant) {
+                Ok(()) => return,
+                Err(mut grant) => {
+                    // The waiter gave up meanwhile: the child goes to the next one (a
+                    // connection with that request half or wholly written is closed).
+                    grant.slot.slots = None;
+                    if grant.sent == 0 {
+                        stream = grant.stream.take();
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A kept connection idle for longer is closed: php-fpm counts a child waiting on a kept
@@ -140,23 +303,32 @@ impl Pool {
         let lanes: Vec<Lane> = shares
             .into_iter()
             .map(|share| Lane {
-                slots: share.map(|n| Arc::new(Semaphore::new(n.max(1)))),
-                idle: Arc::default(),
+                slots: share.map(|n| Arc::new(Slots::new(n.max(1)))),
             })
             .collect();
         if size.is_some() {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                let weak: Vec<_> = lanes.iter().map(|l| Arc::downgrade(&l.idle)).collect();
+                let weak: Vec<_> = lanes
+                    .iter()
+                    .filter_map(|l| l.slots.as_ref().map(Arc::downgrade))
+                    .collect();
                 rt.spawn(async move {
                     let mut tick = tokio::time::interval(IDLE_KEEP / 2);
                     loop {
                         tick.tick().await;
                         for w in &weak {
-                            let Some(idle) = w.upgrade() else { return };
-                            let guard = idle.lock();
-                            if let Ok(mut list) = guard {
-                                list.retain(|(since, _)| since.elapsed() < IDLE_KEEP);
-                            }
+                            let Some(slots) = w.upgrade() else { return };
+                            let stale: Vec<(Instant, Stream)> = match slots.state.lock() {
+                                Ok(mut st) => {
+                                    let (old, keep) = std::mem::take(&mut st.idle)
+                                        .into_iter()
+                                        .partition(|(since, _)| since.elapsed() >= IDLE_KEEP);
+                                    st.idle = keep;
+                                    old
+                                }
+                                Err(_) => Vec::new(),
+                            };
+                            drop(stale);
                         }
                     }
                 });
@@ -190,8 +362,12 @@ impl Pool {
     /// Forgets idle connections (the backend restarted).
     pub fn clear(&self) {
         for lane in &self.lanes {
-            if let Ok(mut idle) = lane.idle.lock() {
-                idle.clear();
+            if let Some(slots) = &lane.slots {
+                let idle = match slots.state.lock() {
+                    Ok(mut st) => std::mem::take(&mut st.idle),
+                    Err(_) => Vec::new(),
+                };
+                drop(idle);
             }
         }
     }
@@ -213,6 +389,29 @@ impl Pool {
         }
     }
 
+    /// A child of `lane` for a request (`request`: its bytes when it has no body), waiting
+    /// at most `timeout` for one: the slot (none when the lane is not bounded), a connection
+    /// to use and how much of the request is already written on it.
+    async fn acquire(
+        &self,
+        lane: &Lane,
+        request: Option<&Bytes>,
+        timeout: Duration,
+    ) -> Result<(Option<Slot>, Option<Stream>, usize), ProxyError> {
+        let Some(slots) = &lane.slots else {
+            return Ok((None, None, 0));
+        };
+        match Slots::acquire(slots, request) {
+            Acquired::Now(slot, kept) => Ok((slot.slots.is_some().then_some(slot), kept, 0)),
+            Acquired::Later(rx) => match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(Grant { slot, stream, sent })) => Ok((Some(slot), stream, sent)),
+                // The pool went away: not bounded any more.
+                Ok(Err(_)) => Ok((None, None, 0)),
+                Err(_) => Err(ProxyError::Timeout),
+            },
+        }
+    }
+
     /// Sends one request and waits for the head of its response. STDERR seen before the head
     /// is collected in `stderr`; the returned [`Response`] streams the rest of STDOUT (and STDERR).
     /// `timeout` bounds each wait for the backend (`ProxyTimeout`, `timeout=`).
@@ -224,61 +423,42 @@ impl Pool {
         stderr: &mut Vec<Bytes>,
     ) -> Result<(CgiHead, Response), ProxyError> {
         let lane = self.lane();
-        let permit = match &lane.slots {
-            // A free child: no timer to set up and take down.
-            Some(s) => match Arc::clone(s).try_acquire_owned() {
-                Ok(p) => Some(p),
-                Err(tokio::sync::TryAcquireError::Closed) => None,
-                Err(tokio::sync::TryAcquireError::NoPermits) => {
-                    match tokio::time::timeout(timeout, Arc::clone(s).acquire_owned()).await {
-                        Ok(Ok(p)) => Some(p),
-                        Ok(Err(_)) => None,
-                        Err(_) => return Err(ProxyError::Timeout),
-                    }
-                }
-            },
-            None => None,
-        };
-        let reuse = permit.is_some() && body.is_none();
+        // A request without a body is encoded before it waits for a child: whoever hands it
+        // one writes it on the kept connection.
+        let request = body
+            .is_none()
+            .then(|| client::encode_bodiless(params, lane.slots.is_some()));
         // A kept connection may have been closed by the backend meanwhile (php-fpm recycling
         // a child after pm.max_requests): a request without a body is retried once on a new
         // connection when nothing at all came back.
         // A request with a body is not retried, so it never rides a kept connection; it closes
         // one instead, which frees the child that connection held.
-        if body.is_some() {
-            if let Ok(mut idle) = lane.idle.lock() {
-                idle.pop();
-            }
-        }
         let mut body = body;
-        for attempt in 0..2 {
-            let pooled = if attempt == 0 && reuse {
-                lane.idle
-                    .lock()
-                    .ok()
-                    .and_then(|mut i| i.pop())
-                    .map(|(_, s)| s)
-            } else {
-                None
-            };
-            let was_pooled = pooled.is_some();
-            let stream = match pooled {
+        for _attempt in 0..2 {
+            let (slot, kept, sent) = self.acquire(lane, request.as_ref(), timeout).await?;
+            let was_pooled = kept.is_some();
+            let mut stream = match kept {
                 Some(s) => s,
                 None => self.connect().await.map_err(ProxyError::Unavailable)?,
             };
-            let recycle: Option<client::Recycle<Stream>> = reuse.then(|| {
-                let idle = Arc::clone(&lane.idle);
-                Box::new(move |s: Stream| {
-                    if let Ok(mut idle) = idle.lock() {
-                        idle.push((std::time::Instant::now(), s));
+            let (mut exchange, mut permit) = match &request {
+                Some(req) => {
+                    let skip = if was_pooled { sent } else { 0 };
+                    match tokio::io::AsyncWriteExt::write_all(&mut stream, &req[skip..]).await {
+                        Ok(()) => {}
+                        Err(_) if was_pooled => continue,
+                        Err(e) => return Err(ProxyError::Broken(e.to_string())),
                     }
-                }) as client::Recycle<Stream>
-            });
-            let mut exchange = match client::begin_with(stream, params, body.take(), recycle).await
-            {
-                Ok(e) => e,
-                Err(_) if was_pooled => continue,
-                Err(e) => return Err(ProxyError::Broken(e.to_string())),
+                    // The child goes on with the connection as soon as END_REQUEST is read.
+                    let recycle = slot.map(|slot| {
+                        Box::new(move |s: Stream| slot.release(s)) as client::Recycle<Stream>
+                    });
+                    (client::sent(stream, recycle), None)
+                }
+                None => match client::begin_with(stream, params, body.take(), None).await {
+                    Ok(e) => (e, slot),
+                    Err(e) => return Err(ProxyError::Broken(e.to_string())),
+                },
             };
             let mut buf = BytesMut::new();
             let mut got_any = false;
@@ -316,14 +496,37 @@ impl Pool {
                                         }
                                     }
                                 }
-                                let empty = exchange.is_none() && first.is_empty();
+                                // What was read with it: usually the whole answer, whose
+                                // END_REQUEST frees the child now rather than when the
+                                // client's side gets to it.
+                                let mut more = VecDeque::new();
+                                while let Some(ex) = exchange.as_mut() {
+                                    match ex.try_buffered() {
+                                        None => break,
+                                        Some(Ok(Event::Stdout(b))) => {
+                                            more.push_back(Ok(Piece::Data(b)))
+                                        }
+                                        Some(Ok(Event::Stderr(b))) => {
+                                            more.push_back(Ok(Piece::Stderr(b)))
+                                        }
+                                        Some(Ok(Event::End { .. })) => exchange = None,
+                                        Some(Err(e)) => {
+                                            more.push_back(Err(e));
+                                            exchange = None;
+                                        }
+                                    }
+                                }
+                                if exchange.is_none() {
+                                    permit = None;
+                                }
                                 return Ok((
                                     head,
                                     Response {
                                         exchange,
                                         first: (!first.is_empty()).then_some(first),
+                                        more,
                                         timeout,
-                                        _permit: (!empty).then_some(permit).flatten(),
+                                        _permit: permit,
                                     },
                                 ));
                             }
@@ -348,8 +551,9 @@ impl Pool {
                                 Response {
                                     exchange: None,
                                     first: None,
+                                    more: VecDeque::new(),
                                     timeout,
-                                    _permit: permit,
+                                    _permit: None,
                                 },
                             ));
                         }
@@ -444,9 +648,12 @@ fn registered(backend: &Backend, size: Option<usize>) -> Arc<Pool> {
 pub struct Response {
     exchange: Option<Exchange<Stream>>,
     first: Option<Bytes>,
+    /// What came after `first` in the same reads.
+    more: VecDeque<std::io::Result<Piece>>,
     timeout: Duration,
-    /// The backend slot, held until the response is read.
-    _permit: Option<OwnedSemaphorePermit>,
+    /// The backend's child, held until the response is read (a request with a body; one
+    /// without hands it on with its connection at END_REQUEST).
+    _permit: Option<Slot>,
 }
 
 /// One piece of the rest of a response.
@@ -458,13 +665,16 @@ pub enum Piece {
 impl Response {
     /// The body is known to be empty (the application ended without writing any byte of it).
     pub fn is_empty(&self) -> bool {
-        self.exchange.is_none() && self.first.is_none()
+        self.exchange.is_none() && self.first.is_none() && self.more.is_empty()
     }
 
     /// Polls the next piece; `None` at END_REQUEST.
     pub fn poll_piece(&mut self, cx: &mut Context<'_>) -> Poll<Option<std::io::Result<Piece>>> {
         if let Some(first) = self.first.take() {
             return Poll::Ready(Some(Ok(Piece::Data(first))));
+        }
+        if let Some(piece) = self.more.pop_front() {
+            return Poll::Ready(Some(piece));
         }
         let Some(ex) = self.exchange.as_mut() else {
             return Poll::Ready(None);
@@ -583,6 +793,52 @@ mod tests {
             1,
             "one kept connection served all three"
         );
+    }
+
+    #[tokio::test]
+    async fn a_child_goes_from_one_request_to_the_next_waiting_one_on_its_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("fpm.sock");
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        let conns = Arc::new(Mutex::new(0));
+        tokio::spawn(responder(listener, Arc::clone(&conns)));
+        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), Some(1)));
+        // A waiter that gives up (its timeout is shorter than the others' wait) must not
+        // keep the child from the ones after it.
+        let mut tasks = Vec::new();
+        for i in 0..6 {
+            let pool = Arc::clone(&pool);
+            tasks.push(tokio::spawn(async move {
+                let wait = if i == 2 {
+                    Duration::from_nanos(1)
+                } else {
+                    Duration::from_secs(5)
+                };
+                match pool.request(&[], None, wait, &mut Vec::new()).await {
+                    Ok((_, rest)) => Some(body_text(rest).await),
+                    Err(ProxyError::Timeout) => None,
+                    Err(e) => panic!("{e:?}"),
+                }
+            }));
+        }
+        let mut bodies = Vec::new();
+        for t in tasks {
+            if let Some(b) = t.await.unwrap() {
+                bodies.push(b);
+            }
+        }
+        bodies.sort();
+        let served = bodies.len();
+        assert!(served >= 5, "{bodies:?}");
+        let expected: Vec<String> = (1..=served).map(|n| format!("Hola {n}")).collect();
+        assert_eq!(bodies, expected, "one child served them in turn");
+        assert_eq!(*conns.lock().unwrap(), 1, "all on one kept connection");
+        // The child is free again for a later request.
+        let (_, rest) = pool
+            .request(&[], None, Duration::from_secs(5), &mut Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(body_text(rest).await, format!("Hola {}", served + 1));
     }
 
     #[tokio::test]
