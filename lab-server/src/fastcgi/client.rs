@@ -30,10 +30,15 @@ pub enum Event {
 /// Called with the connection when a keep-alive request ended cleanly, to reuse it.
 pub type Recycle<S> = Box<dyn FnOnce(S) + Send + Sync>;
 
+/// [`Recycle`] that also takes what was read after END_REQUEST (the start of the answer to
+/// a request written behind this one on the same connection).
+pub type RecycleRest<S> = Box<dyn FnOnce(S, BytesMut) + Send + Sync>;
+
 /// One request in flight: poll it for [`Event`]s.
 pub struct Exchange<S> {
     rd: Option<Reader<S>>,
     recycle: Option<Recycle<S>>,
+    recycle_rest: Option<RecycleRest<S>>,
     buf: BytesMut,
     pump: Option<JoinHandle<()>>,
     finished: bool,
@@ -131,6 +136,7 @@ where
     Ok(Exchange {
         rd: Some(rd),
         recycle,
+        recycle_rest: None,
         buf: BytesMut::new(),
         pump,
         finished: false,
@@ -184,12 +190,15 @@ pub fn encode_bodiless<K: AsRef<[u8]>, V: AsRef<[u8]>>(
 }
 
 /// The exchange of a request [`encode_bodiless`] made and that is already written whole on
-/// `stream`. `recycle` as in [`begin`] (the request must have asked for FCGI_KEEP_CONN).
-pub fn sent<S>(stream: S, recycle: Option<Recycle<S>>) -> Exchange<S> {
+/// `stream`, whose answer may have begun in `read` (read with the previous answer).
+/// `recycle` as in [`begin`] (the request must have asked for FCGI_KEEP_CONN), with what
+/// was read beyond END_REQUEST.
+pub fn sent<S>(stream: S, read: BytesMut, recycle: Option<RecycleRest<S>>) -> Exchange<S> {
     Exchange {
         rd: Some(Reader::Whole(stream)),
-        recycle,
-        buf: BytesMut::new(),
+        recycle: None,
+        recycle_rest: recycle,
+        buf: read,
         pump: None,
         finished: false,
     }
@@ -275,6 +284,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exchange<S> {
 
     /// A clean end with nothing left unread: the connection can carry another request.
     fn give_back(&mut self) {
+        if let Some(recycle) = self.recycle_rest.take() {
+            if let Some(Reader::Whole(s)) = self.rd.take() {
+                recycle(s, std::mem::take(&mut self.buf));
+            }
+            return;
+        }
         if !self.buf.is_empty() {
             return;
         }

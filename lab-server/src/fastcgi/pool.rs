@@ -91,16 +91,6 @@ impl AsyncWrite for Stream {
     }
 }
 
-impl Stream {
-    /// Writes what the socket takes now, without waiting (`WouldBlock`: nothing).
-    fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Stream::Unix(s) => s.try_write(buf),
-            Stream::Tcp(s) => s.try_write(buf),
-        }
-    }
-}
-
 /// Why a request did not get a response head.
 #[derive(Debug)]
 pub enum ProxyError {
@@ -132,17 +122,72 @@ struct Lane {
 /// free children) and the requests waiting for a child, in order of arrival.
 ///
 /// A request that ends hands its child on at once, from the task that read its
-/// END_REQUEST: the kept connection goes to the first waiter with the waiter's request
-/// already written on it, so the child starts on it without waiting for the waiter's task
-/// to run.
+/// END_REQUEST, with its kept connection. When every child is busy, a request without a
+/// body is written at once behind the one in flight on a kept connection (one at most per
+/// connection): php-fpm's child reads it as soon as it has written the previous answer, as
+/// it takes the next connection waiting in its listen queue behind Apache or nginx, instead
+/// of sleeping until the lab's task that read that answer writes it. Otherwise the request
+/// waits in line and the task that frees a child writes it on the kept connection before
+/// handing both over.
 struct Slots {
     state: Mutex<SlotState>,
+    /// Numbers the kept connections.
+    lines: std::sync::atomic::AtomicU64,
 }
 
 struct SlotState {
     free: usize,
-    idle: Vec<(Instant, Stream)>,
+    idle: Vec<(Instant, Stream, Line)>,
     waiting: VecDeque<Waiter>,
+    /// Kept connections in flight with nobody written behind their request yet.
+    open: VecDeque<Line>,
+    /// Requests written behind the one in flight on a kept connection: the connection's
+    /// number, the waiter and how much of its request went out.
+    behind: Vec<(u64, Waiter, usize)>,
+}
+
+/// A kept connection's number and a second descriptor of its socket, to write a request
+/// behind the one in flight while another task owns the connection.
+#[derive(Clone)]
+struct Line {
+    id: u64,
+    fd: Arc<std::os::fd::OwnedFd>,
+}
+
+impl Line {
+    fn of(stream: &Stream, id: u64) -> Option<Line> {
+        use std::os::fd::AsFd;
+        let fd = match stream {
+            Stream::Unix(s) => s.as_fd().try_clone_to_owned(),
+            Stream::Tcp(s) => s.as_fd().try_clone_to_owned(),
+        };
+        fd.ok().map(|fd| Line {
+            id,
+            fd: Arc::new(fd),
+        })
+    }
+
+    /// Writes what the socket takes now (non-blocking: the descriptor shares the
+    /// connection's flags); `None` when it failed.
+    #[allow(unsafe_code)]
+    fn try_send(&self, buf: &[u8]) -> Option<usize> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is owned by `self.fd` and stays open during the call; the
+        // buffer is valid for `buf.len()` bytes.
+        let n = unsafe {
+            libc::send(
+                self.fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 {
+            return Some(n as usize);
+        }
+        let e = std::io::Error::last_os_error();
+        (e.kind() == std::io::ErrorKind::WouldBlock).then_some(0)
+    }
 }
 
 /// A request waiting for a child. `request`: the bytes of a request without a body (written
@@ -157,21 +202,30 @@ struct Waiter {
 /// request are already written, or none (connect anew).
 struct Grant {
     slot: Slot,
-    stream: Option<Stream>,
+    stream: Option<Kept>,
     sent: usize,
 }
 
+/// A kept connection handed on: the stream, its line and what was already read of the
+/// answer to the request written behind (usually nothing).
+type Kept = (Stream, Line, BytesMut);
+
 /// One child of a lane, held by a request until its response is read; dropped, the child
-/// goes to the next waiter (without a connection) or back to the free ones.
+/// goes to the next waiter (without a connection) or back to the free ones. `line`: the
+/// kept connection the request is in flight on.
 pub struct Slot {
     slots: Option<Arc<Slots>>,
+    line: Option<Line>,
 }
 
 impl Slot {
-    /// The request ended cleanly on `stream`, which can carry the next one.
-    fn release(mut self, stream: Stream) {
+    /// The request ended cleanly on `stream`, which can carry the next one; `rest`: what
+    /// was read after its END_REQUEST.
+    fn release(mut self, stream: Stream, rest: BytesMut) {
         if let Some(slots) = self.slots.take() {
-            Slots::release(slots, Some(stream));
+            let line = self.line.take();
+            let conn = line.clone().map(|l| (stream, l, rest));
+            Slots::release(slots, conn, line.map(|l| l.id));
         }
     }
 }
@@ -179,7 +233,8 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         if let Some(slots) = self.slots.take() {
-            Slots::release(slots, None);
+            let id = self.line.take().map(|l| l.id);
+            Slots::release(slots, None, id);
         }
     }
 }
@@ -187,7 +242,7 @@ impl Drop for Slot {
 /// What [`Slots::acquire`] got: a free child (and a kept connection, for a request without
 /// a body) or a place in the queue.
 enum Acquired {
-    Now(Slot, Option<Stream>),
+    Now(Slot, Option<Kept>),
     Later(oneshot::Receiver<Grant>),
 }
 
@@ -198,36 +253,130 @@ impl Slots {
                 free: n,
                 idle: Vec::new(),
                 waiting: VecDeque::new(),
+                open: VecDeque::new(),
+                behind: Vec::new(),
             }),
+            lines: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    fn slot(this: &Arc<Slots>) -> Slot {
+        Slot {
+            slots: Some(Arc::clone(this)),
+            line: None,
         }
     }
 
     fn acquire(this: &Arc<Slots>, request: Option<&Bytes>) -> Acquired {
         let Ok(mut st) = this.state.lock() else {
-            return Acquired::Now(Slot { slots: None }, None);
+            return Acquired::Now(
+                Slot {
+                    slots: None,
+                    line: None,
+                },
+                None,
+            );
         };
         if st.free > 0 {
             st.free -= 1;
             // A request with a body closes a kept connection instead (it holds the child
             // this request is about to use).
-            let kept = st.idle.pop().map(|(_, s)| s);
+            let kept = st.idle.pop().map(|(_, s, l)| (s, l, BytesMut::new()));
             drop(st);
-            let slot = Slot {
-                slots: Some(Arc::clone(this)),
-            };
-            return Acquired::Now(slot, kept.filter(|_| request.is_some()));
+            return Acquired::Now(Slots::slot(this), kept.filter(|_| request.is_some()));
         }
         let (tx, rx) = oneshot::channel();
-        st.waiting.push_back(Waiter {
+        let waiter = Waiter {
             request: request.cloned(),
             tx,
-        });
+        };
+        // Every child busy and nobody waiting before this request: behind the request in
+        // flight on a kept connection, if one has room.
+        if st.waiting.is_empty() {
+            if let Some(req) = request {
+                while let Some(line) = st.open.pop_front() {
+                    if let Some(sent) = line.try_send(req) {
+                        st.behind.push((line.id, waiter, sent));
+                        return Acquired::Later(rx);
+                    }
+                }
+            }
+        }
+        st.waiting.push_back(waiter);
         Acquired::Later(rx)
     }
 
+    /// A request is in flight on kept connection `line`: the first request waiting in
+    /// line is written behind it, or the connection is open for the next one that comes.
+    fn in_flight(this: &Arc<Slots>, line: &Line) {
+        let Ok(mut st) = this.state.lock() else {
+            return;
+        };
+        loop {
+            match st.waiting.front() {
+                Some(w) if w.tx.is_closed() => {
+                    st.waiting.pop_front();
+                }
+                Some(Waiter {
+                    request: Some(req), ..
+                }) => {
+                    let Some(sent) = line.try_send(req) else {
+                        return;
+                    };
+                    if let Some(w) = st.waiting.pop_front() {
+                        st.behind.push((line.id, w, sent));
+                    }
+                    return;
+                }
+                Some(_) => return,
+                None => {
+                    st.open.push_back(line.clone());
+                    return;
+                }
+            }
+        }
+    }
+
     /// A child is free again, with the kept connection it served on when the request
-    /// ended cleanly.
-    fn release(this: Arc<Slots>, mut stream: Option<Stream>) {
+    /// ended cleanly; `line`: that connection's number (the request behind on it, if any,
+    /// gets both).
+    fn release(this: Arc<Slots>, mut conn: Option<Kept>, line: Option<u64>) {
+        let mut next = None;
+        if let Some(id) = line {
+            if let Ok(mut st) = this.state.lock() {
+                st.open.retain(|l| l.id != id);
+                if let Some(i) = st.behind.iter().position(|(l, ..)| *l == id) {
+                    next = Some(st.behind.swap_remove(i));
+                }
+            }
+        }
+        if let Some((_, waiter, sent)) = next {
+            // Its request is already (partly) written there: the connection is its own. A
+            // connection that broke loses it: the waiter connects anew and sends it whole.
+            let (stream, sent) = match conn.take() {
+                Some(c) => (Some(c), sent),
+                None => (None, 0),
+            };
+            let grant = Grant {
+                slot: Slots::slot(&this),
+                stream,
+                sent,
+            };
+            match waiter.tx.send(grant) {
+                Ok(()) => return,
+                Err(mut grant) => {
+                    grant.slot.slots = None;
+                    // It gave up: its request was written, so the connection goes with it.
+                    if grant.sent == 0 {
+                        conn = grant.stream.take();
+                    }
+                }
+            }
+        }
+        // Bytes after END_REQUEST with nothing written behind: the connection is not clean.
+        if conn.as_ref().is_some_and(|(_, _, rest)| !rest.is_empty()) {
+            conn = None;
+        }
         loop {
             let waiter = {
                 let Ok(mut st) = this.state.lock() else {
@@ -237,8 +386,8 @@ impl Slots {
                     Some(w) => w,
                     None => {
                         st.free += 1;
-                        if let Some(s) = stream {
-                            st.idle.push((Instant::now(), s));
+                        if let Some((s, l, _)) = conn {
+                            st.idle.push((Instant::now(), s, l));
                         }
                         return;
                     }
@@ -247,26 +396,23 @@ impl Slots {
             if waiter.tx.is_closed() {
                 continue;
             }
-            let mut conn = match &waiter.request {
-                Some(_) => stream.take(),
+            let mut given = match &waiter.request {
+                Some(_) => conn.take(),
                 None => {
-                    stream = None;
+                    conn = None;
                     None
                 }
             };
             let mut sent = 0;
-            if let (Some(s), Some(req)) = (&conn, &waiter.request) {
-                match s.try_write(req) {
-                    Ok(n) => sent = n,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(_) => conn = None,
+            if let (Some((_, line, _)), Some(req)) = (&given, &waiter.request) {
+                match line.try_send(req) {
+                    Some(n) => sent = n,
+                    None => given = None,
                 }
             }
             let grant = Grant {
-                slot: Slot {
-                    slots: Some(Arc::clone(&this)),
-                },
-                stream: conn,
+                slot: Slots::slot(&this),
+                stream: given,
                 sent,
             };
             match waiter.tx.send(grant) {
@@ -276,7 +422,7 @@ impl Slots {
                     // connection with that request half or wholly written is closed).
                     grant.slot.slots = None;
                     if grant.sent == 0 {
-                        stream = grant.stream.take();
+                        conn = grant.stream.take();
                     }
                 }
             }
@@ -318,11 +464,11 @@ impl Pool {
                         tick.tick().await;
                         for w in &weak {
                             let Some(slots) = w.upgrade() else { return };
-                            let stale: Vec<(Instant, Stream)> = match slots.state.lock() {
+                            let stale: Vec<(Instant, Stream, Line)> = match slots.state.lock() {
                                 Ok(mut st) => {
                                     let (old, keep) = std::mem::take(&mut st.idle)
                                         .into_iter()
-                                        .partition(|(since, _)| since.elapsed() >= IDLE_KEEP);
+                                        .partition(|(since, ..)| since.elapsed() >= IDLE_KEEP);
                                     st.idle = keep;
                                     old
                                 }
@@ -390,14 +536,14 @@ impl Pool {
     }
 
     /// A child of `lane` for a request (`request`: its bytes when it has no body), waiting
-    /// at most `timeout` for one: the slot (none when the lane is not bounded), a connection
-    /// to use and how much of the request is already written on it.
+    /// at most `timeout` for one: the slot (none when the lane is not bounded), a kept
+    /// connection to use and how much of the request is already written on it.
     async fn acquire(
         &self,
         lane: &Lane,
         request: Option<&Bytes>,
         timeout: Duration,
-    ) -> Result<(Option<Slot>, Option<Stream>, usize), ProxyError> {
+    ) -> Result<(Option<Slot>, Option<Kept>, usize), ProxyError> {
         let Some(slots) = &lane.slots else {
             return Ok((None, None, 0));
         };
@@ -434,12 +580,19 @@ impl Pool {
         // A request with a body is not retried, so it never rides a kept connection; it closes
         // one instead, which frees the child that connection held.
         let mut body = body;
-        for _attempt in 0..2 {
-            let (slot, kept, sent) = self.acquire(lane, request.as_ref(), timeout).await?;
+        for attempt in 0..2 {
+            // The retry goes on a new connection of its own (neither kept nor written
+            // behind another request: that child may be about to go too).
+            let wanted = if attempt == 0 { request.as_ref() } else { None };
+            let (slot, kept, sent) = self.acquire(lane, wanted, timeout).await?;
             let was_pooled = kept.is_some();
-            let mut stream = match kept {
-                Some(s) => s,
-                None => self.connect().await.map_err(ProxyError::Unavailable)?,
+            let (mut stream, line, read) = match kept {
+                Some((s, l, read)) => (s, Some(l), read),
+                None => (
+                    self.connect().await.map_err(ProxyError::Unavailable)?,
+                    None,
+                    BytesMut::new(),
+                ),
             };
             let (mut exchange, mut permit) = match &request {
                 Some(req) => {
@@ -449,11 +602,26 @@ impl Pool {
                         Err(_) if was_pooled => continue,
                         Err(e) => return Err(ProxyError::Broken(e.to_string())),
                     }
-                    // The child goes on with the connection as soon as END_REQUEST is read.
-                    let recycle = slot.map(|slot| {
-                        Box::new(move |s: Stream| slot.release(s)) as client::Recycle<Stream>
+                    // The child goes on with the connection as soon as END_REQUEST is read;
+                    // meanwhile the next request may be written behind this one.
+                    let recycle = slot.and_then(|mut slot| {
+                        let slots = Arc::clone(slot.slots.as_ref()?);
+                        let line = line.or_else(|| {
+                            let id = slots
+                                .lines
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            Line::of(&stream, id)
+                        });
+                        if let Some(line) = line {
+                            Slots::in_flight(&slots, &line);
+                            slot.line = Some(line);
+                        }
+                        Some(
+                            Box::new(move |s: Stream, rest: BytesMut| slot.release(s, rest))
+                                as client::RecycleRest<Stream>,
+                        )
                     });
-                    (client::sent(stream, recycle), None)
+                    (client::sent(stream, read, recycle), None)
                 }
                 None => match client::begin_with(stream, params, body.take(), None).await {
                     Ok(e) => (e, slot),
@@ -839,6 +1007,132 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(body_text(rest).await, format!("Hola {}", served + 1));
+    }
+
+    /// A one-child responder that reads two requests before it answers both in one write
+    /// (as a child fast enough does when the lab reads late).
+    async fn two_at_once(listener: tokio::net::UnixListener, conns: Arc<Mutex<usize>>) {
+        let Ok((mut s, _)) = listener.accept().await else {
+            return;
+        };
+        *conns.lock().unwrap() += 1;
+        let mut buf = BytesMut::new();
+        let mut ended = 0;
+        while ended < 2 {
+            let Ok(Some(rec)) = record::read_record(&mut s, &mut buf).await else {
+                return;
+            };
+            if rec.record_type() == Some(RecordType::Stdin) && rec.content.is_empty() {
+                ended += 1;
+            }
+        }
+        let mut out = BytesMut::new();
+        for n in 1..=2 {
+            let text = format!("Content-Type: text/plain\r\n\r\nHola {n}");
+            record::encode(&mut out, RecordType::Stdout, 1, text.as_bytes());
+            record::encode(&mut out, RecordType::Stdout, 1, b"");
+            record::encode(
+                &mut out,
+                RecordType::EndRequest,
+                1,
+                &record::end_request_body(0, 0),
+            );
+        }
+        s.write_all(&out).await.unwrap();
+        // Keeps the connection open until the client goes.
+        let _ = record::read_record(&mut s, &mut buf).await;
+    }
+
+    #[tokio::test]
+    async fn a_request_written_behind_another_gets_its_answer_even_when_read_with_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("fpm.sock");
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        let conns = Arc::new(Mutex::new(0));
+        tokio::spawn(two_at_once(listener, Arc::clone(&conns)));
+        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), Some(1)));
+        let first = {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(async move {
+                let (_, rest) = pool
+                    .request(&[], None, Duration::from_secs(5), &mut Vec::new())
+                    .await
+                    .unwrap();
+                body_text(rest).await
+            })
+        };
+        // The first one is in flight before the second asks.
+        while pool.lanes[0]
+            .slots
+            .as_ref()
+            .is_some_and(|s| s.state.lock().unwrap().open.is_empty())
+        {
+            tokio::task::yield_now().await;
+        }
+        let (_, rest) = pool
+            .request(&[], None, Duration::from_secs(5), &mut Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(body_text(rest).await, "Hola 2");
+        assert_eq!(first.await.unwrap(), "Hola 1");
+        assert_eq!(*conns.lock().unwrap(), 1, "both on the one connection");
+    }
+
+    /// A child that serves one request per connection and then closes it, kept or not (as
+    /// php-fpm with `pm.max_requests = 1`), one connection at a time.
+    async fn one_per_connection(listener: tokio::net::UnixListener) {
+        let mut served = 0;
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = BytesMut::new();
+            loop {
+                let Ok(Some(rec)) = record::read_record(&mut s, &mut buf).await else {
+                    break;
+                };
+                if rec.record_type() == Some(RecordType::Stdin) && rec.content.is_empty() {
+                    break;
+                }
+            }
+            served += 1;
+            let mut out = BytesMut::new();
+            let text = format!("Content-Type: text/plain\r\n\r\nHola {served}");
+            record::encode(&mut out, RecordType::Stdout, 1, text.as_bytes());
+            record::encode(
+                &mut out,
+                RecordType::EndRequest,
+                1,
+                &record::end_request_body(0, 0),
+            );
+            let _ = s.write_all(&out).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_written_behind_one_whose_child_goes_away_are_sent_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("fpm.sock");
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        tokio::spawn(one_per_connection(listener));
+        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), Some(1)));
+        let mut tasks = Vec::new();
+        for _ in 0..5 {
+            let pool = Arc::clone(&pool);
+            tasks.push(tokio::spawn(async move {
+                let (_, rest) = pool
+                    .request(&[], None, Duration::from_secs(5), &mut Vec::new())
+                    .await
+                    .unwrap();
+                body_text(rest).await
+            }));
+        }
+        let mut bodies = Vec::new();
+        for t in tasks {
+            bodies.push(t.await.unwrap());
+        }
+        bodies.sort();
+        assert_eq!(bodies, ["Hola 1", "Hola 2", "Hola 3", "Hola 4", "Hola 5"]);
     }
 
     #[tokio::test]
