@@ -15,6 +15,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -142,9 +143,13 @@ struct SlotState {
     /// Kept connections in flight with nobody written behind their request yet.
     open: VecDeque<Line>,
     /// Requests written behind the one in flight on a kept connection: the connection's
-    /// number, the waiter and how much of its request went out.
-    behind: Vec<(u64, Waiter, usize)>,
+    /// number, the waiter and how much of its request went out ([`WRITING`] while it goes:
+    /// the socket is written without holding the lock).
+    behind: Vec<(u64, Waiter, Arc<AtomicUsize>)>,
 }
+
+/// [`SlotState::behind`]: the request is being written.
+const WRITING: usize = usize::MAX;
 
 /// A kept connection's number and a second descriptor of its socket, to write a request
 /// behind the one in flight while another task owns the connection.
@@ -294,11 +299,12 @@ impl Slots {
         // flight on a kept connection, if one has room.
         if st.waiting.is_empty() {
             if let Some(req) = request {
-                while let Some(line) = st.open.pop_front() {
-                    if let Some(sent) = line.try_send(req) {
-                        st.behind.push((line.id, waiter, sent));
-                        return Acquired::Later(rx);
-                    }
+                if let Some(line) = st.open.pop_front() {
+                    let sent = Arc::new(AtomicUsize::new(WRITING));
+                    st.behind.push((line.id, waiter, Arc::clone(&sent)));
+                    drop(st);
+                    sent.store(line.try_send(req).unwrap_or(0), Ordering::Release);
+                    return Acquired::Later(rx);
                 }
             }
         }
@@ -318,14 +324,16 @@ impl Slots {
                     st.waiting.pop_front();
                 }
                 Some(Waiter {
-                    request: Some(req), ..
+                    request: Some(_), ..
                 }) => {
-                    let Some(sent) = line.try_send(req) else {
+                    let Some(w) = st.waiting.pop_front() else {
                         return;
                     };
-                    if let Some(w) = st.waiting.pop_front() {
-                        st.behind.push((line.id, w, sent));
-                    }
+                    let req = w.request.clone().unwrap_or_default();
+                    let sent = Arc::new(AtomicUsize::new(WRITING));
+                    st.behind.push((line.id, w, Arc::clone(&sent)));
+                    drop(st);
+                    sent.store(line.try_send(&req).unwrap_or(0), Ordering::Release);
                     return;
                 }
                 Some(_) => return,
@@ -351,6 +359,13 @@ impl Slots {
             }
         }
         if let Some((_, waiter, sent)) = next {
+            // The task writing it behind may still be in its (non-blocking) send.
+            let sent = loop {
+                match sent.load(Ordering::Acquire) {
+                    WRITING => std::thread::yield_now(),
+                    n => break n,
+                }
+            };
             // Its request is already (partly) written there: the connection is its own. A
             // connection that broke loses it: the waiter connects anew and sends it whole.
             let (stream, sent) = match conn.take() {
