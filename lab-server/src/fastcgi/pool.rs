@@ -4,9 +4,13 @@
 //! A backend whose size is known (a pool the lab runs, or `enablereuse=on` with `max=`) gets
 //! `FCGI_KEEP_CONN` connections kept idle between requests, and never more requests in flight
 //! than it has children: php-fpm gives a child to a kept connection until it closes, so one
-//! connection more than children would wait behind an idle one. A backend of unknown size
-//! gets a new connection per request, closed by the application (Apache's default for
-//! `fcgi://` workers).
+//! connection more than children would wait behind an idle one. When all of them are busy, a
+//! request without a body may already be written on a kept connection behind the one the
+//! child is running (never more than one, and never before a request that waited longer; see
+//! [`Slots`]): php-fpm reads it after the previous one, without multiplexing, as it would take
+//! the next connection from its listen queue. A request that waits in line instead is written
+//! by the task that frees a child, at END_REQUEST. A backend of unknown size gets a new
+//! connection per request, closed by the application (Apache's default for `fcgi://` workers).
 //!
 //! With the lab's serving threads (see [`crate::cores`]) the children are shared out between
 //! them, one lane per thread: a thread's requests wait only for its own share and use only
