@@ -7,7 +7,7 @@
 //! connection more than children would wait behind an idle one. When all of them are busy, a
 //! request without a body may already be written on a kept connection behind the one the
 //! child is running (never more than one, and never before a request that waited longer; see
-//! [`Slots`]): php-fpm reads it after the previous one, without multiplexing, as it would take
+//! `Slots`): php-fpm reads it after the previous one, without multiplexing, as it would take
 //! the next connection from its listen queue. A request that waits in line instead is written
 //! by the task that frees a child, at END_REQUEST. A backend of unknown size gets a new
 //! connection per request, closed by the application (Apache's default for `fcgi://` workers).
