@@ -30,10 +30,15 @@ pub enum Event {
 /// Called with the connection when a keep-alive request ended cleanly, to reuse it.
 pub type Recycle<S> = Box<dyn FnOnce(S) + Send + Sync>;
 
+/// [`Recycle`] that also takes what was read after END_REQUEST (the start of the answer to
+/// a request written behind this one on the same connection).
+pub type RecycleRest<S> = Box<dyn FnOnce(S, BytesMut) + Send + Sync>;
+
 /// One request in flight: poll it for [`Event`]s.
 pub struct Exchange<S> {
     rd: Option<Reader<S>>,
     recycle: Option<Recycle<S>>,
+    recycle_rest: Option<RecycleRest<S>>,
     buf: BytesMut,
     pump: Option<JoinHandle<()>>,
     finished: bool,
@@ -131,6 +136,7 @@ where
     Ok(Exchange {
         rd: Some(rd),
         recycle,
+        recycle_rest: None,
         buf: BytesMut::new(),
         pump,
         finished: false,
@@ -164,7 +170,85 @@ fn read_into<S: AsyncRead + Unpin>(
     }
 }
 
+/// The bytes of a request without a body (BEGIN_REQUEST, PARAMS and the empty STDIN), for
+/// [`sent`]: whoever gets a connection for it can write it at once.
+pub fn encode_bodiless<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    params: &[(K, V)],
+    keep_conn: bool,
+) -> Bytes {
+    let flags = if keep_conn { record::KEEP_CONN } else { 0 };
+    let mut buf = BytesMut::with_capacity(2048);
+    record::encode(
+        &mut buf,
+        RecordType::BeginRequest,
+        1,
+        &record::begin_request_body(record::RESPONDER, flags),
+    );
+    record::encode_params(&mut buf, 1, params);
+    record::encode(&mut buf, RecordType::Stdin, 1, b"");
+    buf.freeze()
+}
+
+/// The exchange of a request [`encode_bodiless`] made and that is already written whole on
+/// `stream`, whose answer may have begun in `read` (read with the previous answer).
+/// `recycle` as in [`begin`] (the request must have asked for FCGI_KEEP_CONN), with what
+/// was read beyond END_REQUEST.
+pub fn sent<S>(stream: S, read: BytesMut, recycle: Option<RecycleRest<S>>) -> Exchange<S> {
+    Exchange {
+        rd: Some(Reader::Whole(stream)),
+        recycle: None,
+        recycle_rest: recycle,
+        buf: read,
+        pump: None,
+        finished: false,
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> Exchange<S> {
+    /// The next event among the records already read, without reading more: `None` when
+    /// there is none yet (or after END_REQUEST). END_REQUEST recycles the connection at once.
+    pub fn try_buffered(&mut self) -> Option<std::io::Result<Event>> {
+        if self.finished {
+            return None;
+        }
+        self.decoded()
+    }
+
+    fn decoded(&mut self) -> Option<std::io::Result<Event>> {
+        loop {
+            let rec = match record::decode(&mut self.buf) {
+                Ok(Some(rec)) => rec,
+                Ok(None) => return None,
+                Err(e) => {
+                    self.finish();
+                    return Some(Err(e));
+                }
+            };
+            if rec.request_id != 1 {
+                continue;
+            }
+            match rec.record_type() {
+                Some(RecordType::Stdout) if !rec.content.is_empty() => {
+                    return Some(Ok(Event::Stdout(rec.content)))
+                }
+                Some(RecordType::Stderr) if !rec.content.is_empty() => {
+                    return Some(Ok(Event::Stderr(rec.content)))
+                }
+                Some(RecordType::EndRequest) => {
+                    let (app_status, protocol_status) =
+                        record::parse_end_request(&rec.content).unwrap_or((0, 0));
+                    self.finish();
+                    self.give_back();
+                    return Some(Ok(Event::End {
+                        app_status,
+                        protocol_status,
+                    }));
+                }
+                _ => continue,
+            }
+        }
+    }
+
     /// The next event; `None` after END_REQUEST. A connection that ends before END_REQUEST
     /// yields an `UnexpectedEof` error.
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<std::io::Result<Event>>> {
@@ -172,37 +256,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exchange<S> {
             return Poll::Ready(None);
         }
         loop {
-            loop {
-                let rec = match record::decode(&mut self.buf) {
-                    Ok(Some(rec)) => rec,
-                    Ok(None) => break,
-                    Err(e) => {
-                        self.finish();
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                };
-                if rec.request_id != 1 {
-                    continue;
-                }
-                match rec.record_type() {
-                    Some(RecordType::Stdout) if !rec.content.is_empty() => {
-                        return Poll::Ready(Some(Ok(Event::Stdout(rec.content))))
-                    }
-                    Some(RecordType::Stderr) if !rec.content.is_empty() => {
-                        return Poll::Ready(Some(Ok(Event::Stderr(rec.content))))
-                    }
-                    Some(RecordType::EndRequest) => {
-                        let (app_status, protocol_status) =
-                            record::parse_end_request(&rec.content).unwrap_or((0, 0));
-                        self.finish();
-                        self.give_back();
-                        return Poll::Ready(Some(Ok(Event::End {
-                            app_status,
-                            protocol_status,
-                        })));
-                    }
-                    _ => continue,
-                }
+            if let Some(ev) = self.decoded() {
+                return Poll::Ready(Some(ev));
             }
             let Some(rd) = self.rd.as_mut() else {
                 return Poll::Ready(None);
@@ -229,6 +284,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Exchange<S> {
 
     /// A clean end with nothing left unread: the connection can carry another request.
     fn give_back(&mut self) {
+        if let Some(recycle) = self.recycle_rest.take() {
+            if let Some(Reader::Whole(s)) = self.rd.take() {
+                recycle(s, std::mem::take(&mut self.buf));
+            }
+            return;
+        }
         if !self.buf.is_empty() {
             return;
         }

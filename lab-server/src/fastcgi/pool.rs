@@ -4,24 +4,30 @@
 //! A backend whose size is known (a pool the lab runs, or `enablereuse=on` with `max=`) gets
 //! `FCGI_KEEP_CONN` connections kept idle between requests, and never more requests in flight
 //! than it has children: php-fpm gives a child to a kept connection until it closes, so one
-//! connection more than children would wait behind an idle one. A backend of unknown size
-//! gets a new connection per request, closed by the application (Apache's default for
-//! `fcgi://` workers).
+//! connection more than children would wait behind an idle one. When all of them are busy, a
+//! request without a body may already be written on a kept connection behind the one the
+//! child is running (never more than one, and never before a request that waited longer; see
+//! `Slots`): php-fpm reads it after the previous one, without multiplexing, as it would take
+//! the next connection from its listen queue. A request that waits in line instead is written
+//! by the task that frees a child, at END_REQUEST. A backend of unknown size gets a new
+//! connection per request, closed by the application (Apache's default for `fcgi://` workers).
 //!
 //! With the lab's serving threads (see [`crate::cores`]) the children are shared out between
 //! them, one lane per thread: a thread's requests wait only for its own share and use only
 //! connections registered with its own poller, so no request wakes another thread.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 
 use super::cgi::{self, CgiHead};
 use super::client::{self, Event, Exchange};
@@ -111,14 +117,336 @@ pub struct Pool {
     connect_timeout: Duration,
 }
 
-/// Kept connections and since when each is idle.
-type IdleList = Arc<Mutex<Vec<(std::time::Instant, Stream)>>>;
-
 /// A share of the backend's children.
 struct Lane {
     /// Requests in flight are bounded by the share; `None`: not bounded, no reuse.
-    slots: Option<Arc<Semaphore>>,
-    idle: IdleList,
+    slots: Option<Arc<Slots>>,
+}
+
+/// The children of a lane: how many are free, the kept connections idle (never more than
+/// free children) and the requests waiting for a child, in order of arrival.
+///
+/// A request that ends hands its child on at once, from the task that read its
+/// END_REQUEST, with its kept connection. When every child is busy, a request without a
+/// body is written at once behind the one in flight on a kept connection (one at most per
+/// connection): php-fpm's child reads it as soon as it has written the previous answer, as
+/// it takes the next connection waiting in its listen queue behind Apache or nginx, instead
+/// of sleeping until the lab's task that read that answer writes it. Otherwise the request
+/// waits in line and the task that frees a child writes it on the kept connection before
+/// handing both over.
+struct Slots {
+    state: Mutex<SlotState>,
+    /// Numbers the kept connections.
+    lines: std::sync::atomic::AtomicU64,
+}
+
+struct SlotState {
+    free: usize,
+    idle: Vec<(Instant, Stream, Line)>,
+    waiting: VecDeque<Waiter>,
+    /// Kept connections in flight with nobody written behind their request yet.
+    open: VecDeque<Line>,
+    /// Requests written behind the one in flight on a kept connection: the connection's
+    /// number, the waiter and how much of its request went out ([`WRITING`] while it goes:
+    /// the socket is written without holding the lock).
+    behind: Vec<(u64, Waiter, Arc<AtomicUsize>)>,
+}
+
+/// [`SlotState::behind`]: the request is being written.
+const WRITING: usize = usize::MAX;
+
+/// A kept connection's number and a second descriptor of its socket, to write a request
+/// behind the one in flight while another task owns the connection.
+#[derive(Clone)]
+struct Line {
+    id: u64,
+    fd: Arc<std::os::fd::OwnedFd>,
+}
+
+impl Line {
+    fn of(stream: &Stream, id: u64) -> Option<Line> {
+        use std::os::fd::AsFd;
+        let fd = match stream {
+            Stream::Unix(s) => s.as_fd().try_clone_to_owned(),
+            Stream::Tcp(s) => s.as_fd().try_clone_to_owned(),
+        };
+        fd.ok().map(|fd| Line {
+            id,
+            fd: Arc::new(fd),
+        })
+    }
+
+    /// Writes what the socket takes now (non-blocking: the descriptor shares the
+    /// connection's flags); `None` when it failed.
+    #[allow(unsafe_code)]
+    fn try_send(&self, buf: &[u8]) -> Option<usize> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor is owned by `self.fd` and stays open during the call; the
+        // buffer is valid for `buf.len()` bytes.
+        let n = unsafe {
+            libc::send(
+                self.fd.as_raw_fd(),
+                buf.as_ptr().cast(),
+                buf.len(),
+                libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+            )
+        };
+        if n >= 0 {
+            return Some(n as usize);
+        }
+        let e = std::io::Error::last_os_error();
+        (e.kind() == std::io::ErrorKind::WouldBlock).then_some(0)
+    }
+}
+
+/// A request waiting for a child. `request`: the bytes of a request without a body (written
+/// on the kept connection it is given); `None` for a request with a body, which gets the
+/// child but opens a connection of its own.
+struct Waiter {
+    request: Option<Bytes>,
+    tx: oneshot::Sender<Grant>,
+}
+
+/// A child given to a waiter: with a kept connection on which the first `sent` bytes of its
+/// request are already written, or none (connect anew).
+struct Grant {
+    slot: Slot,
+    stream: Option<Kept>,
+    sent: usize,
+}
+
+/// A kept connection handed on: the stream, its line and what was already read of the
+/// answer to the request written behind (usually nothing).
+type Kept = (Stream, Line, BytesMut);
+
+/// One child of a lane, held by a request until its response is read; dropped, the child
+/// goes to the next waiter (without a connection) or back to the free ones. `line`: the
+/// kept connection the request is in flight on.
+pub struct Slot {
+    slots: Option<Arc<Slots>>,
+    line: Option<Line>,
+}
+
+impl Slot {
+    /// The request ended cleanly on `stream`, which can carry the next one; `rest`: what
+    /// was read after its END_REQUEST.
+    fn release(mut self, stream: Stream, rest: BytesMut) {
+        if let Some(slots) = self.slots.take() {
+            let line = self.line.take();
+            let conn = line.clone().map(|l| (stream, l, rest));
+            Slots::release(slots, conn, line.map(|l| l.id));
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(slots) = self.slots.take() {
+            let id = self.line.take().map(|l| l.id);
+            Slots::release(slots, None, id);
+        }
+    }
+}
+
+/// What [`Slots::acquire`] got: a free child (and a kept connection, for a request without
+/// a body) or a place in the queue.
+enum Acquired {
+    Now(Slot, Option<Kept>),
+    Later(oneshot::Receiver<Grant>),
+}
+
+impl Slots {
+    fn new(n: usize) -> Slots {
+        Slots {
+            state: Mutex::new(SlotState {
+                free: n,
+                idle: Vec::new(),
+                waiting: VecDeque::new(),
+                open: VecDeque::new(),
+                behind: Vec::new(),
+            }),
+            lines: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    fn slot(this: &Arc<Slots>) -> Slot {
+        Slot {
+            slots: Some(Arc::clone(this)),
+            line: None,
+        }
+    }
+
+    fn acquire(this: &Arc<Slots>, request: Option<&Bytes>) -> Acquired {
+        let Ok(mut st) = this.state.lock() else {
+            return Acquired::Now(
+                Slot {
+                    slots: None,
+                    line: None,
+                },
+                None,
+            );
+        };
+        if st.free > 0 {
+            st.free -= 1;
+            // A request with a body closes a kept connection instead (it holds the child
+            // this request is about to use).
+            let kept = st.idle.pop().map(|(_, s, l)| (s, l, BytesMut::new()));
+            drop(st);
+            return Acquired::Now(Slots::slot(this), kept.filter(|_| request.is_some()));
+        }
+        let (tx, rx) = oneshot::channel();
+        let waiter = Waiter {
+            request: request.cloned(),
+            tx,
+        };
+        // Every child busy and nobody waiting before this request: behind the request in
+        // flight on a kept connection, if one has room.
+        if st.waiting.is_empty() {
+            if let Some(req) = request {
+                if let Some(line) = st.open.pop_front() {
+                    let sent = Arc::new(AtomicUsize::new(WRITING));
+                    st.behind.push((line.id, waiter, Arc::clone(&sent)));
+                    drop(st);
+                    sent.store(line.try_send(req).unwrap_or(0), Ordering::Release);
+                    return Acquired::Later(rx);
+                }
+            }
+        }
+        st.waiting.push_back(waiter);
+        Acquired::Later(rx)
+    }
+
+    /// A request is in flight on kept connection `line`: the first request waiting in
+    /// line is written behind it, or the connection is open for the next one that comes.
+    fn in_flight(this: &Arc<Slots>, line: &Line) {
+        let Ok(mut st) = this.state.lock() else {
+            return;
+        };
+        loop {
+            match st.waiting.front() {
+                Some(w) if w.tx.is_closed() => {
+                    st.waiting.pop_front();
+                }
+                Some(Waiter {
+                    request: Some(_), ..
+                }) => {
+                    let Some(w) = st.waiting.pop_front() else {
+                        return;
+                    };
+                    let req = w.request.clone().unwrap_or_default();
+                    let sent = Arc::new(AtomicUsize::new(WRITING));
+                    st.behind.push((line.id, w, Arc::clone(&sent)));
+                    drop(st);
+                    sent.store(line.try_send(&req).unwrap_or(0), Ordering::Release);
+                    return;
+                }
+                Some(_) => return,
+                None => {
+                    st.open.push_back(line.clone());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A child is free again, with the kept connection it served on when the request
+    /// ended cleanly; `line`: that connection's number (the request behind on it, if any,
+    /// gets both).
+    fn release(this: Arc<Slots>, mut conn: Option<Kept>, line: Option<u64>) {
+        let mut next = None;
+        if let Some(id) = line {
+            if let Ok(mut st) = this.state.lock() {
+                st.open.retain(|l| l.id != id);
+                if let Some(i) = st.behind.iter().position(|(l, ..)| *l == id) {
+                    next = Some(st.behind.swap_remove(i));
+                }
+            }
+        }
+        if let Some((_, waiter, sent)) = next {
+            // The task writing it behind may still be in its (non-blocking) send.
+            let sent = loop {
+                match sent.load(Ordering::Acquire) {
+                    WRITING => std::thread::yield_now(),
+                    n => break n,
+                }
+            };
+            // Its request is already (partly) written there: the connection is its own. A
+            // connection that broke loses it: the waiter connects anew and sends it whole.
+            let (stream, sent) = match conn.take() {
+                Some(c) => (Some(c), sent),
+                None => (None, 0),
+            };
+            let grant = Grant {
+                slot: Slots::slot(&this),
+                stream,
+                sent,
+            };
+            match waiter.tx.send(grant) {
+                Ok(()) => return,
+                Err(mut grant) => {
+                    grant.slot.slots = None;
+                    // It gave up: its request was written, so the connection goes with it.
+                    if grant.sent == 0 {
+                        conn = grant.stream.take();
+                    }
+                }
+            }
+        }
+        // Bytes after END_REQUEST with nothing written behind: the connection is not clean.
+        if conn.as_ref().is_some_and(|(_, _, rest)| !rest.is_empty()) {
+            conn = None;
+        }
+        loop {
+            let waiter = {
+                let Ok(mut st) = this.state.lock() else {
+                    return;
+                };
+                match st.waiting.pop_front() {
+                    Some(w) => w,
+                    None => {
+                        st.free += 1;
+                        if let Some((s, l, _)) = conn {
+                            st.idle.push((Instant::now(), s, l));
+                        }
+                        return;
+                    }
+                }
+            };
+            if waiter.tx.is_closed() {
+                continue;
+            }
+            let mut given = match &waiter.request {
+                Some(_) => conn.take(),
+                None => {
+                    conn = None;
+                    None
+                }
+            };
+            let mut sent = 0;
+            if let (Some((_, line, _)), Some(req)) = (&given, &waiter.request) {
+                match line.try_send(req) {
+                    Some(n) => sent = n,
+                    None => given = None,
+                }
+            }
+            let grant = Grant {
+                slot: Slots::slot(&this),
+                stream: given,
+                sent,
+            };
+            match waiter.tx.send(grant) {
+                Ok(()) => return,
+                Err(mut grant) => {
+                    // The waiter gave up meanwhile: the child goes to the next one (a
+                    // connection with that request half or wholly written is closed).
+                    grant.slot.slots = None;
+                    if grant.sent == 0 {
+                        conn = grant.stream.take();
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A kept connection idle for longer is closed: php-fpm counts a child waiting on a kept
@@ -140,23 +468,32 @@ impl Pool {
         let lanes: Vec<Lane> = shares
             .into_iter()
             .map(|share| Lane {
-                slots: share.map(|n| Arc::new(Semaphore::new(n.max(1)))),
-                idle: Arc::default(),
+                slots: share.map(|n| Arc::new(Slots::new(n.max(1)))),
             })
             .collect();
         if size.is_some() {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                let weak: Vec<_> = lanes.iter().map(|l| Arc::downgrade(&l.idle)).collect();
+                let weak: Vec<_> = lanes
+                    .iter()
+                    .filter_map(|l| l.slots.as_ref().map(Arc::downgrade))
+                    .collect();
                 rt.spawn(async move {
                     let mut tick = tokio::time::interval(IDLE_KEEP / 2);
                     loop {
                         tick.tick().await;
                         for w in &weak {
-                            let Some(idle) = w.upgrade() else { return };
-                            let guard = idle.lock();
-                            if let Ok(mut list) = guard {
-                                list.retain(|(since, _)| since.elapsed() < IDLE_KEEP);
-                            }
+                            let Some(slots) = w.upgrade() else { return };
+                            let stale: Vec<(Instant, Stream, Line)> = match slots.state.lock() {
+                                Ok(mut st) => {
+                                    let (old, keep) = std::mem::take(&mut st.idle)
+                                        .into_iter()
+                                        .partition(|(since, ..)| since.elapsed() >= IDLE_KEEP);
+                                    st.idle = keep;
+                                    old
+                                }
+                                Err(_) => Vec::new(),
+                            };
+                            drop(stale);
                         }
                     }
                 });
@@ -190,8 +527,12 @@ impl Pool {
     /// Forgets idle connections (the backend restarted).
     pub fn clear(&self) {
         for lane in &self.lanes {
-            if let Ok(mut idle) = lane.idle.lock() {
-                idle.clear();
+            if let Some(slots) = &lane.slots {
+                let idle = match slots.state.lock() {
+                    Ok(mut st) => std::mem::take(&mut st.idle),
+                    Err(_) => Vec::new(),
+                };
+                drop(idle);
             }
         }
     }
@@ -213,6 +554,29 @@ impl Pool {
         }
     }
 
+    /// A child of `lane` for a request (`request`: its bytes when it has no body), waiting
+    /// at most `timeout` for one: the slot (none when the lane is not bounded), a kept
+    /// connection to use and how much of the request is already written on it.
+    async fn acquire(
+        &self,
+        lane: &Lane,
+        request: Option<&Bytes>,
+        timeout: Duration,
+    ) -> Result<(Option<Slot>, Option<Kept>, usize), ProxyError> {
+        let Some(slots) = &lane.slots else {
+            return Ok((None, None, 0));
+        };
+        match Slots::acquire(slots, request) {
+            Acquired::Now(slot, kept) => Ok((slot.slots.is_some().then_some(slot), kept, 0)),
+            Acquired::Later(rx) => match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(Grant { slot, stream, sent })) => Ok((Some(slot), stream, sent)),
+                // The pool went away: not bounded any more.
+                Ok(Err(_)) => Ok((None, None, 0)),
+                Err(_) => Err(ProxyError::Timeout),
+            },
+        }
+    }
+
     /// Sends one request and waits for the head of its response. STDERR seen before the head
     /// is collected in `stderr`; the returned [`Response`] streams the rest of STDOUT (and STDERR).
     /// `timeout` bounds each wait for the backend (`ProxyTimeout`, `timeout=`).
@@ -224,61 +588,64 @@ impl Pool {
         stderr: &mut Vec<Bytes>,
     ) -> Result<(CgiHead, Response), ProxyError> {
         let lane = self.lane();
-        let permit = match &lane.slots {
-            // A free child: no timer to set up and take down.
-            Some(s) => match Arc::clone(s).try_acquire_owned() {
-                Ok(p) => Some(p),
-                Err(tokio::sync::TryAcquireError::Closed) => None,
-                Err(tokio::sync::TryAcquireError::NoPermits) => {
-                    match tokio::time::timeout(timeout, Arc::clone(s).acquire_owned()).await {
-                        Ok(Ok(p)) => Some(p),
-                        Ok(Err(_)) => None,
-                        Err(_) => return Err(ProxyError::Timeout),
-                    }
-                }
-            },
-            None => None,
-        };
-        let reuse = permit.is_some() && body.is_none();
+        // A request without a body is encoded before it waits for a child: whoever hands it
+        // one writes it on the kept connection.
+        let request = body
+            .is_none()
+            .then(|| client::encode_bodiless(params, lane.slots.is_some()));
         // A kept connection may have been closed by the backend meanwhile (php-fpm recycling
         // a child after pm.max_requests): a request without a body is retried once on a new
         // connection when nothing at all came back.
         // A request with a body is not retried, so it never rides a kept connection; it closes
         // one instead, which frees the child that connection held.
-        if body.is_some() {
-            if let Ok(mut idle) = lane.idle.lock() {
-                idle.pop();
-            }
-        }
         let mut body = body;
         for attempt in 0..2 {
-            let pooled = if attempt == 0 && reuse {
-                lane.idle
-                    .lock()
-                    .ok()
-                    .and_then(|mut i| i.pop())
-                    .map(|(_, s)| s)
-            } else {
-                None
+            // The retry goes on a new connection of its own (neither kept nor written
+            // behind another request: that child may be about to go too).
+            let wanted = if attempt == 0 { request.as_ref() } else { None };
+            let (slot, kept, sent) = self.acquire(lane, wanted, timeout).await?;
+            let was_pooled = kept.is_some();
+            let (mut stream, line, read) = match kept {
+                Some((s, l, read)) => (s, Some(l), read),
+                None => (
+                    self.connect().await.map_err(ProxyError::Unavailable)?,
+                    None,
+                    BytesMut::new(),
+                ),
             };
-            let was_pooled = pooled.is_some();
-            let stream = match pooled {
-                Some(s) => s,
-                None => self.connect().await.map_err(ProxyError::Unavailable)?,
-            };
-            let recycle: Option<client::Recycle<Stream>> = reuse.then(|| {
-                let idle = Arc::clone(&lane.idle);
-                Box::new(move |s: Stream| {
-                    if let Ok(mut idle) = idle.lock() {
-                        idle.push((std::time::Instant::now(), s));
+            let (mut exchange, mut permit) = match &request {
+                Some(req) => {
+                    let skip = if was_pooled { sent } else { 0 };
+                    match tokio::io::AsyncWriteExt::write_all(&mut stream, &req[skip..]).await {
+                        Ok(()) => {}
+                        Err(_) if was_pooled => continue,
+                        Err(e) => return Err(ProxyError::Broken(e.to_string())),
                     }
-                }) as client::Recycle<Stream>
-            });
-            let mut exchange = match client::begin_with(stream, params, body.take(), recycle).await
-            {
-                Ok(e) => e,
-                Err(_) if was_pooled => continue,
-                Err(e) => return Err(ProxyError::Broken(e.to_string())),
+                    // The child goes on with the connection as soon as END_REQUEST is read;
+                    // meanwhile the next request may be written behind this one.
+                    let recycle = slot.and_then(|mut slot| {
+                        let slots = Arc::clone(slot.slots.as_ref()?);
+                        let line = line.or_else(|| {
+                            let id = slots
+                                .lines
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            Line::of(&stream, id)
+                        });
+                        if let Some(line) = line {
+                            Slots::in_flight(&slots, &line);
+                            slot.line = Some(line);
+                        }
+                        Some(
+                            Box::new(move |s: Stream, rest: BytesMut| slot.release(s, rest))
+                                as client::RecycleRest<Stream>,
+                        )
+                    });
+                    (client::sent(stream, read, recycle), None)
+                }
+                None => match client::begin_with(stream, params, body.take(), None).await {
+                    Ok(e) => (e, slot),
+                    Err(e) => return Err(ProxyError::Broken(e.to_string())),
+                },
             };
             let mut buf = BytesMut::new();
             let mut got_any = false;
@@ -316,14 +683,37 @@ impl Pool {
                                         }
                                     }
                                 }
-                                let empty = exchange.is_none() && first.is_empty();
+                                // What was read with it: usually the whole answer, whose
+                                // END_REQUEST frees the child now rather than when the
+                                // client's side gets to it.
+                                let mut more = VecDeque::new();
+                                while let Some(ex) = exchange.as_mut() {
+                                    match ex.try_buffered() {
+                                        None => break,
+                                        Some(Ok(Event::Stdout(b))) => {
+                                            more.push_back(Ok(Piece::Data(b)))
+                                        }
+                                        Some(Ok(Event::Stderr(b))) => {
+                                            more.push_back(Ok(Piece::Stderr(b)))
+                                        }
+                                        Some(Ok(Event::End { .. })) => exchange = None,
+                                        Some(Err(e)) => {
+                                            more.push_back(Err(e));
+                                            exchange = None;
+                                        }
+                                    }
+                                }
+                                if exchange.is_none() {
+                                    permit = None;
+                                }
                                 return Ok((
                                     head,
                                     Response {
                                         exchange,
                                         first: (!first.is_empty()).then_some(first),
+                                        more,
                                         timeout,
-                                        _permit: (!empty).then_some(permit).flatten(),
+                                        _permit: permit,
                                     },
                                 ));
                             }
@@ -348,8 +738,9 @@ impl Pool {
                                 Response {
                                     exchange: None,
                                     first: None,
+                                    more: VecDeque::new(),
                                     timeout,
-                                    _permit: permit,
+                                    _permit: None,
                                 },
                             ));
                         }
@@ -444,9 +835,12 @@ fn registered(backend: &Backend, size: Option<usize>) -> Arc<Pool> {
 pub struct Response {
     exchange: Option<Exchange<Stream>>,
     first: Option<Bytes>,
+    /// What came after `first` in the same reads.
+    more: VecDeque<std::io::Result<Piece>>,
     timeout: Duration,
-    /// The backend slot, held until the response is read.
-    _permit: Option<OwnedSemaphorePermit>,
+    /// The backend's child, held until the response is read (a request with a body; one
+    /// without hands it on with its connection at END_REQUEST).
+    _permit: Option<Slot>,
 }
 
 /// One piece of the rest of a response.
@@ -458,13 +852,16 @@ pub enum Piece {
 impl Response {
     /// The body is known to be empty (the application ended without writing any byte of it).
     pub fn is_empty(&self) -> bool {
-        self.exchange.is_none() && self.first.is_none()
+        self.exchange.is_none() && self.first.is_none() && self.more.is_empty()
     }
 
     /// Polls the next piece; `None` at END_REQUEST.
     pub fn poll_piece(&mut self, cx: &mut Context<'_>) -> Poll<Option<std::io::Result<Piece>>> {
         if let Some(first) = self.first.take() {
             return Poll::Ready(Some(Ok(Piece::Data(first))));
+        }
+        if let Some(piece) = self.more.pop_front() {
+            return Poll::Ready(Some(piece));
         }
         let Some(ex) = self.exchange.as_mut() else {
             return Poll::Ready(None);
@@ -583,6 +980,178 @@ mod tests {
             1,
             "one kept connection served all three"
         );
+    }
+
+    #[tokio::test]
+    async fn a_child_goes_from_one_request_to_the_next_waiting_one_on_its_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("fpm.sock");
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        let conns = Arc::new(Mutex::new(0));
+        tokio::spawn(responder(listener, Arc::clone(&conns)));
+        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), Some(1)));
+        // A waiter that gives up (its timeout is shorter than the others' wait) must not
+        // keep the child from the ones after it.
+        let mut tasks = Vec::new();
+        for i in 0..6 {
+            let pool = Arc::clone(&pool);
+            tasks.push(tokio::spawn(async move {
+                let wait = if i == 2 {
+                    Duration::from_nanos(1)
+                } else {
+                    Duration::from_secs(5)
+                };
+                match pool.request(&[], None, wait, &mut Vec::new()).await {
+                    Ok((_, rest)) => Some(body_text(rest).await),
+                    Err(ProxyError::Timeout) => None,
+                    Err(e) => panic!("{e:?}"),
+                }
+            }));
+        }
+        let mut bodies = Vec::new();
+        for t in tasks {
+            if let Some(b) = t.await.unwrap() {
+                bodies.push(b);
+            }
+        }
+        bodies.sort();
+        let served = bodies.len();
+        assert!(served >= 5, "{bodies:?}");
+        let expected: Vec<String> = (1..=served).map(|n| format!("Hola {n}")).collect();
+        assert_eq!(bodies, expected, "one child served them in turn");
+        assert_eq!(*conns.lock().unwrap(), 1, "all on one kept connection");
+        // The child is free again for a later request.
+        let (_, rest) = pool
+            .request(&[], None, Duration::from_secs(5), &mut Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(body_text(rest).await, format!("Hola {}", served + 1));
+    }
+
+    /// A one-child responder that reads two requests before it answers both in one write
+    /// (as a child fast enough does when the lab reads late).
+    async fn two_at_once(listener: tokio::net::UnixListener, conns: Arc<Mutex<usize>>) {
+        let Ok((mut s, _)) = listener.accept().await else {
+            return;
+        };
+        *conns.lock().unwrap() += 1;
+        let mut buf = BytesMut::new();
+        let mut ended = 0;
+        while ended < 2 {
+            let Ok(Some(rec)) = record::read_record(&mut s, &mut buf).await else {
+                return;
+            };
+            if rec.record_type() == Some(RecordType::Stdin) && rec.content.is_empty() {
+                ended += 1;
+            }
+        }
+        let mut out = BytesMut::new();
+        for n in 1..=2 {
+            let text = format!("Content-Type: text/plain\r\n\r\nHola {n}");
+            record::encode(&mut out, RecordType::Stdout, 1, text.as_bytes());
+            record::encode(&mut out, RecordType::Stdout, 1, b"");
+            record::encode(
+                &mut out,
+                RecordType::EndRequest,
+                1,
+                &record::end_request_body(0, 0),
+            );
+        }
+        s.write_all(&out).await.unwrap();
+        // Keeps the connection open until the client goes.
+        let _ = record::read_record(&mut s, &mut buf).await;
+    }
+
+    #[tokio::test]
+    async fn a_request_written_behind_another_gets_its_answer_even_when_read_with_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("fpm.sock");
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        let conns = Arc::new(Mutex::new(0));
+        tokio::spawn(two_at_once(listener, Arc::clone(&conns)));
+        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), Some(1)));
+        let first = {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(async move {
+                let (_, rest) = pool
+                    .request(&[], None, Duration::from_secs(5), &mut Vec::new())
+                    .await
+                    .unwrap();
+                body_text(rest).await
+            })
+        };
+        // The first one is in flight before the second asks.
+        while pool.lanes[0]
+            .slots
+            .as_ref()
+            .is_some_and(|s| s.state.lock().unwrap().open.is_empty())
+        {
+            tokio::task::yield_now().await;
+        }
+        let (_, rest) = pool
+            .request(&[], None, Duration::from_secs(5), &mut Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(body_text(rest).await, "Hola 2");
+        assert_eq!(first.await.unwrap(), "Hola 1");
+        assert_eq!(*conns.lock().unwrap(), 1, "both on the one connection");
+    }
+
+    /// A child that serves one request per connection and then closes it, kept or not (as
+    /// php-fpm with `pm.max_requests = 1`), one connection at a time.
+    async fn one_per_connection(listener: tokio::net::UnixListener) {
+        let mut served = 0;
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = BytesMut::new();
+            loop {
+                let Ok(Some(rec)) = record::read_record(&mut s, &mut buf).await else {
+                    break;
+                };
+                if rec.record_type() == Some(RecordType::Stdin) && rec.content.is_empty() {
+                    break;
+                }
+            }
+            served += 1;
+            let mut out = BytesMut::new();
+            let text = format!("Content-Type: text/plain\r\n\r\nHola {served}");
+            record::encode(&mut out, RecordType::Stdout, 1, text.as_bytes());
+            record::encode(
+                &mut out,
+                RecordType::EndRequest,
+                1,
+                &record::end_request_body(0, 0),
+            );
+            let _ = s.write_all(&out).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_written_behind_one_whose_child_goes_away_are_sent_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("fpm.sock");
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        tokio::spawn(one_per_connection(listener));
+        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), Some(1)));
+        let mut tasks = Vec::new();
+        for _ in 0..5 {
+            let pool = Arc::clone(&pool);
+            tasks.push(tokio::spawn(async move {
+                let (_, rest) = pool
+                    .request(&[], None, Duration::from_secs(5), &mut Vec::new())
+                    .await
+                    .unwrap();
+                body_text(rest).await
+            }));
+        }
+        let mut bodies = Vec::new();
+        for t in tasks {
+            bodies.push(t.await.unwrap());
+        }
+        bodies.sort();
+        assert_eq!(bodies, ["Hola 1", "Hola 2", "Hola 3", "Hola 4", "Hola 5"]);
     }
 
     #[tokio::test]
