@@ -8,7 +8,10 @@
 //! request without a body may already be written on a kept connection behind the one the
 //! child is running (never more than one, and never before a request that waited longer; see
 //! `Slots`): php-fpm reads it after the previous one, without multiplexing, as it would take
-//! the next connection from its listen queue. A request that waits in line instead is written
+//! the next connection from its listen queue. Only behind a request that started a moment
+//! ago: one still running after 2 ms may be a slow page, and what waits behind it would miss
+//! a child that frees first, which php-fpm's listen queue would give it. A request that waits
+//! in line instead is written
 //! by the task that frees a child, at END_REQUEST. A backend of unknown size gets a new
 //! connection per request, closed by the application (Apache's default for `fcgi://` workers).
 //!
@@ -144,13 +147,17 @@ struct SlotState {
     free: usize,
     idle: Vec<(Instant, Stream, Line)>,
     waiting: VecDeque<Waiter>,
-    /// Kept connections in flight with nobody written behind their request yet.
-    open: VecDeque<Line>,
+    /// Kept connections in flight with nobody written behind their request yet, and since
+    /// when (oldest first).
+    open: VecDeque<(Instant, Line)>,
     /// Requests written behind the one in flight on a kept connection: the connection's
     /// number, the waiter and how much of its request went out ([`WRITING`] while it goes:
     /// the socket is written without holding the lock).
     behind: Vec<(u64, Waiter, Arc<AtomicUsize>)>,
 }
+
+/// How long after a request went to a child another may still be written behind it.
+const BEHIND_WINDOW: Duration = Duration::from_millis(2);
 
 /// [`SlotState::behind`]: the request is being written.
 const WRITING: usize = usize::MAX;
@@ -303,7 +310,15 @@ impl Slots {
         // flight on a kept connection, if one has room.
         if st.waiting.is_empty() {
             if let Some(req) = request {
-                if let Some(line) = st.open.pop_front() {
+                // Only behind a request that started a moment ago: one still running after
+                // [`BEHIND_WINDOW`] is likely a slow page, and a request written behind it
+                // would wait for it even if another child became free first.
+                let now = Instant::now();
+                let fresh = st
+                    .open
+                    .iter()
+                    .position(|(since, _)| now.duration_since(*since) < BEHIND_WINDOW);
+                if let Some((_, line)) = fresh.and_then(|i| st.open.remove(i)) {
                     let sent = Arc::new(AtomicUsize::new(WRITING));
                     st.behind.push((line.id, waiter, Arc::clone(&sent)));
                     drop(st);
@@ -342,7 +357,7 @@ impl Slots {
                 }
                 Some(_) => return,
                 None => {
-                    st.open.push_back(line.clone());
+                    st.open.push_back((Instant::now(), line.clone()));
                     return;
                 }
             }
@@ -356,7 +371,7 @@ impl Slots {
         let mut next = None;
         if let Some(id) = line {
             if let Ok(mut st) = this.state.lock() {
-                st.open.retain(|l| l.id != id);
+                st.open.retain(|(_, l)| l.id != id);
                 if let Some(i) = st.behind.iter().position(|(l, ..)| *l == id) {
                     next = Some(st.behind.swap_remove(i));
                 }
@@ -939,6 +954,99 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Children (one task per connection) that wait `ESPERA` milliseconds (a param) before
+    /// they answer `hecho`, keeping the connection.
+    async fn slow_children(listener: tokio::net::UnixListener) {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = BytesMut::new();
+                loop {
+                    let mut wait = 0u64;
+                    let mut ended_stdin = false;
+                    while !ended_stdin {
+                        let Ok(Some(rec)) = record::read_record(&mut s, &mut buf).await else {
+                            return;
+                        };
+                        match rec.record_type() {
+                            Some(RecordType::Params) => {
+                                for ms in [200, 2000] {
+                                    let needle = format!("ESPERA{ms}");
+                                    if rec
+                                        .content
+                                        .windows(needle.len())
+                                        .any(|w| w == needle.as_bytes())
+                                    {
+                                        wait = ms;
+                                    }
+                                }
+                            }
+                            Some(RecordType::Stdin) if rec.content.is_empty() => ended_stdin = true,
+                            _ => {}
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(wait)).await;
+                    let mut out = BytesMut::new();
+                    record::encode(
+                        &mut out,
+                        RecordType::Stdout,
+                        1,
+                        b"Content-Type: text/plain\r\n\r\nhecho",
+                    );
+                    record::encode(&mut out, RecordType::Stdout, 1, b"");
+                    record::encode(
+                        &mut out,
+                        RecordType::EndRequest,
+                        1,
+                        &record::end_request_body(0, 0),
+                    );
+                    if s.write_all(&out).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+
+    /// With every child busy on requests that have run for a while, a new request is not
+    /// written behind one of them (it could be a slow page): it waits for the first child
+    /// that frees, as it would in php-fpm's listen queue.
+    #[tokio::test]
+    async fn nothing_is_written_behind_a_request_that_has_run_for_a_while() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("fpm.sock");
+        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        tokio::spawn(slow_children(listener));
+        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), Some(2)));
+        let ask = |ms: &'static str| {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(async move {
+                let params: Vec<super::super::record::Param<'_>> = vec![(
+                    std::borrow::Cow::Borrowed(b"ESPERA"),
+                    std::borrow::Cow::Borrowed(ms.as_bytes()),
+                )];
+                let (_, rest) = pool
+                    .request(&params, None, Duration::from_secs(10), &mut Vec::new())
+                    .await
+                    .unwrap();
+                body_text(rest).await
+            })
+        };
+        // Both children busy: one for 2 s, one for 200 ms; both past the window by now.
+        let slow = ask("2000");
+        let medium = ask("200");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let t0 = Instant::now();
+        let fast = ask("0");
+        assert_eq!(fast.await.unwrap(), "hecho");
+        let took = t0.elapsed();
+        assert!(
+            took < Duration::from_millis(1500),
+            "it waited for the slow child: {took:?}"
+        );
+        assert_eq!(medium.await.unwrap(), "hecho");
+        assert_eq!(slow.await.unwrap(), "hecho");
     }
 
     async fn body_text(mut r: Response) -> String {
