@@ -13,7 +13,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http::Response;
@@ -54,7 +54,9 @@ struct Inner {
     stopping: AtomicBool,
     restart: watch::Sender<u64>,
     /// Modification time of each script when this generation first served it.
-    scripts: Mutex<HashMap<PathBuf, SystemTime>>,
+    /// The modification time (the bits of [`super::scriptstat::Stamp`]'s seconds) of each
+    /// script this generation ran.
+    scripts: Mutex<HashMap<PathBuf, u64>>,
     /// Idle keep-alive connections per worker, with the generation they belong to.
     idle: Vec<Mutex<Vec<(u64, UnixStream)>>>,
     /// The group's `apcu` cache (shared memory file), when it could be created.
@@ -161,8 +163,9 @@ impl DaemonGroup {
 
     /// With `WSGIScriptReloading On`: a script changed since this generation first ran it
     /// restarts the whole group, as mod_wsgi does in daemon mode.
-    pub fn check_script(&self, script: &Path) {
-        let Ok(mtime) = std::fs::metadata(script).and_then(|m| m.modified()) else {
+    /// `stamp` is what a look at the script found ([`super::scriptstat::stamp`]).
+    pub fn check_script(&self, script: &Path, stamp: super::scriptstat::Stamp) {
+        let Some(mtime) = stamp.map(f64::to_bits) else {
             return;
         };
         let Ok(mut seen) = self.inner.scripts.lock() else {
@@ -203,7 +206,12 @@ impl DaemonGroup {
         ctx: &WsgiContext,
     ) -> Response<Body> {
         if ctx.script_reloading {
-            self.check_script(&ctx.script);
+            // The look the request made when it checked that the script exists.
+            let stamp = match ctx.script_mtime {
+                Some(t) => Some(t),
+                None => super::scriptstat::stamp(&ctx.script),
+            };
+            self.check_script(&ctx.script, stamp);
         }
         let log = ctx.log();
         let client = ctx.remote.to_string();

@@ -168,7 +168,7 @@ pub fn job(
         multithread,
         daemon: !process_group.is_empty(),
         log,
-        client: ctx.remote.to_string(),
+        client: python::Peer::Addr(ctx.remote),
         stamp: ctx.script_mtime,
         input,
         output,

@@ -525,7 +525,7 @@ impl WsgiHost {
             .ok()
             .and_then(|g| g.get(group).cloned())?;
         if ctx.script_reloading {
-            g.check_script(&ctx.script);
+            g.check_script(&ctx.script, super::scriptstat::stamp(&ctx.script));
         }
         let mut target = g.handoff_target().await;
         // A reload that replaces the group stops it under requests that had just picked it:

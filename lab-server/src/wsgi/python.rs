@@ -90,6 +90,24 @@ pub enum Out {
 /// The CGI part of `environ`: names (most of them constant) and latin-1 decoded values.
 pub type Environ = Vec<(std::borrow::Cow<'static, str>, String)>;
 
+/// The client of a request as log lines name it (`ip:port`), formatted only when a line is
+/// written (most requests write none).
+#[derive(Debug, Clone)]
+pub enum Peer {
+    Addr(std::net::SocketAddr),
+    /// As the web server passed it on (FastCGI).
+    Text(String),
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Peer::Addr(a) => a.fmt(f),
+            Peer::Text(t) => f.write_str(t),
+        }
+    }
+}
+
 /// Everything one request needs on the Python side.
 pub struct PyJob {
     /// CGI variables and HTTP_* headers, values already decoded as latin-1.
@@ -106,8 +124,8 @@ pub struct PyJob {
     /// server side sees the worker's output end); embedded mode cuts it short instead.
     pub daemon: bool,
     pub log: ErrorLog,
-    /// `ip:port` of the client, for log lines.
-    pub client: String,
+    /// The client, for log lines.
+    pub client: Peer,
     /// The script's modification time when the server already looked (else looked up here).
     pub stamp: Option<f64>,
     pub input: Box<dyn BodySource>,
@@ -520,7 +538,7 @@ impl Input {
 #[pyclass(module = "mod_wsgi")]
 pub struct Errors {
     log: ErrorLog,
-    client: Option<String>,
+    client: Option<Peer>,
     pending: String,
 }
 
@@ -530,7 +548,8 @@ impl Errors {
             let rest = self.pending.split_off(pos + 1);
             let text = std::mem::replace(&mut self.pending, rest);
             let lines: Vec<&str> = text.lines().collect();
-            self.log.write("error", self.client.as_deref(), &lines);
+            let client = self.client.as_ref().map(Peer::to_string);
+            self.log.write("error", client.as_deref(), &lines);
         }
     }
 }
@@ -977,7 +996,7 @@ pub struct Rest {
     start: Py<StartResponse>,
     script: PathBuf,
     log: ErrorLog,
-    client: String,
+    client: Peer,
     daemon: bool,
 }
 
@@ -1002,7 +1021,7 @@ pub fn begin(py: Python<'_>, scripts: &Scripts, job: PyJob) -> Option<Rest> {
     } = job;
     let report = |lines: &[String]| {
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-        log.write("error", Some(&client), &refs);
+        log.write("error", Some(&client.to_string()), &refs);
     };
     // Looked up only for a log line (a system call otherwise paid on every request).
     let pid = std::process::id;
@@ -1167,7 +1186,7 @@ impl Rest {
                 if start.borrow().gone {
                     self.log.write(
                         "info",
-                        Some(&self.client),
+                        Some(&self.client.to_string()),
                         &[&format!(
                             "mod_wsgi (pid={}): el cliente cerró la conexión antes de recibir toda la respuesta de '{}'.",
                             std::process::id(),
@@ -1221,7 +1240,8 @@ impl Rest {
             lines.push(format!("(laboratorio) {hint}"));
         }
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-        self.log.write("error", Some(&self.client), &refs);
+        self.log
+            .write("error", Some(&self.client.to_string()), &refs);
     }
 }
 

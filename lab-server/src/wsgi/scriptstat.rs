@@ -31,10 +31,12 @@ pub type Stamp = Option<f64>;
 
 /// The script at `path` as a request sees it now.
 pub fn stamp(path: &Path) -> Stamp {
-    // Another thread looking right now: a `stat` of its own rather than a wait for it.
-    match watcher().map(Mutex::try_lock) {
-        Some(Ok(mut w)) => w.stamp(path),
-        _ => stat(path),
+    // Another thread looking right now holds the watcher for one `read` of the queue: waiting
+    // for it is cheaper than a `stat` that walks the whole path (and this thread then reads
+    // the queue itself, as a look that began after the other one must).
+    match watcher().map(|w| w.lock().unwrap_or_else(|p| p.into_inner())) {
+        Some(mut w) => w.stamp(path),
+        None => stat(path),
     }
 }
 

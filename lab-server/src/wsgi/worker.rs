@@ -508,7 +508,7 @@ impl RawRequest {
             } else {
                 ErrorLog::file(log_path).in_daemon()
             },
-            client: get("LAB_CLIENT"),
+            client: python::Peer::Text(get("LAB_CLIENT")),
             stamp: None,
             environ: self.environ,
             input: Box::new(self.input),
