@@ -65,13 +65,7 @@ fn descendants(root: u32) -> Vec<(u32, String)> {
 }
 
 fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rfind(')')
-                .and_then(|i| s[i + 1..].split_whitespace().next())
-                .is_some_and(|state| state != "Z")
-        })
-        .unwrap_or(false)
+    common::process_alive(pid)
 }
 
 fn have_fpm() -> bool {

@@ -404,6 +404,8 @@ fn php_fpm_stopped_gives_503_and_killed_is_restarted() {
         .trim()
         .parse()
         .expect("pid file");
+    let workers = common::children_of(pid);
+    assert!(!workers.is_empty(), "php-fpm sin hijos");
     std::process::Command::new("kill")
         .args(["-KILL", &pid.to_string()])
         .status()
@@ -418,6 +420,13 @@ fn php_fpm_stopped_gives_503_and_killed_is_restarted() {
         }),
         "php-fpm no volvió: {}",
         lab.read("var/log/php8.2-fpm.log")
+    );
+    // The killed master's workers do not outlive it (as under systemd's control group).
+    assert!(
+        wait_until(Duration::from_secs(5), || workers
+            .iter()
+            .all(|w| !common::process_alive(*w))),
+        "hijos del php-fpm muerto siguen vivos: {workers:?}"
     );
 
     // Stopped: 503 with the Spanish page and a log line naming the socket.

@@ -768,3 +768,31 @@ impl Drop for HttpBackend {
         let _ = self.child.wait();
     }
 }
+
+/// Whether process `pid` exists and is not a zombie.
+pub fn process_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rfind(')')
+                .and_then(|i| s[i + 1..].split_whitespace().next())
+                .is_some_and(|state| state != "Z")
+        })
+        .unwrap_or(false)
+}
+
+/// The live processes whose parent is `pid`.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+                let mut rest = s[s.rfind(')').map_or(0, |i| i + 1)..].split_whitespace();
+                rest.next().is_some_and(|state| state != "Z")
+                    && rest.next().and_then(|pp| pp.parse::<u32>().ok()) == Some(pid)
+            })
+        })
+        .collect()
+}

@@ -208,6 +208,10 @@ fn spawn(binary: &Path, conf: &Path, config: &FpmConfig) -> Result<Child, String
         .kill_on_drop(true);
     // SIGTERM, so that the master stops its workers before it goes.
     crate::util::die_with_parent(&mut cmd, libc::SIGTERM);
+    // A process group of its own, which its workers join: when the master dies without
+    // stopping them (killed), what is left of the group goes with it, as systemd's
+    // control group does for the php8.2-fpm service on Debian.
+    cmd.process_group(0);
     cmd.spawn()
         .map_err(|e| format!("no se pudo ejecutar {}: {e}", binary.display()))
 }
@@ -249,6 +253,20 @@ async fn wait_ready(mut child: Child, config: &FpmConfig) -> Result<Child, Strin
     }
 }
 
+/// SIGKILL to what is left of php-fpm's process group (its master's pid), if anything.
+fn kill_group(group: Option<u32>) {
+    if let Some(pgid) = group.and_then(|p| libc::pid_t::try_from(p).ok()) {
+        if pgid > 1 {
+            // SAFETY: kill(2) with a negative pid signals that process group; no memory is
+            // involved.
+            #[allow(unsafe_code)]
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 fn log_tail(path: &Path, n: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
@@ -283,6 +301,7 @@ async fn watch(
 ) {
     let mut pause = Duration::from_millis(100);
     loop {
+        let group = child.id();
         let status = tokio::select! {
             s = child.wait() => s,
             _ = shared.stop.notified() => {
@@ -295,10 +314,13 @@ async fn watch(
                         let _ = child.kill().await;
                     }
                 }
+                kill_group(group);
                 shared.pid.store(0, Ordering::SeqCst);
                 return;
             }
         };
+        // Workers the master left behind (it was killed) would keep their old socket open.
+        kill_group(group);
         if shared.stopping.load(Ordering::SeqCst) {
             shared.pid.store(0, Ordering::SeqCst);
             return;
