@@ -88,14 +88,7 @@ where
     } else {
         0
     };
-    let mut buf = BytesMut::with_capacity(2048);
-    record::encode(
-        &mut buf,
-        RecordType::BeginRequest,
-        1,
-        &record::begin_request_body(record::RESPONDER, flags),
-    );
-    record::encode_params(&mut buf, 1, params);
+    let mut buf = begin_and_params(params, flags);
     let (rd, pump) = match body {
         None => {
             record::encode(&mut buf, RecordType::Stdin, 1, b"");
@@ -177,6 +170,13 @@ pub fn encode_bodiless<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     keep_conn: bool,
 ) -> Bytes {
     let flags = if keep_conn { record::KEEP_CONN } else { 0 };
+    let mut buf = begin_and_params(params, flags);
+    record::encode(&mut buf, RecordType::Stdin, 1, b"");
+    buf.freeze()
+}
+
+/// A request's BEGIN_REQUEST (a responder, with `flags`) and its whole PARAMS stream.
+fn begin_and_params<K: AsRef<[u8]>, V: AsRef<[u8]>>(params: &[(K, V)], flags: u8) -> BytesMut {
     let mut buf = BytesMut::with_capacity(2048);
     record::encode(
         &mut buf,
@@ -185,8 +185,7 @@ pub fn encode_bodiless<K: AsRef<[u8]>, V: AsRef<[u8]>>(
         &record::begin_request_body(record::RESPONDER, flags),
     );
     record::encode_params(&mut buf, 1, params);
-    record::encode(&mut buf, RecordType::Stdin, 1, b"");
-    buf.freeze()
+    buf
 }
 
 /// The exchange of a request [`encode_bodiless`] made and that is already written whole on
