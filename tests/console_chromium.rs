@@ -304,7 +304,8 @@ fn the_console_works_in_headless_chromium() {
     lab.lab(&["a2ensite", &sitio]).assert_code(0);
     lab.lab(&["reload"]).assert_code(0);
     browser.click(&format!("{sect} button.comprobar"));
-    let state = browser.wait_text(&format!("{sect} .estado"), |t| t.contains("superado"));
+    // Not just "superado": the page before the new answer says "0 de 4 pasos superados".
+    let state = browser.wait_text(&format!("{sect} .estado"), |t| t.contains("superado ✔"));
     // The form brought the student back to the exercise.
     assert!(
         browser.url().ends_with("#ejercicio-apache-a2"),
