@@ -1612,7 +1612,7 @@ mod tests {
         assert!(text.starts_with("Laboratorio en marcha en /tmp/ws (PID 42, desde hace 1 min 5 s)"));
         assert!(text.contains("  apache2   en marcha\n"));
         assert!(text.contains("http://127.0.0.1:10080/  (Listen 80 -> 127.0.0.1:10080)"));
-        assert!(text.contains("3 peticiones atendidas, 2.0 KiB enviados"));
+        assert!(text.contains("3 peticiones atendidas, 2.0 KiB de tráfico"));
         assert!(text.contains("  consola   http://127.0.0.1:7070/  (lecciones y «Comprobar»)\n"));
     }
 
