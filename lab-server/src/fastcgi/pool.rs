@@ -391,20 +391,10 @@ impl Slots {
                 Some(c) => (Some(c), sent),
                 None => (None, 0),
             };
-            let grant = Grant {
-                slot: Slots::slot(&this),
-                stream,
-                sent,
-            };
-            match waiter.tx.send(grant) {
+            match Slots::give(&this, waiter, stream, sent) {
                 Ok(()) => return,
-                Err(mut grant) => {
-                    grant.slot.slots = None;
-                    // It gave up: its request was written, so the connection goes with it.
-                    if grant.sent == 0 {
-                        conn = grant.stream.take();
-                    }
-                }
+                // It gave up: a connection its request was written on goes with it.
+                Err(back) => conn = back,
             }
         }
         // Bytes after END_REQUEST with nothing written behind: the connection is not clean.
@@ -433,7 +423,8 @@ impl Slots {
             let mut given = match &waiter.request {
                 Some(_) => conn.take(),
                 None => {
-                    conn = None;
+                    // Closed now, before the child goes to a request that connects anew.
+                    drop(conn.take());
                     None
                 }
             };
@@ -444,23 +435,37 @@ impl Slots {
                     None => given = None,
                 }
             }
-            let grant = Grant {
-                slot: Slots::slot(&this),
-                stream: given,
-                sent,
-            };
-            match waiter.tx.send(grant) {
+            match Slots::give(&this, waiter, given, sent) {
                 Ok(()) => return,
-                Err(mut grant) => {
-                    // The waiter gave up meanwhile: the child goes to the next one (a
-                    // connection with that request half or wholly written is closed).
-                    grant.slot.slots = None;
-                    if grant.sent == 0 {
-                        conn = grant.stream.take();
-                    }
-                }
+                // The waiter gave up meanwhile: the child goes to the next one (a connection
+                // with that request half or wholly written is closed).
+                Err(back) => conn = back,
             }
         }
+    }
+
+    /// Hands a child (and `stream`, with `sent` bytes of the waiter's request already on
+    /// it) to `waiter`. When the waiter gave up, the connection comes back if nothing of its
+    /// request was written on it.
+    fn give(
+        this: &Arc<Slots>,
+        waiter: Waiter,
+        stream: Option<Kept>,
+        sent: usize,
+    ) -> Result<(), Option<Kept>> {
+        let grant = Grant {
+            slot: Slots::slot(this),
+            stream,
+            sent,
+        };
+        waiter.tx.send(grant).map_err(|mut grant| {
+            grant.slot.slots = None;
+            if grant.sent == 0 {
+                grant.stream.take()
+            } else {
+                None
+            }
+        })
     }
 }
 
