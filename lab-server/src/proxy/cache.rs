@@ -97,6 +97,25 @@ impl BodyBuf {
         })
     }
 
+    /// The last `N` bytes of a complete body, read across its chunks without joining them.
+    pub fn last_bytes<const N: usize>(&self) -> Option<[u8; N]> {
+        if !self.is_complete() {
+            return None;
+        }
+        let c = self.chunks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = [0u8; N];
+        let mut need = N;
+        for b in c.iter().rev() {
+            let take = need.min(b.len());
+            out[need - take..need].copy_from_slice(&b[b.len() - take..]);
+            need -= take;
+            if need == 0 {
+                return Some(out);
+            }
+        }
+        None
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

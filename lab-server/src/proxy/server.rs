@@ -988,18 +988,17 @@ fn respond(
                 }
             }
             trace.add("Gzip", "U D - gunzip al entregar");
-            let whole = obj.body.whole();
-            let len = whole.as_deref().and_then(gunzipped_len);
+            let len = gunzipped_len(&obj.body);
             len_last = len.is_some();
-            let range = match (&conds.2, resp.status, len, whole) {
-                (Some(r), 200, Some(total), Some(gz)) if proxy.params.http_range_support => {
-                    Some((parse_range(r, total), total, gz))
+            let range = match (&conds.2, resp.status, len) {
+                (Some(r), 200, Some(total)) if proxy.params.http_range_support => {
+                    Some((parse_range(r, total), total))
                 }
                 _ => None,
             };
-            if let Some((parsed, total, gz)) = range {
+            if let Some((parsed, total)) = range {
                 // The range is of the gunzipped body, as Varnish serves it.
-                let plain = gunzip_all(&gz);
+                let plain = gunzip_all(&obj.body.whole().unwrap_or_default());
                 let (body, len, _) = range_answer(&mut resp, parsed, total, |a, b| {
                     // Within what gunzipped, should the trailer have lied.
                     let end = (b as usize + 1).min(plain.len());
@@ -1143,10 +1142,10 @@ fn gunzip_all(gz: &[u8]) -> Bytes {
 }
 
 /// The length of a complete gzip body once gunzipped: its trailer's ISIZE (the length
-/// modulo 2^32, exact for one member under 4 GiB); `None` for an empty or short stream.
-fn gunzipped_len(gz: &[u8]) -> Option<u64> {
-    let tail: [u8; 4] = gz.get(gz.len().checked_sub(4)?..)?.try_into().ok()?;
-    let n = u32::from_le_bytes(tail);
+/// modulo 2^32, exact for one member under 4 GiB); `None` while it is fetched, or for an
+/// empty or short stream.
+fn gunzipped_len(gz: &super::cache::BodyBuf) -> Option<u64> {
+    let n = u32::from_le_bytes(gz.last_bytes::<4>()?);
     (gz.len() >= 18 && n > 0).then_some(u64::from(n))
 }
 
