@@ -761,3 +761,22 @@ impl Store {
             .cloned()
     }
 }
+
+#[cfg(test)]
+mod body_tests {
+    use super::BodyBuf;
+    use bytes::Bytes;
+
+    #[test]
+    fn the_last_bytes_are_read_across_chunks_once_complete() {
+        let b = BodyBuf::new();
+        for part in ["abcdef", "g", "hi"] {
+            b.push(Bytes::from(part));
+        }
+        assert_eq!(b.last_bytes::<4>(), None, "still being fetched");
+        b.finish(true);
+        assert_eq!(&b.last_bytes::<4>().unwrap(), b"fghi");
+        assert_eq!(&b.last_bytes::<2>().unwrap(), b"hi");
+        assert_eq!(b.last_bytes::<10>(), None, "shorter than asked");
+    }
+}
