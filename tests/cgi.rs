@@ -768,3 +768,55 @@ fn heads_have_apaches_header_order() {
         assert_eq!(resp.text(), apache.body, "{name}");
     }
 }
+
+/// mod_setenvif's rules in a row, as Debian's setenvif.conf writes them: several
+/// `BrowserMatch` on one `User-Agent`, a rule that unsets what an earlier one set, `$1` from
+/// the match, `Remote_Addr`, a header named in another case, and a header that is absent.
+#[test]
+fn setenvif_rules_in_a_row_read_each_attribute() {
+    let mut lab = cgi_lab(
+        "BrowserMatch \"^Curso/1\" NAVEGADOR=viejo MARCA\n\
+         BrowserMatchNoCase \"curso/(\\d+)\" VERSION=v$1\n\
+         BrowserMatch \"^Curso/1\\.5\" !MARCA\n\
+         SetEnvIf x-PRUEBA \"^(a+)$\" AES=$1\n\
+         SetEnvIf Remote_Addr \"^127\\.\" LOCAL\n\
+         SetEnvIf Referer \".\" CON_REFERER\n\
+         SetEnvIfNoCase ^X-Otra$ \"(.*)\" OTRA=$1\n",
+    );
+    lab.start();
+    let resp = lab.request(
+        "GET",
+        "/cgi-bin/env.py",
+        "localhost",
+        &[
+            ("User-Agent", "Curso/1.5 (pruebas)"),
+            ("X-Prueba", "aaa"),
+            ("x-otra", "dos"),
+        ],
+    );
+    assert_eq!(resp.status, 200, "{resp}");
+    let env = env_of(&resp);
+    let get = |k: &str| env.get(k).map(String::as_str);
+    assert_eq!(get("NAVEGADOR"), Some("viejo"), "{resp}");
+    assert_eq!(get("VERSION"), Some("v1"), "{resp}");
+    assert_eq!(get("MARCA"), None, "{resp}");
+    assert_eq!(get("AES"), Some("aaa"), "{resp}");
+    assert_eq!(get("LOCAL"), Some("1"), "{resp}");
+    assert_eq!(get("CON_REFERER"), None, "{resp}");
+    assert_eq!(get("OTRA"), Some("dos"), "{resp}");
+
+    // Another agent: the first rule does not match, so nothing of it is set, and the
+    // third (which only unsets) changes nothing.
+    let resp = lab.request(
+        "GET",
+        "/cgi-bin/env.py",
+        "localhost",
+        &[("User-Agent", "curso/22"), ("Referer", "http://x/")],
+    );
+    let env = env_of(&resp);
+    let get = |k: &str| env.get(k).map(String::as_str);
+    assert_eq!(get("NAVEGADOR"), None, "{resp}");
+    assert_eq!(get("MARCA"), None, "{resp}");
+    assert_eq!(get("VERSION"), Some("v22"), "{resp}");
+    assert_eq!(get("CON_REFERER"), Some("1"), "{resp}");
+}

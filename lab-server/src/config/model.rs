@@ -674,10 +674,39 @@ pub struct SetEnvIf {
     pub attribute: String,
     /// An attribute written as a regular expression (`^Authorization$`), compiled once.
     pub attribute_regex: Option<regex::Regex>,
+    /// What the attribute names, worked out once.
+    pub source: EnvSource,
     pub regex: regex::Regex,
     pub case_insensitive: bool,
     /// `VAR=value`, `VAR` (=1) or `!VAR` (unset: value `None`).
     pub vars: Vec<(String, Option<String>)>,
+}
+
+/// Where a `SetEnvIf` rule takes the value it matches.
+#[derive(Clone, Debug)]
+pub enum EnvSource {
+    RemoteAddr,
+    RequestUri,
+    RequestMethod,
+    RequestProtocol,
+    /// A request header (looked up case-insensitively).
+    Header(http::HeaderName),
+    /// Not a valid header name: only its regular expression form can match.
+    Other,
+}
+
+impl EnvSource {
+    pub fn of(attribute: &str) -> EnvSource {
+        match attribute.to_ascii_lowercase().as_str() {
+            "remote_addr" => EnvSource::RemoteAddr,
+            "request_uri" => EnvSource::RequestUri,
+            "request_method" => EnvSource::RequestMethod,
+            "request_protocol" => EnvSource::RequestProtocol,
+            name => http::HeaderName::from_bytes(name.as_bytes())
+                .map(EnvSource::Header)
+                .unwrap_or(EnvSource::Other),
+        }
+    }
 }
 
 /// One stage of mod_reqtimeout (`header=20-40,MinRate=500`): `timeout` seconds from the

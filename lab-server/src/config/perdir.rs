@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use super::diagnostic::{suggest, Diagnostic, Span};
 use super::model::{
-    AccessOrder, DirConfig, EnvOp, ErrorDocument, HeaderAction, HeaderOp, IpNet, MethodFilter,
-    OptionSet, OptionsDirective, PhpSetting, Redirect, RequireExpr, ServerSignature, SetEnvIf,
+    AccessOrder, DirConfig, EnvOp, EnvSource, ErrorDocument, HeaderAction, HeaderOp, IpNet,
+    MethodFilter, OptionSet, OptionsDirective, PhpSetting, Redirect, RequireExpr, ServerSignature,
+    SetEnvIf,
 };
 use super::syntax::{Arg, Node};
 
@@ -1246,6 +1247,7 @@ fn parse_setenvif(node: &Node, diags: &mut Diags) -> Option<SetEnvIf> {
         })
         .flatten();
     Some(SetEnvIf {
+        source: EnvSource::of(&attribute),
         attribute,
         attribute_regex,
         regex,

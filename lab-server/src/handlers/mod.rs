@@ -186,33 +186,42 @@ fn handler_stats(
     call.site.stats.handler(&stats_key(handler, call))
 }
 
-/// Runs `fut` counting it in `stats`: busy while it runs, a request when it ends, an error
-/// when it ends with a 5xx.
-pub(crate) async fn counted<'a>(
-    stats: &crate::http::site::HandlerStats,
-    fut: impl std::future::Future<Output = Outcome<'a>>,
-) -> Outcome<'a> {
-    use std::sync::atomic::Ordering::Relaxed;
-    /// Not busy any more even when the request is dropped midway (client gone).
-    struct Busy<'s>(&'s crate::http::site::HandlerStats);
-    impl Drop for Busy<'_> {
-        fn drop(&mut self) {
-            self.0.busy.fetch_sub(1, Relaxed);
+/// A request counted in a handler's `stats`: busy from [`Counted::start`] until it is
+/// finished or dropped (the client went away midway), a request when it finishes, an error
+/// when it finishes with a 5xx. A guard rather than a wrapper future: an `async fn` that takes
+/// the handler's future as an argument would hold it twice (the argument and the awaited
+/// copy), and every future above it would grow by that much.
+pub(crate) struct Counted<'s>(&'s crate::http::site::HandlerStats);
+
+impl<'s> Counted<'s> {
+    pub(crate) fn start(stats: &'s crate::http::site::HandlerStats) -> Counted<'s> {
+        stats
+            .busy
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Counted(stats)
+    }
+
+    pub(crate) fn finish(self, out: &Outcome<'_>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stats = self.0;
+        drop(self);
+        stats.requests.fetch_add(1, Relaxed);
+        let status = match out {
+            Ok((resp, _)) => resp.status().as_u16(),
+            Err((f, _)) => f.status,
+        };
+        if status >= 500 {
+            stats.errors.fetch_add(1, Relaxed);
         }
     }
-    stats.busy.fetch_add(1, Relaxed);
-    let busy = Busy(stats);
-    let out = fut.await;
-    drop(busy);
-    stats.requests.fetch_add(1, Relaxed);
-    let status = match &out {
-        Ok((resp, _)) => resp.status().as_u16(),
-        Err((f, _)) => f.status,
-    };
-    if status >= 500 {
-        stats.errors.fetch_add(1, Relaxed);
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0
+            .busy
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
-    out
 }
 
 /// Runs `handler` for `call`, counting it by handler.
@@ -231,7 +240,10 @@ pub async fn run<'a>(handler: Handler<'_>, mut call: Call<'a, '_>) -> Outcome<'a
         }
     }
     let stats = handler_stats(&handler, &call);
-    counted(&stats, dispatch(handler, call)).await
+    let counted = Counted::start(&stats);
+    let out = dispatch(handler, call).await;
+    counted.finish(&out);
+    out
 }
 
 async fn dispatch<'a>(handler: Handler<'_>, call: Call<'a, '_>) -> Outcome<'a> {

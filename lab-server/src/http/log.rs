@@ -151,6 +151,8 @@ enum Piece {
     Field {
         code: char,
         arg: Option<String>,
+        /// The header `%{Name}i` or `%{Name}o` prints, parsed once.
+        header: Option<http::HeaderName>,
     },
 }
 
@@ -224,7 +226,13 @@ impl AccessFormat {
                     if !text.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut text)));
                     }
-                    pieces.push(Piece::Field { code, arg });
+                    let header = match code {
+                        'i' | 'o' => arg
+                            .as_deref()
+                            .and_then(|a| http::HeaderName::from_bytes(a.as_bytes()).ok()),
+                        _ => None,
+                    };
+                    pieces.push(Piece::Field { code, arg, header });
                 }
                 None => text.push('%'),
             }
@@ -240,7 +248,9 @@ impl AccessFormat {
         for p in &self.pieces {
             match p {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Field { code, arg } => field(&mut out, *code, arg.as_deref(), e),
+                Piece::Field { code, arg, header } => {
+                    field(&mut out, *code, arg.as_deref(), header.as_ref(), e)
+                }
             }
         }
         out
@@ -255,14 +265,17 @@ impl AccessFormat {
         for p in &self.pieces {
             match p {
                 Piece::Text(t) => text.push_str(t),
-                Piece::Field { code, arg } if is_late(*code) => {
+                Piece::Field { code, arg, .. } if is_late(*code) => {
                     parts.push(Piece::Text(std::mem::take(&mut text)));
                     parts.push(Piece::Field {
                         code: *code,
                         arg: arg.clone(),
+                        header: None,
                     });
                 }
-                Piece::Field { code, arg } => field(&mut text, *code, arg.as_deref(), e),
+                Piece::Field { code, arg, header } => {
+                    field(&mut text, *code, arg.as_deref(), header.as_ref(), e)
+                }
             }
         }
         parts.push(Piece::Text(text));
@@ -299,7 +312,7 @@ impl Pending {
         for p in &self.parts {
             match p {
                 Piece::Text(t) => out.push_str(t),
-                Piece::Field { code, arg } => {
+                Piece::Field { code, arg, .. } => {
                     late_field(&mut out, *code, arg.as_deref(), sent);
                 }
             }
@@ -378,9 +391,8 @@ fn escape_into(out: &mut String, v: &str) {
 /// Appends `n` in decimal, as `write!(out, "{n}")` does, without the formatting machinery.
 pub(crate) fn push_u64(out: &mut String, n: u64) {
     let (buf, i) = crate::util::decimal(n);
-    for &b in &buf[i..] {
-        out.push(char::from(b));
-    }
+    // Only ASCII digits.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 /// Appends an address as its `Display` writes it (an IPv4 one without the formatting
@@ -388,12 +400,26 @@ pub(crate) fn push_u64(out: &mut String, n: u64) {
 pub(crate) fn push_ip(out: &mut String, ip: std::net::IpAddr) {
     match ip {
         std::net::IpAddr::V4(v4) => {
+            let mut buf = [0u8; 15];
+            let mut n = 0;
             for (i, octet) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    buf[n] = b'.';
+                    n += 1;
                 }
-                push_u64(out, u64::from(octet));
+                if octet >= 100 {
+                    buf[n] = b'0' + octet / 100;
+                    n += 1;
+                }
+                if octet >= 10 {
+                    buf[n] = b'0' + octet / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + octet % 10;
+                n += 1;
             }
+            // Only ASCII digits and dots.
+            out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
         }
         std::net::IpAddr::V6(v6) => {
             let _ = write!(out, "{v6}");
@@ -401,7 +427,13 @@ pub(crate) fn push_ip(out: &mut String, ip: std::net::IpAddr) {
     }
 }
 
-fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
+fn field(
+    out: &mut String,
+    code: char,
+    arg: Option<&str>,
+    header: Option<&http::HeaderName>,
+    e: &Entry<'_>,
+) {
     match code {
         // `%{c}a`, `%{c}h`: the connection's peer, not the client mod_remoteip found.
         'h' | 'a' if arg == Some("c") => {
@@ -444,12 +476,14 @@ fn field(out: &mut String, code: char, arg: Option<&str>, e: &Entry<'_>) {
         ),
         'i' => dash_or(
             out,
-            arg.and_then(|h| e.request_headers.get(h))
+            header
+                .and_then(|h| e.request_headers.get(h))
                 .and_then(|v| v.to_str().ok()),
         ),
         'o' => dash_or(
             out,
-            arg.and_then(|h| e.response_headers.get(h))
+            header
+                .and_then(|h| e.response_headers.get(h))
                 .and_then(|v| v.to_str().ok()),
         ),
         'e' => dash_or(out, arg.and_then(|k| e.env.get(k)).map(String::as_str)),
@@ -684,6 +718,27 @@ fn thread_number() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_and_numbers_print_as_display_does() {
+        for a in [0u8, 1, 9, 10, 42, 99, 100, 101, 199, 200, 255] {
+            for b in [0u8, 7, 10, 100, 255] {
+                let ip = std::net::IpAddr::from([a, b, 255 - b, a / 2]);
+                let mut out = String::from("x");
+                push_ip(&mut out, ip);
+                assert_eq!(out, format!("x{ip}"));
+            }
+        }
+        let v6: std::net::IpAddr = "2001:db8::1".parse().expect("v6");
+        let mut out = String::new();
+        push_ip(&mut out, v6);
+        assert_eq!(out, "2001:db8::1");
+        for n in [0u64, 9, 10, 12_345, u64::MAX] {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
 
     /// What the local offset of `secs` prints as (`+0100`).
     fn offset_text(secs: u64) -> String {

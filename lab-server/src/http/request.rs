@@ -28,7 +28,8 @@ use super::vhost;
 use super::wire::Note;
 use super::{errors, head, urlpath, Body};
 use crate::config::model::{
-    EncodedSlashes, ErrorDocument, HeaderOp, HostConfig, OptionSet, ServerConfig, TraceEnable,
+    EncodedSlashes, EnvSource, ErrorDocument, HeaderOp, HostConfig, OptionSet, ServerConfig,
+    TraceEnable,
 };
 use crate::handlers::files::{self, Conditions};
 use crate::handlers::{
@@ -1172,7 +1173,10 @@ async fn http_proxy_route<'a>(
     let stats = site
         .stats
         .handler(&format!("http:{}:{}", m.target.host, m.target.port));
-    handlers::counted(&stats, handlers::proxy_http::serve(call, m)).await
+    let counted = handlers::Counted::start(&stats);
+    let out = handlers::proxy_http::serve(call, m).await;
+    counted.finish(&out);
+    out
 }
 
 /// What a `ProxyPass` request goes through before its module: no file on disk, so only
@@ -1248,11 +1252,10 @@ async fn proxy_route<'a>(
     ctx.file = Some(target.clone());
     let call = proxy_call(site, conn, parts, body, ctx, eff, &target);
     let stats = site.stats.handler(&format!("fcgi:{}", m.target.backend));
-    handlers::counted(
-        &stats,
-        handlers::proxy_fcgi::serve(call, handlers::proxy_fcgi::Form::Pass(m)),
-    )
-    .await
+    let counted = handlers::Counted::start(&stats);
+    let out = handlers::proxy_fcgi::serve(call, handlers::proxy_fcgi::Form::Pass(m)).await;
+    counted.finish(&out);
+    out
 }
 
 /// True when the access rules of `eff` (`Order`/`Allow`/`Deny`, `Require`, `Satisfy`) let
@@ -1448,41 +1451,64 @@ fn set_env_if(
     env: &mut HashMap<String, String>,
 ) {
     let mut client = String::new();
+    // Debian's setenvif.conf has a dozen `BrowserMatch` rules in a row: one look-up of
+    // `User-Agent` serves them all.
+    let mut last: Option<(&http::HeaderName, Option<&str>)> = None;
     for rule in eff.set_env_if() {
-        let attr = rule.attribute.as_str();
-        let value: Option<&str> = if attr.eq_ignore_ascii_case("remote_addr") {
-            if client.is_empty() {
-                client = conn.client.ip().to_canonical().to_string();
+        let value: Option<&str> = match &rule.source {
+            EnvSource::RemoteAddr => {
+                if client.is_empty() {
+                    client = conn.client.ip().to_canonical().to_string();
+                }
+                Some(&client)
             }
-            Some(&client)
-        } else if attr.eq_ignore_ascii_case("request_uri") {
-            Some(url)
-        } else if attr.eq_ignore_ascii_case("request_method") {
-            Some(parts.method.as_str())
-        } else if attr.eq_ignore_ascii_case("request_protocol") {
-            Some(version_text(parts.version))
-        } else {
+            EnvSource::RequestUri => Some(url),
+            EnvSource::RequestMethod => Some(parts.method.as_str()),
+            EnvSource::RequestProtocol => Some(version_text(parts.version)),
             // Header names are looked up case-insensitively.
-            parts
+            EnvSource::Header(name) if rule.attribute_regex.is_none() => match last {
+                Some((n, v)) if n == name => v,
+                _ => {
+                    let v = parts.headers.get(name).and_then(|v| v.to_str().ok());
+                    last = Some((name, v));
+                    v
+                }
+            },
+            EnvSource::Header(name) => parts
                 .headers
-                .get(attr)
+                .get(name)
                 .or_else(|| header_by_regex(rule.attribute_regex.as_ref(), parts))
-                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.to_str().ok()),
+            EnvSource::Other => {
+                header_by_regex(rule.attribute_regex.as_ref(), parts).and_then(|v| v.to_str().ok())
+            }
         };
         let Some(value) = value else { continue };
-        if let Some(caps) = rule.regex.captures(value) {
-            for (k, v) in &rule.vars {
-                match v {
-                    // `$1`..`$9` take the groups of the match (`HTTP_AUTHORIZATION=$1`).
-                    Some(v) if v.contains('$') => {
-                        let mut out = String::new();
-                        caps.expand(v, &mut out);
-                        env.insert(k.clone(), out)
-                    }
-                    Some(v) => env.insert(k.clone(), v.clone()),
-                    None => env.remove(k),
-                };
+        // The groups are only needed by a value with `$1`..`$9` (`HTTP_AUTHORIZATION=$1`).
+        let groups = rule
+            .vars
+            .iter()
+            .any(|(_, v)| v.as_ref().is_some_and(|v| v.contains('$')));
+        let caps = if groups {
+            match rule.regex.captures(value) {
+                Some(caps) => Some(caps),
+                None => continue,
             }
+        } else if rule.regex.is_match(value) {
+            None
+        } else {
+            continue;
+        };
+        for (k, v) in &rule.vars {
+            match (v, &caps) {
+                (Some(v), Some(caps)) if v.contains('$') => {
+                    let mut out = String::new();
+                    caps.expand(v, &mut out);
+                    env.insert(k.clone(), out)
+                }
+                (Some(v), _) => env.insert(k.clone(), v.clone()),
+                (None, _) => env.remove(k),
+            };
         }
     }
 }

@@ -178,7 +178,7 @@ pub fn from_fs_path(path: &std::path::Path) -> String {
 /// are not UTF-8).
 pub fn raw_bytes(path: &str) -> std::borrow::Cow<'_, [u8]> {
     let raw = |c: char| (RAW_BYTE_BASE..RAW_BYTE_BASE + 0x100).contains(&(c as u32));
-    if !path.chars().any(raw) {
+    if path.is_ascii() || !path.chars().any(raw) {
         return std::borrow::Cow::Borrowed(path.as_bytes());
     }
     let mut out = Vec::with_capacity(path.len());

@@ -425,6 +425,17 @@ impl Writer {
                         }
                     }
                     let rest = &input[i..];
+                    if seen.is_empty() && expect.version == Version::Http11 {
+                        // The usual case: a whole head in one write, passed on as it is.
+                        if let Some(at) = memchr::memmem::find(rest, b"\r\n\r\n") {
+                            let used = at + 4;
+                            segs.push(Seg::Pass(used));
+                            i += used;
+                            let expect = *expect;
+                            self.out = self.after_head(&rest[..used], expect);
+                            continue;
+                        }
+                    }
                     // Where the head ends in `rest`, if it does: a `\n` that closes
                     // `\r\n\r\n`, counting the bytes already seen before `rest`.
                     let base = seen.len();
@@ -989,7 +1000,7 @@ fn is_tchar(b: u8) -> bool {
 }
 
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+    memchr::memchr(needle, hay)
 }
 
 fn trim(v: &[u8]) -> &[u8] {

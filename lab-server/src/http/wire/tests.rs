@@ -401,3 +401,31 @@ mod read_timeouts {
         assert!(w.notes.body_timed_out());
     }
 }
+
+#[test]
+fn whole_and_split_http11_heads_are_followed_to_a_later_http10_answer() {
+    let mut w = writer(&[
+        (Version::Http11, false),
+        (Version::Http11, false),
+        (Version::Http11, false),
+        (Version::Http10, false),
+    ]);
+    let out = run(
+        &mut w,
+        &[
+            // A whole head and its body, then the start of the next head.
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/HTTP/1.1 200 OK\r\nTrans",
+            b"fer-Encoding: chunked\r\n\r\n4\r\n\r\n\r\n\r\n0\r\n\r\n",
+            // A body that looks like a head end, inside a whole head's write.
+            b"HTTP/1.1 201 Created\r\ncontent-length: 4\r\n\r\n\r\n\r\n",
+            b"HTTP/1.0 204 No Content\r\n\r\n",
+        ],
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.ends_with("\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"),
+        "{text}"
+    );
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/"));
+    assert!(w.idle());
+}
