@@ -3,6 +3,7 @@
 # front of the same backend (the lab's Apache role serving a 1 KiB page), loopback only.
 #
 #   bench/proxy.sh                      # wrk -t1 -c64 -d10s per case after a 2 s warm-up
+#   ROUNDS=3 bench/proxy.sh             # hits measured in 3 rounds (default 2), mean shown
 #   DURATION=30s CONNECTIONS=128 bench/proxy.sh
 #   LAB_BIN=/ruta/a/otro/lab bench/proxy.sh   # sin compilar: mide ese binario
 #   LAB_BEFORE=/ruta/al/lab/de/antes bench/proxy.sh   # y además otro binario (antes/después)
@@ -20,6 +21,7 @@
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-2}
 WARMUP=${WARMUP:-2s}
 THREADS=${THREADS:-1}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -188,10 +190,39 @@ $(awk -v n="$n" -v t=$((t1 - t0)) -v hz="$hz" 'BEGIN { if (t > 0) printf "%.0f",
 }
 
 echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION (calentamiento $WARMUP), página de 1 KiB"
-read -r lab_hit lab_hit_p99 lab_hit_cpu < <(run_wrk "$lab_pid" "http://127.0.0.1:$lab_port/index.html")
-read -r v_hit v_hit_p99 v_hit_cpu < <(run_wrk "$varnish_pid" "http://127.0.0.1:$varnish_port/index.html")
+# Hits in $ROUNDS rounds whose order rotates (the server measured first in a pass does a
+# little worse), then the mean of each server's rounds; p99 is the worst round's.
+servers=(lab varnish)
+[ -n "${LAB_BEFORE:-}" ] && servers+=(before)
+declare -A hit_rps hit_cpu hit_p99
+for ((r = 0; r < ROUNDS; r++)); do
+  k=$((r % ${#servers[@]}))
+  line="  ronda $((r + 1)), aciertos:"
+  for s in "${servers[@]:k}" "${servers[@]:0:k}"; do
+    case $s in
+      lab) pid=$lab_pid port=$lab_port ;;
+      varnish) pid=$varnish_pid port=$varnish_port ;;
+      before) pid=$before_pid port=$before_port ;;
+    esac
+    read -r rps q cpu < <(run_wrk "$pid" "http://127.0.0.1:$port/index.html")
+    hit_rps[$s]="${hit_rps[$s]:-} $rps"
+    hit_cpu[$s]="${hit_cpu[$s]:-} $cpu"
+    hit_p99[$s]="${hit_p99[$s]:-} $q"
+    line+=" $s $rps req/s,"
+  done
+  echo "${line%,}"
+done
+# mean WORDS: their mean ("-" when one is not a number); worst WORDS: the largest latency.
+mean() { echo "$@" | awk '{ for (i = 1; i <= NF; i++) { if ($i !~ /^[0-9.]+$/) { print "-"; exit } t += $i } printf "%.0f\n", t / NF }'; }
+worst() {
+  echo "$@" | awk '{ for (i = 1; i <= NF; i++) { v = $i; u = v; sub(/[0-9.]+/, "", u); n = v + 0
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000
+    if (n >= m) { m = n; w = v } } print w }'
+}
+lab_hit=$(mean ${hit_rps[lab]}) lab_hit_cpu=$(mean ${hit_cpu[lab]}) lab_hit_p99=$(worst ${hit_p99[lab]})
+v_hit=$(mean ${hit_rps[varnish]}) v_hit_cpu=$(mean ${hit_cpu[varnish]}) v_hit_p99=$(worst ${hit_p99[varnish]})
 if [ -n "${LAB_BEFORE:-}" ]; then
-  read -r b_hit b_hit_p99 b_hit_cpu < <(run_wrk "$before_pid" "http://127.0.0.1:$before_port/index.html")
+  b_hit=$(mean ${hit_rps[before]}) b_hit_cpu=$(mean ${hit_cpu[before]}) b_hit_p99=$(worst ${hit_p99[before]})
 fi
 if [ -n "$nginx_port" ]; then
   read -r n_hit n_hit_p99 n_hit_cpu < <(run_wrk "$nginx_pid" "http://127.0.0.1:$nginx_port/index.html")
