@@ -946,19 +946,24 @@ mod tests {
                 let mut out = BytesMut::new();
                 record::encode(&mut out, RecordType::Stderr, 1, b"PHP message: aviso");
                 let text = format!("Content-Type: text/plain\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\nHola {served}");
-                record::encode(&mut out, RecordType::Stdout, 1, text.as_bytes());
-                record::encode(&mut out, RecordType::Stdout, 1, b"");
-                record::encode(
-                    &mut out,
-                    RecordType::EndRequest,
-                    1,
-                    &record::end_request_body(0, 0),
-                );
+                answer(&mut out, text.as_bytes());
                 if s.write_all(&out).await.is_err() || !keep {
                     break;
                 }
             }
         }
+    }
+
+    /// One whole answer of request 1: `text` on STDOUT, the stream's end, `END_REQUEST`.
+    fn answer(out: &mut BytesMut, text: &[u8]) {
+        record::encode(out, RecordType::Stdout, 1, text);
+        record::encode(out, RecordType::Stdout, 1, b"");
+        record::encode(
+            out,
+            RecordType::EndRequest,
+            1,
+            &record::end_request_body(0, 0),
+        );
     }
 
     /// Children (one task per connection) that wait `ESPERA` milliseconds (a param) before
@@ -993,19 +998,7 @@ mod tests {
                     }
                     tokio::time::sleep(Duration::from_millis(wait)).await;
                     let mut out = BytesMut::new();
-                    record::encode(
-                        &mut out,
-                        RecordType::Stdout,
-                        1,
-                        b"Content-Type: text/plain\r\n\r\nhecho",
-                    );
-                    record::encode(&mut out, RecordType::Stdout, 1, b"");
-                    record::encode(
-                        &mut out,
-                        RecordType::EndRequest,
-                        1,
-                        &record::end_request_body(0, 0),
-                    );
+                    answer(&mut out, b"Content-Type: text/plain\r\n\r\nhecho");
                     if s.write_all(&out).await.is_err() {
                         return;
                     }
@@ -1019,11 +1012,8 @@ mod tests {
     /// that frees, as it would in php-fpm's listen queue.
     #[tokio::test]
     async fn nothing_is_written_behind_a_request_that_has_run_for_a_while() {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("fpm.sock");
-        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
-        tokio::spawn(slow_children(listener));
-        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), Some(2)));
+        let backend = pool_served_by(Some(2), slow_children);
+        let pool = backend.pool;
         let ask = |ms: &'static str| {
             let pool = Arc::clone(&pool);
             tokio::spawn(async move {
@@ -1064,14 +1054,47 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    #[tokio::test]
-    async fn a_sized_pool_keeps_one_connection_per_child() {
+    /// A pool of `size` connections to a socket in a new directory that `serve` answers.
+    struct Served {
+        _dir: tempfile::TempDir,
+        sock: std::path::PathBuf,
+        task: tokio::task::JoinHandle<()>,
+        pool: Arc<Pool>,
+    }
+
+    fn pool_served_by<F, Fut>(size: Option<usize>, serve: F) -> Served
+    where
+        F: FnOnce(tokio::net::UnixListener) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("fpm.sock");
         let listener = tokio::net::UnixListener::bind(&sock).unwrap();
+        let task = tokio::spawn(serve(listener));
+        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), size));
+        Served {
+            _dir: dir,
+            sock,
+            task,
+            pool,
+        }
+    }
+
+    /// The body of one request without parameters through `pool`.
+    async fn hello(pool: &Pool) -> String {
+        let (_, rest) = pool
+            .request(&[], None, Duration::from_secs(5), &mut Vec::new())
+            .await
+            .unwrap();
+        body_text(rest).await
+    }
+
+    #[tokio::test]
+    async fn a_sized_pool_keeps_one_connection_per_child() {
         let conns = Arc::new(Mutex::new(0));
-        tokio::spawn(responder(listener, Arc::clone(&conns)));
-        let pool = Pool::new(Backend::Unix(sock.clone()), Some(1));
+        let c = Arc::clone(&conns);
+        let backend = pool_served_by(Some(1), |l| responder(l, c));
+        let pool = Arc::clone(&backend.pool);
         for n in 1..=3 {
             let mut errs = Vec::new();
             let (head, rest) = pool
@@ -1097,12 +1120,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_child_goes_from_one_request_to_the_next_waiting_one_on_its_connection() {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("fpm.sock");
-        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
         let conns = Arc::new(Mutex::new(0));
-        tokio::spawn(responder(listener, Arc::clone(&conns)));
-        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), Some(1)));
+        let c = Arc::clone(&conns);
+        let backend = pool_served_by(Some(1), |l| responder(l, c));
+        let pool = Arc::clone(&backend.pool);
         // A waiter that gives up (its timeout is shorter than the others' wait) must not
         // keep the child from the ones after it.
         let mut tasks = Vec::new();
@@ -1134,11 +1155,7 @@ mod tests {
         assert_eq!(bodies, expected, "one child served them in turn");
         assert_eq!(*conns.lock().unwrap(), 1, "all on one kept connection");
         // The child is free again for a later request.
-        let (_, rest) = pool
-            .request(&[], None, Duration::from_secs(5), &mut Vec::new())
-            .await
-            .unwrap();
-        assert_eq!(body_text(rest).await, format!("Hola {}", served + 1));
+        assert_eq!(hello(&pool).await, format!("Hola {}", served + 1));
     }
 
     /// A one-child responder that reads two requests before it answers both in one write
@@ -1161,14 +1178,7 @@ mod tests {
         let mut out = BytesMut::new();
         for n in 1..=2 {
             let text = format!("Content-Type: text/plain\r\n\r\nHola {n}");
-            record::encode(&mut out, RecordType::Stdout, 1, text.as_bytes());
-            record::encode(&mut out, RecordType::Stdout, 1, b"");
-            record::encode(
-                &mut out,
-                RecordType::EndRequest,
-                1,
-                &record::end_request_body(0, 0),
-            );
+            answer(&mut out, text.as_bytes());
         }
         s.write_all(&out).await.unwrap();
         // Keeps the connection open until the client goes.
@@ -1177,21 +1187,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_written_behind_another_gets_its_answer_even_when_read_with_the_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("fpm.sock");
-        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
         let conns = Arc::new(Mutex::new(0));
-        tokio::spawn(two_at_once(listener, Arc::clone(&conns)));
-        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), Some(1)));
+        let c = Arc::clone(&conns);
+        let backend = pool_served_by(Some(1), |l| two_at_once(l, c));
+        let pool = Arc::clone(&backend.pool);
         let first = {
             let pool = Arc::clone(&pool);
-            tokio::spawn(async move {
-                let (_, rest) = pool
-                    .request(&[], None, Duration::from_secs(5), &mut Vec::new())
-                    .await
-                    .unwrap();
-                body_text(rest).await
-            })
+            tokio::spawn(async move { hello(&pool).await })
         };
         // The first one is in flight before the second asks.
         while pool.lanes[0]
@@ -1201,11 +1203,7 @@ mod tests {
         {
             tokio::task::yield_now().await;
         }
-        let (_, rest) = pool
-            .request(&[], None, Duration::from_secs(5), &mut Vec::new())
-            .await
-            .unwrap();
-        assert_eq!(body_text(rest).await, "Hola 2");
+        assert_eq!(hello(&pool).await, "Hola 2");
         assert_eq!(first.await.unwrap(), "Hola 1");
         assert_eq!(*conns.lock().unwrap(), 1, "both on the one connection");
     }
@@ -1243,21 +1241,12 @@ mod tests {
 
     #[tokio::test]
     async fn requests_written_behind_one_whose_child_goes_away_are_sent_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("fpm.sock");
-        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
-        tokio::spawn(one_per_connection(listener));
-        let pool = Arc::new(Pool::new(Backend::Unix(sock.clone()), Some(1)));
+        let backend = pool_served_by(Some(1), one_per_connection);
+        let pool = Arc::clone(&backend.pool);
         let mut tasks = Vec::new();
         for _ in 0..5 {
             let pool = Arc::clone(&pool);
-            tasks.push(tokio::spawn(async move {
-                let (_, rest) = pool
-                    .request(&[], None, Duration::from_secs(5), &mut Vec::new())
-                    .await
-                    .unwrap();
-                body_text(rest).await
-            }));
+            tasks.push(tokio::spawn(async move { hello(&pool).await }));
         }
         let mut bodies = Vec::new();
         for t in tasks {
@@ -1269,18 +1258,16 @@ mod tests {
 
     #[tokio::test]
     async fn an_unsized_pool_opens_a_connection_per_request_and_a_dead_backend_is_unavailable() {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("app.sock");
-        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
         let conns = Arc::new(Mutex::new(0));
-        let task = tokio::spawn(responder(listener, Arc::clone(&conns)));
-        let pool = Pool::new(Backend::Unix(sock.clone()), None);
+        let c = Arc::clone(&conns);
+        let Served {
+            _dir,
+            sock,
+            task,
+            pool,
+        } = pool_served_by(None, |l| responder(l, c));
         for _ in 0..2 {
-            let (_, rest) = pool
-                .request(&[], None, Duration::from_secs(5), &mut Vec::new())
-                .await
-                .unwrap();
-            assert_eq!(body_text(rest).await, "Hola 1");
+            assert_eq!(hello(&pool).await, "Hola 1");
         }
         assert_eq!(*conns.lock().unwrap(), 2);
         task.abort();
@@ -1296,15 +1283,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_silent_backend_times_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let sock = dir.path().join("slow.sock");
-        let listener = tokio::net::UnixListener::bind(&sock).unwrap();
-        let _keep = tokio::spawn(async move {
+        let backend = pool_served_by(None, |listener| async move {
             let (s, _) = listener.accept().await.unwrap();
             tokio::time::sleep(Duration::from_secs(30)).await;
             drop(s);
         });
-        let pool = Pool::new(Backend::Unix(sock), None);
+        let pool = Arc::clone(&backend.pool);
         let err = pool
             .request(&[], None, Duration::from_millis(200), &mut Vec::new())
             .await
