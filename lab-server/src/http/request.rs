@@ -599,11 +599,29 @@ async fn finish_head(
         || http_body::Body::size_hint(resp.body()).exact().is_some()
         || resp.headers().contains_key(header::CONTENT_LENGTH);
     let h = resp.headers_mut();
-    if !(proxied && h.contains_key(header::DATE)) {
+    if !h.contains_key(header::DATE) && !h.contains_key(header::SERVER) {
+        // The usual case: both go first, as Apache writes them, in a new map that then
+        // takes the handler's lines in their order (no reordering left to do below when
+        // those were in Apache's order already).
+        let old = std::mem::replace(h, HeaderMap::with_capacity(h.len() + 6));
         h.insert(header::DATE, head::date_now());
-    }
-    if !(proxied && h.contains_key(header::SERVER)) {
         h.insert(header::SERVER, site.server_header.clone());
+        let mut current: Option<HeaderName> = None;
+        for (name, value) in old {
+            if let Some(name) = name {
+                current = Some(name);
+            }
+            if let Some(name) = &current {
+                h.append(name.clone(), value);
+            }
+        }
+    } else {
+        if !(proxied && h.contains_key(header::DATE)) {
+            h.insert(header::DATE, head::date_now());
+        }
+        if !(proxied && h.contains_key(header::SERVER)) {
+            h.insert(header::SERVER, site.server_header.clone());
+        }
     }
     let tokens = |name: &str| {
         parts

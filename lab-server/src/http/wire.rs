@@ -510,7 +510,11 @@ impl Writer {
         let mut length = None;
         let mut chunked = false;
         // Bytes, not text: this runs for every answer.
-        for line in head.split(|&b| b == b'\n').skip(1) {
+        let mut start = memchr(b'\n', head).map_or(head.len(), |n| n + 1);
+        while start < head.len() {
+            let end = memchr(b'\n', &head[start..]).map_or(head.len(), |n| start + n);
+            let line = &head[start..end];
+            start = end + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             let Some(colon) = memchr(b':', line) else {
                 continue;
