@@ -147,6 +147,54 @@ pub fn order(headers: &mut HeaderMap, always: &[HeaderName], late_length: bool, 
     }
 }
 
+/// Builds `headers` anew in Apache's order: `first` (`Date` and `Server`) at the top, then the
+/// handler's lines with `set` in place of any lines of the same names. One new map, where
+/// [`order`] after inserting would build it twice.
+pub fn rebuild(
+    headers: &mut HeaderMap,
+    first: [(HeaderName, HeaderValue); 2],
+    set: Vec<(HeaderName, HeaderValue)>,
+    always: &[HeaderName],
+    late_length: bool,
+    proxied: bool,
+) {
+    let rank_of = |name: &HeaderName| rank(name, always, late_length, proxied);
+    let old = std::mem::take(headers);
+    let mut lines: Vec<(u8, HeaderName, HeaderValue)> = Vec::with_capacity(old.len() + set.len());
+    let mut current: Option<(u8, HeaderName)> = None;
+    for (name, value) in old {
+        let (r, name) = match name {
+            Some(name) => {
+                if set.iter().any(|(n, _)| *n == name) {
+                    current = None;
+                    continue;
+                }
+                let r = rank_of(&name);
+                current = Some((r, name.clone()));
+                (r, name)
+            }
+            None => match &current {
+                Some((r, name)) => (*r, name.clone()),
+                None => continue,
+            },
+        };
+        lines.push((r, name, value));
+    }
+    lines.extend(set.into_iter().map(|(n, v)| (rank_of(&n), n, v)));
+    // Stable: a name's lines, and names of equal rank, keep the order they came in.
+    if lines.windows(2).any(|w| w[0].0 > w[1].0) {
+        lines.sort_by_key(|(r, _, _)| *r);
+    }
+    let mut fresh = HeaderMap::with_capacity(lines.len() + first.len());
+    for (name, value) in first {
+        fresh.insert(name, value);
+    }
+    for (_, name, value) in lines {
+        fresh.append(name, value);
+    }
+    *headers = fresh;
+}
+
 /// The `Date` header, formatted once per second.
 pub fn date_now() -> HeaderValue {
     static LAST: Mutex<Option<(u64, HeaderValue)>> = Mutex::new(None);
@@ -340,6 +388,81 @@ mod tests {
                 "content-type"
             ]
         );
+    }
+
+    /// Every line of `h` as (name, value), in order.
+    fn lines(h: &HeaderMap) -> Vec<(String, String)> {
+        h.iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("?").to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn rebuilding_gives_the_head_that_inserting_then_ordering_gives() {
+        let v = HeaderValue::from_static;
+        let handler_heads: Vec<Vec<(&str, &str)>> = vec![
+            vec![("content-type", "text/plain"), ("content-length", "12")],
+            vec![],
+            vec![
+                ("x-a", "1"),
+                ("connection", "upgrade"),
+                ("set-cookie", "a=1"),
+                ("transfer-encoding", "chunked"),
+                ("set-cookie", "b=2"),
+                ("content-type", "text/html"),
+                ("content-language", "es"),
+                ("x-siempre", "s"),
+                ("keep-alive", "timeout=1"),
+                ("content-range", "bytes 0-1/2"),
+                ("content-length", "2"),
+            ],
+        ];
+        let sets: Vec<Vec<(HeaderName, HeaderValue)>> = vec![
+            vec![],
+            vec![(header::CONNECTION, v("close"))],
+            vec![
+                (
+                    HeaderName::from_static("keep-alive"),
+                    v("timeout=5, max=99"),
+                ),
+                (header::CONNECTION, v("Keep-Alive")),
+            ],
+        ];
+        let always = [HeaderName::from_static("x-siempre")];
+        for head in &handler_heads {
+            for set in &sets {
+                for (late, proxied) in [(false, false), (true, false), (false, true)] {
+                    let mut given = HeaderMap::new();
+                    for (n, val) in head {
+                        given.append(HeaderName::from_static(n), v(val));
+                    }
+                    let mut expected = HeaderMap::new();
+                    expected.insert(header::DATE, v("d"));
+                    expected.insert(header::SERVER, v("s"));
+                    for (n, val) in &given {
+                        expected.append(n.clone(), val.clone());
+                    }
+                    for (n, val) in set {
+                        expected.insert(n.clone(), val.clone());
+                    }
+                    order(&mut expected, &always, late, proxied);
+                    let mut got = given.clone();
+                    rebuild(
+                        &mut got,
+                        [(header::DATE, v("d")), (header::SERVER, v("s"))],
+                        set.clone(),
+                        &always,
+                        late,
+                        proxied,
+                    );
+                    assert_eq!(
+                        lines(&got),
+                        lines(&expected),
+                        "{head:?} {set:?} {late} {proxied}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -598,31 +598,6 @@ async fn finish_head(
         || status == 304
         || http_body::Body::size_hint(resp.body()).exact().is_some()
         || resp.headers().contains_key(header::CONTENT_LENGTH);
-    let h = resp.headers_mut();
-    if !h.contains_key(header::DATE) && !h.contains_key(header::SERVER) {
-        // The usual case: both go first, as Apache writes them, in a new map that then
-        // takes the handler's lines in their order (no reordering left to do below when
-        // those were in Apache's order already).
-        let old = std::mem::replace(h, HeaderMap::with_capacity(h.len() + 6));
-        h.insert(header::DATE, head::date_now());
-        h.insert(header::SERVER, site.server_header.clone());
-        let mut current: Option<HeaderName> = None;
-        for (name, value) in old {
-            if let Some(name) = name {
-                current = Some(name);
-            }
-            if let Some(name) = &current {
-                h.append(name.clone(), value);
-            }
-        }
-    } else {
-        if !(proxied && h.contains_key(header::DATE)) {
-            h.insert(header::DATE, head::date_now());
-        }
-        if !(proxied && h.contains_key(header::SERVER)) {
-            h.insert(header::SERVER, site.server_header.clone());
-        }
-    }
     let tokens = |name: &str| {
         parts
             .headers
@@ -637,8 +612,10 @@ async fn finish_head(
     let client_closes = tokens("close") || (parts.version == http::Version::HTTP_10 && !ka_sent);
     let limit = ka.max_requests > 0 && served >= u64::from(ka.max_requests);
     let unframed = parts.version == http::Version::HTTP_10 && !delimited;
+    // The connection's lines, which replace any the handler set.
+    let mut set: Vec<(HeaderName, HeaderValue)> = Vec::new();
     if !ka.enabled || limit || client_closes || unframed {
-        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        set.push((header::CONNECTION, HeaderValue::from_static("close")));
         // hyper, answering a 1.0 client that asked for keep-alive with an HTTP/1.1 head,
         // would add `keep-alive` to that `close`; with a 1.0 head it closes instead (the
         // wire writes the status line as `HTTP/1.1` all the same).
@@ -654,12 +631,38 @@ async fn finish_head(
             format!("timeout={timeout}")
         };
         if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(HeaderName::from_static("keep-alive"), v);
+            set.push((HeaderName::from_static("keep-alive"), v));
         }
-        h.insert(header::CONNECTION, HeaderValue::from_static("Keep-Alive"));
+        set.push((header::CONNECTION, HeaderValue::from_static("Keep-Alive")));
     }
     let late_length = resp.extensions().get::<head::Generated>().is_some();
-    head::order(resp.headers_mut(), always, late_length, proxied);
+    let h = resp.headers_mut();
+    if !h.contains_key(header::DATE) && !h.contains_key(header::SERVER) {
+        // The usual case: `Date` and `Server` go first, as Apache writes them, and the map
+        // is built once, already in Apache's order.
+        head::rebuild(
+            h,
+            [
+                (header::DATE, head::date_now()),
+                (header::SERVER, site.server_header.clone()),
+            ],
+            set,
+            always,
+            late_length,
+            proxied,
+        );
+    } else {
+        if !(proxied && h.contains_key(header::DATE)) {
+            h.insert(header::DATE, head::date_now());
+        }
+        if !(proxied && h.contains_key(header::SERVER)) {
+            h.insert(header::SERVER, site.server_header.clone());
+        }
+        for (name, value) in set {
+            h.insert(name, value);
+        }
+        head::order(h, always, late_length, proxied);
+    }
     if let Some(reason) = apache_reason(resp.status()) {
         if resp
             .extensions()

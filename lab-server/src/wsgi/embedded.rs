@@ -108,7 +108,7 @@ impl Embedded {
         if self.inline
             && input.is_none()
             && !crate::cores::on_core()
-            && super::inline::nobody_inside()
+            && super::inline::wait_turn().await
         {
             super::inline::keep_thread_state();
             let (input, output, queue) = super::inline::io();

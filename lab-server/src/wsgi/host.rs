@@ -561,11 +561,11 @@ impl WorkerSide {
         ctx: &WsgiContext,
     ) -> Response<Body> {
         (self.started)();
-        // Only while no other thread of the process is in Python: then nothing waits for the
-        // interpreter lock, and the request costs no thread change. When the lock is taken
-        // (a heavier application under load), the pool's threads queue for it instead, and
-        // this thread goes on reading and writing the other connections meanwhile.
-        if self.inline && input.is_none() && super::inline::nobody_inside() {
+        // Only while no other thread of the process is in Python (waiting for that without
+        // holding this thread): then nothing waits for the interpreter lock, and the request
+        // costs no thread change. When a slow request holds it, the pool's threads queue for
+        // the lock instead, and this thread goes on reading and writing the other connections.
+        if self.inline && input.is_none() && super::inline::wait_turn().await {
             let (input, output, queue) = super::inline::io();
             let job = super::embedded::job(
                 environ,

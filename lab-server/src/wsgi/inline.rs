@@ -6,9 +6,11 @@
 //! each of them a Python thread for its whole life. While no other thread of the process is
 //! in the application ([`nobody_inside`]), the thread that read a request without a body runs
 //! it itself: no wake-up of another thread, no wait for the interpreter lock. Otherwise the
-//! request goes to the pool's threads (`threads=` minus one of them), which queue for the
-//! lock while the runtime goes on with the connections; so at most `threads` requests are in
-//! the application at once. A runtime thread in the application does not serve its runtime
+//! request waits for its turn ([`wait_turn`]) without holding its thread, and runs on the
+//! thread that left the application last; only when the threads inside stop moving (a slow
+//! request) does it go to the pool's threads (`threads=` minus one of them), which queue for
+//! the lock while the runtime goes on with the connections; so at most `threads` requests are
+//! in the application at once. A runtime thread in the application does not serve its runtime
 //! meanwhile: when it has sat in Python for a couple of milliseconds with nothing moving
 //! (some twenty after an idle spell), [`watch`] wakes the other one, which takes over the
 //! connections' events (so a slow request, or a generator that waits, holds only its own
@@ -124,8 +126,51 @@ pub fn in_python<R>(f: impl FnOnce() -> R) -> R {
     MOVED.fetch_add(1, Ordering::Relaxed);
     let out = f();
     MOVED.fetch_add(1, Ordering::Relaxed);
-    INSIDE.fetch_sub(1, Ordering::SeqCst);
+    if INSIDE.fetch_sub(1, Ordering::SeqCst) == 1 && WAITING.load(Ordering::SeqCst) > 0 {
+        TURN.notify_one();
+    }
     out
+}
+
+/// Requests waiting in [`wait_turn`], and the signal the last thread out of the application
+/// gives one of them.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+static TURN: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// Waits until no thread is in the application, so that the caller can run its request
+/// itself; false when the threads inside stopped moving for [`STUCK`] (a slow request: the
+/// caller gives its request to the pool then, so `threads=` requests still run at once).
+///
+/// Waiting here rather than queueing for the interpreter lock on another thread keeps the
+/// lock with one thread at a time: the task is woken by the thread that leaves the
+/// application and runs next on that same thread, with no other thread woken.
+pub async fn wait_turn() -> bool {
+    if nobody_inside() {
+        return true;
+    }
+    WAITING.fetch_add(1, Ordering::SeqCst);
+    let mut last = MOVED.load(Ordering::Relaxed);
+    // Others may keep taking the turn first (a request that finds it free does not queue):
+    // past this, the pool it is.
+    let give_up = tokio::time::Instant::now() + 10 * STUCK;
+    let free = loop {
+        let notified = TURN.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a thread that leaves right after it is not missed.
+        notified.as_mut().enable();
+        if nobody_inside() {
+            break true;
+        }
+        if tokio::time::timeout(STUCK, notified).await.is_err() {
+            let now = MOVED.load(Ordering::Relaxed);
+            if now == last || tokio::time::Instant::now() >= give_up {
+                break nobody_inside();
+            }
+            last = now;
+        }
+    };
+    WAITING.fetch_sub(1, Ordering::SeqCst);
+    free
 }
 
 /// How long threads may all sit in the application before an idle one is woken.
@@ -306,5 +351,65 @@ impl Drop for InlineBody {
         if let Some(rest) = self.rest.take() {
             in_python(|| Python::attach(|py| rest.abandon(py)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Instant;
+
+    /// One test: the counters belong to the process.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_waits_for_its_turn_but_not_behind_a_stuck_one() {
+        assert!(
+            wait_turn().await,
+            "nobody inside: the turn is there at once"
+        );
+
+        // Someone inside who does not move: the wait gives up after about STUCK.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            in_python(|| {
+                let _ = held.recv();
+            })
+        });
+        while nobody_inside() {
+            tokio::task::yield_now().await;
+        }
+        let t0 = Instant::now();
+        assert!(!wait_turn().await, "a stuck thread inside: no turn");
+        let waited = t0.elapsed();
+        assert!(waited >= STUCK, "gave up too early: {waited:?}");
+        assert!(
+            waited < Duration::from_secs(5),
+            "gave up too late: {waited:?}"
+        );
+
+        // While another thread keeps entering and leaving, the application is moving: a
+        // request waits, and gets its turn once the one inside leaves.
+        let moving = Arc::new(AtomicBool::new(true));
+        let mover = {
+            let moving = Arc::clone(&moving);
+            std::thread::spawn(move || {
+                while moving.load(Ordering::Relaxed) {
+                    in_python(|| std::thread::sleep(Duration::from_micros(200)));
+                }
+            })
+        };
+        let waiter = tokio::spawn(wait_turn());
+        while WAITING.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        moving.store(false, Ordering::Relaxed);
+        let _ = release.send(());
+        let _ = holder.join();
+        let _ = mover.join();
+        assert!(
+            waiter.await.unwrap_or(false),
+            "the turn came once both left"
+        );
+        assert!(nobody_inside());
     }
 }
