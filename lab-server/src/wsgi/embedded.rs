@@ -104,11 +104,13 @@ impl Embedded {
         // Nobody else in Python: run it here, with no hand-off to a pool thread and no wait
         // for the interpreter lock (the response is collected, then written by this thread).
         // Not on a serving thread: no other thread could take over its connections while
-        // it sits in Python (see `crate::cores`).
+        // it sits in Python (see `crate::cores`). No waiting for the turn here, as a daemon
+        // worker does: these threads also serve every other site, and with a heavier
+        // application (Flask) both of them ended up in Python, halving its rate.
         if self.inline
             && input.is_none()
             && !crate::cores::on_core()
-            && super::inline::wait_turn().await
+            && super::inline::nobody_inside()
         {
             super::inline::keep_thread_state();
             let (input, output, queue) = super::inline::io();

@@ -143,7 +143,9 @@ static TURN: tokio::sync::Notify = tokio::sync::Notify::const_new();
 ///
 /// Waiting here rather than queueing for the interpreter lock on another thread keeps the
 /// lock with one thread at a time: the task is woken by the thread that leaves the
-/// application and runs next on that same thread, with no other thread woken.
+/// application and runs next on that same thread, with no other thread woken. For a daemon
+/// worker's runtime, which serves nothing but its group (embedded mode does not wait: its
+/// threads serve every other site too).
 pub async fn wait_turn() -> bool {
     if nobody_inside() {
         return true;
