@@ -259,6 +259,7 @@ mod tests {
             types_config: None,
             wsgi: Default::default(),
             scriptcache: Default::default(),
+            merge_cache: Default::default(),
         }
     }
 

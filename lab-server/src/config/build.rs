@@ -49,6 +49,7 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
             types_config: None,
             wsgi: Default::default(),
             scriptcache: Default::default(),
+            merge_cache: Default::default(),
         },
     };
     b.cfg.log_formats.insert("combined".into(), COMBINED.into());

@@ -45,6 +45,9 @@ pub struct ServerConfig {
     pub wsgi: super::wsgi::WsgiServer,
     /// The lab's script cache (`ScriptCache*`, modelled on OPcache's settings).
     pub scriptcache: ScriptCacheSettings,
+    /// Per-directory merges already worked out for this configuration (see
+    /// [`crate::http::perdir::MergeCache`]); a clone starts empty.
+    pub merge_cache: crate::http::perdir::MergeCache,
 }
 
 /// `ScriptCache`, `ScriptCacheValidateTimestamps`, `ScriptCacheRevalidateFreq`,

@@ -44,6 +44,173 @@ pub struct Target<'a> {
     pub url: &'a str,
 }
 
+/// The merges of one configuration that read no file (no `.htaccess` can apply to their
+/// directory): the same target on the same host always merges the same way while the
+/// configuration lives, so each is worked out once. Kept inside the configuration, so an
+/// entry never outlives the sections it points at; layers are kept as indices.
+#[derive(Default)]
+pub struct MergeCache(std::sync::Mutex<MergeTable>);
+
+/// The merges by a hash of their target (colliding targets share a list).
+#[derive(Default)]
+struct MergeTable {
+    by_hash: std::collections::HashMap<u64, Vec<CachedMerge>>,
+    len: usize,
+}
+
+/// At most this many targets are kept; past it, the table starts again.
+const MERGE_CACHE_MAX: usize = 4096;
+
+fn target_hash(host: usize, target: &Target<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    host.hash(&mut h);
+    target.url.hash(&mut h);
+    target.file_name.hash(&mut h);
+    target.dir.map(Path::as_os_str).hash(&mut h);
+    h.finish()
+}
+
+struct CachedMerge {
+    /// The host's address inside the configuration.
+    host: usize,
+    dir: Option<std::path::PathBuf>,
+    file_name: Option<String>,
+    url: String,
+    layers: Vec<LayerAt>,
+    options: OptionSet,
+}
+
+/// Where a layer is in the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LayerAt {
+    MainDefaults,
+    HostDefaults,
+    /// The n-th of `sections_for(host)`.
+    Section(usize),
+    /// A `<Files>` nested in the n-th section.
+    Nested(usize, usize),
+}
+
+impl Clone for MergeCache {
+    fn clone(&self) -> Self {
+        MergeCache::default()
+    }
+}
+
+impl std::fmt::Debug for MergeCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map(|t| t.len).unwrap_or(0);
+        write!(f, "MergeCache({n})")
+    }
+}
+
+fn host_sections<'a>(config: &'a ServerConfig, host: &'a HostConfig) -> &'a [Section] {
+    if std::ptr::eq(host, &config.main) {
+        &[]
+    } else {
+        &host.sections
+    }
+}
+
+/// The n-th of `config.sections_for(host)`.
+fn section_at<'a>(config: &'a ServerConfig, host: &'a HostConfig, n: usize) -> Option<&'a Section> {
+    let main = &config.main.sections;
+    match n.checked_sub(main.len()) {
+        None => main.get(n),
+        Some(k) => host_sections(config, host).get(k),
+    }
+}
+
+impl MergeCache {
+    fn get<'a>(
+        &self,
+        config: &'a ServerConfig,
+        host: &'a HostConfig,
+        target: &Target<'_>,
+    ) -> Option<Effective<'a>> {
+        let key = host as *const HostConfig as usize;
+        let hash = target_hash(key, target);
+        let cache = self.0.lock().ok()?;
+        let hit = cache.by_hash.get(&hash)?.iter().find(|e| {
+            e.host == key
+                && e.url == target.url
+                && e.file_name.as_deref() == target.file_name
+                && e.dir.as_deref() == target.dir
+        })?;
+        let mut layers = Vec::with_capacity(hit.layers.len());
+        for at in &hit.layers {
+            layers.push(match *at {
+                LayerAt::MainDefaults => (None, &config.main.defaults),
+                LayerAt::HostDefaults => (None, &host.defaults),
+                LayerAt::Section(n) => {
+                    let s = section_at(config, host, n)?;
+                    (Some(s), &s.config)
+                }
+                LayerAt::Nested(n, k) => {
+                    let s = section_at(config, host, n)?.config.files.get(k)?;
+                    (Some(s), &s.config)
+                }
+            });
+        }
+        Some(Effective {
+            layers,
+            options: hit.options,
+            htaccess: None,
+        })
+    }
+
+    fn put(
+        &self,
+        config: &ServerConfig,
+        host: &HostConfig,
+        target: &Target<'_>,
+        eff: &Effective<'_>,
+    ) {
+        let all = || config.sections_for(host).enumerate();
+        let mut layers = Vec::with_capacity(eff.layers.len());
+        for (section, dir_config) in &eff.layers {
+            let at = match section {
+                None if std::ptr::eq(*dir_config, &config.main.defaults) => LayerAt::MainDefaults,
+                None if std::ptr::eq(*dir_config, &host.defaults) => LayerAt::HostDefaults,
+                None => return,
+                Some(s) => {
+                    let top = all().find(|(_, t)| std::ptr::eq(*t, *s)).map(|(n, _)| n);
+                    let nested = || {
+                        all().find_map(|(n, t)| {
+                            t.config
+                                .files
+                                .iter()
+                                .position(|f| std::ptr::eq(f, *s))
+                                .map(|k| LayerAt::Nested(n, k))
+                        })
+                    };
+                    match top.map(LayerAt::Section).or_else(nested) {
+                        Some(at) => at,
+                        None => return,
+                    }
+                }
+            };
+            layers.push(at);
+        }
+        let key = host as *const HostConfig as usize;
+        let hash = target_hash(key, target);
+        let Ok(mut cache) = self.0.lock() else { return };
+        if cache.len >= MERGE_CACHE_MAX {
+            *cache = MergeTable::default();
+        }
+        cache.len += 1;
+        cache.by_hash.entry(hash).or_default().push(CachedMerge {
+            host: key,
+            dir: target.dir.map(Path::to_path_buf),
+            file_name: target.file_name.map(str::to_string),
+            url: target.url.to_string(),
+            layers,
+            options: eff.options,
+        });
+    }
+}
+
 impl<'a> Effective<'a> {
     /// Merges what applies to `target` on `host` (the main server or a vhost), without
     /// `.htaccess` files.
@@ -86,6 +253,9 @@ impl<'a> Effective<'a> {
         target: &Target<'_>,
         walk: bool,
     ) -> Result<Self, super::htaccess::Invalid> {
+        if let Some(hit) = config.merge_cache.get(config, host, target) {
+            return Ok(hit);
+        }
         let is_main = std::ptr::eq(host, &config.main);
         let mut layers: Vec<(Option<&'a Section>, &'a DirConfig)> = Vec::with_capacity(8);
         layers.push((None, &config.main.defaults));
@@ -96,6 +266,9 @@ impl<'a> Effective<'a> {
         // `<Files>` nested in the directory sections that matched, merged with the others.
         let mut nested: Vec<&'a Section> = Vec::new();
         let mut htaccess = Vec::new();
+        // Whether an `.htaccess` could apply on the way (read or not): such a merge depends
+        // on the disk and is never kept.
+        let mut overridable = false;
         if let Some(dir) = target.dir {
             // Only `<DirectoryMatch>` needs the path as the configuration writes it.
             let mut virt: Option<String> = None;
@@ -106,14 +279,14 @@ impl<'a> Effective<'a> {
             // Stable: equal depths keep configuration order.
             dirs.sort_by_key(|(d, _)| *d);
             nested.extend(dirs.iter().flat_map(|(_, s)| s.config.files.iter()));
-            let overrides = walk
-                && dirs.iter().any(|(_, s)| {
-                    s.config.allow_override.is_some_and(|a| a != 0)
-                        || s.config
-                            .allow_override_list
-                            .as_ref()
-                            .is_some_and(|l| !l.is_empty())
-                });
+            overridable = dirs.iter().any(|(_, s)| {
+                s.config.allow_override.is_some_and(|a| a != 0)
+                    || s.config
+                        .allow_override_list
+                        .as_ref()
+                        .is_some_and(|l| !l.is_empty())
+            });
+            let overrides = walk && overridable;
             if overrides {
                 // The walk: each level's sections, then its `.htaccess`.
                 let base = if dir.starts_with(&config.workspace) {
@@ -195,11 +368,15 @@ impl<'a> Effective<'a> {
         let options = layers.iter().fold(OptionSet::DEFAULT, |opts, (_, l)| {
             l.options.map_or(opts, |o| o.apply(opts))
         });
-        Ok(Effective {
+        let eff = Effective {
             layers,
             options,
             htaccess: (!htaccess.is_empty()).then(|| Box::new(HtaccessFiles(htaccess))),
-        })
+        };
+        if !overridable && eff.htaccess.is_none() {
+            config.merge_cache.put(config, host, target, &eff);
+        }
+        Ok(eff)
     }
 
     /// The `.htaccess` files read for this request, root first.
@@ -511,6 +688,92 @@ mod tests {
             let want = dir.starts_with(base).then(|| base.components().count());
             assert_eq!(covers(base, dir), want, "{base:?} {dir:?}");
         }
+    }
+
+    /// A layer as something to compare: the section's address and the config's.
+    fn shape(eff: &Effective<'_>) -> Vec<(usize, usize)> {
+        eff.layers
+            .iter()
+            .map(|(s, c)| {
+                (
+                    s.map_or(0, |s| s as *const Section as usize),
+                    *c as *const DirConfig as usize,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_merge_that_reads_no_file_is_kept_and_one_that_may_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = crate::workspace::init(&dir.path().join("ws"), Some("prueba")).unwrap();
+        let _ = crate::a2::enable(
+            &ws.apache_dir(),
+            crate::a2::Kind::Module,
+            &["headers".to_string()],
+        );
+        for d in ["var/www/html/docs", "var/www/abierto"] {
+            std::fs::create_dir_all(ws.root.join(d)).unwrap();
+        }
+        std::fs::write(
+            ws.apache_dir().join("conf-enabled/capas.conf"),
+            "<Directory /var/www/html/docs>\n\tOptions +Indexes\n\t<Files \"*.txt\">\n\t\tForceType text/plain\n\t</Files>\n</Directory>\n\
+             <DirectoryMatch \"^/var/www/html/d\">\n\tHeader set X-Dm 1\n\t<Files nota.txt>\n\t\tHeader set X-Nota 1\n\t</Files>\n</DirectoryMatch>\n\
+             <FilesMatch \"\\.txt$\">\n\tHeader set X-Txt 1\n</FilesMatch>\n\
+             <Location /docs>\n\tHeader set X-Loc 1\n</Location>\n\
+             <Directory /var/www/abierto>\n\tAllowOverride All\n</Directory>\n",
+        )
+        .unwrap();
+        let config = crate::config::load(&ws).unwrap().config;
+        let host = &config.main;
+        let docs = ws.root.join("var/www/html/docs");
+        let open = ws.root.join("var/www/abierto");
+        let kept = [
+            Target {
+                dir: Some(&docs),
+                file_name: Some("nota.txt"),
+                url: "/docs/nota.txt",
+            },
+            Target {
+                dir: Some(&docs),
+                file_name: Some("otra.html"),
+                url: "/docs/otra.html",
+            },
+            Target {
+                dir: None,
+                file_name: None,
+                url: "/server-status",
+            },
+        ];
+        for (i, target) in kept.iter().enumerate() {
+            let first = Effective::merge_walk(&config, host, target).unwrap();
+            assert_eq!(config.merge_cache.0.lock().unwrap().len, i + 1);
+            let again = Effective::merge_walk(&config, host, target).unwrap();
+            assert_eq!(
+                config.merge_cache.0.lock().unwrap().len,
+                i + 1,
+                "not kept twice"
+            );
+            assert_eq!(shape(&again), shape(&first), "{}", target.url);
+            assert_eq!(again.options, first.options);
+        }
+        // The nested `<Files>` of both sections, the `FilesMatch` and the `Location` came
+        // back from the kept merge, in their places.
+        let nota = Effective::merge(&config, host, &kept[0]);
+        assert!(nota.layers.len() >= 6, "{}", nota.layers.len());
+        // Where an `.htaccess` may apply, every merge walks the disk again.
+        let target = Target {
+            dir: Some(&open),
+            file_name: Some("index.html"),
+            url: "/abierto/index.html",
+        };
+        let before = Effective::merge_walk(&config, host, &target).unwrap();
+        assert!(before.htaccess_files().is_empty());
+        std::fs::write(open.join(".htaccess"), "Header set X-Nuevo 1\n").unwrap();
+        let after = Effective::merge_walk(&config, host, &target).unwrap();
+        assert_eq!(after.htaccess_files().len(), 1);
+        assert_eq!(after.layers.len(), before.layers.len() + 1);
+        assert_eq!(config.merge_cache.0.lock().unwrap().len, kept.len());
     }
 
     #[test]
