@@ -101,19 +101,12 @@ fn trim(v: &[u8]) -> &[u8] {
 
 /// (end of the head, start of the body) at the first empty line.
 fn find_blank_line(data: &[u8]) -> Option<(usize, usize)> {
-    let mut i = 0;
-    while i < data.len() {
-        if data[i] == b'\n' {
-            if data.get(i + 1) == Some(&b'\n') {
-                return Some((i, i + 2));
-            }
-            if data.get(i + 1) == Some(&b'\r') && data.get(i + 2) == Some(&b'\n') {
-                return Some((i, i + 3));
-            }
-        }
-        i += 1;
-    }
-    None
+    memchr::memchr_iter(b'\n', data).find_map(|i| match data.get(i + 1..i + 3) {
+        Some([b'\n', ..]) => Some((i, i + 2)),
+        Some([b'\r', b'\n']) => Some((i, i + 3)),
+        None if data.get(i + 1) == Some(&b'\n') => Some((i, i + 2)),
+        _ => None,
+    })
 }
 
 /// Writes a head in the CGI form (`Status:` first).
@@ -132,6 +125,39 @@ pub fn encode_head(status: u16, reason: &str, headers: &[(String, Bytes)]) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_blank_line_is_found_where_a_byte_by_byte_walk_finds_it() {
+        // The walk the search replaced: at each LF, an LF or a CR LF right after it.
+        fn walk(data: &[u8]) -> Option<(usize, usize)> {
+            for i in 0..data.len() {
+                if data[i] == b'\n' {
+                    if data.get(i + 1) == Some(&b'\n') {
+                        return Some((i, i + 2));
+                    }
+                    if data.get(i + 1) == Some(&b'\r') && data.get(i + 2) == Some(&b'\n') {
+                        return Some((i, i + 3));
+                    }
+                }
+            }
+            None
+        }
+        // Every string of up to 8 bytes over `a`, CR and LF.
+        let alphabet = [b'a', b'\r', b'\n'];
+        let mut checked = 0;
+        for len in 0..=8u32 {
+            for mut n in 0..3usize.pow(len) {
+                let mut data = Vec::with_capacity(len as usize);
+                for _ in 0..len {
+                    data.push(alphabet[n % 3]);
+                    n /= 3;
+                }
+                assert_eq!(find_blank_line(&data), walk(&data), "{data:?}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, (0..=8).map(|l| 3usize.pow(l)).sum::<usize>());
+    }
 
     #[test]
     fn status_headers_and_body_start() {

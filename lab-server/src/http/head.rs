@@ -119,53 +119,28 @@ pub fn order(headers: &mut HeaderMap, always: &[HeaderName], late_length: bool, 
     if in_order {
         return;
     }
-    // Every line moved out once (a name's values come together, first with its name), sorted
-    // by rank and then by where its name was, and moved back in.
-    let old = std::mem::take(headers);
-    let mut lines: Vec<(u8, usize, HeaderName, HeaderValue)> = Vec::with_capacity(old.len());
-    let mut group = 0;
-    let mut current: Option<(u8, HeaderName)> = None;
-    for (name, value) in old {
-        let (r, name) = match name {
-            Some(name) => {
-                group += 1;
-                let r = rank_of(&name);
-                current = Some((r, name.clone()));
-                (r, name)
-            }
-            None => match &current {
-                Some((r, name)) => (*r, name.clone()),
-                None => continue,
-            },
-        };
-        lines.push((r, group, name, value));
-    }
-    lines.sort_by_key(|(r, g, _, _)| (*r, *g));
+    // Every line moved out once and sorted by rank; the sort is stable, so a name's values
+    // stay together in their order, and names of equal rank keep theirs.
+    let mut lines = ranked_lines(std::mem::take(headers), &rank_of, &[]);
+    lines.sort_by_key(|(r, _, _)| *r);
     headers.reserve(lines.len());
-    for (_, _, name, value) in lines {
+    for (_, name, value) in lines {
         headers.append(name, value);
     }
 }
 
-/// Builds `headers` anew in Apache's order: `first` (`Date` and `Server`) at the top, then the
-/// handler's lines with `set` in place of any lines of the same names. One new map, where
-/// [`order`] after inserting would build it twice.
-pub fn rebuild(
-    headers: &mut HeaderMap,
-    first: [(HeaderName, HeaderValue); 2],
-    set: Vec<(HeaderName, HeaderValue)>,
-    always: &[HeaderName],
-    late_length: bool,
-    proxied: bool,
-) {
-    let rank_of = |name: &HeaderName| rank(name, always, late_length, proxied);
-    let old = std::mem::take(headers);
-    let mut lines: Vec<(u8, HeaderName, HeaderValue)> = Vec::with_capacity(old.len() + set.len());
+/// The lines of `old` with each name's rank, in their order, leaving out the names in `skip`.
+fn ranked_lines(
+    old: HeaderMap,
+    rank_of: &impl Fn(&HeaderName) -> u8,
+    skip: &[(HeaderName, HeaderValue)],
+) -> Vec<(u8, HeaderName, HeaderValue)> {
+    let mut lines = Vec::with_capacity(old.len() + skip.len());
     let mut current: Option<(u8, HeaderName)> = None;
     for (name, value) in old {
         let (r, name) = match name {
             Some(name) => {
-                if set.iter().any(|(n, _)| *n == name) {
+                if skip.iter().any(|(n, _)| *n == name) {
                     current = None;
                     continue;
                 }
@@ -180,6 +155,22 @@ pub fn rebuild(
         };
         lines.push((r, name, value));
     }
+    lines
+}
+
+/// Builds `headers` anew in Apache's order: `first` (`Date` and `Server`) at the top, then the
+/// handler's lines with `set` in place of any lines of the same names. One new map, where
+/// [`order`] after inserting would build it twice.
+pub fn rebuild(
+    headers: &mut HeaderMap,
+    first: [(HeaderName, HeaderValue); 2],
+    set: Vec<(HeaderName, HeaderValue)>,
+    always: &[HeaderName],
+    late_length: bool,
+    proxied: bool,
+) {
+    let rank_of = |name: &HeaderName| rank(name, always, late_length, proxied);
+    let mut lines = ranked_lines(std::mem::take(headers), &rank_of, &set);
     lines.extend(set.into_iter().map(|(n, v)| (rank_of(&n), n, v)));
     // Stable: a name's lines, and names of equal rank, keep the order they came in.
     if lines.windows(2).any(|w| w[0].0 > w[1].0) {
