@@ -150,7 +150,15 @@ pub async fn wait_turn() -> bool {
     if nobody_inside() {
         return true;
     }
+    // Counted while it waits, also when the request is dropped midway (its client gone).
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            WAITING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
     WAITING.fetch_add(1, Ordering::SeqCst);
+    let _waiting = Waiting;
     let mut last = MOVED.load(Ordering::Relaxed);
     // Others may keep taking the turn first (a request that finds it free does not queue):
     // past this, the pool it is.
@@ -171,7 +179,6 @@ pub async fn wait_turn() -> bool {
             last = now;
         }
     };
-    WAITING.fetch_sub(1, Ordering::SeqCst);
     free
 }
 
@@ -413,5 +420,25 @@ mod tests {
             "the turn came once both left"
         );
         assert!(nobody_inside());
+
+        // A request dropped while it waits (its client went away) is no longer counted.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            in_python(|| {
+                let _ = held.recv();
+            })
+        });
+        while nobody_inside() {
+            tokio::task::yield_now().await;
+        }
+        let waiter = tokio::spawn(wait_turn());
+        while WAITING.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        waiter.abort();
+        let _ = waiter.await;
+        assert_eq!(WAITING.load(Ordering::SeqCst), 0);
+        let _ = release.send(());
+        let _ = holder.join();
     }
 }
