@@ -369,15 +369,9 @@ mod tests {
     use std::sync::atomic::AtomicBool;
     use std::time::Instant;
 
-    /// One test: the counters belong to the process.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_request_waits_for_its_turn_but_not_behind_a_stuck_one() {
-        assert!(
-            wait_turn().await,
-            "nobody inside: the turn is there at once"
-        );
-
-        // Someone inside who does not move: the wait gives up after about STUCK.
+    /// A thread that sits in the application until the sender is used (or dropped), once it
+    /// is inside.
+    async fn hold() -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
         let (release, held) = std::sync::mpsc::channel::<()>();
         let holder = std::thread::spawn(move || {
             in_python(|| {
@@ -387,6 +381,26 @@ mod tests {
         while nobody_inside() {
             tokio::task::yield_now().await;
         }
+        (release, holder)
+    }
+
+    /// Until some request is counted as waiting for its turn.
+    async fn until_waiting() {
+        while WAITING.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// One test: the counters belong to the process.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_waits_for_its_turn_but_not_behind_a_stuck_one() {
+        assert!(
+            wait_turn().await,
+            "nobody inside: the turn is there at once"
+        );
+
+        // Someone inside who does not move: the wait gives up after about STUCK.
+        let (release, holder) = hold().await;
         let t0 = Instant::now();
         assert!(!wait_turn().await, "a stuck thread inside: no turn");
         let waited = t0.elapsed();
@@ -408,9 +422,7 @@ mod tests {
             })
         };
         let waiter = tokio::spawn(wait_turn());
-        while WAITING.load(Ordering::SeqCst) == 0 {
-            tokio::task::yield_now().await;
-        }
+        until_waiting().await;
         moving.store(false, Ordering::Relaxed);
         let _ = release.send(());
         let _ = holder.join();
@@ -422,19 +434,9 @@ mod tests {
         assert!(nobody_inside());
 
         // A request dropped while it waits (its client went away) is no longer counted.
-        let (release, held) = std::sync::mpsc::channel::<()>();
-        let holder = std::thread::spawn(move || {
-            in_python(|| {
-                let _ = held.recv();
-            })
-        });
-        while nobody_inside() {
-            tokio::task::yield_now().await;
-        }
+        let (release, holder) = hold().await;
         let waiter = tokio::spawn(wait_turn());
-        while WAITING.load(Ordering::SeqCst) == 0 {
-            tokio::task::yield_now().await;
-        }
+        until_waiting().await;
         waiter.abort();
         let _ = waiter.await;
         assert_eq!(WAITING.load(Ordering::SeqCst), 0);
