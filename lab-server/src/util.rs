@@ -1,5 +1,6 @@
 //! Small helpers shared by the roles.
 
+use std::hash::Hasher;
 use std::io::Write;
 use std::path::Path;
 
@@ -344,4 +345,39 @@ pub fn decimal(mut n: u64) -> ([u8; 20], usize) {
         }
     }
     (buf, i)
+}
+
+/// A fast non-cryptographic hasher (FxHash's mixing), for memcached's keys and the
+/// per-directory merge cache, where SipHash would dominate a small lookup. Not for tables an
+/// attacker can fill with colliding keys without a bound on each chain.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+        }
+        for &b in chunks.remainder() {
+            self.hash = (self.hash.rotate_left(5) ^ u64::from(b)).wrapping_mul(SEED);
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.hash = (self.hash.rotate_left(5) ^ u64::from(i)).wrapping_mul(SEED);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.hash = (self.hash.rotate_left(5) ^ i as u64).wrapping_mul(SEED);
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
 }

@@ -1237,6 +1237,28 @@ fn parse_setenvif(node: &Node, diags: &mut Diags) -> Option<SetEnvIf> {
             },
         })
         .collect();
+    // `^Authorization$` (Debian's php8.2-fpm.conf) can only match one header name: it is
+    // looked up as that name, not matched against every header of every request.
+    let exact = attribute
+        .strip_prefix('^')
+        .and_then(|a| a.strip_suffix('$'))
+        .filter(|a| {
+            !a.is_empty()
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if let Some(name) = exact {
+        if let Ok(name) = http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {
+            return Some(SetEnvIf {
+                source: EnvSource::Header(name),
+                attribute,
+                attribute_regex: None,
+                regex,
+                case_insensitive: nocase,
+                vars,
+            });
+        }
+    }
     let attribute_regex = attribute
         .contains(['^', '$', '*', '[', '(', '|', '+', '?'])
         .then(|| {

@@ -155,10 +155,16 @@ fn stats_key(handler: &Handler<'_>, call: &Call<'_, '_>) -> std::borrow::Cow<'st
 /// address of the handler.
 fn fcgi_stats_key(out: &mut String, call: &Call<'_, '_>) {
     let named = call.eff.set_handler().unwrap_or_default();
-    let target = named
-        .split_once(':')
-        .map(|(_, t)| t.split('|').next().unwrap_or(t))
-        .unwrap_or(named);
+    // Byte searches: `split_once`/`split` set up a char searcher each time, for a short name.
+    let bytes = named.as_bytes();
+    let target = match bytes.iter().position(|&b| b == b':') {
+        Some(colon) => {
+            let rest = &named[colon + 1..];
+            let end = rest.bytes().position(|b| b == b'|').unwrap_or(rest.len());
+            &rest[..end]
+        }
+        None => named,
+    };
     out.push_str("fcgi:");
     out.push_str(target);
 }

@@ -391,8 +391,19 @@ fn escape_into(out: &mut String, v: &str) {
 /// Appends `n` in decimal, as `write!(out, "{n}")` does, without the formatting machinery.
 pub(crate) fn push_u64(out: &mut String, n: u64) {
     let (buf, i) = crate::util::decimal(n);
-    // Only ASCII digits.
-    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    push_ascii(out, &buf[i..]);
+}
+
+/// Appends digits and dots: checked as ASCII (a short loop) instead of validated as UTF-8,
+/// which costs more than the formatting for a few bytes.
+#[allow(unsafe_code)]
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII bytes are UTF-8 on their own, so the string stays valid UTF-8.
+        unsafe { out.as_mut_vec().extend_from_slice(bytes) }
+    } else {
+        out.push_str(&String::from_utf8_lossy(bytes));
+    }
 }
 
 /// Appends an address as its `Display` writes it (an IPv4 one without the formatting
@@ -418,8 +429,7 @@ pub(crate) fn push_ip(out: &mut String, ip: std::net::IpAddr) {
                 buf[n] = b'0' + octet % 10;
                 n += 1;
             }
-            // Only ASCII digits and dots.
-            out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+            push_ascii(out, &buf[..n]);
         }
         std::net::IpAddr::V6(v6) => {
             let _ = write!(out, "{v6}");

@@ -54,16 +54,24 @@ pub struct MergeCache(std::sync::Mutex<MergeTable>);
 /// The merges by a hash of their target (colliding targets share a list).
 #[derive(Default)]
 struct MergeTable {
-    by_hash: std::collections::HashMap<u64, Vec<CachedMerge>>,
+    by_hash: std::collections::HashMap<
+        u64,
+        Vec<CachedMerge>,
+        std::hash::BuildHasherDefault<crate::util::FxHasher>,
+    >,
     len: usize,
 }
 
 /// At most this many targets are kept; past it, the table starts again.
 const MERGE_CACHE_MAX: usize = 4096;
 
+/// At most this many targets share a hash (the hash is fast, not collision-proof: URLs made
+/// to collide would otherwise make every lookup walk a long list).
+const MERGE_CHAIN_MAX: usize = 4;
+
 fn target_hash(host: usize, target: &Target<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
+    let mut h = crate::util::FxHasher::default();
     host.hash(&mut h);
     target.url.hash(&mut h);
     target.file_name.hash(&mut h);
@@ -199,8 +207,11 @@ impl MergeCache {
         if cache.len >= MERGE_CACHE_MAX {
             *cache = MergeTable::default();
         }
-        cache.len += 1;
-        cache.by_hash.entry(hash).or_default().push(CachedMerge {
+        let chain = cache.by_hash.entry(hash).or_default();
+        if chain.len() >= MERGE_CHAIN_MAX {
+            return;
+        }
+        chain.push(CachedMerge {
             host: key,
             dir: target.dir.map(Path::to_path_buf),
             file_name: target.file_name.map(str::to_string),
@@ -208,6 +219,7 @@ impl MergeCache {
             layers,
             options: eff.options,
         });
+        cache.len += 1;
     }
 }
 

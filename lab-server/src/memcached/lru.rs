@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use crate::util::FxHasher;
+
 use bytes::Bytes;
 
 const NIL: u32 = u32::MAX;
@@ -45,40 +47,6 @@ struct Node {
     item: Item,
     prev: u32,
     next: u32,
-}
-
-/// A fast non-cryptographic hasher (FxHash's mixing) for keys; memcached keys are not
-/// attacker-controlled in a teaching lab, and SipHash would dominate a small `get`.
-#[derive(Default, Clone, Copy)]
-pub struct FxHasher {
-    hash: u64,
-}
-
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let word = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-            self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
-        }
-        for &b in chunks.remainder() {
-            self.hash = (self.hash.rotate_left(5) ^ u64::from(b)).wrapping_mul(SEED);
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.hash = (self.hash.rotate_left(5) ^ u64::from(i)).wrapping_mul(SEED);
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.hash = (self.hash.rotate_left(5) ^ i as u64).wrapping_mul(SEED);
-    }
-
-    fn finish(&self) -> u64 {
-        self.hash
-    }
 }
 
 /// The hash used both to pick a shard and inside each shard's map.
