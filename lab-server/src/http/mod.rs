@@ -22,6 +22,7 @@ pub mod explain;
 pub mod handoff;
 pub mod head;
 pub mod htaccess;
+mod lean;
 pub mod log;
 pub mod mapping;
 pub mod perdir;

@@ -28,7 +28,7 @@ use super::handoff::{self, HandOff, Packet, Prefixed};
 use super::log::{Level, LogFiles, FLUSH_EVERY};
 use super::request::{self, Conn};
 use super::site::{Site, Stats};
-use super::wire;
+use super::{lean, wire};
 use crate::config::model::{Listen, ServerConfig};
 
 /// A running Apache role.
@@ -83,7 +83,7 @@ impl Shared {
     }
 
     /// A worker whose configuration the lab has replaced since.
-    fn stale(&self) -> bool {
+    pub(super) fn stale(&self) -> bool {
         self.generation
             .is_some_and(|g| self.stats.generation.load(Ordering::SeqCst) != g)
     }
@@ -587,9 +587,43 @@ pub(super) async fn connection(
     let write_blocked = io.write_blocked();
     // Apache's checks of each request head, under hyper (see [`wire`]); numbered after the
     // requests the connection already served elsewhere.
-    let io = wire::Wire::new(io, limits, Arc::clone(&conn.notes))
+    let mut io = wire::Wire::new(io, limits, Arc::clone(&conn.notes))
         .starting_after(start.served)
         .with_timeouts(read_timeouts);
+    // The plain requests first, without hyper (see [`lean`]); hyper takes over at the first
+    // request that is not one.
+    let waits = lean::Waits {
+        idle: idle_limit,
+        head: header_timeout,
+    };
+    match lean::serve(shared, &conn, &mut io, &mut stop, waits).await {
+        lean::Exit::Hyper => {}
+        lean::Exit::Closed { shutdown } => {
+            if shutdown {
+                let _ = tokio::io::AsyncWriteExt::shutdown(&mut io).await;
+            }
+            return;
+        }
+        lean::Exit::HandOff(h) => {
+            let Some((to, head, flags)) = h.take() else {
+                return;
+            };
+            let (prefixed, pending) = io.into_parts();
+            let (stream, rest) = prefixed.into_parts();
+            let mut extra = bytes::BytesMut::with_capacity(pending.len() + rest.len());
+            extra.extend_from_slice(&pending);
+            extra.extend_from_slice(&rest);
+            pass_on(
+                shared,
+                &conn,
+                port,
+                stream,
+                (to, head, flags),
+                extra.freeze(),
+            );
+            return;
+        }
+    }
     let mut http = builder.serve_connection(TokioIo::new(io), service);
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.tick().await;
@@ -667,8 +701,29 @@ pub(super) async fn connection(
     extra.extend_from_slice(&parts.read_buf);
     extra.extend_from_slice(&pending);
     extra.extend_from_slice(&rest);
+    pass_on(
+        shared,
+        &conn,
+        port,
+        stream,
+        (to, head, flags),
+        extra.freeze(),
+    );
+}
+
+/// Passes the connection on: to the process `to` leads to, with the head of the request
+/// that goes with it and the bytes read after it.
+fn pass_on(
+    shared: &Arc<Shared>,
+    conn: &Conn,
+    port: u16,
+    stream: TcpStream,
+    (to, head, flags): (std::os::unix::net::UnixStream, bytes::Bytes, u32),
+    extra: bytes::Bytes,
+) {
+    let client = conn.peer;
     let served = conn.served.load(Ordering::Relaxed);
-    let packet = shared.packet(port, served, head, extra.freeze(), flags);
+    let packet = shared.packet(port, served, head, extra, flags);
     let Ok(stream) = stream.into_std() else {
         return;
     };

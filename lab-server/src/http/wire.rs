@@ -657,6 +657,20 @@ impl<S> Wire<S> {
         (self.io, pending)
     }
 
+    /// Puts back bytes this wire handed out and nobody used: they are handed out again
+    /// first, as they are (they were checked when they first went out).
+    pub fn unread(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let rest = &self.deliver[self.delivered..];
+        let mut again = Vec::with_capacity(bytes.len() + rest.len());
+        again.extend_from_slice(bytes);
+        again.extend_from_slice(rest);
+        self.deliver = again;
+        self.delivered = 0;
+    }
+
     /// [`Self::scan_head`] with a head that goes as received copied into `deliver`.
     #[cfg(test)]
     fn check_head(&self) -> Checked {

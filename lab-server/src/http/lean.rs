@@ -1,0 +1,938 @@
+//! A short serving loop for a connection's plainest requests, ahead of hyper.
+//!
+//! Most requests a student's site gets (and every request of the benchmarks) are an HTTP/1.1
+//! `GET` or `HEAD` without a body, on a keep-alive connection. For those, hyper's general
+//! machinery (its dispatcher, a boxed service future per request, its own head buffers and
+//! timers) cost about a fifth of the front end's instructions per `hello.php` request. This
+//! loop reads such a request from the same [`Wire`] hyper reads from (so every Apache check,
+//! note and mod_reqtimeout clock is the same), builds the `http::Request` the way hyper
+//! does, serves it with [`request::serve`], and writes the answer the way hyper writes it:
+//! the same status line, header names in title case and in the same order, the same
+//! `Content-Length`, `Transfer-Encoding: chunked` and `Date` rules, and `Connection: close`
+//! ending the connection.
+//!
+//! Anything else (a body, `Expect`, `Upgrade`, `Connection` in the request, another method
+//! or version, a proxy's absolute URL, a head that needs the header case kept) hands the
+//! connection to hyper at that request, with the bytes of its head put back in the wire,
+//! and hyper serves it and the rest of the connection as before. So does a stop of the
+//! server while the loop waits, and a worker whose configuration became stale.
+
+use std::io::{self, IoSlice};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use http_body::Body as _;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+
+use super::handoff::HandOff;
+use super::request::{self, Conn};
+use super::server::Shared;
+use super::wire::Wire;
+use super::Body;
+
+/// How the loop left the connection.
+pub(super) enum Exit {
+    /// The connection is over: closed by either side, or after an answer that ends it
+    /// (`shutdown`: the write side is to be shut down first, as hyper does).
+    Closed { shutdown: bool },
+    /// A request's answer passes the connection on to another process.
+    HandOff(HandOff),
+    /// hyper serves the rest of the connection (the unserved bytes are back in the wire).
+    Hyper,
+}
+
+/// The waits of a connection, as its hyper side would have them.
+#[derive(Clone, Copy)]
+pub(super) struct Waits {
+    /// Between requests: `KeepAliveTimeout` (or `Timeout` with keep-alive off).
+    pub idle: Duration,
+    /// hyper's own head timer, when mod_reqtimeout does not bound every head.
+    pub head: Option<Duration>,
+}
+
+/// A head longer than this goes to hyper (the wire has already checked Apache's limits).
+const MAX_HEAD: usize = 16 * 1024;
+
+/// Bodies up to this size are copied behind the head and go in one write; longer pieces
+/// are written from where they are.
+const COPY_BELOW: usize = 16 * 1024;
+
+/// Serves the connection's requests while they are plain ones.
+pub(super) async fn serve<S>(
+    shared: &Arc<Shared>,
+    conn: &Arc<Conn>,
+    io: &mut Wire<S>,
+    stop: &mut watch::Receiver<bool>,
+    waits: Waits,
+) -> Exit
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut buf: Vec<u8> = Vec::with_capacity(2048);
+    let mut out: Vec<u8> = Vec::with_capacity(1024);
+    loop {
+        if *stop.borrow() || shared.stale() {
+            io.unread(&buf);
+            return Exit::Hyper;
+        }
+        // One head, as the wire hands it over (whole, once it is complete).
+        let end = loop {
+            if let Some(end) = head_end(&buf) {
+                break end;
+            }
+            if buf.len() >= MAX_HEAD {
+                io.unread(&buf);
+                return Exit::Hyper;
+            }
+            let wait = if !buf.is_empty() {
+                waits.head
+            } else if conn.served.load(Ordering::Relaxed) > 0 {
+                Some(waits.head.map_or(waits.idle, |h| h.min(waits.idle)))
+            } else {
+                waits.head
+            };
+            let sleep = async {
+                match wait {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
+                }
+            };
+            if buf.capacity() - buf.len() < 1024 {
+                buf.reserve(4096);
+            }
+            tokio::select! {
+                r = io.read_buf(&mut buf) => match r {
+                    Ok(0) => return Exit::Closed { shutdown: buf.is_empty() },
+                    Ok(_) => {}
+                    Err(_) => return Exit::Closed { shutdown: false },
+                },
+                _ = stop.changed(), if buf.is_empty() => return Exit::Hyper,
+                _ = sleep => {
+                    // Idle past the keep-alive time: closed, as hyper's side closes it.
+                    return Exit::Closed { shutdown: buf.is_empty() };
+                }
+            }
+        };
+        let Some(req) = parse(&buf[..end]) else {
+            io.unread(&buf);
+            return Exit::Hyper;
+        };
+        let site = shared.site.load_full();
+        if site.proxies_http {
+            // hyper keeps the header names' case for a proxied request.
+            io.unread(&buf);
+            return Exit::Hyper;
+        }
+        buf.drain(..end);
+        let head_request = req.method() == Method::HEAD;
+        let resp = request::serve(site, Arc::clone(conn), req).await;
+        if let Some(h) = resp.extensions().get::<HandOff>() {
+            io.unread(&buf);
+            return Exit::HandOff(h.clone());
+        }
+        match write_response(io, resp, head_request, &mut out).await {
+            Ok(false) => {}
+            Ok(true) => return Exit::Closed { shutdown: true },
+            Err(_) => return Exit::Closed { shutdown: false },
+        }
+    }
+}
+
+/// Where the first head in `buf` ends (after its empty line), if it is all there.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'\n', buf)
+        .find(|&i| i >= 3 && &buf[i - 3..=i] == b"\r\n\r\n")
+        .map(|i| i + 1)
+}
+
+/// The request in `head` when it is a plain one: `GET` or `HEAD`, HTTP/1.1, an origin-form
+/// URL, and none of the fields that change how the connection goes on.
+fn parse(head: &[u8]) -> Option<Request<http_body_util::Empty<Bytes>>> {
+    let line_end = memchr::memchr(b'\n', head)?;
+    let line = head[..line_end].strip_suffix(b"\r")?;
+    let sp = memchr::memchr(b' ', line)?;
+    let method = match &line[..sp] {
+        b"GET" => Method::GET,
+        b"HEAD" => Method::HEAD,
+        _ => return None,
+    };
+    let rest = &line[sp + 1..];
+    let sp = memchr::memrchr(b' ', rest)?;
+    if &rest[sp + 1..] != b"HTTP/1.1" {
+        return None;
+    }
+    let target = &rest[..sp];
+    if !target.starts_with(b"/") {
+        return None;
+    }
+    let uri = Uri::from_maybe_shared(Bytes::copy_from_slice(target)).ok()?;
+    let mut headers = HeaderMap::with_capacity(8);
+    let mut pos = line_end + 1;
+    loop {
+        let end = pos + memchr::memchr(b'\n', &head[pos..])?;
+        let field = head[pos..end].strip_suffix(b"\r")?;
+        pos = end + 1;
+        if field.is_empty() {
+            break;
+        }
+        let colon = memchr::memchr(b':', field)?;
+        let name = HeaderName::from_bytes(&field[..colon]).ok()?;
+        if name == header::CONTENT_LENGTH
+            || name == header::TRANSFER_ENCODING
+            || name == header::EXPECT
+            || name == header::UPGRADE
+            || name == header::CONNECTION
+        {
+            return None;
+        }
+        let value = trim(&field[colon + 1..]);
+        headers.append(name, HeaderValue::from_bytes(value).ok()?);
+    }
+    let mut req = Request::new(http_body_util::Empty::new());
+    *req.method_mut() = method;
+    *req.uri_mut() = uri;
+    *req.version_mut() = Version::HTTP_11;
+    *req.headers_mut() = headers;
+    Some(req)
+}
+
+/// A field value without the spaces and tabs around it.
+fn trim(v: &[u8]) -> &[u8] {
+    let start = v
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(start, |e| e + 1);
+    &v[start..end]
+}
+
+/// How the body of an answer goes on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Framing {
+    /// Exactly this many bytes (0: none at all).
+    Length(u64),
+    Chunked,
+}
+
+/// What the body reported before the head was written (hyper's `BodyLength`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Known {
+    /// The body is already over.
+    Empty,
+    Exactly(u64),
+    Unknown,
+}
+
+/// Writes the answer; `Ok(true)` when it ends the connection (`Connection: close`).
+async fn write_response<S>(
+    io: &mut Wire<S>,
+    resp: Response<Body>,
+    head_request: bool,
+    out: &mut Vec<u8>,
+) -> io::Result<bool>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (parts, mut body) = resp.into_parts();
+    let known = if body.is_end_stream() {
+        Known::Empty
+    } else {
+        match body.size_hint().exact() {
+            Some(n) => Known::Exactly(n),
+            None => Known::Unknown,
+        }
+    };
+    out.clear();
+    let (framing, is_last) = encode_head(&parts, known, head_request, out)?;
+    let Framing::Length(mut left) = framing else {
+        write_chunked(io, &mut body, out).await?;
+        return Ok(is_last);
+    };
+    if left == 0 {
+        io.write_all(out).await?;
+        return Ok(is_last);
+    }
+    loop {
+        let frame = match next_frame_now(&mut body).await {
+            Some(f) => f,
+            None => {
+                if !out.is_empty() {
+                    io.write_all(out).await?;
+                    out.clear();
+                }
+                http_body_util::BodyExt::frame(&mut body).await
+            }
+        };
+        let data = match frame {
+            None => break,
+            Some(Err(e)) => return Err(e),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue,
+            },
+        };
+        let take = (data.len() as u64).min(left) as usize;
+        left -= take as u64;
+        if take < COPY_BELOW {
+            out.extend_from_slice(&data[..take]);
+        } else {
+            write_two(io, out, &data[..take]).await?;
+            out.clear();
+        }
+        if left == 0 {
+            break;
+        }
+    }
+    if !out.is_empty() {
+        io.write_all(out).await?;
+    }
+    if left > 0 {
+        // The body ended before its length: the client cannot tell where the next answer
+        // starts, so the connection ends here (as hyper ends it).
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "cuerpo incompleto",
+        ));
+    }
+    Ok(is_last)
+}
+
+/// A chunked body: each piece as a chunk, the pieces that are ready together in one write.
+async fn write_chunked<S>(io: &mut Wire<S>, body: &mut Body, out: &mut Vec<u8>) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    loop {
+        let frame = match next_frame_now(body).await {
+            Some(f) => f,
+            None => {
+                if !out.is_empty() {
+                    io.write_all(out).await?;
+                    out.clear();
+                }
+                http_body_util::BodyExt::frame(body).await
+            }
+        };
+        let data = match frame {
+            None => {
+                out.extend_from_slice(b"0\r\n\r\n");
+                io.write_all(out).await?;
+                return Ok(());
+            }
+            Some(Err(e)) => {
+                // hyper leaves the body unterminated and the connection ends.
+                if !out.is_empty() {
+                    io.write_all(out).await?;
+                }
+                return Err(e);
+            }
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue,
+            },
+        };
+        if data.is_empty() {
+            continue;
+        }
+        push_hex(out, data.len());
+        out.extend_from_slice(b"\r\n");
+        if data.len() < COPY_BELOW {
+            out.extend_from_slice(&data);
+        } else {
+            write_two(io, out, &data).await?;
+            out.clear();
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// The body's next frame if it is there without waiting (`None`: not yet).
+async fn next_frame_now(
+    body: &mut Body,
+) -> Option<Option<Result<http_body::Frame<Bytes>, io::Error>>> {
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match std::pin::Pin::new(&mut *body).poll_frame(cx) {
+            Poll::Ready(f) => Some(f),
+            Poll::Pending => None,
+        })
+    })
+    .await
+}
+
+/// Writes `a` then `b` with as few writes as the socket takes.
+async fn write_two<S>(io: &mut Wire<S>, a: &[u8], b: &[u8]) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let slices = [IoSlice::new(&a[i..]), IoSlice::new(&b[j..])];
+        let n = io.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        let from_a = n.min(a.len() - i);
+        i += from_a;
+        j += n - from_a;
+    }
+    Ok(())
+}
+
+/// A chunk's size in hexadecimal, as hyper writes it (upper case).
+fn push_hex(out: &mut Vec<u8>, n: usize) {
+    let digits = (usize::BITS - n.leading_zeros()).div_ceil(4).max(1);
+    for k in (0..digits).rev() {
+        out.push(b"0123456789ABCDEF"[(n >> (k * 4)) & 0xf]);
+    }
+}
+
+/// The head of the answer as hyper's server encodes it for an HTTP/1.1 request with
+/// `title_case_headers`: returns how the body goes and whether the connection ends.
+fn encode_head(
+    parts: &http::response::Parts,
+    known: Known,
+    head_request: bool,
+    dst: &mut Vec<u8>,
+) -> io::Result<(Framing, bool)> {
+    let status = parts.status;
+    if status.is_informational() {
+        // hyper sends no 1xx answer as a final one; none reaches here from a plain request.
+        return Err(io::Error::other("respuesta 1xx como respuesta final"));
+    }
+    let reason = parts.extensions.get::<hyper::ext::ReasonPhrase>();
+    if status == StatusCode::OK && reason.is_none() {
+        dst.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+    } else {
+        dst.extend_from_slice(b"HTTP/1.1 ");
+        dst.extend_from_slice(status.as_str().as_bytes());
+        dst.push(b' ');
+        match reason {
+            Some(r) => dst.extend_from_slice(r.as_bytes()),
+            None => dst.extend_from_slice(status.canonical_reason().unwrap_or("<none>").as_bytes()),
+        }
+        dst.extend_from_slice(b"\r\n");
+    }
+    // What a HEAD answer, a 204 and a 304 may carry (hyper's `can_chunked`,
+    // `can_have_content_length`).
+    let no_body_status = matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
+    let can_chunk = !head_request && !no_body_status;
+    let mut framing = Framing::Length(0);
+    let mut wrote_len = false;
+    let mut wrote_date = false;
+    let mut is_last = false;
+    let mut prev_len: Option<u64> = None;
+    // The special field whose line is still open (repeated values join it with ", "),
+    // and whether `chunked` must be added at its end.
+    let mut open: Option<HeaderName> = None;
+    let mut add_chunked = false;
+    let close_line = |dst: &mut Vec<u8>, open: &mut Option<HeaderName>, add_chunked: bool| {
+        if open.take().is_some() {
+            dst.extend_from_slice(if add_chunked {
+                b", chunked\r\n"
+            } else {
+                b"\r\n"
+            });
+        }
+    };
+    for (name, value) in parts.headers.iter() {
+        let continues = open.as_ref() == Some(name);
+        if !continues {
+            close_line(dst, &mut open, add_chunked);
+        }
+        match *name {
+            header::CONTENT_LENGTH => {
+                if wrote_len && !continues {
+                    return Err(io::Error::other("Content-Length inesperado"));
+                }
+                match known {
+                    Known::Exactly(n) => {
+                        if !continues {
+                            framing = Framing::Length(n);
+                            title_name(dst, name);
+                            dst.extend_from_slice(b": ");
+                            dst.extend_from_slice(value.as_bytes());
+                            wrote_len = true;
+                            open = Some(name.clone());
+                        }
+                        continue;
+                    }
+                    Known::Unknown => {
+                        let Some(len) = content_length(value) else {
+                            return Err(io::Error::other("Content-Length no válido"));
+                        };
+                        match prev_len {
+                            Some(prev) if prev != len => {
+                                return Err(io::Error::other("Content-Length repetido"));
+                            }
+                            Some(_) => continue,
+                            None => {
+                                framing = Framing::Length(len);
+                                title_name(dst, name);
+                                dst.extend_from_slice(b": ");
+                                dst.extend_from_slice(value.as_bytes());
+                                wrote_len = true;
+                                open = Some(name.clone());
+                                prev_len = Some(len);
+                                continue;
+                            }
+                        }
+                    }
+                    Known::Empty => {
+                        if !head_request {
+                            continue;
+                        }
+                    }
+                }
+                wrote_len = true;
+            }
+            header::TRANSFER_ENCODING => {
+                if wrote_len && !continues {
+                    return Err(io::Error::other("Transfer-Encoding inesperado"));
+                }
+                if !can_chunk {
+                    continue;
+                }
+                wrote_len = true;
+                add_chunked = !is_chunked(value);
+                if continues {
+                    dst.extend_from_slice(b", ");
+                } else {
+                    framing = Framing::Chunked;
+                    title_name(dst, name);
+                    dst.extend_from_slice(b": ");
+                    open = Some(name.clone());
+                }
+                dst.extend_from_slice(value.as_bytes());
+                continue;
+            }
+            header::CONNECTION => {
+                if has_token(value, b"close") {
+                    is_last = true;
+                }
+                if continues {
+                    dst.extend_from_slice(b", ");
+                } else {
+                    title_name(dst, name);
+                    dst.extend_from_slice(b": ");
+                    open = Some(name.clone());
+                }
+                dst.extend_from_slice(value.as_bytes());
+                continue;
+            }
+            header::DATE => wrote_date = true,
+            header::TRAILER => {
+                if !can_chunk {
+                    continue;
+                }
+                if continues {
+                    dst.extend_from_slice(b", ");
+                } else {
+                    title_name(dst, name);
+                    dst.extend_from_slice(b": ");
+                    open = Some(name.clone());
+                }
+                dst.extend_from_slice(value.as_bytes());
+                continue;
+            }
+            _ => {}
+        }
+        title_name(dst, name);
+        dst.extend_from_slice(b": ");
+        dst.extend_from_slice(value.as_bytes());
+        dst.extend_from_slice(b"\r\n");
+    }
+    close_line(dst, &mut open, add_chunked);
+    if !wrote_len {
+        framing = match known {
+            Known::Unknown if can_chunk => {
+                dst.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+                Framing::Chunked
+            }
+            // Only HTTP/1.0 answers go until the connection closes; for these the body
+            // is dropped below.
+            Known::Unknown => Framing::Length(0),
+            Known::Empty | Known::Exactly(0) => {
+                if !no_body_status && !head_request {
+                    dst.extend_from_slice(b"Content-Length: 0\r\n");
+                }
+                Framing::Length(0)
+            }
+            Known::Exactly(n) => {
+                if no_body_status {
+                    Framing::Length(0)
+                } else {
+                    dst.extend_from_slice(b"Content-Length: ");
+                    let (digits, i) = crate::util::decimal(n);
+                    dst.extend_from_slice(&digits[i..]);
+                    dst.extend_from_slice(b"\r\n");
+                    Framing::Length(n)
+                }
+            }
+        };
+    }
+    if !can_chunk {
+        framing = Framing::Length(0);
+    }
+    if !wrote_date {
+        dst.extend_from_slice(b"Date: ");
+        dst.extend_from_slice(super::head::date_now().as_bytes());
+        dst.extend_from_slice(b"\r\n");
+    }
+    dst.extend_from_slice(b"\r\n");
+    Ok((framing, is_last))
+}
+
+/// A header name as hyper's title case writes it: upper case at the start and after `-`.
+fn title_name(dst: &mut Vec<u8>, name: &HeaderName) {
+    let mut prev = b'-';
+    for &c in name.as_str().as_bytes() {
+        dst.push(if prev == b'-' {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        });
+        prev = c;
+    }
+}
+
+fn content_length(v: &HeaderValue) -> Option<u64> {
+    let mut out: Option<u64> = None;
+    for part in v.as_bytes().split(|&b| b == b',') {
+        let n: u64 = std::str::from_utf8(trim(part)).ok()?.parse().ok()?;
+        if out.is_some_and(|o| o != n) {
+            return None;
+        }
+        out = Some(n);
+    }
+    out
+}
+
+/// Whether the last coding of a `Transfer-Encoding` value is `chunked`.
+fn is_chunked(v: &HeaderValue) -> bool {
+    v.as_bytes()
+        .rsplit(|&b| b == b',')
+        .next()
+        .is_some_and(|t| trim(t).eq_ignore_ascii_case(b"chunked"))
+}
+
+/// Whether a comma-separated value has `token` (any case).
+fn has_token(v: &HeaderValue, token: &[u8]) -> bool {
+    v.as_bytes()
+        .split(|&b| b == b',')
+        .any(|t| trim(t).eq_ignore_ascii_case(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use std::collections::VecDeque;
+
+    /// A body of pieces whose length it does not tell (as a CGI or FastCGI answer).
+    struct Pieces(VecDeque<Bytes>);
+
+    impl http_body::Body for Pieces {
+        type Data = Bytes;
+        type Error = io::Error;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Bytes>, io::Error>>> {
+            Poll::Ready(self.0.pop_front().map(|b| Ok(http_body::Frame::data(b))))
+        }
+    }
+
+    #[derive(Clone)]
+    enum Made {
+        Full(&'static str),
+        Empty,
+        Pieces(Vec<&'static str>),
+    }
+
+    /// The answers both writers are given: every rule of hyper's encoder that a plain
+    /// request can meet.
+    fn cases() -> Vec<(
+        &'static str,
+        u16,
+        Option<&'static str>,
+        Vec<(&'static str, &'static str)>,
+        Made,
+    )> {
+        let date = ("date", "Mon, 07 Dec 2026 12:00:00 GMT");
+        vec![
+            (
+                "GET",
+                200,
+                None,
+                vec![date, ("content-type", "text/html")],
+                Made::Full("hola\n"),
+            ),
+            (
+                "GET",
+                200,
+                None,
+                vec![date, ("content-length", "5")],
+                Made::Full("hola\n"),
+            ),
+            (
+                "GET",
+                200,
+                None,
+                vec![date],
+                Made::Pieces(vec!["uno", "", "dos"]),
+            ),
+            (
+                "GET",
+                200,
+                None,
+                vec![
+                    date,
+                    ("transfer-encoding", "chunked"),
+                    ("content-type", "text/plain"),
+                ],
+                Made::Pieces(vec!["Hola desde PHP\n"]),
+            ),
+            (
+                "GET",
+                200,
+                None,
+                vec![date, ("content-length", "3")],
+                Made::Pieces(vec!["abc"]),
+            ),
+            ("GET", 200, None, vec![date], Made::Empty),
+            (
+                "GET",
+                404,
+                None,
+                vec![date, ("content-length", "0")],
+                Made::Empty,
+            ),
+            ("GET", 304, None, vec![date, ("etag", "\"x\"")], Made::Empty),
+            ("GET", 304, None, vec![date], Made::Pieces(vec!["nada"])),
+            ("GET", 204, None, vec![date], Made::Full("x")),
+            ("HEAD", 200, None, vec![date], Made::Full("hola\n")),
+            (
+                "HEAD",
+                200,
+                None,
+                vec![date, ("content-length", "5")],
+                Made::Empty,
+            ),
+            ("HEAD", 200, None, vec![date], Made::Pieces(vec!["hola"])),
+            (
+                "HEAD",
+                200,
+                None,
+                vec![date, ("transfer-encoding", "chunked")],
+                Made::Pieces(vec!["x"]),
+            ),
+            ("GET", 200, Some("Todo Bien"), vec![date], Made::Full("ok")),
+            ("GET", 599, None, vec![date], Made::Full("raro")),
+            (
+                "GET",
+                200,
+                None,
+                vec![
+                    date,
+                    ("set-cookie", "a=1"),
+                    ("set-cookie", "b=2"),
+                    ("keep-alive", "timeout=5, max=100"),
+                    ("connection", "Keep-Alive"),
+                    ("x-powered-by", "PHP/8.2"),
+                ],
+                Made::Full("galletas"),
+            ),
+            (
+                "GET",
+                200,
+                None,
+                vec![date, ("connection", "close")],
+                Made::Full("fin"),
+            ),
+            (
+                "GET",
+                200,
+                None,
+                vec![("server", "Apache")],
+                Made::Full("sin fecha"),
+            ),
+            (
+                "GET",
+                200,
+                None,
+                vec![date, ("transfer-encoding", "gzip")],
+                Made::Pieces(vec!["zz"]),
+            ),
+            (
+                "GET",
+                200,
+                None,
+                vec![date, ("trailer", "x-a"), ("trailer", "x-b")],
+                Made::Pieces(vec!["t"]),
+            ),
+        ]
+    }
+
+    fn make(
+        status: u16,
+        reason: Option<&'static str>,
+        headers: &[(&str, &str)],
+        body: &Made,
+    ) -> Response<Body> {
+        let body: Body = match body {
+            Made::Full(s) => super::super::full(*s),
+            Made::Empty => http_body_util::Empty::new()
+                .map_err(|never| match never {})
+                .boxed(),
+            Made::Pieces(p) => {
+                Pieces(p.iter().map(|s| Bytes::from_static(s.as_bytes())).collect()).boxed()
+            }
+        };
+        let mut resp = Response::new(body);
+        *resp.status_mut() = StatusCode::from_u16(status).unwrap();
+        for (k, v) in headers {
+            resp.headers_mut().append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        if let Some(r) = reason {
+            resp.extensions_mut()
+                .insert(hyper::ext::ReasonPhrase::from_static(r.as_bytes()));
+        }
+        resp
+    }
+
+    /// What hyper's server (as the lab configures it) writes for `resp` to `method`.
+    async fn by_hyper(method: &str, resp: Response<Body>) -> Vec<u8> {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let resp = std::sync::Mutex::new(Some(resp));
+        let service =
+            hyper::service::service_fn(move |_req: http::Request<hyper::body::Incoming>| {
+                let r = resp.lock().unwrap().take().unwrap();
+                async move { Ok::<_, std::convert::Infallible>(r) }
+            });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .title_case_headers(true)
+            .keep_alive(true)
+            .serve_connection(hyper_util::rt::TokioIo::new(server), service);
+        let task = tokio::spawn(conn);
+        client
+            .write_all(format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        // hyper closes without an answer on an early end of input: the answer is read
+        // until nothing more comes (everything is in memory, so a short wait is plenty).
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(100), client.read(&mut chunk)).await
+        {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
+        task.abort();
+        out
+    }
+
+    /// What the lean loop writes for `resp` to `method`, and whether it ends the connection.
+    async fn by_lean(method: &str, resp: Response<Body>) -> (Vec<u8>, bool) {
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let limits = super::super::wire::Limits {
+            request_line: 8190,
+            field_size: 8190,
+            fields: 100,
+        };
+        let mut wire = Wire::new(server, limits, Arc::default());
+        let mut out = Vec::new();
+        let last = write_response(&mut wire, resp, method == "HEAD", &mut out)
+            .await
+            .unwrap_or(true);
+        drop(wire);
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).await.unwrap();
+        (got, last)
+    }
+
+    /// The `Date` line's value, which hyper fills from its own clock, as `FECHA`.
+    fn without_date(raw: &[u8]) -> String {
+        let text = String::from_utf8_lossy(raw).into_owned();
+        text.split("\r\n")
+            .map(|l| match l.strip_prefix("Date: ") {
+                Some(_) if !l.contains("2026 12:00:00") => "Date: FECHA",
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    }
+
+    #[tokio::test]
+    async fn answers_are_written_byte_for_byte_as_hyper_writes_them() {
+        for (method, status, reason, headers, body) in cases() {
+            let hyper = by_hyper(method, make(status, reason, &headers, &body)).await;
+            let (lean, last) = by_lean(method, make(status, reason, &headers, &body)).await;
+            let (hyper, lean) = (without_date(&hyper), without_date(&lean));
+            assert_eq!(lean, hyper, "{method} {status} {headers:?}");
+            let closes = headers
+                .iter()
+                .any(|(k, v)| *k == "connection" && v.eq_ignore_ascii_case("close"));
+            assert_eq!(last, closes, "{method} {status} {headers:?}");
+        }
+    }
+
+    #[test]
+    fn plain_requests_are_parsed_and_the_others_left_to_hyper() {
+        let req = parse(
+            b"GET /a/b?c=d HTTP/1.1\r\nHost: x\r\nAccept:  */*  \r\nX-A: 1\r\nx-a: 2\r\n\r\n",
+        )
+        .expect("plain");
+        assert_eq!(req.method(), Method::GET);
+        assert_eq!(req.uri().path(), "/a/b");
+        assert_eq!(req.uri().query(), Some("c=d"));
+        assert_eq!(req.version(), Version::HTTP_11);
+        assert_eq!(req.headers()["accept"], "*/*");
+        let xa: Vec<_> = req.headers().get_all("x-a").iter().collect();
+        assert_eq!(xa, ["1", "2"]);
+        assert!(parse(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n").is_some());
+        for other in [
+            &b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n"[..],
+            b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+            b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+            b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
+            b"GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+            b"GET / HTTP/1.0\r\nHost: x\r\n\r\n",
+            b"GET http://otro/ HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"DELETE / HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: x\r\n",
+        ] {
+            assert!(parse(other).is_none(), "{}", String::from_utf8_lossy(other));
+        }
+    }
+
+    #[test]
+    fn heads_end_at_their_empty_line() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\n\r\n"), Some(18));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: x\r\n"), None);
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\n\r\nGET"), Some(18));
+        let mut hex = Vec::new();
+        for (n, want) in [(0, "0"), (15, "F"), (16, "10"), (65535, "FFFF")] {
+            hex.clear();
+            push_hex(&mut hex, n);
+            assert_eq!(hex, want.as_bytes());
+        }
+    }
+}
