@@ -137,6 +137,43 @@ fn add_type_and_force_type_choose_the_content_type() {
         .is_some_and(|t| t.starts_with("text/html")));
 }
 
+/// mod_mime's answer for a file is kept per merge: the same file reached through a URL whose
+/// `<Location>` forces another type gets that type whichever comes first, and an `.htaccess`
+/// that changes between two requests is read anew each time.
+#[test]
+fn a_files_type_follows_its_location_and_a_changed_htaccess() {
+    let mut lab = TestLab::new();
+    lab.write("var/www/html/notas.apuntes", "texto\n");
+    lab.write("var/www/html/abierto/nota.apuntes", "texto\n");
+    lab.write("var/www/html/abierto/.htaccess", "AddType text/x-uno .apuntes\n");
+    in_default_vhost(
+        &lab,
+        "\tAddType text/markdown .apuntes\n\tAlias /texto /var/www/html\n\
+         \t<Location /texto>\n\t\tForceType text/plain\n\t</Location>\n\
+         \t<Directory /var/www/html/abierto>\n\t\tAllowOverride FileInfo\n\t</Directory>",
+    );
+    lab.start();
+    for _ in 0..2 {
+        assert_eq!(
+            lab.get("/notas.apuntes").header("content-type"),
+            Some("text/markdown")
+        );
+        assert_eq!(
+            lab.get("/texto/notas.apuntes").header("content-type"),
+            Some("text/plain")
+        );
+    }
+    assert_eq!(
+        lab.get("/abierto/nota.apuntes").header("content-type"),
+        Some("text/x-uno")
+    );
+    lab.write("var/www/html/abierto/.htaccess", "AddType text/x-dos .apuntes\n");
+    assert_eq!(
+        lab.get("/abierto/nota.apuntes").header("content-type"),
+        Some("text/x-dos")
+    );
+}
+
 #[test]
 fn files_sections_apply_after_directory_and_location_last() {
     let mut lab = TestLab::new();

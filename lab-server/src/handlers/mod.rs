@@ -466,6 +466,14 @@ pub(crate) fn mime_info(
     eff: &Effective<'_>,
     path: &Path,
 ) -> (Option<String>, Vec<String>) {
+    match eff.layers_key() {
+        Some(layers) => site.mime_memo(layers, path, || mime_info_of(site, eff, path)),
+        None => mime_info_of(site, eff, path),
+    }
+}
+
+/// [`mime_info`] worked out.
+fn mime_info_of(site: &Site, eff: &Effective<'_>, path: &Path) -> (Option<String>, Vec<String>) {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let mut ctype: Option<String> = None;
     let mut langs = Vec::new();

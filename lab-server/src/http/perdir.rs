@@ -504,6 +504,22 @@ impl<'a> Effective<'a> {
         })
     }
 
+    /// An identity of this merge's layers, to keep what depends only on them and on a path
+    /// (mod_mime's answer for a file): `None` when an `.htaccess` file took part, as its
+    /// sections are read anew for each request.
+    pub fn layers_key(&self) -> Option<u64> {
+        use std::hash::Hasher;
+        if self.htaccess.is_some() {
+            return None;
+        }
+        let mut h = crate::util::FxHasher::default();
+        for (section, layer) in &self.layers {
+            h.write_usize(section.map_or(0, |s| s as *const Section as usize));
+            h.write_usize(*layer as *const DirConfig as usize);
+        }
+        Some(h.finish())
+    }
+
     /// `AddLanguage` for a lowercase extension.
     pub fn added_language(&self, ext: &str) -> Option<&'a str> {
         self.last(|l| l.add_languages.get(ext).map(String::as_str))

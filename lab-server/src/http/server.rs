@@ -596,7 +596,9 @@ pub(super) async fn connection(
         idle: idle_limit,
         head: header_timeout,
     };
-    match lean::serve(shared, &conn, &mut io, &mut stop, waits).await {
+    // Boxed: the loop holds a request's whole future, and the connection's own future
+    // (moved when it is spawned) stays small.
+    match Box::pin(lean::serve(shared, &conn, &mut io, &mut stop, waits)).await {
         lean::Exit::Hyper => {}
         lean::Exit::Closed { shutdown } => {
             if shutdown {

@@ -136,7 +136,26 @@ pub struct Site {
     /// The WSGI settings of each (host, `WSGIScriptAlias`) pair met so far: they depend only
     /// on this snapshot's configuration, so they are merged once and not per request.
     wsgi_settings: std::sync::Mutex<HashMap<(usize, usize), Arc<WsgiDirConfig>>>,
+    /// mod_mime's answers (type, languages) for files whose merge read no `.htaccess`: they
+    /// depend only on this snapshot's sections and the file's name.
+    mime_memo: std::sync::Mutex<MimeMemo>,
 }
+
+/// Type and languages of files, by a hash of their merge's layers and their path (colliding
+/// keys share a short list), and how many there are.
+#[derive(Debug, Default)]
+struct MimeMemo {
+    by_hash: HashMap<u64, Vec<(u64, std::path::PathBuf, MimeAnswer)>>,
+    len: usize,
+}
+
+/// What mod_mime says of a file: its `Content-Type` and its languages.
+pub type MimeAnswer = (Option<String>, Vec<String>);
+
+/// At most this many answers are kept (past it the memo starts again); at most
+/// `MIME_CHAIN` per hash.
+const MIME_MEMO_MAX: usize = 4096;
+const MIME_CHAIN: usize = 4;
 
 impl Site {
     pub fn new(
@@ -195,6 +214,7 @@ impl Site {
             server_header: http::HeaderValue::from_str(&config.server_tokens)
                 .unwrap_or(http::HeaderValue::from_static("Apache")),
             wsgi_settings: Default::default(),
+            mime_memo: Default::default(),
             config,
         })
     }
@@ -311,4 +331,44 @@ pub fn read_mime_types(path: &Path) -> std::io::Result<HashMap<String, String>> 
         }
     }
     Ok(map)
+}
+
+impl Site {
+    /// mod_mime's answer for `path` under the merge whose [`layers_key`] is `layers`, worked
+    /// out by `compute` the first time.
+    ///
+    /// [`layers_key`]: crate::http::perdir::Effective::layers_key
+    pub fn mime_memo(
+        &self,
+        layers: u64,
+        path: &std::path::Path,
+        compute: impl FnOnce() -> MimeAnswer,
+    ) -> MimeAnswer {
+        use std::hash::Hasher;
+        let mut h = crate::util::FxHasher::default();
+        h.write_u64(layers);
+        h.write(path.as_os_str().as_encoded_bytes());
+        let key = h.finish();
+        if let Ok(memo) = self.mime_memo.lock() {
+            if let Some((_, _, answer)) = memo
+                .by_hash
+                .get(&key)
+                .and_then(|chain| chain.iter().find(|(l, p, _)| *l == layers && p == path))
+            {
+                return answer.clone();
+            }
+        }
+        let answer = compute();
+        if let Ok(mut memo) = self.mime_memo.lock() {
+            if memo.len >= MIME_MEMO_MAX {
+                *memo = MimeMemo::default();
+            }
+            let chain = memo.by_hash.entry(key).or_default();
+            if chain.len() < MIME_CHAIN {
+                chain.push((layers, path.to_path_buf(), answer.clone()));
+                memo.len += 1;
+            }
+        }
+        answer
+    }
 }

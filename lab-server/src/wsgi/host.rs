@@ -657,6 +657,27 @@ pub fn latin1(bytes: &[u8]) -> String {
     }
 }
 
+/// An address as `Display` writes it, the usual IPv4 one without the formatting machinery.
+fn ip_string(ip: std::net::IpAddr) -> String {
+    let mut out = String::with_capacity(15);
+    crate::http::log::push_ip(&mut out, ip);
+    out
+}
+
+fn decimal(n: u64) -> String {
+    let mut out = String::with_capacity(5);
+    crate::http::log::push_u64(&mut out, n);
+    out
+}
+
+/// A path as text (lossy only when it is not UTF-8).
+fn path_string(p: &std::path::Path) -> String {
+    match p.to_str() {
+        Some(s) => s.to_owned(),
+        None => p.to_string_lossy().into_owned(),
+    }
+}
+
 /// The `environ` names of the request headers most clients send (no allocation for them).
 fn known_header_key(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -689,8 +710,8 @@ pub fn cgi_environ<B>(
     set("GATEWAY_INTERFACE", "CGI/1.1".into());
     set("SERVER_SOFTWARE", software.into());
     set("SERVER_NAME", ctx.server_name.clone());
-    set("SERVER_PORT", ctx.server_port.to_string());
-    set("SERVER_ADDR", ctx.local.ip().to_string());
+    set("SERVER_PORT", decimal(u64::from(ctx.server_port)));
+    set("SERVER_ADDR", ip_string(ctx.local.ip()));
     set(
         "SERVER_PROTOCOL",
         match req.version() {
@@ -719,11 +740,11 @@ pub fn cgi_environ<B>(
         latin1(&crate::http::urlpath::raw_bytes(&ctx.path_info)),
     );
     set("QUERY_STRING", req.uri().query().unwrap_or("").into());
-    set("REMOTE_ADDR", ctx.remote.ip().to_string());
-    set("REMOTE_PORT", ctx.remote.port().to_string());
-    set("SCRIPT_FILENAME", ctx.script.to_string_lossy().into_owned());
+    set("REMOTE_ADDR", ip_string(ctx.remote.ip()));
+    set("REMOTE_PORT", decimal(u64::from(ctx.remote.port())));
+    set("SCRIPT_FILENAME", path_string(&ctx.script));
     if let Some(root) = &ctx.document_root {
-        set("DOCUMENT_ROOT", root.to_string_lossy().into_owned());
+        set("DOCUMENT_ROOT", path_string(root));
     }
     for (name, value) in req.headers() {
         match name.as_str() {
