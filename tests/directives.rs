@@ -145,7 +145,10 @@ fn a_files_type_follows_its_location_and_a_changed_htaccess() {
     let mut lab = TestLab::new();
     lab.write("var/www/html/notas.apuntes", "texto\n");
     lab.write("var/www/html/abierto/nota.apuntes", "texto\n");
-    lab.write("var/www/html/abierto/.htaccess", "AddType text/x-uno .apuntes\n");
+    lab.write(
+        "var/www/html/abierto/.htaccess",
+        "AddType text/x-uno .apuntes\n",
+    );
     in_default_vhost(
         &lab,
         "\tAddType text/markdown .apuntes\n\tAlias /texto /var/www/html\n\
@@ -167,7 +170,10 @@ fn a_files_type_follows_its_location_and_a_changed_htaccess() {
         lab.get("/abierto/nota.apuntes").header("content-type"),
         Some("text/x-uno")
     );
-    lab.write("var/www/html/abierto/.htaccess", "AddType text/x-dos .apuntes\n");
+    lab.write(
+        "var/www/html/abierto/.htaccess",
+        "AddType text/x-dos .apuntes\n",
+    );
     assert_eq!(
         lab.get("/abierto/nota.apuntes").header("content-type"),
         Some("text/x-dos")

@@ -381,3 +381,7 @@ impl Hasher for FxHasher {
         self.hash
     }
 }
+
+/// A map with [`FxHasher`], for keys that come from the configuration (paths of scripts,
+/// addresses of sections), never from a request.
+pub type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;

@@ -135,7 +135,7 @@ pub struct Site {
     pub server_header: http::HeaderValue,
     /// The WSGI settings of each (host, `WSGIScriptAlias`) pair met so far: they depend only
     /// on this snapshot's configuration, so they are merged once and not per request.
-    wsgi_settings: std::sync::Mutex<HashMap<(usize, usize), Arc<WsgiDirConfig>>>,
+    wsgi_settings: std::sync::Mutex<crate::util::FxMap<(usize, usize), Arc<WsgiDirConfig>>>,
     /// mod_mime's answers (type, languages) for files whose merge read no `.htaccess`: they
     /// depend only on this snapshot's sections and the file's name.
     mime_memo: std::sync::Mutex<MimeMemo>,
@@ -145,7 +145,7 @@ pub struct Site {
 /// keys share a short list), and how many there are.
 #[derive(Debug, Default)]
 struct MimeMemo {
-    by_hash: HashMap<u64, Vec<(u64, std::path::PathBuf, MimeAnswer)>>,
+    by_hash: crate::util::FxMap<u64, Vec<(u64, std::path::PathBuf, MimeAnswer)>>,
     len: usize,
 }
 

@@ -7,7 +7,6 @@
 //! only while Python runs and releases it (`py.detach`) while waiting for request body
 //! chunks or for room to send response chunks.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -218,7 +217,7 @@ pub fn init_interpreter(settings: &InterpreterSettings) -> Result<(), String> {
 /// the lookup or the insertion itself, never while Python code runs (so it cannot deadlock
 /// with the interpreter lock). Loading a script is serialized by a Python `RLock`.
 pub struct Scripts {
-    modules: Mutex<HashMap<String, HashMap<PathBuf, Loaded>>>,
+    modules: Mutex<crate::util::FxMap<String, crate::util::FxMap<PathBuf, Loaded>>>,
     lock: Py<PyAny>,
 }
 
@@ -231,7 +230,7 @@ struct Loaded {
 impl Scripts {
     pub fn new() -> Scripts {
         Python::attach(|py| Scripts {
-            modules: Mutex::new(HashMap::new()),
+            modules: Mutex::new(Default::default()),
             lock: py
                 .import("threading")
                 .and_then(|t| t.call_method0("RLock"))

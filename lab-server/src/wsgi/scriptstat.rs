@@ -52,7 +52,7 @@ const MAX_KNOWN: usize = 4096;
 
 struct Watcher {
     fd: OwnedFd,
-    known: HashMap<PathBuf, Stamp>,
+    known: crate::util::FxMap<PathBuf, Stamp>,
     /// For each directory watch, the names in it on the path of a remembered script.
     names: HashMap<i32, HashSet<OsString>>,
     /// The watches of the scripts themselves: any event on them counts.
@@ -71,7 +71,7 @@ fn watcher() -> Option<&'static Mutex<Watcher>> {
             inotify().map(|fd| {
                 Mutex::new(Watcher {
                     fd,
-                    known: HashMap::new(),
+                    known: Default::default(),
                     names: HashMap::new(),
                     files: HashSet::new(),
                     broken: false,
