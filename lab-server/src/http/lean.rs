@@ -11,11 +11,11 @@
 //! `Content-Length`, `Transfer-Encoding: chunked` and `Date` rules, and `Connection: close`
 //! ending the connection.
 //!
-//! Anything else (a body, `Expect`, `Upgrade`, `Connection` in the request, another method
-//! or version, a proxy's absolute URL, a head that needs the header case kept) hands the
-//! connection to hyper at that request, with the bytes of its head put back in the wire,
-//! and hyper serves it and the rest of the connection as before. So does a stop of the
-//! server while the loop waits, and a worker whose configuration became stale.
+//! Anything else (a body, `Expect`, `Upgrade`, a `Connection` other than `keep-alive`,
+//! another method or version, a proxy's absolute URL, a head that needs the header case
+//! kept) hands the connection to hyper at that request, with the bytes of its head put back
+//! in the wire, and hyper serves it and the rest of the connection as before. So does a
+//! stop of the server while the loop waits, and a worker whose configuration became stale.
 
 use std::io::{self, IoSlice};
 use std::sync::atomic::Ordering;
@@ -183,15 +183,23 @@ fn parse(head: &[u8]) -> Option<Request<http_body_util::Empty<Bytes>>> {
         }
         let colon = memchr::memchr(b':', field)?;
         let name = HeaderName::from_bytes(&field[..colon]).ok()?;
+        let value = trim(&field[colon + 1..]);
         if name == header::CONTENT_LENGTH
             || name == header::TRANSFER_ENCODING
             || name == header::EXPECT
             || name == header::UPGRADE
-            || name == header::CONNECTION
         {
             return None;
         }
-        let value = trim(&field[colon + 1..]);
+        // `Connection: keep-alive` (what browsers send) changes nothing in HTTP/1.1; `close`
+        // or a list of hop-by-hop fields is hyper's to handle.
+        if name == header::CONNECTION
+            && !value
+                .split(|&b| b == b',')
+                .all(|t| trim(t).eq_ignore_ascii_case(b"keep-alive"))
+        {
+            return None;
+        }
         headers.append(name, HeaderValue::from_bytes(value).ok()?);
     }
     let mut req = Request::new(http_body_util::Empty::new());
@@ -906,11 +914,16 @@ mod tests {
         let xa: Vec<_> = req.headers().get_all("x-a").iter().collect();
         assert_eq!(xa, ["1", "2"]);
         assert!(parse(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n").is_some());
+        let browser = parse(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive\r\n\r\n")
+            .expect("keep-alive is plain");
+        assert_eq!(browser.headers()["connection"], "Keep-Alive");
         for other in [
             &b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n"[..],
             b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
             b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
             b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+            b"GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n",
+            b"GET / HTTP/1.1\r\nConnection: TE\r\nTE: trailers\r\n\r\n",
             b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n",
             b"GET / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
             b"GET / HTTP/1.0\r\nHost: x\r\n\r\n",
