@@ -75,6 +75,12 @@ impl http_body::Body for ZeroLength {
     }
 }
 
+/// The spellings in the case map [`spell`] gives an answer, in the map's order (per name,
+/// the first goes with the name's first line, and so on; lines past them are title-cased).
+/// hyper's map cannot be read outside hyper; the lean loop writes names from this.
+#[derive(Debug, Clone)]
+pub struct CaseNames(pub std::sync::Arc<[String]>);
+
 /// Names Apache itself writes in a spelling that is not title case.
 const APACHE_SPELLINGS: &[&str] = &["ETag", "WWW-Authenticate", "Content-MD5"];
 
@@ -311,8 +317,22 @@ pub async fn spell(resp: &mut Response<Body>) {
     if !needed {
         return;
     }
+    // The same names, in the same order, as the map is parsed from.
+    static PLAIN_NAMES: std::sync::OnceLock<std::sync::Arc<[String]>> = std::sync::OnceLock::new();
+    let names = if extra.is_empty() {
+        PLAIN_NAMES
+            .get_or_init(|| APACHE_SPELLINGS.iter().map(|n| n.to_string()).collect())
+            .clone()
+    } else {
+        extra
+            .iter()
+            .cloned()
+            .chain(APACHE_SPELLINGS.iter().map(|n| n.to_string()))
+            .collect()
+    };
     if let Some(ext) = case_map(&extra).await {
         resp.extensions_mut().extend(ext);
+        resp.extensions_mut().insert(CaseNames(names));
     }
 }
 

@@ -442,6 +442,11 @@ fn encode_head(
     // and whether `chunked` must be added at its end.
     let mut open: Option<HeaderName> = None;
     let mut add_chunked = false;
+    let mut names = Namer {
+        spellings: parts.extensions.get::<super::head::CaseNames>(),
+        last: None,
+        nth: 0,
+    };
     let close_line = |dst: &mut Vec<u8>, open: &mut Option<HeaderName>, add_chunked: bool| {
         if open.take().is_some() {
             dst.extend_from_slice(if add_chunked {
@@ -465,7 +470,7 @@ fn encode_head(
                     Known::Exactly(n) => {
                         if !continues {
                             framing = Framing::Length(n);
-                            title_name(dst, name);
+                            names.write(dst, name);
                             dst.extend_from_slice(b": ");
                             dst.extend_from_slice(value.as_bytes());
                             wrote_len = true;
@@ -484,7 +489,7 @@ fn encode_head(
                             Some(_) => continue,
                             None => {
                                 framing = Framing::Length(len);
-                                title_name(dst, name);
+                                names.write(dst, name);
                                 dst.extend_from_slice(b": ");
                                 dst.extend_from_slice(value.as_bytes());
                                 wrote_len = true;
@@ -515,7 +520,7 @@ fn encode_head(
                     dst.extend_from_slice(b", ");
                 } else {
                     framing = Framing::Chunked;
-                    title_name(dst, name);
+                    names.write(dst, name);
                     dst.extend_from_slice(b": ");
                     open = Some(name.clone());
                 }
@@ -529,7 +534,7 @@ fn encode_head(
                 if continues {
                     dst.extend_from_slice(b", ");
                 } else {
-                    title_name(dst, name);
+                    names.write(dst, name);
                     dst.extend_from_slice(b": ");
                     open = Some(name.clone());
                 }
@@ -544,7 +549,7 @@ fn encode_head(
                 if continues {
                     dst.extend_from_slice(b", ");
                 } else {
-                    title_name(dst, name);
+                    names.write(dst, name);
                     dst.extend_from_slice(b": ");
                     open = Some(name.clone());
                 }
@@ -553,7 +558,7 @@ fn encode_head(
             }
             _ => {}
         }
-        title_name(dst, name);
+        names.write(dst, name);
         dst.extend_from_slice(b": ");
         dst.extend_from_slice(value.as_bytes());
         dst.extend_from_slice(b"\r\n");
@@ -562,7 +567,8 @@ fn encode_head(
     if !wrote_len {
         framing = match known {
             Known::Unknown if can_chunk => {
-                dst.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+                names.write(dst, &header::TRANSFER_ENCODING);
+                dst.extend_from_slice(b": chunked\r\n");
                 Framing::Chunked
             }
             // Only HTTP/1.0 answers go until the connection closes; for these the body
@@ -570,7 +576,8 @@ fn encode_head(
             Known::Unknown => Framing::Length(0),
             Known::Empty | Known::Exactly(0) => {
                 if !no_body_status && !head_request {
-                    dst.extend_from_slice(b"Content-Length: 0\r\n");
+                    names.write(dst, &header::CONTENT_LENGTH);
+                    dst.extend_from_slice(b": 0\r\n");
                 }
                 Framing::Length(0)
             }
@@ -578,7 +585,8 @@ fn encode_head(
                 if no_body_status {
                     Framing::Length(0)
                 } else {
-                    dst.extend_from_slice(b"Content-Length: ");
+                    names.write(dst, &header::CONTENT_LENGTH);
+                    dst.extend_from_slice(b": ");
                     let (digits, i) = crate::util::decimal(n);
                     dst.extend_from_slice(&digits[i..]);
                     dst.extend_from_slice(b"\r\n");
@@ -591,12 +599,40 @@ fn encode_head(
         framing = Framing::Length(0);
     }
     if !wrote_date {
-        dst.extend_from_slice(b"Date: ");
+        names.write(dst, &header::DATE);
+        dst.extend_from_slice(b": ");
         dst.extend_from_slice(super::head::date_now().as_bytes());
         dst.extend_from_slice(b"\r\n");
     }
     dst.extend_from_slice(b"\r\n");
     Ok((framing, is_last))
+}
+
+/// Writes header names as hyper does with a case map: the n-th line of a name takes the
+/// n-th spelling of that name in the map, if there is one; title case otherwise.
+struct Namer<'a> {
+    spellings: Option<&'a super::head::CaseNames>,
+    last: Option<HeaderName>,
+    nth: usize,
+}
+
+impl Namer<'_> {
+    fn write(&mut self, dst: &mut Vec<u8>, name: &HeaderName) {
+        if self.last.as_ref() != Some(name) {
+            self.last = Some(name.clone());
+            self.nth = 0;
+        }
+        let spelled = self.spellings.and_then(|s| {
+            s.0.iter()
+                .filter(|n| n.eq_ignore_ascii_case(name.as_str()))
+                .nth(self.nth)
+        });
+        self.nth += 1;
+        match spelled {
+            Some(n) => dst.extend_from_slice(n.as_bytes()),
+            None => title_name(dst, name),
+        }
+    }
 }
 
 /// A header name as hyper's title case writes it: upper case at the start and after `-`.
@@ -880,10 +916,77 @@ mod tests {
         text.split("\r\n")
             .map(|l| match l.strip_prefix("Date: ") {
                 Some(_) if !l.contains("2026 12:00:00") => "Date: FECHA",
+                _ if l.to_ascii_lowercase().starts_with("date: ")
+                    && !l.contains("2026 12:00:00") =>
+                {
+                    "date: FECHA"
+                }
                 _ => l,
             })
             .collect::<Vec<_>>()
             .join("\r\n")
+    }
+
+    /// [`make`], then the spelling of its names as the lab gives every answer
+    /// (`head::spell`), with the names an application wrote.
+    async fn spelled(
+        status: u16,
+        reason: Option<&'static str>,
+        headers: &[(&str, &str)],
+        body: &Made,
+        written: &[&str],
+    ) -> Response<Body> {
+        let mut resp = make(status, reason, headers, body);
+        if !written.is_empty() {
+            resp.extensions_mut().insert(super::super::head::Spelling(
+                written.iter().map(|n| n.to_string()).collect(),
+            ));
+        }
+        super::super::head::spell(&mut resp).await;
+        resp
+    }
+
+    #[tokio::test]
+    async fn names_are_spelled_as_hyper_spells_them_from_the_case_map() {
+        let date = ("date", "Mon, 07 Dec 2026 12:00:00 GMT");
+        let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+            (
+                vec![date, ("etag", "\"1-2\""), ("accept-ranges", "bytes")],
+                vec![],
+            ),
+            (
+                vec![date, ("www-authenticate", "Basic realm=\"x\"")],
+                vec![],
+            ),
+            (
+                vec![date, ("x-mi-cabecera", "1"), ("etag", "\"e\"")],
+                vec!["X-mi-Cabecera", "etag"],
+            ),
+            (
+                vec![
+                    date,
+                    ("set-cookie", "a=1"),
+                    ("set-cookie", "b=2"),
+                    ("set-cookie", "c=3"),
+                ],
+                vec!["set-cookie", "SET-COOKIE"],
+            ),
+            (vec![("x-sin-fecha", "1")], vec!["X-SIN-fecha", "DATE"]),
+            (vec![date, ("content-length", "2")], vec!["content-LENGTH"]),
+        ];
+        for (headers, written) in cases {
+            for body in [Made::Full("ok"), Made::Pieces(vec!["ok"])] {
+                let hyper =
+                    by_hyper("GET", spelled(200, None, &headers, &body, &written).await).await;
+                let (lean, _) =
+                    by_lean("GET", spelled(200, None, &headers, &body, &written).await).await;
+                assert_eq!(
+                    without_date(&lean),
+                    without_date(&hyper),
+                    "{headers:?} {written:?}"
+                );
+            }
+        }
     }
 
     #[tokio::test]
