@@ -229,6 +229,8 @@ enum Framing {
     /// Exactly this many bytes (0: none at all).
     Length(u64),
     Chunked,
+    /// Until the body ends, and then the connection (HTTP/1.0 without a length).
+    UntilClose,
 }
 
 /// What the body reported before the head was written (hyper's `BodyLength`).
@@ -261,9 +263,13 @@ where
     };
     out.clear();
     let (framing, is_last) = encode_head(&parts, known, head_request, out)?;
-    let Framing::Length(mut left) = framing else {
-        write_chunked(io, &mut body, out).await?;
-        return Ok(is_last);
+    let mut left = match framing {
+        Framing::Length(n) => n,
+        Framing::UntilClose => u64::MAX,
+        Framing::Chunked => {
+            write_chunked(io, &mut body, out).await?;
+            return Ok(is_last);
+        }
     };
     if left == 0 {
         io.write_all(out).await?;
@@ -303,7 +309,7 @@ where
     if !out.is_empty() {
         io.write_all(out).await?;
     }
-    if left > 0 {
+    if left > 0 && framing != Framing::UntilClose {
         // The body ended before its length: the client cannot tell where the next answer
         // starts, so the connection ends here (as hyper ends it).
         return Err(io::Error::new(
@@ -417,10 +423,17 @@ fn encode_head(
         return Err(io::Error::other("respuesta 1xx como respuesta final"));
     }
     let reason = parts.extensions.get::<hyper::ext::ReasonPhrase>();
-    if status == StatusCode::OK && reason.is_none() {
+    // An nph- script's answer keeps the version it was written with (hyper writes any other
+    // as HTTP/1.1, and has none for HTTP/0.9).
+    let http10 = match parts.version {
+        Version::HTTP_10 => true,
+        Version::HTTP_11 | Version::HTTP_2 => false,
+        _ => return Err(io::Error::other("versión de respuesta inesperada")),
+    };
+    if status == StatusCode::OK && reason.is_none() && !http10 {
         dst.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
     } else {
-        dst.extend_from_slice(b"HTTP/1.1 ");
+        dst.extend_from_slice(if http10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
         dst.extend_from_slice(status.as_str().as_bytes());
         dst.push(b' ');
         match reason {
@@ -432,7 +445,9 @@ fn encode_head(
     // What a HEAD answer, a 204 and a 304 may carry (hyper's `can_chunked`,
     // `can_have_content_length`).
     let no_body_status = matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
-    let can_chunk = !head_request && !no_body_status;
+    let can_body = !head_request && !no_body_status;
+    // hyper's `can_chunked`, and no chunks in an HTTP/1.0 answer.
+    let can_chunk = can_body && !http10;
     let mut framing = Framing::Length(0);
     let mut wrote_len = false;
     let mut wrote_date = false;
@@ -571,8 +586,12 @@ fn encode_head(
                 dst.extend_from_slice(b": chunked\r\n");
                 Framing::Chunked
             }
-            // Only HTTP/1.0 answers go until the connection closes; for these the body
-            // is dropped below.
+            // An HTTP/1.0 answer of unknown length goes until the connection closes; a
+            // HEAD answer, a 204 or a 304 has no body at all (dropped below).
+            Known::Unknown if http10 && can_body => {
+                is_last = true;
+                Framing::UntilClose
+            }
             Known::Unknown => Framing::Length(0),
             Known::Empty | Known::Exactly(0) => {
                 if !no_body_status && !head_request {
@@ -595,7 +614,7 @@ fn encode_head(
             }
         };
     }
-    if !can_chunk {
+    if !can_body {
         framing = Framing::Length(0);
     }
     if !wrote_date {
@@ -1000,6 +1019,29 @@ mod tests {
                 .iter()
                 .any(|(k, v)| *k == "connection" && v.eq_ignore_ascii_case("close"));
             assert_eq!(last, closes, "{method} {status} {headers:?}");
+        }
+    }
+
+    /// An nph- script's HTTP/1.0 answer: its own status line, no chunks, and a body of
+    /// unknown length that ends the connection.
+    #[tokio::test]
+    async fn an_http10_answer_is_written_as_hyper_writes_it() {
+        let date = ("date", "Mon, 07 Dec 2026 12:00:00 GMT");
+        for (body, ends) in [
+            (Made::Pieces(vec!["uno", "dos"]), true),
+            (Made::Full("tres"), false),
+            (Made::Empty, false),
+        ] {
+            for method in ["GET", "HEAD"] {
+                let mut a = make(200, None, &[date, ("transfer-encoding", "chunked")], &body);
+                *a.version_mut() = Version::HTTP_10;
+                let mut b = make(200, None, &[date, ("transfer-encoding", "chunked")], &body);
+                *b.version_mut() = Version::HTTP_10;
+                let hyper = by_hyper(method, a).await;
+                let (lean, last) = by_lean(method, b).await;
+                assert_eq!(without_date(&lean), without_date(&hyper), "{method}");
+                assert_eq!(last, ends && method == "GET", "{method}");
+            }
         }
     }
 
