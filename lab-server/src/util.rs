@@ -385,3 +385,51 @@ impl Hasher for FxHasher {
 /// A map with [`FxHasher`], for keys that come from the configuration (paths of scripts,
 /// addresses of sections), never from a request.
 pub type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// A bounded table of entries by a fast hash of their key: entries whose hashes collide share
+/// a short list (at most `chain` of them, so keys made to collide cannot make a lookup walk a
+/// long one), and past `max` entries the table starts again empty.
+#[derive(Debug)]
+pub struct HashChains<E> {
+    by_hash: FxMap<u64, Vec<E>>,
+    len: usize,
+    max: usize,
+    chain: usize,
+}
+
+impl<E> HashChains<E> {
+    pub fn new(max: usize, chain: usize) -> HashChains<E> {
+        HashChains {
+            by_hash: FxMap::default(),
+            len: 0,
+            max,
+            chain,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The entry with this hash that `is` picks.
+    pub fn find(&self, hash: u64, is: impl Fn(&E) -> bool) -> Option<&E> {
+        self.by_hash.get(&hash)?.iter().find(|e| is(e))
+    }
+
+    /// Keeps `entry` under `hash`, unless its list is full.
+    pub fn insert(&mut self, hash: u64, entry: E) {
+        if self.len >= self.max {
+            self.by_hash.clear();
+            self.len = 0;
+        }
+        let list = self.by_hash.entry(hash).or_default();
+        if list.len() < self.chain {
+            list.push(entry);
+            self.len += 1;
+        }
+    }
+}

@@ -33,7 +33,7 @@ use tokio::sync::watch;
 use super::handoff::HandOff;
 use super::request::{self, Conn};
 use super::server::Shared;
-use super::wire::Wire;
+use super::wire::{trim, Wire};
 use super::Body;
 
 /// How the loop left the connection.
@@ -208,19 +208,6 @@ fn parse(head: &[u8]) -> Option<Request<http_body_util::Empty<Bytes>>> {
     *req.version_mut() = Version::HTTP_11;
     *req.headers_mut() = headers;
     Some(req)
-}
-
-/// A field value without the spaces and tabs around it.
-fn trim(v: &[u8]) -> &[u8] {
-    let start = v
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(v.len());
-    let end = v
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |e| e + 1);
-    &v[start..end]
 }
 
 /// How the body of an answer goes on the wire.

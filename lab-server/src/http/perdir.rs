@@ -48,19 +48,7 @@ pub struct Target<'a> {
 /// directory): the same target on the same host always merges the same way while the
 /// configuration lives, so each is worked out once. Kept inside the configuration, so an
 /// entry never outlives the sections it points at; layers are kept as indices.
-#[derive(Default)]
-pub struct MergeCache(std::sync::Mutex<MergeTable>);
-
-/// The merges by a hash of their target (colliding targets share a list).
-#[derive(Default)]
-struct MergeTable {
-    by_hash: std::collections::HashMap<
-        u64,
-        Vec<CachedMerge>,
-        std::hash::BuildHasherDefault<crate::util::FxHasher>,
-    >,
-    len: usize,
-}
+pub struct MergeCache(std::sync::Mutex<crate::util::HashChains<CachedMerge>>);
 
 /// At most this many targets are kept; past it, the table starts again.
 const MERGE_CACHE_MAX: usize = 4096;
@@ -68,6 +56,15 @@ const MERGE_CACHE_MAX: usize = 4096;
 /// At most this many targets share a hash (the hash is fast, not collision-proof: URLs made
 /// to collide would otherwise make every lookup walk a long list).
 const MERGE_CHAIN_MAX: usize = 4;
+
+impl Default for MergeCache {
+    fn default() -> Self {
+        MergeCache(std::sync::Mutex::new(crate::util::HashChains::new(
+            MERGE_CACHE_MAX,
+            MERGE_CHAIN_MAX,
+        )))
+    }
+}
 
 fn target_hash(host: usize, target: &Target<'_>) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -108,7 +105,7 @@ impl Clone for MergeCache {
 
 impl std::fmt::Debug for MergeCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.0.lock().map(|t| t.len).unwrap_or(0);
+        let n = self.0.lock().map(|t| t.len()).unwrap_or(0);
         write!(f, "MergeCache({n})")
     }
 }
@@ -140,7 +137,7 @@ impl MergeCache {
         let key = host as *const HostConfig as usize;
         let hash = target_hash(key, target);
         let cache = self.0.lock().ok()?;
-        let hit = cache.by_hash.get(&hash)?.iter().find(|e| {
+        let hit = cache.find(hash, |e| {
             e.host == key
                 && e.url == target.url
                 && e.file_name.as_deref() == target.file_name
@@ -204,22 +201,17 @@ impl MergeCache {
         let key = host as *const HostConfig as usize;
         let hash = target_hash(key, target);
         let Ok(mut cache) = self.0.lock() else { return };
-        if cache.len >= MERGE_CACHE_MAX {
-            *cache = MergeTable::default();
-        }
-        let chain = cache.by_hash.entry(hash).or_default();
-        if chain.len() >= MERGE_CHAIN_MAX {
-            return;
-        }
-        chain.push(CachedMerge {
-            host: key,
-            dir: target.dir.map(Path::to_path_buf),
-            file_name: target.file_name.map(str::to_string),
-            url: target.url.to_string(),
-            layers,
-            options: eff.options,
-        });
-        cache.len += 1;
+        cache.insert(
+            hash,
+            CachedMerge {
+                host: key,
+                dir: target.dir.map(Path::to_path_buf),
+                file_name: target.file_name.map(str::to_string),
+                url: target.url.to_string(),
+                layers,
+                options: eff.options,
+            },
+        );
     }
 }
 

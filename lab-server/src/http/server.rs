@@ -1,7 +1,8 @@
 //! Listeners and connections of the Apache role.
 //!
-//! One accept task per bound address; each connection is served by hyper's HTTP/1.1 with
-//! the header read timeout of the snapshot current when it was accepted. Every request
+//! One accept task per bound address; each connection is served by the lean loop of
+//! [`lean`] while its requests are plain ones, then by hyper's HTTP/1.1, with the header
+//! read timeout of the snapshot current when it was accepted. Every request
 //! takes the snapshot current when it starts, so `reload` swaps configuration between two
 //! requests of the same keep-alive connection, and in-flight requests finish on the old one.
 //! A reload that drops a `Listen` stops accepting there and lets that listener's open
@@ -612,16 +613,14 @@ pub(super) async fn connection(
             };
             let (prefixed, pending) = io.into_parts();
             let (stream, rest) = prefixed.into_parts();
-            let mut extra = bytes::BytesMut::with_capacity(pending.len() + rest.len());
-            extra.extend_from_slice(&pending);
-            extra.extend_from_slice(&rest);
+            // What the wire holds back, what was never read.
             pass_on(
                 shared,
                 &conn,
                 port,
                 stream,
                 (to, head, flags),
-                extra.freeze(),
+                &[&pending, &rest],
             );
             return;
         }
@@ -698,33 +697,23 @@ pub(super) async fn connection(
     let (prefixed, pending) = parts.io.into_inner().into_parts();
     let (stream, rest) = prefixed.into_parts();
     // What hyper read but did not parse, what the wire holds back, what was never read.
-    let mut extra =
-        bytes::BytesMut::with_capacity(parts.read_buf.len() + pending.len() + rest.len());
-    extra.extend_from_slice(&parts.read_buf);
-    extra.extend_from_slice(&pending);
-    extra.extend_from_slice(&rest);
-    pass_on(
-        shared,
-        &conn,
-        port,
-        stream,
-        (to, head, flags),
-        extra.freeze(),
-    );
+    let read = [&parts.read_buf[..], &pending, &rest];
+    pass_on(shared, &conn, port, stream, (to, head, flags), &read);
 }
 
 /// Passes the connection on: to the process `to` leads to, with the head of the request
-/// that goes with it and the bytes read after it.
+/// that goes with it and the bytes read after it (`read`, in order).
 fn pass_on(
     shared: &Arc<Shared>,
     conn: &Conn,
     port: u16,
     stream: TcpStream,
     (to, head, flags): (std::os::unix::net::UnixStream, bytes::Bytes, u32),
-    extra: bytes::Bytes,
+    read: &[&[u8]],
 ) {
     let client = conn.peer;
     let served = conn.served.load(Ordering::Relaxed);
+    let extra: bytes::Bytes = read.concat().into();
     let packet = shared.packet(port, served, head, extra, flags);
     let Ok(stream) = stream.into_std() else {
         return;

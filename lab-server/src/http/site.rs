@@ -141,19 +141,15 @@ pub struct Site {
     mime_memo: std::sync::Mutex<MimeMemo>,
 }
 
-/// Type and languages of files, by a hash of their merge's layers and their path (colliding
-/// keys share a short list), and how many there are.
-#[derive(Debug, Default)]
-struct MimeMemo {
-    by_hash: crate::util::FxMap<u64, Vec<(u64, std::path::PathBuf, MimeAnswer)>>,
-    len: usize,
-}
+/// mod_mime's answers by a hash of their merge's layers and their path: (layers, path,
+/// answer).
+type MimeMemo = crate::util::HashChains<(u64, std::path::PathBuf, MimeAnswer)>;
 
 /// What mod_mime says of a file: its `Content-Type` and its languages.
 pub type MimeAnswer = (Option<String>, Vec<String>);
 
-/// At most this many answers are kept (past it the memo starts again); at most
-/// `MIME_CHAIN` per hash.
+/// At most this many answers are kept (past it the memo starts again), and this many per
+/// hash.
 const MIME_MEMO_MAX: usize = 4096;
 const MIME_CHAIN: usize = 4;
 
@@ -214,7 +210,7 @@ impl Site {
             server_header: http::HeaderValue::from_str(&config.server_tokens)
                 .unwrap_or(http::HeaderValue::from_static("Apache")),
             wsgi_settings: Default::default(),
-            mime_memo: Default::default(),
+            mime_memo: std::sync::Mutex::new(MimeMemo::new(MIME_MEMO_MAX, MIME_CHAIN)),
             config,
         })
     }
@@ -350,24 +346,13 @@ impl Site {
         h.write(path.as_os_str().as_encoded_bytes());
         let key = h.finish();
         if let Ok(memo) = self.mime_memo.lock() {
-            if let Some((_, _, answer)) = memo
-                .by_hash
-                .get(&key)
-                .and_then(|chain| chain.iter().find(|(l, p, _)| *l == layers && p == path))
-            {
+            if let Some((_, _, answer)) = memo.find(key, |(l, p, _)| *l == layers && p == path) {
                 return answer.clone();
             }
         }
         let answer = compute();
         if let Ok(mut memo) = self.mime_memo.lock() {
-            if memo.len >= MIME_MEMO_MAX {
-                *memo = MimeMemo::default();
-            }
-            let chain = memo.by_hash.entry(key).or_default();
-            if chain.len() < MIME_CHAIN {
-                chain.push((layers, path.to_path_buf(), answer.clone()));
-                memo.len += 1;
-            }
+            memo.insert(key, (layers, path.to_path_buf(), answer.clone()));
         }
         answer
     }

@@ -1021,7 +1021,8 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr(needle, hay)
 }
 
-fn trim(v: &[u8]) -> &[u8] {
+/// A field value without the spaces and tabs around it.
+pub(super) fn trim(v: &[u8]) -> &[u8] {
     let start = v
         .iter()
         .position(|&b| b != b' ' && b != b'\t')
