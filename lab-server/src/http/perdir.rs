@@ -767,10 +767,10 @@ mod tests {
         ];
         for (i, target) in kept.iter().enumerate() {
             let first = Effective::merge_walk(&config, host, target).unwrap();
-            assert_eq!(config.merge_cache.0.lock().unwrap().len, i + 1);
+            assert_eq!(config.merge_cache.0.lock().unwrap().len(), i + 1);
             let again = Effective::merge_walk(&config, host, target).unwrap();
             assert_eq!(
-                config.merge_cache.0.lock().unwrap().len,
+                config.merge_cache.0.lock().unwrap().len(),
                 i + 1,
                 "not kept twice"
             );
@@ -793,7 +793,7 @@ mod tests {
         let after = Effective::merge_walk(&config, host, &target).unwrap();
         assert_eq!(after.htaccess_files().len(), 1);
         assert_eq!(after.layers.len(), before.layers.len() + 1);
-        assert_eq!(config.merge_cache.0.lock().unwrap().len, kept.len());
+        assert_eq!(config.merge_cache.0.lock().unwrap().len(), kept.len());
     }
 
     #[test]
