@@ -709,128 +709,106 @@ mod tests {
         Pieces(Vec<&'static str>),
     }
 
+    /// One answer to write: the request's method, the answer's status, custom reason,
+    /// header lines and body.
+    struct Case {
+        method: &'static str,
+        status: u16,
+        reason: Option<&'static str>,
+        headers: Vec<(&'static str, &'static str)>,
+        body: Made,
+    }
+
+    const DATE: (&str, &str) = ("date", "Mon, 07 Dec 2026 12:00:00 GMT");
+
+    /// A case whose head has the fixed `Date` and then `headers`.
+    fn dated(
+        method: &'static str,
+        status: u16,
+        headers: &[(&'static str, &'static str)],
+        body: Made,
+    ) -> Case {
+        Case {
+            method,
+            status,
+            reason: None,
+            headers: std::iter::once(DATE)
+                .chain(headers.iter().copied())
+                .collect(),
+            body,
+        }
+    }
+
     /// The answers both writers are given: every rule of hyper's encoder that a plain
     /// request can meet.
-    fn cases() -> Vec<(
-        &'static str,
-        u16,
-        Option<&'static str>,
-        Vec<(&'static str, &'static str)>,
-        Made,
-    )> {
-        let date = ("date", "Mon, 07 Dec 2026 12:00:00 GMT");
-        vec![
-            (
+    fn cases() -> Vec<Case> {
+        use Made::{Empty, Full, Pieces};
+        let mut all = vec![
+            dated("GET", 200, &[("content-type", "text/html")], Full("hola\n")),
+            dated("GET", 200, &[("content-length", "5")], Full("hola\n")),
+            dated("GET", 200, &[], Pieces(vec!["uno", "", "dos"])),
+            dated(
                 "GET",
                 200,
-                None,
-                vec![date, ("content-type", "text/html")],
-                Made::Full("hola\n"),
-            ),
-            (
-                "GET",
-                200,
-                None,
-                vec![date, ("content-length", "5")],
-                Made::Full("hola\n"),
-            ),
-            (
-                "GET",
-                200,
-                None,
-                vec![date],
-                Made::Pieces(vec!["uno", "", "dos"]),
-            ),
-            (
-                "GET",
-                200,
-                None,
-                vec![
-                    date,
+                &[
                     ("transfer-encoding", "chunked"),
                     ("content-type", "text/plain"),
                 ],
-                Made::Pieces(vec!["Hola desde PHP\n"]),
+                Pieces(vec!["Hola desde PHP\n"]),
             ),
-            (
-                "GET",
-                200,
-                None,
-                vec![date, ("content-length", "3")],
-                Made::Pieces(vec!["abc"]),
-            ),
-            ("GET", 200, None, vec![date], Made::Empty),
-            (
-                "GET",
-                404,
-                None,
-                vec![date, ("content-length", "0")],
-                Made::Empty,
-            ),
-            ("GET", 304, None, vec![date, ("etag", "\"x\"")], Made::Empty),
-            ("GET", 304, None, vec![date], Made::Pieces(vec!["nada"])),
-            ("GET", 204, None, vec![date], Made::Full("x")),
-            ("HEAD", 200, None, vec![date], Made::Full("hola\n")),
-            (
+            dated("GET", 200, &[("content-length", "3")], Pieces(vec!["abc"])),
+            dated("GET", 200, &[], Empty),
+            dated("GET", 404, &[("content-length", "0")], Empty),
+            dated("GET", 304, &[("etag", "\"x\"")], Empty),
+            dated("GET", 304, &[], Pieces(vec!["nada"])),
+            dated("GET", 204, &[], Full("x")),
+            dated("HEAD", 200, &[], Full("hola\n")),
+            dated("HEAD", 200, &[("content-length", "5")], Empty),
+            dated("HEAD", 200, &[], Pieces(vec!["hola"])),
+            dated(
                 "HEAD",
                 200,
-                None,
-                vec![date, ("content-length", "5")],
-                Made::Empty,
+                &[("transfer-encoding", "chunked")],
+                Pieces(vec!["x"]),
             ),
-            ("HEAD", 200, None, vec![date], Made::Pieces(vec!["hola"])),
-            (
-                "HEAD",
-                200,
-                None,
-                vec![date, ("transfer-encoding", "chunked")],
-                Made::Pieces(vec!["x"]),
-            ),
-            ("GET", 200, Some("Todo Bien"), vec![date], Made::Full("ok")),
-            ("GET", 599, None, vec![date], Made::Full("raro")),
-            (
+            dated("GET", 599, &[], Full("raro")),
+            dated(
                 "GET",
                 200,
-                None,
-                vec![
-                    date,
+                &[
                     ("set-cookie", "a=1"),
                     ("set-cookie", "b=2"),
                     ("keep-alive", "timeout=5, max=100"),
                     ("connection", "Keep-Alive"),
                     ("x-powered-by", "PHP/8.2"),
                 ],
-                Made::Full("galletas"),
+                Full("galletas"),
             ),
-            (
+            dated("GET", 200, &[("connection", "close")], Full("fin")),
+            dated(
                 "GET",
                 200,
-                None,
-                vec![date, ("connection", "close")],
-                Made::Full("fin"),
+                &[("transfer-encoding", "gzip")],
+                Pieces(vec!["zz"]),
             ),
-            (
+            dated(
                 "GET",
                 200,
-                None,
-                vec![("server", "Apache")],
-                Made::Full("sin fecha"),
+                &[("trailer", "x-a"), ("trailer", "x-b")],
+                Pieces(vec!["t"]),
             ),
-            (
-                "GET",
-                200,
-                None,
-                vec![date, ("transfer-encoding", "gzip")],
-                Made::Pieces(vec!["zz"]),
-            ),
-            (
-                "GET",
-                200,
-                None,
-                vec![date, ("trailer", "x-a"), ("trailer", "x-b")],
-                Made::Pieces(vec!["t"]),
-            ),
-        ]
+        ];
+        let mut reason = dated("GET", 200, &[], Full("ok"));
+        reason.reason = Some("Todo Bien");
+        all.push(reason);
+        all.push(Case {
+            method: "GET",
+            status: 200,
+            reason: None,
+            headers: vec![("server", "Apache")],
+            body: Full("sin fecha"),
+        });
+        all
     }
 
     fn make(
@@ -954,23 +932,24 @@ mod tests {
 
     #[tokio::test]
     async fn names_are_spelled_as_hyper_spells_them_from_the_case_map() {
-        let date = ("date", "Mon, 07 Dec 2026 12:00:00 GMT");
-        let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+        // (header lines, names as an application wrote them)
+        type Spelled = (Vec<(&'static str, &'static str)>, Vec<&'static str>);
+        let cases: Vec<Spelled> = vec![
             (
-                vec![date, ("etag", "\"1-2\""), ("accept-ranges", "bytes")],
+                vec![DATE, ("etag", "\"1-2\""), ("accept-ranges", "bytes")],
                 vec![],
             ),
             (
-                vec![date, ("www-authenticate", "Basic realm=\"x\"")],
+                vec![DATE, ("www-authenticate", "Basic realm=\"x\"")],
                 vec![],
             ),
             (
-                vec![date, ("x-mi-cabecera", "1"), ("etag", "\"e\"")],
+                vec![DATE, ("x-mi-cabecera", "1"), ("etag", "\"e\"")],
                 vec!["X-mi-Cabecera", "etag"],
             ),
             (
                 vec![
-                    date,
+                    DATE,
                     ("set-cookie", "a=1"),
                     ("set-cookie", "b=2"),
                     ("set-cookie", "c=3"),
@@ -978,7 +957,7 @@ mod tests {
                 vec!["set-cookie", "SET-COOKIE"],
             ),
             (vec![("x-sin-fecha", "1")], vec!["X-SIN-fecha", "DATE"]),
-            (vec![date, ("content-length", "2")], vec!["content-LENGTH"]),
+            (vec![DATE, ("content-length", "2")], vec!["content-LENGTH"]),
         ];
         for (headers, written) in cases {
             for body in [Made::Full("ok"), Made::Pieces(vec!["ok"])] {
@@ -997,7 +976,14 @@ mod tests {
 
     #[tokio::test]
     async fn answers_are_written_byte_for_byte_as_hyper_writes_them() {
-        for (method, status, reason, headers, body) in cases() {
+        for Case {
+            method,
+            status,
+            reason,
+            headers,
+            body,
+        } in cases()
+        {
             let hyper = by_hyper(method, make(status, reason, &headers, &body)).await;
             let (lean, last) = by_lean(method, make(status, reason, &headers, &body)).await;
             let (hyper, lean) = (without_date(&hyper), without_date(&lean));
@@ -1013,16 +999,15 @@ mod tests {
     /// unknown length that ends the connection.
     #[tokio::test]
     async fn an_http10_answer_is_written_as_hyper_writes_it() {
-        let date = ("date", "Mon, 07 Dec 2026 12:00:00 GMT");
         for (body, ends) in [
             (Made::Pieces(vec!["uno", "dos"]), true),
             (Made::Full("tres"), false),
             (Made::Empty, false),
         ] {
             for method in ["GET", "HEAD"] {
-                let mut a = make(200, None, &[date, ("transfer-encoding", "chunked")], &body);
+                let mut a = make(200, None, &[DATE, ("transfer-encoding", "chunked")], &body);
                 *a.version_mut() = Version::HTTP_10;
-                let mut b = make(200, None, &[date, ("transfer-encoding", "chunked")], &body);
+                let mut b = make(200, None, &[DATE, ("transfer-encoding", "chunked")], &body);
                 *b.version_mut() = Version::HTTP_10;
                 let hyper = by_hyper(method, a).await;
                 let (lean, last) = by_lean(method, b).await;
