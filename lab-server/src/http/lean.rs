@@ -518,29 +518,15 @@ fn encode_head(
                 }
                 wrote_len = true;
                 add_chunked = !is_chunked(value);
-                if continues {
-                    dst.extend_from_slice(b", ");
-                } else {
-                    framing = Framing::Chunked;
-                    names.write(dst, name);
-                    dst.extend_from_slice(b": ");
-                    open = Some(name.clone());
-                }
-                dst.extend_from_slice(value.as_bytes());
+                framing = Framing::Chunked;
+                joined(dst, &mut names, &mut open, name, value);
                 continue;
             }
             header::CONNECTION => {
                 if has_token(value, b"close") {
                     is_last = true;
                 }
-                if continues {
-                    dst.extend_from_slice(b", ");
-                } else {
-                    names.write(dst, name);
-                    dst.extend_from_slice(b": ");
-                    open = Some(name.clone());
-                }
-                dst.extend_from_slice(value.as_bytes());
+                joined(dst, &mut names, &mut open, name, value);
                 continue;
             }
             header::DATE => wrote_date = true,
@@ -548,14 +534,7 @@ fn encode_head(
                 if !can_chunk {
                     continue;
                 }
-                if continues {
-                    dst.extend_from_slice(b", ");
-                } else {
-                    names.write(dst, name);
-                    dst.extend_from_slice(b": ");
-                    open = Some(name.clone());
-                }
-                dst.extend_from_slice(value.as_bytes());
+                joined(dst, &mut names, &mut open, name, value);
                 continue;
             }
             _ => {}
@@ -612,6 +591,25 @@ fn encode_head(
     }
     dst.extend_from_slice(b"\r\n");
     Ok((framing, is_last))
+}
+
+/// A value of a field whose repeated values hyper writes on one line: after `, ` when the
+/// field's line is the one open, else on a new line that stays open.
+fn joined(
+    dst: &mut Vec<u8>,
+    names: &mut Namer<'_>,
+    open: &mut Option<HeaderName>,
+    name: &HeaderName,
+    value: &HeaderValue,
+) {
+    if open.as_ref() == Some(name) {
+        dst.extend_from_slice(b", ");
+    } else {
+        names.write(dst, name);
+        dst.extend_from_slice(b": ");
+        *open = Some(name.clone());
+    }
+    dst.extend_from_slice(value.as_bytes());
 }
 
 /// Writes header names as hyper does with a case map: the n-th line of a name takes the
