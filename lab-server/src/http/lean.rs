@@ -470,13 +470,11 @@ fn encode_head(
                 }
                 match known {
                     Known::Exactly(n) => {
+                        // hyper writes the first value and drops the others.
                         if !continues {
                             framing = Framing::Length(n);
-                            names.write(dst, name);
-                            dst.extend_from_slice(b": ");
-                            dst.extend_from_slice(value.as_bytes());
                             wrote_len = true;
-                            open = Some(name.clone());
+                            joined(dst, &mut names, &mut open, name, value);
                         }
                         continue;
                     }
@@ -491,12 +489,9 @@ fn encode_head(
                             Some(_) => continue,
                             None => {
                                 framing = Framing::Length(len);
-                                names.write(dst, name);
-                                dst.extend_from_slice(b": ");
-                                dst.extend_from_slice(value.as_bytes());
                                 wrote_len = true;
-                                open = Some(name.clone());
                                 prev_len = Some(len);
+                                joined(dst, &mut names, &mut open, name, value);
                                 continue;
                             }
                         }
@@ -622,15 +617,19 @@ struct Namer<'a> {
 
 impl Namer<'_> {
     fn write(&mut self, dst: &mut Vec<u8>, name: &HeaderName) {
+        // Without a map (most answers) every name is title-cased: nothing to count.
+        let Some(spellings) = self.spellings else {
+            return title_name(dst, name);
+        };
         if self.last.as_ref() != Some(name) {
             self.last = Some(name.clone());
             self.nth = 0;
         }
-        let spelled = self.spellings.and_then(|s| {
-            s.0.iter()
-                .filter(|n| n.eq_ignore_ascii_case(name.as_str()))
-                .nth(self.nth)
-        });
+        let spelled = spellings
+            .0
+            .iter()
+            .filter(|n| n.eq_ignore_ascii_case(name.as_str()))
+            .nth(self.nth);
         self.nth += 1;
         match spelled {
             Some(n) => dst.extend_from_slice(n.as_bytes()),
