@@ -25,6 +25,10 @@ const PIECES: &str = "def application(environ, start_response):\n    start_respo
 /// The body it was sent, and the method.
 const ECHO: &str = "def application(environ, start_response):\n    body = environ['wsgi.input'].read()\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [environ['REQUEST_METHOD'].encode() + b' ' + body]\n";
 
+/// Every `environ` entry but the per-request objects, one `key=repr(value)` per line; then
+/// it changes its `environ` (which must not reach any later request).
+const DUMP: &str = "def application(environ, start_response):\n    skip = ('wsgi.input', 'wsgi.errors', 'wsgi.file_wrapper')\n    text = '\\n'.join('%s=%r' % (k, environ[k]) for k in sorted(environ) if k not in skip)\n    environ['PATH_INFO'] = 'cambiado'\n    environ['x.propia'] = 'de la app'\n    del environ['QUERY_STRING']\n    start_response('200 OK', [('Content-Type', 'text/plain; charset=utf-8')])\n    return [text.encode('utf-8')]\n";
+
 fn lab(threads: u32) -> TestLab {
     let mut lab = TestLab::new();
     lab.lab(&["a2enmod", "wsgi"]).assert_code(0);
@@ -32,6 +36,7 @@ fn lab(threads: u32) -> TestLab {
     lab.write("var/www/app/ticks.wsgi", TICKS);
     lab.write("var/www/app/pieces.wsgi", PIECES);
     lab.write("var/www/app/echo.wsgi", ECHO);
+    lab.write("var/www/app/dump.wsgi", DUMP);
     lab.write(
         "var/www/app/version.wsgi",
         "def application(environ, start_response):\n    start_response('200 OK', [('Content-Type', 'text/plain')])\n    return [b'version 1']\n",
@@ -39,7 +44,7 @@ fn lab(threads: u32) -> TestLab {
     lab.lab(&["a2dissite", "000-default"]).assert_code(0);
     lab.add_site(
         "app",
-        &format!("<VirtualHost *:80>\n    ServerName localhost\n    WSGIDaemonProcess g processes=1 threads={threads}\n    WSGIProcessGroup g\n    WSGIScriptAlias /meet /var/www/app/meet.wsgi\n    WSGIScriptAlias /ticks /var/www/app/ticks.wsgi\n    WSGIScriptAlias /pieces /var/www/app/pieces.wsgi\n    WSGIScriptAlias /echo /var/www/app/echo.wsgi\n    WSGIScriptAlias /version /var/www/app/version.wsgi\n    WSGIScriptAlias /e/meet /var/www/app/meet.wsgi process-group=%{{GLOBAL}}\n    WSGIScriptAlias /e/ticks /var/www/app/ticks.wsgi process-group=%{{GLOBAL}}\n    <Directory /var/www/app>\n        Require all granted\n    </Directory>\n</VirtualHost>\n"),
+        &format!("<VirtualHost *:80>\n    ServerName localhost\n    WSGIDaemonProcess g processes=1 threads={threads}\n    WSGIProcessGroup g\n    WSGIScriptAlias /meet /var/www/app/meet.wsgi\n    WSGIScriptAlias /ticks /var/www/app/ticks.wsgi\n    WSGIScriptAlias /pieces /var/www/app/pieces.wsgi\n    WSGIScriptAlias /echo /var/www/app/echo.wsgi\n    WSGIScriptAlias /dump /var/www/app/dump.wsgi\n    WSGIScriptAlias /otro /var/www/app/dump.wsgi\n    WSGIScriptAlias /version /var/www/app/version.wsgi\n    WSGIScriptAlias /e/meet /var/www/app/meet.wsgi process-group=%{{GLOBAL}}\n    WSGIScriptAlias /e/ticks /var/www/app/ticks.wsgi process-group=%{{GLOBAL}}\n    <Directory /var/www/app>\n        Require all granted\n    </Directory>\n</VirtualHost>\n"),
     );
     lab.start();
     lab
@@ -189,4 +194,67 @@ fn requests_with_and_without_a_body_share_one_connection() {
         let r = read_response(&mut c, false).unwrap();
         assert_eq!(r.text(), format!("POST {body}"), "{r}\n{}", error_log(&lab));
     }
+}
+
+/// `environ` as a map from the lines [`DUMP`] answers.
+fn environ_of(r: &Response) -> std::collections::BTreeMap<String, String> {
+    r.text()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// One thread serves every request here, so each `environ` is built right after another
+/// one: each must still say exactly what its own request was, whatever the one before had
+/// or the application changed in it.
+#[test]
+fn each_request_gets_an_environ_of_its_own() {
+    let lab = lab(1);
+    let mut c = connect(&lab);
+    let dump = |c: &mut TcpStream, target: &str, extra: &str| {
+        let req = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\n{extra}\r\n");
+        c.write_all(req.as_bytes()).unwrap();
+        let r = read_response(c, false).unwrap();
+        assert_eq!(r.status, 200, "{r}\n{}", error_log(&lab));
+        environ_of(&r)
+    };
+    let port = |c: &TcpStream| format!("'{}'", c.local_addr().unwrap().port());
+    let first = dump(&mut c, "/dump/a?x=1", "X-Uno: 1\r\n");
+    assert_eq!(first["PATH_INFO"], "'/a'", "{first:?}");
+    assert_eq!(first["mod_wsgi.path_info"], "'/a'");
+    assert_eq!(first["QUERY_STRING"], "'x=1'");
+    assert_eq!(first["HTTP_X_UNO"], "'1'");
+    assert_eq!(first["SCRIPT_NAME"], "'/dump'");
+    assert_eq!(first["mod_wsgi.script_name"], "'/dump'");
+    assert_eq!(first["REMOTE_PORT"], port(&c));
+    assert!(!first.contains_key("x.propia"), "{first:?}");
+
+    // The same keys, other values; then a header less; then the other alias.
+    let second = dump(&mut c, "/dump/b?x=2", "X-Uno: 2\r\n");
+    assert_eq!(second["PATH_INFO"], "'/b'", "{second:?}");
+    assert_eq!(second["mod_wsgi.path_info"], "'/b'");
+    assert_eq!(second["QUERY_STRING"], "'x=2'");
+    assert_eq!(second["REQUEST_URI"], "'/dump/b?x=2'");
+    assert_eq!(second["HTTP_X_UNO"], "'2'");
+    assert!(!second.contains_key("x.propia"), "{second:?}");
+    let third = dump(&mut c, "/dump/b?x=2", "");
+    assert!(!third.contains_key("HTTP_X_UNO"), "{third:?}");
+    assert_eq!(third["QUERY_STRING"], "'x=2'");
+    let other = dump(&mut c, "/otro/c", "X-Uno: 1\r\n");
+    assert_eq!(other["SCRIPT_NAME"], "'/otro'", "{other:?}");
+    assert_eq!(other["mod_wsgi.script_name"], "'/otro'");
+    assert_eq!(other["PATH_INFO"], "'/c'");
+    assert_eq!(other["QUERY_STRING"], "''");
+
+    // The first request again, from another connection: the same environ but its port.
+    let mut d = connect(&lab);
+    let again = dump(&mut d, "/dump/a?x=1", "X-Uno: 1\r\n");
+    assert_eq!(again["REMOTE_PORT"], port(&d));
+    let without_port = |e: &std::collections::BTreeMap<String, String>| {
+        let mut e = e.clone();
+        e.remove("REMOTE_PORT");
+        e
+    };
+    assert_eq!(without_port(&again), without_port(&first));
 }

@@ -128,27 +128,25 @@ pub fn choose<'a>(
     }
 }
 
-/// The key of the per-handler counters (`crate::http::site::Stats::handler`).
-fn stats_key(handler: &Handler<'_>, call: &Call<'_, '_>) -> std::borrow::Cow<'static, str> {
-    match handler {
-        Handler::Static => "static".into(),
-        Handler::ServerStatus => "server-status".into(),
-        Handler::ScriptCacheStatus => "scriptcache-status".into(),
+/// Writes the key of the per-handler counters (`crate::http::site::Stats::handler`).
+fn stats_key(out: &mut String, handler: &Handler<'_>, call: &Call<'_, '_>) {
+    let fixed = match handler {
+        Handler::Static => "static",
+        Handler::ServerStatus => "server-status",
+        Handler::ScriptCacheStatus => "scriptcache-status",
         Handler::Wsgi(m) => {
             let settings = call.site.wsgi_settings(call.ctx.host, m.alias);
-            match &settings.process_group {
-                Some((g, _)) if !g.is_empty() => format!("wsgi:{g}").into(),
-                _ => "wsgi:".into(),
+            out.push_str("wsgi:");
+            if let Some((g, _)) = &settings.process_group {
+                out.push_str(g);
             }
+            return;
         }
-        Handler::Cgi | Handler::Action(..) => "cgi".into(),
-        Handler::ModPhp => "php:mod_php".into(),
-        Handler::ProxyFcgi => {
-            let mut key = String::new();
-            fcgi_stats_key(&mut key, call);
-            key.into()
-        }
-    }
+        Handler::Cgi | Handler::Action(..) => "cgi",
+        Handler::ModPhp => "php:mod_php",
+        Handler::ProxyFcgi => return fcgi_stats_key(out, call),
+    };
+    out.push_str(fixed);
 }
 
 /// The counters' key of a `SetHandler proxy:...` request: `fcgi:` and the socket or
@@ -169,8 +167,8 @@ fn fcgi_stats_key(out: &mut String, call: &Call<'_, '_>) {
     out.push_str(target);
 }
 
-/// The counters of `handler`; the key of a FastCGI one is put together in a buffer of the
-/// thread rather than a new string per request.
+/// The counters of `handler`; the key is put together in a buffer of the thread rather
+/// than a new string per request.
 fn handler_stats(
     handler: &Handler<'_>,
     call: &Call<'_, '_>,
@@ -178,18 +176,18 @@ fn handler_stats(
     thread_local! {
         static KEY: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
-    if matches!(handler, Handler::ProxyFcgi) {
-        let hit = KEY.with(|key| {
-            let mut key = key.try_borrow_mut().ok()?;
+    KEY.with(|key| match key.try_borrow_mut() {
+        Ok(mut key) => {
             key.clear();
-            fcgi_stats_key(&mut key, call);
-            Some(call.site.stats.handler(&key))
-        });
-        if let Some(stats) = hit {
-            return stats;
+            stats_key(&mut key, handler, call);
+            call.site.stats.handler(&key)
         }
-    }
-    call.site.stats.handler(&stats_key(handler, call))
+        Err(_) => {
+            let mut key = String::new();
+            stats_key(&mut key, handler, call);
+            call.site.stats.handler(&key)
+        }
+    })
 }
 
 /// A request counted in a handler's `stats`: busy from [`Counted::start`] until it is

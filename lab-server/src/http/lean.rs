@@ -250,6 +250,14 @@ where
     };
     out.clear();
     let (framing, is_last) = encode_head(&parts, known, head_request, out)?;
+    io.announce(
+        out.len(),
+        match framing {
+            Framing::Length(n) => Some(n),
+            Framing::Chunked => None,
+            Framing::UntilClose => Some(u64::MAX),
+        },
+    );
     let mut left = match framing {
         Framing::Length(n) => n,
         Framing::UntilClose => u64::MAX,

@@ -3,9 +3,13 @@
 //! (`[Tue Dec 01 07:37:09.123456 2026] [core:info] [pid 12:tid 34] [client 127.0.0.1:5] ...`).
 //!
 //! As in Apache, a line reaches the file when its request ends (`curl ... && tail -1
-//! access.log` shows it), and the error log is never held back. Only with `BufferedLogs On`
-//! do access log lines wait in an in-memory buffer per file until it fills or a flusher task
-//! runs (every [`FLUSH_EVERY`]). Times are local, with the server's offset, like Apache's.
+//! access.log` shows it), and the error log is never held back. An access log line is
+//! written before the thread that served its request next waits for the network, together
+//! with the lines of the other requests that thread finished meanwhile: one `write` for all
+//! of them under load, microseconds after the answer went out when idle. Only with
+//! `BufferedLogs On` do access log lines wait in an in-memory buffer per file until it fills
+//! or a flusher task runs (every [`FLUSH_EVERY`]). Times are local, with the server's
+//! offset, like Apache's.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -29,6 +33,10 @@ pub struct LogFile {
     file: std::fs::File,
     /// Lines held back (`BufferedLogs On`).
     buf: Mutex<Vec<u8>>,
+    /// Lines to write before the runtime next waits ([`LogFile::line_soon`]).
+    soon: Mutex<Vec<u8>>,
+    /// Held while `soon`'s lines are taken and written, so they reach the file in order.
+    writing: Mutex<()>,
 }
 
 impl LogFile {
@@ -43,6 +51,8 @@ impl LogFile {
         Ok(LogFile {
             file,
             buf: Mutex::new(Vec::new()),
+            soon: Mutex::new(Vec::new()),
+            writing: Mutex::new(()),
         })
     }
 
@@ -87,7 +97,39 @@ impl LogFile {
         }
     }
 
+    /// Appends one line to be written once the tasks ready on this runtime thread have run
+    /// (`BufferedLogs Off`): the lines of the requests that end meanwhile go out in the same
+    /// `write`. Outside a runtime, at once.
+    pub fn line_soon(self: &Arc<Self>, text: &str) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return self.line_now(text);
+        };
+        let first = {
+            let mut soon = self.soon.lock().unwrap_or_else(|p| p.into_inner());
+            let first = soon.is_empty();
+            soon.extend_from_slice(text.as_bytes());
+            soon.push(b'\n');
+            first
+        };
+        if first {
+            // Dropped unrun (the runtime shutting down) it still writes the lines.
+            let guard = SoonFlush(Arc::clone(self));
+            runtime.spawn(async move {
+                // Behind every task already woken on this thread.
+                tokio::task::yield_now().await;
+                drop(guard);
+            });
+        }
+    }
+
+    fn flush_soon(&self) {
+        let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut lines = std::mem::take(&mut *self.soon.lock().unwrap_or_else(|p| p.into_inner()));
+        self.write_out(&mut lines);
+    }
+
     pub fn flush(&self) {
+        self.flush_soon();
         let mut buf = self.held();
         self.write_out(&mut buf);
     }
@@ -99,6 +141,15 @@ impl LogFile {
         // A failing disk must not take the server down; the lines are dropped.
         let _ = (&self.file).write_all(buf);
         buf.clear();
+    }
+}
+
+/// Writes a file's [`LogFile::line_soon`] lines when dropped.
+struct SoonFlush(Arc<LogFile>);
+
+impl Drop for SoonFlush {
+    fn drop(&mut self) {
+        self.0.flush_soon();
     }
 }
 
@@ -728,6 +779,48 @@ fn thread_number() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scratch_log(name: &str) -> (PathBuf, Arc<LogFile>) {
+        let dir = std::env::temp_dir().join(format!("lab-log-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("access.log");
+        let file = Arc::new(LogFile::open(&path).expect("log"));
+        (path, file)
+    }
+
+    #[test]
+    fn lines_for_soon_reach_the_file_in_order_once_the_ready_tasks_ran() {
+        let (path, file) = scratch_log("soon");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            file.line_soon("uno");
+            file.line_soon("dos");
+            // The other lines of this tick wait with them.
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+            file.line_now("tres (error log, at once)");
+            file.line_soon("cuatro");
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+        });
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "tres (error log, at once)\nuno\ndos\ncuatro\n"
+        );
+        // A runtime that stops before the writing task ran still writes its lines.
+        rt.block_on(async { file.line_soon("cinco") });
+        drop(rt);
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .ends_with("cuatro\ncinco\n"));
+        // Outside a runtime: at once.
+        file.line_soon("seis");
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .ends_with("cinco\nseis\n"));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
 
     #[test]
     fn addresses_and_numbers_print_as_display_does() {

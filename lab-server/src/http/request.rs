@@ -369,7 +369,7 @@ where
                 if site.config.buffered_logs {
                     file.line(&format.render(&entry));
                 } else {
-                    file.line_now(&format.render(&entry));
+                    file.line_soon(&format.render(&entry));
                 }
             }
         } else {
@@ -465,7 +465,7 @@ impl Drop for LogTail {
             if self.site.config.buffered_logs {
                 file.line(&line);
             } else {
-                file.line_now(&line);
+                file.line_soon(&line);
             }
         }
     }

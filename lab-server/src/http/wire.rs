@@ -358,6 +358,9 @@ struct Writer {
     expects: VecDeque<Expect>,
     /// A silent answer has begun: from here on nothing is written.
     silent: bool,
+    /// The length of the next head and how its body goes, told by a writer that knows them
+    /// ([`Wire::announce`]) so the head need not be read again.
+    announced: Option<(usize, Out)>,
 }
 
 impl Writer {
@@ -425,7 +428,21 @@ impl Writer {
                         }
                     }
                     let rest = &input[i..];
+                    let announced = if seen.is_empty() {
+                        self.announced.take()
+                    } else {
+                        None
+                    };
                     if seen.is_empty() && expect.version == Version::Http11 {
+                        if let Some((used, body)) = announced.filter(|(n, _)| *n <= rest.len()) {
+                            segs.push(Seg::Pass(used));
+                            i += used;
+                            self.out = match body {
+                                Out::Body(0) => self.next_head(),
+                                body => body,
+                            };
+                            continue;
+                        }
                         // The usual case: a whole head in one write, passed on as it is.
                         if let Some(at) = memchr::memmem::find(rest, b"\r\n\r\n") {
                             let used = at + 4;
@@ -617,6 +634,7 @@ impl<S> Wire<S> {
                 },
                 expects: VecDeque::new(),
                 silent: false,
+                announced: None,
             },
             segs: Vec::new(),
             timeouts: None,
@@ -655,6 +673,19 @@ impl<S> Wire<S> {
         let mut pending = self.deliver[self.delivered..].to_vec();
         pending.extend_from_slice(&self.inbuf);
         (self.io, pending)
+    }
+
+    /// The next answer's head is `head` bytes long and its body is `body` bytes, chunked
+    /// (`None`) or ends with the connection (`u64::MAX`): said by a writer that built the
+    /// head, before writing it. The head then goes out without being read again, when it is
+    /// in one write to an HTTP/1.1 request (otherwise it is read as usual).
+    pub fn announce(&mut self, head: usize, body: Option<u64>) {
+        let body = match body {
+            None => Out::Chunked(Chunks::default()),
+            Some(u64::MAX) => Out::UntilClose,
+            Some(n) => Out::Body(n),
+        };
+        self.writer.announced = Some((head, body));
     }
 
     /// Puts back bytes this wire handed out and nobody used: they are handed out again

@@ -217,7 +217,9 @@ pub fn init_interpreter(settings: &InterpreterSettings) -> Result<(), String> {
 /// the lookup or the insertion itself, never while Python code runs (so it cannot deadlock
 /// with the interpreter lock). Loading a script is serialized by a Python `RLock`.
 pub struct Scripts {
-    modules: Mutex<crate::util::FxMap<String, crate::util::FxMap<PathBuf, Loaded>>>,
+    /// By group, then by the script's path as written (its bytes are hashed; a `Path`'s
+    /// hash walks its components).
+    modules: Mutex<crate::util::FxMap<String, crate::util::FxMap<std::ffi::OsString, Loaded>>>,
     lock: Py<PyAny>,
 }
 
@@ -249,7 +251,7 @@ impl Scripts {
         now: Option<f64>,
     ) -> Option<Bound<'py, PyAny>> {
         let modules = self.modules.lock().ok()?;
-        let loaded = modules.get(group)?.get(path)?;
+        let loaded = modules.get(group)?.get(path.as_os_str())?;
         now.is_none_or(|t| t == loaded.stamp)
             .then(|| loaded.module.bind(py).clone())
     }
@@ -260,7 +262,7 @@ impl Scripts {
         let old = self.modules.lock().ok().and_then(|mut m| {
             m.entry(group.to_string())
                 .or_default()
-                .insert(path.to_path_buf(), loaded)
+                .insert(path.as_os_str().to_owned(), loaded)
         });
         drop(old);
     }
@@ -1512,18 +1514,154 @@ const fn at(name: &str) -> usize {
     panic!("not a key of ALWAYS")
 }
 
+/// The `environ` of a recent request served on this thread, as it was before its own
+/// objects (`wsgi.input`, `wsgi.errors`) went in. A request with the same keys starts from a
+/// copy of it and sets only the values that differ: from one request to the next on a
+/// keep-alive connection usually none, from another connection `REMOTE_PORT`. Strings are
+/// immutable, so the copies share them safely; each request still gets a dict of its own.
+struct Recent {
+    /// The request's variables, then the `extra` ones, as passed to [`build_environ`].
+    keys: Vec<std::borrow::Cow<'static, str>>,
+    values: Vec<String>,
+    flags: (bool, bool),
+    dict: Py<PyDict>,
+}
+
+/// How many differently shaped `environ`s a thread keeps (one per application it serves,
+/// usually).
+const RECENT_KEPT: usize = 4;
+
+thread_local! {
+    static RECENT: std::cell::RefCell<Vec<Recent>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Recent {
+    fn fits(&self, vars: &Environ, extra: &[(&str, &str)], flags: (bool, bool)) -> bool {
+        self.flags == flags
+            && self.keys.len() == vars.len() + extra.len()
+            && self.keys.iter().map(|k| k.as_ref()).eq(vars
+                .iter()
+                .map(|(k, _)| k.as_ref())
+                .chain(extra.iter().map(|(k, _)| *k)))
+    }
+
+    /// Brings the kept dict up to this request's values (its keys are the same).
+    fn update(
+        &mut self,
+        py: Python<'_>,
+        t: &EnvironTemplate,
+        vars: &Environ,
+        extra: &[(&str, &str)],
+    ) -> PyResult<()> {
+        let dict = self.dict.bind(py);
+        let news = vars
+            .iter()
+            .map(|(_, v)| v.as_str())
+            .chain(extra.iter().map(|(_, v)| *v));
+        for (i, new) in news.enumerate() {
+            if self.values[i] == new {
+                continue;
+            }
+            let key = self.keys[i].as_ref();
+            let value = t.value(py, new).into_any();
+            match always_index(key, 0) {
+                Some(at) => dict.set_item(t.always[at].bind(py), &value)?,
+                None => dict.set_item(t.key(py, key), &value)?,
+            }
+            match key {
+                "SCRIPT_NAME" => dict.set_item(
+                    t.always[const { at("mod_wsgi.script_name") }].bind(py),
+                    &value,
+                )?,
+                "PATH_INFO" => dict.set_item(
+                    t.always[const { at("mod_wsgi.path_info") }].bind(py),
+                    &value,
+                )?,
+                _ => {}
+            }
+            self.values[i].clear();
+            self.values[i].push_str(new);
+        }
+        Ok(())
+    }
+}
+
 fn build_environ<'py>(
     py: Python<'py>,
     vars: &Environ,
     input: Box<dyn BodySource>,
     errors: Errors,
     extra: &[(&str, &str)],
-    (multiprocess, multithread): (bool, bool),
+    flags: (bool, bool),
 ) -> PyResult<Bound<'py, PyDict>> {
     let t = EnvironTemplate::get(py)?;
+    let d = RECENT.with(|recent| -> PyResult<Bound<'py, PyDict>> {
+        let mut recent = recent.borrow_mut();
+        if let Some(i) = recent.iter().position(|r| r.fits(vars, extra, flags)) {
+            // Most recently used first.
+            recent[..=i].rotate_right(1);
+            let r = &mut recent[0];
+            r.update(py, t, vars, extra)?;
+            return r.dict.bind(py).copy();
+        }
+        let kept = first_environ(py, t, vars, extra, flags)?;
+        let d = kept.copy()?;
+        if recent.len() >= RECENT_KEPT {
+            recent.pop();
+        }
+        recent.insert(
+            0,
+            Recent {
+                keys: vars
+                    .iter()
+                    .map(|(k, _)| k.clone())
+                    .chain(
+                        extra
+                            .iter()
+                            .map(|(k, _)| std::borrow::Cow::Owned(k.to_string())),
+                    )
+                    .collect(),
+                values: vars
+                    .iter()
+                    .map(|(_, v)| v.clone())
+                    .chain(extra.iter().map(|(_, v)| v.to_string()))
+                    .collect(),
+                flags,
+                dict: kept.unbind(),
+            },
+        );
+        Ok(d)
+    })?;
+    d.set_item(
+        t.always[const { at("wsgi.input") }].bind(py),
+        Bound::new(
+            py,
+            Input {
+                rx: input,
+                buf: BytesMut::new(),
+                eof: false,
+            },
+        )?,
+    )?;
+    d.set_item(
+        t.always[const { at("wsgi.errors") }].bind(py),
+        Bound::new(py, errors)?,
+    )?;
+    Ok(d)
+}
+
+/// An `environ` made from the template: every variable of the request, `wsgi.input` and
+/// `wsgi.errors` left as `None` for the caller.
+fn first_environ<'py>(
+    py: Python<'py>,
+    t: &EnvironTemplate,
+    vars: &Environ,
+    extra: &[(&str, &str)],
+    (multiprocess, multithread): (bool, bool),
+) -> PyResult<Bound<'py, PyDict>> {
     let d = t.dict.bind(py).copy()?;
     // Which keys of the template this request set (any left are removed at the end).
-    let mut set = 0u64;
+    let mut set = (1u64 << const { at("wsgi.input") }) | (1u64 << const { at("wsgi.errors") });
     let mut put_at = |d: &Bound<'py, PyDict>, i: usize, v: Bound<'py, PyAny>| -> PyResult<()> {
         set |= 1 << i;
         d.set_item(t.always[i].bind(py), v)
@@ -1563,24 +1701,6 @@ fn build_environ<'py>(
         t.value(py, "http")
     };
     put_at(&d, const { at("wsgi.url_scheme") }, scheme.into_any())?;
-    put_at(
-        &d,
-        const { at("wsgi.input") },
-        Bound::new(
-            py,
-            Input {
-                rx: input,
-                buf: BytesMut::new(),
-                eof: false,
-            },
-        )?
-        .into_any(),
-    )?;
-    put_at(
-        &d,
-        const { at("wsgi.errors") },
-        Bound::new(py, errors)?.into_any(),
-    )?;
     put_at(
         &d,
         const { at("wsgi.multithread") },

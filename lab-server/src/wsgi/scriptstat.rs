@@ -52,7 +52,9 @@ const MAX_KNOWN: usize = 4096;
 
 struct Watcher {
     fd: OwnedFd,
-    known: crate::util::FxMap<PathBuf, Stamp>,
+    /// By the script's path as written (its bytes are hashed; a `Path`'s hash walks its
+    /// components).
+    known: crate::util::FxMap<OsString, Stamp>,
     /// For each directory watch, the names in it on the path of a remembered script.
     names: HashMap<i32, HashSet<OsString>>,
     /// The watches of the scripts themselves: any event on them counts.
@@ -112,7 +114,7 @@ impl Watcher {
         if self.broken {
             return stat(path);
         }
-        if let Some(s) = self.known.get(path) {
+        if let Some(s) = self.known.get(path.as_os_str()) {
             return *s;
         }
         // Watched first, looked at second: a change after the watches exist is queued (and
@@ -142,7 +144,7 @@ impl Watcher {
                 return;
             }
         }
-        self.known.insert(path.to_path_buf(), s);
+        self.known.insert(path.as_os_str().to_owned(), s);
     }
 
     /// Everything remembered goes (the watches stay; the next look adds its names again

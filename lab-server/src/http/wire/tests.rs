@@ -429,3 +429,29 @@ fn whole_and_split_http11_heads_are_followed_to_a_later_http10_answer() {
     assert!(text.starts_with("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/"));
     assert!(w.idle());
 }
+
+#[test]
+fn an_announced_head_is_not_read_again_and_a_split_one_is() {
+    // No `Content-Length` in the head: read, it would mean a body until the connection
+    // ends; announced with a 5-byte body, the next answer starts after those 5 bytes.
+    let head = b"HTTP/1.1 200 OK\r\nX-Uno: 1\r\n\r\n";
+    let mut whole = head.to_vec();
+    whole.extend_from_slice(b"hola\n");
+    let mut w = writer(&[(Version::Http11, false)]);
+    w.announced = Some((head.len(), Out::Body(5)));
+    assert_eq!(run(&mut w, &[&whole]), whole);
+    assert!(w.idle(), "{:?}", w.out);
+
+    // The head split over two writes: the announcement is dropped and the head is read.
+    let mut w = writer(&[(Version::Http11, false)]);
+    w.announced = Some((head.len(), Out::Body(5)));
+    assert_eq!(run(&mut w, &[&head[..10], &whole[10..]]), whole);
+    assert!(matches!(w.out, Out::UntilClose), "{:?}", w.out);
+    assert!(w.announced.is_none());
+
+    // An announced head-only answer (HEAD, 204, 304) leaves the writer at the next head.
+    let mut w = writer(&[(Version::Http11, true)]);
+    w.announced = Some((head.len(), Out::Body(0)));
+    assert_eq!(run(&mut w, &[head]), head);
+    assert!(w.idle(), "{:?}", w.out);
+}
