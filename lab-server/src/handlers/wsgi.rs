@@ -1,8 +1,6 @@
 //! mod_wsgi's handler: the request goes to the WSGI host (embedded interpreter or a daemon
 //! process group) with the `WSGIScriptAlias` match that translated its URL.
 
-use http::Request;
-
 use super::{Call, Failure, Outcome};
 use crate::http::log::Level;
 use crate::wsgi::ScriptMatch;
@@ -44,12 +42,7 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: ScriptMatch<'_>) -> Outcome<'a> {
     wctx.handoff = !matches!(conn.hand, crate::http::handoff::Mode::Off)
         && ctx.request_uri.is_none()
         && !crate::http::handoff::chunked(&parts.headers);
-    let mut req = Request::new(body);
-    *req.method_mut() = parts.method.clone();
-    *req.uri_mut() = parts.uri.clone();
-    *req.version_mut() = parts.version;
-    *req.headers_mut() = parts.headers.clone();
-    let mut resp = wsgi.handle(req, wctx).await;
+    let mut resp = wsgi.handle_parts(parts, body, wctx).await;
     if resp
         .extensions()
         .get::<crate::http::handoff::HandOff>()

@@ -570,15 +570,11 @@ fn field(
                 Some(a) if a.eq_ignore_ascii_case("remote") => e.client.port(),
                 _ => e.port,
             };
-            let _ = write!(out, "{port}");
+            push_u64(out, u64::from(port));
         }
-        'P' => {
-            let _ = write!(out, "{}", std::process::id());
-        }
+        'P' => push_u64(out, u64::from(std::process::id())),
         'f' => dash_or(out, e.file.and_then(|f| f.to_str())),
-        'k' => {
-            let _ = write!(out, "{}", e.keepalive_requests);
-        }
+        'k' => push_u64(out, e.keepalive_requests),
         'X' => out.push('+'),
         'L' => out.push('-'),
         _ => out.push('-'),

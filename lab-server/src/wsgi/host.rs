@@ -362,7 +362,22 @@ impl WsgiHost {
     }
 
     /// Serves one request.
-    pub async fn handle<B>(&self, req: Request<B>, mut ctx: WsgiContext) -> Response<Body>
+    pub async fn handle<B>(&self, req: Request<B>, ctx: WsgiContext) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let (parts, body) = req.into_parts();
+        self.handle_parts(&parts, body, ctx).await
+    }
+
+    /// [`Self::handle`] for a request whose head stays with the caller (no copy of it).
+    pub async fn handle_parts<B>(
+        &self,
+        req: &http::request::Parts,
+        body: B,
+        mut ctx: WsgiContext,
+    ) -> Response<Body>
     where
         B: HttpBody<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display,
@@ -371,17 +386,17 @@ impl WsgiHost {
         // Formatted for log lines only.
         let remote = ctx.remote;
         let client = move || remote.to_string();
-        ctx.apply_host(req.headers().get(http::header::HOST));
+        ctx.apply_host(req.headers.get(http::header::HOST));
         if ctx.handoff {
             if let Some(resp) = self.hand_off(&ctx, &log).await {
                 if let Some(h) = resp.extensions().get::<crate::http::handoff::HandOff>() {
-                    h.set_body(req.into_body().map_err(|e| e.to_string()).boxed_unsync());
+                    h.set_body(body.map_err(|e| e.to_string()).boxed_unsync());
                 }
                 return resp;
             }
         }
         let chunked = req
-            .headers()
+            .headers
             .get(http::header::TRANSFER_ENCODING)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
         if chunked && !ctx.chunked_request {
@@ -397,7 +412,7 @@ impl WsgiHost {
         }
         let limit = ctx.body_limit.filter(|&l| l > 0);
         let declared = req
-            .headers()
+            .headers
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         if let (Some(limit), Some(len)) = (limit, declared) {
@@ -425,10 +440,10 @@ impl WsgiHost {
             return error_page(404);
         }
         let environ = match self.server_software.lock() {
-            Ok(software) => cgi_environ(&req, &ctx, &software),
-            Err(_) => cgi_environ(&req, &ctx, ""),
+            Ok(software) => cgi_environ(req, &ctx, &software),
+            Err(_) => cgi_environ(req, &ctx, ""),
         };
-        let mut body = req.into_body();
+        let mut body = body;
         // A chunked body under LimitRequestBody: read up to the limit before the application
         // runs, so that too much data is a 413 as in Apache (which fails the read instead).
         let mut early: Option<Bytes> = None;
@@ -648,33 +663,22 @@ where
     }
 }
 
-/// Latin-1 "native string" for a header value or path byte string (PEP 3333).
-pub fn latin1(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
+/// Appends `bytes` as a latin-1 "native string" (PEP 3333): a header value or the bytes
+/// of a path.
+pub fn latin1_into(out: &mut String, bytes: &[u8]) {
+    if bytes.is_ascii() {
         // ASCII (nearly every value) is the same text in UTF-8: one copy.
-        Ok(s) if s.is_ascii() => s.to_owned(),
-        _ => bytes.iter().map(|&b| b as char).collect(),
+        out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+    } else {
+        out.extend(bytes.iter().map(|&b| b as char));
     }
 }
 
-/// An address as `Display` writes it, the usual IPv4 one without the formatting machinery.
-fn ip_string(ip: std::net::IpAddr) -> String {
-    let mut out = String::with_capacity(15);
-    crate::http::log::push_ip(&mut out, ip);
-    out
-}
-
-fn decimal(n: u64) -> String {
-    let mut out = String::with_capacity(5);
-    crate::http::log::push_u64(&mut out, n);
-    out
-}
-
 /// A path as text (lossy only when it is not UTF-8).
-fn path_string(p: &std::path::Path) -> String {
+fn path_into(out: &mut String, p: &std::path::Path) {
     match p.to_str() {
-        Some(s) => s.to_owned(),
-        None => p.to_string_lossy().into_owned(),
+        Some(s) => out.push_str(s),
+        None => out.push_str(&p.to_string_lossy()),
     }
 }
 
@@ -700,62 +704,56 @@ fn known_header_key(name: &str) -> Option<&'static str> {
 }
 
 /// The CGI variables of `environ` (RFC 3875 plus what Apache adds).
-pub fn cgi_environ<B>(
-    req: &Request<B>,
+pub fn cgi_environ(
+    req: &http::request::Parts,
     ctx: &WsgiContext,
     software: &str,
 ) -> super::python::Environ {
-    let mut env: super::python::Environ = Vec::with_capacity(24 + req.headers().len());
-    let mut set = |k: &'static str, v: String| env.push((std::borrow::Cow::Borrowed(k), v));
-    set("GATEWAY_INTERFACE", "CGI/1.1".into());
-    set("SERVER_SOFTWARE", software.into());
-    set("SERVER_NAME", ctx.server_name.clone());
-    set("SERVER_PORT", decimal(u64::from(ctx.server_port)));
-    set("SERVER_ADDR", ip_string(ctx.local.ip()));
-    set(
-        "SERVER_PROTOCOL",
-        match req.version() {
-            http::Version::HTTP_11 => "HTTP/1.1".into(),
-            http::Version::HTTP_10 => "HTTP/1.0".into(),
-            v => format!("{v:?}"),
-        },
-    );
-    set("REQUEST_SCHEME", "http".into());
-    set("REQUEST_METHOD", req.method().as_str().into());
-    set(
+    use crate::http::log::{push_ip, push_u64};
+    let mut env = super::python::Environ::with_capacity(24 + req.headers.len(), 512);
+    env.push("GATEWAY_INTERFACE", "CGI/1.1");
+    env.push("SERVER_SOFTWARE", software);
+    env.push("SERVER_NAME", &ctx.server_name);
+    env.push_with("SERVER_PORT", |t| push_u64(t, u64::from(ctx.server_port)));
+    env.push_with("SERVER_ADDR", |t| push_ip(t, ctx.local.ip()));
+    match req.version {
+        http::Version::HTTP_11 => env.push("SERVER_PROTOCOL", "HTTP/1.1"),
+        http::Version::HTTP_10 => env.push("SERVER_PROTOCOL", "HTTP/1.0"),
+        v => env.push("SERVER_PROTOCOL", &format!("{v:?}")),
+    }
+    env.push("REQUEST_SCHEME", "http");
+    env.push("REQUEST_METHOD", req.method.as_str());
+    env.push(
         "REQUEST_URI",
-        req.uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into()),
+        req.uri.path_and_query().map_or("/", |p| p.as_str()),
     );
     // PEP 3333: the decoded path bytes as a latin-1 native string (`%C3%B1` is two
     // characters, as in mod_wsgi), not as UTF-8 text.
-    set(
-        "SCRIPT_NAME",
-        latin1(&crate::http::urlpath::raw_bytes(&ctx.script_name)),
-    );
-    set(
-        "PATH_INFO",
-        latin1(&crate::http::urlpath::raw_bytes(&ctx.path_info)),
-    );
-    set("QUERY_STRING", req.uri().query().unwrap_or("").into());
-    set("REMOTE_ADDR", ip_string(ctx.remote.ip()));
-    set("REMOTE_PORT", decimal(u64::from(ctx.remote.port())));
-    set("SCRIPT_FILENAME", path_string(&ctx.script));
+    env.push_with("SCRIPT_NAME", |t| {
+        latin1_into(t, &crate::http::urlpath::raw_bytes(&ctx.script_name))
+    });
+    env.push_with("PATH_INFO", |t| {
+        latin1_into(t, &crate::http::urlpath::raw_bytes(&ctx.path_info))
+    });
+    env.push("QUERY_STRING", req.uri.query().unwrap_or(""));
+    env.push_with("REMOTE_ADDR", |t| push_ip(t, ctx.remote.ip()));
+    env.push_with("REMOTE_PORT", |t| push_u64(t, u64::from(ctx.remote.port())));
+    env.push_with("SCRIPT_FILENAME", |t| path_into(t, &ctx.script));
     if let Some(root) = &ctx.document_root {
-        set("DOCUMENT_ROOT", path_string(root));
+        env.push_with("DOCUMENT_ROOT", |t| path_into(t, root));
     }
-    for (name, value) in req.headers() {
+    for (name, value) in &req.headers {
         match name.as_str() {
-            "content-type" => set("CONTENT_TYPE", latin1(value.as_bytes())),
-            "content-length" => set("CONTENT_LENGTH", latin1(value.as_bytes())),
+            "content-type" => env.push_with("CONTENT_TYPE", |t| latin1_into(t, value.as_bytes())),
+            "content-length" => {
+                env.push_with("CONTENT_LENGTH", |t| latin1_into(t, value.as_bytes()))
+            }
             _ => {}
         }
     }
     // The headers after every CGI variable, a repeated one joined with `, `.
     let first = env.len();
-    for (name, value) in req.headers() {
+    for (name, value) in &req.headers {
         let key: std::borrow::Cow<'static, str> = match name.as_str() {
             "content-type" | "content-length" => continue,
             // Apache keeps credentials out of the environment (mod_wsgi passes
@@ -778,12 +776,13 @@ pub fn cgi_environ<B>(
                 }
             },
         };
-        match env[first..].iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => {
-                v.push_str(", ");
-                v.push_str(&latin1(value.as_bytes()));
-            }
-            None => env.push((key, latin1(value.as_bytes()))),
+        let repeated = env.keys().skip(first).position(|k| k == key);
+        match repeated {
+            Some(at) => env.extend_at(first + at, |t| {
+                t.push_str(", ");
+                latin1_into(t, value.as_bytes());
+            }),
+            None => env.push_with(key, |t| latin1_into(t, value.as_bytes())),
         }
     }
     env

@@ -87,7 +87,112 @@ pub enum Out {
 }
 
 /// The CGI part of `environ`: names (most of them constant) and latin-1 decoded values.
-pub type Environ = Vec<(std::borrow::Cow<'static, str>, String)>;
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environ {
+    /// The keys in order, each with where its value is in `text`.
+    entries: Vec<(std::borrow::Cow<'static, str>, std::ops::Range<usize>)>,
+    /// Every value, one after another (one allocation for all of them).
+    text: String,
+}
+
+impl Environ {
+    pub fn with_capacity(entries: usize, text: usize) -> Environ {
+        Environ {
+            entries: Vec::with_capacity(entries),
+            text: String::with_capacity(text),
+        }
+    }
+
+    /// Adds `key` with the value `write` puts at the end of the text.
+    pub fn push_with(
+        &mut self,
+        key: impl Into<std::borrow::Cow<'static, str>>,
+        write: impl FnOnce(&mut String),
+    ) {
+        let start = self.text.len();
+        write(&mut self.text);
+        self.entries.push((key.into(), start..self.text.len()));
+    }
+
+    pub fn push(&mut self, key: impl Into<std::borrow::Cow<'static, str>>, value: &str) {
+        self.push_with(key, |t| t.push_str(value));
+    }
+
+    /// Adds more to the value of the `i`th entry (it moves to the end of the text).
+    pub fn extend_at(&mut self, i: usize, write: impl FnOnce(&mut String)) {
+        let Some((_, range)) = self.entries.get(i) else {
+            return;
+        };
+        let range = range.clone();
+        let end = self.text.len();
+        // The last value grows where it is; another one is copied to the end first.
+        let new_start = if range.end == end {
+            range.start
+        } else {
+            self.text.extend_from_within(range);
+            end
+        };
+        write(&mut self.text);
+        self.entries[i].1 = new_start..self.text.len();
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.entries
+            .iter()
+            .map(|(k, r)| (k.as_ref(), &self.text[r.clone()]))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> + '_ {
+        self.entries.iter().map(|(k, _)| k.as_ref())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Whether both have the same keys in the same order (a key written in the code is
+    /// known by its address, without comparing its text).
+    fn same_keys(&self, other: &Environ) -> bool {
+        use std::borrow::Cow;
+        self.entries.len() == other.entries.len()
+            && self
+                .entries
+                .iter()
+                .zip(&other.entries)
+                .all(|((a, _), (b, _))| match (a, b) {
+                    (Cow::Borrowed(x), Cow::Borrowed(y)) if std::ptr::eq(*x, *y) => true,
+                    _ => a == b,
+                })
+    }
+
+    /// Whether two with the same keys have the same values too.
+    fn same_values(&self, other: &Environ) -> bool {
+        self.text == other.text
+            && self
+                .entries
+                .iter()
+                .zip(&other.entries)
+                .all(|((_, r), (_, s))| r == s)
+    }
+}
+
+impl<K: Into<std::borrow::Cow<'static, str>>, V: AsRef<str>> FromIterator<(K, V)> for Environ {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Environ {
+        let mut e = Environ::default();
+        for (k, v) in pairs {
+            e.push(k, v.as_ref());
+        }
+        e
+    }
+}
 
 /// The client of a request as log lines name it (`ip:port`), formatted only when a line is
 /// written (most requests write none).
@@ -1082,7 +1187,7 @@ pub fn begin(py: Python<'_>, scripts: &Scripts, job: PyJob) -> Option<Rest> {
 
     let environ = match build_environ(
         py,
-        &environ,
+        environ,
         input,
         Errors {
             log: log.clone(),
@@ -1520,9 +1625,10 @@ const fn at(name: &str) -> usize {
 /// keep-alive connection usually none, from another connection `REMOTE_PORT`. Strings are
 /// immutable, so the copies share them safely; each request still gets a dict of its own.
 struct Recent {
-    /// The request's variables, then the `extra` ones, as passed to [`build_environ`].
-    keys: Vec<std::borrow::Cow<'static, str>>,
-    values: Vec<String>,
+    /// The variables of the request it was made for.
+    vars: Environ,
+    /// The values of the `extra` entries passed with them.
+    extra: Vec<String>,
     flags: (bool, bool),
     dict: Py<PyDict>,
 }
@@ -1537,32 +1643,20 @@ thread_local! {
 
 impl Recent {
     fn fits(&self, vars: &Environ, extra: &[(&str, &str)], flags: (bool, bool)) -> bool {
-        self.flags == flags
-            && self.keys.len() == vars.len() + extra.len()
-            && self.keys.iter().map(|k| k.as_ref()).eq(vars
-                .iter()
-                .map(|(k, _)| k.as_ref())
-                .chain(extra.iter().map(|(k, _)| *k)))
+        self.flags == flags && self.extra.len() == extra.len() && self.vars.same_keys(vars)
     }
 
-    /// Brings the kept dict up to this request's values (its keys are the same).
+    /// Brings the kept dict up to this request's values (its keys are the same), and keeps
+    /// `vars` for the next comparison.
     fn update(
         &mut self,
         py: Python<'_>,
         t: &EnvironTemplate,
-        vars: &Environ,
+        vars: Environ,
         extra: &[(&str, &str)],
     ) -> PyResult<()> {
         let dict = self.dict.bind(py);
-        let news = vars
-            .iter()
-            .map(|(_, v)| v.as_str())
-            .chain(extra.iter().map(|(_, v)| *v));
-        for (i, new) in news.enumerate() {
-            if self.values[i] == new {
-                continue;
-            }
-            let key = self.keys[i].as_ref();
+        let set = |key: &str, new: &str| -> PyResult<()> {
             let value = t.value(py, new).into_any();
             match always_index(key, 0) {
                 Some(at) => dict.set_item(t.always[at].bind(py), &value)?,
@@ -1572,15 +1666,28 @@ impl Recent {
                 "SCRIPT_NAME" => dict.set_item(
                     t.always[const { at("mod_wsgi.script_name") }].bind(py),
                     &value,
-                )?,
+                ),
                 "PATH_INFO" => dict.set_item(
                     t.always[const { at("mod_wsgi.path_info") }].bind(py),
                     &value,
-                )?,
-                _ => {}
+                ),
+                _ => Ok(()),
             }
-            self.values[i].clear();
-            self.values[i].push_str(new);
+        };
+        if !self.vars.same_values(&vars) {
+            for ((key, old), (_, new)) in self.vars.iter().zip(vars.iter()) {
+                if old != new {
+                    set(key, new)?;
+                }
+            }
+            self.vars = vars;
+        }
+        for (old, (key, new)) in self.extra.iter_mut().zip(extra) {
+            if old != new {
+                set(key, new)?;
+                old.clear();
+                old.push_str(new);
+            }
         }
         Ok(())
     }
@@ -1588,7 +1695,7 @@ impl Recent {
 
 fn build_environ<'py>(
     py: Python<'py>,
-    vars: &Environ,
+    vars: Environ,
     input: Box<dyn BodySource>,
     errors: Errors,
     extra: &[(&str, &str)],
@@ -1597,14 +1704,14 @@ fn build_environ<'py>(
     let t = EnvironTemplate::get(py)?;
     let d = RECENT.with(|recent| -> PyResult<Bound<'py, PyDict>> {
         let mut recent = recent.borrow_mut();
-        if let Some(i) = recent.iter().position(|r| r.fits(vars, extra, flags)) {
+        if let Some(i) = recent.iter().position(|r| r.fits(&vars, extra, flags)) {
             // Most recently used first.
             recent[..=i].rotate_right(1);
             let r = &mut recent[0];
             r.update(py, t, vars, extra)?;
             return r.dict.bind(py).copy();
         }
-        let kept = first_environ(py, t, vars, extra, flags)?;
+        let kept = first_environ(py, t, &vars, extra, flags)?;
         let d = kept.copy()?;
         if recent.len() >= RECENT_KEPT {
             recent.pop();
@@ -1612,20 +1719,8 @@ fn build_environ<'py>(
         recent.insert(
             0,
             Recent {
-                keys: vars
-                    .iter()
-                    .map(|(k, _)| k.clone())
-                    .chain(
-                        extra
-                            .iter()
-                            .map(|(k, _)| std::borrow::Cow::Owned(k.to_string())),
-                    )
-                    .collect(),
-                values: vars
-                    .iter()
-                    .map(|(_, v)| v.clone())
-                    .chain(extra.iter().map(|(_, v)| v.to_string()))
-                    .collect(),
+                vars,
+                extra: extra.iter().map(|(_, v)| v.to_string()).collect(),
                 flags,
                 dict: kept.unbind(),
             },
@@ -1668,7 +1763,7 @@ fn first_environ<'py>(
     };
     let mut https = false;
     let mut hint = 0;
-    for (k, v) in vars {
+    for (k, v) in vars.iter() {
         let value = t.value(py, v).into_any();
         match always_index(k, hint) {
             Some(i) => {
@@ -1677,7 +1772,7 @@ fn first_environ<'py>(
             }
             None => d.set_item(t.key(py, k), &value)?,
         }
-        match k.as_ref() {
+        match k {
             "SCRIPT_NAME" => put_at(&d, const { at("mod_wsgi.script_name") }, value)?,
             "PATH_INFO" => put_at(&d, const { at("mod_wsgi.path_info") }, value)?,
             "HTTPS" => https = true,
@@ -1725,4 +1820,35 @@ fn first_environ<'py>(
         }
     }
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Environ;
+
+    #[test]
+    fn environ_values_share_one_text_and_grow_where_they_are() {
+        let mut e = Environ::with_capacity(4, 16);
+        e.push("HTTP_X_A", "uno");
+        e.push_with("HTTP_X_B", |t| t.push_str("dos"));
+        e.push("HTTP_X_C", "tres");
+        // Not the last value: copied to the end, then extended.
+        e.extend_at(0, |t| t.push_str(", cuatro"));
+        // The last value: extended where it is.
+        e.extend_at(0, |t| t.push_str(", cinco"));
+        e.extend_at(9, |t| t.push_str("nunca"));
+        let all: Vec<(&str, &str)> = e.iter().collect();
+        assert_eq!(
+            all,
+            [
+                ("HTTP_X_A", "uno, cuatro, cinco"),
+                ("HTTP_X_B", "dos"),
+                ("HTTP_X_C", "tres"),
+            ]
+        );
+        assert_eq!(e.get("HTTP_X_C"), Some("tres"));
+        assert_eq!(e.get("HTTP_X_D"), None);
+        let same: Environ = all.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        assert_eq!(same.iter().collect::<Vec<_>>(), all);
+    }
 }

@@ -28,7 +28,7 @@ use bytes::{Bytes, BytesMut};
 use pyo3::Python;
 
 use super::errorlog::ErrorLog;
-use super::host::{error_html, latin1, WorkerSide, WsgiHost};
+use super::host::{error_html, latin1_into, WorkerSide, WsgiHost};
 use super::pool::PythonPool;
 use super::python::{self, BodySource, InterpreterSettings, Out, PyJob, ResponseSink, Scripts};
 use super::venv;
@@ -484,7 +484,7 @@ impl RawRequest {
         let script = self
             .environ
             .iter()
-            .find(|(k, _)| k == "SCRIPT_FILENAME")
+            .find(|(k, _)| *k == "SCRIPT_FILENAME")
             .map(|(_, v)| PathBuf::from(v))
             .unwrap_or_default();
         let log_path = get("LAB_ERROR_LOG");
@@ -535,14 +535,14 @@ impl Connection {
     fn read_request(mut self) -> Option<(Connection, RawRequest)> {
         let (id, keep, raw) = read_request_head(&self.reader, &self.stream)?;
         let pairs = record::decode_pairs(&raw)?;
-        let mut environ = Vec::with_capacity(pairs.len());
+        let mut environ = python::Environ::with_capacity(pairs.len(), 512);
         let mut extra = std::collections::HashMap::new();
         for (k, v) in pairs {
             let k = String::from_utf8_lossy(&k).into_owned();
             if k.starts_with("LAB_") {
                 extra.insert(k, String::from_utf8_lossy(&v).into_owned());
             } else {
-                environ.push((k.into(), latin1(&v)));
+                environ.push_with(k, |t| latin1_into(t, &v));
             }
         }
         self.id = id;
