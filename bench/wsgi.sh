@@ -10,6 +10,10 @@
 #
 #   bench/wsgi.sh                       # wrk -t1 -c32 -d10s per server and app, 2 s warm-up
 #   DURATION=30s CONNECTIONS=64 bench/wsgi.sh
+#   ROUNDS=3 bench/wsgi.sh              # three rounds, each starting one row later
+#
+# With several rounds, each round measures every row once, starting one row further down, so
+# that other load on the machine falls on every server alike; the table shows the mean.
 #
 # Needs: cargo, wrk, curl, python3-venv, apache2, libapache2-mod-wsgi-py3. Flask and Granian
 # are installed from PyPI into a venv cached in $BENCH_VENV (default /tmp/lab-bench-venv).
@@ -18,6 +22,7 @@ set -euo pipefail
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
 THREADS=${THREADS:-1}
+ROUNDS=${ROUNDS:-1}
 CONNECTIONS=${CONNECTIONS:-32}
 APACHE_BIN=${APACHE_BIN:-/usr/sbin/apache2}
 APACHE_MODULES=${APACHE_MODULES:-/usr/lib/apache2/modules}
@@ -184,7 +189,7 @@ done
 [ "$(curl -s "http://127.0.0.1:$gr_hello_port/")" = "$(curl -s "$lab_base/hola")" ] || die "granian da otro cuerpo"
 
 # ---- load -------------------------------------------------------------------------------
-# run_wrk URL PID: "req/s latency-avg p99 cpu-µs-per-request" for the server whose
+# run_wrk URL PID: "req/s latency-avg p99 cpu-ticks requests" for the server whose
 # processes hang below PID.
 run_wrk() {
   local url=$1 pid=$2 out before after
@@ -202,10 +207,10 @@ run_wrk() {
   avg=$(echo "$out" | awk '$1 == "Latency" {print $2; exit}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2; exit}')
   n=$(echo "$out" | awk '/requests in/ {print $1; exit}')
-  echo "$rps ${avg:-?} ${p99:-?} $(cpu_us_per_request $((after - before)) "${n:-0}")"
+  echo "$rps ${avg:-?} ${p99:-?} $((after - before)) ${n:-0}"
 }
 
-echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION (calentamiento $WARMUP)"
+echo "== wrk -t$THREADS -c$CONNECTIONS -d$DURATION (calentamiento $WARMUP), $ROUNDS ronda(s)"
 granian_v=$("$BENCH_VENV/bin/granian" --version 2>/dev/null | awk '{print $NF}')
 gr="granian $granian_v (2 workers)"
 # app|server|url|root pid of the server's processes
@@ -230,13 +235,29 @@ if [ -n "$before_base" ]; then
     "${rows[@]}"
   )
 fi
+nrows=${#rows[@]}
 declare -A rate
+declare -a sum_rps sum_ticks sum_n last_avg last_p99
+for ((i = 0; i < nrows; i++)); do sum_rps[i]=0; sum_ticks[i]=0; sum_n[i]=0; done
+for round in $(seq 1 "$ROUNDS"); do
+  [ "$ROUNDS" -gt 1 ] && echo "  ronda $round"
+  for ((k = 0; k < nrows; k++)); do
+    i=$(( (k + round - 1) % nrows ))
+    IFS='|' read -r appname server url pid <<<"${rows[$i]}"
+    read -r rps avg p99 ticks n < <(run_wrk "$url" "$pid")
+    sum_rps[i]=$(awk -v a="${sum_rps[i]}" -v b="$rps" 'BEGIN { printf "%.2f", a + b }')
+    sum_ticks[i]=$(( sum_ticks[i] + ticks ))
+    sum_n[i]=$(( sum_n[i] + n ))
+    last_avg[i]=$avg
+    last_p99[i]=$p99
+  done
+done
 results=()
-for row in "${rows[@]}"; do
-  IFS='|' read -r appname server url pid <<<"$row"
-  read -r rps avg p99 cpu < <(run_wrk "$url" "$pid")
+for ((i = 0; i < nrows; i++)); do
+  IFS='|' read -r appname server url pid <<<"${rows[$i]}"
+  rps=$(awk -v a="${sum_rps[i]}" -v r="$ROUNDS" 'BEGIN { printf "%.2f", a / r }')
   rate["$appname|$server"]=$rps
-  results+=("$appname|$server|$rps|$avg|$p99|$cpu")
+  results+=("$appname|$server|$rps|${last_avg[i]}|${last_p99[i]}|$(cpu_us_per_request "${sum_ticks[i]}" "${sum_n[i]}")")
 done
 
 printf '\n%-7s %-32s %11s %11s %11s %12s\n' app servidor 'req/s' 'lat. media' 'p99' 'CPU µs/pet.'
