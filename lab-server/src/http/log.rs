@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use std::io::{IoSlice, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -37,6 +38,31 @@ pub struct LogFile {
     soon: Mutex<Vec<u8>>,
     /// Held while `soon`'s lines are taken and written, so they reach the file in order.
     writing: Mutex<()>,
+    /// In [`SOON_FILES`] already.
+    registered: std::sync::atomic::AtomicBool,
+}
+
+/// How many files have lines waiting for soon ([`LogFile::line_soon`]).
+static WAITING_FILES: AtomicUsize = AtomicUsize::new(0);
+/// Every file that had lines for soon.
+static SOON_FILES: Mutex<Vec<std::sync::Weak<LogFile>>> = Mutex::new(Vec::new());
+
+/// Writes every line waiting for soon, in every file: for the watcher of the threads that
+/// run Python applications, when one stays in an application (it would keep the lines of
+/// the requests it answered before waiting). A single load when nothing waits.
+pub fn flush_waiting() {
+    if WAITING_FILES.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    let files: Vec<Arc<LogFile>> = SOON_FILES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter_map(std::sync::Weak::upgrade)
+        .collect();
+    for f in files {
+        f.flush_soon();
+    }
 }
 
 impl LogFile {
@@ -53,6 +79,7 @@ impl LogFile {
             buf: Mutex::new(Vec::new()),
             soon: Mutex::new(Vec::new()),
             writing: Mutex::new(()),
+            registered: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -107,11 +134,15 @@ impl LogFile {
         let first = {
             let mut soon = self.soon.lock().unwrap_or_else(|p| p.into_inner());
             let first = soon.is_empty();
+            if first {
+                WAITING_FILES.fetch_add(1, Ordering::SeqCst);
+            }
             soon.extend_from_slice(text.as_bytes());
             soon.push(b'\n');
             first
         };
         if first {
+            self.register();
             // Dropped unrun (the runtime shutting down) it still writes the lines.
             let guard = SoonFlush(Arc::clone(self));
             runtime.spawn(async move {
@@ -124,8 +155,24 @@ impl LogFile {
 
     fn flush_soon(&self) {
         let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
-        let mut lines = std::mem::take(&mut *self.soon.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut lines = {
+            let mut soon = self.soon.lock().unwrap_or_else(|p| p.into_inner());
+            if !soon.is_empty() {
+                WAITING_FILES.fetch_sub(1, Ordering::SeqCst);
+            }
+            std::mem::take(&mut *soon)
+        };
         self.write_out(&mut lines);
+    }
+
+    /// Known to [`flush_waiting`] from its first line for soon on.
+    fn register(self: &Arc<Self>) {
+        if self.registered.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let mut all = SOON_FILES.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|f| f.strong_count() > 0);
+        all.push(Arc::downgrade(self));
     }
 
     pub fn flush(&self) {
@@ -810,11 +857,23 @@ mod tests {
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .ends_with("cuatro\ncinco\n"));
+        // A thread about to run something long writes them first.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            file.line_soon("cinco y medio");
+            flush_waiting();
+            assert!(std::fs::read_to_string(&path)
+                .unwrap()
+                .ends_with("cinco\ncinco y medio\n"));
+        });
+        drop(rt);
         // Outside a runtime: at once.
         file.line_soon("seis");
         assert!(std::fs::read_to_string(&path)
             .unwrap()
-            .ends_with("cinco\nseis\n"));
+            .ends_with("cinco y medio\nseis\n"));
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

@@ -209,9 +209,14 @@ pub fn watch(
                 std::thread::sleep(if quiet > 100 { QUIET } else { STUCK });
                 let now = MOVED.load(Ordering::Relaxed);
                 let inside = INSIDE.load(Ordering::SeqCst) > 0;
-                if now == last && woken_at != Some(now) && inside {
-                    drop(runtime.spawn(async {}));
-                    woken_at = Some(now);
+                if now == last && inside {
+                    // A thread held in the application cannot write the access log lines
+                    // of the requests it answered before: they go out from here.
+                    crate::http::log::flush_waiting();
+                    if woken_at != Some(now) {
+                        drop(runtime.spawn(async {}));
+                        woken_at = Some(now);
+                    }
                 }
                 quiet = if now == last && !inside {
                     quiet.saturating_add(1)
