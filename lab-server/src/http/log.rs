@@ -6,7 +6,8 @@
 //! access.log` shows it), and the error log is never held back. An access log line is
 //! written before the thread that served its request next waits for the network, together
 //! with the lines of the other requests that thread finished meanwhile: one `write` for all
-//! of them under load, microseconds after the answer went out when idle. Only with
+//! of them under load, microseconds after the answer went out when idle, and always before
+//! the server closes the connection. Only with
 //! `BufferedLogs On` do access log lines wait in an in-memory buffer per file until it fills
 //! or a flusher task runs (every [`FLUSH_EVERY`]). Times are local, with the server's
 //! offset, like Apache's.
@@ -47,9 +48,10 @@ static WAITING_FILES: AtomicUsize = AtomicUsize::new(0);
 /// Every file that had lines for soon.
 static SOON_FILES: Mutex<Vec<std::sync::Weak<LogFile>>> = Mutex::new(Vec::new());
 
-/// Writes every line waiting for soon, in every file: for the watcher of the threads that
-/// run Python applications, when one stays in an application (it would keep the lines of
-/// the requests it answered before waiting). A single load when nothing waits.
+/// Writes every line waiting for soon, in every file: before the server closes a
+/// connection, and from the watcher of the threads that run Python applications when one
+/// stays in an application (it would keep the lines of the requests it answered before
+/// waiting). A single load when nothing waits.
 pub fn flush_waiting() {
     if WAITING_FILES.load(Ordering::SeqCst) == 0 {
         return;

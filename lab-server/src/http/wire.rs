@@ -591,6 +591,8 @@ enum Checked {
 
 /// A connection's socket as hyper sees it. See the module documentation.
 pub struct Wire<S> {
+    /// Dropped before `io` (fields drop in order).
+    _logs: LogsFirst,
     io: S,
     limits: Limits,
     notes: Arc<Notes>,
@@ -615,6 +617,7 @@ pub struct Wire<S> {
 impl<S> Wire<S> {
     pub fn new(io: S, limits: Limits, notes: Arc<Notes>) -> Wire<S> {
         Wire {
+            _logs: LogsFirst,
             io,
             limits,
             notes,
@@ -1518,7 +1521,21 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Wire<S> {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // As Apache, which logs a request before it closes the connection: a client that
+        // saw the end of the connection finds the request's line in the access log.
+        super::log::flush_waiting();
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// Writes the access log lines waiting for soon when dropped: the first field of a
+/// [`Wire`], so that it runs before the socket closes (see `poll_shutdown`).
+#[derive(Debug, Default)]
+struct LogsFirst;
+
+impl Drop for LogsFirst {
+    fn drop(&mut self) {
+        super::log::flush_waiting();
     }
 }
 
