@@ -7,10 +7,9 @@
 //! written before the thread that served its request next waits for the network, together
 //! with the lines of the other requests that thread finished meanwhile: one `write` for all
 //! of them under load, microseconds after the answer went out when idle, and always before
-//! the server closes the connection. Only with
-//! `BufferedLogs On` do access log lines wait in an in-memory buffer per file until it fills
-//! or a flusher task runs (every [`FLUSH_EVERY`]). Times are local, with the server's
-//! offset, like Apache's.
+//! the server closes the connection. Only with `BufferedLogs On` do access log lines wait in
+//! an in-memory buffer per file until it fills or a flusher task runs (every
+//! [`FLUSH_EVERY`]). Times are local, with the server's offset, like Apache's.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -483,9 +483,8 @@ impl RawRequest {
         let get = |k: &str| self.extra.get(k).cloned().unwrap_or_default();
         let script = self
             .environ
-            .iter()
-            .find(|(k, _)| *k == "SCRIPT_FILENAME")
-            .map(|(_, v)| PathBuf::from(v))
+            .get("SCRIPT_FILENAME")
+            .map(PathBuf::from)
             .unwrap_or_default();
         let log_path = get("LAB_ERROR_LOG");
         PyJob {
