@@ -1609,6 +1609,16 @@ const fn at(name: &str) -> usize {
     panic!("not a key of ALWAYS")
 }
 
+/// Where mod_wsgi repeats a CGI variable in `environ` (`mod_wsgi.script_name`,
+/// `mod_wsgi.path_info`), as an index of `ALWAYS`.
+fn mirror(key: &str) -> Option<usize> {
+    match key {
+        "SCRIPT_NAME" => Some(const { at("mod_wsgi.script_name") }),
+        "PATH_INFO" => Some(const { at("mod_wsgi.path_info") }),
+        _ => None,
+    }
+}
+
 /// The `environ` of a recent request served on this thread, as it was before its own
 /// objects (`wsgi.input`, `wsgi.errors`) went in. A request with the same keys starts from a
 /// copy of it and sets only the values that differ: from one request to the next on a
@@ -1652,16 +1662,9 @@ impl Recent {
                 Some(at) => dict.set_item(t.always[at].bind(py), &value)?,
                 None => dict.set_item(t.key(py, key), &value)?,
             }
-            match key {
-                "SCRIPT_NAME" => dict.set_item(
-                    t.always[const { at("mod_wsgi.script_name") }].bind(py),
-                    &value,
-                ),
-                "PATH_INFO" => dict.set_item(
-                    t.always[const { at("mod_wsgi.path_info") }].bind(py),
-                    &value,
-                ),
-                _ => Ok(()),
+            match mirror(key) {
+                Some(at) => dict.set_item(t.always[at].bind(py), &value),
+                None => Ok(()),
             }
         };
         if !self.vars.same_values(&vars) {
@@ -1762,12 +1765,10 @@ fn first_environ<'py>(
             }
             None => d.set_item(t.key(py, k), &value)?,
         }
-        match k {
-            "SCRIPT_NAME" => put_at(&d, const { at("mod_wsgi.script_name") }, value)?,
-            "PATH_INFO" => put_at(&d, const { at("mod_wsgi.path_info") }, value)?,
-            "HTTPS" => https = true,
-            _ => {}
+        if let Some(at) = mirror(k) {
+            put_at(&d, at, value)?;
         }
+        https |= k == "HTTPS";
     }
     let mut hint = const { at("mod_wsgi.process_group") };
     for (k, v) in extra {
