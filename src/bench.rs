@@ -306,7 +306,8 @@ fn served_by(
         None => lines.push("El laboratorio no estaba en marcha (o no respondía)".to_string()),
     }
     if let Ok(loaded) = lab_server::config::load(ws) {
-        let mods: Vec<&str> = loaded.config.modules.iter().map(String::as_str).collect();
+        let mut mods: Vec<&str> = loaded.config.modules.iter().map(String::as_str).collect();
+        mods.sort_unstable();
         lines.push(format!("Módulos de Apache: {}", mods.join(" ")));
     }
     let host = headers

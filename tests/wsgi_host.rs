@@ -13,7 +13,7 @@ use common::{pyenv, TestLab};
 use http_body_util::{BodyExt, Full};
 use lab_server::config::ServerConfig;
 use lab_server::workspace::Workspace;
-use lab_server::wsgi::{match_script_alias, WsgiContext, WsgiHost};
+use lab_server::wsgi::{match_script_alias, WsgiContext, WsgiHost, WsgiPlace};
 
 const HELLO: &str = r#"
 def application(environ, start_response):
@@ -161,7 +161,8 @@ where
     let m = match_script_alias(&vhost.wsgi_aliases, path).expect("alias");
     let remote: SocketAddr = "127.0.0.1:40000".parse().unwrap();
     let local: SocketAddr = "127.0.0.1:80".parse().unwrap();
-    let ctx = WsgiContext::from_match(&l.cfg, vhost, &m, 80, remote, local);
+    let place = std::sync::Arc::new(WsgiPlace::new(&l.cfg, vhost, m.alias));
+    let ctx = WsgiContext::from_match(place, (m.script_name, m.path_info), 80, remote, local);
     let req = http::Request::builder()
         .method(method)
         .uri(uri)

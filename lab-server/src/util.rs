@@ -385,6 +385,8 @@ impl Hasher for FxHasher {
 /// A map with [`FxHasher`], for keys that come from the configuration (paths of scripts,
 /// addresses of sections), never from a request.
 pub type FxMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+/// A set hashed with [`FxHasher`].
+pub type FxSet<T> = std::collections::HashSet<T, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// A bounded table of entries by a fast hash of their key: entries whose hashes collide share
 /// a short list (at most `chain` of them, so keys made to collide cannot make a lookup walk a

@@ -1,7 +1,7 @@
 //! The expanded tree -> [`ServerConfig`]: checks every directive (known, module loaded,
 //! allowed here, right number of arguments), converts arguments and validates the whole.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ pub const COMBINED: &str = "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-A
 
 /// Builds and validates the typed configuration.
 pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> {
-    let modules: BTreeSet<String> = tree.modules.keys().cloned().collect();
+    let modules: crate::util::FxSet<String> = tree.modules.keys().cloned().collect();
     let mpm_kind = loaded_mpm(&tree, &modules);
     let mut b = Builder {
         ws,
@@ -29,7 +29,7 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
         cfg: ServerConfig {
             workspace: ws.root.clone(),
             server_root: ws.apache_dir(),
-            modules: BTreeSet::new(),
+            modules: Default::default(),
             defines: tree.defines.keys().cloned().collect(),
             mpm: mpm_defaults(mpm_kind.unwrap_or(MpmKind::Event)),
             listens: Vec::new(),
@@ -89,7 +89,7 @@ pub fn build(ws: &Workspace, mut tree: Tree) -> Result<Loaded, Vec<Diagnostic>> 
     })
 }
 
-fn loaded_mpm(tree: &Tree, modules: &BTreeSet<String>) -> Option<MpmKind> {
+fn loaded_mpm(tree: &Tree, modules: &crate::util::FxSet<String>) -> Option<MpmKind> {
     let _ = tree;
     [MpmKind::Event, MpmKind::Worker, MpmKind::Prefork]
         .into_iter()
@@ -136,7 +136,7 @@ fn server_tokens(value: &str) -> String {
 
 struct Builder<'a> {
     ws: &'a Workspace,
-    modules: BTreeSet<String>,
+    modules: crate::util::FxSet<String>,
     diags: Diags,
     cfg: ServerConfig,
 }

@@ -16,7 +16,8 @@ pub struct ServerConfig {
     /// `ServerRoot`: the workspace's `etc/apache2`.
     pub server_root: PathBuf,
     /// Modules loaded with `LoadModule`, by short name (`alias`, `mpm_event`, `status`...).
-    pub modules: BTreeSet<String>,
+    /// Hashed: several requests' phases ask whether a module is loaded.
+    pub modules: crate::util::FxSet<String>,
     /// Names defined with `Define` (or by the lab): `<IfDefine>` in `.htaccess` reads them.
     pub defines: BTreeSet<String>,
     pub mpm: MpmSettings,

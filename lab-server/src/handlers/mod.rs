@@ -135,9 +135,9 @@ fn stats_key(out: &mut String, handler: &Handler<'_>, call: &Call<'_, '_>) {
         Handler::ServerStatus => "server-status",
         Handler::ScriptCacheStatus => "scriptcache-status",
         Handler::Wsgi(m) => {
-            let settings = call.site.wsgi_settings(call.ctx.host, m.alias);
+            let place = call.site.wsgi_place(call.ctx.host, m.alias);
             out.push_str("wsgi:");
-            if let Some((g, _)) = &settings.process_group {
+            if let Some(g) = &place.process_group {
                 out.push_str(g);
             }
             return;

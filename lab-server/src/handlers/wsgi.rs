@@ -28,9 +28,8 @@ pub async fn serve<'a>(call: Call<'a, '_>, m: ScriptMatch<'_>) -> Outcome<'a> {
         ));
     };
     let mut wctx = crate::wsgi::WsgiContext::from_match(
-        &site.config,
-        ctx.host,
-        &m,
+        site.wsgi_place(ctx.host, m.alias),
+        (m.script_name, m.path_info),
         conn.port,
         conn.cgi_remote(),
         conn.local,

@@ -192,34 +192,52 @@ pub fn rebuild(
     *headers = fresh;
 }
 
-/// The `Date` header, formatted once per second.
+/// The `Date` header, formatted once per second by each thread (a lock and a value shared
+/// by the threads would move between their cores on every answer).
 pub fn date_now() -> HeaderValue {
-    static LAST: Mutex<Option<(u64, HeaderValue)>> = Mutex::new(None);
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u64, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
     let now = SystemTime::now();
     let secs = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((s, v)) = last.as_ref() {
-        if *s == secs {
-            return v.clone();
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((s, v)) = last.as_ref() {
+            if *s == secs {
+                return v.clone();
+            }
         }
-    }
-    let v = HeaderValue::from_str(&httpdate::fmt_http_date(now))
-        .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
-    *last = Some((secs, v.clone()));
-    v
+        let v = HeaderValue::from_str(&httpdate::fmt_http_date(now))
+            .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
+        *last = Some((secs, v.clone()));
+        v
+    })
 }
 
-fn title_case(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut up = true;
-    for c in name.chars() {
-        out.push(if up { c.to_ascii_uppercase() } else { c });
-        up = c == '-';
+/// Whether an author's spelling of a header name must be kept: not `Content-Type` nor
+/// `Content-Length` (Apache's own, whatever case was used), and not plain title case (what is
+/// written anyway).
+pub fn needs_spelling(name: &str) -> bool {
+    if name.eq_ignore_ascii_case("content-type") || name.eq_ignore_ascii_case("content-length") {
+        return false;
     }
-    out
+    let mut up = true;
+    for b in name.bytes() {
+        let wanted = if up {
+            b.to_ascii_uppercase()
+        } else {
+            b.to_ascii_lowercase()
+        };
+        if b != wanted {
+            return true;
+        }
+        up = b == b'-';
+    }
+    false
 }
 
 /// Extensions that make hyper spell `names` (and Apache's own odd names) as written, from a
@@ -299,14 +317,7 @@ pub async fn spell(resp: &mut Response<Body>) {
     let extra: Vec<String> = resp
         .extensions_mut()
         .remove::<Spelling>()
-        .map(|s| {
-            s.0.into_iter()
-                .filter(|n| {
-                    let lower = n.to_ascii_lowercase();
-                    lower != "content-type" && lower != "content-length" && title_case(&lower) != *n
-                })
-                .collect()
-        })
+        .map(|s| s.0.into_iter().filter(|n| needs_spelling(n)).collect())
         .unwrap_or_default();
     let needed = !extra.is_empty()
         || resp.headers().keys().any(|k| {
@@ -477,9 +488,18 @@ mod tests {
     }
 
     #[test]
-    fn title_case_is_what_hyper_writes_without_a_map() {
-        assert_eq!(title_case("etag"), "Etag");
-        assert_eq!(title_case("x-my-header"), "X-My-Header");
+    fn only_names_hyper_would_write_otherwise_need_their_spelling() {
+        // Plain title case is what hyper writes without a map.
+        for plain in ["Etag", "X-My-Header", "Server", "X-1-A"] {
+            assert!(!needs_spelling(plain), "{plain}");
+        }
+        for kept in ["ETag", "x-my-header", "X-MY-Header", "SERVER", "x"] {
+            assert!(needs_spelling(kept), "{kept}");
+        }
+        // Apache writes its own two in its own case, whatever the application used.
+        for apache in ["content-type", "CONTENT-LENGTH", "Content-Type"] {
+            assert!(!needs_spelling(apache), "{apache}");
+        }
     }
 
     #[tokio::test]

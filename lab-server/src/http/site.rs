@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use super::log::{AccessFormat, ErrorLog, Level, LogFiles};
 use super::vhost::{Chosen, VhostIndex};
 use crate::config::model::{HostConfig, ServerConfig};
-use crate::config::wsgi::{WsgiDirConfig, WsgiScriptAlias};
+use crate::config::wsgi::WsgiScriptAlias;
 use crate::handlers::files::FileCache;
 
 /// Counters of the role, kept across reloads (what `/server-status` and `lab status` show).
@@ -135,7 +135,8 @@ pub struct Site {
     pub server_header: http::HeaderValue,
     /// The WSGI settings of each (host, `WSGIScriptAlias`) pair met so far: they depend only
     /// on this snapshot's configuration, so they are merged once and not per request.
-    wsgi_settings: std::sync::Mutex<crate::util::FxMap<(usize, usize), Arc<WsgiDirConfig>>>,
+    wsgi_settings:
+        std::sync::Mutex<crate::util::FxMap<(usize, usize), Arc<crate::wsgi::WsgiPlace>>>,
     /// mod_mime's answers (type, languages) for files whose merge read no `.htaccess`: they
     /// depend only on this snapshot's sections and the file's name.
     mime_memo: std::sync::Mutex<MimeMemo>,
@@ -215,8 +216,13 @@ impl Site {
         })
     }
 
-    /// [`crate::wsgi::mapping::settings_for`] of `alias` in `host`, merged once per snapshot.
-    pub fn wsgi_settings(&self, host: &HostConfig, alias: &WsgiScriptAlias) -> Arc<WsgiDirConfig> {
+    /// What requests to `alias` in `host` take from the configuration (its merged
+    /// [`crate::wsgi::mapping::settings_for`] among them), made once per snapshot.
+    pub fn wsgi_place(
+        &self,
+        host: &HostConfig,
+        alias: &WsgiScriptAlias,
+    ) -> Arc<crate::wsgi::WsgiPlace> {
         // Both live in this snapshot's configuration, which does not move while it lives.
         let key = (
             std::ptr::from_ref(host) as usize,
@@ -226,11 +232,7 @@ impl Site {
         if let Some(s) = map.get(&key) {
             return Arc::clone(s);
         }
-        let s = Arc::new(crate::wsgi::mapping::settings_for(
-            &self.config,
-            host,
-            alias,
-        ));
+        let s = Arc::new(crate::wsgi::WsgiPlace::new(&self.config, host, alias));
         map.insert(key, Arc::clone(&s));
         s
     }

@@ -205,13 +205,13 @@ impl DaemonGroup {
         input: Option<InputRx>,
         ctx: &WsgiContext,
     ) -> Response<Body> {
-        if ctx.script_reloading {
+        if ctx.place.script_reloading {
             // The look the request made when it checked that the script exists.
             let stamp = match ctx.script_mtime {
                 Some(t) => Some(t),
-                None => super::scriptstat::stamp(&ctx.script),
+                None => super::scriptstat::stamp(ctx.script()),
             };
-            self.check_script(&ctx.script, stamp);
+            self.check_script(ctx.script(), stamp);
         }
         let log = ctx.log();
         let client = ctx.remote.to_string();
@@ -317,7 +317,7 @@ impl DaemonGroup {
                 &[&format!(
                     "mod_wsgi: Truncated or oversized response headers received from daemon process '{}': {}: {failure}; se responde 502",
                     self.inner.spec.name,
-                    ctx.script.display()
+                    ctx.script().display()
                 )],
             );
             return host::error_page(502);
@@ -406,18 +406,16 @@ fn params(environ: super::python::Environ, ctx: &WsgiContext) -> Vec<(Vec<u8>, V
         .map(|(k, v)| (k.as_bytes().to_vec(), bytes(v)))
         .collect();
     let mut extra = |k: &str, v: String| out.push((k.as_bytes().to_vec(), v.into_bytes()));
-    extra(
-        "LAB_CALLABLE",
-        ctx.callable.clone().unwrap_or_else(|| "application".into()),
-    );
+    extra("LAB_CALLABLE", ctx.place.callable.to_string());
     extra("LAB_APPLICATION_GROUP", ctx.application_group());
     extra(
         "LAB_RELOADING",
-        if ctx.script_reloading { "1" } else { "0" }.into(),
+        if ctx.place.script_reloading { "1" } else { "0" }.into(),
     );
     extra(
         "LAB_ERROR_LOG",
-        ctx.error_log
+        ctx.place
+            .error_log
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default(),
@@ -534,7 +532,7 @@ async fn watch_worker(inner: Arc<Inner>, index: usize) {
             cmd.arg("--python-path").arg(&p.path);
         }
         if let Some(p) = &inner.log.path {
-            cmd.arg("--log").arg(p);
+            cmd.arg("--log").arg(p.as_os_str());
         }
         // `home=`, `lang=` and `locale=` as mod_wsgi applies them to its daemon processes.
         if let Some(h) = spec.home.as_ref().filter(|h| h.path.is_dir()) {

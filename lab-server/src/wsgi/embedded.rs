@@ -114,7 +114,7 @@ impl Embedded {
         {
             super::inline::keep_thread_state();
             let (input, output, queue) = super::inline::io();
-            let job = job(environ, input, output, ctx, "", (true, true), ctx.log());
+            let job = job(environ, input, output, ctx, None, (true, true), ctx.log());
             return super::inline::run(
                 &self.scripts,
                 job,
@@ -131,7 +131,7 @@ impl Embedded {
             Box::new(input),
             Box::new(tx),
             ctx,
-            "",
+            None,
             (true, true),
             ctx.log(),
         );
@@ -155,20 +155,20 @@ pub fn job(
     input: Box<dyn python::BodySource>,
     output: Box<dyn python::ResponseSink>,
     ctx: &WsgiContext,
-    process_group: &str,
+    process_group: Option<&Arc<str>>,
     (multiprocess, multithread): (bool, bool),
     log: ErrorLog,
 ) -> PyJob {
     PyJob {
         environ,
-        script: ctx.script.clone(),
-        callable: ctx.callable.clone().unwrap_or_else(|| "application".into()),
+        script: Arc::clone(&ctx.place.script),
+        callable: Arc::clone(&ctx.place.callable),
         application_group: ctx.application_group(),
-        process_group: process_group.to_string(),
-        reloading: ctx.script_reloading,
+        process_group: process_group.cloned(),
+        reloading: ctx.place.script_reloading,
         multiprocess,
         multithread,
-        daemon: !process_group.is_empty(),
+        daemon: process_group.is_some_and(|g| !g.is_empty()),
         log,
         client: python::Peer::Addr(ctx.remote),
         stamp: ctx.script_mtime,

@@ -6,12 +6,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where error lines go: a file (the vhost's `ErrorLog`) or standard error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorLog {
-    pub path: Option<PathBuf>,
+    pub path: Option<Arc<Path>>,
     /// Written from a daemon process: mod_wsgi 4.9 names the peer `[remote ip:port]` there,
     /// and `[client ip:port]` in Apache's own processes (embedded mode).
     pub remote: bool,
@@ -19,8 +20,13 @@ pub struct ErrorLog {
 
 impl ErrorLog {
     pub fn file(path: impl Into<PathBuf>) -> ErrorLog {
+        ErrorLog::shared(Arc::from(path.into()))
+    }
+
+    /// A log at a path the caller already holds (no copy of it per request).
+    pub fn shared(path: Arc<Path>) -> ErrorLog {
         ErrorLog {
-            path: Some(path.into()),
+            path: Some(path),
             remote: false,
         }
     }

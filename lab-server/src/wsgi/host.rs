@@ -19,33 +19,98 @@ use tokio::sync::mpsc;
 use super::daemon::DaemonGroup;
 use super::embedded::Embedded;
 use super::errorlog::ErrorLog;
-use super::mapping::{self, ScriptMatch};
+use super::mapping;
 use super::python::{Head, Out};
 use super::Body;
 use crate::config::model::{HostConfig, ServerConfig};
 use crate::workspace::Workspace;
 
-/// What the HTTP role knows about a request that a `WSGIScriptAlias` matched.
-#[derive(Debug, Clone)]
-pub struct WsgiContext {
-    /// The matched alias URL (`""` for `/`), percent-decoded.
-    pub script_name: String,
-    /// The rest of the path, percent-decoded.
-    pub path_info: String,
+/// What a request's WSGI context takes from the configuration: the same for every request
+/// that one alias serves in one host, so it is made once per configuration snapshot and
+/// shared (see [`crate::http::site::Site::wsgi_place`]).
+#[derive(Debug)]
+pub struct WsgiPlace {
+    /// The merged per-directory WSGI settings of the script.
+    pub settings: crate::config::wsgi::WsgiDirConfig,
     /// The `.wsgi` file.
-    pub script: PathBuf,
+    pub script: Arc<Path>,
     /// `process-group=` / `WSGIProcessGroup`; `None` or `%{GLOBAL}`: embedded mode.
-    pub process_group: Option<String>,
+    pub process_group: Option<Arc<str>>,
     /// `application-group=` / `WSGIApplicationGroup`; default `server|script_name`.
-    pub application_group: Option<String>,
+    pub application_group: Option<Arc<str>>,
     /// `WSGICallableObject` (default `application`).
-    pub callable: Option<String>,
+    pub callable: Arc<str>,
     /// `WSGIScriptReloading` (default on).
     pub script_reloading: bool,
     /// `WSGIChunkedRequest` (default off: 411 for a chunked request body).
     pub chunked_request: bool,
     /// `WSGIPassAuthorization` (default off: no `HTTP_AUTHORIZATION`).
     pub pass_authorization: bool,
+    /// `UseCanonicalName On`: `SERVER_NAME`/`SERVER_PORT` come from `ServerName`, not `Host`.
+    pub canonical: bool,
+    /// `SERVER_PORT` with `UseCanonicalName On`.
+    pub canonical_port: u16,
+    /// `ServerName` (the host's, else the main server's); `None`: the local address.
+    pub server_name: Option<Arc<str>>,
+    /// The virtual host's `ErrorLog` (the main server's when the vhost has none).
+    pub error_log: Option<Arc<Path>>,
+    /// The virtual host's DocumentRoot, for `DOCUMENT_ROOT`.
+    pub document_root: Option<Arc<Path>>,
+}
+
+impl WsgiPlace {
+    pub fn new(
+        cfg: &ServerConfig,
+        host: &HostConfig,
+        alias: &crate::config::wsgi::WsgiScriptAlias,
+    ) -> WsgiPlace {
+        let settings = mapping::settings_for(cfg, host, alias);
+        let canonical = host
+            .use_canonical_name
+            .or(cfg.main.use_canonical_name)
+            .unwrap_or(false);
+        WsgiPlace {
+            script: Arc::from(alias.script.path.as_path()),
+            process_group: settings
+                .process_group
+                .as_ref()
+                .map(|(g, _)| Arc::from(g.as_str())),
+            application_group: settings.application_group.as_deref().map(Arc::from),
+            callable: Arc::from(settings.callable_object.as_deref().unwrap_or("application")),
+            script_reloading: settings.script_reloading.unwrap_or(true),
+            chunked_request: settings.chunked_request.unwrap_or(false),
+            pass_authorization: settings.pass_authorization.unwrap_or(false),
+            canonical,
+            canonical_port: host.server_port.or(cfg.main.server_port).unwrap_or(80),
+            server_name: host
+                .server_name
+                .as_deref()
+                .or(cfg.main.server_name.as_deref())
+                .map(Arc::from),
+            error_log: host
+                .error_log
+                .as_ref()
+                .or(cfg.main.error_log.as_ref())
+                .map(|p| Arc::from(p.path.as_path())),
+            document_root: host
+                .document_root
+                .as_ref()
+                .or(cfg.main.document_root.as_ref())
+                .map(|p| Arc::from(p.path.as_path())),
+            settings,
+        }
+    }
+}
+
+/// What the HTTP role knows about a request that a `WSGIScriptAlias` matched.
+#[derive(Debug, Clone)]
+pub struct WsgiContext {
+    /// What comes from the configuration (script, groups, settings, logs).
+    pub place: Arc<WsgiPlace>,
+    /// The matched alias URL (`""` for `/`), percent-decoded.
+    pub script_name: String,
+    /// The rest of the path, percent-decoded.
+    pub path_info: String,
     /// The type mod_mime gives the script (`.py`: `text/x-python`), sent when the
     /// application sets no `Content-Type`.
     pub default_type: Option<String>,
@@ -55,14 +120,8 @@ pub struct WsgiContext {
     pub server_name: String,
     /// `SERVER_PORT`: the port of `Host`, else 80.
     pub server_port: u16,
-    /// `UseCanonicalName On`: `SERVER_NAME`/`SERVER_PORT` come from `ServerName`, not `Host`.
-    pub canonical: bool,
     pub remote: SocketAddr,
     pub local: SocketAddr,
-    /// The virtual host's `ErrorLog` (the main server's when the vhost has none).
-    pub error_log: Option<PathBuf>,
-    /// The virtual host's DocumentRoot, for `DOCUMENT_ROOT`.
-    pub document_root: Option<PathBuf>,
     /// The request came on a connection that may pass to a daemon-mode worker (or back).
     pub handoff: bool,
     /// The script's modification time, as the check that it exists saw it (seconds since
@@ -71,63 +130,45 @@ pub struct WsgiContext {
 }
 
 impl WsgiContext {
-    /// Fills a context from a match in `host`, with the per-directory WSGI settings that
-    /// apply to its script.
+    /// A context for a match of `place`'s alias (split into `SCRIPT_NAME` and `PATH_INFO`,
+    /// see [`super::ScriptMatch`]), on a connection to `server_port`.
     pub fn from_match(
-        cfg: &ServerConfig,
-        host: &HostConfig,
-        m: &ScriptMatch<'_>,
+        place: Arc<WsgiPlace>,
+        (script_name, path_info): (&str, &str),
         server_port: u16,
         remote: SocketAddr,
         local: SocketAddr,
     ) -> WsgiContext {
-        let settings = mapping::settings_for(cfg, host, m.alias);
-        let server_name = host
-            .server_name
-            .clone()
-            .or_else(|| cfg.main.server_name.clone())
-            .unwrap_or_else(|| local.ip().to_string());
+        let (server_name, server_port) = if place.canonical {
+            (
+                place
+                    .server_name
+                    .as_deref()
+                    .map_or_else(|| local.ip().to_string(), str::to_string),
+                place.canonical_port,
+            )
+        } else {
+            // Filled from `Host` by `apply_host` (the names only when there is none).
+            (String::new(), server_port)
+        };
         WsgiContext {
-            script_name: m.script_name.to_string(),
-            path_info: m.path_info.to_string(),
-            script: m.alias.script.path.clone(),
-            process_group: settings.process_group.map(|(g, _)| g),
-            application_group: settings.application_group,
-            callable: settings.callable_object,
-            script_reloading: settings.script_reloading.unwrap_or(true),
-            chunked_request: settings.chunked_request.unwrap_or(false),
-            pass_authorization: settings.pass_authorization.unwrap_or(false),
+            place,
+            script_name: script_name.to_string(),
+            path_info: path_info.to_string(),
             default_type: None,
             body_limit: None,
-            canonical: host
-                .use_canonical_name
-                .or(cfg.main.use_canonical_name)
-                .unwrap_or(false),
-            server_port: if host
-                .use_canonical_name
-                .or(cfg.main.use_canonical_name)
-                .unwrap_or(false)
-            {
-                host.server_port.or(cfg.main.server_port).unwrap_or(80)
-            } else {
-                server_port
-            },
             server_name,
+            server_port,
             remote,
             local,
-            error_log: host
-                .error_log
-                .as_ref()
-                .or(cfg.main.error_log.as_ref())
-                .map(|p| p.path.clone()),
-            document_root: host
-                .document_root
-                .as_ref()
-                .or(cfg.main.document_root.as_ref())
-                .map(|p| p.path.clone()),
             handoff: false,
             script_mtime: None,
         }
+    }
+
+    /// The `.wsgi` file.
+    pub fn script(&self) -> &Path {
+        &self.place.script
     }
 
     /// `SERVER_NAME` and `SERVER_PORT` as Apache gives them with `UseCanonicalName Off` (with
@@ -135,11 +176,12 @@ impl WsgiContext {
     /// from `Host` (lower case, without a final dot), its port or 80; without `Host`
     /// (HTTP/1.0), the virtual host's `ServerName` and 80.
     pub fn apply_host(&mut self, host: Option<&HeaderValue>) {
-        if self.canonical {
+        if self.place.canonical {
             return;
         }
         let Some(host) = host.and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty()) else {
             self.server_port = 80;
+            self.name_if_none();
             return;
         };
         let (name, port) = match host.rsplit_once(':') {
@@ -148,23 +190,38 @@ impl WsgiContext {
             }
             _ => (host, None),
         };
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        if !name.is_empty() {
-            self.server_name = name;
+        let name = name.trim_end_matches('.');
+        if name.is_empty() {
+            self.name_if_none();
+        } else {
+            self.server_name.clear();
+            self.server_name
+                .extend(name.chars().map(|c| c.to_ascii_lowercase()));
         }
         self.server_port = port.unwrap_or(80);
     }
 
+    /// Without a name from `Host`: the server's (`ServerName`, else the local address).
+    fn name_if_none(&mut self) {
+        if self.server_name.is_empty() {
+            match &self.place.server_name {
+                Some(n) => self.server_name.push_str(n),
+                None => self.server_name = self.local.ip().to_string(),
+            }
+        }
+    }
+
     /// The daemon group this request goes to (`None`: embedded mode).
     pub fn daemon_group(&self) -> Option<&str> {
-        self.process_group
+        self.place
+            .process_group
             .as_deref()
             .filter(|g| !g.is_empty() && *g != "%{GLOBAL}")
     }
 
     /// The application group: mod_wsgi's default `%{RESOURCE}` is `server|script_name`.
     pub fn application_group(&self) -> String {
-        match self.application_group.as_deref() {
+        match self.place.application_group.as_deref() {
             Some("%{GLOBAL}") => String::new(),
             Some("%{SERVER}") => self.server_label(),
             Some(g) if !g.starts_with("%{") => g.to_string(),
@@ -181,8 +238,8 @@ impl WsgiContext {
     }
 
     pub fn log(&self) -> ErrorLog {
-        match &self.error_log {
-            Some(p) => ErrorLog::file(p),
+        match &self.place.error_log {
+            Some(p) => ErrorLog::shared(Arc::clone(p)),
             None => ErrorLog::stderr(),
         }
     }
@@ -202,7 +259,7 @@ pub struct WsgiHost {
 
 /// The WSGI side of a daemon-mode worker serving connections the lab handed it.
 pub struct WorkerSide {
-    pub group: String,
+    pub group: Arc<str>,
     pub pool: Arc<Mutex<super::pool::PythonPool>>,
     /// The scripts loaded in this process (shared by the pool and the runtime's threads).
     pub scripts: Arc<super::python::Scripts>,
@@ -399,13 +456,13 @@ impl WsgiHost {
             .headers
             .get(http::header::TRANSFER_ENCODING)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
-        if chunked && !ctx.chunked_request {
+        if chunked && !ctx.place.chunked_request {
             log.write(
                 "error",
                 Some(&client()),
                 &[&format!(
                     "Received request requiring chunked transfer encoding, but optional support for chunked transfer encoding has not been enabled.: {}",
-                    ctx.script.display()
+                    ctx.script().display()
                 )],
             );
             return error_page(411);
@@ -427,14 +484,14 @@ impl WsgiHost {
                 return error_page(413);
             }
         }
-        ctx.script_mtime = super::scriptstat::stamp(&ctx.script);
+        ctx.script_mtime = super::scriptstat::stamp(ctx.script());
         if ctx.script_mtime.is_none() {
             log.write(
                 "error",
                 Some(&client()),
                 &[&format!(
                     "Target WSGI script not found or unable to stat: {}",
-                    ctx.script.display()
+                    ctx.script().display()
                 )],
             );
             return error_page(404);
@@ -492,7 +549,7 @@ impl WsgiHost {
                     Some(&client()),
                     &[&format!(
                         "mod_wsgi: no existe el grupo de procesos '{group}' (WSGIDaemonProcess) para '{}'",
-                        ctx.script.display()
+                        ctx.script().display()
                     )],
                 );
                 return error_page(500);
@@ -528,7 +585,7 @@ impl WsgiHost {
     /// a worker, anything but its own group goes back to the lab. `None`: served here.
     async fn hand_off(&self, ctx: &WsgiContext, log: &ErrorLog) -> Option<Response<Body>> {
         if let Some(w) = &self.worker {
-            if ctx.daemon_group() == Some(w.group.as_str()) && !(w.stopping)() {
+            if ctx.daemon_group() == Some(&*w.group) && !(w.stopping)() {
                 return None;
             }
             return Some(crate::http::handoff::back(&w.back).unwrap_or_else(|| error_page(503)));
@@ -539,8 +596,8 @@ impl WsgiHost {
             .lock()
             .ok()
             .and_then(|g| g.get(group).cloned())?;
-        if ctx.script_reloading {
-            g.check_script(&ctx.script, super::scriptstat::stamp(&ctx.script));
+        if ctx.place.script_reloading {
+            g.check_script(ctx.script(), super::scriptstat::stamp(ctx.script()));
         }
         let mut target = g.handoff_target().await;
         // A reload that replaces the group stops it under requests that had just picked it:
@@ -587,7 +644,7 @@ impl WorkerSide {
                 input,
                 output,
                 ctx,
-                &self.group,
+                Some(&self.group),
                 (self.multiprocess, self.multithread),
                 ctx.log().in_daemon(),
             );
@@ -603,7 +660,7 @@ impl WorkerSide {
             Box::new(input),
             Box::new(tx),
             ctx,
-            &self.group,
+            Some(&self.group),
             (self.multiprocess, self.multithread),
             ctx.log().in_daemon(),
         );
@@ -738,8 +795,8 @@ pub fn cgi_environ(
     env.push("QUERY_STRING", req.uri.query().unwrap_or(""));
     env.push_with("REMOTE_ADDR", |t| push_ip(t, ctx.remote.ip()));
     env.push_with("REMOTE_PORT", |t| push_u64(t, u64::from(ctx.remote.port())));
-    env.push_with("SCRIPT_FILENAME", |t| path_into(t, &ctx.script));
-    if let Some(root) = &ctx.document_root {
+    env.push_with("SCRIPT_FILENAME", |t| path_into(t, ctx.script()));
+    if let Some(root) = &ctx.place.document_root {
         env.push_with("DOCUMENT_ROOT", |t| path_into(t, root));
     }
     for (name, value) in &req.headers {
@@ -758,7 +815,7 @@ pub fn cgi_environ(
             "content-type" | "content-length" => continue,
             // Apache keeps credentials out of the environment (mod_wsgi passes
             // `Authorization` with WSGIPassAuthorization On) and drops `Proxy` (httpoxy).
-            "authorization" if ctx.pass_authorization => "HTTP_AUTHORIZATION".into(),
+            "authorization" if ctx.place.pass_authorization => "HTTP_AUTHORIZATION".into(),
             "authorization" | "proxy-authorization" | "proxy" => continue,
             n => match known_header_key(n) {
                 Some(k) => k.into(),
@@ -869,8 +926,14 @@ pub fn response_from_head(
     if drops_connection(status) {
         h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
-    resp.extensions_mut()
-        .insert(crate::http::head::Spelling(spelling));
+    // Only when some name is spelled in a way the head would not write anyway.
+    if spelling
+        .iter()
+        .any(|n| crate::http::head::needs_spelling(n))
+    {
+        resp.extensions_mut()
+            .insert(crate::http::head::Spelling(spelling));
+    }
     resp
 }
 
@@ -934,9 +997,37 @@ pub fn error_page(status: u16) -> Response<Body> {
     resp
 }
 
-/// A body sent whole but framed as a stream (no size hint), as Apache frames what mod_wsgi
-/// writes: chunked, unless the application set `Content-Length`.
-struct Once(Option<Bytes>);
+/// A body sent whole but framed as a stream, as Apache frames what mod_wsgi writes: chunked,
+/// unless the application set `Content-Length`. With the application's one `Content-Length`
+/// equal to the body's size, the size is told too (`sized`): the head is the same either way,
+/// and the request is logged and counted as soon as its answer is made, as for a file.
+struct Once {
+    data: Option<Bytes>,
+    sized: bool,
+}
+
+impl Once {
+    fn new(data: Bytes, status: u16, headers: &[(String, Bytes)]) -> Once {
+        let mut lengths = headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+        let declared = lengths.next().and_then(|(_, v)| {
+            std::str::from_utf8(v)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        });
+        let sized = !data.is_empty()
+            && status >= 200
+            && status != 204
+            && status != 304
+            && lengths.next().is_none()
+            && declared == Some(data.len() as u64);
+        Once {
+            data: Some(data),
+            sized,
+        }
+    }
+}
 
 impl HttpBody for Once {
     type Data = Bytes;
@@ -946,7 +1037,14 @@ impl HttpBody for Once {
         mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        Poll::Ready(self.0.take().map(|b| Ok(Frame::data(b))))
+        Poll::Ready(self.data.take().map(|b| Ok(Frame::data(b))))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.data {
+            Some(b) if self.sized => http_body::SizeHint::with_exact(b.len() as u64),
+            _ => http_body::SizeHint::default(),
+        }
     }
 }
 
@@ -1098,7 +1196,7 @@ pub fn response_from_first(
                     .map_err(|never| match never {})
                     .boxed()
             } else {
-                Once(Some(body)).boxed()
+                Once::new(body, head.status, &head.headers).boxed()
             };
             response_from_head(
                 head.status,
@@ -1198,28 +1296,31 @@ mod tests {
 
     #[test]
     fn server_name_and_port_come_from_host_as_with_use_canonical_name_off() {
-        let mut ctx = WsgiContext {
-            script_name: String::new(),
-            path_info: String::new(),
-            script: PathBuf::new(),
+        let place = |canonical: bool| WsgiPlace {
+            settings: Default::default(),
+            script: Arc::from(Path::new("/srv/app.wsgi")),
             process_group: None,
             application_group: None,
-            callable: None,
+            callable: Arc::from("application"),
             script_reloading: true,
             chunked_request: false,
             pass_authorization: false,
-            default_type: None,
-            body_limit: None,
-            server_name: "wsgi.test".into(),
-            server_port: 10080,
-            canonical: false,
-            remote: "127.0.0.1:1".parse().unwrap(),
-            local: "127.0.0.1:10080".parse().unwrap(),
+            canonical,
+            canonical_port: 80,
+            server_name: Some(Arc::from("www.ejemplo.test")),
             error_log: None,
             document_root: None,
-            handoff: false,
-            script_mtime: None,
         };
+        let m = ("", "/");
+        let remote = "127.0.0.1:1".parse().unwrap();
+        let local = "127.0.0.1:10080".parse().unwrap();
+        let mut ctx = WsgiContext::from_match(Arc::new(place(false)), m, 10080, remote, local);
+        // No `Host` (HTTP/1.0): `ServerName` and 80.
+        ctx.apply_host(None);
+        assert_eq!(
+            (ctx.server_name.as_str(), ctx.server_port),
+            ("www.ejemplo.test", 80)
+        );
         ctx.apply_host(Some(&HeaderValue::from_static("WSGI.Test.:8080")));
         assert_eq!(
             (ctx.server_name.as_str(), ctx.server_port),
@@ -1239,9 +1340,7 @@ mod tests {
         ctx.apply_host(Some(&HeaderValue::from_static("[::1]:81")));
         assert_eq!((ctx.server_name.as_str(), ctx.server_port), ("[::1]", 81));
         // `UseCanonicalName On`: `Host` changes nothing.
-        ctx.canonical = true;
-        ctx.server_name = "www.ejemplo.test".into();
-        ctx.server_port = 80;
+        let mut ctx = WsgiContext::from_match(Arc::new(place(true)), m, 10080, remote, local);
         ctx.apply_host(Some(&HeaderValue::from_static("otro.test:8080")));
         assert_eq!(
             (ctx.server_name.as_str(), ctx.server_port),

@@ -28,7 +28,7 @@ pub mod scriptstat;
 pub mod venv;
 pub mod worker;
 
-pub use host::{WsgiContext, WsgiHost};
+pub use host::{WsgiContext, WsgiHost, WsgiPlace};
 pub use mapping::{match_script_alias, ScriptMatch};
 
 /// The response body type of the HTTP role.

@@ -8,7 +8,7 @@
 //! chunks or for room to send response chunks.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, Bytes, BytesMut};
 use pyo3::exceptions::{PyIOError, PyRuntimeError, PyTypeError, PyValueError};
@@ -206,10 +206,11 @@ impl std::fmt::Display for Peer {
 pub struct PyJob {
     /// CGI variables and HTTP_* headers, values already decoded as latin-1.
     pub environ: Environ,
-    pub script: PathBuf,
-    pub callable: String,
+    pub script: Arc<Path>,
+    pub callable: Arc<str>,
     pub application_group: String,
-    pub process_group: String,
+    /// `None` in embedded mode.
+    pub process_group: Option<Arc<str>>,
     pub reloading: bool,
     /// `wsgi.multiprocess` and `wsgi.multithread` as mod_wsgi sets them for this mode.
     pub multiprocess: bool,
@@ -1090,7 +1091,7 @@ pub struct Rest {
     result: Py<PyAny>,
     iter: Option<Py<PyIterator>>,
     start: Py<StartResponse>,
-    script: PathBuf,
+    script: Arc<Path>,
     log: ErrorLog,
     client: Peer,
     daemon: bool,
@@ -1157,7 +1158,7 @@ pub fn begin(py: Python<'_>, scripts: &Scripts, job: PyJob) -> Option<Rest> {
             return None;
         }
     };
-    let name = if callable == "application" {
+    let name = if &*callable == "application" {
         pyo3::intern!(py, "application").clone()
     } else {
         PyString::new(py, &callable)
@@ -1185,9 +1186,12 @@ pub fn begin(py: Python<'_>, scripts: &Scripts, job: PyJob) -> Option<Rest> {
             pending: String::new(),
         },
         &[
-            ("mod_wsgi.process_group", process_group.as_str()),
+            (
+                "mod_wsgi.process_group",
+                process_group.as_deref().unwrap_or(""),
+            ),
             ("mod_wsgi.application_group", application_group.as_str()),
-            ("mod_wsgi.callable_object", callable.as_str()),
+            ("mod_wsgi.callable_object", &*callable),
             (
                 "mod_wsgi.script_reloading",
                 if reloading { "1" } else { "0" },

@@ -249,7 +249,7 @@ fn start_handoff(
             return None;
         }
     };
-    let group = args.group.clone();
+    let group: Arc<str> = Arc::from(args.group.as_str());
     let max = args.maximum_requests;
     let multiprocess = args.multiprocess;
     let multithread = args.threads > 1;
@@ -259,7 +259,7 @@ fn start_handoff(
     let make = move |cfg: &crate::config::ServerConfig, back: &std::path::Path| {
         let (a, b, c) = (Arc::clone(&st), Arc::clone(&st), Arc::clone(&st));
         let side = WorkerSide {
-            group: group.clone(),
+            group: Arc::clone(&group),
             scripts: Arc::clone(&loaded),
             // `LAB_WSGI_INLINE=0`: every request goes to the pool's threads, as before
             // requests ran on the connection's thread (to compare the two).
@@ -481,19 +481,22 @@ struct RawRequest {
 impl RawRequest {
     fn into_job(self, group: &str, multiprocess: bool) -> PyJob {
         let get = |k: &str| self.extra.get(k).cloned().unwrap_or_default();
-        let script = self
-            .environ
-            .get("SCRIPT_FILENAME")
-            .map(PathBuf::from)
-            .unwrap_or_default();
+        let script: Arc<std::path::Path> = Arc::from(
+            self.environ
+                .get("SCRIPT_FILENAME")
+                .map(PathBuf::from)
+                .unwrap_or_default(),
+        );
         let log_path = get("LAB_ERROR_LOG");
         PyJob {
             script,
-            callable: Some(get("LAB_CALLABLE"))
-                .filter(|c| !c.is_empty())
-                .unwrap_or_else(|| "application".into()),
+            callable: Arc::from(
+                Some(get("LAB_CALLABLE"))
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| "application".into()),
+            ),
             application_group: get("LAB_APPLICATION_GROUP"),
-            process_group: group.to_string(),
+            process_group: Some(Arc::from(group)),
             reloading: get("LAB_RELOADING") == "1",
             multiprocess: match get("LAB_MULTIPROCESS").as_str() {
                 "1" => true,
