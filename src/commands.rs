@@ -202,6 +202,7 @@ fn start(explicit: Option<&Path>) -> Result<ExitCode, Failure> {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(if per_core { threads.min(2) } else { threads })
+        .on_thread_park(lab_server::http::log::on_park)
         .enable_all()
         .build()
         .map_err(|e| format!("no se pudo crear el planificador de tareas: {e}"))?;

@@ -125,6 +125,11 @@ fn one_keep_alive_connection_alternates_static_two_groups_and_embedded() {
 
     // The access log: one line per request, with the keep-alive count going up across
     // processes as it does in one Apache process.
+    // Apache writes a request's line once its answer is out (so does the lab): a client
+    // that reads the log at once may be there first.
+    wait_until(Duration::from_secs(5), || {
+        lab.read("var/log/apache2/conn.log").lines().count() >= 11
+    });
     let log = lab.read("var/log/apache2/conn.log");
     let lines: Vec<&str> = log.lines().collect();
     assert_eq!(lines.len(), 11, "{log}");

@@ -65,6 +65,7 @@ impl Cores {
         let mut threads = Vec::with_capacity(n);
         for i in 0..n.max(1) {
             let rt = tokio::runtime::Builder::new_current_thread()
+                .on_thread_park(crate::http::log::on_park)
                 .enable_all()
                 .build()
                 .map_err(|e| format!("no se pudo crear el hilo de servicio {i}: {e}"))?;

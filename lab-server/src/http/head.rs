@@ -127,7 +127,7 @@ pub fn order(headers: &mut HeaderMap, always: &[HeaderName], late_length: bool, 
     }
     // Every line moved out once and sorted by rank; the sort is stable, so a name's values
     // stay together in their order, and names of equal rank keep theirs.
-    let mut lines = ranked_lines(std::mem::take(headers), &rank_of, &[]);
+    let mut lines = ranked_lines(headers, &rank_of, &[]);
     lines.sort_by_key(|(r, _, _)| *r);
     headers.reserve(lines.len());
     for (_, name, value) in lines {
@@ -137,13 +137,14 @@ pub fn order(headers: &mut HeaderMap, always: &[HeaderName], late_length: bool, 
 
 /// The lines of `old` with each name's rank, in their order, leaving out the names in `skip`.
 fn ranked_lines(
-    old: HeaderMap,
+    old: &mut HeaderMap,
     rank_of: &impl Fn(&HeaderName) -> u8,
     skip: &[(HeaderName, HeaderValue)],
 ) -> Vec<(u8, HeaderName, HeaderValue)> {
     let mut lines = Vec::with_capacity(old.len() + skip.len());
     let mut current: Option<(u8, HeaderName)> = None;
-    for (name, value) in old {
+    // Drained, not consumed: the map keeps its memory for the lines to come back in.
+    for (name, value) in old.drain() {
         let (r, name) = match name {
             Some(name) => {
                 if skip.iter().any(|(n, _)| *n == name) {
@@ -176,20 +177,19 @@ pub fn rebuild(
     proxied: bool,
 ) {
     let rank_of = |name: &HeaderName| rank(name, always, late_length, proxied);
-    let mut lines = ranked_lines(std::mem::take(headers), &rank_of, &set);
+    let mut lines = ranked_lines(headers, &rank_of, &set);
     lines.extend(set.into_iter().map(|(n, v)| (rank_of(&n), n, v)));
     // Stable: a name's lines, and names of equal rank, keep the order they came in.
     if lines.windows(2).any(|w| w[0].0 > w[1].0) {
         lines.sort_by_key(|(r, _, _)| *r);
     }
-    let mut fresh = HeaderMap::with_capacity(lines.len() + first.len());
+    headers.reserve(lines.len() + first.len());
     for (name, value) in first {
-        fresh.insert(name, value);
+        headers.insert(name, value);
     }
     for (_, name, value) in lines {
-        fresh.append(name, value);
+        headers.append(name, value);
     }
-    *headers = fresh;
 }
 
 /// The `Date` header, formatted once per second by each thread (a lock and a value shared

@@ -47,6 +47,25 @@ static WAITING_FILES: AtomicUsize = AtomicUsize::new(0);
 /// Every file that had lines for soon.
 static SOON_FILES: Mutex<Vec<std::sync::Weak<LogFile>>> = Mutex::new(Vec::new());
 
+thread_local! {
+    /// This thread runs [`on_park`] before it waits for events: its lines for soon need no
+    /// task of their own.
+    static PARK_WRITES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Lines for soon held past this many bytes are written at once (a thread that never runs
+/// out of work does not hold them for long).
+const SOON_MAX: usize = 32 * 1024;
+
+/// For `tokio::runtime::Builder::on_thread_park`: a thread of a serving runtime that has no
+/// task left to run writes every line waiting for soon before it waits for events. The
+/// lines of the requests it finished in the meantime go out in one `write`, and no task is
+/// spawned (or another thread woken) for them.
+pub fn on_park() {
+    PARK_WRITES.with(|p| p.set(true));
+    flush_waiting();
+}
+
 /// Writes every line waiting for soon, in every file: before the server closes a
 /// connection, and from the watcher of the threads that run Python applications when one
 /// stays in an application (it would keep the lines of the requests it answered before
@@ -127,12 +146,13 @@ impl LogFile {
 
     /// Appends one line to be written once the tasks ready on this runtime thread have run
     /// (`BufferedLogs Off`): the lines of the requests that end meanwhile go out in the same
-    /// `write`. Outside a runtime, at once.
+    /// `write`. On a thread with [`on_park`], when it next runs out of tasks; on another
+    /// runtime's thread, from a task queued behind the ready ones; outside a runtime, at once.
     pub fn line_soon(self: &Arc<Self>, text: &str) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return self.line_now(text);
         };
-        let first = {
+        let (first, full) = {
             let mut soon = self.soon.lock().unwrap_or_else(|p| p.into_inner());
             let first = soon.is_empty();
             if first {
@@ -140,10 +160,17 @@ impl LogFile {
             }
             soon.extend_from_slice(text.as_bytes());
             soon.push(b'\n');
-            first
+            (first, soon.len() >= SOON_MAX)
         };
+        if full {
+            self.flush_soon();
+            return;
+        }
         if first {
             self.register();
+            if PARK_WRITES.with(std::cell::Cell::get) {
+                return;
+            }
             // Dropped unrun (the runtime shutting down) it still writes the lines.
             let guard = SoonFlush(Arc::clone(self));
             runtime.spawn(async move {
@@ -875,6 +902,38 @@ mod tests {
         assert!(std::fs::read_to_string(&path)
             .unwrap()
             .ends_with("cinco y medio\nseis\n"));
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[test]
+    fn a_thread_that_writes_on_park_sends_its_lines_when_it_runs_out_of_work() {
+        let (path, file) = scratch_log("park");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .on_thread_park(on_park)
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let read = || std::fs::read_to_string(&path).unwrap();
+        rt.block_on(async {
+            // Once it has waited for events, the thread writes its lines then.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            assert!(PARK_WRITES.with(std::cell::Cell::get));
+            file.line_soon("uno");
+            tokio::task::yield_now().await;
+            file.line_soon("dos");
+            assert_eq!(read(), "", "no task writes them");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            assert_eq!(read(), "uno\ndos\n");
+            // Past the limit, at once.
+            let long = "x".repeat(SOON_MAX);
+            file.line_soon(&long);
+            assert_eq!(read().len(), "uno\ndos\n".len() + long.len() + 1);
+            file.line_soon("tres");
+        });
+        // A runtime that stops with lines waiting: the file's own flush writes them.
+        drop(rt);
+        file.flush();
+        assert!(read().ends_with("x\ntres\n"));
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 

@@ -86,6 +86,19 @@ fn append_query(out: &mut String, query: Option<&str>) {
 }
 
 /// Maps `url` on `host` to the file system.
+/// Whether an `Alias`/`AliasMatch` (the host's, then the main server's) takes `url`: what
+/// [`map`] would find, without building the path.
+pub fn has_alias(config: &ServerConfig, host: &HostConfig, url: &str) -> bool {
+    let is_main = std::ptr::eq(host, &config.main);
+    host.aliases
+        .iter()
+        .chain(config.main.aliases.iter().filter(|_| !is_main))
+        .any(|alias| match &alias.regex {
+            Some(re) => re.is_match(url),
+            None => prefix_at_boundary(&alias.url, url),
+        })
+}
+
 pub fn map<'a>(config: &'a ServerConfig, host: &'a HostConfig, url: &str) -> Mapped<'a> {
     let is_main = std::ptr::eq(host, &config.main);
     let aliases = host

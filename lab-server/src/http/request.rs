@@ -906,13 +906,13 @@ async fn route<'a>(
     if let Some(m) = proxy_match(config, ctx.host, &url) {
         return proxy_route(site, conn, parts, body, ctx, m, &url).await;
     }
-    let mut mapped = mapping::map(config, ctx.host, &url);
     // mod_wsgi translates after mod_alias: `Alias /static/` wins over `WSGIScriptAlias /`.
-    if mapped.alias.is_none() {
+    if !mapping::has_alias(config, ctx.host, &url) {
         if let Some(m) = wsgi_alias(config, ctx.host, &url) {
             return wsgi_route(site, conn, parts, body, ctx, m, &url).await;
         }
     }
+    let mut mapped = mapping::map(config, ctx.host, &url);
     let mut walk = mapping::walk(&mapped.root, &mapped.path);
     let path_info = split_path_info(config, ctx.host, &url, &mut mapped, &mut walk);
     let (dir, file_name, links): (&Path, Option<&str>, &[(PathBuf, bool)]) = match &walk {
@@ -1081,12 +1081,12 @@ async fn wsgi_route<'a>(
     url: &str,
 ) -> Outcome<'a> {
     let config = &*site.config;
-    let script = m.alias.script.path.clone();
-    let dir = script.parent().map(Path::to_path_buf).unwrap_or_default();
+    let script = m.alias.script.path.as_path();
+    let dir = script.parent().unwrap_or(Path::new(""));
     let file_name = script.file_name().and_then(|n| n.to_str());
-    ctx.file = Some(script.clone());
+    ctx.file = Some(script.to_path_buf());
     let target = Target {
-        dir: Some(&dir),
+        dir: Some(dir),
         file_name,
         url,
     };
@@ -1096,7 +1096,7 @@ async fn wsgi_route<'a>(
         Err(bad) => return Err((Failure::logged(500, Level::Alert, bad.log_line()), None)),
     };
     set_env_if(&eff, conn, parts, url, &mut ctx.env);
-    if let Err(refused) = check_access(&eff, conn, parts, ctx, &script).await {
+    if let Err(refused) = check_access(&eff, conn, parts, ctx, script).await {
         return Err((refused, Some(eff)));
     }
     let handler = handlers::choose(config, &eff, false, Some(m), file_name);
@@ -1108,8 +1108,8 @@ async fn wsgi_route<'a>(
         ctx,
         eff,
         file: MappedFile {
-            path: &script,
-            root: &dir,
+            path: script,
+            root: dir,
             alias: None,
             path_info: m.path_info,
             walk: None,

@@ -78,36 +78,36 @@ impl VhostIndex {
     ) -> Chosen {
         let port_ok = |p: Option<u16>| p.is_none_or(|p| p == port);
         let same_ip = |a: IpAddr| a == local_ip || a.to_canonical() == local_ip.to_canonical();
-        let exact: Vec<usize> = config
+        let exactly = |v: &crate::config::model::VirtualHost| {
+            v.addrs
+                .iter()
+                .any(|a| a.ip.is_some_and(same_ip) && port_ok(a.port))
+        };
+        // The blocks naming the address exactly, else those with `*` for the port.
+        let exact = config.vhosts.iter().any(exactly);
+        let candidate = |v: &crate::config::model::VirtualHost| {
+            if exact {
+                exactly(v)
+            } else {
+                v.addrs.iter().any(|a| a.ip.is_none() && port_ok(a.port))
+            }
+        };
+        let mut candidates = config
             .vhosts
             .iter()
             .enumerate()
-            .filter(|(_, v)| {
-                v.addrs
-                    .iter()
-                    .any(|a| a.ip.is_some_and(same_ip) && port_ok(a.port))
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let candidates = if exact.is_empty() {
-            config
-                .vhosts
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| v.addrs.iter().any(|a| a.ip.is_none() && port_ok(a.port)))
-                .map(|(i, _)| i)
-                .collect()
-        } else {
-            exact
-        };
-        let Some(&first) = candidates.first() else {
+            .filter(|(_, v)| candidate(v))
+            .map(|(i, _)| i);
+        let Some(first) = candidates.next() else {
             return Chosen::Main;
         };
-        if let Some(host) = host.map(host_name) {
-            if let Some(&i) = candidates
-                .iter()
-                .find(|&&i| self.names[i].iter().any(|n| n.matches(&host)))
-            {
+        if let Some(host) = host {
+            let by_name = with_host_name(host, |host| {
+                std::iter::once(first)
+                    .chain(candidates)
+                    .find(|&i| self.names[i].iter().any(|n| n.matches(host)))
+            });
+            if let Some(i) = by_name {
                 return Chosen::Vhost(i);
             }
         }
@@ -115,8 +115,28 @@ impl VhostIndex {
     }
 }
 
-/// The host part of a `Host` header, lowercased, without port or trailing dot.
-pub fn host_name(host: &str) -> String {
+/// Calls `f` with [`host_name`] of `host`, written on the stack when it is short (a request
+/// has no need of a string of its own for it).
+fn with_host_name<R>(host: &str, f: impl FnOnce(&str) -> R) -> R {
+    let bare = bare_host(host);
+    let mut buf = [0u8; 128];
+    match buf.get_mut(..bare.len()) {
+        Some(out) => {
+            for (o, b) in out.iter_mut().zip(bare.bytes()) {
+                *o = b.to_ascii_lowercase();
+            }
+            // Lowercasing ASCII letters keeps any UTF-8 valid.
+            match std::str::from_utf8(out) {
+                Ok(name) => f(name),
+                Err(_) => f(&bare.to_ascii_lowercase()),
+            }
+        }
+        None => f(&bare.to_ascii_lowercase()),
+    }
+}
+
+/// The host part of a `Host` header, without port or trailing dot (case unchanged).
+fn bare_host(host: &str) -> &str {
     let host = host.trim();
     let without_port = if let Some(rest) = host.strip_prefix('[') {
         rest.split(']').next().unwrap_or(rest)
@@ -126,7 +146,12 @@ pub fn host_name(host: &str) -> String {
             _ => host,
         }
     };
-    without_port.trim_end_matches('.').to_ascii_lowercase()
+    without_port.trim_end_matches('.')
+}
+
+/// The host part of a `Host` header, lowercased, without port or trailing dot.
+pub fn host_name(host: &str) -> String {
+    bare_host(host).to_ascii_lowercase()
 }
 
 /// True when a `Host` header value is acceptable (RFC 9110 host [":" port]): no spaces, no
@@ -148,6 +173,16 @@ mod tests {
         assert_eq!(host_name("A.Localhost:8080"), "a.localhost");
         assert_eq!(host_name("a.localhost."), "a.localhost");
         assert_eq!(host_name("[::1]:80"), "::1");
+        // The same name, without a string of its own (and a long one, with one).
+        assert_eq!(
+            with_host_name("A.Localhost.:8080", str::to_string),
+            "a.localhost"
+        );
+        let long = format!("{}.Test", "X".repeat(200));
+        assert_eq!(
+            with_host_name(&long, str::to_string),
+            long.to_ascii_lowercase()
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@
 //! next look is a real `stat` again; events about other names in those directories (a busy
 //! `/tmp`) are read and left aside. The kernel queues an event before the call that
 //! caused it returns, so a request that starts after `touch script.wsgi` returned always
-//! sees the new time, as with a `stat` of its own.
+//! sees the new time, as with a `stat` of its own. Each thread that looks has an instance
+//! of its own (a handful per process: the threads that serve connections), so two threads
+//! never wait for each other's `read`.
 //!
 //! Paths that are relative, go through `.`/`..`, or pass through a symbolic link (whose
 //! target could change without an event here) are looked at with `stat` every time, as is
@@ -23,7 +25,7 @@ use std::ffi::{CString, OsString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// What a look at a script found: `Some(mtime)` for a regular file (seconds since the
 /// epoch), `None` when it is missing, unreadable or not a regular file.
@@ -31,13 +33,22 @@ pub type Stamp = Option<f64>;
 
 /// The script at `path` as a request sees it now.
 pub fn stamp(path: &Path) -> Stamp {
-    // Another thread looking right now holds the watcher for one `read` of the queue: waiting
-    // for it is cheaper than a `stat` that walks the whole path (and this thread then reads
-    // the queue itself, as a look that began after the other one must).
-    match watcher().map(|w| w.lock().unwrap_or_else(|p| p.into_inner())) {
-        Some(mut w) => w.stamp(path),
-        None => stat(path),
-    }
+    // Each thread has a watcher of its own (the kernel queues every event for each of
+    // them): a look never waits for another thread's `read` of a shared queue.
+    WATCHER.with(|w| {
+        let mut w = w.borrow_mut();
+        let w = w.get_or_insert_with(watcher);
+        match w {
+            Some(w) => w.stamp(path),
+            None => stat(path),
+        }
+    })
+}
+
+thread_local! {
+    /// This thread's watcher: `Some(None)` once inotify turned out unavailable (or is off).
+    static WATCHER: std::cell::RefCell<Option<Option<Watcher>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 fn stat(path: &Path) -> Stamp {
@@ -63,24 +74,20 @@ struct Watcher {
     broken: bool,
 }
 
-fn watcher() -> Option<&'static Mutex<Watcher>> {
-    static WATCHER: OnceLock<Option<Mutex<Watcher>>> = OnceLock::new();
-    WATCHER
-        .get_or_init(|| {
-            if std::env::var_os("LAB_WSGI_STAT_EVERY_REQUEST").is_some_and(|v| v == "1") {
-                return None;
-            }
-            inotify().map(|fd| {
-                Mutex::new(Watcher {
-                    fd,
-                    known: Default::default(),
-                    names: HashMap::new(),
-                    files: HashSet::new(),
-                    broken: false,
-                })
-            })
-        })
-        .as_ref()
+fn watcher() -> Option<Watcher> {
+    static OFF: OnceLock<bool> = OnceLock::new();
+    if *OFF
+        .get_or_init(|| std::env::var_os("LAB_WSGI_STAT_EVERY_REQUEST").is_some_and(|v| v == "1"))
+    {
+        return None;
+    }
+    inotify().map(|fd| Watcher {
+        fd,
+        known: Default::default(),
+        names: HashMap::new(),
+        files: HashSet::new(),
+        broken: false,
+    })
 }
 
 #[allow(unsafe_code)]

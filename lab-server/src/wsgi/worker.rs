@@ -228,6 +228,7 @@ fn start_handoff(
         .worker_threads(http_threads)
         .thread_name("wsgi-http")
         .on_thread_start(super::inline::keep_thread_state)
+        .on_thread_park(crate::http::log::on_park)
         .enable_all()
         .build()
     {
