@@ -85,7 +85,6 @@ fn append_query(out: &mut String, query: Option<&str>) {
     }
 }
 
-/// Maps `url` on `host` to the file system.
 /// Whether an `Alias`/`AliasMatch` (the host's, then the main server's) takes `url`: what
 /// [`map`] would find, without building the path.
 pub fn has_alias(config: &ServerConfig, host: &HostConfig, url: &str) -> bool {
@@ -99,6 +98,7 @@ pub fn has_alias(config: &ServerConfig, host: &HostConfig, url: &str) -> bool {
         })
 }
 
+/// Maps `url` on `host` to the file system.
 pub fn map<'a>(config: &'a ServerConfig, host: &'a HostConfig, url: &str) -> Mapped<'a> {
     let is_main = std::ptr::eq(host, &config.main);
     let aliases = host

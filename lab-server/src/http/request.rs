@@ -907,8 +907,8 @@ async fn route<'a>(
         return proxy_route(site, conn, parts, body, ctx, m, &url).await;
     }
     // mod_wsgi translates after mod_alias: `Alias /static/` wins over `WSGIScriptAlias /`.
-    if !mapping::has_alias(config, ctx.host, &url) {
-        if let Some(m) = wsgi_alias(config, ctx.host, &url) {
+    if let Some(m) = wsgi_alias(config, ctx.host, &url) {
+        if !mapping::has_alias(config, ctx.host, &url) {
             return wsgi_route(site, conn, parts, body, ctx, m, &url).await;
         }
     }
