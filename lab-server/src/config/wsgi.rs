@@ -81,44 +81,6 @@ pub struct WsgiScriptAlias {
     pub callable_object: Option<String>,
     pub pass_authorization: Option<bool>,
     pub span: Span,
-    /// The settings merged for this script, per virtual host (filled by the first request).
-    pub settings: SettingsCache,
-}
-
-/// The merged WSGI settings of one alias, per host it serves in (see
-/// `wsgi::mapping::settings_for`), keyed by the host's address: an alias and its hosts live
-/// in the same configuration, which is not changed once loaded. A copy starts empty.
-#[derive(Default)]
-pub struct SettingsCache(std::sync::Mutex<Vec<(usize, WsgiDirConfig)>>);
-
-impl SettingsCache {
-    pub fn get(&self, host: usize) -> Option<WsgiDirConfig> {
-        let cached = self.0.lock().ok()?;
-        cached
-            .iter()
-            .find(|(h, _)| *h == host)
-            .map(|(_, s)| s.clone())
-    }
-
-    pub fn put(&self, host: usize, settings: &WsgiDirConfig) {
-        if let Ok(mut cached) = self.0.lock() {
-            if !cached.iter().any(|(h, _)| *h == host) {
-                cached.push((host, settings.clone()));
-            }
-        }
-    }
-}
-
-impl Clone for SettingsCache {
-    fn clone(&self) -> Self {
-        SettingsCache::default()
-    }
-}
-
-impl std::fmt::Debug for SettingsCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SettingsCache")
-    }
 }
 
 /// WSGI directives that may appear per directory (and as server/vhost defaults).
@@ -328,7 +290,6 @@ pub(crate) fn host_directive(
                 callable_object: None,
                 pass_authorization: None,
                 span: node.span.clone(),
-                settings: Default::default(),
             };
             for opt in &a[2..] {
                 match opt.text.split_once('=') {

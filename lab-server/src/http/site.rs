@@ -133,10 +133,9 @@ pub struct Site {
     pub read_timeouts: Option<crate::http::wire::ReadTimeouts>,
     /// The `Server` header (`ServerTokens`).
     pub server_header: http::HeaderValue,
-    /// The WSGI settings of each (host, `WSGIScriptAlias`) pair met so far: they depend only
-    /// on this snapshot's configuration, so they are merged once and not per request.
-    wsgi_settings:
-        std::sync::Mutex<crate::util::FxMap<(usize, usize), Arc<crate::wsgi::WsgiPlace>>>,
+    /// What requests take from the configuration for each (host, `WSGIScriptAlias`) pair met
+    /// so far (its merged settings among it): made once per snapshot, not per request.
+    wsgi_places: std::sync::Mutex<crate::util::FxMap<(usize, usize), Arc<crate::wsgi::WsgiPlace>>>,
     /// mod_mime's answers (type, languages) for files whose merge read no `.htaccess`: they
     /// depend only on this snapshot's sections and the file's name.
     mime_memo: std::sync::Mutex<MimeMemo>,
@@ -210,7 +209,7 @@ impl Site {
             read_timeouts,
             server_header: http::HeaderValue::from_str(&config.server_tokens)
                 .unwrap_or(http::HeaderValue::from_static("Apache")),
-            wsgi_settings: Default::default(),
+            wsgi_places: Default::default(),
             mime_memo: std::sync::Mutex::new(MimeMemo::new(MIME_MEMO_MAX, MIME_CHAIN)),
             config,
         })
@@ -228,7 +227,7 @@ impl Site {
             std::ptr::from_ref(host) as usize,
             std::ptr::from_ref(alias) as usize,
         );
-        let mut map = self.wsgi_settings.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.wsgi_places.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = map.get(&key) {
             return Arc::clone(s);
         }

@@ -30,8 +30,6 @@ use crate::workspace::Workspace;
 /// shared (see [`crate::http::site::Site::wsgi_place`]).
 #[derive(Debug)]
 pub struct WsgiPlace {
-    /// The merged per-directory WSGI settings of the script.
-    pub settings: crate::config::wsgi::WsgiDirConfig,
     /// The `.wsgi` file.
     pub script: Arc<Path>,
     /// `process-group=` / `WSGIProcessGroup`; `None` or `%{GLOBAL}`: embedded mode.
@@ -97,7 +95,6 @@ impl WsgiPlace {
                 .as_ref()
                 .or(cfg.main.document_root.as_ref())
                 .map(|p| Arc::from(p.path.as_path())),
-            settings,
         }
     }
 }
@@ -1297,7 +1294,6 @@ mod tests {
     #[test]
     fn server_name_and_port_come_from_host_as_with_use_canonical_name_off() {
         let place = |canonical: bool| WsgiPlace {
-            settings: Default::default(),
             script: Arc::from(Path::new("/srv/app.wsgi")),
             process_group: None,
             application_group: None,

@@ -43,22 +43,9 @@ pub fn match_script_alias<'a>(
 
 /// The WSGI settings for `script` in `host`: the main server's defaults, the host's, then
 /// the `<Directory>` sections around the script (shortest path first, as Apache merges
-/// them) and the `<Files>` sections naming it, then the alias's own options.
+/// them) and the `<Files>` sections naming it, then the alias's own options. Requests get
+/// them merged once per configuration, in their `WsgiPlace`.
 pub fn settings_for(
-    cfg: &ServerConfig,
-    host: &HostConfig,
-    alias: &WsgiScriptAlias,
-) -> WsgiDirConfig {
-    let key = std::ptr::from_ref(host) as usize;
-    if let Some(s) = alias.settings.get(key) {
-        return s;
-    }
-    let out = merged_settings(cfg, host, alias);
-    alias.settings.put(key, &out);
-    out
-}
-
-fn merged_settings(
     cfg: &ServerConfig,
     host: &HostConfig,
     alias: &WsgiScriptAlias,
@@ -167,7 +154,6 @@ mod tests {
                 column: 1,
                 len: 1,
             },
-            settings: Default::default(),
         }
     }
 
