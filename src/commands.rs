@@ -113,7 +113,9 @@ pub fn run(cli: Cli) -> ExitCode {
                 python_path: a.python_path,
                 log: a.log,
             });
-            Ok(ExitCode::from(code.clamp(0, 255) as u8))
+            // Not a return from `main`: the worker's stdin watcher may be ending the process
+            // at the same moment, and only one of them may run the exit.
+            lab_server::wsgi::worker::exit_once(code.clamp(0, 255))
         }
     };
     match result {

@@ -211,6 +211,68 @@ fn keep_alive_off_closes_after_each_response() {
     assert_eq!(resp.header("connection"), Some("close"), "{resp}");
 }
 
+/// Reads one answer with a `Content-Length` from `stream` (head and body), as text.
+fn read_answer(stream: &mut std::net::TcpStream) -> String {
+    use std::io::Read;
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            stream.read(&mut byte).expect("lectura"),
+            1,
+            "cerrada: {got:?}"
+        );
+        got.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&got).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .expect("Content-Length")
+        .trim()
+        .parse()
+        .expect("número");
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).expect("cuerpo");
+    head + &String::from_utf8_lossy(&body)
+}
+
+#[test]
+fn an_idle_keep_alive_connection_lives_keep_alive_timeout_from_its_last_answer() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let mut lab = TestLab::new();
+    lab.replace(
+        "etc/apache2/apache2.conf",
+        "KeepAliveTimeout 5",
+        "KeepAliveTimeout 2",
+    );
+    lab.start();
+    let mut stream = std::net::TcpStream::connect(lab.addr()).expect("conexión");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let get = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    // Requests 1.5 s apart: each wait is shorter than the timeout, their sum is not, so the
+    // connection only lives on if every answer starts the idle time again.
+    for _ in 0..3 {
+        stream.write_all(get).unwrap();
+        assert!(read_answer(&mut stream).starts_with("HTTP/1.1 200 OK\r\n"));
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    stream.write_all(get).unwrap();
+    assert!(read_answer(&mut stream).starts_with("HTTP/1.1 200 OK\r\n"));
+    // Then idle: closed (read returns 0) about 2 s after that last answer, not before.
+    let idle = Instant::now();
+    let mut rest = [0u8; 16];
+    assert_eq!(stream.read(&mut rest).expect("cierre"), 0);
+    let after = idle.elapsed();
+    assert!(
+        after >= Duration::from_millis(1800) && after < Duration::from_secs(6),
+        "cerrada a los {after:?}"
+    );
+}
+
 #[test]
 fn server_status_reports_the_configured_worker_limit() {
     let mut lab = TestLab::new();

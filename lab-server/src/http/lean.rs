@@ -76,6 +76,11 @@ where
 {
     let mut buf: Vec<u8> = Vec::with_capacity(2048);
     let mut out: Vec<u8> = Vec::with_capacity(1024);
+    // One timer for the connection's waits, moved to each wait's deadline: pushing a
+    // deadline later only updates the entry (the timer wheel is not touched), where a new
+    // `sleep` per wait registered and removed an entry for every request.
+    let timer = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(timer);
     loop {
         if *stop.borrow() || shared.stale() {
             io.unread(&buf);
@@ -97,23 +102,21 @@ where
             } else {
                 waits.head
             };
-            let sleep = async {
-                match wait {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => std::future::pending().await,
-                }
-            };
+            if let Some(d) = wait {
+                timer.as_mut().reset(tokio::time::Instant::now() + d);
+            }
             if buf.capacity() - buf.len() < 1024 {
                 buf.reserve(4096);
             }
             tokio::select! {
+                biased;
                 r = io.read_buf(&mut buf) => match r {
                     Ok(0) => return Exit::Closed { shutdown: buf.is_empty() },
                     Ok(_) => {}
                     Err(_) => return Exit::Closed { shutdown: false },
                 },
                 _ = stop.changed(), if buf.is_empty() => return Exit::Hyper,
-                _ = sleep => {
+                _ = timer.as_mut(), if wait.is_some() => {
                     // Idle past the keep-alive time: closed, as hyper's side closes it.
                     return Exit::Closed { shutdown: buf.is_empty() };
                 }

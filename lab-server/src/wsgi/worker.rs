@@ -60,6 +60,20 @@ struct State {
     stopping: AtomicBool,
 }
 
+/// Ends the worker process, once. Its stdin watcher (the lab went away) and its main thread
+/// (a stop) can both get here together: when two threads call `exit` at once, the second finds
+/// the exit handlers already taken by the first and ends the process under them, cutting short
+/// what they write (a block of buffered output, say). The second caller waits instead.
+pub fn exit_once(code: i32) -> ! {
+    static EXITING: AtomicBool = AtomicBool::new(false);
+    if EXITING.swap(true, Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
+    }
+    std::process::exit(code)
+}
+
 /// Runs the worker; returns the process exit code.
 pub fn run(args: WorkerArgs) -> i32 {
     let log = args
@@ -71,7 +85,7 @@ pub fn run(args: WorkerArgs) -> i32 {
         let mut sink = [0u8; 64];
         let mut stdin = std::io::stdin();
         while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-        std::process::exit(0);
+        exit_once(0);
     });
     let embedded = super::embedded_version();
     let venv = match &args.python_home {
