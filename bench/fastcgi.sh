@@ -91,13 +91,7 @@ printf '<?php\necho "Hola desde PHP\\n";\n' > "$tmp/www/hello.php"
 printf '<?php\necho json_encode(opcache_get_status(false)["opcache_enabled"] ?? false);\n' > "$tmp/www/opcache.php"
 chmod -R a+rX "$tmp/www"
 
-if [ -n "${LAB_BIN:-}" ]; then
-  lab=$LAB_BIN
-else
-  echo "Compilando el laboratorio (release)…"
-  (cd "$repo" && cargo build --release --quiet --bin lab)
-  lab="$repo/target/release/lab"
-fi
+lab_binary
 
 nginx_port=$(free_port)
 apache_port=$(free_port)

@@ -32,9 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "== compilando (release)"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin lab
-lab="$repo/target/release/lab"
+lab_binary
 
 # ---- the server: a lab with a 1 KiB page ----------------------------------------------
 lab_port=$(free_port)

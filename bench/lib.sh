@@ -143,14 +143,20 @@ bench_cleanup() {
 }
 
 # The lab to measure in $lab: $LAB_BIN when set (another build, say the one before a change,
-# in the same run as the reference), else a release build of this tree.
+# in the same run as the reference), else this tree built as the README installs it
+# (scripts/build-pgo.sh: a release build with the profile of a training run), or a plain
+# release build with LAB_PGO=0.
 lab_binary() {
   if [ -n "${LAB_BIN:-}" ]; then
     lab=$LAB_BIN
-  else
-    echo "== compilando (release)"
+  elif [ "${LAB_PGO:-1}" = 0 ]; then
+    echo "== compilando (release, sin PGO)"
     cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --bin lab
     lab="$repo/target/release/lab"
+  else
+    echo "== compilando (release con PGO, como la instalación del README)"
+    "$repo/scripts/build-pgo.sh" >/dev/null
+    lab="$repo/target/pgo/use/release/lab"
   fi
 }
 

@@ -5,6 +5,7 @@
 # thread and 32 concurrent connections, loopback only. Prints both rates and the ratio.
 #
 #   bench/memcached.sh                    # 2 rounds of 10 s per server, after a 2 s warm-up
+#   LAB_BIN=path/to/lab bench/memcached.sh   # measure that build, without compiling
 #
 # Rounds alternate which server goes first, so that load from other processes on the
 # machine falls on both alike; the table shows the mean of the rounds.
@@ -39,9 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "Compilando el laboratorio (release)…"
-(cd "$repo" && cargo build --release --quiet --bin lab)
-lab="$repo/target/release/lab"
+lab_binary
 
 lab_port=$(free_port)
 mc_port=$(free_port)

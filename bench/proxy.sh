@@ -51,14 +51,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-if [ -n "${LAB_BIN:-}" ]; then
-  # A binary built earlier (to compare two versions of the lab on the same machine).
-  lab=$LAB_BIN
-else
-  echo "== compilando (release)"
-  cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-  lab="$repo/target/release/lab"
-fi
+lab_binary
 
 # The 1 KiB page every server answers.
 {
