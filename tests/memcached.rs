@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{free_port, wait_until, TestLab};
+use common::{free_port, have, wait_until, TestLab};
 
 /// A workspace with apache2 off and memcached on, `-p` on a free port plus `extra` lines.
 fn memcached_lab(extra: &str) -> (TestLab, u16) {
@@ -50,13 +50,6 @@ fn stat(port: u16, name: &str) -> u64 {
         .find_map(|l| l.strip_prefix(&format!("STAT {name} ")))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no STAT {name} in {out}"))
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 #[test]

@@ -7,17 +7,10 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-fn has(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn the_training_of_the_optimized_build_runs_on_this_lab_without_failures() {
     for tool in ["curl", "python3", "pgrep"] {
-        if !has(tool) {
+        if !common::have(tool) {
             eprintln!("omitida: falta `{tool}`, que usa el entrenamiento de scripts/build-pgo.sh");
             return;
         }

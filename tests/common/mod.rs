@@ -25,6 +25,14 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub mod pyenv;
 
+/// Whether `tool` is on the `PATH` (tests that need a system program skip, saying so, without it).
+pub fn have(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// The `lab` binary under test.
 pub fn lab_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_lab"))
