@@ -35,6 +35,15 @@ finish() {
   fi
 }
 
+# The optimized build. The compiler reads the profile as an input of every crate: a new one
+# rebuilds them all, the same one rebuilds nothing.
+build_with_profile() {
+  say "compilación con el perfil (2 de 2)"
+  RUSTFLAGS="-Cprofile-use=$out/lab.profdata" \
+    cargo build --release --locked --bin lab --target-dir "$out/use"
+  finish "$final"
+}
+
 # LAB_PGO_GEN=BIN runs the training with an instrumented binary built before and merges its
 # profile; with LAB_PGO_TRAIN_ONLY=1 too, BIN may be any build of the lab and only the training
 # runs (the test suite does this, so a change that breaks the training is seen there).
@@ -69,6 +78,14 @@ else
   say "compilación instrumentada (1 de 2)"
   RUSTFLAGS="-Cprofile-generate=$data" \
     cargo build --release --locked --bin lab --target-dir "$out/gen"
+fi
+# A profile newer than the instrumented binary was recorded with this same code: the training
+# would give the same, and a new file would rebuild every crate (the benchmarks call this script
+# on each run).
+if [ -z "${LAB_PGO_GEN:-}" ] && [ "$out/lab.profdata" -nt "$gen" ]; then
+  say "el perfil de la compilación instrumentada ya está hecho: no se repite el entrenamiento"
+  build_with_profile
+  exit 0
 fi
 # Build scripts and proc-macros are instrumented too, and wrote their own profiles while
 # compiling: only the training's are kept, each process in a file of its own.
@@ -238,8 +255,4 @@ if ! "$profdata" merge -o "$out/lab.profdata" "$data"/*.profraw 2>"$tmp/merge.er
 fi
 [ -z "${LAB_PGO_GEN:-}" ] || { say "perfil: $out/lab.profdata"; exit 0; }
 
-# ---- optimized build ---------------------------------------------------------------------
-say "compilación con el perfil (2 de 2)"
-RUSTFLAGS="-Cprofile-use=$out/lab.profdata" \
-  cargo build --release --locked --bin lab --target-dir "$out/use"
-finish "$final"
+build_with_profile
