@@ -67,9 +67,6 @@ fi
 
 # ---- instrumented build ------------------------------------------------------------------
 data="$out/data"
-[ "$train_only" = 0 ] || data=$(mktemp -d /tmp/lab-pgo-data.XXXXXX)
-rm -rf "$data"
-mkdir -p "$data"
 gen="$out/gen/release/lab"
 if [ -n "${LAB_PGO_GEN:-}" ]; then
   # An instrumented binary already built (to try the training alone).
@@ -87,16 +84,18 @@ if [ -z "${LAB_PGO_GEN:-}" ] && [ "$out/lab.profdata" -nt "$gen" ]; then
   build_with_profile
   exit 0
 fi
-# Build scripts and proc-macros are instrumented too, and wrote their own profiles while
-# compiling: only the training's are kept, each process in a file of its own.
-rm -rf "$data"
-mkdir -p "$data"
-export LLVM_PROFILE_FILE="$data/lab-%p-%m.profraw"
 
 # ---- training ----------------------------------------------------------------------------
 say "entrenamiento"
 tmp=$(mktemp -d /tmp/lab-pgo.XXXXXX)
 chmod 755 "$tmp"
+# Build scripts and proc-macros are instrumented too, and wrote their own profiles while
+# compiling: only the training's are kept, each process in a file of its own (a training
+# alone keeps whatever it writes in the scratch directory).
+[ "$train_only" = 0 ] || data="$tmp/data"
+rm -rf "$data"
+mkdir -p "$data"
+export LLVM_PROFILE_FILE="$data/lab-%p-%m.profraw"
 lab_pid=""
 cleanup() {
   if [ -n "$lab_pid" ]; then
@@ -242,7 +241,6 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 if [ "$train_only" = 1 ]; then
-  rm -rf "$data"
   say "entrenamiento completo"
   exit 0
 fi
