@@ -435,29 +435,3 @@ impl<E> HashChains<E> {
         }
     }
 }
-
-/// How many times a serving thread that ran out of work gives its core away before it sleeps
-/// (`LAB_PARK_YIELDS`, read once; 0 turns it off, to compare). Measured on the daemon-mode
-/// hello app with two cores shared with the load generator: the machine's idle time went
-/// from 7-13% to 1-2% with 8, and the requests per second up about a tenth for the same CPU
-/// per request; 32 or more only cost CPU.
-fn park_yields() -> u32 {
-    static N: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *N.get_or_init(|| {
-        std::env::var("LAB_PARK_YIELDS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(8)
-    })
-}
-
-/// Called by a serving thread about to wait for events: it first lets whatever else is
-/// runnable on its core run (the client, the other serving threads) a few times. When that
-/// wrote to one of its connections, the wait that follows returns at once instead of
-/// sleeping; a core that sleeps goes idle, and waking it again (on a virtual machine, an
-/// interrupt to the host) takes longer than the request itself.
-pub fn yield_before_park() {
-    for _ in 0..park_yields() {
-        std::thread::yield_now();
-    }
-}

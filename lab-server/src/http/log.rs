@@ -64,7 +64,6 @@ const SOON_MAX: usize = 32 * 1024;
 pub fn on_park() {
     PARK_WRITES.with(|p| p.set(true));
     flush_waiting();
-    crate::util::yield_before_park();
 }
 
 /// Writes every line waiting for soon, in every file: before the server closes a
