@@ -72,7 +72,7 @@ impl Embedded {
         let watched = tokio::runtime::Handle::try_current().is_ok_and(|rt| {
             let alive = Arc::clone(&alive);
             rt.metrics().num_workers() > 1
-                && super::inline::watch(rt, move || alive.load(Ordering::Relaxed)).is_ok()
+                && super::inline::watch(rt, move || alive.load(Ordering::Relaxed), false).is_ok()
         });
         Ok(Embedded {
             scripts: pool.scripts(),

@@ -14,7 +14,9 @@
 //! meanwhile: when it has sat in Python for a couple of milliseconds with nothing moving
 //! (some twenty after an idle spell), [`watch`] wakes the other one, which takes over the
 //! connections' events (so a slow request, or a generator that waits, holds only its own
-//! thread).
+//! thread). Until such a stall, that other thread is held out of service altogether (the
+//! reserve, see [`watch`]): one thread serves every connection of the worker, which costs
+//! less than two that keep waking each other.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -191,9 +193,14 @@ const QUIET: Duration = Duration::from_millis(20);
 /// when some are inside and none entered or left for [`STUCK`], it hands the runtime an
 /// empty task, which wakes an idle thread; that one then waits for the connections' events
 /// (a busy thread does not) and serves them.
+///
+/// With `reserve` (a daemon worker's runtime, which serves nothing but its group), one of the
+/// runtime's threads is also held out of service while nothing is stuck (see [`Reserve`]) and
+/// let go at the first stall.
 pub fn watch(
     runtime: tokio::runtime::Handle,
     alive: impl Fn() -> bool + Send + 'static,
+    reserve: bool,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("wsgi-watch".into())
@@ -205,6 +212,11 @@ pub fn watch(
             // Ticks with nobody in the application: after a while the watcher looks less
             // often (an idle worker should cost next to nothing).
             let mut quiet = 0u32;
+            // Ticks since the last stall: after enough of them the reserve is held again.
+            let mut calm = 0u32;
+            if reserve {
+                RESERVE.hold(&runtime);
+            }
             while alive() {
                 std::thread::sleep(if quiet > 100 { QUIET } else { STUCK });
                 let now = MOVED.load(Ordering::Relaxed);
@@ -214,8 +226,15 @@ pub fn watch(
                     // of the requests it answered before: they go out from here.
                     crate::http::log::flush_waiting();
                     if woken_at != Some(now) {
+                        RESERVE.release();
                         drop(runtime.spawn(async {}));
                         woken_at = Some(now);
+                    }
+                    calm = 0;
+                } else {
+                    calm = calm.saturating_add(1);
+                    if reserve && calm >= CALM_TICKS {
+                        RESERVE.hold(&runtime);
                     }
                 }
                 quiet = if now == last && !inside {
@@ -225,8 +244,99 @@ pub fn watch(
                 };
                 last = now;
             }
+            RESERVE.close();
         })
         .map(|_| ())
+}
+
+/// Ticks of the watcher without a stall before the reserve is held again.
+const CALM_TICKS: u32 = 50;
+
+/// One thread of a daemon worker's two-thread runtime, held out of service while the other
+/// one keeps up alone.
+///
+/// With both threads free, the runtime wakes the idle one whenever more than one connection
+/// has something to do (to share the work), and the two then take the interpreter lock and
+/// the connections' data from each other, from one core to the other: on the hello app that
+/// cost about a tenth more CPU per request, on the server and on the client it wakes, than
+/// one thread alone. One thread alone, though, could not serve the other connections while
+/// a request sits in the application (a slow request, a generator that waits). So the
+/// second thread runs a task that blocks it (the runtime counts it as busy, and never wakes
+/// it for work) until the watcher sees the thread in the application stuck for [`STUCK`]
+/// and lets it go: from then on both threads serve as before, until things stay calm for a
+/// while and the watcher holds one again. Whichever thread picks up the holding task is the
+/// one held; the other one has every connection.
+struct Reserve {
+    state: Mutex<ReserveState>,
+    cv: std::sync::Condvar,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReserveState {
+    /// No thread held.
+    Free,
+    /// A holding task was handed to the runtime; the thread that runs it waits.
+    Held,
+    /// For good (the worker stops): no thread is held again.
+    Closed,
+}
+
+static RESERVE: Reserve = Reserve {
+    state: Mutex::new(ReserveState::Free),
+    cv: std::sync::Condvar::new(),
+};
+
+impl Reserve {
+    fn state(&self) -> std::sync::MutexGuard<'_, ReserveState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands `runtime` a task that holds the thread running it, unless one is held already.
+    fn hold(&'static self, runtime: &tokio::runtime::Handle) {
+        {
+            let mut state = self.state();
+            if *state != ReserveState::Free {
+                return;
+            }
+            *state = ReserveState::Held;
+        }
+        drop(runtime.spawn(async move {
+            // Once through the runtime's queue first: a task taken from a thread's own queue
+            // is only run when that thread's next-task slot, which the other thread cannot
+            // take over, is empty; so no connection is left behind on the thread held.
+            tokio::task::yield_now().await;
+            self.wait()
+        }));
+    }
+
+    /// Blocks the calling thread (a runtime thread, running the holding task) while held.
+    fn wait(&self) {
+        let mut state = self.state();
+        while *state == ReserveState::Held {
+            state = self.cv.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Lets the held thread go.
+    fn release(&self) {
+        let mut state = self.state();
+        if *state == ReserveState::Held {
+            *state = ReserveState::Free;
+            self.cv.notify_all();
+        }
+    }
+
+    /// Lets the held thread go for good: the worker is stopping (and its runtime must not
+    /// have a thread blocked when it is dropped).
+    fn close(&self) {
+        *self.state() = ReserveState::Closed;
+        self.cv.notify_all();
+    }
+}
+
+/// The worker is stopping: both of its runtime's threads serve from now on, for good.
+pub fn close_reserve() {
+    RESERVE.close();
 }
 
 /// The messages the application produced and the thread has not sent yet.

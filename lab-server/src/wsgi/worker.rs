@@ -173,6 +173,9 @@ pub fn run(args: WorkerArgs) -> i32 {
     let handed = start_handoff(&args, &state, &scripts, &log);
     wait_for_stop(&args, &state);
     state.stopping.store(true, Ordering::SeqCst);
+    // Both runtime threads finish the connections still open, and none is blocked when
+    // the runtime is dropped.
+    super::inline::close_reserve();
     let handed = handed.map(|h| {
         // No new packets once the path is gone; the receiver takes those already queued
         // (passing them back to the lab) and ends.
@@ -227,7 +230,8 @@ fn start_handoff(
     // (when no other thread is in Python, see [`super::inline`]) and the pool has one thread
     // less, so that at most `threads` are in the application at once. Two runtime threads:
     // one goes on with the connections while the other is in Python (more would only cost
-    // scheduling, as the runtime does no Python beyond that one request).
+    // scheduling, as the runtime does no Python beyond that one request); while no request
+    // is stuck there, one of the two is held and the other serves alone (the reserve).
     let inline_on =
         args.threads > 1 && std::env::var_os("LAB_WSGI_INLINE").is_none_or(|v| v != "0");
     // `LAB_WSGI_HTTP_THREADS=1` (to compare): one runtime thread. Measured on the hello app
@@ -252,7 +256,11 @@ fn start_handoff(
             return None;
         }
     };
-    if let Err(e) = super::inline::watch(rt.handle().clone(), || true) {
+    // One of the two threads held while the other keeps up (see [`super::inline`]);
+    // `LAB_WSGI_RESERVE=0` (to compare): both serve all the time.
+    let reserve =
+        http_threads >= 2 && std::env::var_os("LAB_WSGI_RESERVE").is_none_or(|v| v != "0");
+    if let Err(e) = super::inline::watch(rt.handle().clone(), || true, reserve) {
         fail(format!("no se pudo crear el hilo de vigilancia: {e}"));
         return None;
     }
