@@ -226,7 +226,9 @@ pub fn watch(
                     // of the requests it answered before: they go out from here.
                     crate::http::log::flush_waiting();
                     if woken_at != Some(now) {
-                        RESERVE.release();
+                        if reserve {
+                            RESERVE.release();
+                        }
                         drop(runtime.spawn(async {}));
                         woken_at = Some(now);
                     }
@@ -244,7 +246,9 @@ pub fn watch(
                 };
                 last = now;
             }
-            RESERVE.close();
+            if reserve {
+                RESERVE.close();
+            }
         })
         .map(|_| ())
 }
