@@ -19,6 +19,25 @@ free_port() {
   die "no encuentro un puerto libre"
 }
 
+# Puts a lab workspace's varnish role in front of its Apache role:
+# `lab_varnish_front DIR APACHE_PORT VARNISH_PORT STORAGE`. Apache's role moves from port 80
+# (`ports.conf` and the default site) to APACHE_PORT, varnishd listens on VARNISH_PORT with
+# STORAGE (say, malloc,64m) through a systemd override, as on Debian, and the VCL's backend
+# points at Apache's new port. The caller turns the role on in lab.toml.
+lab_varnish_front() {
+  local dir=$1 apache_port=$2 varnish_port=$3 storage=$4
+  sed -i "s/^Listen 80$/Listen $apache_port/" "$dir/etc/apache2/ports.conf"
+  sed -i "s/<VirtualHost \*:80>/<VirtualHost *:$apache_port>/" \
+    "$dir/etc/apache2/sites-available/000-default.conf"
+  mkdir -p "$dir/etc/systemd/system/varnish.service.d"
+  cat >"$dir/etc/systemd/system/varnish.service.d/override.conf" <<EOF
+[Service]
+ExecStart=
+ExecStart=/usr/sbin/varnishd -a 127.0.0.1:$varnish_port -f /etc/varnish/default.vcl -s $storage
+EOF
+  sed -i "s/\"8080\"/\"$apache_port\"/" "$dir/etc/varnish/default.vcl"
+}
+
 # Waits until URL answers 200, at most $2 seconds.
 wait_http() {
   local url=$1 limit=$2 i

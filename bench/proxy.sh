@@ -71,15 +71,7 @@ start_lab() {
     -e "s/^console_port = .*/console_port = $(free_port)/" \
     -e 's/^varnish = .*/varnish = true/' \
     "$dir/lab.toml"
-  sed -i "s/^Listen 80$/Listen $apache_port/" "$dir/etc/apache2/ports.conf"
-  sed -i "s/<VirtualHost \*:80>/<VirtualHost *:$apache_port>/" "$dir/etc/apache2/sites-available/000-default.conf"
-  mkdir -p "$dir/etc/systemd/system/varnish.service.d"
-  cat >"$dir/etc/systemd/system/varnish.service.d/override.conf" <<EOF2
-[Service]
-ExecStart=
-ExecStart=/usr/sbin/varnishd -a 127.0.0.1:$port -f /etc/varnish/default.vcl -s malloc,256m
-EOF2
-  sed -i "s/\"8080\"/\"$apache_port\"/" "$dir/etc/varnish/default.vcl"
+  lab_varnish_front "$dir" "$apache_port" "$port" malloc,256m
   cp "$tmp/index.html" "$dir/var/www/html/index.html"
   "$bin" start --workspace "$dir" >"$dir.out" 2>&1 &
   pid=$!

@@ -16,6 +16,10 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+# free_port and lab_varnish_front, as the benchmarks set up their workspaces (their `die` is
+# replaced by this script's own below).
+# shellcheck source=bench/lib.sh
+. "$repo/bench/lib.sh"
 install=0
 [ "${1:-}" = "--install" ] && install=1
 
@@ -106,10 +110,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 ws="$tmp/ws"
 app="$tmp/app"
 mkdir -p "$app"
@@ -138,16 +138,7 @@ sed -i \
   -e 's/^varnish = .*/varnish = true/' \
   -e 's/^memcached = .*/memcached = true/' \
   "$ws/lab.toml"
-sed -i "s/^Listen 80$/Listen $apache_port/" "$ws/etc/apache2/ports.conf"
-sed -i "s/<VirtualHost \*:80>/<VirtualHost *:$apache_port>/" \
-  "$ws/etc/apache2/sites-available/000-default.conf"
-mkdir -p "$ws/etc/systemd/system/varnish.service.d"
-cat >"$ws/etc/systemd/system/varnish.service.d/override.conf" <<EOF
-[Service]
-ExecStart=
-ExecStart=/usr/sbin/varnishd -a 127.0.0.1:$varnish_port -f /etc/varnish/default.vcl -s malloc,64m
-EOF
-sed -i "s/\"8080\"/\"$apache_port\"/" "$ws/etc/varnish/default.vcl"
+lab_varnish_front "$ws" "$apache_port" "$varnish_port" malloc,64m
 sed -i -e "s/^-p .*/-p $mc_port/" -e 's/^-d$//' "$ws/etc/memcached.conf"
 for m in wsgi cgid; do
   "$gen" --workspace "$ws" a2enmod "$m" >/dev/null
