@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # WSGI benchmark: the same "hello" app and a small Flask app under
 #   - the lab, daemon mode (WSGIDaemonProcess processes=2 threads=15) and embedded mode,
+#   - the lab in daemon mode once more, in a workspace with `MaxKeepAliveRequests 0`: the
+#     connection policy of Granian, which never closes a keep-alive connection itself,
 #   - Granian (2 workers, WSGI interface, from PyPI),
 #   - Debian's Apache 2.4 + mod_wsgi, daemon mode (processes=2 threads=15, mpm_event) and
 #     embedded mode,
@@ -69,9 +71,10 @@ printf 'import sys\nsys.path.insert(0, %s)\nfrom flaskapp import application\n' 
 chmod -R a+rX "$app"
 
 # ---- lab ----------------------------------------------------------------------------------
-# start_lab BINARY NAME: a lab workspace serving the apps; sets lab_base and lab_pid.
+# start_lab BINARY NAME [MAX]: a lab workspace serving the apps; sets lab_base and lab_pid.
+# MAX, when given, replaces the MaxKeepAliveRequests of Debian's apache2.conf (100).
 start_lab() {
-  local bin=$1 name=$2 port ws
+  local bin=$1 name=$2 max=${3:-} port ws
   port=$(free_port)
   ws="$tmp/$name"
   "$bin" init "$ws" >/dev/null
@@ -80,6 +83,11 @@ start_lab() {
     -e 's/^map_privileged_ports = .*/map_privileged_ports = "always"/' \
     -e "s/^console_port = .*/console_port = $(free_port)/" \
     "$ws/lab.toml"
+  if [ -n "$max" ]; then
+    grep -q '^MaxKeepAliveRequests 100$' "$ws/etc/apache2/apache2.conf" ||
+      die "apache2.conf del lab sin «MaxKeepAliveRequests 100»"
+    sed -i "s/^MaxKeepAliveRequests 100$/MaxKeepAliveRequests $max/" "$ws/etc/apache2/apache2.conf"
+  fi
   "$bin" --workspace "$ws" a2enmod wsgi >/dev/null
   cat >"$ws/etc/apache2/sites-available/bench.conf" <<EOF
 WSGIPythonHome $BENCH_VENV
@@ -120,6 +128,13 @@ if [ -n "${LAB_BIN_BEFORE:-}" ]; then
   before_base=$lab_base
   before_pid=$lab_pid
 fi
+# The same lab with Granian's connection policy: Granian keeps a keep-alive connection open
+# for as many requests as the client sends, while Debian's apache2.conf (and so the lab and
+# the Apache below) closes it after 100 (`MaxKeepAliveRequests 100`) and the client connects
+# again. These rows compare the two servers with the same policy; the others keep Debian's.
+start_lab "$lab" lab-sin-limite 0
+unlimited_base=$lab_base
+unlimited_pid=$lab_pid
 start_lab "$lab" lab
 
 # ---- Granian ----------------------------------------------------------------------------
@@ -216,11 +231,13 @@ gr="granian $granian_v (2 workers)"
 # app|server|url|root pid of the server's processes
 rows=(
   "hola|lab (demonio)|$lab_base/hola|$lab_pid"
+  "hola|lab (demonio, MaxKeepAliveRequests 0)|$unlimited_base/hola|$unlimited_pid"
   "hola|lab (embebido)|$lab_base/emb/hola|$lab_pid"
   "hola|$gr|http://127.0.0.1:$gr_hello_port/|$gr_hello_pid"
   "hola|apache2 + mod_wsgi (demonio)|$ap_base/hola|$ap_pid"
   "hola|apache2 + mod_wsgi (embebido)|$ap_base/emb/hola|$ap_pid"
   "flask|lab (demonio)|$lab_base/flask/|$lab_pid"
+  "flask|lab (demonio, MaxKeepAliveRequests 0)|$unlimited_base/flask/|$unlimited_pid"
   "flask|lab (embebido)|$lab_base/emb/flask/|$lab_pid"
   "flask|$gr|http://127.0.0.1:$gr_flask_port/|$gr_flask_pid"
   "flask|apache2 + mod_wsgi (demonio)|$ap_base/flask/|$ap_pid"
@@ -260,10 +277,10 @@ for ((i = 0; i < nrows; i++)); do
   results+=("$appname|$server|$rps|${last_avg[i]}|${last_p99[i]}|$(cpu_us_per_request "${sum_ticks[i]}" "${sum_n[i]}")")
 done
 
-printf '\n%-7s %-32s %11s %11s %11s %12s\n' app servidor 'req/s' 'lat. media' 'p99' 'CPU µs/pet.'
+printf '\n%-7s %-40s %11s %11s %11s %12s\n' app servidor 'req/s' 'lat. media' 'p99' 'CPU µs/pet.'
 for r in "${results[@]}"; do
   IFS='|' read -r appname server rps avg p99 cpu <<<"$r"
-  printf '%-7s %-32s %11s %11s %11s %12s\n' "$appname" "$server" "$rps" "$avg" "$p99" "$cpu"
+  printf '%-7s %-40s %11s %11s %11s %12s\n' "$appname" "$server" "$rps" "$avg" "$p99" "$cpu"
 done
 echo
 for appname in hola flask; do
@@ -275,6 +292,13 @@ for appname in hola flask; do
       printf "ratio %s %s: lab/granian %.2f   lab/mod_wsgi %.2f\n", app, mode, l / g, l / a
     }'
   done
+done
+for appname in hola flask; do
+  awk -v app="$appname" \
+    -v l="${rate["$appname|lab (demonio, MaxKeepAliveRequests 0)"]}" \
+    -v g="${rate["$appname|$gr"]}" 'BEGIN {
+    printf "ratio %s demonio, sin límite de peticiones por conexión (como Granian): lab/granian %.2f\n", app, l / g
+  }'
 done
 if [ -n "$before_base" ]; then
   for appname in hola flask; do
